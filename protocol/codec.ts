@@ -1,0 +1,42 @@
+import type { z } from 'zod'
+import { ProtocolError, describeIssues, issuesFromZod } from './errors.js'
+
+/** Upper bounds per message, so one bad publisher cannot make a small device allocate megabytes. */
+export const MAX_BYTES = {
+  desired: 1024 * 1024,
+  outbox: 512 * 1024,
+  ack: 1024,
+  heartbeat: 8 * 1024,
+  presence: 1024,
+  'logs-request': 4 * 1024,
+  'logs-chunk': 256 * 1024,
+  manifest: 1024 * 1024,
+} as const
+
+export function encodeMessage(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value))
+}
+
+/** Parses JSON bytes without validating, after the size check: for callers that must verify a signature first. */
+export function decodeJson(payload: Buffer | Uint8Array | string, maxBytes: number): unknown {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
+  if (size > maxBytes) throw new ProtocolError('oversize', `payload of ${size} bytes exceeds the limit of ${maxBytes} bytes`)
+  const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
+  try {
+    return JSON.parse(text) as unknown
+  } catch (cause) {
+    throw new ProtocolError('malformed-json', `payload is not JSON: ${(cause as Error).message}`)
+  }
+}
+
+export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(value)
+  if (result.success) return result.data
+  const issues = issuesFromZod(result.error)
+  throw new ProtocolError('invalid', `invalid ${what}: ${describeIssues(issues)}`, issues)
+}
+
+/** Size check, JSON parse and schema validation in one; every refusal is a typed ProtocolError. */
+export function decodeMessage<S extends z.ZodType>(schema: S, payload: Buffer | Uint8Array | string, options: { maxBytes: number; what: string }): z.infer<S> {
+  return validate(schema, decodeJson(payload, options.maxBytes), options.what)
+}

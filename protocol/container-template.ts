@@ -1,0 +1,71 @@
+import { z } from 'zod'
+import { Duration, Name } from './primitives.js'
+import { CpuQuantity, MemoryQuantity } from './quantity.js'
+
+const Port = z.number().int().min(1).max(65535)
+
+export const HealthCheck = z
+  .strictObject({
+    exec: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+    http: z.strictObject({ port: Port, path: z.string().startsWith('/').default('/'), host: z.string().default('127.0.0.1') }).optional(),
+    tcp: z.strictObject({ port: Port, host: z.string().default('127.0.0.1') }).optional(),
+    interval: Duration.default('10s'),
+    timeout: Duration.default('5s'),
+    retries: z.number().int().min(1).max(100).default(3),
+    startPeriod: Duration.default('0s'),
+  })
+  .superRefine((check, ctx) => {
+    const probes = [check.exec, check.http, check.tcp].filter((probe) => probe !== undefined).length
+    if (probes !== 1) ctx.addIssue({ code: 'custom', message: 'a health check needs exactly one of exec, http or tcp' })
+  })
+export type HealthCheck = z.infer<typeof HealthCheck>
+
+export const RestartPolicy = z.enum(['always', 'on-failure', 'never'])
+export type RestartPolicy = z.infer<typeof RestartPolicy>
+
+export const NetworkMode = z.enum(['host', 'bridge', 'none'])
+
+export const VolumeMount = z.strictObject({
+  name: Name.describe('a named volume, kept across container recreates'),
+  path: z.string().startsWith('/', 'must be an absolute path inside the container'),
+  readOnly: z.boolean().optional(),
+})
+
+export const PortMapping = z.strictObject({
+  containerPort: Port,
+  hostPort: Port.optional(),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  hostIP: z.string().optional(),
+})
+
+export const PullCredentials = z.strictObject({
+  registry: z.string().min(1).optional(),
+  username: z.string().min(1),
+  password: z.string().min(1),
+})
+
+export const Resources = z.strictObject({
+  cpu: CpuQuantity.optional(),
+  memory: MemoryQuantity.optional(),
+  gpu: z.number().int().nonnegative().optional(),
+})
+export type Resources = z.infer<typeof Resources>
+
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')
+
+/** One container: what the agent runs for a workload. Shared by manifests and desired documents. */
+export const ContainerTemplate = z.strictObject({
+  image: z.string().min(1).max(512),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.record(EnvName, z.string()).optional(),
+  ports: z.array(PortMapping).max(64).optional(),
+  volumes: z.array(VolumeMount).max(64).optional(),
+  resources: Resources.optional(),
+  restartPolicy: RestartPolicy.default('always'),
+  healthCheck: HealthCheck.optional(),
+  network: NetworkMode.default('host').describe('edge devices usually share the host network'),
+  pullCredentials: PullCredentials.optional(),
+})
+export type ContainerTemplate = z.infer<typeof ContainerTemplate>
+export type ContainerTemplateInput = z.input<typeof ContainerTemplate>

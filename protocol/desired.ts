@@ -1,0 +1,30 @@
+import { z } from 'zod'
+import { ContainerTemplate } from './container-template.js'
+import { API_VERSION } from './manifest.js'
+import { Generation, IsoTime, Name, NodeId } from './primitives.js'
+
+/** One container a node must run: a deployment's template at one revision. */
+export const Workload = z.strictObject({
+  name: Name.describe('unique on the node: the deployment name, or name-N when a node holds several replicas'),
+  deployment: Name,
+  revision: z.number().int().min(1),
+  template: ContainerTemplate,
+})
+export type Workload = z.infer<typeof Workload>
+
+/**
+ * Everything one node must run, as of one generation. Delivered with latest-value semantics
+ * (MQTT retained / NATS KV); the agent applies it only if the generation is newer than its own.
+ */
+export const DesiredDocument = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('NodeDesiredState'),
+  nodeId: NodeId,
+  generation: Generation,
+  issuedAt: IsoTime,
+  workloads: z.array(Workload).max(256),
+  keyId: z.string().min(1).max(64),
+  signature: z.string().min(1).max(256).describe('Ed25519 over the canonical JSON of every other field, base64'),
+})
+export type DesiredDocument = z.infer<typeof DesiredDocument>
+export type UnsignedDesiredDocument = Omit<DesiredDocument, 'signature' | 'keyId'>

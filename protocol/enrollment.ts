@@ -1,0 +1,24 @@
+import { z } from 'zod'
+import { Inventory } from './inventory.js'
+import { Labels, Name, NodeId } from './primitives.js'
+
+export const EnrollmentRequest = z.strictObject({
+  token: z.string().min(16).max(256),
+  name: Name,
+  labels: Labels.default({}),
+  inventory: Inventory,
+  profile: Name.optional(),
+  agentVersion: z.string().max(64),
+})
+export type EnrollmentRequest = z.infer<typeof EnrollmentRequest>
+
+/** The node's own identity and credentials; it pins `hubPublicKey` and refuses any other signer. */
+export const EnrollmentResponse = z.strictObject({
+  nodeId: NodeId,
+  hubPublicKey: z.string().min(1),
+  transport: z.enum(['mqtt', 'nats']),
+  brokerUrl: z.string().min(1),
+  username: z.string().min(1),
+  password: z.string().min(1),
+})
+export type EnrollmentResponse = z.infer<typeof EnrollmentResponse>

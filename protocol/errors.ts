@@ -1,0 +1,69 @@
+import type { z } from 'zod'
+
+/** One thing wrong with an input, with the dotted path of the offending field ("spec.template.image"). */
+export interface ValidationIssue {
+  readonly path: string
+  readonly message: string
+  /** The raw path, for locating the field in a source file (label keys may hold dots). */
+  readonly segments?: readonly PropertyKey[]
+  /** The field itself is the fault (an unknown key), not its value. */
+  readonly unknownField?: boolean
+}
+
+export type ProtocolErrorCode = 'oversize' | 'malformed-json' | 'invalid' | 'bad-signature' | 'unknown-kind'
+
+/** Any input the protocol refuses: the code says what kind of fault, `issues` say where. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ProtocolErrorCode,
+    message: string,
+    readonly issues: readonly ValidationIssue[] = [],
+  ) {
+    super(message)
+    this.name = 'ProtocolError'
+  }
+
+  /** The first offending path, or '' for faults of the whole payload. */
+  get path(): string {
+    return this.issues[0]?.path ?? ''
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`
+    else text += text === '' ? String(segment) : `.${String(segment)}`
+  }
+  return text
+}
+
+/**
+ * Flattens zod issues into one issue per offending field. Unknown keys become one issue each,
+ * with the key in the path, so an editor can point at the typo itself.
+ */
+export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
+  const issues: ValidationIssue[] = []
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const segments = [...issue.path, key]
+        issues.push({ path: formatPath(segments), message: `unknown field "${key}"`, segments, unknownField: true })
+      }
+    } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      issues.push({ path: formatPath(issue.path), message: describeUnion(issue.errors), segments: issue.path })
+    } else {
+      issues.push({ path: formatPath(issue.path), message: issue.message, segments: issue.path })
+    }
+  }
+  return issues
+}
+
+function describeUnion(branches: readonly (readonly z.core.$ZodIssue[])[]): string {
+  const messages = new Set(branches.flat().map((issue) => issue.message))
+  return [...messages].join('; or ')
+}
+
+export function describeIssues(issues: readonly ValidationIssue[]): string {
+  return issues.map((issue) => (issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`)).join('; ')
+}

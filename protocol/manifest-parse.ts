@@ -1,0 +1,127 @@
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml'
+import { issuesFromZod, type ValidationIssue } from './errors.js'
+import { MANIFEST_KINDS, type Manifest } from './manifest.js'
+
+/** One problem in a manifest file, located as an editor would show it. */
+export interface ManifestError {
+  readonly file: string
+  /** 0-based index of the YAML document in a multi-document file. */
+  readonly documentIndex: number
+  readonly path: string
+  readonly message: string
+  /** 1-based; absent when the source has no positions for this problem. */
+  readonly line?: number
+  readonly column?: number
+}
+
+export interface ParsedManifest {
+  readonly documentIndex: number
+  readonly manifest: Manifest
+}
+
+export interface ManifestParseResult {
+  readonly manifests: readonly ParsedManifest[]
+  readonly errors: readonly ManifestError[]
+}
+
+const KNOWN_KINDS = Object.keys(MANIFEST_KINDS).join(', ')
+
+/**
+ * Reads YAML or JSON (JSON is YAML), one or many documents, and validates each against its
+ * kind. Never throws for bad input: every fault comes back as a located ManifestError.
+ */
+export function parseManifests(text: string, file = '<input>'): ManifestParseResult {
+  const lineCounter = new LineCounter()
+  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
+  const manifests: ParsedManifest[] = []
+  const errors: ManifestError[] = []
+  const list = Array.isArray(documents) ? documents : []
+  list.forEach((document, documentIndex) => {
+    const located = (issue: ValidationIssue): ManifestError => ({
+      file,
+      documentIndex,
+      path: issue.path,
+      message: issue.message,
+      ...positionOf(document, issue, lineCounter),
+    })
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        const position = error.linePos?.[0]
+        errors.push({ file, documentIndex, path: '', message: firstLine(error.message), ...(position ? { line: position.line, column: position.col } : {}) })
+      }
+      return
+    }
+    if (document.contents === null) return // an empty document between `---` separators
+    const value: unknown = document.toJS({ maxAliasCount: 100 })
+    const issues = validateManifestValue(value)
+    if ('manifest' in issues) manifests.push({ documentIndex, manifest: issues.manifest })
+    else errors.push(...issues.issues.map(located).sort(byPosition))
+  })
+  return { manifests, errors }
+}
+
+/** Validates one already-parsed manifest value by its kind. */
+export function validateManifestValue(value: unknown): { manifest: Manifest } | { issues: ValidationIssue[] } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { issues: [{ path: '', message: 'a manifest must be a mapping with apiVersion, kind, metadata and spec' }] }
+  }
+  const kind = (value as Record<string, unknown>).kind
+  if (typeof kind !== 'string' || !Object.hasOwn(MANIFEST_KINDS, kind)) {
+    const message = kind === undefined ? `missing kind (known kinds: ${KNOWN_KINDS})` : `unknown kind ${JSON.stringify(kind)} (known kinds: ${KNOWN_KINDS})`
+    return { issues: [{ path: 'kind', message, segments: ['kind'] }] }
+  }
+  const schema = MANIFEST_KINDS[kind as keyof typeof MANIFEST_KINDS]
+  const result = schema.safeParse(value)
+  return result.success ? { manifest: result.data } : { issues: issuesFromZod(result.error) }
+}
+
+export function formatManifestError(error: ManifestError): string {
+  const where = error.line !== undefined ? `${error.file}:${error.line}:${error.column ?? 1}` : error.file
+  const path = error.path === '' ? '' : ` ${error.path}:`
+  return `${where}: document ${error.documentIndex}:${path} ${error.message}`
+}
+
+function positionOf(document: Document, issue: ValidationIssue, lineCounter: LineCounter): { line?: number; column?: number } {
+  const range = rangeOf(document.contents as YamlNode | null, issue.segments ?? [], issue.unknownField ?? false)
+  if (!range) return {}
+  const position = lineCounter.linePos(range[0])
+  return { line: position.line, column: position.col }
+}
+
+/**
+ * Walks the YAML tree along the path; returns the range of the value (or of the key, for an
+ * unknown field), or of the deepest node that exists when the field is missing.
+ */
+function rangeOf(root: YamlNode | null, segments: readonly PropertyKey[], pointAtKey: boolean): [number, number, number] | undefined {
+  let node: YamlNode | null = root
+  let range = node?.range ?? undefined
+  for (let i = 0; i < segments.length && node; i++) {
+    const segment = segments[i]
+    const last = i === segments.length - 1
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment))
+      if (!pair) break
+      const key = pair.key as YamlNode
+      const value = pair.value as YamlNode | null
+      if (last && (pointAtKey || !value)) return key.range ?? range
+      node = value
+      range = value?.range ?? key.range ?? range
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as YamlNode | undefined
+      if (!item) break
+      node = item
+      range = item.range ?? range
+    } else {
+      break
+    }
+  }
+  return range ?? undefined
+}
+
+function byPosition(a: ManifestError, b: ManifestError): number {
+  return (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod'
+import { ContainerTemplate } from './container-template.js'
+import { Arch, Duration, LabelKey, Labels, Name } from './primitives.js'
+import { LabelSelector } from './selector.js'
+
+export const API_VERSION = 'shoal/v1'
+
+export const ObjectMeta = z.strictObject({
+  name: Name,
+  labels: Labels.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+})
+
+/** Hard requirements a node must meet, beyond its labels. */
+export const Requirements = z.strictObject({
+  arch: z.array(Arch).min(1).optional(),
+  capabilities: z.array(z.string().min(1).max(63)).optional(),
+  profiles: z.array(Name).min(1).optional(),
+})
+export type Requirements = z.infer<typeof Requirements>
+
+/** "Push work to the data": nodes labelled `data=<name>` hold that data set. */
+export const DataAffinity = z.strictObject({
+  required: z.array(z.string().min(1).max(63)).optional(),
+  preferred: z.array(z.string().min(1).max(63)).optional(),
+})
+
+export const DeploymentSpec = z
+  .strictObject({
+    mode: z.enum(['replicated', 'every-node']).default('replicated'),
+    replicas: z.number().int().min(0).max(10_000).optional(),
+    selector: LabelSelector.optional(),
+    requires: Requirements.optional(),
+    spread: z.strictObject({ topologyKey: LabelKey }).optional(),
+    affinity: z.strictObject({ data: DataAffinity.optional() }).optional(),
+    offlineGrace: Duration.default('5m'),
+    template: ContainerTemplate,
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.mode === 'every-node' && spec.replicas !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas cannot be set with mode: every-node (one copy runs on each matching node)' })
+    }
+  })
+export type DeploymentSpec = z.infer<typeof DeploymentSpec>
+
+export const Deployment = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Deployment'),
+  metadata: ObjectMeta,
+  spec: DeploymentSpec,
+})
+export type Deployment = z.infer<typeof Deployment>
+export type DeploymentInput = z.input<typeof Deployment>
+
+/** Every kind an operator can apply; new kinds join this table. */
+export const MANIFEST_KINDS = { Deployment } as const
+export type ManifestKind = keyof typeof MANIFEST_KINDS
+export type Manifest = Deployment
+
+/** Replica count the operator asked for; every-node deployments have none. */
+export function desiredReplicas(spec: DeploymentSpec): number {
+  return spec.replicas ?? 1
+}

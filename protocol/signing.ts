@@ -1,0 +1,69 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { canonicalJson } from './canonical-json.js'
+import type { DesiredDocument, UnsignedDesiredDocument } from './desired.js'
+import { ProtocolError } from './errors.js'
+
+export interface SigningKeys {
+  /** PKCS#8 PEM; stays on the hub (file mode 0600). */
+  readonly privateKeyPem: string
+  /** SPKI DER, base64: what agents pin at enrollment. */
+  readonly publicKey: string
+}
+
+export function generateSigningKeys(): SigningKeys {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return {
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  }
+}
+
+/** A short, stable name for a public key, carried in documents so a key rotation is visible. */
+export function keyIdOf(publicKey: string): string {
+  return createHash('sha256').update(Buffer.from(publicKey, 'base64')).digest('hex').slice(0, 16)
+}
+
+export function publicKeyOf(privateKeyPem: string): string {
+  return createPublicKey(createPrivateKey(privateKeyPem)).export({ format: 'der', type: 'spki' }).toString('base64')
+}
+
+function importPublicKey(publicKey: string): KeyObject {
+  return createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' })
+}
+
+/** The bytes a signature covers: every field but `signature`, canonically encoded. */
+export function signedBytes(document: Readonly<Record<string, unknown>>): Buffer {
+  const { signature: _signature, ...rest } = document
+  return Buffer.from(canonicalJson(rest))
+}
+
+export function signDocument(unsigned: UnsignedDesiredDocument, privateKeyPem: string): DesiredDocument {
+  const withKey = { ...unsigned, keyId: keyIdOf(publicKeyOf(privateKeyPem)) }
+  const signature = sign(null, signedBytes(withKey), createPrivateKey(privateKeyPem)).toString('base64')
+  return { ...withKey, signature }
+}
+
+/**
+ * Checks the signature over the document exactly as received (before any schema defaults are
+ * applied), so a broker that alters one byte anywhere is caught. Throws `bad-signature`.
+ */
+export function verifyDocumentSignature(document: unknown, publicKey: string): void {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new ProtocolError('bad-signature', 'document is not an object, so it carries no signature')
+  }
+  const record = document as Record<string, unknown>
+  if (typeof record.signature !== 'string') {
+    throw new ProtocolError('bad-signature', 'document has no signature', [{ path: 'signature', message: 'missing' }])
+  }
+  let valid = false
+  try {
+    valid = verify(null, signedBytes(record), importPublicKey(publicKey), Buffer.from(record.signature, 'base64'))
+  } catch (cause) {
+    throw new ProtocolError('bad-signature', `signature could not be checked: ${(cause as Error).message}`)
+  }
+  if (!valid) {
+    const expected = keyIdOf(publicKey)
+    const hint = record.keyId !== expected ? ` (signed by key ${String(record.keyId)}, pinned key is ${expected})` : ''
+    throw new ProtocolError('bad-signature', `signature does not match the pinned hub key${hint}`)
+  }
+}

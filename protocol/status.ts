@@ -1,0 +1,69 @@
+import { z } from 'zod'
+import { IsoTime, Name, NodeId } from './primitives.js'
+
+export const WorkloadState = z.enum(['pending', 'pulling', 'starting', 'running', 'exited', 'crash-loop', 'failed', 'stopped'])
+export type WorkloadState = z.infer<typeof WorkloadState>
+
+export const HealthState = z.enum(['none', 'starting', 'healthy', 'unhealthy'])
+export type HealthState = z.infer<typeof HealthState>
+
+/** What one workload is doing on its node, as the agent last saw it. */
+export const WorkloadStatus = z.strictObject({
+  name: Name,
+  deployment: Name,
+  revision: z.number().int().min(1),
+  state: WorkloadState,
+  health: HealthState,
+  containerId: z.string().max(128).optional(),
+  restarts: z.number().int().nonnegative(),
+  exitCode: z.number().int().optional(),
+  message: z.string().max(2000).optional(),
+  lastLogLines: z.array(z.string().max(1000)).max(20).optional(),
+  since: IsoTime,
+})
+export type WorkloadStatus = z.infer<typeof WorkloadStatus>
+
+/** A node's whole status; a newer one supersedes an older one, so the outbox may compact them. */
+export const NodeStatus = z.strictObject({
+  nodeId: NodeId,
+  observedGeneration: z.number().int().nonnegative(),
+  workloads: z.array(WorkloadStatus).max(256),
+  at: IsoTime,
+})
+export type NodeStatus = z.infer<typeof NodeStatus>
+
+export const EventSeverity = z.enum(['info', 'warning', 'error'])
+
+/** Something that happened on a node: a transition, a rejected document, dropped events. */
+export const NodeEvent = z.strictObject({
+  nodeId: NodeId,
+  type: z.string().regex(/^[A-Z][A-Za-z]+$/).max(64),
+  severity: EventSeverity,
+  workload: Name.optional(),
+  message: z.string().max(4000),
+  at: IsoTime,
+  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+})
+export type NodeEvent = z.infer<typeof NodeEvent>
+
+/** Small and frequent: what `shoal top` shows and presence relies on. Never the whole inventory. */
+export const Heartbeat = z.strictObject({
+  nodeId: NodeId,
+  at: IsoTime,
+  uptimeSeconds: z.number().nonnegative(),
+  observedGeneration: z.number().int().nonnegative(),
+  outboxDepth: z.number().int().nonnegative(),
+  cpuPercent: z.number().min(0).max(100).nullable(),
+  memory: z.strictObject({ usedBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }),
+  disk: z.strictObject({ usedBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }).nullable(),
+  workloads: z.strictObject({ running: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+})
+export type Heartbeat = z.infer<typeof Heartbeat>
+
+/** Retained presence message: "online" on connect, "offline" as the MQTT will or on clean stop. */
+export const Presence = z.strictObject({
+  nodeId: NodeId,
+  state: z.enum(['online', 'offline']),
+  at: IsoTime,
+})
+export type Presence = z.infer<typeof Presence>

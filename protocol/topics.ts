@@ -1,0 +1,66 @@
+/**
+ * Every topic and subject name in one place, versioned. Node ids are restricted to
+ * [a-z0-9-] by the schema, so they can never inject `/`, `.` or wildcards.
+ */
+export const PROTOCOL_VERSION = 'v1'
+
+/** Channels between hub and one node, and who publishes each. */
+export const CHANNELS = {
+  desired: 'hub',
+  ack: 'hub',
+  'logs-request': 'hub',
+  outbox: 'agent',
+  heartbeat: 'agent',
+  presence: 'agent',
+  'logs-chunk': 'agent',
+} as const
+export type Channel = keyof typeof CHANNELS
+
+export const AGENT_PUBLISHED: readonly Channel[] = ['outbox', 'heartbeat', 'presence', 'logs-chunk']
+export const HUB_PUBLISHED: readonly Channel[] = ['desired', 'ack', 'logs-request']
+
+const MQTT_ROOT = `shoal/${PROTOCOL_VERSION}/nodes`
+const NATS_ROOT = `shoal.${PROTOCOL_VERSION}.nodes`
+
+export function mqttTopic(nodeId: string, channel: Channel): string {
+  return `${MQTT_ROOT}/${nodeId}/${channel}`
+}
+
+/** The hub's subscription for one channel across all nodes. */
+export function mqttWildcard(channel: Channel): string {
+  return `${MQTT_ROOT}/+/${channel}`
+}
+
+export function parseMqttTopic(topic: string): { nodeId: string; channel: Channel } | null {
+  const parts = topic.split('/')
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}/${parts[2]}` !== MQTT_ROOT) return null
+  const channel = parts[4] as Channel
+  if (!Object.hasOwn(CHANNELS, channel) || !parts[3]) return null
+  return { nodeId: parts[3], channel }
+}
+
+export function natsSubject(nodeId: string, channel: Channel): string {
+  return `${NATS_ROOT}.${nodeId}.${channel}`
+}
+
+export function natsWildcard(channel: Channel): string {
+  return `${NATS_ROOT}.*.${channel}`
+}
+
+export function parseNatsSubject(subject: string): { nodeId: string; channel: Channel } | null {
+  const parts = subject.split('.')
+  if (parts.length !== 5 || `${parts[0]}.${parts[1]}.${parts[2]}` !== NATS_ROOT) return null
+  const channel = parts[4] as Channel
+  if (!Object.hasOwn(CHANNELS, channel) || !parts[3]) return null
+  return { nodeId: parts[3], channel }
+}
+
+/** Desired documents live in a JetStream KV bucket, one key per node, latest value only. */
+export const NATS_DESIRED_BUCKET = `shoal_${PROTOCOL_VERSION}_desired`
+
+export function natsDesiredKey(nodeId: string): string {
+  return nodeId
+}
+
+/** The HTTP path an agent enrolls at (enrollment is a one-off over HTTPS, before it has broker credentials). */
+export const ENROLL_PATH = `/api/${PROTOCOL_VERSION}/enroll`
