@@ -1,0 +1,70 @@
+import { Labels, Name, describeIssues, issuesFromZod } from '../protocol/index.js'
+
+/** Everything `shoal agent run` is told, validated. */
+export interface AgentConfig {
+  readonly dataDir: string
+  readonly hubUrl: string | null
+  readonly token: string | null
+  readonly hubKey: string | null
+  readonly name: string | null
+  readonly labels: Readonly<Record<string, string>>
+  readonly staticDir: string | null
+  readonly profile: string | null
+  readonly containerLabels: Readonly<Record<string, string>>
+  readonly dockerSocket: string | null
+  readonly resyncIntervalMs: number
+}
+
+export class AgentConfigError extends Error {
+  readonly code = 'bad-config'
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`${option}: ${message}`)
+    this.name = 'AgentConfigError'
+  }
+}
+
+/** Parses `k=v,k2=v2` into labels, refusing anything a label key or value cannot be. */
+export function parseLabelList(text: string | undefined, option: string): Record<string, string> {
+  const labels: Record<string, string> = {}
+  if (text === undefined || text.trim() === '') return labels
+  for (const part of text.split(',')) {
+    const trimmed = part.trim()
+    if (trimmed === '') continue
+    const eq = trimmed.indexOf('=')
+    if (eq <= 0) throw new AgentConfigError(option, `expected key=value, got ${JSON.stringify(trimmed)}`)
+    labels[trimmed.slice(0, eq)] = trimmed.slice(eq + 1)
+  }
+  const result = Labels.safeParse(labels)
+  if (!result.success) throw new AgentConfigError(option, describeIssues(issuesFromZod(result.error)))
+  return result.data
+}
+
+export function parseHubUrl(text: string | undefined): string | null {
+  if (text === undefined || text === '') return null
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new AgentConfigError('--hub', `not a URL: ${JSON.stringify(text)} (expected mqtt://, mqtts:// or nats://host:port, or the hub's http(s):// URL with --token)`)
+  }
+  if (!['mqtt:', 'mqtts:', 'nats:', 'tls:', 'http:', 'https:'].includes(url.protocol)) {
+    throw new AgentConfigError('--hub', `unsupported scheme ${url.protocol} (use mqtt://, mqtts://, nats:// or http(s):// with --token)`)
+  }
+  return text
+}
+
+export function parseNodeName(text: string | undefined): string | null {
+  if (text === undefined) return null
+  const result = Name.safeParse(text)
+  if (!result.success) throw new AgentConfigError('--name', `${JSON.stringify(text)} ${describeIssues(issuesFromZod(result.error))}`)
+  return result.data
+}
+
+/** A node name from a hostname: lower-case, dashes for anything else, trimmed to 63. */
+export function nodeNameFromHostname(hostname: string): string {
+  const cleaned = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '')
+  return cleaned === '' ? 'node' : cleaned
+}

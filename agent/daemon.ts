@@ -1,0 +1,246 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { memoryBytes, durationMs, encodeMessage, type NodeEvent, type Presence, type Workload } from '../protocol/index.js'
+import { loadProfiles } from '../firmware-profiles/catalog.js'
+import { matchProfile } from '../firmware-profiles/matcher.js'
+import type { FirmwareProfile } from '../firmware-profiles/schema.js'
+import { isoNow, systemClock, type Clock } from './clock.js'
+import { AgentConfigError, nodeNameFromHostname, type AgentConfig } from './config.js'
+import { HeartbeatSampler } from './heartbeat.js'
+import { DesiredIntake } from './intake/desired-intake.js'
+import { collectInventory } from './inventory.js'
+import { OutboxSender } from './outbox/outbox-sender.js'
+import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
+import type { ContainerRuntime } from './runtime/runtime.js'
+import { createDockerRuntime } from './runtime/docker-runtime.js'
+import { loadStaticWorkloads } from './static-workloads.js'
+import { AgentStore, type Identity } from './store/agent-store.js'
+import { openDatabase } from './store/open-database.js'
+import { MqttTransport } from './transport/mqtt-transport.js'
+import { NatsTransport } from './transport/nats-transport.js'
+import type { AgentTransport } from './transport/transport.js'
+
+export const DATABASE_FILE = 'agent.db'
+/** A copy of the identity outside SQLite, so a corrupt database does not cost the node its enrollment. */
+export const IDENTITY_FILE = 'identity.json'
+
+export interface AgentDeps {
+  readonly logger: Logger
+  readonly clock?: Clock
+  /** Another runtime (or a test's) instead of Docker. */
+  readonly runtime?: ContainerRuntime
+}
+
+export interface RunningAgent {
+  readonly nodeId: string
+  readonly store: AgentStore
+  readonly reconciler: Reconciler
+  readonly profile: FirmwareProfile
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the agent: store first (so it can act offline), then the runtime and reconciler, then
+ * the hub link. Containers are never stopped on shutdown: the engine keeps them running.
+ */
+export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
+  const clock = deps.clock ?? systemClock
+  const logger = deps.logger
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+
+  const opened = openDatabase(join(config.dataDir, DATABASE_FILE), logger.child({ component: 'store' }), { now: () => clock.now() })
+
+  const inventory = await collectInventory({ onProbeFailed: (probe, reason) => logger.debug({ probe, reason }, 'inventory probe failed') })
+  const profiles = await loadProfiles()
+  const choice = matchProfile(inventory, profiles, config.profile ?? undefined)
+  const profile = choice.profile
+  logger.info({ profile: profile.name, reasons: choice.reasons }, 'firmware profile chosen')
+  const outboxLimits = { maxRecords: profile.agent.outbox.maxRecords, maxBytes: memoryBytes(profile.agent.outbox.maxBytes) }
+
+  const store = new AgentStore(opened.db, clock, outboxLimits)
+  // The database is the record; the mirror file restores it after a corrupt file was moved aside.
+  const known = store.identity() ?? readIdentityMirror(config.dataDir)
+  const nodeId = known?.nodeId ?? config.name ?? nodeNameFromHostname(hostname())
+  if (known && config.name && config.name !== known.nodeId) {
+    store.close()
+    throw new AgentConfigError('--name', `this data directory belongs to node ${known.nodeId}; refusing to run it as ${config.name}`)
+  }
+  let finalIdentity: Identity
+  try {
+    finalIdentity = {
+      nodeId,
+      hubPublicKey: pinnedKey(known?.hubPublicKey ?? null, config.hubKey),
+      brokerUrl: known?.brokerUrl ?? null,
+      username: known?.username ?? null,
+      password: known?.password ?? null,
+      enrolledAt: known?.enrolledAt ?? null,
+    }
+  } catch (error) {
+    store.close()
+    throw error
+  }
+  store.saveIdentity(finalIdentity)
+  writeIdentityMirror(config.dataDir, finalIdentity)
+  const nodeLogger = logger.child({ nodeId })
+  if (opened.movedAside) {
+    store.enqueue([{ kind: 'event', body: nodeEvent(nodeId, clock, 'StoreReset', 'error', `the local database was unreadable and was moved aside to ${opened.movedAside}; keeping running containers and waiting for the hub's document`) }])
+  }
+
+  const runtime = deps.runtime ?? (await createDockerRuntime({ logger: nodeLogger, ...(config.dockerSocket ? { docker: config.dockerSocket } : {}) }))
+  let staticWorkloads: Workload[] = []
+  const reloadStatic = (): void => {
+    if (!config.staticDir) return
+    const result = loadStaticWorkloads(config.staticDir)
+    for (const error of result.errors) nodeLogger.error({ staticDir: config.staticDir }, `static manifest: ${error}`)
+    staticWorkloads = result.workloads
+  }
+  reloadStatic()
+
+  const view = (): DesiredView => {
+    const desired = store.desired()
+    const hubWorkloads = desired?.document.workloads ?? []
+    return {
+      workloads: [...hubWorkloads, ...staticWorkloads],
+      generation: desired?.generation ?? 0,
+      keepUnknown: config.hubUrl !== null && desired === null,
+    }
+  }
+  const reconciler = new Reconciler({
+    nodeId,
+    runtime,
+    store,
+    clock,
+    logger: nodeLogger,
+    desired: view,
+    extraLabels: config.containerLabels,
+    resyncIntervalMs: config.resyncIntervalMs,
+  })
+  reconciler.start()
+
+  const intake = new DesiredIntake({ nodeId, store, clock, logger: nodeLogger, hubPublicKey: () => store.identity()?.hubPublicKey ?? null })
+  const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
+  const transport = createTransport(config, finalIdentity, nodeLogger, presence)
+  let sender: OutboxSender | null = null
+  let heartbeatTimer: NodeJS.Timeout | null = null
+  let staticTimer: NodeJS.Timeout | null = null
+
+  if (transport) {
+    const outbox = new OutboxSender({ nodeId, store, transport, logger: nodeLogger })
+    sender = outbox
+    transport.start({
+      onConnected: () => outbox.onConnected(),
+      onDisconnected: (reason) => nodeLogger.info({ reason }, 'hub link down; working from the local store'),
+      onMessage: (channel, payload) => {
+        try {
+          if (channel === 'desired') {
+            if (intake.receive(payload).outcome === 'accepted') reconciler.request('desired')
+            outbox.kick()
+          } else if (channel === 'ack') {
+            outbox.onAck(payload)
+          } else {
+            nodeLogger.debug({ channel }, 'log requests are not served by this agent version')
+          }
+        } catch (error) {
+          nodeLogger.error({ err: error, channel }, 'failed to handle a message; it was dropped and nothing stored changed')
+        }
+      },
+    })
+    outbox.start()
+    const sampler = new HeartbeatSampler(nodeId, config.dataDir, clock)
+    const beat = async (): Promise<void> => {
+      if (!transport.connected) return
+      const workloads = store.workloads()
+      const heartbeat = await sampler.sample({
+        observedGeneration: store.desired()?.generation ?? 0,
+        outboxDepth: store.outboxDepth().records,
+        running: workloads.filter((w) => w.state === 'running').length,
+        total: workloads.length,
+      })
+      await transport.publish('heartbeat', encodeMessage(heartbeat)).catch(() => undefined)
+    }
+    heartbeatTimer = setInterval(() => void beat(), durationMs(profile.agent.heartbeatInterval))
+    heartbeatTimer.unref()
+  }
+  // Status changes land in the outbox from the reconciler; nudge the sender regularly.
+  const kickTimer = setInterval(() => sender?.kick(), Math.max(500, durationMs(profile.agent.statusBatchInterval)))
+  kickTimer.unref()
+  if (config.staticDir) {
+    staticTimer = setInterval(() => {
+      reloadStatic()
+      reconciler.request('static-dir')
+    }, 30_000)
+    staticTimer.unref()
+  }
+
+  return {
+    nodeId,
+    store,
+    reconciler,
+    profile,
+    async stop() {
+      if (heartbeatTimer) clearInterval(heartbeatTimer)
+      if (staticTimer) clearInterval(staticTimer)
+      clearInterval(kickTimer)
+      sender?.stop()
+      await reconciler.stop()
+      await transport?.close(presence('offline'))
+      store.close()
+    },
+  }
+}
+
+function createTransport(config: AgentConfig, identity: Identity, logger: Logger, presence: (state: Presence['state']) => Buffer): AgentTransport | null {
+  const url = identity.brokerUrl ?? config.hubUrl
+  if (!url) return null
+  const parsed = new URL(url)
+  const credentials = {
+    ...(identity.username ?? parsed.username ? { username: identity.username ?? decodeURIComponent(parsed.username) } : {}),
+    ...(identity.password ?? parsed.password ? { password: identity.password ?? decodeURIComponent(parsed.password) } : {}),
+  }
+  parsed.username = ''
+  parsed.password = ''
+  const bare = parsed.toString()
+  if (parsed.protocol === 'nats:' || parsed.protocol === 'tls:') {
+    return new NatsTransport({ url: `${parsed.hostname}:${parsed.port || '4222'}`, nodeId: identity.nodeId, credentials, logger, online: () => presence('online') })
+  }
+  if (parsed.protocol === 'mqtt:' || parsed.protocol === 'mqtts:') {
+    return new MqttTransport({ url: bare, nodeId: identity.nodeId, credentials, logger, will: presence('offline'), online: () => presence('online') })
+  }
+  throw new AgentConfigError('--hub', `${parsed.protocol}// needs enrollment with --token first; give the broker URL (mqtt:// or nats://) directly for a pre-provisioned node`)
+}
+
+/** A key is pinned once; a different one later is refused rather than silently trusted. */
+function pinnedKey(pinned: string | null, offeredOption: string | null): string | null {
+  const offered = offeredOption ? readHubKey(offeredOption) : null
+  if (pinned && offered && pinned !== offered) {
+    throw new AgentConfigError('--hub-key', 'differs from the hub key this node already pinned; a node trusts one hub key (re-enroll with a fresh data directory to change it)')
+  }
+  return pinned ?? offered
+}
+
+/** `--hub-key` is the base64 SPKI key itself or a file holding it. */
+export function readHubKey(value: string): string {
+  const text = existsSync(value) ? readFileSync(value, 'utf8').trim() : value.trim()
+  if (!/^[A-Za-z0-9+/]+=*$/.test(text) || text.length < 40) {
+    throw new AgentConfigError('--hub-key', 'expected the hub public key (base64 SPKI, as `shoal hub` prints it) or a file holding it')
+  }
+  return text
+}
+
+function readIdentityMirror(dataDir: string): Identity | null {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, IDENTITY_FILE), 'utf8')) as Identity
+  } catch {
+    return null
+  }
+}
+
+function writeIdentityMirror(dataDir: string, identity: Identity): void {
+  writeFileSync(join(dataDir, IDENTITY_FILE), `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 })
+}
+
+function nodeEvent(nodeId: string, clock: Clock, type: string, severity: NodeEvent['severity'], message: string): NodeEvent {
+  return { nodeId, type, severity, message, at: isoNow(clock) }
+}

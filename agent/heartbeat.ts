@@ -1,0 +1,57 @@
+import { statfs } from 'node:fs/promises'
+import { cpus, freemem, totalmem, uptime } from 'node:os'
+import type { Heartbeat } from '../protocol/index.js'
+import { isoNow, type Clock } from './clock.js'
+
+interface CpuTimes {
+  readonly idle: number
+  readonly total: number
+}
+
+function cpuTimes(): CpuTimes {
+  let idle = 0
+  let total = 0
+  for (const cpu of cpus()) {
+    idle += cpu.times.idle
+    total += cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq + cpu.times.idle
+  }
+  return { idle, total }
+}
+
+/**
+ * Samples the few numbers a heartbeat carries from node:os and statfs: no shelling out, so a
+ * heartbeat costs microseconds. CPU is a rate, so the first sample has none.
+ */
+export class HeartbeatSampler {
+  private previous: CpuTimes | null = null
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly dataDir: string,
+    private readonly clock: Clock,
+  ) {}
+
+  async sample(extra: { observedGeneration: number; outboxDepth: number; running: number; total: number }): Promise<Heartbeat> {
+    const now = cpuTimes()
+    const cpuPercent = this.previous && now.total > this.previous.total ? Math.min(100, Math.max(0, 100 * (1 - (now.idle - this.previous.idle) / (now.total - this.previous.total)))) : null
+    this.previous = now
+    let disk: Heartbeat['disk'] = null
+    try {
+      const stats = await statfs(this.dataDir)
+      disk = { usedBytes: (stats.blocks - stats.bfree) * stats.bsize, totalBytes: stats.blocks * stats.bsize }
+    } catch {
+      disk = null
+    }
+    return {
+      nodeId: this.nodeId,
+      at: isoNow(this.clock),
+      uptimeSeconds: uptime(),
+      observedGeneration: extra.observedGeneration,
+      outboxDepth: extra.outboxDepth,
+      cpuPercent: cpuPercent === null ? null : Math.round(cpuPercent * 10) / 10,
+      memory: { usedBytes: totalmem() - freemem(), totalBytes: totalmem() },
+      disk,
+      workloads: { running: extra.running, total: extra.total },
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino'
+import {
+  DesiredDocument,
+  MAX_BYTES,
+  ProtocolError,
+  decodeJson,
+  isNewer,
+  validate,
+  verifyDocumentSignature,
+  type NodeEvent,
+} from '../../protocol/index.js'
+import { isoNow, type Clock } from '../clock.js'
+import type { AgentStore } from '../store/agent-store.js'
+
+export type IntakeResult =
+  | { readonly outcome: 'accepted'; readonly generation: number }
+  | { readonly outcome: 'stale'; readonly generation: number; readonly current: number }
+  | { readonly outcome: 'rejected'; readonly reason: string; readonly code: string }
+
+export interface DesiredIntakeOptions {
+  readonly nodeId: string
+  readonly store: AgentStore
+  readonly clock: Clock
+  readonly logger: Logger
+  /** The hub key pinned at enrollment; null means no hub document can ever be accepted. */
+  readonly hubPublicKey: () => string | null
+}
+
+/**
+ * The only door for desired state: size, JSON, signature (over the bytes as received), schema,
+ * addressee, then generation. Only a newer, verified document is stored (durably) and applied;
+ * a refused one becomes an event with the reason, and nothing stored changes.
+ */
+export class DesiredIntake {
+  private readonly logger: Logger
+
+  constructor(private readonly options: DesiredIntakeOptions) {
+    this.logger = options.logger.child({ component: 'intake' })
+  }
+
+  receive(payload: Buffer | Uint8Array | string): IntakeResult {
+    const result = this.evaluate(payload)
+    const { store, clock, nodeId } = this.options
+    switch (result.outcome) {
+      case 'accepted':
+        break
+      case 'stale':
+        this.logger.debug({ generation: result.generation, current: result.current }, 'ignoring a desired document that is not newer')
+        break
+      case 'rejected': {
+        this.logger.warn({ code: result.code, reason: result.reason }, 'rejected a desired document')
+        const rejected: NodeEvent = { nodeId, type: 'DesiredRejected', severity: 'error', message: result.reason.slice(0, 4000), at: isoNow(clock), data: { code: result.code } }
+        store.enqueue([{ kind: 'event', body: rejected }])
+        break
+      }
+    }
+    return result
+  }
+
+  private evaluate(payload: Buffer | Uint8Array | string): IntakeResult {
+    const { store, clock, nodeId } = this.options
+    try {
+      const raw = decodeJson(payload, MAX_BYTES.desired)
+      const key = this.options.hubPublicKey()
+      if (key === null) return { outcome: 'rejected', code: 'no-pinned-key', reason: 'no hub key is pinned (enroll with --token, or pass --hub-key), so no desired document can be trusted' }
+      verifyDocumentSignature(raw, key)
+      const document = validate(DesiredDocument, raw, 'desired document')
+      if (document.nodeId !== nodeId) {
+        return { outcome: 'rejected', code: 'wrong-node', reason: `document is addressed to node ${document.nodeId}, not ${nodeId}` }
+      }
+      const current = store.desired()?.generation ?? null
+      if (!isNewer(document.generation, current)) return { outcome: 'stale', generation: document.generation, current: current ?? 0 }
+      const accepted: NodeEvent = {
+        nodeId,
+        type: 'DesiredAccepted',
+        severity: 'info',
+        message: `accepted generation ${document.generation} with ${document.workloads.length} workload(s)`,
+        at: isoNow(clock),
+        data: { generation: document.generation },
+      }
+      store.acceptDesired(document, accepted)
+      this.logger.info({ generation: document.generation, workloads: document.workloads.length }, 'accepted desired document')
+      return { outcome: 'accepted', generation: document.generation }
+    } catch (error) {
+      if (error instanceof ProtocolError) return { outcome: 'rejected', code: error.code, reason: error.message }
+      throw error
+    }
+  }
+}

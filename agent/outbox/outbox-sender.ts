@@ -1,0 +1,98 @@
+import type { Logger } from 'pino'
+import { Ack, MAX_BYTES, ProtocolError, decodeMessage, encodeMessage, type OutboxBatch, type OutboxRecord } from '../../protocol/index.js'
+import type { AgentStore } from '../store/agent-store.js'
+import type { AgentTransport } from '../transport/transport.js'
+
+export interface OutboxSenderOptions {
+  readonly nodeId: string
+  readonly store: AgentStore
+  readonly transport: AgentTransport
+  readonly logger: Logger
+  readonly batchMaxRecords?: number
+  readonly batchMaxBytes?: number
+  /** Resend an unacknowledged batch after this long (the ack may have been lost). */
+  readonly resendAfterMs?: number
+}
+
+/**
+ * Sends the outbox in seq order, one batch in flight at a time, and deletes records only when
+ * the hub acknowledges their seq. Delivery is at-least-once; the hub dedupes by (node, seq).
+ */
+export class OutboxSender {
+  private inFlightUpTo: number | null = null
+  private sentAt = 0
+  private timer: NodeJS.Timeout | null = null
+  private readonly logger: Logger
+  private sending = false
+
+  constructor(private readonly options: OutboxSenderOptions) {
+    this.logger = options.logger.child({ component: 'outbox' })
+  }
+
+  start(): void {
+    const resendAfter = this.options.resendAfterMs ?? 10_000
+    this.timer = setInterval(() => {
+      if (this.inFlightUpTo !== null && Date.now() - this.sentAt > resendAfter) {
+        this.logger.info({ upTo: this.inFlightUpTo }, 'no ack in time; resending')
+        this.inFlightUpTo = null
+      }
+      this.kick()
+    }, Math.min(resendAfter, 5_000))
+    this.timer.unref()
+    this.kick()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  /** After a reconnect everything unacknowledged goes again, from the oldest. */
+  onConnected(): void {
+    this.inFlightUpTo = null
+    this.kick()
+  }
+
+  onAck(payload: Buffer): void {
+    let ack: Ack
+    try {
+      ack = decodeMessage(Ack, payload, { maxBytes: MAX_BYTES.ack, what: 'ack' })
+    } catch (error) {
+      this.logger.warn({ err: error instanceof ProtocolError ? error.message : error }, 'ignoring a malformed ack')
+      return
+    }
+    if (ack.nodeId !== this.options.nodeId) {
+      this.logger.warn({ nodeId: ack.nodeId }, 'ignoring an ack addressed to another node')
+      return
+    }
+    const deleted = this.options.store.acknowledge(ack.seq)
+    this.logger.debug({ seq: ack.seq, deleted }, 'hub acknowledged')
+    if (this.inFlightUpTo !== null && ack.seq >= this.inFlightUpTo) this.inFlightUpTo = null
+    this.kick()
+  }
+
+  /** Sends the next batch if connected and nothing is in flight. Cheap to call often. */
+  kick(): void {
+    if (this.sending || this.inFlightUpTo !== null || !this.options.transport.connected) return
+    const rows = this.options.store.pendingOutbox(0, this.options.batchMaxRecords ?? 100, this.options.batchMaxBytes ?? 256 * 1024)
+    const last = rows.at(-1)
+    if (!last) return
+    const batch: OutboxBatch = {
+      nodeId: this.options.nodeId,
+      records: rows.map((row) => ({ nodeId: this.options.nodeId, seq: row.seq, kind: row.kind, body: row.body }) as OutboxRecord),
+    }
+    const payload = encodeMessage(batch)
+    if (payload.byteLength > MAX_BYTES.outbox) this.logger.warn({ bytes: payload.byteLength }, 'outbox batch is larger than the hub accepts')
+    this.sending = true
+    this.inFlightUpTo = last.seq
+    this.sentAt = Date.now()
+    this.options.transport
+      .publish('outbox', payload)
+      .catch((error: unknown) => {
+        this.logger.debug({ err: error }, 'outbox send failed; will retry')
+        this.inFlightUpTo = null
+      })
+      .finally(() => {
+        this.sending = false
+      })
+  }
+}

@@ -1,0 +1,122 @@
+import type { Logger } from 'pino'
+import type { Workload } from '../../protocol/index.js'
+import type { ContainerRuntime, PullProgress } from '../runtime/runtime.js'
+import type { Step } from './plan.js'
+
+/** What happened to a workload while its steps ran: enough to record and report it. */
+export interface StepOutcome {
+  readonly workload: string
+  readonly step: Step['kind']
+  readonly ok: boolean
+  readonly error?: string
+  readonly containerId?: string
+}
+
+export interface ExecutorContext {
+  readonly nodeId: string
+  readonly runtime: ContainerRuntime
+  readonly logger: Logger
+  readonly extraLabels: Readonly<Record<string, string>>
+  readonly stopTimeoutSeconds: number
+  /** Containers the agent is stopping on purpose, so their `die` is not counted as a crash. */
+  readonly stopping: Set<string>
+  readonly onPullProgress?: (workload: string, progress: PullProgress) => void
+  readonly onPullStart?: (workload: string, image: string) => void
+}
+
+export function containerName(nodeId: string, workload: string): string {
+  return `shoal-${nodeId}-${workload}`
+}
+
+/**
+ * Applies steps in order. A failed step skips the rest of its workload's steps (there is no
+ * point starting what could not be created) but never the other workloads'.
+ */
+export async function executeSteps(
+  steps: readonly Step[],
+  workloads: ReadonlyMap<string, { workload: Workload; configHash: string }>,
+  context: ExecutorContext,
+): Promise<StepOutcome[]> {
+  const outcomes: StepOutcome[] = []
+  const failed = new Set<string>()
+  const created = new Map<string, string>()
+  for (const step of steps) {
+    if (failed.has(step.workload) || step.kind === 'wait') continue
+    try {
+      const containerId = await applyStep(step, workloads, created, context)
+      outcomes.push({ workload: step.workload, step: step.kind, ok: true, ...(containerId ? { containerId } : {}) })
+    } catch (error) {
+      failed.add(step.workload)
+      const message = (error as Error).message
+      context.logger.warn({ workload: step.workload, step: step.kind, err: error }, 'reconcile step failed')
+      outcomes.push({ workload: step.workload, step: step.kind, ok: false, error: message })
+    }
+  }
+  return outcomes
+}
+
+async function applyStep(
+  step: Exclude<Step, { kind: 'wait' }>,
+  workloads: ReadonlyMap<string, { workload: Workload; configHash: string }>,
+  created: Map<string, string>,
+  context: ExecutorContext,
+): Promise<string | undefined> {
+  const { runtime } = context
+  const desired = (): { workload: Workload; configHash: string } => {
+    const entry = workloads.get(step.workload)
+    if (!entry) throw new Error(`no desired workload named ${step.workload}`)
+    return entry
+  }
+  const create = async (): Promise<string> => {
+    const { workload, configHash } = desired()
+    const id = await runtime.create({ nodeId: context.nodeId, name: containerName(context.nodeId, workload.name), workload, configHash, extraLabels: context.extraLabels })
+    created.set(step.workload, id)
+    return id
+  }
+  const stopAndRemove = async (containerId: string): Promise<void> => {
+    context.stopping.add(containerId)
+    try {
+      await runtime.stop(containerId, context.stopTimeoutSeconds)
+      await runtime.remove(containerId)
+    } finally {
+      context.stopping.delete(containerId)
+    }
+  }
+  switch (step.kind) {
+    case 'pull': {
+      const { workload } = desired()
+      context.onPullStart?.(step.workload, step.image)
+      await runtime.pull(step.image, workload.template.pullCredentials, (progress) => context.onPullProgress?.(step.workload, progress))
+      return undefined
+    }
+    case 'create':
+      return create()
+    case 'start': {
+      const id = step.containerId ?? created.get(step.workload)
+      if (!id) throw new Error(`no container to start for ${step.workload}`)
+      await runtime.start(id)
+      return id
+    }
+    case 'stop':
+      context.stopping.add(step.containerId)
+      try {
+        await runtime.stop(step.containerId, context.stopTimeoutSeconds)
+      } finally {
+        context.stopping.delete(step.containerId)
+      }
+      return step.containerId
+    case 'remove':
+      await stopAndRemove(step.containerId)
+      return step.containerId
+    case 'recreate': {
+      await stopAndRemove(step.containerId)
+      const id = await create()
+      await runtime.start(id)
+      return id
+    }
+    default: {
+      const unreachable: never = step
+      throw new Error(`no executor for step ${JSON.stringify(unreachable)}`)
+    }
+  }
+}

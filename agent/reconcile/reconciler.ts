@@ -1,0 +1,358 @@
+import type { Logger } from 'pino'
+import type { NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
+import { isoNow, type Clock } from '../clock.js'
+import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
+import type { ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
+import { configHash } from './config-hash.js'
+import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil } from './crash-policy.js'
+import { executeSteps, type StepOutcome } from './executor.js'
+import { planSteps, type DesiredWorkload, type Step } from './plan.js'
+import { deriveWorkloadState } from './workload-status.js'
+
+/** What the node should run right now: the hub's document (if any) merged with static workloads. */
+export interface DesiredView {
+  readonly workloads: readonly Workload[]
+  readonly generation: number
+  /** The hub's document is not known yet: keep containers the agent cannot account for. */
+  readonly keepUnknown: boolean
+}
+
+export interface ReconcilerOptions {
+  readonly nodeId: string
+  readonly runtime: ContainerRuntime
+  readonly store: AgentStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly desired: () => DesiredView
+  readonly extraLabels?: Readonly<Record<string, string>>
+  /** The slow timer that catches anything events missed. */
+  readonly resyncIntervalMs?: number
+  readonly stopTimeoutSeconds?: number
+}
+
+const LOG_LINES_ON_CRASH = 10
+
+/**
+ * A level-triggered loop: any trigger (new document, engine event, timer) asks for a pass;
+ * passes never overlap, and triggers during a pass cause exactly one more.
+ */
+export class Reconciler {
+  private readonly logger: Logger
+  private running: Promise<void> | null = null
+  private again = false
+  private stopped = false
+  private timer: NodeJS.Timeout | null = null
+  private wakeTimer: NodeJS.Timeout | null = null
+  private readonly events = new AbortController()
+  private readonly stopping = new Set<string>()
+  private readonly pulling = new Set<string>()
+  private readonly pullFailures = new Map<string, number>()
+  private passes = 0
+
+  constructor(private readonly options: ReconcilerOptions) {
+    this.logger = options.logger.child({ component: 'reconciler' })
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.request('timer'), this.options.resyncIntervalMs ?? 30_000)
+    this.timer.unref()
+    void this.watchEvents()
+    this.request('start')
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.events.abort()
+    if (this.timer) clearInterval(this.timer)
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    await this.running
+  }
+
+  /** Completed passes, for status and tests. */
+  get passCount(): number {
+    return this.passes
+  }
+
+  request(reason: string): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    this.running = this.loop(reason).finally(() => {
+      this.running = null
+    })
+  }
+
+  /** Resolves when no pass is running or queued. */
+  async settled(): Promise<void> {
+    while (this.running) await this.running
+  }
+
+  private async loop(reason: string): Promise<void> {
+    let why = reason
+    do {
+      this.again = false
+      try {
+        await this.pass(why)
+      } catch (error) {
+        this.logger.warn({ err: error, reason: why }, 'reconcile pass failed; will retry on the next trigger')
+      }
+      this.passes++
+      why = 'queued'
+    } while (this.again && !this.stopped)
+  }
+
+  private async pass(reason: string): Promise<void> {
+    const { runtime, nodeId, clock } = this.options
+    const view = this.options.desired()
+    const desired: DesiredWorkload[] = view.workloads.map((workload) => ({ workload, configHash: configHash(workload, nodeId) }))
+    const byName = new Map(desired.map((d) => [d.workload.name, d]))
+    const observed = await runtime.list(nodeId)
+    const images = await runtime.listImages()
+    const imagesPresent = new Set(images.flatMap((image) => image.tags))
+    const records = new Map(this.options.store.workloads().map((r) => [r.name, r]))
+    const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: clock.now() })
+    const actions = steps.filter((step) => step.kind !== 'wait')
+    if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
+    const outcomes = await executeSteps(steps, byName, {
+      nodeId,
+      runtime,
+      logger: this.logger,
+      extraLabels: this.options.extraLabels ?? {},
+      stopTimeoutSeconds: this.options.stopTimeoutSeconds ?? 10,
+      stopping: this.stopping,
+      onPullStart: (workload, image) => {
+        this.pulling.add(workload)
+        this.logger.info({ workload, image }, 'pulling image')
+        this.recordStatus(view, byName, observed, [event(nodeId, clock, 'ImagePulling', 'info', `pulling ${image}`, workload)])
+      },
+      onPullProgress: (workload, progress) => this.logger.debug({ workload, ...progress }, 'pull progress'),
+    })
+    for (const workload of this.pulling) this.pulling.delete(workload)
+    const extraEvents = this.noteOutcomes(outcomes, byName)
+    this.scheduleWake(steps)
+    const after = actions.length > 0 ? await runtime.list(nodeId) : observed
+    await this.recordStatusWithLogs(view, byName, after, extraEvents)
+  }
+
+  /** Turns step results into bookkeeping (pull backoff, last errors) and events. */
+  private noteOutcomes(outcomes: readonly StepOutcome[], byName: ReadonlyMap<string, DesiredWorkload>): NodeEvent[] {
+    const { nodeId, clock, store } = this.options
+    const events: NodeEvent[] = []
+    const upserts: WorkloadRecord[] = []
+    for (const outcome of outcomes) {
+      const desired = byName.get(outcome.workload)
+      const record = store.workload(outcome.workload)
+      if (outcome.step === 'pull') {
+        if (outcome.ok) {
+          this.pullFailures.delete(outcome.workload)
+          events.push(event(nodeId, clock, 'ImagePulled', 'info', `pulled ${desired?.workload.template.image ?? ''}`, outcome.workload))
+        } else {
+          const failures = (this.pullFailures.get(outcome.workload) ?? 0) + 1
+          this.pullFailures.set(outcome.workload, failures)
+          events.push(event(nodeId, clock, 'ImagePullFailed', 'warning', `${outcome.error ?? 'pull failed'} (attempt ${failures}; retrying with backoff)`, outcome.workload))
+          if (desired) upserts.push({ ...baseRecord(desired, record, clock), lastError: outcome.error ?? 'pull failed', backoffUntil: clock.now() + pullBackoffMs(failures) })
+        }
+        continue
+      }
+      if (!outcome.ok) {
+        events.push(event(nodeId, clock, 'WorkloadStepFailed', 'warning', `${outcome.step} failed: ${outcome.error ?? 'unknown error'}`, outcome.workload))
+        if (desired) upserts.push({ ...baseRecord(desired, record, clock), lastError: `${outcome.step} failed: ${outcome.error ?? 'unknown error'}` })
+      } else if (outcome.step === 'create' || outcome.step === 'recreate' || outcome.step === 'start') {
+        if (desired && record?.lastError) upserts.push({ ...baseRecord(desired, record, clock), lastError: null })
+      }
+    }
+    if (upserts.length > 0) store.record({ upsert: upserts })
+    return events
+  }
+
+  private async recordStatusWithLogs(view: DesiredView, byName: ReadonlyMap<string, DesiredWorkload>, observed: readonly ObservedContainer[], events: NodeEvent[]): Promise<void> {
+    const logs = new Map<string, string[]>()
+    const now = this.options.clock.now()
+    for (const record of this.options.store.workloads()) {
+      const container = observed.find((c) => c.workload === record.name)
+      if (container && record.state !== 'crash-loop' && isCrashLooping(record.recentCrashes, now)) {
+        logs.set(record.name, await this.lastLogLines(container.id))
+      }
+    }
+    this.recordStatus(view, byName, observed, events, logs)
+  }
+
+  /** Derives each workload's state, stores transitions with their events and a fresh status in one transaction. */
+  private recordStatus(
+    view: DesiredView,
+    byName: ReadonlyMap<string, DesiredWorkload>,
+    observed: readonly ObservedContainer[],
+    events: NodeEvent[],
+    lastLogs: ReadonlyMap<string, string[]> = new Map(),
+  ): void {
+    const { store, clock, nodeId } = this.options
+    const now = clock.now()
+    const records = new Map(store.workloads().map((r) => [r.name, r]))
+    const upserts: WorkloadRecord[] = []
+    const outbox: OutboxEntry[] = []
+    let changed = events.length > 0
+    for (const { workload, configHash: hash } of byName.values()) {
+      const container = observed.find((c) => c.workload === workload.name)
+      const record = records.get(workload.name)
+      const history = {
+        lastError: record?.lastError ?? null,
+        recentCrashes: recentCrashes(record?.recentCrashes ?? [], now),
+        lastExitCode: record?.exitCode ?? null,
+        pulling: this.pulling.has(workload.name),
+      }
+      const derived = deriveWorkloadState(workload, container, history, now)
+      const next: WorkloadRecord = {
+        name: workload.name,
+        deployment: workload.deployment,
+        revision: workload.revision,
+        configHash: hash,
+        containerId: container?.id ?? null,
+        state: derived.state,
+        health: derived.health,
+        restarts: record?.restarts ?? 0,
+        exitCode: derived.exitCode ?? record?.exitCode ?? null,
+        lastError: record?.lastError ?? null,
+        recentCrashes: history.recentCrashes,
+        backoffUntil: record?.backoffUntil ?? 0,
+        since: record && record.state === derived.state ? record.since : isoNow(clock),
+      }
+      if (!record || record.state !== next.state || record.health !== next.health || record.containerId !== next.containerId || record.revision !== next.revision) {
+        changed = true
+        upserts.push(next)
+        if (!record || record.state !== next.state) {
+          const severity = next.state === 'crash-loop' || next.state === 'failed' ? 'warning' : 'info'
+          const message = `${workload.name}: ${record?.state ?? 'new'} → ${next.state}${derived.message ? ` (${derived.message})` : ''}`
+          const logLines = lastLogs.get(workload.name)
+          events.push(event(nodeId, clock, 'WorkloadStateChanged', severity, message, workload.name, { from: record?.state ?? null, to: next.state, exitCode: next.exitCode, lastLog: logLines?.join('\n') ?? null }))
+        }
+        if (record && record.health !== next.health) {
+          events.push(event(nodeId, clock, 'WorkloadHealthChanged', next.health === 'unhealthy' ? 'warning' : 'info', `${workload.name}: health ${record.health} → ${next.health}`, workload.name))
+        }
+      }
+    }
+    const removed = [...records.keys()].filter((name) => !byName.has(name))
+    for (const name of removed) {
+      changed = true
+      events.push(event(nodeId, clock, 'WorkloadRemoved', 'info', `${name}: removed (no longer desired)`, name))
+    }
+    if (!changed) return
+    for (const e of events) outbox.push({ kind: 'event', body: e })
+    outbox.push({ kind: 'status', body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs) })
+    store.record({ upsert: upserts, remove: removed, outbox })
+  }
+
+  private snapshot(
+    view: DesiredView,
+    byName: ReadonlyMap<string, DesiredWorkload>,
+    observed: readonly ObservedContainer[],
+    records: ReadonlyMap<string, WorkloadRecord>,
+    lastLogs: ReadonlyMap<string, string[]>,
+  ): NodeStatus {
+    const workloads: WorkloadStatus[] = []
+    for (const { workload } of byName.values()) {
+      const record = records.get(workload.name)
+      if (!record) continue
+      const container = observed.find((c) => c.workload === workload.name)
+      const logLines = lastLogs.get(workload.name)
+      workloads.push({
+        name: record.name,
+        deployment: record.deployment,
+        revision: record.revision,
+        state: record.state,
+        health: record.health,
+        ...(container ? { containerId: container.id } : {}),
+        restarts: record.restarts,
+        ...(record.exitCode !== null ? { exitCode: record.exitCode } : {}),
+        ...(record.lastError ? { message: record.lastError.slice(0, 2000) } : {}),
+        ...(logLines ? { lastLogLines: logLines.map((line) => line.slice(0, 1000)) } : {}),
+        since: record.since,
+      })
+    }
+    return { nodeId: this.options.nodeId, observedGeneration: view.generation, workloads, at: isoNow(this.options.clock) }
+  }
+
+  private async lastLogLines(containerId: string): Promise<string[]> {
+    const lines: string[] = []
+    try {
+      for await (const line of this.options.runtime.logs(containerId, { tail: LOG_LINES_ON_CRASH })) lines.push(`${line.stream}: ${line.text}`)
+    } catch (error) {
+      this.logger.debug({ err: error, containerId }, 'could not read last log lines')
+    }
+    return lines.slice(-LOG_LINES_ON_CRASH)
+  }
+
+  private async watchEvents(): Promise<void> {
+    try {
+      for await (const runtimeEvent of this.options.runtime.events(this.options.nodeId, this.events.signal)) this.onRuntimeEvent(runtimeEvent)
+    } catch (error) {
+      if (!this.stopped) this.logger.warn({ err: error }, 'engine event stream ended; the resync timer keeps reconciling')
+    }
+  }
+
+  /** A container died on its own: count the crash (for crash-loop and backoff) and reconcile. */
+  private onRuntimeEvent(runtimeEvent: RuntimeEvent): void {
+    if (runtimeEvent.action === 'die' && runtimeEvent.workload && !this.stopping.has(runtimeEvent.containerId)) {
+      const { store, clock } = this.options
+      const record = store.workload(runtimeEvent.workload)
+      if (record && record.containerId === runtimeEvent.containerId) {
+        const now = clock.now()
+        const crashes = [...recentCrashes(record.recentCrashes, now), now]
+        store.record({
+          upsert: [{ ...record, recentCrashes: crashes, restarts: record.restarts + 1, exitCode: runtimeEvent.exitCode ?? record.exitCode, backoffUntil: restartBackoffUntil(crashes, now) }],
+        })
+        this.logger.info({ workload: runtimeEvent.workload, exitCode: runtimeEvent.exitCode, crashes: crashes.length }, 'container exited')
+      }
+    }
+    if (runtimeEvent.action === 'die' || runtimeEvent.action === 'destroy' || runtimeEvent.action === 'health_status' || runtimeEvent.action === 'start' || runtimeEvent.action === 'oom') {
+      this.request(`engine:${runtimeEvent.action}`)
+    }
+  }
+
+  private scheduleWake(steps: readonly Step[]): void {
+    const waits = steps.filter((s): s is Extract<Step, { kind: 'wait' }> => s.kind === 'wait').map((s) => s.until)
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    this.wakeTimer = null
+    if (waits.length === 0 || this.stopped) return
+    const delay = Math.max(0, Math.min(...waits) - this.options.clock.now()) + 50
+    this.wakeTimer = setTimeout(() => this.request('backoff-elapsed'), delay)
+    this.wakeTimer.unref()
+  }
+}
+
+function baseRecord(desired: DesiredWorkload, record: WorkloadRecord | null, clock: Clock): WorkloadRecord {
+  return (
+    record ?? {
+      name: desired.workload.name,
+      deployment: desired.workload.deployment,
+      revision: desired.workload.revision,
+      configHash: desired.configHash,
+      containerId: null,
+      state: 'pending',
+      health: 'none',
+      restarts: 0,
+      exitCode: null,
+      lastError: null,
+      recentCrashes: [],
+      backoffUntil: 0,
+      since: isoNow(clock),
+    }
+  )
+}
+
+function event(
+  nodeId: string,
+  clock: Clock,
+  type: string,
+  severity: NodeEvent['severity'],
+  message: string,
+  workload?: string,
+  data?: NodeEvent['data'],
+): NodeEvent {
+  return { nodeId, type, severity, message: message.slice(0, 4000), at: isoNow(clock), ...(workload ? { workload } : {}), ...(data ? { data } : {}) }
+}
+
+function describeStep(step: Step): string {
+  return 'containerId' in step && step.containerId ? `${step.kind} ${step.workload} (${step.containerId.slice(0, 12)})` : `${step.kind} ${step.workload}`
+}

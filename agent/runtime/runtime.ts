@@ -1,0 +1,119 @@
+import type { HealthState, Workload } from '../../protocol/index.js'
+
+/** Labels on every container an agent owns; it never touches a container without them. */
+export const LABEL = {
+  node: 'io.shoal.node',
+  workload: 'io.shoal.workload',
+  deployment: 'io.shoal.deployment',
+  revision: 'io.shoal.revision',
+  configHash: 'io.shoal.config-hash',
+} as const
+
+export type ContainerRunState = 'created' | 'running' | 'restarting' | 'paused' | 'exited' | 'dead' | 'removing'
+
+/** A container as the runtime reports it, reduced to what reconciling needs. */
+export interface ObservedContainer {
+  readonly id: string
+  readonly name: string
+  readonly workload: string
+  readonly deployment: string
+  readonly revision: number
+  readonly configHash: string
+  readonly state: ContainerRunState
+  readonly exitCode: number | null
+  readonly health: HealthState
+  /** The engine's own restart counter (its restart policy at work). */
+  readonly restartCount: number
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+}
+
+/** Everything needed to create one container for a workload. */
+export interface ContainerSpec {
+  readonly nodeId: string
+  readonly name: string
+  readonly workload: Workload
+  readonly configHash: string
+  /** Added to the io.shoal.* labels (an operator's own inventory labels, a test run id). */
+  readonly extraLabels: Readonly<Record<string, string>>
+}
+
+export interface PullProgress {
+  readonly image: string
+  readonly status: string
+  readonly currentBytes?: number
+  readonly totalBytes?: number
+}
+
+export interface LogLine {
+  readonly stream: 'stdout' | 'stderr'
+  readonly text: string
+  /** RFC 3339 time the engine recorded, when asked for timestamps. */
+  readonly at?: string
+}
+
+export interface LogOptions {
+  readonly tail?: number
+  readonly since?: Date
+  readonly follow?: boolean
+  readonly timestamps?: boolean
+  readonly signal?: AbortSignal
+}
+
+export type RuntimeEventAction = 'create' | 'start' | 'die' | 'stop' | 'destroy' | 'health_status' | 'oom' | 'restart'
+
+export interface RuntimeEvent {
+  readonly action: RuntimeEventAction
+  readonly containerId: string
+  readonly workload: string | null
+  readonly exitCode?: number
+  readonly health?: HealthState
+  readonly at: Date
+}
+
+export interface ImageInfo {
+  readonly id: string
+  readonly tags: readonly string[]
+  readonly sizeBytes: number
+  readonly createdAt: Date
+}
+
+export interface RuntimeDiskUsage {
+  readonly usedBytes: number
+  readonly totalBytes: number
+}
+
+/** Typed failures from the runtime, so the reconciler can tell "retry later" from "this will never work". */
+export class RuntimeError extends Error {
+  constructor(
+    readonly code: 'unavailable' | 'not-found' | 'pull-failed' | 'create-failed' | 'conflict' | 'failed',
+    message: string,
+    readonly context: Readonly<Record<string, string>> = {},
+  ) {
+    super(message)
+    this.name = 'RuntimeError'
+  }
+}
+
+/**
+ * What the agent needs from a container engine. Docker ships; another engine (containerd,
+ * podman) implements this and nothing else changes.
+ */
+export interface ContainerRuntime {
+  readonly name: string
+  version(): Promise<string>
+  /** Containers labelled for this node, running or not. */
+  list(nodeId: string): Promise<ObservedContainer[]>
+  imageExists(image: string): Promise<boolean>
+  pull(image: string, credentials: Workload['template']['pullCredentials'], onProgress?: (progress: PullProgress) => void): Promise<void>
+  create(spec: ContainerSpec): Promise<string>
+  start(containerId: string): Promise<void>
+  stop(containerId: string, timeoutSeconds: number): Promise<void>
+  remove(containerId: string): Promise<void>
+  logs(containerId: string, options: LogOptions): AsyncIterable<LogLine>
+  /** Engine events for this node's containers until the signal aborts; reconnects by itself. */
+  events(nodeId: string, signal: AbortSignal): AsyncIterable<RuntimeEvent>
+  listImages(): Promise<ImageInfo[]>
+  removeImage(imageId: string): Promise<void>
+  diskUsage(): Promise<RuntimeDiskUsage | null>
+}

@@ -1,0 +1,76 @@
+import type { Database } from 'better-sqlite3'
+
+/**
+ * Ordered schema steps; `PRAGMA user_version` records how many have run. Never edit a step
+ * that has shipped: add a new one. Each step runs in its own transaction with the version bump.
+ */
+export const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
+  {
+    name: 'initial',
+    sql: `
+      CREATE TABLE identity (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        node_id TEXT NOT NULL,
+        hub_public_key TEXT,
+        broker_url TEXT,
+        username TEXT,
+        password TEXT,
+        enrolled_at TEXT
+      );
+      CREATE TABLE desired (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        accepted_at TEXT NOT NULL
+      );
+      CREATE TABLE workload_state (
+        name TEXT PRIMARY KEY,
+        deployment TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        config_hash TEXT NOT NULL,
+        container_id TEXT,
+        state TEXT NOT NULL,
+        health TEXT NOT NULL DEFAULT 'none',
+        restarts INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER,
+        last_error TEXT,
+        recent_crashes TEXT NOT NULL DEFAULT '[]',
+        backoff_until INTEGER NOT NULL DEFAULT 0,
+        since TEXT NOT NULL
+      );
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('status', 'event')),
+        body TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE outbox_meta (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        next_seq INTEGER NOT NULL,
+        dropped_events INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
+]
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+export function migrate(db: Database, migrations = MIGRATIONS): { from: number; to: number } {
+  const from = schemaVersion(db)
+  if (from > migrations.length) {
+    throw new Error(`database schema version ${from} is newer than this agent knows (${migrations.length}); upgrade the agent`)
+  }
+  for (let version = from; version < migrations.length; version++) {
+    const step = migrations[version]
+    if (!step) break
+    db.transaction(() => {
+      db.exec(step.sql)
+      db.pragma(`user_version = ${version + 1}`)
+    })()
+  }
+  return { from, to: migrations.length }
+}

@@ -1,0 +1,111 @@
+import mqtt, { type MqttClient } from 'mqtt'
+import type { Logger } from 'pino'
+import { mqttTopic, parseMqttTopic } from '../../protocol/index.js'
+import { jitteredBackoffMs } from './backoff.js'
+import { NotConnectedError, type AgentTransport, type BrokerCredentials, type InboundChannel, type OutboundChannel, type TransportHandlers } from './transport.js'
+
+const INBOUND: readonly InboundChannel[] = ['desired', 'ack', 'logs-request']
+
+export interface MqttTransportOptions {
+  readonly url: string
+  readonly nodeId: string
+  readonly credentials: BrokerCredentials
+  readonly logger: Logger
+  /** The retained "offline" presence the broker publishes if this node vanishes. */
+  readonly will: Buffer
+  readonly online: () => Buffer
+}
+
+/**
+ * MQTT 3.1.1 (what aedes, Mosquitto and NATS' MQTT listener all speak) with a persistent
+ * session: stable client id, clean=false, QoS 1 subscriptions. Desired documents arrive as
+ * retained messages, so every (re)subscribe delivers the latest one.
+ */
+export class MqttTransport implements AgentTransport {
+  readonly kind = 'mqtt'
+  private client: MqttClient | null = null
+  private attempts = 0
+  private readonly logger: Logger
+
+  constructor(private readonly options: MqttTransportOptions) {
+    this.logger = options.logger.child({ component: 'mqtt' })
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false
+  }
+
+  start(handlers: TransportHandlers): void {
+    const { nodeId, credentials } = this.options
+    const client = mqtt.connect(this.options.url, {
+      clientId: `shoal-agent-${nodeId}`,
+      clean: false,
+      protocolVersion: 4,
+      keepalive: 30,
+      connectTimeout: 10_000,
+      reconnectPeriod: jitteredBackoffMs(0),
+      reconnectOnConnackError: true,
+      queueQoSZero: false,
+      resubscribe: false,
+      ...(credentials.username ? { username: credentials.username } : {}),
+      ...(credentials.password ? { password: credentials.password } : {}),
+      will: { topic: mqttTopic(nodeId, 'presence'), payload: this.options.will, qos: 1, retain: true },
+    })
+    this.client = client
+    client.on('connect', (connack) => {
+      this.attempts = 0
+      client.options.reconnectPeriod = jitteredBackoffMs(0)
+      this.logger.info({ sessionPresent: connack.sessionPresent }, 'connected to broker')
+      // Always resubscribe: the broker then re-sends the retained desired document.
+      client.subscribe(
+        INBOUND.map((channel) => mqttTopic(nodeId, channel)),
+        { qos: 1 },
+        (error, granted) => {
+          if (error) this.logger.warn({ err: error }, 'subscribe failed')
+          const refused = (granted ?? []).filter((g) => g.qos === 128)
+          if (refused.length > 0) this.logger.error({ topics: refused.map((g) => g.topic) }, 'broker refused subscriptions (check this node\'s credentials and ACL)')
+        },
+      )
+      client.publish(mqttTopic(nodeId, 'presence'), this.options.online(), { qos: 1, retain: true }, () => undefined)
+      handlers.onConnected()
+    })
+    client.on('message', (topic, payload) => {
+      const parsed = parseMqttTopic(topic)
+      if (!parsed || parsed.nodeId !== nodeId || !(INBOUND as readonly string[]).includes(parsed.channel)) {
+        this.logger.warn({ topic }, 'ignoring a message on an unexpected topic')
+        return
+      }
+      handlers.onMessage(parsed.channel as InboundChannel, payload)
+    })
+    client.on('close', () => {
+      this.attempts++
+      client.options.reconnectPeriod = jitteredBackoffMs(this.attempts)
+      handlers.onDisconnected('connection closed')
+    })
+    client.on('error', (error) => this.logger.warn({ err: error }, 'broker connection error'))
+  }
+
+  publish(channel: OutboundChannel, payload: Buffer, options: { retain?: boolean } = {}): Promise<void> {
+    const client = this.client
+    if (!client?.connected) return Promise.reject(new NotConnectedError(channel))
+    const qos = channel === 'heartbeat' ? 0 : 1
+    return new Promise((resolve, reject) => {
+      client.publish(mqttTopic(this.options.nodeId, channel), payload, { qos, retain: options.retain ?? false }, (error) => (error ? reject(error) : resolve()))
+    })
+  }
+
+  async close(goodbye?: Buffer): Promise<void> {
+    const client = this.client
+    if (!client) return
+    if (goodbye && client.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2_000)
+        client.publish(mqttTopic(this.options.nodeId, 'presence'), goodbye, { qos: 1, retain: true }, () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()))
+  }
+}

@@ -1,0 +1,130 @@
+import { connect, type KV, type NatsConnection, type Subscription } from 'nats'
+import type { Logger } from 'pino'
+import { NATS_DESIRED_BUCKET, natsDesiredKey, natsSubject } from '../../protocol/index.js'
+import { NotConnectedError, type AgentTransport, type BrokerCredentials, type OutboundChannel, type TransportHandlers } from './transport.js'
+
+export interface NatsTransportOptions {
+  readonly url: string
+  readonly nodeId: string
+  readonly credentials: BrokerCredentials
+  readonly logger: Logger
+  readonly online: () => Buffer
+}
+
+const KV_RETRY_MS = 5_000
+
+/**
+ * NATS core for acks, log requests and reports; the desired document comes from a JetStream
+ * KV watch on this node's key (latest value first, then every update). The client never gives
+ * up reconnecting (nats.js would close for good after 10 attempts by default).
+ */
+export class NatsTransport implements AgentTransport {
+  readonly kind = 'nats'
+  private connection: NatsConnection | null = null
+  private isUp = false
+  private closing = false
+  private readonly subscriptions: Subscription[] = []
+  private readonly logger: Logger
+
+  constructor(private readonly options: NatsTransportOptions) {
+    this.logger = options.logger.child({ component: 'nats' })
+  }
+
+  get connected(): boolean {
+    return this.isUp
+  }
+
+  start(handlers: TransportHandlers): void {
+    void this.run(handlers)
+  }
+
+  private async run(handlers: TransportHandlers): Promise<void> {
+    const { url, nodeId, credentials } = this.options
+    const nc = await connect({
+      servers: url,
+      name: `shoal-agent-${nodeId}`,
+      maxReconnectAttempts: -1,
+      waitOnFirstConnect: true,
+      reconnectTimeWait: 1_000,
+      reconnectJitter: 2_000,
+      pingInterval: 20_000,
+      ...(credentials.username ? { user: credentials.username } : {}),
+      ...(credentials.password ? { pass: credentials.password } : {}),
+    })
+    if (this.closing) {
+      await nc.close()
+      return
+    }
+    this.connection = nc
+    for (const channel of ['ack', 'logs-request'] as const) {
+      const sub = nc.subscribe(natsSubject(nodeId, channel), {
+        callback: (error, message) => {
+          if (error) this.logger.warn({ err: error, channel }, 'subscription error')
+          else handlers.onMessage(channel, Buffer.from(message.data))
+        },
+      })
+      this.subscriptions.push(sub)
+    }
+    this.up(handlers)
+    void this.watchDesired(nc, handlers)
+    void nc.closed().then((error) => {
+      this.isUp = false
+      if (!this.closing) this.logger.error({ err: error }, 'NATS connection closed for good')
+    })
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        this.isUp = false
+        handlers.onDisconnected('disconnected')
+      } else if (status.type === 'reconnect') {
+        this.up(handlers)
+      }
+    }
+  }
+
+  private up(handlers: TransportHandlers): void {
+    this.isUp = true
+    this.logger.info('connected to NATS')
+    this.connection?.publish(natsSubject(this.options.nodeId, 'presence'), this.options.online())
+    handlers.onConnected()
+  }
+
+  /** Binds to the hub's bucket (retrying until the hub has made it) and feeds every value of this node's key. */
+  private async watchDesired(nc: NatsConnection, handlers: TransportHandlers): Promise<void> {
+    while (!this.closing) {
+      try {
+        const kv: KV = await nc.jetstream().views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
+        const watch = await kv.watch({ key: natsDesiredKey(this.options.nodeId) })
+        for await (const entry of watch) {
+          if (entry.operation === 'PUT') handlers.onMessage('desired', Buffer.from(entry.value))
+        }
+        // The watch ended (connection recycled): watch again; generations make repeats harmless.
+      } catch (error) {
+        if (this.closing) return
+        this.logger.warn({ err: error }, `cannot watch desired state yet; retrying in ${KV_RETRY_MS / 1000}s`)
+        await new Promise((resolve) => setTimeout(resolve, KV_RETRY_MS).unref())
+      }
+    }
+  }
+
+  publish(channel: OutboundChannel, payload: Buffer): Promise<void> {
+    const nc = this.connection
+    if (!nc || !this.isUp) return Promise.reject(new NotConnectedError(channel))
+    try {
+      nc.publish(natsSubject(this.options.nodeId, channel), payload)
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
+  }
+
+  async close(goodbye?: Buffer): Promise<void> {
+    this.closing = true
+    const nc = this.connection
+    if (!nc) return
+    if (goodbye && this.isUp) {
+      nc.publish(natsSubject(this.options.nodeId, 'presence'), goodbye)
+    }
+    for (const sub of this.subscriptions) sub.unsubscribe()
+    await nc.drain().catch(() => nc.close())
+  }
+}

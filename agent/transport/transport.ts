@@ -1,0 +1,37 @@
+import type { Channel } from '../../protocol/index.js'
+
+export type InboundChannel = Extract<Channel, 'desired' | 'ack' | 'logs-request'>
+export type OutboundChannel = Extract<Channel, 'outbox' | 'heartbeat' | 'presence' | 'logs-chunk'>
+
+export interface TransportHandlers {
+  onMessage(channel: InboundChannel, payload: Buffer): void
+  onConnected(): void
+  onDisconnected(reason: string): void
+}
+
+/**
+ * The agent's link to the hub, MQTT or NATS. It reconnects forever with jittered backoff and
+ * never queues outbound messages in memory while offline: durability is the outbox's job.
+ */
+export interface AgentTransport {
+  readonly kind: 'mqtt' | 'nats'
+  readonly connected: boolean
+  start(handlers: TransportHandlers): void
+  /** Rejects at once when offline, so callers retry from their own durable store. */
+  publish(channel: OutboundChannel, payload: Buffer, options?: { retain?: boolean }): Promise<void>
+  /** Says goodbye (presence offline) when it can, then closes. */
+  close(goodbye?: Buffer): Promise<void>
+}
+
+export class NotConnectedError extends Error {
+  readonly code = 'not-connected'
+  constructor(what: string) {
+    super(`not connected to the hub's broker; ${what} stays queued`)
+    this.name = 'NotConnectedError'
+  }
+}
+
+export interface BrokerCredentials {
+  readonly username?: string
+  readonly password?: string
+}

@@ -1,0 +1,145 @@
+import Database from 'better-sqlite3'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { Command, Option } from 'commander'
+import { pino } from 'pino'
+import { AgentConfigError, parseHubUrl, parseLabelList, parseNodeName, type AgentConfig } from '../../../agent/config.js'
+import { DATABASE_FILE, startAgent } from '../../../agent/daemon.js'
+import { AgentStore } from '../../../agent/store/agent-store.js'
+import { systemClock } from '../../../agent/clock.js'
+import { CliError, ExitCode, type CliIo } from '../io.js'
+import { formatAge, renderTable } from '../table.js'
+
+interface RunOptions {
+  dataDir: string
+  hub?: string
+  token?: string
+  hubKey?: string
+  name?: string
+  labels?: string
+  staticDir?: string
+  profile?: string
+  logLevel: string
+  containerLabels?: string
+  dockerSocket?: string
+  resyncInterval: string
+}
+
+export function agentCommand(io: CliIo): Command {
+  const agent = new Command('agent').description('run the node agent, or inspect its local state')
+  agent
+    .command('run')
+    .description('run the agent daemon: keep this node\'s workloads running, online or offline')
+    .requiredOption('--data-dir <dir>', 'where the agent keeps its SQLite store and identity')
+    .option('--hub <url>', 'the hub\'s broker: mqtt://host:1883, mqtts://..., nats://host:4222')
+    .option('--token <token>', 'a join token for enrollment with the hub')
+    .option('--hub-key <key|file>', 'pin this hub public key (base64) when not enrolling with a token')
+    .option('--name <name>', 'node name (default: the hostname)')
+    .option('--labels <k=v,...>', 'labels for this node, added to those of its firmware profile')
+    .option('--static-dir <dir>', 'run the Deployment manifests in this directory on this node, hub or not')
+    .option('--profile <name>', 'use this firmware profile instead of the one matched from the inventory')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .option('--container-labels <k=v,...>', 'extra labels on every container this agent creates')
+    .option('--docker-socket <path>', 'the Docker engine socket (default: DOCKER_HOST or /var/run/docker.sock)')
+    .option('--resync-interval <ms>', 'how often to reconcile even without events', '30000')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # standalone: run the manifests in /etc/shoal/static, no hub at all
+  shoal agent run --data-dir /var/lib/shoal --static-dir /etc/shoal/static
+
+  # connect to a hub's broker with a pinned hub key
+  shoal agent run --data-dir /var/lib/shoal --hub mqtt://hub.local:1883 --hub-key /etc/shoal/hub.pub --labels site=factory-7
+
+SIGTERM stops the agent cleanly and leaves its containers running.`,
+    )
+    .action(async (options: RunOptions) => {
+      const config = toConfig(options)
+      const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token'] })
+      let running
+      try {
+        running = await startAgent(config, { logger })
+      } catch (error) {
+        if (error instanceof AgentConfigError) throw new CliError(error.message, ExitCode.usage)
+        throw error
+      }
+      logger.info({ nodeId: running.nodeId, profile: running.profile.name }, 'agent running')
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string): void => {
+          logger.info({ signal }, 'stopping; containers keep running')
+          void running.stop().finally(resolve)
+        }
+        process.once('SIGTERM', () => shutdown('SIGTERM'))
+        process.once('SIGINT', () => shutdown('SIGINT'))
+      })
+    })
+
+  agent
+    .command('status')
+    .description('show this node\'s identity, accepted generation, workloads and outbox, from the local store alone')
+    .requiredOption('--data-dir <dir>', 'the agent\'s data directory')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addHelpText('after', '\nExample:\n  shoal agent status --data-dir /var/lib/shoal -o json\n')
+    .action((options: { dataDir: string; output: 'table' | 'json' }) => {
+      const path = join(options.dataDir, DATABASE_FILE)
+      if (!existsSync(path)) throw new CliError(`no agent database at ${path}; is --data-dir right?`)
+      const db = new Database(path, { readonly: true, fileMustExist: true })
+      try {
+        const store = new AgentStore(db, systemClock, { maxRecords: 0, maxBytes: 0 })
+        const identity = store.identity()
+        const desired = store.desired()
+        const workloads = store.workloads()
+        const outbox = store.outboxDepth()
+        const report = {
+          nodeId: identity?.nodeId ?? null,
+          hubKeyPinned: Boolean(identity?.hubPublicKey),
+          enrolledAt: identity?.enrolledAt ?? null,
+          generation: desired?.generation ?? null,
+          acceptedAt: desired?.acceptedAt ?? null,
+          workloads: workloads.map((w) => ({ name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode, containerId: w.containerId, since: w.since, lastError: w.lastError })),
+          outbox,
+        }
+        if (options.output === 'json') {
+          io.out(`${JSON.stringify(report, null, 2)}\n`)
+          return
+        }
+        io.out(`Node:        ${report.nodeId ?? '(not initialised)'}\n`)
+        io.out(`Hub key:     ${report.hubKeyPinned ? 'pinned' : 'none'}\n`)
+        io.out(`Generation:  ${report.generation ?? 'none accepted'}${report.acceptedAt ? ` (accepted ${formatAge(report.acceptedAt)} ago)` : ''}\n`)
+        io.out(`Outbox:      ${outbox.records} record(s), ${outbox.bytes} bytes${outbox.droppedEvents ? `, ${outbox.droppedEvents} event(s) dropped` : ''}\n\n`)
+        io.out(
+          renderTable(
+            ['WORKLOAD', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'],
+            report.workloads.map((w) => [w.name, w.state, w.health, String(w.restarts), String(w.revision), formatAge(w.since)]),
+          ),
+        )
+      } finally {
+        db.close()
+      }
+    })
+  return agent
+}
+
+function toConfig(options: RunOptions): AgentConfig {
+  try {
+    const resync = Number(options.resyncInterval)
+    if (!Number.isInteger(resync) || resync < 100) throw new AgentConfigError('--resync-interval', 'must be a whole number of milliseconds, at least 100')
+    return {
+      dataDir: options.dataDir,
+      hubUrl: parseHubUrl(options.hub),
+      token: options.token ?? null,
+      hubKey: options.hubKey ?? null,
+      name: parseNodeName(options.name),
+      labels: parseLabelList(options.labels, '--labels'),
+      staticDir: options.staticDir ?? null,
+      profile: options.profile ?? null,
+      containerLabels: parseLabelList(options.containerLabels, '--container-labels'),
+      dockerSocket: options.dockerSocket ?? null,
+      resyncIntervalMs: resync,
+    }
+  } catch (error) {
+    if (error instanceof AgentConfigError) throw new CliError(error.message, ExitCode.usage)
+    throw error
+  }
+}
