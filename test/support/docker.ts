@@ -1,0 +1,55 @@
+import Docker from 'dockerode'
+import type { TestLike } from './types.js'
+
+let client: Docker | undefined
+
+/** One dockerode client per test process (DOCKER_HOST or /var/run/docker.sock). */
+export function dockerClient(): Docker {
+  client ??= new Docker()
+  return client
+}
+
+const statusOf = (err: unknown): number | undefined =>
+  typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined
+
+/**
+ * Force-remove every container carrying `label` ("key" or "key=value") now.
+ * With a test, do it again when the test ends, pass or fail.
+ * Resolves to how many were removed now.
+ */
+export async function removeContainersByLabel(label: string): Promise<number>
+export async function removeContainersByLabel(t: TestLike | undefined, label: string): Promise<number>
+export async function removeContainersByLabel(a: TestLike | string | undefined, b?: string): Promise<number> {
+  const label = typeof a === 'string' ? a : b
+  if (!label) throw new Error('removeContainersByLabel needs a label')
+  if (a && typeof a !== 'string') a.teardown(() => removeContainersByLabel(label))
+  const docker = dockerClient()
+  const found = await docker.listContainers({ all: true, filters: { label: [label] } })
+  let removed = 0
+  for (const c of found) {
+    try {
+      await docker.getContainer(c.Id).remove({ force: true, v: true })
+      removed++
+    } catch (err) {
+      // Already gone (404) or being removed by someone else (409): fine.
+      const code = statusOf(err)
+      if (code !== 404 && code !== 409) throw err
+    }
+  }
+  return removed
+}
+
+/** Pull an image and wait for the end; resolves to the progress events. */
+export async function pullImage(ref: string): Promise<Array<Record<string, unknown>>> {
+  const docker = dockerClient()
+  const stream = await docker.pull(ref)
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null, events: Array<Record<string, unknown>>) => {
+      if (err) return reject(err)
+      // A failed pull can also arrive as an error event inside the stream.
+      const failed = events.find(e => typeof e.error === 'string')
+      if (failed) return reject(new Error(String(failed.error)))
+      resolve(events)
+    })
+  })
+}
