@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { ProtocolError, describeIssues, issuesFromZod } from './errors.js'
+import { ProtocolError, describeIssues, issuesFromZod, readableIssue } from './errors.js'
 
 /** Upper bounds per message, so one bad publisher cannot make a small device allocate megabytes. */
 export const MAX_BYTES = {
@@ -30,7 +30,7 @@ export function decodeJson(payload: Buffer | Uint8Array | string, maxBytes: numb
 }
 
 export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(value)
+  const result = schema.safeParse(value, { error: readableIssue })
   if (result.success) return result.data
   const issues = issuesFromZod(result.error)
   throw new ProtocolError('invalid', `invalid ${what}: ${describeIssues(issues)}`, issues)

@@ -6,7 +6,7 @@ export interface ValidationIssue {
   readonly message: string
   /** The raw path, for locating the field in a source file (label keys may hold dots). */
   readonly segments?: readonly PropertyKey[]
-  /** The field itself is the fault (an unknown key), not its value. */
+  /** The field itself is the fault (an unknown or malformed key), not its value. */
   readonly unknownField?: boolean
 }
 
@@ -50,6 +50,11 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
         const segments = [...issue.path, key]
         issues.push({ path: formatPath(segments), message: `unknown field "${key}"`, segments, unknownField: true })
       }
+    } else if (issue.code === 'invalid_key') {
+      // A record key (label key, env name) that fails its own schema: say why, and point at the key.
+      const key = issue.path[issue.path.length - 1]
+      const reason = issue.issues.map((inner) => inner.message).join('; ') || issue.message
+      issues.push({ path: formatPath(issue.path), message: `invalid key ${JSON.stringify(String(key))}: ${reason}`, segments: issue.path, unknownField: true })
     } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       issues.push({ path: formatPath(issue.path), message: describeUnion(issue.errors), segments: issue.path })
     } else {
@@ -57,6 +62,29 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
     }
   }
   return issues
+}
+
+/**
+ * Error map for `schema.safeParse(value, { error: readableIssue })`: says "missing" for a missing
+ * field and what was given for a wrong constant or enum value, where zod's defaults say neither.
+ * Everything else keeps zod's message.
+ */
+export function readableIssue(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    const field = issue.path?.[issue.path.length - 1]
+    return field === undefined ? 'a value is required' : `required field ${JSON.stringify(String(field))} is missing`
+  }
+  if (issue.code === 'invalid_value') {
+    const allowed = issue.values.map((value) => JSON.stringify(value))
+    const expected = allowed.length === 1 ? `must be ${allowed[0]}` : `must be one of ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`
+    return `${expected}, not ${shortJson(issue.input)}`
+  }
+  return undefined
+}
+
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text
 }
 
 function describeUnion(branches: readonly (readonly z.core.$ZodIssue[])[]): string {

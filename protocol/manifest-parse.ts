@@ -1,5 +1,5 @@
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml'
-import { issuesFromZod, type ValidationIssue } from './errors.js'
+import { LineCounter, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Document, type Node as YamlNode } from 'yaml'
+import { issuesFromZod, readableIssue, type ValidationIssue } from './errors.js'
 import { MANIFEST_KINDS, type Manifest } from './manifest.js'
 
 /** One problem in a manifest file, located as an editor would show it. */
@@ -17,6 +17,9 @@ export interface ManifestError {
 export interface ParsedManifest {
   readonly documentIndex: number
   readonly manifest: Manifest
+  /** 1-based position of `metadata.name`, for messages about the manifest as a whole. */
+  readonly line: number
+  readonly column: number
 }
 
 export interface ManifestParseResult {
@@ -32,7 +35,7 @@ const KNOWN_KINDS = Object.keys(MANIFEST_KINDS).join(', ')
  */
 export function parseManifests(text: string, file = '<input>'): ManifestParseResult {
   const lineCounter = new LineCounter()
-  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
+  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' })
   const manifests: ParsedManifest[] = []
   const errors: ManifestError[] = []
   const list = Array.isArray(documents) ? documents : []
@@ -46,16 +49,31 @@ export function parseManifests(text: string, file = '<input>'): ManifestParseRes
     })
     if (document.errors.length > 0) {
       for (const error of document.errors) {
-        const position = error.linePos?.[0]
-        errors.push({ file, documentIndex, path: '', message: firstLine(error.message), ...(position ? { line: position.line, column: position.col } : {}) })
+        // prettyErrors is off (it would put source excerpts in the message), so linePos is not
+        // filled in: locate the error from its offset instead.
+        const position = lineCounter.linePos(error.pos[0])
+        errors.push({ file, documentIndex, path: '', message: firstLine(error.message), line: position.line, column: position.col })
       }
       return
     }
-    if (document.contents === null) return // an empty document between `---` separators
-    const value: unknown = document.toJS({ maxAliasCount: 100 })
+    if (isEmptyDocument(document)) return // e.g. between `---` separators, or only comments
+    let value: unknown
+    try {
+      value = document.toJS({ maxAliasCount: 100 })
+    } catch (cause) {
+      // An alias to an anchor that is not (yet) defined, or an alias bomb.
+      const range = unresolvedAliasRange(document) ?? document.contents?.range
+      const position = range ? lineCounter.linePos(range[0]) : undefined
+      errors.push({ file, documentIndex, path: '', message: firstLine((cause as Error).message), ...(position ? { line: position.line, column: position.col } : {}) })
+      return
+    }
     const issues = validateManifestValue(value)
-    if ('manifest' in issues) manifests.push({ documentIndex, manifest: issues.manifest })
-    else errors.push(...issues.issues.map(located).sort(byPosition))
+    if ('manifest' in issues) {
+      const position = positionOf(document, { path: 'metadata.name', message: '', segments: ['metadata', 'name'] }, lineCounter)
+      manifests.push({ documentIndex, manifest: issues.manifest, line: position.line ?? 1, column: position.column ?? 1 })
+    } else {
+      errors.push(...issues.issues.map(located).sort(byPosition))
+    }
   })
   return { manifests, errors }
 }
@@ -71,7 +89,7 @@ export function validateManifestValue(value: unknown): { manifest: Manifest } | 
     return { issues: [{ path: 'kind', message, segments: ['kind'] }] }
   }
   const schema = MANIFEST_KINDS[kind as keyof typeof MANIFEST_KINDS]
-  const result = schema.safeParse(value)
+  const result = schema.safeParse(value, { error: readableIssue })
   return result.success ? { manifest: result.data } : { issues: issuesFromZod(result.error) }
 }
 
@@ -89,8 +107,10 @@ function positionOf(document: Document, issue: ValidationIssue, lineCounter: Lin
 }
 
 /**
- * Walks the YAML tree along the path; returns the range of the value (or of the key, for an
- * unknown field), or of the deepest node that exists when the field is missing.
+ * Walks the YAML tree along the path and returns where an editor should point: the key of an
+ * unknown field; the value of a scalar field; the key of a mapping or list field (a block value
+ * starts on the next line, at its first child, which is not what is wrong). When the field is
+ * missing, the deepest part of the path that exists.
  */
 function rangeOf(root: YamlNode | null, segments: readonly PropertyKey[], pointAtKey: boolean): [number, number, number] | undefined {
   let node: YamlNode | null = root
@@ -103,9 +123,9 @@ function rangeOf(root: YamlNode | null, segments: readonly PropertyKey[], pointA
       if (!pair) break
       const key = pair.key as YamlNode
       const value = pair.value as YamlNode | null
-      if (last && (pointAtKey || !value)) return key.range ?? range
+      if (last && pointAtKey) return key.range ?? range
       node = value
-      range = value?.range ?? key.range ?? range
+      range = (value && !isCollection(value) ? value.range : key.range) ?? range
     } else if (isSeq(node) && typeof segment === 'number') {
       const item = node.items[segment] as YamlNode | undefined
       if (!item) break
@@ -116,6 +136,27 @@ function rangeOf(root: YamlNode | null, segments: readonly PropertyKey[], pointA
     }
   }
   return range ?? undefined
+}
+
+/** No content at all: the parser gives an empty plain scalar (or none); an explicit `~` or `null` is content. */
+function isEmptyDocument(document: Document): boolean {
+  const contents = document.contents
+  return contents === null || (isScalar(contents) && contents.value === null && !contents.source)
+}
+
+/** The first alias whose anchor is not defined before it, to point the error at it. */
+function unresolvedAliasRange(document: Document): YamlNode['range'] | undefined {
+  let found: YamlNode['range'] | undefined
+  visit(document, {
+    Alias(_key, alias) {
+      if (alias.resolve(document) === undefined) {
+        found = alias.range
+        return visit.BREAK
+      }
+      return undefined
+    },
+  })
+  return found
 }
 
 function byPosition(a: ManifestError, b: ManifestError): number {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { describeIssues, issuesFromZod } from './errors.js'
 import { LabelKey, LabelValue, Labels } from './primitives.js'
 
 export const SelectorOperator = z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist'])
@@ -79,35 +80,50 @@ export function describeExpression(expression: MatchExpression): string {
 
 /**
  * Parses the kubectl selector syntax used by `-l`: `a=b,c!=d,e in (x,y),f notin (z),g,!h`.
- * Returns the selector or an error message naming the term that could not be read.
+ * Returns the selector, or throws a SelectorSyntaxError naming the term that could not be read.
  */
 export function parseSelectorString(text: string): LabelSelector {
   const matchLabels: Record<string, string> = {}
   const matchExpressions: MatchExpression[] = []
   for (const term of splitTerms(text)) {
-    let match: RegExpExecArray | null
-    if ((match = /^([^\s=!(),]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term))) {
-      const values = (match[3] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '')
-      matchExpressions.push({ key: match[1] ?? '', operator: match[2] === 'in' ? 'In' : 'NotIn', values })
-    } else if ((match = /^([^\s=!(),]+)\s*!=\s*([^\s=!(),]*)$/.exec(term))) {
-      matchExpressions.push({ key: match[1] ?? '', operator: 'NotIn', values: [match[2] ?? ''] })
-    } else if ((match = /^([^\s=!(),]+)\s*==?\s*([^\s=!(),]*)$/.exec(term))) {
-      matchLabels[match[1] ?? ''] = match[2] ?? ''
-    } else if ((match = /^!\s*([^\s=!(),]+)$/.exec(term))) {
-      matchExpressions.push({ key: match[1] ?? '', operator: 'DoesNotExist' })
-    } else if ((match = /^([^\s=!(),]+)$/.exec(term))) {
-      matchExpressions.push({ key: match[1] ?? '', operator: 'Exists' })
-    } else {
-      throw new SelectorSyntaxError(term)
-    }
+    const read = readTerm(term)
+    if (read === null) throw new SelectorSyntaxError(term)
+    const checked = MatchExpression.safeParse(read.expression)
+    if (!checked.success) throw new SelectorSyntaxError(term, describeIssues(issuesFromZod(checked.error)))
+    const { key, values } = checked.data
+    // `k=v` goes to matchLabels as kubectl does; a second `k=w` must then match nothing (every
+    // term holds), so it stays an expression instead of overwriting the first.
+    if (read.equality && !Object.hasOwn(matchLabels, key)) matchLabels[key] = values?.[0] ?? ''
+    else matchExpressions.push(checked.data)
   }
-  return LabelSelector.parse({ matchLabels, matchExpressions })
+  return { matchLabels, matchExpressions }
+}
+
+/** One term as an expression (`k=v` read as `k In (v)`), or null when it follows no known form. */
+function readTerm(term: string): { expression: MatchExpression; equality: boolean } | null {
+  let match: RegExpExecArray | null
+  if ((match = /^([^\s=!(),]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term))) {
+    const values = (match[3] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '')
+    return { expression: { key: match[1] ?? '', operator: match[2] === 'in' ? 'In' : 'NotIn', values }, equality: false }
+  }
+  if ((match = /^([^\s=!(),]+)\s*!=\s*([^\s=!(),]*)$/.exec(term))) {
+    return { expression: { key: match[1] ?? '', operator: 'NotIn', values: [match[2] ?? ''] }, equality: false }
+  }
+  if ((match = /^([^\s=!(),]+)\s*==?\s*([^\s=!(),]*)$/.exec(term))) {
+    return { expression: { key: match[1] ?? '', operator: 'In', values: [match[2] ?? ''] }, equality: true }
+  }
+  if ((match = /^!\s*([^\s=!(),]+)$/.exec(term))) return { expression: { key: match[1] ?? '', operator: 'DoesNotExist' }, equality: false }
+  if ((match = /^([^\s=!(),]+)$/.exec(term))) return { expression: { key: match[1] ?? '', operator: 'Exists' }, equality: false }
+  return null
 }
 
 export class SelectorSyntaxError extends Error {
   readonly code = 'selector-syntax'
-  constructor(readonly term: string) {
-    super(`cannot read selector term ${JSON.stringify(term)}: use k=v, k!=v, k in (a,b), k notin (a), k or !k`)
+  constructor(
+    readonly term: string,
+    reason = 'use k=v, k!=v, k in (a,b), k notin (a), k or !k',
+  ) {
+    super(`cannot read selector term ${JSON.stringify(term)}: ${reason}`)
     this.name = 'SelectorSyntaxError'
   }
 }

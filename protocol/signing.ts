@@ -3,6 +3,8 @@ import { canonicalJson } from './canonical-json.js'
 import type { DesiredDocument, UnsignedDesiredDocument } from './desired.js'
 import { ProtocolError } from './errors.js'
 
+const ED25519_SIGNATURE_BYTES = 64
+
 export interface SigningKeys {
   /** PKCS#8 PEM; stays on the hub (file mode 0600). */
   readonly privateKeyPem: string
@@ -55,9 +57,16 @@ export function verifyDocumentSignature(document: unknown, publicKey: string): v
   if (typeof record.signature !== 'string') {
     throw new ProtocolError('bad-signature', 'document has no signature', [{ path: 'signature', message: 'missing' }])
   }
+  // Node's base64 decoder skips characters outside the alphabet and ignores the spare bits of the
+  // last character, so several strings decode to the same bytes. Accept only the one canonical
+  // spelling, so that no byte of a signed document can change and still verify.
+  const signature = Buffer.from(record.signature, 'base64')
+  if (signature.length !== ED25519_SIGNATURE_BYTES || signature.toString('base64') !== record.signature) {
+    throw new ProtocolError('bad-signature', `signature is not ${ED25519_SIGNATURE_BYTES} bytes in canonical base64`, [{ path: 'signature', message: 'malformed' }])
+  }
   let valid = false
   try {
-    valid = verify(null, signedBytes(record), importPublicKey(publicKey), Buffer.from(record.signature, 'base64'))
+    valid = verify(null, signedBytes(record), importPublicKey(publicKey), signature)
   } catch (cause) {
     throw new ProtocolError('bad-signature', `signature could not be checked: ${(cause as Error).message}`)
   }

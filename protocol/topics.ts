@@ -1,6 +1,9 @@
+import { NodeId } from './primitives.js'
+
 /**
  * Every topic and subject name in one place, versioned. Node ids are restricted to
- * [a-z0-9-] by the schema, so they can never inject `/`, `.` or wildcards.
+ * [a-z0-9-] by the schema, so they can never inject `/`, `.` or wildcards; building a name
+ * checks that again, and parsing refuses anything else (a wildcard, a foreign topic).
  */
 export const PROTOCOL_VERSION = 'v1'
 
@@ -22,7 +25,16 @@ export const HUB_PUBLISHED: readonly Channel[] = ['desired', 'ack', 'logs-reques
 const MQTT_ROOT = `shoal/${PROTOCOL_VERSION}/nodes`
 const NATS_ROOT = `shoal.${PROTOCOL_VERSION}.nodes`
 
+function isNodeId(nodeId: string): boolean {
+  return NodeId.safeParse(nodeId).success
+}
+
+function assertNodeId(nodeId: string): void {
+  if (!isNodeId(nodeId)) throw new RangeError(`not a node id: ${JSON.stringify(nodeId)} (lower-case letters, digits and "-")`)
+}
+
 export function mqttTopic(nodeId: string, channel: Channel): string {
+  assertNodeId(nodeId)
   return `${MQTT_ROOT}/${nodeId}/${channel}`
 }
 
@@ -35,11 +47,12 @@ export function parseMqttTopic(topic: string): { nodeId: string; channel: Channe
   const parts = topic.split('/')
   if (parts.length !== 5 || `${parts[0]}/${parts[1]}/${parts[2]}` !== MQTT_ROOT) return null
   const channel = parts[4] as Channel
-  if (!Object.hasOwn(CHANNELS, channel) || !parts[3]) return null
+  if (!Object.hasOwn(CHANNELS, channel) || !parts[3] || !isNodeId(parts[3])) return null
   return { nodeId: parts[3], channel }
 }
 
 export function natsSubject(nodeId: string, channel: Channel): string {
+  assertNodeId(nodeId)
   return `${NATS_ROOT}.${nodeId}.${channel}`
 }
 
@@ -51,7 +64,7 @@ export function parseNatsSubject(subject: string): { nodeId: string; channel: Ch
   const parts = subject.split('.')
   if (parts.length !== 5 || `${parts[0]}.${parts[1]}.${parts[2]}` !== NATS_ROOT) return null
   const channel = parts[4] as Channel
-  if (!Object.hasOwn(CHANNELS, channel) || !parts[3]) return null
+  if (!Object.hasOwn(CHANNELS, channel) || !parts[3] || !isNodeId(parts[3])) return null
   return { nodeId: parts[3], channel }
 }
 
@@ -59,6 +72,7 @@ export function parseNatsSubject(subject: string): { nodeId: string; channel: Ch
 export const NATS_DESIRED_BUCKET = `shoal_${PROTOCOL_VERSION}_desired`
 
 export function natsDesiredKey(nodeId: string): string {
+  assertNodeId(nodeId)
   return nodeId
 }
 
