@@ -2,7 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { memoryBytes, durationMs, encodeMessage, type NodeEvent, type Presence, type Workload } from '../protocol/index.js'
+import { memoryBytes, durationMs, encodeMessage, type Inventory, type NodeEvent, type Presence, type Workload } from '../protocol/index.js'
+import { readPackageVersion } from '../hub/cli/version.js'
+import { enrollWithHub } from './enroll.js'
 import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
@@ -62,7 +64,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const store = new AgentStore(opened.db, clock, outboxLimits)
   // The database is the record; the mirror file restores it after a corrupt file was moved aside.
   const known = store.identity() ?? readIdentityMirror(config.dataDir)
-  const nodeId = known?.nodeId ?? config.name ?? nodeNameFromHostname(hostname())
+  const provisionalId = known?.nodeId ?? config.name ?? nodeNameFromHostname(hostname())
   if (known && config.name && config.name !== known.nodeId) {
     store.close()
     throw new AgentConfigError('--name', `this data directory belongs to node ${known.nodeId}; refusing to run it as ${config.name}`)
@@ -70,20 +72,26 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   let finalIdentity: Identity
   try {
     finalIdentity = {
-      nodeId,
+      nodeId: provisionalId,
       hubPublicKey: pinnedKey(known?.hubPublicKey ?? null, config.hubKey),
       brokerUrl: known?.brokerUrl ?? null,
       username: known?.username ?? null,
       password: known?.password ?? null,
       enrolledAt: known?.enrolledAt ?? null,
     }
+    if (needsEnrollment(config, known)) {
+      finalIdentity = await enrollNode(config, finalIdentity, inventory, logger, clock)
+    } else if (config.token && known?.enrolledAt) {
+      logger.info({ nodeId: known.nodeId, enrolledAt: known.enrolledAt }, 'already enrolled; ignoring --token')
+    }
   } catch (error) {
     store.close()
     throw error
   }
   store.saveIdentity(finalIdentity)
+  const nodeId = finalIdentity.nodeId
   writeIdentityMirror(config.dataDir, finalIdentity)
-  const nodeLogger = logger.child({ nodeId })
+  const nodeLogger = logger.child({ nodeId: finalIdentity.nodeId })
   if (opened.movedAside) {
     store.enqueue([{ kind: 'event', body: nodeEvent(nodeId, clock, 'StoreReset', 'error', `the local database was unreadable and was moved aside to ${opened.movedAside}; keeping running containers and waiting for the hub's document`) }])
   }
@@ -212,6 +220,38 @@ function createTransport(config: AgentConfig, identity: Identity, logger: Logger
 }
 
 /** A key is pinned once; a different one later is refused rather than silently trusted. */
+function needsEnrollment(config: AgentConfig, known: Identity | null): boolean {
+  return config.token !== null && config.hubUrl !== null && /^https?:/.test(config.hubUrl) && !known?.enrolledAt
+}
+
+/** Trades the join token for this node's identity, broker credentials and the hub key to pin. */
+async function enrollNode(config: AgentConfig, identity: Identity, inventory: Inventory, logger: Logger, clock: Clock): Promise<Identity> {
+  const response = await enrollWithHub(
+    config.hubUrl ?? '',
+    {
+      token: config.token ?? '',
+      name: identity.nodeId,
+      labels: { ...config.labels },
+      inventory,
+      ...(config.profile ? { profile: config.profile } : {}),
+      agentVersion: readPackageVersion(),
+    },
+    logger,
+  )
+  if (identity.hubPublicKey && identity.hubPublicKey !== response.hubPublicKey) {
+    throw new AgentConfigError('--token', 'the hub answered with a different key than the one this node pinned; refusing it')
+  }
+  logger.info({ nodeId: response.nodeId, broker: response.brokerUrl }, 'enrolled with the hub')
+  return {
+    nodeId: response.nodeId,
+    hubPublicKey: response.hubPublicKey,
+    brokerUrl: response.brokerUrl,
+    username: response.username,
+    password: response.password,
+    enrolledAt: isoNow(clock),
+  }
+}
+
 function pinnedKey(pinned: string | null, offeredOption: string | null): string | null {
   const offered = offeredOption ? readHubKey(offeredOption) : null
   if (pinned && offered && pinned !== offered) {

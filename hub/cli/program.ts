@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { CliError, ExitCode, processIo, type CliIo } from './io.js'
 import { agentCommand } from './commands/agent.js'
+import { hubCommand } from './commands/hub.js'
 import { profilesCommand } from './commands/profiles.js'
 import { schemaCommand } from './commands/schema.js'
 import { validateCommand } from './commands/validate.js'
@@ -18,6 +19,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(schemaCommand(io))
   program.addCommand(profilesCommand(io))
   program.addCommand(agentCommand(io))
+  program.addCommand(hubCommand(io))
   for (const command of program.commands) applyCommonBehaviour(command, io)
   return program
 }

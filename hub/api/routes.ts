@@ -1,0 +1,232 @@
+import { z } from 'zod'
+import {
+  Duration,
+  EnrollmentRequest,
+  LabelKey,
+  LabelValue,
+  Labels,
+  MAX_BYTES,
+  ProtocolError,
+  SelectorSyntaxError,
+  decodeMessage,
+  durationMs,
+  formatManifestError,
+  parseManifests,
+  parseSelectorString,
+  selectorMatches,
+} from '../../protocol/index.js'
+import { isoNow, type Clock } from '../../agent/clock.js'
+import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
+import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
+import type { ChangeFeed } from '../change-feed.js'
+import { enroll } from '../enrollment.js'
+import type { FleetController } from '../fleet-controller.js'
+import type { Metrics } from '../metrics.js'
+import type { HubStore } from '../store/hub-store.js'
+import { TokenRefusedError } from '../store/token-repository.js'
+import type { HubTransport } from '../transport/hub-transport.js'
+import { ApiError, Created, badRequest, notFound } from './http-errors.js'
+import { Router, type RequestContext } from './router.js'
+import { streamChanges } from './sse.js'
+import { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from './views.js'
+
+export interface ApiServices {
+  readonly store: HubStore
+  readonly fleet: FleetController
+  readonly feed: ChangeFeed
+  readonly metrics: Metrics
+  readonly clock: Clock
+  readonly transport: HubTransport
+  readonly profiles: readonly FirmwareProfile[]
+  readonly hubPublicKey: string
+}
+
+const TokenRequest = z.strictObject({
+  ttl: Duration.optional(),
+  maxUses: z.number().int().min(1).optional(),
+  labels: Labels.optional(),
+})
+
+const NodePatch = z.strictObject({
+  labels: z.record(LabelKey, LabelValue.nullable()).optional(),
+  cordoned: z.boolean().optional(),
+})
+
+async function jsonBody<S extends z.ZodType>(context: RequestContext, schema: S, what: string): Promise<z.infer<S>> {
+  const body = await context.body()
+  try {
+    return decodeMessage(schema, body.byteLength === 0 ? '{}' : body, { maxBytes: MAX_BYTES.manifest, what })
+  } catch (error) {
+    if (error instanceof ProtocolError) throw badRequest(error.message, error.issues)
+    throw error
+  }
+}
+
+export function buildRoutes(services: ApiServices): Router {
+  const { store, fleet, feed, metrics, clock } = services
+  const router = new Router()
+  const audit = (context: RequestContext, action: string, target: string, detail: unknown = null): void => {
+    store.audit.append({ at: isoNow(clock), actor: context.actor, action, target, detail: detail === null ? null : JSON.stringify(detail) })
+  }
+  const requireNode = (id: string) => store.nodes.get(id) ?? (() => { throw notFound(`node ${id}`) })()
+
+  router.add('GET', '/healthz', () => ({ ok: true, transport: services.transport.kind, broker: services.transport.advertisedUrl }), { public: true })
+  router.add('GET', '/metrics', () => metrics.render(), { public: true })
+
+  router.add(
+    'POST',
+    '/api/v1/enroll',
+    async (context) => {
+      const request = await jsonBody(context, EnrollmentRequest, 'enrollment request')
+      try {
+        const response = enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
+        feed.publish({ type: 'node', nodeId: response.nodeId, reason: 'enrolled' })
+        void fleet.request('enrolled')
+        return new Created(response)
+      } catch (error) {
+        if (error instanceof TokenRefusedError) throw new ApiError(403, 'token-refused', error.message)
+        if (error instanceof UnknownProfileError || error instanceof NoMatchingProfileError) throw badRequest(error.message)
+        throw error
+      }
+    },
+    { public: true },
+  )
+
+  router.add('POST', '/api/v1/tokens', async (context) => {
+    const request = await jsonBody(context, TokenRequest, 'token request')
+    const now = clock.now()
+    const created = store.tokens.create({
+      labels: request.labels ?? {},
+      maxUses: request.maxUses ?? null,
+      expiresAt: request.ttl ? new Date(now + durationMs(request.ttl)).toISOString() : null,
+      now: new Date(now).toISOString(),
+    })
+    audit(context, 'token.create', created.record.id, { maxUses: created.record.maxUses, expiresAt: created.record.expiresAt, labels: created.record.labels })
+    return new Created({ token: created.token, ...created.record })
+  })
+
+  router.add('POST', '/api/v1/manifests', async (context) => {
+    const body = await context.body()
+    if (body.byteLength > MAX_BYTES.manifest) throw new ApiError(413, 'too-large', `manifests exceed ${MAX_BYTES.manifest} bytes`)
+    const parsed = parseManifests(body.toString('utf8'), 'request')
+    if (parsed.errors.length > 0) {
+      throw badRequest(
+        `${parsed.errors.length} problem(s) in the manifests: ${parsed.errors.map(formatManifestError).join('; ')}`,
+        parsed.errors.map((e) => ({ documentIndex: e.documentIndex, path: e.path, message: e.message, ...(e.line !== undefined ? { line: e.line, column: e.column } : {}) })),
+      )
+    }
+    if (parsed.manifests.length === 0) throw badRequest('no manifests in the request body')
+    const manifests = parsed.manifests.map((m) => m.manifest)
+    if (context.url.searchParams.get('dryRun') === 'true') {
+      const preview = fleet.preview(manifests)
+      return {
+        dryRun: true,
+        results: manifests.map((m) => {
+          const outcome = preview.perDeployment.get(m.metadata.name)
+          return {
+            kind: m.kind,
+            name: m.metadata.name,
+            placements: preview.placements.filter((p) => p.deployment === m.metadata.name),
+            desired: outcome?.desired ?? 0,
+            pending: outcome?.pending ?? 0,
+            why: outcome?.explanation ?? null,
+          }
+        }),
+      }
+    }
+    const at = isoNow(clock)
+    const applied = store.transaction(() =>
+      manifests.map((manifest) => {
+        const result = store.deployments.apply(manifest, at)
+        if (result.outcome !== 'unchanged') store.audit.append({ at, actor: context.actor, action: `deployment.${result.outcome}`, target: manifest.metadata.name, detail: JSON.stringify({ revision: result.revision }) })
+        return { kind: manifest.kind, name: manifest.metadata.name, ...result }
+      }),
+    )
+    await fleet.request('apply')
+    for (const result of applied) feed.publish({ type: 'deployment', name: result.name, reason: result.outcome })
+    return {
+      results: applied.map((result) => {
+        const outcome = fleet.outcome(result.name)
+        return { ...result, desired: outcome?.desired ?? 0, placed: outcome?.placed ?? 0, pending: outcome?.pending ?? 0, why: outcome?.explanation ?? null }
+      }),
+    }
+  })
+
+  router.add('GET', '/api/v1/nodes', (context) => {
+    const selectorText = context.url.searchParams.get('selector')
+    let selector = undefined
+    try {
+      selector = selectorText ? parseSelectorString(selectorText) : undefined
+    } catch (error) {
+      if (error instanceof SelectorSyntaxError || error instanceof z.ZodError) throw badRequest(`bad selector: ${(error as Error).message}`)
+      throw error
+    }
+    const now = clock.now()
+    return { items: store.nodes.list().filter((node) => selectorMatches(selector, node.labels)).map((node) => nodeView(store, node, now)) }
+  })
+  router.add('GET', '/api/v1/nodes/:id', (context) => nodeDetailView(store, requireNode(context.params.id ?? ''), clock.now()))
+  router.add('PATCH', '/api/v1/nodes/:id', async (context) => {
+    const node = requireNode(context.params.id ?? '')
+    const patch = await jsonBody(context, NodePatch, 'node patch')
+    store.transaction(() => {
+      if (patch.labels) {
+        const labels: Record<string, string> = { ...node.labels }
+        for (const [key, value] of Object.entries(patch.labels)) {
+          if (value === null) delete labels[key]
+          else labels[key] = value
+        }
+        store.nodes.setLabels(node.id, labels)
+      }
+      if (patch.cordoned !== undefined) store.nodes.setCordoned(node.id, patch.cordoned)
+      store.audit.append({ at: isoNow(clock), actor: context.actor, action: 'node.patch', target: node.id, detail: JSON.stringify(patch) })
+    })
+    await fleet.request('node-patched')
+    feed.publish({ type: 'node', nodeId: node.id, reason: 'patched' })
+    return nodeView(store, requireNode(node.id), clock.now())
+  })
+  router.add('DELETE', '/api/v1/nodes/:id', async (context) => {
+    const node = requireNode(context.params.id ?? '')
+    store.transaction(() => {
+      store.credentials.revoke(node.id)
+      store.nodes.delete(node.id)
+      store.audit.append({ at: isoNow(clock), actor: context.actor, action: 'node.revoke', target: node.id, detail: null })
+    })
+    services.transport.disconnectNode(node.id)
+    await fleet.request('node-revoked')
+    feed.publish({ type: 'node', nodeId: node.id, reason: 'revoked' })
+    return { revoked: node.id }
+  })
+
+  router.add('GET', '/api/v1/deployments', () => ({ items: store.deployments.list().map((d) => deploymentView(store, d, fleet.outcome(d.name))) }))
+  router.add('GET', '/api/v1/deployments/:name', (context) => {
+    const deployment = store.deployments.get(context.params.name ?? '')
+    if (!deployment) throw notFound(`deployment ${context.params.name}`)
+    return deploymentDetailView(store, deployment, fleet.outcome(deployment.name))
+  })
+  router.add('DELETE', '/api/v1/deployments/:name', async (context) => {
+    const name = context.params.name ?? ''
+    const deleted = store.transaction(() => {
+      const removed = store.deployments.delete(name)
+      if (removed) store.audit.append({ at: isoNow(clock), actor: context.actor, action: 'deployment.delete', target: name, detail: null })
+      return removed
+    })
+    if (!deleted) throw notFound(`deployment ${name}`)
+    await fleet.request('deployment-deleted')
+    feed.publish({ type: 'deployment', name, reason: 'deleted' })
+    return { deleted: name }
+  })
+
+  router.add('GET', '/api/v1/events', (context) => {
+    const since = Number(context.url.searchParams.get('since') ?? '0')
+    const limit = Number(context.url.searchParams.get('limit') ?? '200')
+    if (!Number.isInteger(since) || since < 0) throw badRequest('since must be an event id (a whole number ≥ 0)')
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('limit must be between 1 and 1000')
+    const nodeId = context.url.searchParams.get('node')
+    return { items: store.status.events({ sinceId: since, limit, ...(nodeId ? { nodeId } : {}) }) }
+  })
+  router.add('GET', '/api/v1/stream', (context) => {
+    streamChanges(context.req, context.res, feed)
+  })
+  router.add('GET', '/api/v1/audit', () => ({ items: store.audit.list() }))
+  return router
+}

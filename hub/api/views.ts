@@ -1,0 +1,73 @@
+import { nodeCondition } from '../node-conditions.js'
+import type { DeploymentOutcome } from '../scheduler/types.js'
+import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
+import type { HubStore } from '../store/hub-store.js'
+import type { NodeRecord } from '../store/node-repository.js'
+
+/** The API's shape of a node: what operators read, no credentials. */
+export function nodeView(store: HubStore, node: NodeRecord, now: number) {
+  const workloads = store.status.workloads({ nodeId: node.id })
+  const latest = store.desired.get(node.id)?.generation ?? 0
+  const heartbeat = node.lastHeartbeat
+  return {
+    id: node.id,
+    labels: node.labels,
+    capabilities: node.capabilities,
+    arch: node.arch,
+    profile: node.profile,
+    cordoned: node.cordoned,
+    condition: nodeCondition(node, workloads, latest, now),
+    online: node.online,
+    offlineSince: node.offlineSince,
+    lastSeenAt: node.lastSeenAt,
+    generation: { latest, observed: node.observedGeneration },
+    capacity: node.capacity,
+    reserved: node.reserved,
+    usage: heartbeat ? { cpuPercent: heartbeat.cpuPercent, memory: heartbeat.memory, disk: heartbeat.disk, outboxDepth: heartbeat.outboxDepth, at: heartbeat.at } : null,
+    workloads: { running: workloads.filter((w) => w.state === 'running').length, total: workloads.length },
+    createdAt: node.createdAt,
+  }
+}
+
+export function nodeDetailView(store: HubStore, node: NodeRecord, now: number) {
+  return {
+    ...nodeView(store, node, now),
+    inventory: node.inventory,
+    placements: store.deployments.placements().filter((p) => p.nodeId === node.id).map(placementView),
+    workloadStatus: store.status.workloads({ nodeId: node.id }),
+    events: store.status.events({ nodeId: node.id, limit: 50 }),
+  }
+}
+
+export function placementView(placement: PlacementRecord) {
+  return { nodeId: placement.nodeId, workload: placement.workload, deployment: placement.deployment, replica: placement.replica, since: placement.createdAt }
+}
+
+export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null) {
+  const statuses = store.status.workloads({ deployment: deployment.name })
+  const placements = store.deployments.placements().filter((p) => p.deployment === deployment.name)
+  const ready = statuses.filter((s) => s.state === 'running' && s.revision === deployment.revision && s.health !== 'unhealthy' && placements.some((p) => p.nodeId === s.nodeId && p.workload === s.name)).length
+  return {
+    name: deployment.name,
+    revision: deployment.revision,
+    mode: deployment.manifest.spec.mode,
+    desired: outcome?.desired ?? (deployment.manifest.spec.mode === 'every-node' ? placements.length : deployment.manifest.spec.replicas ?? 1),
+    placed: placements.length,
+    ready,
+    pending: outcome?.pending ?? 0,
+    why: outcome?.explanation ?? null,
+    createdAt: deployment.createdAt,
+    updatedAt: deployment.updatedAt,
+  }
+}
+
+export function deploymentDetailView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null) {
+  const statuses = store.status.workloads({ deployment: deployment.name })
+  const placements = store.deployments.placements().filter((p) => p.deployment === deployment.name)
+  return {
+    ...deploymentView(store, deployment, outcome),
+    manifest: deployment.manifest,
+    placements: placements.map((p) => ({ ...placementView(p), status: statuses.find((s) => s.nodeId === p.nodeId && s.name === p.workload) ?? null })),
+    filtered: outcome?.filtered ?? {},
+  }
+}

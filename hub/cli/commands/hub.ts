@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { Command, Option } from 'commander'
+import { pino } from 'pino'
+import { HUB_DATABASE_FILE, startHub, type HubTransportConfig } from '../../hub.js'
+import { HubDatabaseError } from '../../store/open-hub-database.js'
+import { CliError, ExitCode, type CliIo } from '../io.js'
+
+interface ServeOptions {
+  dataDir: string
+  listen: string
+  mqttListen: string
+  mqttUrl?: string
+  natsUrl?: string
+  advertise?: string
+  logLevel: string
+}
+
+/** "HOST:PORT" → parts; port 0 means "any free port". */
+export function parseHostPort(text: string, option: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text)
+  const port = Number(match?.[2])
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`${option}: expected HOST:PORT such as 127.0.0.1:8080, got ${JSON.stringify(text)}`, ExitCode.usage)
+  return { host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port }
+}
+
+export function hubCommand(io: CliIo): Command {
+  const hub = new Command('hub').description('run the hub (control plane) or manage its data')
+  hub
+    .command('serve')
+    .description('run the hub: API and console, scheduler, and the broker link to agents')
+    .requiredOption('--data-dir <dir>', 'where the hub keeps its SQLite store, signing key and admin token')
+    .option('--listen <host:port>', 'HTTP API and console address', '127.0.0.1:8080')
+    .option('--mqtt-listen <host:port>', 'embedded MQTT broker address (the default transport)', '127.0.0.1:1883')
+    .option('--mqtt-url <url>', 'use an external MQTT broker instead, with the hub\'s credentials: mqtt://user:pass@host:1883')
+    .option('--nats-url <url>', 'use NATS with JetStream instead: nats://user:pass@host:4222')
+    .option('--advertise <url>', 'the broker URL agents are told to dial (default: the one the hub uses)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # embedded broker on loopback, API on :8080
+  shoal hub serve --data-dir /var/lib/shoal-hub
+
+  # agents on the LAN dial the embedded broker on all interfaces
+  shoal hub serve --data-dir /var/lib/shoal-hub --mqtt-listen 0.0.0.0:1883 --listen 0.0.0.0:8080
+
+  # an external NATS JetStream cluster
+  shoal hub serve --data-dir /var/lib/shoal-hub --nats-url nats://hub:secret@nats.local:4222`,
+    )
+    .action(async (options: ServeOptions) => {
+      if (options.mqttUrl && options.natsUrl) throw new CliError('choose one transport: --mqtt-url or --nats-url, not both', ExitCode.usage)
+      const listen = parseHostPort(options.listen, '--listen')
+      let transport: HubTransportConfig
+      if (options.natsUrl) transport = { kind: 'nats', url: options.natsUrl, ...(options.advertise ? { advertisedUrl: options.advertise } : {}) }
+      else if (options.mqttUrl) transport = { kind: 'mqtt', url: options.mqttUrl, ...(options.advertise ? { advertisedUrl: options.advertise } : {}) }
+      else {
+        const mqtt = parseHostPort(options.mqttListen, '--mqtt-listen')
+        const advertisedHost = options.advertise ? new URL(options.advertise).hostname : undefined
+        transport = { kind: 'embedded', host: mqtt.host, port: mqtt.port, ...(advertisedHost ? { advertisedHost } : {}) }
+      }
+      const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
+      let running
+      try {
+        running = await startHub({ dataDir: options.dataDir, listenHost: listen.host, listenPort: listen.port, transport }, { logger })
+      } catch (error) {
+        if (error instanceof HubDatabaseError) throw new CliError(error.message)
+        throw error
+      }
+      for (const path of running.createdSecrets) io.err(`created ${path} (mode 0600)\n`)
+      io.err(`hub API:     ${running.apiUrl}\nbroker:      ${running.brokerUrl}\nadmin token: ${join(options.dataDir, 'admin-token')}\nhub key:     ${join(options.dataDir, 'hub-public-key.txt')}\n`)
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string): void => {
+          logger.info({ signal }, 'hub stopping')
+          void running.stop().finally(resolve)
+        }
+        process.once('SIGTERM', () => shutdown('SIGTERM'))
+        process.once('SIGINT', () => shutdown('SIGINT'))
+      })
+    })
+
+  hub
+    .command('backup')
+    .description('make a consistent copy of the hub database while the hub runs')
+    .requiredOption('--data-dir <dir>', 'the hub data directory')
+    .argument('<file>', 'where to write the copy')
+    .addHelpText('after', '\nExample:\n  shoal hub backup --data-dir /var/lib/shoal-hub /backups/hub-$(date +%F).db\n')
+    .action(async (file: string, options: { dataDir: string }) => {
+      const path = join(options.dataDir, HUB_DATABASE_FILE)
+      if (!existsSync(path)) throw new CliError(`no hub database at ${path}; is --data-dir right?`)
+      if (existsSync(file)) throw new CliError(`${file} exists; choose a new file name so no backup is overwritten`)
+      const db = new Database(path, { fileMustExist: true })
+      try {
+        await db.backup(file)
+      } finally {
+        db.close()
+      }
+      io.out(`backed up ${path} to ${file}\n`)
+    })
+  return hub
+}

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto'
+import { durationMs, memoryBytes, cpuMillis, type EnrollmentRequest, type EnrollmentResponse } from '../protocol/index.js'
+import { matchProfile } from '../firmware-profiles/matcher.js'
+import type { FirmwareProfile } from '../firmware-profiles/schema.js'
+import { randomSecret } from './store/credential-repository.js'
+import type { HubStore } from './store/hub-store.js'
+
+export interface EnrollmentContext {
+  readonly store: HubStore
+  readonly profiles: readonly FirmwareProfile[]
+  readonly hubPublicKey: string
+  readonly transport: { readonly kind: 'embedded' | 'mqtt' | 'nats'; readonly advertisedUrl: string }
+  readonly now: () => number
+}
+
+/**
+ * One-off enrollment: the token is counted, the node gets its own id and broker credentials
+ * and learns the hub's public key, which it pins. Labels: the profile's, then the token's,
+ * then the node's own (later ones win).
+ */
+export function enroll(request: EnrollmentRequest, context: EnrollmentContext): EnrollmentResponse {
+  const { store } = context
+  const choice = matchProfile(request.inventory, context.profiles, request.profile)
+  const profile = choice.profile
+  const at = new Date(context.now()).toISOString()
+  const password = randomSecret(24)
+  const nodeId = store.transaction(() => {
+    const token = store.tokens.consume(request.token, context.now())
+    const id = store.nodes.exists(request.name) ? `${request.name.slice(0, 56)}-${randomBytes(3).toString('hex')}` : request.name
+    const capabilities = new Set(profile.capabilities)
+    if (request.inventory.gpus.length > 0) capabilities.add('gpu')
+    for (const gpu of request.inventory.gpus) if (/nvidia/i.test(gpu.vendor)) capabilities.add('nvidia')
+    store.nodes.insert({
+      id,
+      labels: { ...profile.labels, ...token.labels, ...request.labels },
+      capabilities: [...capabilities].sort(),
+      arch: request.inventory.arch,
+      profile: profile.name,
+      inventory: request.inventory,
+      capacity: { cpuMillis: request.inventory.cpu.cores * 1000, memoryBytes: request.inventory.memoryBytes, gpus: request.inventory.gpus.length },
+      reserved: { cpuMillis: cpuMillis(profile.reserved.cpu), memoryBytes: memoryBytes(profile.reserved.memory) },
+      heartbeatIntervalMs: durationMs(profile.agent.heartbeatInterval),
+      createdAt: at,
+    })
+    store.credentials.set(id, id, password)
+    store.status.appendEvent({ nodeId: id, type: 'NodeEnrolled', severity: 'info', message: `${id} enrolled with token ${token.id} as ${profile.name}`, at }, at)
+    return id
+  })
+  return { nodeId, hubPublicKey: context.hubPublicKey, transport: context.transport.kind === 'nats' ? 'nats' : 'mqtt', brokerUrl: context.transport.advertisedUrl, username: nodeId, password }
+}

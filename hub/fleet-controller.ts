@@ -1,0 +1,176 @@
+import type { Logger } from 'pino'
+import { encodeMessage, signDocument, type Deployment } from '../protocol/index.js'
+import { isoNow, type Clock } from '../agent/clock.js'
+import type { ChangeFeed } from './change-feed.js'
+import { nextDocument, workloadsByNode } from './desired-builder.js'
+import type { Metrics } from './metrics.js'
+import { schedule } from './scheduler/schedule.js'
+import type { DeploymentOutcome, Placement, ScheduleResult, SchedulerDeployment, SchedulerNode } from './scheduler/types.js'
+import type { DeploymentRecord } from './store/deployment-repository.js'
+import type { HubStore } from './store/hub-store.js'
+import type { NodeRecord } from './store/node-repository.js'
+
+export interface FleetControllerOptions {
+  readonly store: HubStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly feed: ChangeFeed
+  readonly privateKeyPem: string
+  readonly publishDesired: (nodeId: string, payload: Buffer) => Promise<void>
+  /** Re-run at least this often, so offline grace periods expire on time. */
+  readonly intervalMs?: number
+}
+
+export function toSchedulerNode(node: NodeRecord): SchedulerNode {
+  return {
+    id: node.id,
+    labels: node.labels,
+    capabilities: node.capabilities,
+    arch: node.arch,
+    profile: node.profile,
+    capacity: node.capacity,
+    reserved: node.reserved,
+    cordoned: node.cordoned,
+    online: node.online,
+    offlineSince: node.offlineSince ? Date.parse(node.offlineSince) : null,
+  }
+}
+
+export function toSchedulerDeployment(record: Pick<DeploymentRecord, 'name' | 'revision'> & { manifest: Deployment }): SchedulerDeployment {
+  return { name: record.name, revision: record.revision, spec: record.manifest.spec }
+}
+
+/**
+ * The hub's level-triggered control loop: deployments × nodes → placements → one signed
+ * document per node. Passes never overlap; a request during a pass causes one more. The
+ * store commits placements and documents (generations only grow) before anything is
+ * published; a publish that fails is retried on the next pass.
+ */
+export class FleetController {
+  private readonly logger: Logger
+  private running: Promise<void> | null = null
+  private again = false
+  private timer: NodeJS.Timeout | null = null
+  private readonly unpublished = new Set<string>()
+  private last: ScheduleResult | null = null
+  private stopped = false
+
+  constructor(private readonly options: FleetControllerOptions) {
+    this.logger = options.logger.child({ component: 'fleet' })
+    options.metrics.describe('shoal_schedule_seconds', 'time to schedule and sign documents for the fleet')
+    options.metrics.describe('shoal_publish_seconds', 'time to publish one desired document')
+  }
+
+  /** Publishes every stored document (the embedded broker forgets retained messages on restart), then runs. */
+  async start(): Promise<void> {
+    for (const stored of this.options.store.desired.list()) this.unpublished.add(stored.nodeId)
+    this.timer = setInterval(() => void this.request('timer'), this.options.intervalMs ?? 5_000)
+    this.timer.unref()
+    await this.request('start')
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    await this.running
+  }
+
+  /** Resolves once a pass that started after this call has finished. */
+  async request(reason: string): Promise<void> {
+    if (this.stopped) return
+    if (this.running) {
+      this.again = true
+      while (this.running) await this.running
+      return
+    }
+    this.running = this.loop(reason).finally(() => {
+      this.running = null
+    })
+    await this.running
+  }
+
+  /** The latest scheduling outcome for a deployment: counts and why anything is pending. */
+  outcome(name: string): DeploymentOutcome | null {
+    return this.last?.perDeployment.get(name) ?? null
+  }
+
+  /** What the scheduler would do with these manifests applied, without storing anything. */
+  preview(manifests: readonly Deployment[]): ScheduleResult {
+    const { store } = this.options
+    const proposed = new Map(store.deployments.list().map((d) => [d.name, toSchedulerDeployment(d)]))
+    for (const manifest of manifests) {
+      const current = proposed.get(manifest.metadata.name)
+      proposed.set(manifest.metadata.name, { name: manifest.metadata.name, revision: (current?.revision ?? 0) + 1, spec: manifest.spec })
+    }
+    return schedule([...proposed.values()], store.nodes.list().map(toSchedulerNode), this.currentPlacements(), this.options.clock.now())
+  }
+
+  private currentPlacements(): Placement[] {
+    return this.options.store.deployments.placements().map((p) => ({ deployment: p.deployment, nodeId: p.nodeId, workload: p.workload, replica: p.replica }))
+  }
+
+  private async loop(reason: string): Promise<void> {
+    let why = reason
+    do {
+      this.again = false
+      try {
+        await this.pass(why)
+      } catch (error) {
+        this.logger.error({ err: error, reason: why }, 'fleet pass failed; retrying on the next trigger')
+      }
+      why = 'queued'
+    } while (this.again && !this.stopped)
+  }
+
+  private async pass(reason: string): Promise<void> {
+    const { store, clock, metrics, feed } = this.options
+    const started = performance.now()
+    const deployments = store.deployments.list()
+    const nodes = store.nodes.list()
+    const result = schedule(deployments.map(toSchedulerDeployment), nodes.map(toSchedulerNode), this.currentPlacements(), clock.now())
+    const issuedAt = isoNow(clock)
+    const changedNodes = store.transaction(() => {
+      const placementChange = store.deployments.replacePlacements(result.placements, issuedAt)
+      const byNode = workloadsByNode(result.placements, deployments)
+      const changed: string[] = []
+      for (const node of nodes) {
+        const current = store.desired.get(node.id)
+        const next = nextDocument(node.id, byNode.get(node.id) ?? [], current, issuedAt)
+        if (!next) continue
+        store.desired.save(signDocument(next.document, this.options.privateKeyPem), next.contentHash)
+        changed.push(node.id)
+      }
+      if (placementChange.added + placementChange.removed > 0) this.logger.info({ reason, ...placementChange }, 'placements changed')
+      return changed
+    })
+    this.last = result
+    metrics.observe('shoal_schedule_seconds', (performance.now() - started) / 1000)
+    for (const nodeId of changedNodes) this.unpublished.add(nodeId)
+    await this.publishPending()
+    if (changedNodes.length > 0) {
+      for (const nodeId of changedNodes) feed.publish({ type: 'node', nodeId, reason: 'desired' })
+      for (const name of result.perDeployment.keys()) feed.publish({ type: 'deployment', name, reason: 'scheduled' })
+    }
+  }
+
+  private async publishPending(): Promise<void> {
+    const { store, metrics } = this.options
+    for (const nodeId of [...this.unpublished]) {
+      const stored = store.desired.get(nodeId)
+      if (!stored) {
+        this.unpublished.delete(nodeId)
+        continue
+      }
+      const started = performance.now()
+      try {
+        await this.options.publishDesired(nodeId, encodeMessage(stored.document))
+        this.unpublished.delete(nodeId)
+        metrics.inc('shoal_messages_out_total', { channel: 'desired' })
+        metrics.observe('shoal_publish_seconds', (performance.now() - started) / 1000)
+      } catch (error) {
+        this.logger.warn({ err: error, nodeId, generation: stored.generation }, 'publishing a desired document failed; will retry')
+      }
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import { mkdirSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import type { Server } from 'node:http'
+import type { Logger } from 'pino'
+import { isoNow, systemClock, type Clock } from '../agent/clock.js'
+import { loadProfiles } from '../firmware-profiles/catalog.js'
+import { createApiServer } from './api/server.js'
+import { buildRoutes } from './api/routes.js'
+import { ChangeFeed } from './change-feed.js'
+import { FleetController } from './fleet-controller.js'
+import { loadOrCreateSecrets } from './hub-secrets.js'
+import { Ingester } from './ingester.js'
+import { Metrics } from './metrics.js'
+import { nodeCondition } from './node-conditions.js'
+import { silentNodes } from './presence-monitor.js'
+import { HubStore } from './store/hub-store.js'
+import { openHubDatabase } from './store/open-hub-database.js'
+import { EmbeddedBroker } from './transport/embedded-broker.js'
+import type { HubTransport } from './transport/hub-transport.js'
+import { MqttHubTransport } from './transport/mqtt-hub-transport.js'
+import { NatsHubTransport } from './transport/nats-hub-transport.js'
+
+export const HUB_DATABASE_FILE = 'hub.db'
+
+export type HubTransportConfig =
+  | { readonly kind: 'embedded'; readonly host: string; readonly port: number; readonly advertisedHost?: string }
+  | { readonly kind: 'mqtt'; readonly url: string; readonly advertisedUrl?: string }
+  | { readonly kind: 'nats'; readonly url: string; readonly advertisedUrl?: string }
+
+export interface HubConfig {
+  readonly dataDir: string
+  readonly listenHost: string
+  readonly listenPort: number
+  readonly transport: HubTransportConfig
+  readonly schedulerIntervalMs?: number
+  /** Static files of the web console, served at `/` when present. */
+  readonly consoleDir?: string | null
+}
+
+export interface RunningHub {
+  readonly apiUrl: string
+  readonly brokerUrl: string
+  readonly adminToken: string
+  readonly publicKey: string
+  readonly createdSecrets: readonly string[]
+  readonly store: HubStore
+  readonly fleet: FleetController
+  stop(): Promise<void>
+}
+
+/** Builds the hub from its parts and starts it: store, secrets, broker link, control loop, API. */
+export async function startHub(config: HubConfig, deps: { logger: Logger; clock?: Clock }): Promise<RunningHub> {
+  const clock = deps.clock ?? systemClock
+  const logger = deps.logger
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const secrets = loadOrCreateSecrets(config.dataDir)
+  const store = new HubStore(openHubDatabase(join(config.dataDir, HUB_DATABASE_FILE)))
+  const profiles = await loadProfiles()
+  const metrics = new Metrics()
+  const feed = new ChangeFeed()
+  const transport = createTransport(config.transport, store, logger)
+  metrics.describe('shoal_messages_out_total', 'messages sent to agents, by channel')
+  metrics.describe('shoal_nodes', 'nodes by condition')
+  metrics.gauge('shoal_nodes', () => {
+    const counts = new Map<string, number>([['{condition="Ready"}', 0], ['{condition="Offline"}', 0], ['{condition="Degraded"}', 0]])
+    const now = clock.now()
+    for (const node of store.nodes.list()) {
+      const key = `{condition="${nodeCondition(node, store.status.workloads({ nodeId: node.id }), store.desired.get(node.id)?.generation ?? 0, now).type}"}`
+      counts.set(key, (counts.get(key) ?? 0) + 1)
+    }
+    return counts
+  })
+
+  const fleet = new FleetController({
+    store,
+    clock,
+    logger,
+    metrics,
+    feed,
+    privateKeyPem: secrets.privateKeyPem,
+    publishDesired: (nodeId, payload) => transport.publishDesired(nodeId, payload),
+    ...(config.schedulerIntervalMs ? { intervalMs: config.schedulerIntervalMs } : {}),
+  })
+  const ingester = new Ingester({
+    store,
+    clock,
+    logger,
+    metrics,
+    feed,
+    publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
+    onPresenceChange: () => void fleet.request('presence'),
+  })
+  await transport.start({
+    onMessage: (nodeId, channel, payload) => ingester.handle(nodeId, channel, payload),
+    onNodeConnected: (nodeId) => {
+      if (store.nodes.exists(nodeId)) ingester.markOnline(nodeId, isoNow(clock))
+    },
+    onNodeDisconnected: (nodeId) => {
+      if (store.nodes.exists(nodeId)) ingester.markOffline(nodeId, isoNow(clock), 'its broker connection closed')
+    },
+  })
+  await fleet.start()
+  const presenceTimer = setInterval(() => {
+    for (const node of silentNodes(store.nodes.list(), clock.now())) ingester.markOffline(node.id, isoNow(clock), 'no heartbeat or message for too long')
+  }, 5_000)
+  presenceTimer.unref()
+
+  const server: Server = createApiServer({
+    router: buildRoutes({ store, fleet, feed, metrics, clock, transport, profiles, hubPublicKey: secrets.publicKey }),
+    adminToken: secrets.adminToken,
+    logger,
+    maxBodyBytes: 2 * 1024 * 1024,
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.listenPort, config.listenHost, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const apiUrl = `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${address.port}`
+  logger.info({ api: apiUrl, broker: transport.advertisedUrl, transport: transport.kind }, 'hub running')
+
+  return {
+    apiUrl,
+    brokerUrl: transport.advertisedUrl,
+    adminToken: secrets.adminToken,
+    publicKey: secrets.publicKey,
+    createdSecrets: secrets.created,
+    store,
+    fleet,
+    async stop() {
+      clearInterval(presenceTimer)
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await fleet.stop()
+      await transport.close()
+      store.close()
+    },
+  }
+}
+
+function createTransport(config: HubTransportConfig, store: HubStore, logger: Logger): HubTransport {
+  switch (config.kind) {
+    case 'embedded':
+      return new EmbeddedBroker({ host: config.host, port: config.port, ...(config.advertisedHost ? { advertisedHost: config.advertisedHost } : {}), logger, authenticate: (u, p) => store.credentials.authenticate(u, p) })
+    case 'mqtt':
+      return new MqttHubTransport({ url: config.url, ...(config.advertisedUrl ? { advertisedUrl: config.advertisedUrl } : {}), logger })
+    case 'nats':
+      return new NatsHubTransport({ url: config.url, ...(config.advertisedUrl ? { advertisedUrl: config.advertisedUrl } : {}), logger })
+  }
+}

@@ -1,0 +1,139 @@
+import type { Logger } from 'pino'
+import { Heartbeat, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, type Ack } from '../protocol/index.js'
+import { isoNow, type Clock } from '../agent/clock.js'
+import type { ChangeFeed } from './change-feed.js'
+import type { Metrics } from './metrics.js'
+import type { HubStore } from './store/hub-store.js'
+import type { HubInboundChannel } from './transport/hub-transport.js'
+
+export interface IngesterOptions {
+  readonly store: HubStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly feed: ChangeFeed
+  readonly publishAck: (nodeId: string, payload: Buffer) => Promise<void>
+  /** Presence changed (a node came or went): the fleet controller may have work. */
+  readonly onPresenceChange: (nodeId: string, online: boolean) => void
+  readonly onLogChunk?: (nodeId: string, payload: Buffer) => void
+}
+
+export class RejectedMessage extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RejectedMessage'
+  }
+}
+
+/**
+ * Everything agents send: validated, attributed to the node the broker says sent it, stored
+ * (one transaction per outbox batch, deduplicated by seq) and only then acknowledged. A bad
+ * message is counted, logged and dropped; it never throws out of here.
+ */
+export class Ingester {
+  private readonly logger: Logger
+
+  constructor(private readonly options: IngesterOptions) {
+    this.logger = options.logger.child({ component: 'ingester' })
+    options.metrics.describe('shoal_messages_in_total', 'messages received from agents, by channel')
+    options.metrics.describe('shoal_messages_rejected_total', 'messages refused, by channel and reason')
+    options.metrics.describe('shoal_outbox_records_total', 'outbox records received, by outcome')
+  }
+
+  handle(nodeId: string, channel: HubInboundChannel, payload: Buffer): void {
+    const { metrics } = this.options
+    metrics.inc('shoal_messages_in_total', { channel })
+    try {
+      if (!this.options.store.nodes.exists(nodeId)) throw new RejectedMessage('unknown-node', `no enrolled node ${nodeId}`)
+      switch (channel) {
+        case 'outbox':
+          this.ingestOutbox(nodeId, payload)
+          break
+        case 'heartbeat':
+          this.ingestHeartbeat(nodeId, payload)
+          break
+        case 'presence':
+          this.ingestPresence(nodeId, payload)
+          break
+        case 'logs-chunk':
+          this.options.onLogChunk?.(nodeId, payload)
+          break
+        default: {
+          const unreachable: never = channel
+          throw new RejectedMessage('unknown-channel', `unknown channel ${String(unreachable)}`)
+        }
+      }
+    } catch (error) {
+      const reason = error instanceof ProtocolError ? error.code : error instanceof RejectedMessage ? error.reason : 'internal'
+      metrics.inc('shoal_messages_rejected_total', { channel, reason })
+      const log = reason === 'internal' ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger)
+      log({ nodeId, channel, reason, err: reason === 'internal' ? error : undefined, detail: (error as Error).message.slice(0, 500) }, 'rejected a message')
+    }
+  }
+
+  private ingestOutbox(nodeId: string, payload: Buffer): void {
+    const { store, clock, metrics, feed } = this.options
+    const batch = decodeMessage(OutboxBatch, payload, { maxBytes: MAX_BYTES.outbox, what: 'outbox batch' })
+    if (batch.nodeId !== nodeId || batch.records.some((r) => r.nodeId !== nodeId || r.body.nodeId !== nodeId)) {
+      throw new RejectedMessage('wrong-node', `batch on ${nodeId}'s topic claims to be from another node`)
+    }
+    const receivedAt = isoNow(clock)
+    const result = store.transaction(() => {
+      const ingested = store.status.ingest(nodeId, batch.records, receivedAt)
+      store.nodes.touch(nodeId, receivedAt)
+      return ingested
+    })
+    metrics.inc('shoal_outbox_records_total', { outcome: 'applied' }, result.applied)
+    metrics.inc('shoal_outbox_records_total', { outcome: 'duplicate' }, result.duplicates)
+    const ack: Ack = { nodeId, seq: result.ackSeq }
+    this.options.publishAck(nodeId, encodeMessage(ack)).then(
+      () => metrics.inc('shoal_messages_out_total', { channel: 'ack' }),
+      (error: unknown) => this.logger.warn({ err: error, nodeId }, 'could not send ack; the agent will resend and the hub dedupes'),
+    )
+    if (result.statuses.length > 0) feed.publish({ type: 'node', nodeId, reason: 'status' })
+    for (const event of result.events) feed.publish({ type: 'event', id: 0, nodeId, eventType: event.type, message: event.message })
+    for (const deployment of new Set(result.statuses.flatMap((s) => s.workloads.map((w) => w.deployment)))) {
+      feed.publish({ type: 'deployment', name: deployment, reason: 'status' })
+    }
+  }
+
+  private ingestHeartbeat(nodeId: string, payload: Buffer): void {
+    const heartbeat = decodeMessage(Heartbeat, payload, { maxBytes: MAX_BYTES.heartbeat, what: 'heartbeat' })
+    if (heartbeat.nodeId !== nodeId) throw new RejectedMessage('wrong-node', `heartbeat on ${nodeId}'s topic names ${heartbeat.nodeId}`)
+    const at = isoNow(this.options.clock)
+    this.options.store.nodes.recordHeartbeat(nodeId, heartbeat, at)
+    this.markOnline(nodeId, at)
+    this.options.feed.publish({ type: 'node', nodeId, reason: 'heartbeat' })
+  }
+
+  private ingestPresence(nodeId: string, payload: Buffer): void {
+    const presence = decodeMessage(Presence, payload, { maxBytes: MAX_BYTES.presence, what: 'presence' })
+    if (presence.nodeId !== nodeId) throw new RejectedMessage('wrong-node', `presence on ${nodeId}'s topic names ${presence.nodeId}`)
+    const at = isoNow(this.options.clock)
+    if (presence.state === 'online') this.markOnline(nodeId, at)
+    else this.markOffline(nodeId, at, 'the node said goodbye or its connection was lost (will message)')
+  }
+
+  markOnline(nodeId: string, at: string): void {
+    const { store } = this.options
+    if (store.nodes.setOnline(nodeId, true, at)) {
+      store.status.appendEvent({ nodeId, type: 'NodeOnline', severity: 'info', message: `${nodeId} is online`, at }, at)
+      this.logger.info({ nodeId }, 'node online')
+      this.options.feed.publish({ type: 'node', nodeId, reason: 'online' })
+      this.options.onPresenceChange(nodeId, true)
+    }
+  }
+
+  markOffline(nodeId: string, at: string, why: string): void {
+    const { store } = this.options
+    if (store.nodes.setOnline(nodeId, false, at)) {
+      store.status.appendEvent({ nodeId, type: 'NodeOffline', severity: 'warning', message: `${nodeId} is offline: ${why}`, at }, at)
+      this.logger.info({ nodeId, why }, 'node offline')
+      this.options.feed.publish({ type: 'node', nodeId, reason: 'offline' })
+      this.options.onPresenceChange(nodeId, false)
+    }
+  }
+}

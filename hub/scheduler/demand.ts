@@ -1,0 +1,55 @@
+import { desiredReplicas, type DeploymentSpec } from '../../protocol/manifest.js'
+import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
+import type { Amounts, SchedulerDeployment, SchedulerNode } from './types.js'
+
+/** A deployment compiled once per pass into what the checks and rankers read. */
+export interface Demand {
+  readonly name: string
+  readonly spec: DeploymentSpec
+  readonly mode: 'replicated' | 'every-node'
+  /** Copies wanted; 0 for every-node, where the matching nodes decide. */
+  readonly replicas: number
+  readonly request: Amounts
+  readonly graceMs: number
+  readonly topologyKey: string | null
+  readonly dataRequired: readonly string[]
+  readonly dataPreferred: readonly string[]
+}
+
+export function demandOf(deployment: SchedulerDeployment): Demand {
+  const { spec } = deployment
+  const resources = spec.template.resources ?? {}
+  return {
+    name: deployment.name,
+    spec,
+    mode: spec.mode,
+    replicas: spec.mode === 'every-node' ? 0 : desiredReplicas(spec),
+    request: {
+      cpuMillis: resources.cpu === undefined ? 0 : cpuMillis(resources.cpu),
+      memoryBytes: resources.memory === undefined ? 0 : memoryBytes(resources.memory),
+      gpus: resources.gpu ?? 0,
+    },
+    graceMs: durationMs(spec.offlineGrace),
+    topologyKey: spec.spread?.topologyKey ?? null,
+    dataRequired: spec.affinity?.data?.required ?? [],
+    dataPreferred: spec.affinity?.data?.preferred ?? [],
+  }
+}
+
+/** The topology domain of a node: its value for the spread key, or '' when it lacks the key. */
+export function domainOf(node: SchedulerNode, topologyKey: string | null): string {
+  if (topologyKey === null) return ''
+  return node.labels[topologyKey] ?? ''
+}
+
+/** A node holds data set X when it has the label `data=X` or a label with the key `data/X`. */
+export function holdsData(node: SchedulerNode, dataSet: string): boolean {
+  return node.labels['data'] === dataSet || Object.hasOwn(node.labels, `data/${dataSet}`)
+}
+
+/** Offline for at least the deployment's grace. An offline node with no known start counts as past grace. */
+export function offlinePastGrace(node: SchedulerNode, demand: Demand, now: number): boolean {
+  if (node.online) return false
+  if (node.offlineSince === null) return true
+  return now - node.offlineSince >= demand.graceMs
+}

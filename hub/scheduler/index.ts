@@ -1,0 +1,7 @@
+export { schedule } from './schedule.js'
+export { describeOutcome, singular } from './explain.js'
+export { explainNode, type ExplainContext, type NodeCheck, type NodeExplanation } from './explain-node.js'
+export { CHECKS } from './checks/chain.js'
+export type { Checker, CheckKind } from './checks/checker.js'
+export { RANKERS, type Ranker, type RankerName } from './rank.js'
+export * from './types.js'

@@ -1,0 +1,43 @@
+import type { Database } from 'better-sqlite3'
+import { AuditRepository } from './audit-repository.js'
+import { CredentialRepository } from './credential-repository.js'
+import { DeploymentRepository } from './deployment-repository.js'
+import { DesiredRepository } from './desired-repository.js'
+import { NodeRepository } from './node-repository.js'
+import { StatusRepository } from './status-repository.js'
+import { TokenRepository } from './token-repository.js'
+
+/** The hub's SQLite store, one repository per concept over one connection. */
+export class HubStore {
+  readonly nodes: NodeRepository
+  readonly deployments: DeploymentRepository
+  readonly desired: DesiredRepository
+  readonly status: StatusRepository
+  readonly credentials: CredentialRepository
+  readonly tokens: TokenRepository
+  readonly audit: AuditRepository
+
+  constructor(readonly db: Database) {
+    this.nodes = new NodeRepository(db)
+    this.deployments = new DeploymentRepository(db)
+    this.desired = new DesiredRepository(db)
+    this.status = new StatusRepository(db)
+    this.credentials = new CredentialRepository(db)
+    this.tokens = new TokenRepository(db)
+    this.audit = new AuditRepository(db)
+  }
+
+  /** Runs fn in one transaction (synchronous: no await inside). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)()
+  }
+
+  /** A consistent copy of the live database (SQLite's online backup API). */
+  async backup(destination: string): Promise<void> {
+    await this.db.backup(destination)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The hub's schema, as ordered steps run by `migrate` (PRAGMA user_version). Never edit a step
+ * that has shipped: add a new one.
+ */
+export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
+  {
+    name: 'initial',
+    sql: `
+      CREATE TABLE nodes (
+        id TEXT PRIMARY KEY,
+        labels TEXT NOT NULL DEFAULT '{}',
+        capabilities TEXT NOT NULL DEFAULT '[]',
+        arch TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        inventory TEXT NOT NULL,
+        capacity TEXT NOT NULL,
+        reserved TEXT NOT NULL,
+        heartbeat_interval_ms INTEGER NOT NULL DEFAULT 30000,
+        cordoned INTEGER NOT NULL DEFAULT 0,
+        online INTEGER NOT NULL DEFAULT 0,
+        offline_since TEXT,
+        last_seen_at TEXT,
+        last_heartbeat TEXT,
+        observed_generation INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE node_credentials (
+        node_id TEXT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL
+      );
+      CREATE TABLE join_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        labels TEXT NOT NULL DEFAULT '{}',
+        max_uses INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        expires_at TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE deployments (
+        name TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        manifest TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE deployment_revisions (
+        name TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        manifest TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (name, revision)
+      );
+      CREATE TABLE placements (
+        node_id TEXT NOT NULL,
+        workload TEXT NOT NULL,
+        deployment TEXT NOT NULL,
+        replica INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (node_id, workload)
+      );
+      CREATE INDEX placements_by_deployment ON placements (deployment);
+      CREATE TABLE desired_documents (
+        node_id TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        body TEXT NOT NULL,
+        issued_at TEXT NOT NULL
+      );
+      CREATE TABLE node_seq (
+        node_id TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL
+      );
+      CREATE TABLE workload_status (
+        node_id TEXT NOT NULL,
+        workload TEXT NOT NULL,
+        deployment TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        health TEXT NOT NULL,
+        restarts INTEGER NOT NULL,
+        exit_code INTEGER,
+        message TEXT,
+        container_id TEXT,
+        since TEXT NOT NULL,
+        reported_at TEXT NOT NULL,
+        PRIMARY KEY (node_id, workload)
+      );
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        node_id TEXT,
+        seq INTEGER,
+        type TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        workload TEXT,
+        message TEXT NOT NULL,
+        data TEXT,
+        at TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      CREATE INDEX events_by_node ON events (node_id, id);
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT
+      );
+    `,
+  },
+]

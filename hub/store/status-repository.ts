@@ -1,0 +1,143 @@
+import type { Database } from 'better-sqlite3'
+import type { NodeEvent, NodeStatus, OutboxRecord, WorkloadStatus } from '../../protocol/index.js'
+
+export interface IngestResult {
+  readonly applied: number
+  readonly duplicates: number
+  /** Everything up to here is stored: the cumulative ack to send. */
+  readonly ackSeq: number
+}
+
+export interface WorkloadStatusRecord extends WorkloadStatus {
+  readonly nodeId: string
+  readonly reportedAt: string
+}
+
+export interface EventRecord extends Omit<NodeEvent, 'nodeId'> {
+  readonly id: number
+  readonly nodeId: string | null
+  readonly receivedAt: string
+}
+
+/** Agents' reports: deduplicated by (node, seq), applied in one transaction per batch. */
+export class StatusRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Must run inside the caller's transaction. Records older than the node's last seq are duplicates. */
+  ingest(nodeId: string, records: readonly OutboxRecord[], receivedAt: string): IngestResult & { statuses: NodeStatus[]; events: NodeEvent[] } {
+    const row = this.db.prepare('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
+    let last = row?.last_seq ?? 0
+    let applied = 0
+    let duplicates = 0
+    const statuses: NodeStatus[] = []
+    const events: NodeEvent[] = []
+    for (const record of [...records].sort((a, b) => a.seq - b.seq)) {
+      if (record.seq <= last) {
+        duplicates++
+        continue
+      }
+      if (record.kind === 'status') {
+        this.applyStatus(nodeId, record.body, receivedAt)
+        statuses.push(record.body)
+      } else {
+        this.appendEvent({ ...record.body, nodeId }, receivedAt, record.seq)
+        events.push(record.body)
+      }
+      last = record.seq
+      applied++
+    }
+    this.db.prepare('INSERT INTO node_seq (node_id, last_seq) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET last_seq = excluded.last_seq').run(nodeId, last)
+    return { applied, duplicates, ackSeq: last, statuses, events }
+  }
+
+  lastSeq(nodeId: string): number {
+    const row = this.db.prepare('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
+    return row?.last_seq ?? 0
+  }
+
+  private applyStatus(nodeId: string, status: NodeStatus, receivedAt: string): void {
+    const names = status.workloads.map((w) => w.name)
+    this.db.prepare(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
+    const upsert = this.db.prepare(
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, reported_at)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @reportedAt)
+       ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
+         health = excluded.health, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
+         container_id = excluded.container_id, since = excluded.since, reported_at = excluded.reported_at`,
+    )
+    for (const w of status.workloads) {
+      upsert.run({ nodeId, name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode ?? null, message: w.message ?? null, containerId: w.containerId ?? null, since: w.since, reportedAt: receivedAt })
+    }
+    this.db.prepare('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
+  }
+
+  appendEvent(event: Omit<NodeEvent, 'nodeId'> & { nodeId: string | null }, receivedAt: string, seq: number | null = null): number {
+    return Number(
+      this.db
+        .prepare('INSERT INTO events (node_id, seq, type, severity, workload, message, data, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(event.nodeId, seq, event.type, event.severity, event.workload ?? null, event.message, event.data ? JSON.stringify(event.data) : null, event.at, receivedAt).lastInsertRowid,
+    )
+  }
+
+  workloads(filter: { nodeId?: string; deployment?: string } = {}): WorkloadStatusRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM workload_status WHERE (@nodeId IS NULL OR node_id = @nodeId) AND (@deployment IS NULL OR deployment = @deployment) ORDER BY node_id, workload`,
+      )
+      .all({ nodeId: filter.nodeId ?? null, deployment: filter.deployment ?? null }) as {
+      node_id: string
+      workload: string
+      deployment: string
+      revision: number
+      state: WorkloadStatus['state']
+      health: WorkloadStatus['health']
+      restarts: number
+      exit_code: number | null
+      message: string | null
+      container_id: string | null
+      since: string
+      reported_at: string
+    }[]
+    return rows.map((r) => ({
+      nodeId: r.node_id,
+      name: r.workload,
+      deployment: r.deployment,
+      revision: r.revision,
+      state: r.state,
+      health: r.health,
+      restarts: r.restarts,
+      ...(r.exit_code !== null ? { exitCode: r.exit_code } : {}),
+      ...(r.message !== null ? { message: r.message } : {}),
+      ...(r.container_id !== null ? { containerId: r.container_id } : {}),
+      since: r.since,
+      reportedAt: r.reported_at,
+    }))
+  }
+
+  events(filter: { sinceId?: number; nodeId?: string; limit?: number } = {}): EventRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM events WHERE id > @since AND (@nodeId IS NULL OR node_id = @nodeId) ORDER BY id DESC LIMIT @limit`)
+      .all({ since: filter.sinceId ?? 0, nodeId: filter.nodeId ?? null, limit: filter.limit ?? 200 }) as {
+      id: number
+      node_id: string | null
+      type: string
+      severity: NodeEvent['severity']
+      workload: string | null
+      message: string
+      data: string | null
+      at: string
+      received_at: string
+    }[]
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      nodeId: r.node_id,
+      type: r.type,
+      severity: r.severity,
+      ...(r.workload ? { workload: r.workload } : {}),
+      message: r.message,
+      ...(r.data ? { data: JSON.parse(r.data) as NodeEvent['data'] } : {}),
+      at: r.at,
+      receivedAt: r.received_at,
+    }))
+  }
+}

@@ -1,0 +1,161 @@
+import { Aedes, type AuthenticateError, type Client } from 'aedes'
+import { createServer, type Server } from 'node:net'
+import type { Logger } from 'pino'
+import { AGENT_PUBLISHED, HUB_PUBLISHED, mqttTopic, mqttWildcard, parseMqttTopic, type Channel } from '../../protocol/index.js'
+import type { HubInboundChannel, HubTransport, HubTransportHandlers } from './hub-transport.js'
+
+export interface EmbeddedBrokerOptions {
+  readonly host: string
+  readonly port: number
+  /** Host agents should dial (defaults to the listen host). */
+  readonly advertisedHost?: string
+  readonly logger: Logger
+  /** The node a username/password belongs to, or null. */
+  readonly authenticate: (username: string, password: string) => string | null
+}
+
+const AGENT_CLIENT_PREFIX = 'shoal-agent-'
+const NODE_OF_CLIENT = new WeakMap<Client, string>()
+
+/**
+ * aedes inside the hub process. Every client is a node with its own credentials, bound to its
+ * client id; it may subscribe only to its own desired/ack/log-request topics and publish only
+ * to its own outbox/heartbeat/presence/log-chunk topics. The hub itself publishes and
+ * subscribes in-process, bypassing the network and the ACL.
+ */
+export class EmbeddedBroker implements HubTransport {
+  readonly kind = 'embedded'
+  private broker: Aedes | null = null
+  private server: Server | null = null
+  private readonly logger: Logger
+  private boundPort = 0
+
+  constructor(private readonly options: EmbeddedBrokerOptions) {
+    this.logger = options.logger.child({ component: 'broker' })
+  }
+
+  get advertisedUrl(): string {
+    return `mqtt://${this.options.advertisedHost ?? this.options.host}:${this.boundPort || this.options.port}`
+  }
+
+  get port(): number {
+    return this.boundPort
+  }
+
+  async start(handlers: HubTransportHandlers): Promise<void> {
+    const broker = await Aedes.createBroker({
+      drainTimeout: 10_000,
+      authenticate: (client, username, password, done) => {
+        const nodeId = username && password ? this.options.authenticate(username, password.toString()) : null
+        if (!nodeId || client.id !== `${AGENT_CLIENT_PREFIX}${nodeId}`) {
+          const error = new Error(nodeId ? `client id must be ${AGENT_CLIENT_PREFIX}${nodeId}` : 'bad username or password') as AuthenticateError
+          error.returnCode = nodeId ? 2 : 4
+          this.logger.warn({ clientId: client.id, username }, `refused connection: ${error.message}`)
+          done(error, false)
+          return
+        }
+        NODE_OF_CLIENT.set(client, nodeId)
+        done(null, true)
+      },
+      authorizeSubscribe: (client, subscription, done) => {
+        const nodeId = NODE_OF_CLIENT.get(client)
+        if (nodeId && isOwnTopic(subscription.topic, nodeId, HUB_PUBLISHED)) {
+          done(null, subscription)
+          return
+        }
+        this.logger.warn({ clientId: client.id, topic: subscription.topic }, 'refused subscription outside the node\'s own topics')
+        done(null, null)
+      },
+      authorizePublish: (client, packet, done) => {
+        const nodeId = client ? NODE_OF_CLIENT.get(client) : undefined
+        if (nodeId && isOwnTopic(packet.topic, nodeId, AGENT_PUBLISHED)) {
+          done(null)
+          return
+        }
+        this.logger.warn({ clientId: client?.id, topic: packet.topic }, 'refused publish outside the node\'s own topics; closing its connection')
+        done(new Error('not authorized'))
+      },
+      // Defence in depth: never deliver another node's message, retained ones included.
+      authorizeForward: (client, packet) => {
+        const nodeId = NODE_OF_CLIENT.get(client)
+        return nodeId && isOwnTopic(packet.topic, nodeId, HUB_PUBLISHED) ? packet : null
+      },
+    })
+    this.broker = broker
+    broker.on('clientReady', (client) => {
+      const nodeId = NODE_OF_CLIENT.get(client)
+      if (nodeId) handlers.onNodeConnected(nodeId)
+    })
+    broker.on('clientDisconnect', (client) => {
+      const nodeId = NODE_OF_CLIENT.get(client)
+      if (nodeId) handlers.onNodeDisconnected(nodeId)
+    })
+    for (const channel of AGENT_PUBLISHED) {
+      await new Promise<void>((resolve) =>
+        broker.subscribe(
+          mqttWildcard(channel),
+          (packet, callback) => {
+            const parsed = parseMqttTopic(packet.topic)
+            if (parsed) handlers.onMessage(parsed.nodeId, parsed.channel as HubInboundChannel, Buffer.from(packet.payload as Buffer))
+            callback()
+          },
+          resolve,
+        ),
+      )
+    }
+    const server = createServer(broker.handle)
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const address = server.address()
+    this.boundPort = typeof address === 'object' && address ? address.port : this.options.port
+    this.logger.info({ url: this.advertisedUrl }, 'embedded MQTT broker listening')
+  }
+
+  publishDesired(nodeId: string, payload: Buffer): Promise<void> {
+    return this.publish(mqttTopic(nodeId, 'desired'), payload, true)
+  }
+
+  publishAck(nodeId: string, payload: Buffer): Promise<void> {
+    return this.publish(mqttTopic(nodeId, 'ack'), payload, false)
+  }
+
+  publishLogRequest(nodeId: string, payload: Buffer): Promise<void> {
+    return this.publish(mqttTopic(nodeId, 'logs-request'), payload, false)
+  }
+
+  disconnectNode(nodeId: string): void {
+    const broker = this.broker as (Aedes & { clients?: Record<string, Client> }) | null
+    const client = broker?.clients?.[`${AGENT_CLIENT_PREFIX}${nodeId}`]
+    if (client) {
+      this.logger.info({ nodeId }, 'closing a revoked node\'s connection')
+      client.close()
+    }
+  }
+
+  async close(): Promise<void> {
+    const server = this.server
+    const broker = this.broker
+    // The broker first: it ends every client connection, which lets the server close.
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()))
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  private publish(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+    const broker = this.broker
+    if (!broker) return Promise.reject(new Error('embedded broker is not running'))
+    return new Promise((resolve, reject) =>
+      broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (error) => (error ? reject(error) : resolve())),
+    )
+  }
+}
+
+function isOwnTopic(topic: string, nodeId: string, channels: readonly Channel[]): boolean {
+  const parsed = parseMqttTopic(topic)
+  return parsed !== null && parsed.nodeId === nodeId && channels.includes(parsed.channel)
+}
