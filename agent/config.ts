@@ -53,6 +53,11 @@ export function parseHubUrl(text: string | undefined): string | null {
   if (!['mqtt:', 'mqtts:', 'nats:', 'tls:', 'http:', 'https:'].includes(url.protocol)) {
     throw new AgentConfigError('--hub', `unsupported scheme ${url.protocol} (use mqtt://, mqtts://, nats:// or http(s):// with --token)`)
   }
+  // Non-special schemes (mqtt:, nats:) parse without a host ("mqtt://", "mqtt:broker"); the
+  // MQTT client would then quietly dial localhost, which is never what the operator meant.
+  if (url.hostname === '') {
+    throw new AgentConfigError('--hub', `${JSON.stringify(text)} names no host (expected ${url.protocol}//host:port)`)
+  }
   return text
 }
 

@@ -24,7 +24,8 @@ export function loadStaticWorkloads(dir: string): StaticLoadResult {
   } catch (error) {
     return { workloads, errors: [`cannot read static directory ${dir}: ${(error as Error).message}`] }
   }
-  const seen = new Set<string>()
+  /** Workload name → where it was first defined, for messages about a second definition. */
+  const seen = new Map<string, { deployment: string; where: string }>()
   for (const file of files) {
     const path = join(dir, file)
     let text: string
@@ -36,13 +37,20 @@ export function loadStaticWorkloads(dir: string): StaticLoadResult {
     }
     const result = parseManifests(text, path)
     errors.push(...result.errors.map(formatManifestError))
-    for (const { manifest, documentIndex } of result.manifests) {
+    for (const { manifest, documentIndex, line, column } of result.manifests) {
       const name = `${STATIC_PREFIX}${manifest.metadata.name}`.slice(0, 63).replace(/-+$/, '')
-      if (seen.has(name)) {
-        errors.push(`${path}: document ${documentIndex}: metadata.name: ${manifest.metadata.name} is defined twice in the static directory`)
+      const where = `${path}:${line}:${column}`
+      const first = seen.get(name)
+      if (first) {
+        // Two long names can also meet here once the prefix has pushed them past 63 characters.
+        const why =
+          first.deployment === manifest.metadata.name
+            ? `${manifest.metadata.name} is defined twice in the static directory (first at ${first.where})`
+            : `${manifest.metadata.name} becomes workload ${name}, already taken by ${first.deployment} (${first.where}); shorten one of the names`
+        errors.push(`${where}: document ${documentIndex}: metadata.name: ${why}`)
         continue
       }
-      seen.add(name)
+      seen.set(name, { deployment: manifest.metadata.name, where })
       workloads.push({ name, deployment: manifest.metadata.name, revision: 1, template: manifest.spec.template })
     }
   }

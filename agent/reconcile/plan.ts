@@ -48,13 +48,14 @@ export function planSteps(input: PlanInput): Step[] {
   const desiredNames = new Set(input.desired.map((d) => d.workload.name))
   const byWorkload = groupByWorkload(input.observed)
 
-  for (const container of input.observed) {
-    if (!desiredNames.has(container.workload) && !input.keepUnknown) {
+  if (!input.keepUnknown) {
+    const unknown = input.observed.filter((container) => !desiredNames.has(container.workload))
+    for (const container of unknown.sort((a, b) => byCodeUnit(a.workload, b.workload) || byCodeUnit(a.id, b.id))) {
       steps.push({ kind: 'remove', workload: container.workload, containerId: container.id, reason: 'not-desired' })
     }
   }
 
-  for (const { workload, configHash } of [...input.desired].sort((a, b) => a.workload.name.localeCompare(b.workload.name))) {
+  for (const { workload, configHash } of [...input.desired].sort((a, b) => byCodeUnit(a.workload.name, b.workload.name))) {
     const containers = rankContainers(byWorkload.get(workload.name) ?? [], configHash)
     const [keep, ...extras] = containers
     for (const extra of extras) steps.push({ kind: 'remove', workload: workload.name, containerId: extra.id, reason: 'duplicate' })
@@ -83,10 +84,17 @@ function stepsForWorkload(workload: Workload, configHash: string, container: Obs
     case 'created':
       return [{ kind: 'start', workload: name, containerId: container.id }]
     case 'exited':
-    case 'dead':
       if (!shouldRestart(workload.template.restartPolicy, container.exitCode)) return []
       if (backoffUntil > input.now) return [{ kind: 'wait', workload: name, until: backoffUntil, reason: 'restart-backoff' }]
       return [{ kind: 'start', workload: name, containerId: container.id }]
+    case 'dead': {
+      // The engine refuses to start a dead container ("marked for removal and cannot be
+      // started"): it can only be replaced, so a restart means a recreate.
+      if (!shouldRestart(workload.template.restartPolicy, container.exitCode)) return []
+      if (backoffUntil > input.now) return [{ kind: 'wait', workload: name, until: backoffUntil, reason: 'restart-backoff' }]
+      const recreate: Step = { kind: 'recreate', workload: name, containerId: container.id }
+      return input.imagesPresent.has(workload.template.image) ? [recreate] : [{ kind: 'pull', workload: name, image: workload.template.image }, recreate]
+    }
     default: {
       const unreachable: never = container.state
       throw new Error(`unknown container state ${String(unreachable)}`)
@@ -107,5 +115,10 @@ function groupByWorkload(observed: readonly ObservedContainer[]): Map<string, Ob
 /** The container to keep comes first: matching config, then running, then the most recently started. */
 function rankContainers(containers: readonly ObservedContainer[], configHash: string): ObservedContainer[] {
   const score = (c: ObservedContainer): number => (c.configHash === configHash ? 2 : 0) + (c.state === 'running' ? 1 : 0)
-  return [...containers].sort((a, b) => score(b) - score(a) || (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || a.id.localeCompare(b.id))
+  return [...containers].sort((a, b) => score(b) - score(a) || byCodeUnit(b.startedAt ?? '', a.startedAt ?? '') || byCodeUnit(a.id, b.id))
+}
+
+/** Locale-independent order, so the same state plans the same steps on every machine. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

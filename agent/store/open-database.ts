@@ -9,23 +9,77 @@ export interface OpenedDatabase {
   readonly movedAside: string | null
 }
 
+/** The file's contents are damaged: the only faults that justify starting afresh. */
+class CorruptDatabaseError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CorruptDatabaseError'
+  }
+}
+
+const COMPANIONS = ['', '-wal', '-shm'] as const
+
 /**
  * Opens (or creates) a database in WAL mode, checks its integrity, and runs migrations.
- * A file that is corrupt or unreadable is moved aside (never deleted) with its WAL, and a
- * fresh database takes its place, so a device with a damaged SD card keeps working.
+ * A file that is corrupt or not a database at all is moved aside (never deleted) with its WAL,
+ * and a fresh database takes its place, so a device with a damaged SD card keeps working.
+ *
+ * The check first runs on a read-only connection: closing a read-write one checkpoints the WAL
+ * into the main file and deletes it, which would alter the damaged file before it is kept.
+ * Anything that is not damage (a schema newer than this agent, a failing migration, a
+ * permission or lock problem) is thrown: the file may be perfectly good, and starting afresh
+ * would throw away the node's identity and desired state for a fault that is not in the file.
  */
 export function openDatabase(path: string, logger: Logger, options: { migrations?: typeof MIGRATIONS; now?: () => number } = {}): OpenedDatabase {
+  const now = options.now ?? Date.now
+  const damage = existsSync(path) ? inspectReadOnly(path) : null
+  let movedAside = damage ? moveAside(path, damage, now(), logger) : null
   try {
-    return { db: openChecked(path, options.migrations), movedAside: null }
+    return { db: openChecked(path, options.migrations), movedAside }
   } catch (cause) {
-    if (!existsSync(path)) throw cause
-    const aside = `${path}.corrupt-${new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-')}`
-    logger.error({ path, aside, err: cause }, 'database is unreadable or corrupt; moving it aside and starting afresh')
-    for (const suffix of ['', '-wal', '-shm']) {
-      if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix)
-    }
-    return { db: openChecked(path, options.migrations), movedAside: aside }
+    // Damage the read-only look could not see (a page only a migration reads, say).
+    if (movedAside !== null || !existsSync(path) || !isCorruption(cause)) throw cause
+    movedAside = moveAside(path, cause, now(), logger)
+    return { db: openChecked(path, options.migrations), movedAside }
   }
+}
+
+/** The damage found by reading the file without writing to it, or null when it looks sound. */
+function inspectReadOnly(path: string): unknown {
+  let db: Database.Database | undefined
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true })
+    const check = db.pragma('quick_check', { simple: true })
+    return check === 'ok' ? null : new CorruptDatabaseError(`integrity check failed: ${String(check)}`)
+  } catch (error) {
+    // Anything else (a lock, a permission) is no verdict on the file: the read-write open reports it.
+    return isCorruption(error) ? error : null
+  } finally {
+    db?.close()
+  }
+}
+
+function moveAside(path: string, cause: unknown, now: number, logger: Logger): string {
+  const aside = asidePath(path, now)
+  logger.error({ path, aside, err: cause }, 'database is unreadable or corrupt; moving it aside and starting afresh')
+  for (const suffix of COMPANIONS) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix)
+  }
+  return aside
+}
+
+function isCorruption(error: unknown): boolean {
+  if (error instanceof CorruptDatabaseError) return true
+  const code = error instanceof Database.SqliteError ? error.code : ''
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
+}
+
+/** A name no earlier move-aside holds (rename would silently replace it): the clock may repeat. */
+function asidePath(path: string, now: number): string {
+  const base = `${path}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`
+  let candidate = base
+  for (let n = 1; COMPANIONS.some((suffix) => existsSync(candidate + suffix)); n++) candidate = `${base}-${n}`
+  return candidate
 }
 
 function openChecked(path: string, migrations?: typeof MIGRATIONS): Database.Database {
@@ -37,7 +91,7 @@ function openChecked(path: string, migrations?: typeof MIGRATIONS): Database.Dat
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 2000')
     const check = db.pragma('quick_check', { simple: true })
-    if (check !== 'ok') throw new Error(`integrity check failed: ${String(check)}`)
+    if (check !== 'ok') throw new CorruptDatabaseError(`integrity check failed: ${String(check)}`)
     migrate(db, migrations)
     return db
   } catch (error) {
