@@ -1,0 +1,344 @@
+import { statfs } from 'node:fs/promises'
+import type Dockerode from 'dockerode'
+import type { Logger } from 'pino'
+import type { ContainerTemplate } from '../../protocol/index.js'
+import { containerCreateOptions, pullAuthConfig } from './docker-container-config.js'
+import { httpStatus, isUnreachable, engineMessage, toRuntimeError } from './docker-errors.js'
+import { EVENT_ACTIONS, NdjsonSplitter, followEvents } from './docker-events.js'
+import { DockerLogDemuxer } from './docker-log-demux.js'
+import { observedFromInspect } from './docker-observed.js'
+import {
+  LABEL,
+  RuntimeError,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type ImageInfo,
+  type LogLine,
+  type LogOptions,
+  type ObservedContainer,
+  type PullProgress,
+  type RuntimeDiskUsage,
+  type RuntimeEvent,
+} from './runtime.js'
+
+export interface DockerRuntimeOptions {
+  /** The engine: a unix socket path, or dockerode options (host/port/TLS). Default: DOCKER_HOST, else /var/run/docker.sock. */
+  readonly docker?: string | Dockerode.DockerOptions
+  readonly logger: Logger
+}
+
+type PullCredentials = ContainerTemplate['pullCredentials']
+
+/** Parallel inspects in list(): enough to hide latency, few enough not to queue up the engine. */
+const INSPECT_CONCURRENCY = 8
+
+/**
+ * Load dockerode and connect (lazily: nothing is sent until the first call). dockerode is
+ * imported here rather than at the top of the module because it pulls ssh2, gRPC and protobufjs
+ * with it (16–22 MB of RSS): a process that never talks to Docker (the hub, a hollow agent
+ * with a simulated runtime) does not pay for it.
+ */
+export async function createDockerRuntime(options: DockerRuntimeOptions): Promise<DockerRuntime> {
+  const { default: Docker } = await import('dockerode')
+  const client = new Docker(typeof options.docker === 'string' ? { socketPath: options.docker } : options.docker)
+  return new DockerRuntime({ client, logger: options.logger })
+}
+
+/** ContainerRuntime over the Docker Engine API (dockerode). */
+export class DockerRuntime implements ContainerRuntime {
+  readonly name = 'docker'
+  private readonly docker: Dockerode
+  private readonly log: Logger
+  private dockerRootDir: string | undefined
+
+  constructor(options: { readonly client: Dockerode; readonly logger: Logger }) {
+    this.docker = options.client
+    this.log = options.logger.child({ component: 'docker' })
+  }
+
+  async version(): Promise<string> {
+    try {
+      return (await this.docker.version()).Version
+    } catch (error) {
+      throw toRuntimeError(error, 'read the Docker engine version', 'unavailable')
+    }
+  }
+
+  /** One list call, then one inspect per container (for the restart count and health); fine for ≤256. */
+  async list(nodeId: string): Promise<ObservedContainer[]> {
+    let summaries: Dockerode.ContainerInfo[]
+    try {
+      summaries = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL.node}=${nodeId}`] } })
+    } catch (error) {
+      throw toRuntimeError(error, `list containers of node ${nodeId}`, 'failed', { nodeId })
+    }
+    const observed = await mapLimit(summaries, INSPECT_CONCURRENCY, async (summary) => {
+      try {
+        return observedFromInspect(await this.docker.getContainer(summary.Id).inspect())
+      } catch (error) {
+        // Removed between the list and the inspect: it is simply gone.
+        if (httpStatus(error) === 404) return null
+        throw toRuntimeError(error, `inspect container ${summary.Id}`, 'failed', { containerId: summary.Id })
+      }
+    })
+    return observed.filter((container): container is ObservedContainer => container !== null)
+  }
+
+  async imageExists(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect()
+      return true
+    } catch (error) {
+      if (httpStatus(error) === 404) return false
+      throw toRuntimeError(error, `inspect image ${image}`, 'failed', { image })
+    }
+  }
+
+  /**
+   * One attempt; retries and backoff are the caller's. The progress stream is read here rather
+   * than with dockerode's followProgress, which keeps every event in memory and throws out of
+   * a stream handler on a malformed line.
+   */
+  async pull(image: string, credentials: PullCredentials, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    const failed = (error: unknown): RuntimeError =>
+      isUnreachable(error) && httpStatus(error) === undefined
+        ? toRuntimeError(error, `pull ${image}`, 'unavailable', { image })
+        : new RuntimeError('pull-failed', `pull ${image}: ${engineMessage(error)}`, { image })
+    const authconfig = pullAuthConfig(image, credentials)
+    const started = Date.now()
+    let stream: NodeJS.ReadableStream
+    try {
+      stream = await this.docker.pull(image, authconfig ? { authconfig } : {})
+    } catch (error) {
+      throw failed(error)
+    }
+    // The engine reports most failures (a missing tag, a refused login) inside a 200 stream.
+    let streamError: string | undefined
+    const splitter = new NdjsonSplitter()
+    try {
+      for await (const chunk of stream) {
+        const events = splitter.push(chunk, (line) => this.log.warn({ image, line: line.slice(0, 200) }, 'skipping a pull progress line that is not JSON'))
+        for (const event of events as PullEvent[]) {
+          const message = event.errorDetail?.message ?? event.error
+          if (message !== undefined) streamError ??= message
+          else if (onProgress && typeof event.status === 'string') this.report(onProgress, image, event)
+        }
+      }
+    } catch (error) {
+      throw failed(error)
+    } finally {
+      ;(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.()
+    }
+    if (streamError !== undefined) throw new RuntimeError('pull-failed', `pull ${image}: ${streamError}`, { image })
+    this.log.info({ image, ms: Date.now() - started }, 'image pulled')
+  }
+
+  private report(onProgress: (progress: PullProgress) => void, image: string, event: PullEvent): void {
+    try {
+      onProgress({
+        image,
+        status: event.status ?? '',
+        ...(typeof event.progressDetail?.current === 'number' ? { currentBytes: event.progressDetail.current } : {}),
+        ...(typeof event.progressDetail?.total === 'number' ? { totalBytes: event.progressDetail.total } : {}),
+      })
+    } catch (error) {
+      this.log.warn({ err: error, image }, 'pull progress callback threw')
+    }
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const image = spec.workload.template.image
+    try {
+      const container = await this.docker.createContainer(containerCreateOptions(spec))
+      this.log.debug({ containerId: container.id, name: spec.name, workload: spec.workload.name }, 'container created')
+      return container.id
+    } catch (error) {
+      const context = { name: spec.name, image, workload: spec.workload.name }
+      const status = httpStatus(error)
+      if (status === 409) throw new RuntimeError('conflict', `create container ${spec.name}: the name is taken (${engineMessage(error)})`, context)
+      if (status === 404 && /no such image/i.test(engineMessage(error))) {
+        throw new RuntimeError('not-found', `create container ${spec.name}: image ${image} is not present; pull it first (${engineMessage(error)})`, context)
+      }
+      throw toRuntimeError(error, `create container ${spec.name}`, 'create-failed', context)
+    }
+  }
+
+  async start(containerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).start()
+    } catch (error) {
+      if (httpStatus(error) === 304) return // already running
+      throw toRuntimeError(error, `start container ${containerId}`, 'failed', { containerId })
+    }
+  }
+
+  async stop(containerId: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).stop({ t: Math.max(0, Math.round(timeoutSeconds)) })
+    } catch (error) {
+      if (httpStatus(error) === 304) return // already stopped
+      throw toRuntimeError(error, `stop container ${containerId}`, 'failed', { containerId })
+    }
+  }
+
+  /**
+   * Force-removes (a container the restart policy just revived still goes) with `v: true`:
+   * that removes only anonymous volumes, which nothing could reuse anyway; named volumes,
+   * the workload's data, always survive. Gone already, or being removed, counts as done.
+   */
+  async remove(containerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).remove({ force: true, v: true })
+    } catch (error) {
+      const status = httpStatus(error)
+      if (status === 404) return
+      if (status === 409 && /already in progress/i.test(engineMessage(error))) return
+      throw toRuntimeError(error, `remove container ${containerId}`, 'failed', { containerId })
+    }
+  }
+
+  /** Lines of both streams in the engine's order; with `follow`, until the signal aborts or the container stops. */
+  async *logs(containerId: string, options: LogOptions): AsyncGenerator<LogLine> {
+    const container = this.docker.getContainer(containerId)
+    const what = `read logs of container ${containerId}`
+    let tty: boolean
+    try {
+      tty = (await container.inspect()).Config.Tty
+    } catch (error) {
+      throw toRuntimeError(error, what, 'failed', { containerId })
+    }
+    const demux = new DockerLogDemuxer({ multiplexed: !tty, timestamps: options.timestamps ?? false })
+    const query: Dockerode.ContainerLogsOptions = {
+      stdout: true,
+      stderr: true,
+      timestamps: options.timestamps ?? false,
+      ...(options.tail !== undefined ? { tail: options.tail } : {}),
+      // Fractional seconds are accepted by the engine; whole seconds would repeat lines.
+      ...(options.since !== undefined ? { since: (options.since.getTime() / 1000).toFixed(3) } : {}),
+    }
+    if (!options.follow) {
+      let body: unknown
+      try {
+        body = await container.logs({ ...query, follow: false })
+      } catch (error) {
+        throw toRuntimeError(error, what, 'failed', { containerId })
+      }
+      // dockerode hands back JSON-looking bodies parsed; only a TTY log could look like JSON.
+      const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
+      let lines: LogLine[]
+      try {
+        lines = [...demux.push(bytes), ...demux.end()]
+      } catch (error) {
+        throw toRuntimeError(error, what, 'failed', { containerId })
+      }
+      yield* lines
+      return
+    }
+    if (options.signal?.aborted) return
+    let stream: NodeJS.ReadableStream
+    try {
+      stream = await container.logs({ ...query, follow: true, ...(options.signal ? { abortSignal: options.signal } : {}) })
+    } catch (error) {
+      if (options.signal?.aborted) return
+      throw toRuntimeError(error, what, 'failed', { containerId })
+    }
+    try {
+      for await (const chunk of stream) {
+        yield* demux.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+      }
+    } catch (error) {
+      if (options.signal?.aborted) return
+      throw toRuntimeError(error, what, 'failed', { containerId })
+    } finally {
+      ;(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.()
+    }
+    let last: LogLine[]
+    try {
+      last = demux.end()
+    } catch (error) {
+      throw toRuntimeError(error, what, 'failed', { containerId })
+    }
+    yield* last
+  }
+
+  events(nodeId: string, signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+    return followEvents({
+      signal,
+      logger: this.log,
+      open: async (since) =>
+        (await this.docker.getEvents({
+          filters: { type: ['container'], label: [`${LABEL.node}=${nodeId}`], event: [...EVENT_ACTIONS] },
+          ...(since !== undefined ? { since } : {}),
+          abortSignal: signal,
+        })) as NodeJS.ReadableStream & AsyncIterable<Buffer>,
+    })
+  }
+
+  async listImages(): Promise<ImageInfo[]> {
+    try {
+      const images = await this.docker.listImages()
+      return images.map((image) => ({
+        id: image.Id,
+        tags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'),
+        sizeBytes: image.Size,
+        createdAt: new Date(image.Created * 1000),
+      }))
+    } catch (error) {
+      throw toRuntimeError(error, 'list images', 'failed')
+    }
+  }
+
+  /** Gone already counts as done; an image a container still uses fails with `conflict`. */
+  async removeImage(imageId: string): Promise<void> {
+    try {
+      await this.docker.getImage(imageId).remove()
+    } catch (error) {
+      if (httpStatus(error) === 404) return
+      throw toRuntimeError(error, `remove image ${imageId}`, 'failed', { imageId })
+    }
+  }
+
+  /**
+   * Used and total bytes of the filesystem holding the engine's data (DockerRootDir), by
+   * statfs: cheap, unlike `docker system df`, which sizes every layer. Null when that path is
+   * not visible from here (the agent in a container without it mounted).
+   */
+  async diskUsage(): Promise<RuntimeDiskUsage | null> {
+    if (this.dockerRootDir === undefined) {
+      try {
+        const info = (await this.docker.info()) as { DockerRootDir?: string }
+        this.dockerRootDir = info.DockerRootDir ?? ''
+      } catch (error) {
+        throw toRuntimeError(error, 'read the engine info', 'failed')
+      }
+    }
+    if (this.dockerRootDir === '') return null
+    try {
+      const fs = await statfs(this.dockerRootDir)
+      return { usedBytes: (fs.blocks - fs.bfree) * fs.bsize, totalBytes: fs.blocks * fs.bsize }
+    } catch (error) {
+      this.log.debug({ err: error, path: this.dockerRootDir }, 'cannot statfs the Docker root dir')
+      return null
+    }
+  }
+}
+
+interface PullEvent {
+  readonly status?: string
+  readonly error?: string
+  readonly errorDetail?: { readonly message?: string }
+  readonly progressDetail?: { readonly current?: number; readonly total?: number }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await fn(items[index] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
