@@ -4,7 +4,7 @@ import { isoNow, type Clock } from '../clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
 import type { ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
 import { configHash } from './config-hash.js'
-import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil } from './crash-policy.js'
+import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
 import { executeSteps, type StepOutcome } from './executor.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
 import { deriveWorkloadState } from './workload-status.js'
@@ -48,6 +48,8 @@ export class Reconciler {
   private readonly pulling = new Set<string>()
   private readonly pullFailures = new Map<string, number>()
   private passes = 0
+  /** The last log lines of each crash-looping workload, for its events and statuses. */
+  private readonly crashLogs = new Map<string, string[]>()
 
   constructor(private readonly options: ReconcilerOptions) {
     this.logger = options.logger.child({ component: 'reconciler' })
@@ -99,6 +101,7 @@ export class Reconciler {
         this.logger.warn({ err: error, reason: why }, 'reconcile pass failed; will retry on the next trigger')
       }
       this.passes++
+      this.logger.debug({ reason: why, passes: this.passes }, 'reconcile pass done')
       why = 'queued'
     } while (this.again && !this.stopped)
   }
@@ -168,15 +171,19 @@ export class Reconciler {
   }
 
   private async recordStatusWithLogs(view: DesiredView, byName: ReadonlyMap<string, DesiredWorkload>, observed: readonly ObservedContainer[], events: NodeEvent[]): Promise<void> {
-    const logs = new Map<string, string[]>()
     const now = this.options.clock.now()
     for (const record of this.options.store.workloads()) {
       const container = observed.find((c) => c.workload === record.name)
-      if (container && record.state !== 'crash-loop' && isCrashLooping(record.recentCrashes, now)) {
-        logs.set(record.name, await this.lastLogLines(container.id))
+      if (!isCrashLooping(record.recentCrashes, now)) {
+        this.crashLogs.delete(record.name)
+      } else if (container && (record.state !== 'crash-loop' || !this.crashLogs.has(record.name))) {
+        // Read once when the loop starts (or after an agent restart), then kept: every status
+        // while the loop lasts carries them, not only the one that a newer status compacts away.
+        this.crashLogs.set(record.name, await this.lastLogLines(container.id))
       }
     }
-    this.recordStatus(view, byName, observed, events, logs)
+    for (const name of this.crashLogs.keys()) if (!byName.has(name)) this.crashLogs.delete(name)
+    this.recordStatus(view, byName, observed, events)
   }
 
   /** Derives each workload's state, stores transitions with their events and a fresh status in one transaction. */
@@ -185,7 +192,7 @@ export class Reconciler {
     byName: ReadonlyMap<string, DesiredWorkload>,
     observed: readonly ObservedContainer[],
     events: NodeEvent[],
-    lastLogs: ReadonlyMap<string, string[]> = new Map(),
+    lastLogs: ReadonlyMap<string, string[]> = this.crashLogs,
   ): void {
     const { store, clock, nodeId } = this.options
     const now = clock.now()
@@ -193,6 +200,8 @@ export class Reconciler {
     const upserts: WorkloadRecord[] = []
     const outbox: OutboxEntry[] = []
     let changed = events.length > 0
+    // Why each workload is in its state ("crashed 3 times ...; backing off"), for the status.
+    const reasons = new Map<string, string>()
     for (const { workload, configHash: hash } of byName.values()) {
       const container = observed.find((c) => c.workload === workload.name)
       const record = records.get(workload.name)
@@ -203,6 +212,7 @@ export class Reconciler {
         pulling: this.pulling.has(workload.name),
       }
       const derived = deriveWorkloadState(workload, container, history, now)
+      if (derived.message) reasons.set(workload.name, derived.message)
       const next: WorkloadRecord = {
         name: workload.name,
         deployment: workload.deployment,
@@ -239,7 +249,7 @@ export class Reconciler {
     }
     if (!changed) return
     for (const e of events) outbox.push({ kind: 'event', body: e })
-    outbox.push({ kind: 'status', body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs) })
+    outbox.push({ kind: 'status', body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs, reasons) })
     store.record({ upsert: upserts, remove: removed, outbox })
   }
 
@@ -249,6 +259,7 @@ export class Reconciler {
     observed: readonly ObservedContainer[],
     records: ReadonlyMap<string, WorkloadRecord>,
     lastLogs: ReadonlyMap<string, string[]>,
+    reasons: ReadonlyMap<string, string>,
   ): NodeStatus {
     const workloads: WorkloadStatus[] = []
     for (const { workload } of byName.values()) {
@@ -256,6 +267,7 @@ export class Reconciler {
       if (!record) continue
       const container = observed.find((c) => c.workload === workload.name)
       const logLines = lastLogs.get(workload.name)
+      const reason = reasons.get(workload.name) ?? record.lastError
       workloads.push({
         name: record.name,
         deployment: record.deployment,
@@ -265,7 +277,7 @@ export class Reconciler {
         ...(container ? { containerId: container.id } : {}),
         restarts: record.restarts,
         ...(record.exitCode !== null ? { exitCode: record.exitCode } : {}),
-        ...(record.lastError ? { message: record.lastError.slice(0, 2000) } : {}),
+        ...(reason ? { message: reason.slice(0, 2000) } : {}),
         ...(logLines ? { lastLogLines: logLines.map((line) => line.slice(0, 1000)) } : {}),
         since: record.since,
       })
@@ -296,13 +308,22 @@ export class Reconciler {
     if (runtimeEvent.action === 'die' && runtimeEvent.workload && !this.stopping.has(runtimeEvent.containerId)) {
       const { store, clock } = this.options
       const record = store.workload(runtimeEvent.workload)
-      if (record && record.containerId === runtimeEvent.containerId) {
-        const now = clock.now()
-        const crashes = [...recentCrashes(record.recentCrashes, now), now]
-        store.record({
-          upsert: [{ ...record, recentCrashes: crashes, restarts: record.restarts + 1, exitCode: runtimeEvent.exitCode ?? record.exitCode, backoffUntil: restartBackoffUntil(crashes, now) }],
-        })
-        this.logger.info({ workload: runtimeEvent.workload, exitCode: runtimeEvent.exitCode, crashes: crashes.length }, 'container exited')
+      // A null container id: created by the pass still running, not recorded yet; its exit counts too.
+      if (record && (record.containerId === runtimeEvent.containerId || record.containerId === null)) {
+        const exitCode = runtimeEvent.exitCode ?? record.exitCode
+        const policy = this.options.desired().workloads.find((w) => w.name === runtimeEvent.workload)?.template.restartPolicy
+        if (policy !== undefined && !shouldRestart(policy, exitCode)) {
+          // An exit its policy accepts (`never`, or `on-failure` with 0): no crash, and no restart follows.
+          store.record({ upsert: [{ ...record, exitCode }] })
+          this.logger.info({ workload: runtimeEvent.workload, exitCode, policy }, 'container exited; its restart policy keeps it down')
+        } else {
+          const now = clock.now()
+          const crashes = [...recentCrashes(record.recentCrashes, now), now]
+          store.record({
+            upsert: [{ ...record, recentCrashes: crashes, restarts: record.restarts + 1, exitCode, backoffUntil: restartBackoffUntil(crashes, now) }],
+          })
+          this.logger.info({ workload: runtimeEvent.workload, exitCode: runtimeEvent.exitCode, crashes: crashes.length }, 'container exited')
+        }
       }
     }
     if (runtimeEvent.action === 'die' || runtimeEvent.action === 'destroy' || runtimeEvent.action === 'health_status' || runtimeEvent.action === 'start' || runtimeEvent.action === 'oom') {

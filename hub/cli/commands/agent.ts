@@ -84,41 +84,53 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
     .action((options: { dataDir: string; output: 'table' | 'json' }) => {
       const path = join(options.dataDir, DATABASE_FILE)
       if (!existsSync(path)) throw new CliError(`no agent database at ${path}; is --data-dir right?`)
-      const db = new Database(path, { readonly: true, fileMustExist: true })
-      try {
-        const store = new AgentStore(db, systemClock, { maxRecords: 0, maxBytes: 0 })
-        const identity = store.identity()
-        const desired = store.desired()
-        const workloads = store.workloads()
-        const outbox = store.outboxDepth()
-        const report = {
-          nodeId: identity?.nodeId ?? null,
-          hubKeyPinned: Boolean(identity?.hubPublicKey),
-          enrolledAt: identity?.enrolledAt ?? null,
-          generation: desired?.generation ?? null,
-          acceptedAt: desired?.acceptedAt ?? null,
-          workloads: workloads.map((w) => ({ name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode, containerId: w.containerId, since: w.since, lastError: w.lastError })),
-          outbox,
-        }
-        if (options.output === 'json') {
-          io.out(`${JSON.stringify(report, null, 2)}\n`)
-          return
-        }
-        io.out(`Node:        ${report.nodeId ?? '(not initialised)'}\n`)
-        io.out(`Hub key:     ${report.hubKeyPinned ? 'pinned' : 'none'}\n`)
-        io.out(`Generation:  ${report.generation ?? 'none accepted'}${report.acceptedAt ? ` (accepted ${formatAge(report.acceptedAt)} ago)` : ''}\n`)
-        io.out(`Outbox:      ${outbox.records} record(s), ${outbox.bytes} bytes${outbox.droppedEvents ? `, ${outbox.droppedEvents} event(s) dropped` : ''}\n\n`)
-        io.out(
-          renderTable(
-            ['WORKLOAD', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'],
-            report.workloads.map((w) => [w.name, w.state, w.health, String(w.restarts), String(w.revision), formatAge(w.since)]),
-          ),
-        )
-      } finally {
-        db.close()
+      const report = readStatusReport(path)
+      const outbox = report.outbox
+      if (options.output === 'json') {
+        io.out(`${JSON.stringify(report, null, 2)}\n`)
+        return
       }
+      io.out(`Node:        ${report.nodeId ?? '(not initialised)'}\n`)
+      io.out(`Hub key:     ${report.hubKeyPinned ? 'pinned' : 'none'}\n`)
+      io.out(`Generation:  ${report.generation ?? 'none accepted'}${report.acceptedAt ? ` (accepted ${formatAge(report.acceptedAt)} ago)` : ''}\n`)
+      io.out(`Outbox:      ${outbox.records} record(s), ${outbox.bytes} bytes${outbox.droppedEvents ? `, ${outbox.droppedEvents} event(s) dropped` : ''}\n\n`)
+      io.out(
+        renderTable(
+          ['WORKLOAD', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'],
+          report.workloads.map((w) => [w.name, w.state, w.health, String(w.restarts), String(w.revision), formatAge(w.since)]),
+        ),
+      )
     })
   return agent
+}
+
+/** Everything `agent status` shows, read from the database file alone (read-only, beside a running agent). */
+function readStatusReport(path: string) {
+  let db: Database.Database | undefined
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true })
+    const store = new AgentStore(db, systemClock, { maxRecords: 0, maxBytes: 0 })
+    const identity = store.identity()
+    const desired = store.desired()
+    const workloads = store.workloads()
+    return {
+      nodeId: identity?.nodeId ?? null,
+      hubKeyPinned: Boolean(identity?.hubPublicKey),
+      enrolledAt: identity?.enrolledAt ?? null,
+      generation: desired?.generation ?? null,
+      acceptedAt: desired?.acceptedAt ?? null,
+      workloads: workloads.map((w) => ({ name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode, containerId: w.containerId, since: w.since, lastError: w.lastError })),
+      outbox: store.outboxDepth(),
+    }
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+      throw new CliError(`cannot read the agent database at ${path}: ${(error as Error).message}. If it is damaged, \`shoal agent run\` moves it aside (agent.db.corrupt-*) on its next start and re-syncs from the hub.`)
+    }
+    throw error
+  } finally {
+    db?.close()
+  }
 }
 
 function toConfig(options: RunOptions): AgentConfig {
