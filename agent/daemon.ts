@@ -13,6 +13,7 @@ import { AgentConfigError, nodeNameFromHostname, type AgentConfig } from './conf
 import { HeartbeatSampler } from './heartbeat.js'
 import { DesiredIntake } from './intake/desired-intake.js'
 import { collectInventory } from './inventory.js'
+import { LogServer } from './log-server.js'
 import { OutboxSender } from './outbox/outbox-sender.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
 import type { ContainerRuntime } from './runtime/runtime.js'
@@ -65,7 +66,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   // The database is the record; the mirror file restores it after a corrupt file was moved aside.
   const known = store.identity() ?? readIdentityMirror(config.dataDir)
   const provisionalId = known?.nodeId ?? config.name ?? nodeNameFromHostname(hostname())
-  if (known && config.name && config.name !== known.nodeId) {
+  if (known && config.name && !answersToName(known, config.name)) {
     store.close()
     throw new AgentConfigError('--name', `this data directory belongs to node ${known.nodeId}; refusing to run it as ${config.name}`)
   }
@@ -130,6 +131,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const intake = new DesiredIntake({ nodeId, store, clock, logger: nodeLogger, hubPublicKey: () => store.identity()?.hubPublicKey ?? null })
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
   const transport = createTransport(config, finalIdentity, nodeLogger, presence)
+  const logServer = new LogServer({ nodeId, runtime, logger: nodeLogger, workloads: () => store.workloads(), publish: (payload) => transport?.publish('logs-chunk', payload) ?? Promise.resolve() })
   let sender: OutboxSender | null = null
   let heartbeatTimer: NodeJS.Timeout | null = null
   let staticTimer: NodeJS.Timeout | null = null
@@ -148,7 +150,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
           } else if (channel === 'ack') {
             outbox.onAck(payload)
           } else {
-            nodeLogger.debug({ channel }, 'log requests are not served by this agent version')
+            logServer.receive(payload)
           }
         } catch (error) {
           nodeLogger.error({ err: error, channel }, 'failed to handle a message; it was dropped and nothing stored changed')
@@ -192,6 +194,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       if (staticTimer) clearInterval(staticTimer)
       clearInterval(kickTimer)
       sender?.stop()
+      await logServer.stop()
       await reconciler.stop()
       await transport?.close(presence('offline'))
       store.close()
@@ -217,6 +220,17 @@ function createTransport(config: AgentConfig, identity: Identity, logger: Logger
     return new MqttTransport({ url: bare, nodeId: identity.nodeId, credentials, logger, will: presence('offline'), online: () => presence('online') })
   }
   throw new AgentConfigError('--hub', `${parsed.protocol}// needs enrollment with --token first; give the broker URL (mqtt:// or nats://) directly for a pre-provisioned node`)
+}
+
+/**
+ * Whether this data directory's node may run under `--name`: its own id or, for a node the hub
+ * enrolled, the name it asked for. A hub that already has that name assigns `<name>-<6 hex>`
+ * (hub/enrollment.ts), and the unchanged command line must keep working after a restart.
+ */
+function answersToName(known: Identity, name: string): boolean {
+  if (known.nodeId === name) return true
+  const stem = `${name.slice(0, 56)}-`
+  return known.enrolledAt !== null && known.nodeId.startsWith(stem) && /^[0-9a-f]{6}$/.test(known.nodeId.slice(stem.length))
 }
 
 /** A key is pinned once; a different one later is refused rather than silently trusted. */

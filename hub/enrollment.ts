@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { durationMs, memoryBytes, cpuMillis, type EnrollmentRequest, type EnrollmentResponse } from '../protocol/index.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
+import { BrokerCredentialRepository } from './broker-config/broker-credential-repository.js'
+import { brokerHashes } from './broker-config/password-hashes.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { randomSecret } from './store/credential-repository.js'
 import type { HubStore } from './store/hub-store.js'
@@ -24,6 +26,9 @@ export function enroll(request: EnrollmentRequest, context: EnrollmentContext): 
   const profile = choice.profile
   const at = new Date(context.now()).toISOString()
   const password = randomSecret(24)
+  // Also in the external brokers' hash formats, whatever the transport now: the hub can then
+  // write Mosquitto's or nats-server's user files later without ever keeping the plaintext.
+  const hashes = brokerHashes(password)
   const nodeId = store.transaction(() => {
     const token = store.tokens.consume(request.token, context.now())
     const id = store.nodes.exists(request.name) ? `${request.name.slice(0, 56)}-${randomBytes(3).toString('hex')}` : request.name
@@ -43,6 +48,7 @@ export function enroll(request: EnrollmentRequest, context: EnrollmentContext): 
       createdAt: at,
     })
     store.credentials.set(id, id, password)
+    new BrokerCredentialRepository(store.db).set(id, hashes)
     store.status.appendEvent({ nodeId: id, type: 'NodeEnrolled', severity: 'info', message: `${id} enrolled with token ${token.id} as ${profile.name}`, at }, at)
     return id
   })

@@ -1,16 +1,20 @@
 import { mkdirSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import type { Logger } from 'pino'
 import { isoNow, systemClock, type Clock } from '../agent/clock.js'
 import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { createApiServer } from './api/server.js'
 import { buildRoutes } from './api/routes.js'
+import { serveStaticFiles } from './api/static-files.js'
+import { setUpBrokerAccess, type BrokerAuthConfig } from './broker-config/external-broker.js'
 import { ChangeFeed } from './change-feed.js'
 import { FleetController } from './fleet-controller.js'
 import { loadOrCreateSecrets } from './hub-secrets.js'
 import { Ingester } from './ingester.js'
+import { LogRelay } from './log-relay.js'
 import { Metrics } from './metrics.js'
 import { nodeCondition } from './node-conditions.js'
 import { silentNodes } from './presence-monitor.js'
@@ -36,6 +40,8 @@ export interface HubConfig {
   readonly schedulerIntervalMs?: number
   /** Static files of the web console, served at `/` when present. */
   readonly consoleDir?: string | null
+  /** Generate the external broker's users and rights here (Mosquitto or nats-server files). */
+  readonly brokerAuth?: BrokerAuthConfig
 }
 
 export interface RunningHub {
@@ -59,7 +65,8 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   const profiles = await loadProfiles()
   const metrics = new Metrics()
   const feed = new ChangeFeed()
-  const transport = createTransport(config.transport, store, logger)
+  const broker = config.brokerAuth ? setUpBrokerAccess(config.transport, config.brokerAuth, { dataDir: config.dataDir, db: store.db, logger }) : null
+  const transport = createTransport(broker && config.transport.kind !== 'embedded' ? { ...config.transport, url: broker.hubUrl } : config.transport, store, logger)
   metrics.describe('shoal_messages_out_total', 'messages sent to agents, by channel')
   metrics.describe('shoal_nodes', 'nodes by condition')
   metrics.gauge('shoal_nodes', () => {
@@ -82,6 +89,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     publishDesired: (nodeId, payload) => transport.publishDesired(nodeId, payload),
     ...(config.schedulerIntervalMs ? { intervalMs: config.schedulerIntervalMs } : {}),
   })
+  const logRelay = new LogRelay({ publish: (nodeId, payload) => transport.publishLogRequest(nodeId, payload), node: (nodeId) => store.nodes.get(nodeId), logger, metrics })
   const ingester = new Ingester({
     store,
     clock,
@@ -90,7 +98,10 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     feed,
     publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
     onPresenceChange: () => void fleet.request('presence'),
+    onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
   })
+  // The broker must know the hub's own user (and today's nodes) before the hub logs in.
+  if (broker) await broker.access.sync('hub start')
   await transport.start({
     onMessage: (nodeId, channel, payload) => ingester.handle(nodeId, channel, payload),
     onNodeConnected: (nodeId) => {
@@ -106,11 +117,14 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   }, 5_000)
   presenceTimer.unref()
 
+  // The built console sits beside the built hub: dist/hub/hub.js → dist/console. null turns it off.
+  const consoleDir = config.consoleDir === undefined ? fileURLToPath(new URL('../console/', import.meta.url)) : config.consoleDir
   const server: Server = createApiServer({
-    router: buildRoutes({ store, fleet, feed, metrics, clock, transport, profiles, hubPublicKey: secrets.publicKey }),
+    router: buildRoutes({ store, fleet, feed, metrics, clock, transport, profiles, hubPublicKey: secrets.publicKey, logRelay, ...(broker ? { brokerAccess: broker.access } : {}) }),
     adminToken: secrets.adminToken,
     logger,
     maxBodyBytes: 2 * 1024 * 1024,
+    ...(consoleDir ? { fallback: serveStaticFiles({ root: consoleDir, logger }) } : {}),
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -128,7 +142,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     brokerUrl: transport.advertisedUrl,
     adminToken: secrets.adminToken,
     publicKey: secrets.publicKey,
-    createdSecrets: secrets.created,
+    createdSecrets: [...secrets.created, ...(broker?.createdPath ? [broker.createdPath] : [])],
     store,
     fleet,
     async stop() {

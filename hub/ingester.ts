@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { Heartbeat, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, type Ack } from '../protocol/index.js'
+import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, type Ack } from '../protocol/index.js'
 import { isoNow, type Clock } from '../agent/clock.js'
 import type { ChangeFeed } from './change-feed.js'
 import type { Metrics } from './metrics.js'
@@ -59,7 +59,7 @@ export class Ingester {
           this.ingestPresence(nodeId, payload)
           break
         case 'logs-chunk':
-          this.options.onLogChunk?.(nodeId, payload)
+          this.ingestLogChunk(nodeId, payload)
           break
         default: {
           const unreachable: never = channel
@@ -98,6 +98,13 @@ export class Ingester {
     for (const deployment of new Set(result.statuses.flatMap((s) => s.workloads.map((w) => w.deployment)))) {
       feed.publish({ type: 'deployment', name: deployment, reason: 'status' })
     }
+  }
+
+  /** Validated like every other message, so garbage here is counted too, then handed on (or dropped). */
+  private ingestLogChunk(nodeId: string, payload: Buffer): void {
+    const chunk = decodeMessage(LogChunk, payload, { maxBytes: MAX_BYTES['logs-chunk'], what: 'log chunk' })
+    if (chunk.nodeId !== nodeId) throw new RejectedMessage('wrong-node', `log chunk on ${nodeId}'s topic names ${chunk.nodeId}`)
+    this.options.onLogChunk?.(nodeId, payload)
   }
 
   private ingestHeartbeat(nodeId: string, payload: Buffer): void {

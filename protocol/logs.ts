@@ -3,6 +3,10 @@ import { IsoTime, Name, NodeId } from './primitives.js'
 
 /** Follow is bounded so a forgotten `logs -f` never streams forever over a metered link. */
 export const MAX_FOLLOW_SECONDS = 600
+/** Longest text of one line in a chunk (UTF-16 code units); longer lines travel in pieces. */
+export const MAX_LOG_LINE_TEXT = 16_384
+/** Most lines in one chunk. */
+export const MAX_CHUNK_LINES = 1000
 
 export const LogRequest = z.strictObject({
   requestId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
@@ -12,6 +16,8 @@ export const LogRequest = z.strictObject({
   since: IsoTime.optional(),
   follow: z.boolean().default(false),
   followSeconds: z.number().int().min(1).max(MAX_FOLLOW_SECONDS).default(60),
+  /** Stop serving this requestId (its client went away). The agent answers a cancel with silence. */
+  cancel: z.boolean().optional(),
 })
 export type LogRequest = z.infer<typeof LogRequest>
 
@@ -21,9 +27,11 @@ export const LogChunk = z.strictObject({
   nodeId: NodeId,
   seq: z.number().int().nonnegative(),
   lines: z
-    .array(z.strictObject({ stream: z.enum(['stdout', 'stderr']), text: z.string().max(16_384), at: IsoTime.optional() }))
-    .max(1000),
+    .array(z.strictObject({ stream: z.enum(['stdout', 'stderr']), text: z.string().max(MAX_LOG_LINE_TEXT), at: IsoTime.optional() }))
+    .max(MAX_CHUNK_LINES),
   end: z.boolean().default(false),
   error: z.string().max(2000).optional(),
+  /** With `error`: no container for the workload here, too many requests at once, or reading failed. */
+  errorCode: z.enum(['not-found', 'busy', 'failed']).optional(),
 })
 export type LogChunk = z.infer<typeof LogChunk>

@@ -14,6 +14,15 @@ export interface NatsTransportOptions {
 const KV_RETRY_MS = 5_000
 
 /**
+ * This node's own inbox prefix for request replies and JetStream deliveries. A broker that
+ * gives each node rights to its own prefix only (see hub/broker-config) keeps nodes from
+ * reading each other's replies, which the shared `_INBOX.>` would not.
+ */
+export function natsInboxPrefix(nodeId: string): string {
+  return `_INBOX_${nodeId}`
+}
+
+/**
  * NATS core for acks, log requests and reports; the desired document comes from a JetStream
  * KV watch on this node's key (latest value first, then every update). The client never gives
  * up reconnecting (nats.js would close for good after 10 attempts by default).
@@ -35,7 +44,12 @@ export class NatsTransport implements AgentTransport {
   }
 
   start(handlers: TransportHandlers): void {
-    void this.run(handlers)
+    // connect() rejects when the server refuses the credentials for good (a revoked node):
+    // say so instead of crashing the agent with an unhandled rejection; containers keep running.
+    this.run(handlers).catch((error: unknown) => {
+      this.isUp = false
+      if (!this.closing) this.logger.error({ err: error }, 'cannot connect to NATS; working from the local store')
+    })
   }
 
   private async run(handlers: TransportHandlers): Promise<void> {
@@ -43,6 +57,7 @@ export class NatsTransport implements AgentTransport {
     const nc = await connect({
       servers: url,
       name: `shoal-agent-${nodeId}`,
+      inboxPrefix: natsInboxPrefix(nodeId),
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
       reconnectTimeWait: 1_000,

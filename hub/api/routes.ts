@@ -18,6 +18,7 @@ import {
 import { isoNow, type Clock } from '../../agent/clock.js'
 import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
+import type { BrokerAccess } from '../broker-config/broker-access.js'
 import type { ChangeFeed } from '../change-feed.js'
 import { enroll } from '../enrollment.js'
 import type { FleetController } from '../fleet-controller.js'
@@ -25,9 +26,12 @@ import type { Metrics } from '../metrics.js'
 import type { HubStore } from '../store/hub-store.js'
 import { TokenRefusedError } from '../store/token-repository.js'
 import type { HubTransport } from '../transport/hub-transport.js'
+import type { LogRelay } from '../log-relay.js'
 import { ApiError, Created, badRequest, notFound } from './http-errors.js'
+import { registerLogRoutes } from './logs-route.js'
 import { Router, type RequestContext } from './router.js'
 import { streamChanges } from './sse.js'
+import { registerDrainRoute } from './drain-route.js'
 import { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from './views.js'
 
 export interface ApiServices {
@@ -39,6 +43,9 @@ export interface ApiServices {
   readonly transport: HubTransport
   readonly profiles: readonly FirmwareProfile[]
   readonly hubPublicKey: string
+  /** Rewrites an external broker's users and rights (`--broker-auth-dir`); absent otherwise. */
+  readonly brokerAccess?: Pick<BrokerAccess, 'sync'>
+  readonly logRelay?: LogRelay
 }
 
 const TokenRequest = z.strictObject({
@@ -80,6 +87,8 @@ export function buildRoutes(services: ApiServices): Router {
       const request = await jsonBody(context, EnrollmentRequest, 'enrollment request')
       try {
         const response = enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
+        // The answer waits until the broker knows the new user, so the node's first login works.
+        await services.brokerAccess?.sync(`enrolled ${response.nodeId}`)
         feed.publish({ type: 'node', nodeId: response.nodeId, reason: 'enrolled' })
         void fleet.request('enrolled')
         return new Created(response)
@@ -191,10 +200,12 @@ export function buildRoutes(services: ApiServices): Router {
       store.nodes.delete(node.id)
       store.audit.append({ at: isoNow(clock), actor: context.actor, action: 'node.revoke', target: node.id, detail: null })
     })
+    // An external broker drops the node's connection when it reloads the rewritten users.
+    const broker = await services.brokerAccess?.sync(`revoked ${node.id}`)
     services.transport.disconnectNode(node.id)
     await fleet.request('node-revoked')
     feed.publish({ type: 'node', nodeId: node.id, reason: 'revoked' })
-    return { revoked: node.id }
+    return { revoked: node.id, ...(broker ? { broker: { confirmed: broker.confirmed, ...(broker.error ? { error: broker.error } : {}) } } : {}) }
   })
 
   router.add('GET', '/api/v1/deployments', () => ({ items: store.deployments.list().map((d) => deploymentView(store, d, fleet.outcome(d.name))) }))
@@ -217,16 +228,21 @@ export function buildRoutes(services: ApiServices): Router {
   })
 
   router.add('GET', '/api/v1/events', (context) => {
-    const since = Number(context.url.searchParams.get('since') ?? '0')
+    // With since: the oldest events after it, so a client can page forward without gaps;
+    // without: the latest ones.
+    const sinceText = context.url.searchParams.get('since')
+    const since = Number(sinceText ?? '0')
     const limit = Number(context.url.searchParams.get('limit') ?? '200')
     if (!Number.isInteger(since) || since < 0) throw badRequest('since must be an event id (a whole number ≥ 0)')
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('limit must be between 1 and 1000')
     const nodeId = context.url.searchParams.get('node')
-    return { items: store.status.events({ sinceId: since, limit, ...(nodeId ? { nodeId } : {}) }) }
+    return { items: store.status.events({ ...(sinceText !== null ? { sinceId: since } : {}), limit, ...(nodeId ? { nodeId } : {}) }) }
   })
   router.add('GET', '/api/v1/stream', (context) => {
     streamChanges(context.req, context.res, feed)
   })
   router.add('GET', '/api/v1/audit', () => ({ items: store.audit.list() }))
+  registerLogRoutes(router, services)
+  registerDrainRoute(router, services)
   return router
 }

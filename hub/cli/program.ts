@@ -2,9 +2,21 @@ import { Command, CommanderError } from 'commander'
 import { CliError, ExitCode, processIo, type CliIo } from './io.js'
 import { agentCommand } from './commands/agent.js'
 import { hubCommand } from './commands/hub.js'
+import { logsCommand } from './commands/logs.js'
 import { profilesCommand } from './commands/profiles.js'
 import { schemaCommand } from './commands/schema.js'
 import { validateCommand } from './commands/validate.js'
+import { applyCommand } from './commands/apply.js'
+import { completionCommand } from './commands/completion.js'
+import { contextCommand } from './commands/context.js'
+import { cordonCommand, drainCommand, uncordonCommand } from './commands/cordon.js'
+import { deleteCommand } from './commands/delete.js'
+import { describeCommand } from './commands/describe.js'
+import { getCommand } from './commands/get.js'
+import { labelCommand } from './commands/label.js'
+import { loginCommand } from './commands/login.js'
+import { tokenCommand } from './commands/token.js'
+import { topCommand } from './commands/top.js'
 import { readPackageVersion } from './version.js'
 
 /** Builds the whole `shoal` command tree; tests call this with their own io. */
@@ -20,6 +32,20 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(profilesCommand(io))
   program.addCommand(agentCommand(io))
   program.addCommand(hubCommand(io))
+  program.addCommand(logsCommand(io))
+  program.addCommand(loginCommand(io))
+  program.addCommand(contextCommand(io))
+  program.addCommand(applyCommand(io))
+  program.addCommand(deleteCommand(io))
+  program.addCommand(getCommand(io))
+  program.addCommand(describeCommand(io))
+  program.addCommand(labelCommand(io))
+  program.addCommand(cordonCommand(io))
+  program.addCommand(uncordonCommand(io))
+  program.addCommand(drainCommand(io))
+  program.addCommand(tokenCommand(io))
+  program.addCommand(topCommand(io))
+  program.addCommand(completionCommand(io))
   for (const command of program.commands) applyCommonBehaviour(command, io)
   return program
 }

@@ -110,4 +110,16 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       );
     `,
   },
+  {
+    // Each node's broker password in Mosquitto's ($7$ PBKDF2-SHA512) and nats-server's (bcrypt)
+    // formats, so the hub can write those brokers' user files at any time (hub/broker-config).
+    name: 'broker-credentials',
+    sql: `
+      CREATE TABLE broker_credentials (
+        node_id TEXT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+        mosquitto_hash TEXT NOT NULL,
+        nats_hash TEXT NOT NULL
+      );
+    `,
+  },
 ]

@@ -16,6 +16,8 @@ export interface WorkloadStatusRecord extends WorkloadStatus {
 export interface EventRecord extends Omit<NodeEvent, 'nodeId'> {
   readonly id: number
   readonly nodeId: string | null
+  /** The agent's outbox seq it arrived with; null for events the hub recorded itself. */
+  readonly seq: number | null
   readonly receivedAt: string
 }
 
@@ -114,12 +116,18 @@ export class StatusRepository {
     }))
   }
 
+  /**
+   * Oldest first. With `sinceId`, the first `limit` events after it (a feed to page through);
+   * without, the latest `limit` events.
+   */
   events(filter: { sinceId?: number; nodeId?: string; limit?: number } = {}): EventRecord[] {
+    const order = filter.sinceId === undefined ? 'DESC' : 'ASC'
     const rows = this.db
-      .prepare(`SELECT * FROM events WHERE id > @since AND (@nodeId IS NULL OR node_id = @nodeId) ORDER BY id DESC LIMIT @limit`)
+      .prepare(`SELECT * FROM events WHERE id > @since AND (@nodeId IS NULL OR node_id = @nodeId) ORDER BY id ${order} LIMIT @limit`)
       .all({ since: filter.sinceId ?? 0, nodeId: filter.nodeId ?? null, limit: filter.limit ?? 200 }) as {
       id: number
       node_id: string | null
+      seq: number | null
       type: string
       severity: NodeEvent['severity']
       workload: string | null
@@ -128,9 +136,10 @@ export class StatusRepository {
       at: string
       received_at: string
     }[]
-    return rows.reverse().map((r) => ({
+    return (order === 'DESC' ? rows.reverse() : rows).map((r) => ({
       id: r.id,
       nodeId: r.node_id,
+      seq: r.seq,
       type: r.type,
       severity: r.severity,
       ...(r.workload ? { workload: r.workload } : {}),

@@ -83,8 +83,9 @@ export class MqttHubTransport implements HubTransport {
   }
 
   disconnectNode(nodeId: string): void {
-    // An external broker drops the node when it reloads the regenerated password file.
-    this.logger.info({ nodeId }, 'revoked; regenerate and reload the broker configuration to cut the live connection')
+    // An external broker drops the node when it reloads the regenerated password file
+    // (`--broker-auth-dir` rewrites it and, with `--broker-reload-pid`, reloads the broker).
+    this.logger.info({ nodeId }, 'revoked; the broker cuts the live connection when it reloads its users')
   }
 
   async close(): Promise<void> {

@@ -72,7 +72,8 @@ export class NatsHubTransport implements HubTransport {
   }
 
   disconnectNode(nodeId: string): void {
-    this.logger.info({ nodeId }, 'revoked; regenerate and reload the NATS authorization to cut the live connection')
+    // nats-server drops the node when it reloads the regenerated authorization (`--broker-auth-dir`).
+    this.logger.info({ nodeId }, 'revoked; nats-server cuts the live connection when it reloads its users')
   }
 
   async close(): Promise<void> {

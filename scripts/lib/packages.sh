@@ -10,6 +10,7 @@ SHOAL_BINARIES=(
   "nats-server nats-server"
   "docker-registry docker-registry"
   "ip iproute2"
+  "chromium chromium"
 )
 
 missing_packages() {

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { Command, Option } from 'commander'
 import { pino } from 'pino'
+import { BrokerAuthConfigError } from '../../broker-config/external-broker.js'
+import { writeBrokerConfigFiles } from '../../broker-config/write-broker-config.js'
 import { HUB_DATABASE_FILE, startHub, type HubTransportConfig } from '../../hub.js'
 import { HubDatabaseError } from '../../store/open-hub-database.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
@@ -14,6 +16,8 @@ interface ServeOptions {
   mqttUrl?: string
   natsUrl?: string
   advertise?: string
+  brokerAuthDir?: string
+  brokerReloadPid: string[]
   logLevel: string
 }
 
@@ -36,6 +40,8 @@ export function hubCommand(io: CliIo): Command {
     .option('--mqtt-url <url>', 'use an external MQTT broker instead, with the hub\'s credentials: mqtt://user:pass@host:1883')
     .option('--nats-url <url>', 'use NATS with JetStream instead: nats://user:pass@host:4222')
     .option('--advertise <url>', 'the broker URL agents are told to dial (default: the one the hub uses)')
+    .option('--broker-auth-dir <dir>', 'with --mqtt-url (Mosquitto) or --nats-url: write the broker\'s users and rights here and keep them in step with enrollments and revocations (docs/brokers.md)')
+    .option('--broker-reload-pid <pid|file>', 'send the broker SIGHUP after each rewrite of --broker-auth-dir (a PID or a pid file; repeat for several servers)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .addHelpText(
       'after',
@@ -48,7 +54,11 @@ Examples:
   shoal hub serve --data-dir /var/lib/shoal-hub --mqtt-listen 0.0.0.0:1883 --listen 0.0.0.0:8080
 
   # an external NATS JetStream cluster
-  shoal hub serve --data-dir /var/lib/shoal-hub --nats-url nats://hub:secret@nats.local:4222`,
+  shoal hub serve --data-dir /var/lib/shoal-hub --nats-url nats://hub:secret@nats.local:4222
+
+  # Mosquitto whose users and ACLs the hub generates and reloads (docs/brokers.md)
+  shoal hub serve --data-dir /var/lib/shoal-hub --mqtt-url mqtt://broker.local:1883 \\
+    --broker-auth-dir /etc/mosquitto/shoal --broker-reload-pid /run/mosquitto/mosquitto.pid`,
     )
     .action(async (options: ServeOptions) => {
       if (options.mqttUrl && options.natsUrl) throw new CliError('choose one transport: --mqtt-url or --nats-url, not both', ExitCode.usage)
@@ -61,12 +71,15 @@ Examples:
         const advertisedHost = options.advertise ? new URL(options.advertise).hostname : undefined
         transport = { kind: 'embedded', host: mqtt.host, port: mqtt.port, ...(advertisedHost ? { advertisedHost } : {}) }
       }
+      if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       let running
       try {
-        running = await startHub({ dataDir: options.dataDir, listenHost: listen.host, listenPort: listen.port, transport }, { logger })
+        const brokerAuth = options.brokerAuthDir ? { dir: options.brokerAuthDir, reloadTargets: options.brokerReloadPid } : undefined
+        running = await startHub({ dataDir: options.dataDir, listenHost: listen.host, listenPort: listen.port, transport, ...(brokerAuth ? { brokerAuth } : {}) }, { logger })
       } catch (error) {
         if (error instanceof HubDatabaseError) throw new CliError(error.message)
+        if (error instanceof BrokerAuthConfigError) throw new CliError(error.message, ExitCode.usage)
         throw error
       }
       for (const path of running.createdSecrets) io.err(`created ${path} (mode 0600)\n`)
@@ -79,6 +92,29 @@ Examples:
         process.once('SIGTERM', () => shutdown('SIGTERM'))
         process.once('SIGINT', () => shutdown('SIGINT'))
       })
+    })
+
+  hub
+    .command('broker-config')
+    .description('write an external broker\'s users and rights (Mosquitto password and ACL files, or a nats-server authorization include) from the hub database')
+    .requiredOption('--data-dir <dir>', 'the hub data directory (created, with the hub\'s broker password, on first use)')
+    .addOption(new Option('--kind <kind>', 'which broker').choices(['mosquitto', 'nats']).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'where to write the files (the broker reads them from there)')
+    .addHelpText(
+      'after',
+      `
+Run it once before the broker's first start, so the files exist; from then on
+\`hub serve --broker-auth-dir\` keeps them up to date. See docs/brokers.md.
+
+Examples:
+  shoal hub broker-config --data-dir /var/lib/shoal-hub --kind mosquitto --out /etc/mosquitto/shoal
+  shoal hub broker-config --data-dir /var/lib/shoal-hub --kind nats --out /etc/nats/shoal`,
+    )
+    .action((options: { dataDir: string; kind: 'mosquitto' | 'nats'; out: string }) => {
+      const written = writeBrokerConfigFiles(options)
+      for (const path of written.created) io.err(`created ${path} (mode 0600)\n`)
+      if (written.missing.length > 0) io.err(`warning: ${written.missing.length} node(s) enrolled before the hub kept broker hashes are left out (enroll them again): ${written.missing.join(', ')}\n`)
+      io.out(`${written.files.map((f) => `wrote ${f}`).join('\n')}\n${written.nodes} node(s) and the hub user ${written.hubUser}\n`)
     })
 
   hub

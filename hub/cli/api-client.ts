@@ -1,0 +1,304 @@
+import type { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from '../api/views.js'
+import type { EventRecord } from '../store/status-repository.js'
+import { CliError, ExitCode } from './io.js'
+
+/** The hub's JSON shapes, as the CLI reads them (the CLI ships with the hub it talks to). */
+export type NodeView = ReturnType<typeof nodeView>
+export type NodeDetailView = ReturnType<typeof nodeDetailView>
+export type DeploymentView = ReturnType<typeof deploymentView>
+export type DeploymentDetailView = ReturnType<typeof deploymentDetailView>
+export type EventView = EventRecord
+
+export interface PlacementPreview {
+  readonly deployment: string
+  readonly nodeId: string
+  readonly workload: string
+  readonly replica: number
+}
+
+export interface ApplyResult {
+  readonly kind: string
+  readonly name: string
+  readonly outcome?: 'created' | 'configured' | 'unchanged'
+  readonly revision?: number
+  readonly placements?: readonly PlacementPreview[]
+  readonly desired: number
+  readonly placed?: number
+  readonly pending: number
+  readonly why: string | null
+}
+
+export interface ApplyResponse {
+  readonly dryRun?: boolean
+  readonly results: readonly ApplyResult[]
+}
+
+export interface TokenRequest {
+  readonly ttl?: string
+  readonly maxUses?: number
+  readonly labels?: Readonly<Record<string, string>>
+}
+
+export interface TokenResponse {
+  readonly token: string
+  readonly id: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly maxUses: number | null
+  readonly uses: number
+  readonly expiresAt: string | null
+  readonly createdAt: string
+}
+
+export interface NodePatch {
+  readonly labels?: Readonly<Record<string, string | null>>
+  readonly cordoned?: boolean
+}
+
+export interface DrainResponse {
+  readonly drained: string
+  readonly cordoned: boolean
+  readonly evicted: readonly { readonly deployment: string; readonly workload: string; readonly replica: number; readonly movedTo: string | null }[]
+  readonly kept: readonly { readonly deployment: string; readonly workload: string; readonly reason: string }[]
+}
+
+/** One message of the hub's server-sent-events stream. */
+export interface StreamMessage {
+  readonly event: string
+  readonly data: unknown
+}
+
+/** One field problem the hub reported (manifests: document, path and position). */
+export interface ErrorDetail {
+  readonly documentIndex?: number
+  readonly path?: string
+  readonly line?: number
+  readonly column?: number
+  readonly message?: string
+}
+
+/** The hub could not be reached at all: not running, wrong address, DNS, TLS. */
+export class HubUnreachableError extends CliError {
+  readonly code = 'unreachable'
+  constructor(
+    readonly hub: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach the hub at ${hub}: ${reason}; is it running? (shoal login URL --token T)`, ExitCode.failed)
+    this.name = 'HubUnreachableError'
+  }
+}
+
+/** 401: the token is wrong, or belongs to another hub. */
+export class HubAuthError extends CliError {
+  readonly code = 'unauthorized'
+  constructor(readonly hub: string) {
+    super(`the hub at ${hub} refused the token; run shoal login ${hub} --token TOKEN again (the admin token is in the hub's data directory)`, ExitCode.failed)
+    this.name = 'HubAuthError'
+  }
+}
+
+/** Any other answer that is not a success: the hub's own code, message and field details. */
+export class HubRequestError extends CliError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly hubMessage: string,
+    readonly details: readonly ErrorDetail[],
+  ) {
+    super(withDetails(hubMessage, details, code), ExitCode.failed)
+    this.name = 'HubRequestError'
+  }
+}
+
+function withDetails(message: string, details: readonly ErrorDetail[], code: string): string {
+  // Manifest errors already list their problems in the message; other details are appended.
+  if (details.length === 0 || (code === 'bad-request' && message.includes('problem(s)'))) return message
+  const listed = details.map((d) => [d.path, d.message].filter(Boolean).join(': ')).filter((text) => text !== '')
+  return listed.length === 0 ? message : `${message} (${listed.join('; ')})`
+}
+
+export interface HubClientOptions {
+  readonly hub: string
+  readonly token: string
+  /** Bound for one request and answer (not for the event stream). */
+  readonly timeoutMs?: number
+}
+
+interface RequestOptions {
+  readonly body?: string
+  readonly contentType?: string
+  readonly query?: Readonly<Record<string, string | number | undefined>>
+}
+
+/** The hub's HTTP API over fetch, with errors that say what to do next. */
+export class HubClient {
+  readonly hub: string
+  private readonly token: string
+  private readonly timeoutMs: number
+
+  constructor(options: HubClientOptions) {
+    this.hub = options.hub.replace(/\/+$/, '')
+    this.token = options.token
+    this.timeoutMs = options.timeoutMs ?? 30_000
+  }
+
+  health(): Promise<{ ok: boolean; transport: string; broker: string }> {
+    return this.request('GET', '/healthz')
+  }
+
+  async listNodes(selector?: string): Promise<NodeView[]> {
+    return (await this.request<{ items: NodeView[] }>('GET', '/api/v1/nodes', { query: { selector } })).items
+  }
+
+  getNode(id: string): Promise<NodeDetailView> {
+    return this.request('GET', `/api/v1/nodes/${encodeURIComponent(id)}`)
+  }
+
+  patchNode(id: string, patch: NodePatch): Promise<NodeView> {
+    return this.request('PATCH', `/api/v1/nodes/${encodeURIComponent(id)}`, { body: JSON.stringify(patch), contentType: 'application/json' })
+  }
+
+  drainNode(id: string): Promise<DrainResponse> {
+    return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`)
+  }
+
+  async listDeployments(): Promise<DeploymentView[]> {
+    return (await this.request<{ items: DeploymentView[] }>('GET', '/api/v1/deployments')).items
+  }
+
+  getDeployment(name: string): Promise<DeploymentDetailView> {
+    return this.request('GET', `/api/v1/deployments/${encodeURIComponent(name)}`)
+  }
+
+  deleteDeployment(name: string): Promise<{ deleted: string }> {
+    return this.request('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`)
+  }
+
+  applyManifests(text: string, dryRun: boolean): Promise<ApplyResponse> {
+    return this.request('POST', '/api/v1/manifests', { body: text, contentType: 'application/yaml', query: { dryRun: dryRun ? 'true' : undefined } })
+  }
+
+  createToken(request: TokenRequest): Promise<TokenResponse> {
+    return this.request('POST', '/api/v1/tokens', { body: JSON.stringify(request), contentType: 'application/json' })
+  }
+
+  /** Events after `since` (an event id), oldest first. */
+  async events(filter: { since?: number; node?: string; limit?: number } = {}): Promise<EventView[]> {
+    return (await this.request<{ items: EventView[] }>('GET', '/api/v1/events', { query: { since: filter.since, node: filter.node, limit: filter.limit } })).items
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, options, AbortSignal.timeout(this.timeoutMs))
+    const text = await response.text().catch((error: Error) => {
+      throw new HubUnreachableError(this.hub, `the connection broke while reading the answer (${error.message})`)
+    })
+    if (response.ok) return this.parseJson<T>(response, text)
+    throw this.errorFor(response, text)
+  }
+
+  /**
+   * The hub's change stream: yields each message until the hub closes it or `signal` aborts
+   * (then it returns quietly). Reconnecting is the caller's choice.
+   */
+  async *stream(signal: AbortSignal): AsyncGenerator<StreamMessage> {
+    let response: Response
+    try {
+      response = await this.send('GET', '/api/v1/stream', {}, signal, 'text/event-stream')
+    } catch (error) {
+      if (signal.aborted) return
+      throw error
+    }
+    if (!response.ok) throw this.errorFor(response, await response.text().catch(() => ''))
+    if (!response.body) return
+    const decoder = new TextDecoder()
+    let buffer = ''
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let end: number
+        while ((end = buffer.search(/\r?\n\r?\n/)) !== -1) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '')
+          const message = parseSseBlock(block)
+          if (message) yield message
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return
+      throw new HubUnreachableError(this.hub, `the event stream broke (${(error as Error).message})`)
+    }
+  }
+
+  private async send(method: string, path: string, options: RequestOptions, signal: AbortSignal, accept = 'application/json'): Promise<Response> {
+    const url = new URL(`${this.hub}${path}`)
+    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept }
+    if (options.contentType) headers['content-type'] = options.contentType
+    try {
+      return await fetch(url, { method, headers, ...(options.body !== undefined ? { body: options.body } : {}), signal })
+    } catch (error) {
+      if (signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError') {
+        throw new HubUnreachableError(this.hub, `no answer within ${Math.round(this.timeoutMs / 1000)}s`)
+      }
+      if (signal.aborted) throw error
+      throw new HubUnreachableError(this.hub, describeFetchFailure(error))
+    }
+  }
+
+  private parseJson<T>(response: Response, text: string): T {
+    try {
+      return JSON.parse(text) as T
+    } catch {
+      throw new HubRequestError(response.status, 'not-a-hub', `${this.hub} answered HTTP ${response.status} with something other than JSON (${response.headers.get('content-type') ?? 'no content type'}); is this the hub API URL?`, [])
+    }
+  }
+
+  private errorFor(response: Response, text: string): CliError {
+    if (response.status === 401) return new HubAuthError(this.hub)
+    let body: { error?: { code?: string; message?: string; details?: ErrorDetail[] } } = {}
+    try {
+      body = JSON.parse(text) as typeof body
+    } catch {
+      // not the hub's JSON error (a proxy, another server): described below
+    }
+    const error = body.error
+    if (!error?.message) {
+      return new HubRequestError(response.status, 'not-a-hub', `${this.hub} answered HTTP ${response.status} ${response.statusText} without a hub error; is this the hub API URL?`, [])
+    }
+    return new HubRequestError(response.status, error.code ?? 'error', error.message, Array.isArray(error.details) ? error.details : [])
+  }
+}
+
+/** "connect ECONNREFUSED 127.0.0.1:9" from undici's "fetch failed" and its cause chain. */
+export function describeFetchFailure(error: unknown): string {
+  let cause: unknown = error
+  for (let depth = 0; depth < 4; depth++) {
+    const next = (cause as { cause?: unknown } | null)?.cause
+    if (next === undefined || next === null) break
+    cause = next
+  }
+  if (cause instanceof AggregateError && cause.errors.length > 0) cause = cause.errors[0]
+  const { code, message } = (cause ?? {}) as { code?: string; message?: string }
+  if (message && message !== 'fetch failed') return message
+  return code ?? (error as Error).message ?? String(error)
+}
+
+function parseSseBlock(block: string): StreamMessage | null {
+  let event = 'message'
+  const data: string[] = []
+  for (const line of block.split(/\r?\n/)) {
+    if (line === '' || line.startsWith(':')) continue
+    const colon = line.indexOf(':')
+    const field = colon === -1 ? line : line.slice(0, colon)
+    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
+    if (field === 'event') event = value
+    else if (field === 'data') data.push(value)
+  }
+  if (data.length === 0) return null
+  const text = data.join('\n')
+  try {
+    return { event, data: JSON.parse(text) as unknown }
+  } catch {
+    return { event, data: text }
+  }
+}

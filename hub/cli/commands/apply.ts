@@ -1,0 +1,154 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Command } from 'commander'
+import { MAX_BYTES } from '../../../protocol/codec.js'
+import { formatManifestError } from '../../../protocol/manifest-parse.js'
+import { HubRequestError, type ApplyResult, type ErrorDetail } from '../api-client.js'
+import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
+import { CliError, ExitCode, type CliIo } from '../io.js'
+import { indent, outputOption, renderCells, renderData, terminalOf, type OutputFormat } from '../output.js'
+import { STDIN_NAME, validateSources, type ManifestSource } from './validate.js'
+
+interface ApplyOptions extends ConnectionOptions {
+  filename: string[]
+  dryRun?: boolean
+  output: OutputFormat
+}
+
+export interface ApplyDeps {
+  readonly readStdin: () => Promise<string>
+  readonly env: NodeJS.ProcessEnv
+}
+
+const defaultDeps: ApplyDeps = { readStdin: () => readAll(process.stdin), env: process.env }
+const MANIFEST_FILE = /\.(ya?ml|json)$/i
+
+/** `shoal apply -f FILE|DIR|-`: validates locally, then sends every manifest in one request. */
+export function applyCommand(io: CliIo, deps: ApplyDeps = defaultDeps): Command {
+  return addConnectionOptions(
+    new Command('apply')
+      .description('create or update deployments from manifest files; --dry-run shows where they would be placed')
+      .requiredOption('-f, --filename <path>', 'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input (repeatable)', collect)
+      .option('--dry-run', 'ask the scheduler where everything would go, change nothing')
+      .addOption(outputOption(['table', 'json', 'yaml', 'name'])),
+  )
+    .addHelpText(
+      'after',
+      `
+All manifests go to the hub in one request and are applied together: if any is invalid,
+none is applied, and each problem is printed as FILE:LINE:COLUMN: document N: FIELD: MESSAGE.
+
+Examples:
+  $ shoal apply -f deploy/web.yaml
+  $ shoal apply -f deploy/ --dry-run
+  $ helm template ./chart | shoal apply -f -`,
+    )
+    .action(async (options: ApplyOptions) => {
+      const sources = await readSources(options.filename, io, deps)
+      const report = validateSources(sources)
+      if (!report.valid) {
+        for (const error of report.errors) io.err(`${error.documentIndex === null ? `${error.file}: ${error.message}` : formatManifestError({ file: error.file, documentIndex: error.documentIndex, path: error.path, message: error.message, ...(error.line === null ? {} : { line: error.line }), ...(error.column === null ? {} : { column: error.column }) })}\n`)
+        throw new CliError(`${report.errors.length} problem(s) in the manifests; nothing was applied (fix them, or check with shoal validate)`, ExitCode.failed)
+      }
+      const body = combine(sources as { file: string; text: string }[])
+      const client = connect(options, deps.env)
+      let response
+      try {
+        response = await client.applyManifests(body.text, options.dryRun === true)
+      } catch (error) {
+        if (error instanceof HubRequestError && error.status === 400 && error.details.length > 0) {
+          for (const detail of error.details) io.err(`${body.locate(detail)}\n`)
+          throw new CliError(`the hub rejected the manifests (${error.details.length} problem(s)); nothing was applied`, ExitCode.failed)
+        }
+        throw error
+      }
+      if (options.output === 'json' || options.output === 'yaml') {
+        io.out(renderData(options.output, response))
+        return
+      }
+      if (options.output === 'name') {
+        io.out(response.results.map((r) => `${r.kind.toLowerCase()}/${r.name}\n`).join(''))
+        return
+      }
+      const terminal = terminalOf(io, deps.env)
+      for (const result of response.results) io.out(describeResult(result, options.dryRun === true, terminal))
+    })
+}
+
+function describeResult(result: ApplyResult, dryRun: boolean, terminal: ReturnType<typeof terminalOf>): string {
+  const id = `${result.kind.toLowerCase()}/${result.name}`
+  const why = result.why ? `: ${result.why}` : ''
+  if (!dryRun) return `${id} ${result.outcome ?? 'applied'}${result.revision !== undefined ? ` (revision ${result.revision})` : ''}${why}\n`
+  const placements = [...(result.placements ?? [])].sort((a, b) => a.replica - b.replica || (a.nodeId < b.nodeId ? -1 : 1))
+  const lines = [`${id} (dry run)${why}\n`]
+  if (placements.length > 0) lines.push(indent(renderCells(terminal, ['NODE', 'REPLICA'], placements.map((p) => [p.nodeId, String(p.replica)]))))
+  if (result.pending > 0) lines.push(`  ${result.pending} pending: no node can take ${result.pending === 1 ? 'it' : 'them'} now\n`)
+  return lines.join('')
+}
+
+/** The sources as one multi-document body, and a way back from its lines to the files. */
+export function combine(sources: readonly { file: string; text: string }[]): { text: string; locate: (detail: ErrorDetail) => string } {
+  const starts: { file: string; line: number }[] = []
+  let line = 1
+  const parts: string[] = []
+  for (const source of sources) {
+    const text = source.text.endsWith('\n') ? source.text : `${source.text}\n`
+    starts.push({ file: source.file, line })
+    parts.push(text)
+    line += text.split('\n').length // the file's lines (it ends with a newline), then the `---` line
+  }
+  const locate = (detail: ErrorDetail): string => {
+    const path = detail.path ? ` ${detail.path}:` : ''
+    if (detail.line === undefined) return `request: document ${detail.documentIndex ?? '?'}:${path} ${detail.message ?? ''}`
+    const at = detail.line
+    const start = [...starts].reverse().find((s) => s.line <= at) ?? starts[0]
+    return `${start?.file ?? 'request'}:${at - (start?.line ?? 1) + 1}:${detail.column ?? 1}:${path} ${detail.message ?? ''}`
+  }
+  return { text: parts.join('---\n'), locate }
+}
+
+async function readSources(paths: readonly string[], io: CliIo, deps: ApplyDeps): Promise<ManifestSource[]> {
+  if (paths.filter((p) => p === '-').length > 1) throw new CliError('standard input (-f -) can be given only once', ExitCode.usage)
+  const sources: ManifestSource[] = []
+  for (const path of paths) {
+    if (path === '-') {
+      if (process.stdin.isTTY && deps === defaultDeps) io.err('reading manifests from standard input (end with Ctrl-D)\n')
+      sources.push({ file: STDIN_NAME, text: await deps.readStdin() })
+      continue
+    }
+    let info
+    try {
+      info = await stat(path)
+    } catch {
+      throw new CliError(`-f ${path}: no such file or directory`, ExitCode.usage)
+    }
+    if (info.isDirectory()) {
+      const files = (await readdir(path)).filter((name) => MANIFEST_FILE.test(name)).sort()
+      if (files.length === 0) throw new CliError(`-f ${path}: no *.yaml, *.yml or *.json files in this directory`, ExitCode.usage)
+      for (const name of files) sources.push(await readSource(join(path, name)))
+    } else {
+      sources.push(await readSource(path))
+    }
+  }
+  const total = sources.reduce((sum, s) => sum + ('text' in s ? Buffer.byteLength(s.text) : 0), 0)
+  if (total > MAX_BYTES.manifest) throw new CliError(`the manifests add up to ${total} bytes, over the hub's ${MAX_BYTES.manifest}-byte limit for one apply; apply them in parts`, ExitCode.failed)
+  return sources
+}
+
+async function readSource(file: string): Promise<ManifestSource> {
+  try {
+    return { file, text: await readFile(file, 'utf8') }
+  } catch (error) {
+    return { file, readError: `cannot read: ${(error as Error).message}` }
+  }
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  return Buffer.concat(chunks).toString('utf8')
+}

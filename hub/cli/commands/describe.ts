@@ -1,0 +1,202 @@
+import { Command } from 'commander'
+import { describeExpression } from '../../../protocol/index.js'
+import { HubRequestError, type DeploymentDetailView, type EventView, type HubClient, type NodeDetailView } from '../api-client.js'
+import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
+import { CliError, ExitCode, type CliIo } from '../io.js'
+import { formatAge } from '../table.js'
+import { ageOf, formatBytes, formatLabels, formatPercent, indent, outputOption, paint, renderCells, renderData, renderFields, sortedBy, terminalOf, type Cell, type OutputFormat, type Terminal } from '../output.js'
+import { EVENT_HEADERS, eventRow } from './get.js'
+
+type Kind = 'node' | 'deployment'
+const KINDS: Readonly<Record<string, Kind>> = { node: 'node', nodes: 'node', no: 'node', deployment: 'deployment', deployments: 'deployment', deploy: 'deployment' }
+
+interface DescribeOptions extends ConnectionOptions {
+  output: OutputFormat
+  events: string
+}
+
+export interface DescribeDeps {
+  readonly env: NodeJS.ProcessEnv
+  readonly now: () => number
+}
+
+const defaultDeps: DescribeDeps = { env: process.env, now: () => Date.now() }
+
+/** `shoal describe node|deployment NAME`: everything an operator asks first, in one screen. */
+export function describeCommand(io: CliIo, deps: DescribeDeps = defaultDeps): Command {
+  return addConnectionOptions(
+    new Command('describe')
+      .description('show a node or deployment in detail: condition, labels, inventory, workloads, events, why anything is pending')
+      .argument('<kind>', 'node or deployment')
+      .argument('<name>', 'the node or deployment name')
+      .addOption(outputOption(['table', 'json', 'yaml']))
+      .option('--events <n>', 'how many recent events to show', '10'),
+  )
+    .addHelpText(
+      'after',
+      `
+-o json|yaml prints the hub's detailed object as it is (for scripts).
+
+Examples:
+  $ shoal describe node pi-17
+  $ shoal describe deployment ticker-ingest
+  $ shoal describe node pi-17 -o json | jq .inventory`,
+    )
+    .action(async (kindText: string, name: string, options: DescribeOptions) => {
+      const kind = KINDS[kindText.toLowerCase()]
+      if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node or deployment`, ExitCode.usage)
+      const eventCount = Number(options.events)
+      if (!Number.isInteger(eventCount) || eventCount < 0 || eventCount > 1000) throw new CliError('--events must be a whole number from 0 to 1000', ExitCode.usage)
+      const client = connect(options, deps.env)
+      const detail = kind === 'node' ? await getNode(client, name) : await getDeployment(client, name)
+      if (options.output === 'json' || options.output === 'yaml') {
+        io.out(renderData(options.output, detail))
+        return
+      }
+      const terminal = terminalOf(io, deps.env)
+      const now = deps.now()
+      if (kind === 'node') io.out(describeNode(detail as NodeDetailView, { terminal, now, events: eventCount }))
+      else {
+        const events = eventCount === 0 ? [] : (await client.events({ limit: 1000 })).filter((e) => e.workload === name || e.data?.deployment === name)
+        io.out(describeDeployment(detail as DeploymentDetailView, events.slice(-eventCount), { terminal, now }))
+      }
+    })
+}
+
+/** The node, or an error that says how to find the right name. */
+export async function getNode(client: HubClient, name: string): Promise<NodeDetailView> {
+  try {
+    return await client.getNode(name)
+  } catch (error) {
+    if (error instanceof HubRequestError && error.status === 404) throw new CliError(`node ${JSON.stringify(name)} not found; list nodes with shoal get nodes`, ExitCode.failed)
+    throw error
+  }
+}
+
+async function getDeployment(client: HubClient, name: string): Promise<DeploymentDetailView> {
+  try {
+    return await client.getDeployment(name)
+  } catch (error) {
+    if (error instanceof HubRequestError && error.status === 404) throw new CliError(`deployment ${JSON.stringify(name)} not found; list deployments with shoal get deployments`, ExitCode.failed)
+    throw error
+  }
+}
+
+interface Context {
+  readonly terminal: Terminal
+  readonly now: number
+}
+
+function section(title: string, body: string): string {
+  return `\n${title}:\n${body.endsWith('\n') ? body : `${body}\n`}`
+}
+
+export function describeNode(node: NodeDetailView, context: Context & { events: number }): string {
+  const { terminal, now } = context
+  const condition = node.condition
+  const since = condition.since ? ` since ${condition.since} (${formatAge(condition.since, now)} ago)` : ''
+  const inventory = node.inventory
+  const disks = inventory.disks.map((d) => `${d.mount} ${formatBytes(d.sizeBytes)}${d.type ? ` ${d.type}` : ''}`).join(', ') || 'none reported'
+  const usage = node.usage
+  const fields: [string, string][] = [
+    ['Name', node.id],
+    ['Condition', `${paint(terminal, condition.type === 'Ready' ? 'green' : condition.type === 'Offline' ? 'red' : 'yellow', condition.type)}${since}${condition.reasons.length > 0 ? `\n${condition.reasons.map((r) => `- ${r}`).join('\n')}` : ''}`],
+    ['Cordoned', node.cordoned ? 'yes (takes no new workloads)' : 'no'],
+    ['Profile', node.profile],
+    ['Arch', node.arch],
+    ['Labels', Object.keys(node.labels).length === 0 ? '<none>' : formatLabels(node.labels).split(',').join('\n')],
+    ['Capabilities', node.capabilities.length === 0 ? '<none>' : node.capabilities.join(', ')],
+    ['Last seen', node.lastSeenAt ? `${node.lastSeenAt} (${formatAge(node.lastSeenAt, now)} ago)` : 'never'],
+    ['Generation', `${node.generation.observed} applied of ${node.generation.latest}${node.generation.observed < node.generation.latest ? ' (catching up)' : ''}`],
+    ['Enrolled', `${node.createdAt} (${formatAge(node.createdAt, now)} ago)`],
+  ]
+  const inventoryFields: [string, string][] = [
+    ['Hostname', inventory.hostname],
+    ['CPU', `${inventory.cpu.model}, ${inventory.cpu.cores} ${inventory.cpu.cores === 1 ? 'core' : 'cores'}`],
+    ['Memory', formatBytes(inventory.memoryBytes)],
+    ['Disks', disks],
+    ['OS', `${inventory.os.distro} ${inventory.os.release} (${inventory.os.platform}, kernel ${inventory.os.kernel})`],
+    ['Capacity', `cpu ${node.capacity.cpuMillis}m, memory ${formatBytes(node.capacity.memoryBytes)}${node.capacity.gpus ? `, ${node.capacity.gpus} gpu` : ''}; reserved cpu ${node.reserved.cpuMillis}m, memory ${formatBytes(node.reserved.memoryBytes)}`],
+  ]
+  const usageText = usage
+    ? `cpu ${usage.cpuPercent === null ? '-' : `${Math.round(usage.cpuPercent)}%`}, memory ${formatBytes(usage.memory.usedBytes)}/${formatBytes(usage.memory.totalBytes)} (${formatPercent(usage.memory.usedBytes, usage.memory.totalBytes)})${usage.disk ? `, disk ${formatBytes(usage.disk.usedBytes)}/${formatBytes(usage.disk.totalBytes)} (${formatPercent(usage.disk.usedBytes, usage.disk.totalBytes)})` : ''}, outbox ${usage.outboxDepth} (heartbeat ${formatAge(usage.at, now)} ago)`
+    : 'no heartbeat yet'
+  const statusByWorkload = new Map(node.workloadStatus.map((w) => [w.name, w]))
+  const workloadNames = [...new Set([...node.placements.map((p) => p.workload), ...node.workloadStatus.map((w) => w.name)])].sort()
+  const leaving = workloadNames.some((name) => !node.placements.some((p) => p.workload === name))
+  const workloadRows = workloadNames.map((name): Cell[] => {
+    const placement = node.placements.find((p) => p.workload === name)
+    const status = statusByWorkload.get(name)
+    const state = status?.state ?? 'pending'
+    return [
+      name,
+      placement?.deployment ?? status?.deployment ?? '-',
+      { text: state, colour: state === 'running' ? 'green' : state === 'crash-loop' || state === 'failed' ? 'red' : 'yellow' },
+      status?.health ?? '-',
+      String(status?.restarts ?? 0),
+      status ? String(status.revision) : '-',
+      ageOf(status?.since ?? placement?.since, now),
+      ...(leaving ? [placement ? '' : 'no longer placed here; being removed'] : []),
+    ]
+  })
+  const workloadHeaders = ['NAME', 'DEPLOYMENT', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE', ...(leaving ? ['NOTE'] : [])]
+  const events = node.events.slice(-context.events)
+  return [
+    renderFields(fields),
+    section('Inventory', indent(renderFields(inventoryFields))),
+    section('Usage', `  ${usageText}`),
+    section('Workloads', workloadRows.length === 0 ? '  <none>' : indent(renderCells(terminal, workloadHeaders, workloadRows))),
+    section('Events', events.length === 0 ? '  <none>' : indent(renderCells(terminal, [...EVENT_HEADERS], events.map((e) => eventRow(e, now))))),
+  ].join('')
+}
+
+export function describeDeployment(deployment: DeploymentDetailView, events: readonly EventView[], context: Context): string {
+  const { terminal, now } = context
+  const spec = deployment.manifest.spec
+  const template = spec.template
+  const selector = spec.selector
+  const selectorTerms = [
+    ...Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(selector?.matchExpressions ?? []).map(describeExpression),
+  ]
+  const requires = spec.requires
+  const requirements = [
+    requires?.arch ? `arch in (${requires.arch.join(', ')})` : null,
+    requires?.capabilities?.length ? `capabilities ${requires.capabilities.join(', ')}` : null,
+    requires?.profiles?.length ? `profiles ${requires.profiles.join(', ')}` : null,
+  ].filter((x): x is string => x !== null)
+  const fields: [string, string][] = [
+    ['Name', deployment.name],
+    ['Labels', formatLabels(deployment.manifest.metadata.labels ?? {})],
+    ['Revision', String(deployment.revision)],
+    ['Mode', deployment.mode === 'every-node' ? 'every-node (one copy on each matching node)' : `replicated (${spec.replicas ?? 1} wanted)`],
+    ['Replicas', `${deployment.desired} desired, ${deployment.placed} placed, ${deployment.ready} ready, ${deployment.pending} pending`],
+    ['Image', template.image],
+    ['Selector', selectorTerms.length === 0 ? '<all nodes>' : selectorTerms.join(', ')],
+    ['Requires', requirements.length === 0 ? '<nothing>' : requirements.join('; ')],
+    ['Created', `${deployment.createdAt} (${formatAge(deployment.createdAt, now)} ago)`],
+    ['Updated', `${deployment.updatedAt} (${formatAge(deployment.updatedAt, now)} ago)`],
+  ]
+  const pending = deployment.pending > 0
+  const why = deployment.why ?? 'not scheduled yet'
+  const placements = sortedBy(deployment.placements, (p) => `${String(p.replica).padStart(6, '0')}/${p.nodeId}`)
+  const rows = placements.map((p): Cell[] => {
+    const state = p.status?.state ?? 'pending'
+    const current = p.status ? p.status.revision === deployment.revision : false
+    return [
+      p.nodeId,
+      String(p.replica),
+      { text: state, colour: state === 'running' ? 'green' : state === 'crash-loop' || state === 'failed' ? 'red' : 'yellow' },
+      p.status?.health ?? '-',
+      String(p.status?.restarts ?? 0),
+      p.status ? `${p.status.revision}${current ? '' : ' (old)'}` : '-',
+      ageOf(p.since, now),
+    ]
+  })
+  return [
+    renderFields(fields),
+    section(pending ? 'Pending' : 'Scheduling', `  ${pending ? paint(terminal, 'yellow', why) : why}`),
+    section('Placements', rows.length === 0 ? '  <none>' : indent(renderCells(terminal, ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'], rows))),
+    section('Events', events.length === 0 ? '  <none>' : indent(renderCells(terminal, [...EVENT_HEADERS], events.map((e) => eventRow(e, now))))),
+  ].join('')
+}

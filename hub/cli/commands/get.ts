@@ -1,0 +1,297 @@
+import { Command } from 'commander'
+import { parseSelectorString, selectorMatches, SelectorSyntaxError, type LabelSelector } from '../../../protocol/index.js'
+import type { DeploymentView, EventView, HubClient, NodeView } from '../api-client.js'
+import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
+import { CliError, ExitCode, type CliIo } from '../io.js'
+import {
+  ageOf,
+  formatLabels,
+  nodeStatusCell,
+  outputOption,
+  renderCells,
+  renderData,
+  sortedBy,
+  StreamingTable,
+  terminalOf,
+  type Cell,
+  type OutputFormat,
+  type Terminal,
+} from '../output.js'
+import { interruptSignal, watchHub } from '../watch.js'
+
+export type Resource = 'nodes' | 'deployments' | 'events'
+const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
+  node: 'nodes',
+  nodes: 'nodes',
+  no: 'nodes',
+  deployment: 'deployments',
+  deployments: 'deployments',
+  deploy: 'deployments',
+  event: 'events',
+  events: 'events',
+  ev: 'events',
+}
+
+interface GetOptions extends ConnectionOptions {
+  selector?: string
+  output: OutputFormat
+  watch?: boolean
+  node?: string
+  limit: string
+}
+
+export interface GetDeps {
+  readonly env: NodeJS.ProcessEnv
+  readonly now: () => number
+  /** Ends a watch; default: Ctrl-C. */
+  readonly watchSignal?: AbortSignal
+}
+
+const defaultDeps: GetDeps = { env: process.env, now: () => Date.now() }
+
+export function resourceOf(text: string): Resource {
+  const resource = RESOURCE_NAMES[text.toLowerCase()]
+  if (!resource) throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments or events`, ExitCode.usage)
+  return resource
+}
+
+/** Parses `-l` locally so a typo is a usage error (exit 2), not a hub error. */
+export function parseSelectorOption(text: string | undefined): LabelSelector | undefined {
+  if (text === undefined) return undefined
+  try {
+    return parseSelectorString(text)
+  } catch (error) {
+    if (error instanceof SelectorSyntaxError) throw new CliError(`-l: ${error.message}`, ExitCode.usage)
+    throw new CliError(`-l: ${(error as Error).message}`, ExitCode.usage)
+  }
+}
+
+/** `shoal get nodes|deployments|events`: tables for people, json/yaml/name for scripts, -w to follow. */
+export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
+  return addConnectionOptions(
+    new Command('get')
+      .description('list nodes, deployments or events')
+      .argument('<resource>', 'nodes (no), deployments (deploy) or events (ev)')
+      .option('-l, --selector <selector>', 'only nodes whose labels match (events: of those nodes; deployments: by their labels), e.g. site=a,tier in (edge)')
+      .addOption(outputOption())
+      .option('-w, --watch', 'keep printing changes until Ctrl-C')
+      .option('--node <name>', 'events: only those of this node')
+      .option('--limit <n>', 'events: how many of the latest to show first (1-1000)', '100'),
+  )
+    .addHelpText(
+      'after',
+      `
+Machine output (-o json|yaml) is the hub's own objects as {"items": [...]}, sorted by name;
+-o name prints one name per line. With -w, tables are redrawn on a terminal and reprinted on
+change otherwise; -o json -w prints one compact JSON document per change (events: per event).
+
+Examples:
+  $ shoal get nodes
+  $ shoal get nodes -l site=factory-7 -o wide
+  $ shoal get deployments -o json | jq '.items[] | select(.pending > 0) | .name'
+  $ shoal get events --node pi-17 -w`,
+    )
+    .action(async (resourceText: string, options: GetOptions) => {
+      const resource = resourceOf(resourceText)
+      const selector = parseSelectorOption(options.selector)
+      const limit = Number(options.limit)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', ExitCode.usage)
+      if (options.node && resource !== 'events') throw new CliError('--node filters events only; for nodes use shoal get nodes -l or shoal describe node NAME', ExitCode.usage)
+      const client = connect(options, deps.env)
+      const terminal = terminalOf(io, deps.env)
+      const view = { client, io, terminal, format: options.output, now: deps.now, selector, selectorText: options.selector }
+      if (resource === 'events') {
+        await getEvents(view, { limit, ...(options.node ? { node: options.node } : {}) }, options.watch === true, deps)
+        return
+      }
+      const load = resource === 'nodes' ? () => loadNodes(view) : () => loadDeployments(view)
+      if (!options.watch) {
+        const listing = await load()
+        if (listing.count === 0 && !isStructured(options.output)) io.err(emptyMessage(resource, options.selector))
+        else io.out(listing.text)
+        return
+      }
+      await watchListing(view, load, deps)
+    })
+}
+
+interface View {
+  readonly client: HubClient
+  readonly io: CliIo
+  readonly terminal: Terminal
+  readonly format: OutputFormat
+  readonly now: () => number
+  readonly selector: LabelSelector | undefined
+  readonly selectorText: string | undefined
+}
+
+interface Listing {
+  readonly text: string
+  /** What must change for a watch to print again when it cannot redraw (ages excluded). */
+  readonly signature: string
+  readonly count: number
+}
+
+/** Renders every age as "?": what a listing looks like apart from the passing of time. */
+const timeless = (): number => Number.NaN
+
+const isStructured = (format: OutputFormat): boolean => format === 'json' || format === 'yaml' || format === 'name'
+
+function emptyMessage(resource: Resource, selector: string | undefined): string {
+  return selector ? `no ${resource} match ${selector}\n` : `no ${resource} found\n`
+}
+
+async function loadNodes(view: View): Promise<Listing> {
+  const nodes = sortedBy(await view.client.listNodes(view.selectorText), (n) => n.id)
+  return { text: renderNodes(nodes, view), signature: renderNodes(nodes, { ...view, now: timeless }), count: nodes.length }
+}
+
+async function loadDeployments(view: View): Promise<Listing> {
+  let deployments = sortedBy(await view.client.listDeployments(), (d) => d.name)
+  if (view.selector) {
+    const details = await Promise.all(deployments.map((d) => view.client.getDeployment(d.name)))
+    const keep = new Set(details.filter((d) => selectorMatches(view.selector, d.manifest.metadata.labels ?? {})).map((d) => d.name))
+    deployments = deployments.filter((d) => keep.has(d.name))
+  }
+  return { text: renderDeployments(deployments, view), signature: renderDeployments(deployments, { ...view, now: timeless }), count: deployments.length }
+}
+
+export function renderNodes(nodes: readonly NodeView[], view: Pick<View, 'terminal' | 'format' | 'now'>): string {
+  if (view.format === 'json' || view.format === 'yaml') return renderData(view.format, { items: nodes })
+  if (view.format === 'name') return nodes.map((n) => `${n.id}\n`).join('')
+  const now = view.now()
+  const wide = view.format === 'wide'
+  const headers = ['NAME', 'STATUS', 'PROFILE', 'ARCH', 'WORKLOADS', 'LAST SEEN', 'AGE', ...(wide ? ['GENERATION', 'LABELS', 'REASONS'] : [])]
+  const rows = nodes.map((n): Cell[] => [
+    n.id,
+    nodeStatusCell(n.condition, n.cordoned, now),
+    n.profile,
+    n.arch,
+    `${n.workloads.running}/${n.workloads.total}`,
+    ageOf(n.lastSeenAt, now),
+    ageOf(n.createdAt, now),
+    ...(wide ? [`${n.generation.observed}/${n.generation.latest}`, formatLabels(n.labels), n.condition.reasons.join('; ') || '-'] : []),
+  ])
+  return renderCells(view.terminal, headers, rows)
+}
+
+export function renderDeployments(deployments: readonly DeploymentView[], view: Pick<View, 'terminal' | 'format' | 'now'>): string {
+  if (view.format === 'json' || view.format === 'yaml') return renderData(view.format, { items: deployments })
+  if (view.format === 'name') return deployments.map((d) => `${d.name}\n`).join('')
+  const now = view.now()
+  const wide = view.format === 'wide'
+  const headers = ['NAME', 'READY', 'PLACED', 'PENDING', 'MODE', 'REVISION', 'AGE', ...(wide ? ['WHY'] : [])]
+  const rows = deployments.map((d): Cell[] => [
+    d.name,
+    { text: `${d.ready}/${d.desired}`, colour: d.ready >= d.desired ? 'green' : 'yellow' },
+    String(d.placed),
+    { text: String(d.pending), colour: d.pending > 0 ? 'red' : null },
+    d.mode,
+    String(d.revision),
+    ageOf(d.createdAt, now),
+    ...(wide ? [d.why ?? '-'] : []),
+  ])
+  return renderCells(view.terminal, headers, rows)
+}
+
+export const EVENT_HEADERS = ['AGE', 'SEVERITY', 'TYPE', 'NODE', 'WORKLOAD', 'MESSAGE'] as const
+export const WIDE_EVENT_HEADERS = ['ID', 'TIME', 'SEVERITY', 'TYPE', 'NODE', 'WORKLOAD', 'MESSAGE'] as const
+
+export function eventRow(event: EventView, now: number, wide = false): Cell[] {
+  const severity: Cell = { text: event.severity, colour: event.severity === 'error' ? 'red' : event.severity === 'warning' ? 'yellow' : null }
+  const rest = [severity, event.type, event.nodeId ?? '-', event.workload ?? '-', event.message]
+  return wide ? [String(event.id), event.at, ...rest] : [ageOf(event.at, now), ...rest]
+}
+
+async function watchListing(view: View, load: () => Promise<Listing>, deps: GetDeps): Promise<void> {
+  const interrupt = deps.watchSignal ? null : interruptSignal()
+  const signal = deps.watchSignal ?? (interrupt as { signal: AbortSignal }).signal
+  let lastText: string | null = null
+  let lastSignature: string | null = null
+  const redraw = view.terminal.colour && !isStructured(view.format)
+  try {
+    await watchHub(
+      view.client,
+      view.io,
+      async () => {
+        const listing = await load()
+        if (redraw) {
+          if (listing.text === lastText) return
+          view.io.out(`\u001b[H\u001b[2J${listing.text}`)
+        } else {
+          if (listing.signature === lastSignature) return
+          if (view.format === 'json') view.io.out(`${JSON.stringify(JSON.parse(listing.text))}\n`)
+          else if (view.format === 'yaml') view.io.out(`${lastSignature === null ? '' : '---\n'}${listing.text}`)
+          else view.io.out(`${lastSignature === null ? '' : '\n'}${listing.text}`)
+        }
+        lastText = listing.text
+        lastSignature = listing.signature
+      },
+      { signal },
+    )
+  } finally {
+    interrupt?.dispose()
+  }
+}
+
+async function getEvents(view: View, filter: { limit: number; node?: string }, watch: boolean, deps: GetDeps): Promise<void> {
+  const nodeFilter = async (): Promise<((event: EventView) => boolean) | null> => {
+    if (!view.selectorText) return null
+    const ids = new Set((await view.client.listNodes(view.selectorText)).map((n) => n.id))
+    return (event) => event.nodeId !== null && ids.has(event.nodeId)
+  }
+  let keep = await nodeFilter()
+  // Without `since` the hub answers the latest events; with it, the oldest after that id.
+  const fetchEvents = async (since: number | undefined, limit: number): Promise<EventView[]> => {
+    const items = await view.client.events({ ...(since !== undefined ? { since } : {}), limit, ...(filter.node ? { node: filter.node } : {}) })
+    return [...items].sort((a, b) => a.id - b.id)
+  }
+  const initial = await fetchEvents(undefined, filter.limit)
+  const visible = (events: readonly EventView[]): EventView[] => (keep ? events.filter(keep) : [...events])
+  const wide = view.format === 'wide'
+  const headers = wide ? WIDE_EVENT_HEADERS : EVENT_HEADERS
+  if (!watch) {
+    const events = visible(initial)
+    if (view.format === 'json' || view.format === 'yaml') view.io.out(renderData(view.format, { items: events }))
+    else if (view.format === 'name') view.io.out(events.map((e) => `${e.id}\n`).join(''))
+    else if (events.length === 0) view.io.err('no events found\n')
+    else view.io.out(renderCells(view.terminal, headers, events.map((e) => eventRow(e, view.now(), wide))))
+    return
+  }
+  const table = new StreamingTable(view.terminal, headers)
+  const print = (events: readonly EventView[], first: boolean): void => {
+    if (view.format === 'json') view.io.out(events.map((e) => `${JSON.stringify(e)}\n`).join(''))
+    else if (view.format === 'yaml') view.io.out(events.map((e) => `---\n${renderData('yaml', e)}`).join(''))
+    else if (view.format === 'name') view.io.out(events.map((e) => `${e.id}\n`).join(''))
+    else {
+      const rows = events.map((e) => eventRow(e, view.now(), wide))
+      view.io.out(first ? table.start(rows) : table.more(rows))
+    }
+  }
+  let lastId = initial.reduce((max, e) => Math.max(max, e.id), 0)
+  let started = false
+  const interrupt = deps.watchSignal ? null : interruptSignal()
+  const signal = deps.watchSignal ?? (interrupt as { signal: AbortSignal }).signal
+  try {
+    await watchHub(
+      view.client,
+      view.io,
+      async () => {
+        if (!started) {
+          started = true
+          print(visible(initial), true)
+          return
+        }
+        if (view.selectorText) keep = await nodeFilter() // nodes come and go, labels change
+        const fresh = await fetchEvents(lastId, 1000)
+        if (fresh.length === 0) return
+        lastId = fresh.reduce((max, e) => Math.max(max, e.id), lastId)
+        const shown = visible(fresh)
+        if (shown.length > 0) print(shown, false)
+      },
+      { signal },
+    )
+  } finally {
+    interrupt?.dispose()
+  }
+}

@@ -1,0 +1,75 @@
+import { Command } from 'commander'
+import { Duration } from '../../../protocol/index.js'
+import type { TokenRequest } from '../api-client.js'
+import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
+import { CliError, ExitCode, type CliIo } from '../io.js'
+import { formatLabels, outputOption, renderData, renderFields, type OutputFormat } from '../output.js'
+import { parseLabelChanges } from './label.js'
+
+interface CreateOptions extends ConnectionOptions {
+  ttl?: string
+  maxUses?: string
+  labels?: string
+  quiet?: boolean
+  output: OutputFormat
+}
+
+/** `shoal token create`: a join token that enrolls nodes (optionally expiring, limited, labelling). */
+export function tokenCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env): Command {
+  const token = new Command('token').description('manage join tokens that enroll new nodes')
+  addConnectionOptions(
+    token
+      .command('create')
+      .description('create a join token for enrolling nodes')
+      .option('--ttl <duration>', 'expire after this long, e.g. 30m, 24h, 7d (default: never)')
+      .option('--max-uses <n>', 'enroll at most this many nodes (default: unlimited)')
+      .option('--labels <k=v,...>', 'labels every node enrolled with this token gets')
+      .option('-q, --quiet', 'print only the token')
+      .addOption(outputOption(['table', 'json', 'yaml'])),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ shoal token create --ttl 24h --max-uses 10 --labels site=factory-7
+  $ TOKEN=$(shoal token create --ttl 1h --max-uses 1 -q)`,
+    )
+    .action(async (options: CreateOptions) => {
+      const request: { -readonly [K in keyof TokenRequest]: TokenRequest[K] } = {}
+      if (options.ttl !== undefined) {
+        if (!Duration.safeParse(options.ttl).success) throw new CliError(`--ttl ${JSON.stringify(options.ttl)}: use a duration such as 30m, 24h or 7d`, ExitCode.usage)
+        request.ttl = options.ttl
+      }
+      if (options.maxUses !== undefined) {
+        const uses = Number(options.maxUses)
+        if (!Number.isInteger(uses) || uses < 1) throw new CliError(`--max-uses ${JSON.stringify(options.maxUses)}: use a whole number of at least 1`, ExitCode.usage)
+        request.maxUses = uses
+      }
+      if (options.labels !== undefined) {
+        const parts = options.labels.split(',').map((p) => p.trim()).filter((p) => p !== '')
+        if (parts.some((p) => !p.includes('='))) throw new CliError('--labels: use key=value pairs separated by commas, e.g. site=a,tier=edge', ExitCode.usage)
+        request.labels = parseLabelChanges(parts) as Record<string, string>
+      }
+      const client = connect(options, env)
+      const created = await client.createToken(request)
+      if (options.quiet) {
+        io.out(`${created.token}\n`)
+        return
+      }
+      if (options.output === 'json' || options.output === 'yaml') {
+        io.out(renderData(options.output, created))
+        return
+      }
+      io.out(
+        renderFields([
+          ['Token', created.token],
+          ['ID', created.id],
+          ['Expires', created.expiresAt ?? 'never'],
+          ['Uses', created.maxUses === null ? 'unlimited' : `at most ${created.maxUses}`],
+          ['Labels', formatLabels(created.labels)],
+        ]),
+      )
+      io.err(`\nenroll a node with: shoal agent run --data-dir /var/lib/shoal --hub ${client.hub} --token ${created.token}\n`)
+    })
+  return token
+}

@@ -1,0 +1,143 @@
+import type {
+  ApplyResult,
+  DeploymentDetail,
+  DeploymentSummary,
+  DrainResult,
+  DryRunResult,
+  FleetEvent,
+  ManifestIssue,
+  NodeDetail,
+  NodePatch,
+  NodeSummary,
+} from './types'
+
+/** The hub said no: its status, stable code, message (which says what to do) and details. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: readonly unknown[] = [],
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+
+  /** The located manifest problems of a refused POST /api/v1/manifests. */
+  manifestIssues(): ManifestIssue[] {
+    return this.details.filter(
+      (d): d is ManifestIssue => typeof d === 'object' && d !== null && typeof (d as ManifestIssue).message === 'string',
+    )
+  }
+}
+
+export interface LogQuery {
+  readonly deployment: string
+  readonly node: string
+  readonly tail: number
+  readonly follow: boolean
+}
+
+/**
+ * The hub API with the admin token: every call sends it as a bearer header (also the change and
+ * log streams, read with fetch rather than EventSource for exactly that reason). A 401 signs the
+ * console out.
+ */
+export class ApiClient {
+  constructor(
+    private readonly token: string,
+    private readonly onUnauthorized: () => void,
+    private readonly base = '',
+  ) {}
+
+  nodes(selector = ''): Promise<{ items: NodeSummary[] }> {
+    return this.json('GET', `/api/v1/nodes${selector.trim() ? `?selector=${encodeURIComponent(selector.trim())}` : ''}`)
+  }
+
+  node(id: string): Promise<NodeDetail> {
+    return this.json('GET', `/api/v1/nodes/${encodeURIComponent(id)}`)
+  }
+
+  patchNode(id: string, patch: NodePatch): Promise<NodeSummary> {
+    return this.json('PATCH', `/api/v1/nodes/${encodeURIComponent(id)}`, JSON.stringify(patch), 'application/json')
+  }
+
+  /** Cordons the node and moves its replicated copies elsewhere (every-node copies stay). */
+  drainNode(id: string): Promise<DrainResult> {
+    return this.json('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`, '{}', 'application/json')
+  }
+
+  deployments(): Promise<{ items: DeploymentSummary[] }> {
+    return this.json('GET', '/api/v1/deployments')
+  }
+
+  deployment(name: string): Promise<DeploymentDetail> {
+    return this.json('GET', `/api/v1/deployments/${encodeURIComponent(name)}`)
+  }
+
+  events(limit = 50, node?: string): Promise<{ items: FleetEvent[] }> {
+    return this.json('GET', `/api/v1/events?limit=${limit}${node ? `&node=${encodeURIComponent(node)}` : ''}`)
+  }
+
+  apply(yaml: string): Promise<{ results: ApplyResult[] }> {
+    return this.json('POST', '/api/v1/manifests', yaml, 'application/yaml')
+  }
+
+  dryRun(yaml: string): Promise<{ dryRun: true; results: DryRunResult[] }> {
+    return this.json('POST', '/api/v1/manifests?dryRun=true', yaml, 'application/yaml')
+  }
+
+  /** The change stream; the caller reads the body and aborts through `signal`. */
+  stream(signal: AbortSignal): Promise<Response> {
+    return this.raw('GET', '/api/v1/stream', { signal, headers: { accept: 'text/event-stream' } })
+  }
+
+  /** A workload's logs from its node, relayed by the hub; the caller reads the body. */
+  logs(query: LogQuery, signal: AbortSignal): Promise<Response> {
+    const params = new URLSearchParams({ node: query.node, tail: String(query.tail), follow: String(query.follow) })
+    return this.raw('GET', `/api/v1/deployments/${encodeURIComponent(query.deployment)}/logs?${params}`, { signal })
+  }
+
+  private async json<T>(method: string, path: string, body?: string, contentType?: string): Promise<T> {
+    const response = await this.raw(method, path, {
+      ...(body !== undefined ? { body } : {}),
+      headers: { accept: 'application/json', ...(contentType ? { 'content-type': contentType } : {}) },
+    })
+    return (await response.json()) as T
+  }
+
+  /** Sends the request; resolves only for 2xx, and throws an ApiError with the hub's words otherwise. */
+  private async raw(method: string, path: string, init: { body?: string; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response> {
+    let response: Response
+    try {
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        ...(init.signal ? { signal: init.signal } : {}),
+        headers: { ...init.headers, authorization: `Bearer ${this.token}` },
+        cache: 'no-store',
+      })
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'AbortError') throw error
+      throw new ApiError(0, 'unreachable', 'the hub does not answer; check that it runs and that this page is served by it')
+    }
+    if (response.ok) return response
+    if (response.status === 401) this.onUnauthorized()
+    throw await errorFrom(response)
+  }
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string; details?: unknown[] } }
+    if (body.error?.message) return new ApiError(response.status, body.error.code ?? 'error', body.error.message, body.error.details ?? [])
+  } catch {
+    // not JSON: fall through
+  }
+  return new ApiError(response.status, 'http', `the hub answered ${response.status} ${response.statusText}`)
+}
+
+/** Checks a token before keeping it: the cheapest authenticated call. */
+export async function verifyToken(token: string, base = ''): Promise<void> {
+  await new ApiClient(token, () => undefined, base).events(1)
+}

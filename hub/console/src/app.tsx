@@ -1,0 +1,122 @@
+import { useEffect, useMemo, useState } from 'preact/hooks'
+import { ApiClient } from './api/client'
+import { openChangeStream, type StreamState } from './api/change-stream'
+import { ChangeBus, LiveContext, type Live } from './live'
+import { ApplyPage } from './pages/apply'
+import { DeploymentPage } from './pages/deployment'
+import { DeploymentsPage } from './pages/deployments'
+import { NodePage } from './pages/node'
+import { NodesPage } from './pages/nodes'
+import { OverviewPage } from './pages/overview'
+import { SignInPage } from './pages/sign-in'
+import { Link, matchRoute, useLocation, type Route } from './router'
+import { clearToken, loadToken, saveToken } from './session'
+
+export function App() {
+  const [token, setToken] = useState<string | null>(loadToken)
+  const [reason, setReason] = useState<string | null>(null)
+  const signOut = (why: string | null): void => {
+    clearToken()
+    setReason(why)
+    setToken(null)
+  }
+  if (!token) {
+    return (
+      <SignInPage
+        reason={reason}
+        onSignIn={(value) => {
+          saveToken(value)
+          setReason(null)
+          setToken(value)
+        }}
+      />
+    )
+  }
+  return <SignedIn key={token} token={token} onSignOut={signOut} />
+}
+
+function SignedIn(props: { token: string; onSignOut: (why: string | null) => void }) {
+  const [stream, setStream] = useState<StreamState>('connecting')
+  const bus = useMemo(() => new ChangeBus(), [])
+  const client = useMemo(() => new ApiClient(props.token, () => props.onSignOut('the hub no longer accepts the token; sign in again')), [props.token])
+  const subscribe = useMemo(() => bus.subscribe.bind(bus), [bus])
+  useEffect(() => openChangeStream({ client, onChange: (change) => bus.publish(change), onState: setStream }), [client, bus])
+  const live = useMemo((): Live => ({ client, stream, subscribe }), [client, stream, subscribe])
+  const location = useLocation()
+  const route = matchRoute(location.path)
+
+  return (
+    <LiveContext.Provider value={live}>
+      <header class="topbar">
+        <Link href="/" class="brand">
+          <span class="logo" aria-hidden="true">
+            ≋
+          </span>{' '}
+          Shoal
+        </Link>
+        <nav aria-label="main">
+          <NavLink href="/" active={route.page === 'overview'}>
+            Overview
+          </NavLink>
+          <NavLink href="/nodes" active={route.page === 'nodes' || route.page === 'node'}>
+            Nodes
+          </NavLink>
+          <NavLink href="/deployments" active={route.page === 'deployments' || route.page === 'deployment'}>
+            Deployments
+          </NavLink>
+          <NavLink href="/apply" active={route.page === 'apply'}>
+            Apply
+          </NavLink>
+        </nav>
+        <span class={`stream-state ${stream}`} data-stream={stream} title={stream === 'live' ? 'receiving live updates from the hub' : 'not receiving updates; reconnecting'}>
+          {stream === 'live' ? 'live' : stream === 'connecting' ? 'connecting…' : 'reconnecting…'}
+        </span>
+        <button type="button" class="signout" onClick={() => props.onSignOut(null)}>
+          Sign out
+        </button>
+      </header>
+      <main class="content">
+        <Page route={route} />
+      </main>
+    </LiveContext.Provider>
+  )
+}
+
+function NavLink(props: { href: string; active: boolean; children: string }) {
+  return (
+    <Link href={props.href} class={props.active ? 'active' : ''}>
+      {props.children}
+    </Link>
+  )
+}
+
+function Page(props: { route: Route }) {
+  const route = props.route
+  switch (route.page) {
+    case 'overview':
+      return <OverviewPage />
+    case 'nodes':
+      return <NodesPage />
+    case 'node':
+      return <NodePage key={route.id} id={route.id} />
+    case 'deployments':
+      return <DeploymentsPage />
+    case 'deployment':
+      return <DeploymentPage key={route.name} name={route.name} />
+    case 'apply':
+      return <ApplyPage />
+    case 'not-found':
+      return (
+        <div class="page">
+          <h1>Not found</h1>
+          <p>
+            Nothing lives at <code>{route.path}</code>. <Link href="/">Back to the overview</Link>.
+          </p>
+        </div>
+      )
+    default: {
+      const unreachable: never = route
+      return unreachable
+    }
+  }
+}

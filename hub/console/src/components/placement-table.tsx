@@ -1,0 +1,80 @@
+import type { DeploymentDetail, NodeSummary } from '../api/types'
+import { ago } from '../format'
+import { Link, nodeHref } from '../router'
+import { ConditionBadge, Empty, StateBadge } from './bits'
+
+/** What each scheduler check means when it turns nodes down (hub/scheduler/types.ts CheckName). */
+const CHECK_WORDS: Record<string, string> = {
+  selector: 'do not match the selector',
+  arch: 'have another CPU architecture',
+  capabilities: 'lack a required capability',
+  profile: 'run another firmware profile',
+  'data-affinity': 'do not hold the data',
+  cordoned: 'are cordoned',
+  ready: 'are not ready (offline)',
+  resources: 'lack CPU or memory',
+}
+
+/** "3 nodes do not match the selector", one line per scheduler check that turned nodes down. */
+export function FilteredNodes(props: { filtered: Readonly<Record<string, number>> }) {
+  return (
+    <ul class="filtered">
+      {Object.entries(props.filtered).map(([check, count]) => (
+        <li key={check}>
+          <strong>{count}</strong> node{count === 1 ? '' : 's'} {CHECK_WORDS[check] ?? `fail ${check}`}
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+/** Which nodes hold a copy, each with its node's condition and the copy's state as last reported. */
+export function PlacementTable(props: { deployment: DeploymentDetail; nodes: ReadonlyMap<string, NodeSummary>; now: number }) {
+  const { deployment, nodes, now } = props
+  if (deployment.placements.length === 0) return <Empty>No node holds a copy{deployment.why ? `: ${deployment.why}` : '.'}</Empty>
+  return (
+    <table class="table" aria-label="placement">
+      <thead>
+        <tr>
+          <th>Node</th>
+          <th>Node condition</th>
+          <th class="num">Replica</th>
+          <th>State</th>
+          <th>Health</th>
+          <th class="num">Restarts</th>
+          <th class="num">Revision</th>
+          <th>Since</th>
+          <th>Message</th>
+        </tr>
+      </thead>
+      <tbody>
+        {deployment.placements.map((p) => {
+          const node = nodes.get(p.nodeId)
+          const status = p.status
+          const stale = status !== null && status.revision !== deployment.revision
+          return (
+            <tr key={`${p.nodeId}/${p.workload}`} data-node-id={p.nodeId} data-state={status?.state ?? 'no report yet'}>
+              <td>
+                <Link href={nodeHref(p.nodeId)}>{p.nodeId}</Link>
+              </td>
+              <td>{node ? <ConditionBadge condition={node.condition} /> : <span class="muted">…</span>}</td>
+              <td class="num">{deployment.mode === 'every-node' ? '–' : p.replica}</td>
+              <td>
+                <StateBadge state={status?.state ?? 'no report yet'} />
+              </td>
+              <td>{status?.health ?? '–'}</td>
+              <td class="num">{status?.restarts ?? '–'}</td>
+              <td class={`num ${stale ? 'warn-text' : ''}`} title={stale ? `running revision ${status?.revision}; revision ${deployment.revision} is on its way` : ''}>
+                {status?.revision ?? '–'}
+              </td>
+              <td title={status?.since ?? p.since}>{ago(status?.since ?? p.since, now)}</td>
+              <td class="clip" title={status?.message}>
+                {status?.message ?? ''}
+              </td>
+            </tr>
+          )
+        })}
+      </tbody>
+    </table>
+  )
+}

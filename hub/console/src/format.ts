@@ -1,0 +1,50 @@
+// How the console writes times, sizes and shares; pure functions of their inputs.
+
+/** "12s", "3m", "5h", "2d": how long ago (or "just now"); "never" for null. */
+export function ago(iso: string | null, now: number): string {
+  if (!iso) return 'never'
+  const ms = now - Date.parse(iso)
+  if (!Number.isFinite(ms)) return '?'
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 2) return 'just now'
+  if (s < 90) return `${s}s ago`
+  const m = Math.round(s / 60)
+  if (m < 90) return `${m}m ago`
+  const h = Math.round(m / 60)
+  if (h < 36) return `${h}h ago`
+  return `${Math.round(h / 24)}d ago`
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+
+/** 1536 → "1.5 KiB". */
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–'
+  let value = n
+  let unit = 0
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${UNITS[unit]}`
+}
+
+export function percent(used: number, total: number): number | null {
+  return total > 0 ? Math.min(100, Math.max(0, (used / total) * 100)) : null
+}
+
+export function cores(millis: number): string {
+  return millis % 1000 === 0 ? String(millis / 1000) : (millis / 1000).toFixed(1)
+}
+
+export function localTime(iso: string): string {
+  const d = new Date(iso)
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString()
+}
+
+/** "site=a, tier=edge" */
+export function labelText(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')
+}

@@ -1,0 +1,66 @@
+import { Empty, ErrorNote, Loading } from '../components/bits'
+import { ago } from '../format'
+import { useLive, useNow, useResource } from '../live'
+import { Link, deploymentHref } from '../router'
+
+export function DeploymentsPage() {
+  const { client } = useLive()
+  const now = useNow(5000)
+  const deployments = useResource('deployments', () => client.deployments(), { when: (c) => c.type === 'deployment' || (c.type === 'node' && c.reason !== 'heartbeat'), minIntervalMs: 1000 })
+  const items = deployments.data?.items ?? []
+  return (
+    <div class="page deployments">
+      <header class="page-head">
+        <h1>Deployments</h1>
+        <div class="toolbar">
+          <Link href="/apply" class="button primary">
+            Apply a manifest
+          </Link>
+        </div>
+      </header>
+      <ErrorNote error={deployments.error} />
+      {!deployments.data ? (
+        <Loading />
+      ) : items.length === 0 ? (
+        <Empty>
+          No deployments yet. <Link href="/apply">Apply a manifest</Link> or run <code>shoal apply -f FILE</code>.
+        </Empty>
+      ) : (
+        <table class="table" aria-label="deployments">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Mode</th>
+              <th class="num">Revision</th>
+              <th class="num">Ready / desired</th>
+              <th class="num">Placed</th>
+              <th class="num">Pending</th>
+              <th>Why</th>
+              <th>Updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((d) => (
+              <tr key={d.name} data-deployment={d.name}>
+                <td>
+                  <Link href={deploymentHref(d.name)}>{d.name}</Link>
+                </td>
+                <td>{d.mode}</td>
+                <td class="num">{d.revision}</td>
+                <td class={`num ${d.ready >= d.desired ? 'ok-text' : 'warn-text'}`}>
+                  {d.ready} / {d.desired}
+                </td>
+                <td class="num">{d.placed}</td>
+                <td class={`num ${d.pending > 0 ? 'bad-text' : ''}`}>{d.pending}</td>
+                <td class="clip muted" title={d.why ?? ''}>
+                  {d.why}
+                </td>
+                <td title={d.updatedAt}>{ago(d.updatedAt, now)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  )
+}

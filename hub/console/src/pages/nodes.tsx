@@ -1,0 +1,168 @@
+import { useEffect, useMemo, useState } from 'preact/hooks'
+import { CONDITIONS, type NodeSummary } from '../api/types'
+import { ConditionBadge, ErrorNote, UsageBar } from '../components/bits'
+import { VirtualTable, type Column } from '../components/virtual-table'
+import { ago, labelText } from '../format'
+import { useLive, useNow, useResource } from '../live'
+import { Link, nodeHref, setQuery, useLocation } from '../router'
+import { fleetRefreshMs } from './refresh'
+
+const CONDITION_ORDER = { Offline: 0, Degraded: 1, Ready: 2 } as const
+
+export function NodesPage() {
+  const { client } = useLive()
+  const { query } = useLocation()
+  const selector = query.get('selector') ?? ''
+  const condition = query.get('condition') ?? ''
+  const profile = query.get('profile') ?? ''
+  const [selectorText, setSelectorText] = useState(selector)
+  const now = useNow(2000)
+
+  // The selector box filters on the hub (`?selector=`), a moment after typing stops.
+  useEffect(() => {
+    if (selectorText === selector) return
+    const timer = setTimeout(() => setQuery({ selector: selectorText.trim() || null }), 350)
+    return () => clearTimeout(timer)
+  }, [selectorText, selector])
+  useEffect(() => setSelectorText(selector), [selector])
+
+  const nodes = useResource(`nodes?${selector}`, () => client.nodes(selector), {
+    when: (c) => c.type === 'node',
+    minIntervalMs: (data) => fleetRefreshMs(data?.items.length ?? 0),
+  })
+  const all = nodes.data?.items ?? []
+  const profiles = useMemo(() => [...new Set(all.map((n) => n.profile))].sort(), [all])
+  const shown = useMemo(() => all.filter((n) => (!condition || n.condition.type === condition) && (!profile || n.profile === profile)), [all, condition, profile])
+
+  const columns = useMemo((): Column<NodeSummary>[] => [
+    {
+      key: 'name',
+      title: 'Node',
+      width: 'minmax(9rem, 1.3fr)',
+      render: (n) => (
+        <Link href={nodeHref(n.id)} class="node-link">
+          {n.id}
+        </Link>
+      ),
+      sortValue: (n) => n.id,
+    },
+    {
+      key: 'condition',
+      title: 'Condition',
+      width: '7.5rem',
+      render: (n) => (
+        <>
+          <ConditionBadge condition={n.condition} />
+          {n.cordoned ? <span class="badge muted" title="cordoned: takes no new work">cordoned</span> : null}
+        </>
+      ),
+      sortValue: (n) => CONDITION_ORDER[n.condition.type],
+    },
+    { key: 'profile', title: 'Profile', width: 'minmax(7rem, 1fr)', render: (n) => n.profile, sortValue: (n) => n.profile },
+    { key: 'labels', title: 'Labels', width: 'minmax(8rem, 1.5fr)', render: (n) => <span title={labelText(n.labels)}>{labelText(n.labels)}</span> },
+    {
+      key: 'lastSeen',
+      title: 'Last seen',
+      width: '7rem',
+      render: (n) => <span title={n.lastSeenAt ?? 'never'}>{ago(n.lastSeenAt, now)}</span>,
+      sortValue: (n) => -(n.lastSeenAt ? Date.parse(n.lastSeenAt) : 0),
+    },
+    {
+      key: 'generation',
+      title: 'Generation',
+      width: '7.5rem',
+      render: (n) => (
+        <span class={n.generation.observed < n.generation.latest ? 'warn-text' : ''} title={`accepted ${n.generation.observed}, latest ${n.generation.latest}`}>
+          {n.generation.observed} / {n.generation.latest}
+        </span>
+      ),
+      sortValue: (n) => n.generation.observed - n.generation.latest,
+    },
+    { key: 'cpu', title: 'CPU', width: '7rem', render: (n) => <UsageBar kind="percent" used={n.usage?.cpuPercent ?? null} total={100} />, sortValue: (n) => n.usage?.cpuPercent ?? -1 },
+    {
+      key: 'memory',
+      title: 'Memory',
+      width: 'minmax(11.5rem, 1fr)',
+      render: (n) => <UsageBar kind="bytes" used={n.usage?.memory.usedBytes ?? null} total={n.usage?.memory.totalBytes ?? null} />,
+      sortValue: (n) => (n.usage ? n.usage.memory.usedBytes / Math.max(1, n.usage.memory.totalBytes) : -1),
+    },
+    {
+      key: 'disk',
+      title: 'Disk',
+      width: 'minmax(11.5rem, 1fr)',
+      render: (n) => <UsageBar kind="bytes" used={n.usage?.disk?.usedBytes ?? null} total={n.usage?.disk?.totalBytes ?? null} />,
+      sortValue: (n) => (n.usage?.disk ? n.usage.disk.usedBytes / Math.max(1, n.usage.disk.totalBytes) : -1),
+    },
+    {
+      key: 'workloads',
+      title: 'Workloads',
+      width: '7rem',
+      render: (n) => (
+        <span class={n.workloads.running < n.workloads.total ? 'warn-text' : ''}>
+          {n.workloads.running} / {n.workloads.total}
+        </span>
+      ),
+      sortValue: (n) => n.workloads.total,
+    },
+  ], [now])
+
+  const selectorError = nodes.error && selector ? nodes.error : null
+  return (
+    <div class="page nodes">
+      <h1>Nodes</h1>
+      <form class="filters" role="search" onSubmit={(e) => {
+        e.preventDefault()
+        setQuery({ selector: selectorText.trim() || null })
+      }}>
+        <label class="grow">
+          Label selector
+          <input
+            type="search"
+            name="selector"
+            aria-label="label selector"
+            placeholder="site=factory-7, tier in (edge,gateway), !gpu"
+            value={selectorText}
+            onInput={(e) => setSelectorText((e.currentTarget as HTMLInputElement).value)}
+            class={selectorError ? 'invalid' : ''}
+          />
+        </label>
+        <label>
+          Condition
+          <select aria-label="condition" value={condition} onChange={(e) => setQuery({ condition: (e.currentTarget as HTMLSelectElement).value || null })}>
+            <option value="">any</option>
+            {CONDITIONS.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Profile
+          <select aria-label="profile" value={profile} onChange={(e) => setQuery({ profile: (e.currentTarget as HTMLSelectElement).value || null })}>
+            <option value="">any</option>
+            {[...new Set([...profiles, ...(profile ? [profile] : [])])].map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span class="count" data-testid="node-count" aria-live="polite">
+          {nodes.data ? `${shown.length} of ${all.length} node${all.length === 1 ? '' : 's'}` : 'loading…'}
+        </span>
+      </form>
+      <ErrorNote error={selectorError ?? nodes.error} prefix={selectorError ? 'selector' : 'nodes'} />
+      <VirtualTable
+        label="nodes"
+        rows={shown}
+        columns={columns}
+        rowKey={(n) => n.id}
+        rowClass={(n) => `cond-${n.condition.type.toLowerCase()}`}
+        rowData={(n) => ({ 'data-node-id': n.id, 'data-condition': n.condition.type })}
+        initialSort={{ key: 'name' }}
+        empty={nodes.data ? (all.length === 0 ? 'No nodes match.' : 'No nodes match these filters.') : 'Loading…'}
+      />
+    </div>
+  )
+}

@@ -1,0 +1,74 @@
+import { h, type ComponentChildren } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+
+/** The console's pages, from the URL path; one case per page, switched on exhaustively in app.tsx. */
+export type Route =
+  | { readonly page: 'overview' }
+  | { readonly page: 'nodes' }
+  | { readonly page: 'node'; readonly id: string }
+  | { readonly page: 'deployments' }
+  | { readonly page: 'deployment'; readonly name: string }
+  | { readonly page: 'apply' }
+  | { readonly page: 'not-found'; readonly path: string }
+
+export function matchRoute(path: string): Route {
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent)
+  const [first, second, ...rest] = parts
+  if (rest.length > 0) return { page: 'not-found', path }
+  if (first === undefined) return { page: 'overview' }
+  if (first === 'nodes') return second === undefined ? { page: 'nodes' } : { page: 'node', id: second }
+  if (first === 'deployments') return second === undefined ? { page: 'deployments' } : { page: 'deployment', name: second }
+  if (first === 'apply' && second === undefined) return { page: 'apply' }
+  return { page: 'not-found', path }
+}
+
+export const nodeHref = (id: string): string => `/nodes/${encodeURIComponent(id)}`
+export const deploymentHref = (name: string): string => `/deployments/${encodeURIComponent(name)}`
+
+const listeners = new Set<() => void>()
+window.addEventListener('popstate', () => listeners.forEach((l) => l()))
+
+/** Client-side navigation: the hub answers every page path with index.html, so links stay shareable. */
+export function navigate(to: string, options: { replace?: boolean } = {}): void {
+  if (to === location.pathname + location.search) return
+  if (options.replace) history.replaceState(null, '', to)
+  else history.pushState(null, '', to)
+  listeners.forEach((l) => l())
+  if (!options.replace) window.scrollTo(0, 0)
+}
+
+export interface Location {
+  readonly path: string
+  readonly query: URLSearchParams
+}
+
+export function useLocation(): Location {
+  const read = (): Location => ({ path: location.pathname, query: new URLSearchParams(location.search) })
+  const [current, setCurrent] = useState(read)
+  useEffect(() => {
+    const update = (): void => setCurrent(read())
+    listeners.add(update)
+    return () => void listeners.delete(update)
+  }, [])
+  return current
+}
+
+/** Changes query parameters in place (filters), without a history entry per keystroke. */
+export function setQuery(values: Record<string, string | null>): void {
+  const query = new URLSearchParams(location.search)
+  for (const [key, value] of Object.entries(values)) {
+    if (value === null || value === '') query.delete(key)
+    else query.set(key, value)
+  }
+  const search = query.toString()
+  navigate(`${location.pathname}${search ? `?${search}` : ''}`, { replace: true })
+}
+
+export function Link(props: { href: string; class?: string; title?: string; children: ComponentChildren }) {
+  const onClick = (event: MouseEvent): void => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    event.preventDefault()
+    navigate(props.href)
+  }
+  return h('a', { href: props.href, class: props.class, title: props.title, onClick }, props.children)
+}
