@@ -68,6 +68,15 @@ export function parseNatsSubject(subject: string): { nodeId: string; channel: Ch
   return { nodeId: parts[3], channel }
 }
 
+/**
+ * This node's own inbox prefix for request replies and JetStream deliveries. A broker that
+ * gives each node rights to its own prefix only (see hub/broker-config) keeps nodes from
+ * reading each other's replies, which the shared `_INBOX.>` would not.
+ */
+export function natsInboxPrefix(nodeId: string): string {
+  return `_INBOX_${nodeId}`
+}
+
 /** Desired documents live in a JetStream KV bucket, one key per node, latest value only. */
 export const NATS_DESIRED_BUCKET = `shoal_${PROTOCOL_VERSION}_desired`
 

@@ -1,6 +1,6 @@
 import { connect, type KV, type NatsConnection, type Subscription } from 'nats'
 import type { Logger } from 'pino'
-import { NATS_DESIRED_BUCKET, natsDesiredKey, natsSubject } from '../../protocol/index.js'
+import { NATS_DESIRED_BUCKET, natsDesiredKey, natsInboxPrefix, natsSubject } from '../../protocol/index.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type OutboundChannel, type TransportHandlers } from './transport.js'
 
 export interface NatsTransportOptions {
@@ -13,14 +13,6 @@ export interface NatsTransportOptions {
 
 const KV_RETRY_MS = 5_000
 
-/**
- * This node's own inbox prefix for request replies and JetStream deliveries. A broker that
- * gives each node rights to its own prefix only (see hub/broker-config) keeps nodes from
- * reading each other's replies, which the shared `_INBOX.>` would not.
- */
-export function natsInboxPrefix(nodeId: string): string {
-  return `_INBOX_${nodeId}`
-}
 
 /**
  * NATS core for acks, log requests and reports; the desired document comes from a JetStream

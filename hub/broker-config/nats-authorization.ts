@@ -1,5 +1,4 @@
-import { AGENT_PUBLISHED, NATS_DESIRED_BUCKET, PROTOCOL_VERSION, natsDesiredKey, natsSubject } from '../../protocol/index.js'
-import { natsInboxPrefix } from '../../agent/transport/nats-transport.js'
+import { AGENT_PUBLISHED, NATS_DESIRED_BUCKET, PROTOCOL_VERSION, natsDesiredKey, natsInboxPrefix, natsSubject } from '../../protocol/index.js'
 import { checkBrokerAuthInput, type BrokerAuthInput, type BrokerUser } from './broker-users.js'
 
 /** File name in the broker auth directory; nats-server.conf pulls it in with `include`. */

@@ -27,11 +27,10 @@ import {
   verifyMosquittoHash,
   verifyNatsHash,
 } from '../../hub/broker-config/password-hashes.js'
-import { natsInboxPrefix } from '../../agent/transport/nats-transport.js'
 import { runCli } from '../../hub/cli/program.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { openHubDatabase } from '../../hub/store/open-hub-database.js'
-import { NodeId } from '../../protocol/index.js'
+import { NodeId, natsInboxPrefix } from '../../protocol/index.js'
 import { tempDir, waitFor, type TestLike } from '../support/index.js'
 
 const silent = pino({ level: 'silent' })
