@@ -15,6 +15,8 @@ import type { AgentStore } from '../store/agent-store.js'
 export type IntakeResult =
   | { readonly outcome: 'accepted'; readonly generation: number }
   | { readonly outcome: 'stale'; readonly generation: number; readonly current: number }
+  /** An empty retained message: MQTT's way of clearing a topic, not a document to judge. */
+  | { readonly outcome: 'cleared' }
   | { readonly outcome: 'rejected'; readonly reason: string; readonly code: string }
 
 export interface DesiredIntakeOptions {
@@ -44,6 +46,9 @@ export class DesiredIntake {
     switch (result.outcome) {
       case 'accepted':
         break
+      case 'cleared':
+        this.logger.info('the desired-state topic was cleared; keeping the stored document')
+        break
       case 'stale':
         this.logger.debug({ generation: result.generation, current: result.current }, 'ignoring a desired document that is not newer')
         break
@@ -59,6 +64,7 @@ export class DesiredIntake {
 
   private evaluate(payload: Buffer | Uint8Array | string): IntakeResult {
     const { store, clock, nodeId } = this.options
+    if (payload.length === 0) return { outcome: 'cleared' }
     try {
       const raw = decodeJson(payload, MAX_BYTES.desired)
       const key = this.options.hubPublicKey()

@@ -31,6 +31,9 @@ export interface ReconcilerOptions {
 }
 
 const LOG_LINES_ON_CRASH = 10
+/** A failed pass (the engine restarting, say) is retried sooner than the resync timer: 1 s, 2 s ... 30 s. */
+const RETRY_BASE_MS = 1_000
+const RETRY_MAX_MS = 30_000
 
 /**
  * A level-triggered loop: any trigger (new document, engine event, timer) asks for a pass;
@@ -48,6 +51,8 @@ export class Reconciler {
   private readonly pulling = new Set<string>()
   private readonly pullFailures = new Map<string, number>()
   private passes = 0
+  private failedPasses = 0
+  private retryTimer: NodeJS.Timeout | null = null
   /** The last log lines of each crash-looping workload, for its events and statuses. */
   private readonly crashLogs = new Map<string, string[]>()
 
@@ -67,6 +72,7 @@ export class Reconciler {
     this.events.abort()
     if (this.timer) clearInterval(this.timer)
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    if (this.retryTimer) clearTimeout(this.retryTimer)
     await this.running
   }
 
@@ -97,8 +103,12 @@ export class Reconciler {
       this.again = false
       try {
         await this.pass(why)
+        this.failedPasses = 0
       } catch (error) {
-        this.logger.warn({ err: error, reason: why }, 'reconcile pass failed; will retry on the next trigger')
+        this.failedPasses++
+        const retryMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failedPasses - 1))
+        this.logger.warn({ err: error, reason: why, retryInMs: retryMs }, 'reconcile pass failed; retrying')
+        this.scheduleRetry(retryMs)
       }
       this.passes++
       this.logger.debug({ reason: why, passes: this.passes }, 'reconcile pass done')
@@ -329,6 +339,15 @@ export class Reconciler {
     if (runtimeEvent.action === 'die' || runtimeEvent.action === 'destroy' || runtimeEvent.action === 'health_status' || runtimeEvent.action === 'start' || runtimeEvent.action === 'oom') {
       this.request(`engine:${runtimeEvent.action}`)
     }
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    if (this.retryTimer || this.stopped) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.request('retry')
+    }, delayMs)
+    this.retryTimer.unref()
   }
 
   private scheduleWake(steps: readonly Step[]): void {

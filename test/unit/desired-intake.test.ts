@@ -97,6 +97,16 @@ t.test('ignores a document whose generation is equal or older: nothing stored ch
   t.strictSame(events(), eventsBefore)
 })
 
+t.test('an empty payload (a cleared retained topic) keeps the stored document and raises no event', async (t) => {
+  const { intake, store, events } = setup(t)
+  intake.receive(signed(3))
+  const before = store.desired()
+  const eventsBefore = events()
+  t.strictSame(intake.receive(Buffer.alloc(0)), { outcome: 'cleared' })
+  t.strictSame(store.desired(), before)
+  t.strictSame(events(), eventsBefore)
+})
+
 interface Rejection {
   readonly name: string
   readonly payload: () => string | Buffer
