@@ -15,6 +15,9 @@ export interface AgentConfig {
   readonly resyncIntervalMs: number
 }
 
+/** The agent's SQLite file inside --data-dir. */
+export const DATABASE_FILE = 'agent.db'
+
 export class AgentConfigError extends Error {
   readonly code = 'bad-config'
   constructor(

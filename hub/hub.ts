@@ -19,13 +19,13 @@ import { Metrics } from './metrics.js'
 import { nodeCondition } from './node-conditions.js'
 import { silentNodes } from './presence-monitor.js'
 import { HubStore } from './store/hub-store.js'
-import { openHubDatabase } from './store/open-hub-database.js'
+import { HUB_DATABASE_FILE, openHubDatabase } from './store/open-hub-database.js'
 import { EmbeddedBroker } from './transport/embedded-broker.js'
 import type { HubTransport } from './transport/hub-transport.js'
 import { MqttHubTransport } from './transport/mqtt-hub-transport.js'
 import { NatsHubTransport } from './transport/nats-hub-transport.js'
 
-export const HUB_DATABASE_FILE = 'hub.db'
+export { HUB_DATABASE_FILE }
 
 export type HubTransportConfig =
   | { readonly kind: 'embedded'; readonly host: string; readonly port: number; readonly advertisedHost?: string }
@@ -102,6 +102,14 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   })
   // The broker must know the hub's own user (and today's nodes) before the hub logs in.
   if (broker) await broker.access.sync('hub start')
+  // A failed start undoes what it began (broker, client, timers), so the error ends the process
+  // instead of leaving it running half-started, e.g. on a port already in use.
+  const undo: Array<() => Promise<void> | void> = [() => store.close()]
+  const abandon = async (error: unknown): Promise<never> => {
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined)
+    throw error
+  }
+  undo.push(() => transport.close())
   await transport.start({
     onMessage: (nodeId, channel, payload) => ingester.handle(nodeId, channel, payload),
     onNodeConnected: (nodeId) => {
@@ -110,8 +118,9 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     onNodeDisconnected: (nodeId) => {
       if (store.nodes.exists(nodeId)) ingester.markOffline(nodeId, isoNow(clock), 'its broker connection closed')
     },
-  })
-  await fleet.start()
+  }).catch(abandon)
+  undo.push(() => fleet.stop())
+  await fleet.start().catch(abandon)
   const presenceTimer = setInterval(() => {
     for (const node of silentNodes(store.nodes.list(), clock.now())) ingester.markOffline(node.id, isoNow(clock), 'no heartbeat or message for too long')
   }, 5_000)
@@ -132,7 +141,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
       server.off('error', reject)
       resolve()
     })
-  })
+  }).catch(abandon)
   const address = server.address() as AddressInfo
   const apiUrl = `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${address.port}`
   logger.info({ api: apiUrl, broker: transport.advertisedUrl, transport: transport.kind }, 'hub running')

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { HUB_DATABASE_FILE } from '../hub.js'
-import { openHubDatabase } from '../store/open-hub-database.js'
+import { HUB_DATABASE_FILE, openHubDatabase } from '../store/open-hub-database.js'
 import { brokerAuthInput } from './broker-access.js'
 import { renderBrokerFiles, writeBrokerFiles } from './broker-files.js'
 import { HUB_BROKER_USERNAME, type BrokerKind } from './broker-users.js'

@@ -2,6 +2,9 @@ import Database from 'better-sqlite3'
 import { migrate } from '../../agent/store/migrations.js'
 import { HUB_MIGRATIONS } from './migrations.js'
 
+/** The hub's SQLite file inside --data-dir. */
+export const HUB_DATABASE_FILE = 'hub.db'
+
 export class HubDatabaseError extends Error {
   readonly code = 'hub-database'
   constructor(
