@@ -73,6 +73,8 @@ export function createApiServer(options: ApiServerOptions): Server {
       else sendJson(res, 200, result ?? {})
     } catch (error) {
       if (error instanceof ApiError) {
+        // The unread rest of a too-large body is not worth reading: close after answering.
+        if (error.status === 413) res.setHeader('connection', 'close')
         sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } })
         return
       }
@@ -92,10 +94,12 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     const chunks: Buffer[] = []
     let size = 0
     req.on('data', (chunk: Buffer) => {
+      if (size > maxBytes) return // already refused: the rest is read and dropped
       size += chunk.byteLength
       if (size > maxBytes) {
+        // Not req.destroy(): that resets the connection and the client never sees the 413.
+        chunks.length = 0
         reject(new ApiError(413, 'too-large', `request body exceeds ${maxBytes} bytes`))
-        req.destroy()
         return
       }
       chunks.push(chunk)

@@ -12,7 +12,7 @@ import path from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { stringify as stringifyYaml } from 'yaml'
 import { CLI, startAgentProcess, type AgentProcess, type AgentTestLike, type ExitInfo } from './agent-process.js'
-import { dockerClient } from './docker.js'
+import { dockerClient, removeContainersByLabel } from './docker.js'
 import { freePort } from './ports.js'
 import { waitFor } from './wait.js'
 
@@ -62,7 +62,13 @@ function track(child: ChildProcess): void {
   if (exitHook) return
   exitHook = true
   process.once('exit', () => {
-    for (const c of live) if (c.pid) process.kill(c.pid, 'SIGKILL')
+    for (const c of live) {
+      try {
+        if (c.pid) process.kill(c.pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
   })
 }
 
@@ -141,23 +147,36 @@ export class HubProcess {
     this.child = child
     this.exitInfo = null
     track(child)
-    let spawnError: Error | undefined
-    child.once('error', (error) => (spawnError = error))
     child.once('exit', (code, signal) => {
       if (this.child === child) this.exitInfo = { code, signal }
     })
-    await waitFor(
+    // Fail at once if it cannot spawn or dies while we wait, not at the timeout.
+    const died = new Promise<never>((_, reject) => {
+      child.once('error', reject)
+      child.once('exit', (code, signal) => reject(new Error(`hub exited during start-up (${JSON.stringify({ code, signal })})`)))
+    })
+    died.catch(() => undefined)
+    const stopPolling = new AbortController()
+    const mark = `--- start #${this.starts}:`
+    const healthy = waitFor(
       async () => {
-        if (spawnError) throw spawnError
-        if (this.exitInfo) throw new Error(`hub exited during start-up (${JSON.stringify(this.exitInfo)}):\n${this.tail(40)}`)
+        // This process said so (not some other one on the port), and its API answers.
+        const log = this.log()
+        if (!log.slice(log.indexOf(mark)).includes('"msg":"hub running"')) return false
         const response = await fetch(`${this.apiUrl}/healthz`, { signal: AbortSignal.timeout(2_000) })
         return response.ok
       },
-      { what: `the hub to answer ${this.apiUrl}/healthz`, timeoutMs: 30_000, intervalMs: 50 },
-    ).catch((error: Error) => {
+      { what: `the hub to answer ${this.apiUrl}/healthz`, timeoutMs: 30_000, intervalMs: 50, signal: stopPolling.signal },
+    )
+    healthy.catch(() => undefined)
+    try {
+      await Promise.race([healthy, died])
+    } catch (error) {
       if (this.alive && child.pid) process.kill(child.pid, 'SIGKILL')
-      throw new Error(`${error.message}\n--- hub log ---\n${this.tail(40)}`)
-    })
+      throw new Error(`${(error as Error).message}\n--- hub log ---\n${this.tail(40)}`)
+    } finally {
+      stopPolling.abort()
+    }
     this.secrets = {
       adminToken: readFileSync(path.join(this.dataDir, 'admin-token'), 'utf8').trim(),
       publicKey: readFileSync(path.join(this.dataDir, 'hub-public-key.txt'), 'utf8').trim(),
@@ -355,13 +374,20 @@ export async function startHubAgent(t: AgentTestLike, hub: HubProcess, options: 
   const base = options.dir ?? process.env.SHOAL_TMP ?? os.tmpdir()
   const dir = mkdtempSync(path.join(base, `agent-${options.name}-`))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const dataDir = path.join(dir, 'data')
+  // The hub may give the node another id than its name (a name already taken): its containers
+  // carry that id. Registered before the agent's own teardown, so it runs after the agent is dead.
+  t.teardown(async () => {
+    const id = readIdentityFile(dataDir)
+    if (id && id.nodeId !== options.name) await removeContainersByLabel(`io.shoal.node=${id.nodeId}`)
+  })
   const extraArgs = ['--token', token]
   const labels = Object.entries(options.labels ?? {})
   if (labels.length > 0) extraArgs.push('--labels', labels.map(([k, v]) => `${k}=${v}`).join(','))
   if (options.profile) extraArgs.push('--profile', options.profile)
   return startAgentProcess(t, {
     nodeId: options.name,
-    dataDir: path.join(dir, 'data'),
+    dataDir,
     hubUrl: hub.apiUrl,
     resyncIntervalMs: options.resyncIntervalMs ?? 2_000,
     logLevel: options.logLevel ?? 'debug',
@@ -381,6 +407,14 @@ export interface AgentIdentity {
 
 export function readAgentIdentity(agent: AgentProcess): AgentIdentity {
   return JSON.parse(readFileSync(path.join(agent.dataDir, 'identity.json'), 'utf8')) as AgentIdentity
+}
+
+function readIdentityFile(dataDir: string): AgentIdentity | null {
+  try {
+    return JSON.parse(readFileSync(path.join(dataDir, 'identity.json'), 'utf8')) as AgentIdentity
+  } catch {
+    return null
+  }
 }
 
 // ---- Manifests the hub tests share ----

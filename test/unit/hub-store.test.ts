@@ -1,0 +1,284 @@
+// The hub's SQLite store on real files: migrations from an empty file, reopening, and the
+// rules the repositories enforce (generations only grow, join tokens are counted and expire,
+// broker credentials verify, agents' reports are deduplicated by seq, placements keep their
+// creation time while they stay).
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import t from 'tap'
+import { openHubDatabase, HubDatabaseError } from '../../hub/store/open-hub-database.js'
+import { HUB_MIGRATIONS } from '../../hub/store/migrations.js'
+import { HubStore } from '../../hub/store/hub-store.js'
+import { TokenRefusedError } from '../../hub/store/token-repository.js'
+import type { DesiredDocument, NodeEvent, NodeStatus, OutboxRecord } from '../../protocol/index.js'
+import { tempDir } from '../support/tmp.js'
+
+const T0 = Date.parse('2030-01-01T00:00:00.000Z')
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+function openStore(t: { teardown(fn: () => unknown): void }, file?: string): { store: HubStore; file: string } {
+  const dbFile = file ?? path.join(tempDir(t, 'hub-store'), 'hub.db')
+  const store = new HubStore(openHubDatabase(dbFile))
+  t.teardown(() => {
+    if (store.db.open) store.close()
+  })
+  return { store, file: dbFile }
+}
+
+function addNode(store: HubStore, id: string): void {
+  store.nodes.insert({
+    id,
+    labels: { site: 'x' },
+    capabilities: [],
+    arch: 'amd64',
+    profile: 'generic-amd64',
+    inventory: {} as never,
+    capacity: { cpuMillis: 2000, memoryBytes: 2 ** 31, gpus: 0 },
+    reserved: { cpuMillis: 0, memoryBytes: 0 },
+    heartbeatIntervalMs: 15_000,
+    createdAt: iso(T0),
+  })
+}
+
+function doc(nodeId: string, generation: number): DesiredDocument {
+  return { apiVersion: 'shoal/v1', kind: 'NodeDesiredState', nodeId, generation, issuedAt: iso(T0), workloads: [], signature: 'sig' } as unknown as DesiredDocument
+}
+
+const event = (nodeId: string, type: string): NodeEvent => ({ nodeId, type, severity: 'info', message: type, at: iso(T0) })
+const status = (nodeId: string, state: 'running' | 'exited', observedGeneration = 1): NodeStatus => ({
+  nodeId,
+  observedGeneration,
+  at: iso(T0),
+  workloads: [{ name: 'web', deployment: 'web', revision: 1, state, health: 'none', restarts: 0, since: iso(T0) }],
+})
+const rec = (nodeId: string, seq: number, body: NodeEvent | NodeStatus): OutboxRecord =>
+  ('type' in body ? { nodeId, seq, kind: 'event', body } : { nodeId, seq, kind: 'status', body }) as OutboxRecord
+
+t.test('migrations', async (t) => {
+  t.test('an empty file is migrated from version 0 to the latest, with WAL and FULL sync', async (t) => {
+    const dir = tempDir(t, 'hub-store')
+    const file = path.join(dir, 'hub.db')
+    const raw = new Database(file)
+    t.equal(raw.pragma('user_version', { simple: true }), 0, 'starts at version 0')
+    raw.close()
+    const { store } = openStore(t, file)
+    t.equal(store.db.pragma('user_version', { simple: true }), HUB_MIGRATIONS.length)
+    t.equal(store.db.pragma('journal_mode', { simple: true }), 'wal')
+    t.equal(store.db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL')
+    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name)
+    for (const table of ['nodes', 'node_credentials', 'join_tokens', 'deployments', 'deployment_revisions', 'placements', 'desired_documents', 'node_seq', 'workload_status', 'events', 'audit_log']) {
+      t.ok(tables.includes(table), `has ${table}`)
+    }
+  })
+
+  t.test('reopening is idempotent and keeps the data', async (t) => {
+    const first = openStore(t)
+    addNode(first.store, 'n1')
+    first.store.desired.save(doc('n1', 3), 'h3')
+    first.store.close()
+    const again = openStore(t, first.file)
+    t.equal(again.store.db.pragma('user_version', { simple: true }), HUB_MIGRATIONS.length, 'no step ran twice')
+    t.ok(again.store.nodes.exists('n1'))
+    t.equal(again.store.desired.get('n1')?.generation, 3)
+    again.store.close()
+    const third = openStore(t, first.file)
+    t.equal(third.store.nodes.list().length, 1)
+  })
+
+  t.test('a database from a newer hub is refused, not downgraded', async (t) => {
+    const dir = tempDir(t, 'hub-store')
+    const file = path.join(dir, 'hub.db')
+    const raw = new Database(file)
+    raw.pragma(`user_version = ${HUB_MIGRATIONS.length + 1}`)
+    raw.close()
+    t.throws(() => openHubDatabase(file), HubDatabaseError)
+    const check = new Database(file)
+    t.equal(check.pragma('user_version', { simple: true }), HUB_MIGRATIONS.length + 1, 'left as it was')
+    check.close()
+  })
+
+  t.test('a file that is not a database is refused with a clear error', async (t) => {
+    const dir = tempDir(t, 'hub-store')
+    const file = path.join(dir, 'hub.db')
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(file, 'this is not SQLite '.repeat(300))
+    t.throws(() => openHubDatabase(file), { name: 'HubDatabaseError', message: /hub\.db/ })
+  })
+})
+
+t.test('DesiredRepository: generations only grow', async (t) => {
+  const { store } = openStore(t)
+  store.desired.save(doc('n1', 1), 'a')
+  store.desired.save(doc('n1', 2), 'b')
+  t.throws(() => store.desired.save(doc('n1', 1), 'c'), /would go backwards \(2 → 1\)/, 'an older generation is refused')
+  t.throws(() => store.desired.save(doc('n1', 2), 'c'), /would go backwards/, 'the same generation again is refused')
+  t.equal(store.desired.get('n1')?.generation, 2)
+  t.equal(store.desired.get('n1')?.contentHash, 'b', 'the stored document is untouched')
+  store.desired.save(doc('n2', 7), 'x')
+  t.same(
+    store.desired.list().map((d) => [d.nodeId, d.generation]),
+    [
+      ['n1', 2],
+      ['n2', 7],
+    ],
+  )
+  t.test('a refused save inside a transaction rolls the transaction back', async (t) => {
+    t.throws(() =>
+      store.transaction(() => {
+        store.desired.save(doc('n2', 8), 'y')
+        store.desired.save(doc('n1', 1), 'z')
+      }),
+    )
+    t.equal(store.desired.get('n2')?.generation, 7, 'n2 stayed at 7')
+  })
+})
+
+t.test('TokenRepository: use limits, expiry, unknown tokens', async (t) => {
+  const { store } = openStore(t)
+  const limited = store.tokens.create({ labels: { site: 'a' }, maxUses: 2, expiresAt: null, now: iso(T0) })
+  t.match(limited.token, /^shoal_/)
+  t.notOk(JSON.stringify(store.db.prepare('SELECT * FROM join_tokens').all()).includes(limited.token), 'only a digest is stored')
+  t.equal(store.tokens.consume(limited.token, T0).uses, 1)
+  t.same(store.tokens.consume(limited.token, T0).labels, { site: 'a' })
+  t.throws(() => store.tokens.consume(limited.token, T0), new TokenRefusedError(`join token ${limited.record.id} has been used 2 of 2 times`))
+
+  const expiring = store.tokens.create({ labels: {}, maxUses: null, expiresAt: iso(T0 + 60_000), now: iso(T0) })
+  t.equal(store.tokens.consume(expiring.token, T0 + 59_999).uses, 1)
+  t.throws(() => store.tokens.consume(expiring.token, T0 + 60_000), TokenRefusedError, 'expired at its expiry time')
+
+  const unlimited = store.tokens.create({ labels: {}, maxUses: null, expiresAt: null, now: iso(T0) })
+  for (let i = 1; i <= 5; i++) t.equal(store.tokens.consume(unlimited.token, T0 + i).uses, i)
+
+  t.throws(() => store.tokens.consume('shoal_nope_nope', T0), { name: 'TokenRefusedError', message: 'unknown join token' })
+
+  t.test('a use counted inside an enrollment that fails is rolled back', async (t) => {
+    const once = store.tokens.create({ labels: {}, maxUses: 1, expiresAt: null, now: iso(T0) })
+    t.throws(() =>
+      store.transaction(() => {
+        store.tokens.consume(once.token, T0)
+        throw new Error('enrollment failed later')
+      }),
+    )
+    t.equal(store.tokens.consume(once.token, T0).uses, 1, 'the token is still usable once')
+  })
+})
+
+t.test('CredentialRepository: verify, replace, revoke', async (t) => {
+  const { store } = openStore(t)
+  addNode(store, 'n1')
+  addNode(store, 'n2')
+  store.credentials.set('n1', 'n1', 'secret-one')
+  store.credentials.set('n2', 'n2', 'secret-two')
+  t.notOk(JSON.stringify(store.db.prepare('SELECT * FROM node_credentials').all()).includes('secret-one'), 'no plain password stored')
+  t.equal(store.credentials.authenticate('n1', 'secret-one'), 'n1')
+  t.equal(store.credentials.authenticate('n1', 'secret-one'), 'n1', 'again (from the cache)')
+  t.equal(store.credentials.authenticate('n1', 'secret-two'), null, 'another node\'s password')
+  t.equal(store.credentials.authenticate('n1', 'secret-on'), null)
+  t.equal(store.credentials.authenticate('n1', ''), null)
+  t.equal(store.credentials.authenticate('nobody', 'secret-one'), null, 'unknown user')
+
+  store.credentials.set('n1', 'n1', 'rotated')
+  t.equal(store.credentials.authenticate('n1', 'secret-one'), null, 'the old password stops working after a rotation, cache or not')
+  t.equal(store.credentials.authenticate('n1', 'rotated'), 'n1')
+
+  store.credentials.revoke('n1')
+  t.equal(store.credentials.authenticate('n1', 'rotated'), null, 'revoked')
+  t.equal(store.credentials.authenticate('n2', 'secret-two'), 'n2', 'other nodes unaffected')
+  t.same(store.credentials.usernames(), [{ nodeId: 'n2', username: 'n2' }])
+
+  store.nodes.delete('n2')
+  t.equal(store.credentials.authenticate('n2', 'secret-two'), null, 'deleting the node deletes its credentials (cascade)')
+})
+
+t.test('StatusRepository: ingest deduplicates by seq and acks cumulatively', async (t) => {
+  const { store } = openStore(t)
+  addNode(store, 'n1')
+  addNode(store, 'n2')
+  const ingest = (nodeId: string, records: OutboxRecord[]) => store.transaction(() => store.status.ingest(nodeId, records, iso(T0)))
+
+  const first = ingest('n1', [rec('n1', 100, event('n1', 'First')), rec('n1', 101, status('n1', 'running'))])
+  t.match(first, { applied: 2, duplicates: 0, ackSeq: 101 })
+  t.equal(store.status.lastSeq('n1'), 101)
+
+  const resent = ingest('n1', [rec('n1', 100, event('n1', 'First')), rec('n1', 101, status('n1', 'running')), rec('n1', 102, event('n1', 'Second'))])
+  t.match(resent, { applied: 1, duplicates: 2, ackSeq: 102 }, 'a resent batch: old records counted as duplicates, the new one applied')
+
+  const onlyOld = ingest('n1', [rec('n1', 101, status('n1', 'exited'))])
+  t.match(onlyOld, { applied: 0, duplicates: 1, ackSeq: 102 }, 'nothing new: the ack still says 102')
+  t.equal(store.status.workloads({ nodeId: 'n1' })[0]?.state, 'running', 'a stale status is not applied over a newer one')
+
+  const unordered = ingest('n1', [rec('n1', 105, status('n1', 'exited', 4)), rec('n1', 104, event('n1', 'Third'))])
+  t.match(unordered, { applied: 2, duplicates: 0, ackSeq: 105 }, 'applied in seq order whatever the batch order')
+  t.equal(store.status.workloads({ nodeId: 'n1' })[0]?.state, 'exited')
+  t.equal(store.nodes.get('n1')?.observedGeneration, 4)
+
+  const events = store.status.events({ nodeId: 'n1' })
+  t.same(
+    events.map((e) => [e.seq, e.type]),
+    [
+      [100, 'First'],
+      [102, 'Second'],
+      [104, 'Third'],
+    ],
+    'each event stored once, with its seq',
+  )
+  t.match(ingest('n2', [rec('n2', 1, event('n2', 'Other'))]), { applied: 1, ackSeq: 1 }, 'seqs are per node')
+
+  t.test('a batch that fails midway stores nothing and moves no seq', async (t) => {
+    t.throws(() =>
+      store.transaction(() => {
+        store.status.ingest('n1', [rec('n1', 106, event('n1', 'Lost'))], iso(T0))
+        throw new Error('crash before commit')
+      }),
+    )
+    t.equal(store.status.lastSeq('n1'), 105)
+    t.notOk(store.status.events({ nodeId: 'n1' }).some((e) => e.type === 'Lost'))
+    t.match(ingest('n1', [rec('n1', 106, event('n1', 'Lost'))]), { applied: 1, ackSeq: 106 }, 'the resend then applies')
+  })
+})
+
+t.test('StatusRepository.events: latest N without `since`, oldest after `since` with it', async (t) => {
+  const { store } = openStore(t)
+  for (let i = 1; i <= 10; i++) store.status.appendEvent({ nodeId: null, type: `E${i}`, severity: 'info', message: `e${i}`, at: iso(T0 + i) }, iso(T0 + i))
+  t.same(
+    store.status.events({ limit: 3 }).map((e) => e.type),
+    ['E8', 'E9', 'E10'],
+    'the latest three, oldest first',
+  )
+  t.same(
+    store.status.events({ sinceId: 0, limit: 3 }).map((e) => e.type),
+    ['E1', 'E2', 'E3'],
+    'from the start',
+  )
+  const page = store.status.events({ sinceId: 3, limit: 3 })
+  t.same(
+    page.map((e) => e.type),
+    ['E4', 'E5', 'E6'],
+    'the next page, no gap',
+  )
+  t.same(
+    store.status.events({ sinceId: page.at(-1)?.id ?? 0, limit: 100 }).map((e) => e.type),
+    ['E7', 'E8', 'E9', 'E10'],
+  )
+  t.equal(store.status.events({ limit: 1 })[0]?.seq, null, 'hub-made events carry no seq')
+})
+
+t.test('DeploymentRepository.replacePlacements keeps created_at of unchanged rows', async (t) => {
+  const { store } = openStore(t)
+  const p = (nodeId: string, workload: string, replica = 0) => ({ nodeId, workload, deployment: workload, replica })
+  t.same(store.deployments.replacePlacements([p('n1', 'web'), p('n2', 'web', 1), p('n1', 'db')], iso(T0)), { added: 3, removed: 0 })
+  const change = store.deployments.replacePlacements([p('n1', 'web'), p('n2', 'web', 2), p('n3', 'cache')], iso(T0 + 1000))
+  t.same(change, { added: 2, removed: 2 }, 'n2/web changed its replica (replaced), n1/db removed, n3/cache added')
+  t.same(
+    store.deployments.placements().map((x) => [x.nodeId, x.workload, x.replica, x.createdAt]),
+    [
+      ['n3', 'cache', 0, iso(T0 + 1000)],
+      ['n1', 'web', 0, iso(T0)],
+      ['n2', 'web', 2, iso(T0 + 1000)],
+    ],
+    'the unchanged row keeps its first time',
+  )
+  t.same(store.deployments.replacePlacements([p('n1', 'web'), p('n2', 'web', 2), p('n3', 'cache')], iso(T0 + 2000)), { added: 0, removed: 0 }, 'the same answer again changes nothing')
+  t.equal(store.deployments.placements().find((x) => x.nodeId === 'n1')?.createdAt, iso(T0))
+  t.same(store.deployments.replacePlacements([], iso(T0 + 3000)), { added: 0, removed: 3 })
+  t.same(store.deployments.placements(), [])
+})
