@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { memoryBytes, durationMs, encodeMessage, type Inventory, type NodeEvent, type Presence, type Workload } from '../protocol/index.js'
+import { isRenamedFrom, memoryBytes, durationMs, encodeMessage, type Inventory, type NodeEvent, type Presence, type Workload } from '../protocol/index.js'
 import { readPackageVersion } from '../hub/cli/version.js'
 import { enrollWithHub } from './enroll.js'
 import { loadProfiles } from '../firmware-profiles/catalog.js'
@@ -253,9 +253,7 @@ async function createTransport(config: AgentConfig, identity: Identity, logger: 
  * (hub/enrollment.ts), and the unchanged command line must keep working after a restart.
  */
 function answersToName(known: Identity, name: string): boolean {
-  if (known.nodeId === name) return true
-  const stem = `${name.slice(0, 56)}-`
-  return known.enrolledAt !== null && known.nodeId.startsWith(stem) && /^[0-9a-f]{6}$/.test(known.nodeId.slice(stem.length))
+  return known.nodeId === name || (known.enrolledAt !== null && isRenamedFrom(known.nodeId, name))
 }
 
 /** A key is pinned once; a different one later is refused rather than silently trusted. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { durationMs, memoryBytes, cpuMillis, type EnrollmentRequest, type EnrollmentResponse } from '../protocol/index.js'
+import { durationMs, memoryBytes, cpuMillis, type EnrollmentRequest, type EnrollmentResponse, renamedNodeId } from '../protocol/index.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import { BrokerCredentialRepository } from './broker-config/broker-credential-repository.js'
 import { brokerHashes } from './broker-config/password-hashes.js'
@@ -31,7 +31,7 @@ export function enroll(request: EnrollmentRequest, context: EnrollmentContext): 
   const hashes = brokerHashes(password)
   const nodeId = store.transaction(() => {
     const token = store.tokens.consume(request.token, context.now())
-    const id = store.nodes.exists(request.name) ? `${request.name.slice(0, 56)}-${randomBytes(3).toString('hex')}` : request.name
+    const id = store.nodes.exists(request.name) ? renamedNodeId(request.name, randomBytes(3).toString('hex')) : request.name
     const capabilities = new Set(profile.capabilities)
     if (request.inventory.gpus.length > 0) capabilities.add('gpu')
     for (const gpu of request.inventory.gpus) if (/nvidia/i.test(gpu.vendor)) capabilities.add('nvidia')

@@ -13,6 +13,19 @@ export const EnrollmentRequest = z.strictObject({
 export type EnrollmentRequest = z.infer<typeof EnrollmentRequest>
 
 /** The node's own identity and credentials; it pins `hubPublicKey` and refuses any other signer. */
+/**
+ * The id a hub gives a node whose requested name is taken: the name (cut to fit) and six hex
+ * digits. The agent uses the inverse to keep accepting its original `--name` after a restart.
+ */
+export function renamedNodeId(name: string, hex6: string): string {
+  return `${name.slice(0, 56)}-${hex6}`
+}
+
+export function isRenamedFrom(nodeId: string, name: string): boolean {
+  const stem = `${name.slice(0, 56)}-`
+  return nodeId.startsWith(stem) && /^[0-9a-f]{6}$/.test(nodeId.slice(stem.length))
+}
+
 export const EnrollmentResponse = z.strictObject({
   nodeId: NodeId,
   hubPublicKey: z.string().min(1),

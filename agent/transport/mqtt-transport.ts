@@ -61,9 +61,11 @@ export class MqttTransport implements AgentTransport {
         INBOUND.map((channel) => mqttTopic(nodeId, channel)),
         { qos: 1 },
         (error, granted) => {
-          if (error) this.logger.warn({ err: error }, 'subscribe failed')
-          const refused = (granted ?? []).filter((g) => g.qos === 128)
-          if (refused.length > 0) this.logger.error({ topics: refused.map((g) => g.topic) }, 'broker refused subscriptions (check this node\'s credentials and ACL)')
+          // mqtt.js 5 reports a SUBACK refusal (0x80) as an error, so both paths name the ACL.
+          const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic)
+          if (error || refused.length > 0) {
+            this.logger.error({ err: error ?? undefined, topics: refused }, 'broker refused subscriptions (check this node\'s credentials and ACL)')
+          }
         },
       )
       client.publish(mqttTopic(nodeId, 'presence'), this.options.online(), { qos: 1, retain: true }, () => undefined)

@@ -197,6 +197,7 @@ export function buildRoutes(services: ApiServices): Router {
     const node = requireNode(context.params.id ?? '')
     store.transaction(() => {
       store.credentials.revoke(node.id)
+      store.status.forgetNode(node.id)
       store.nodes.delete(node.id)
       store.audit.append({ at: isoNow(clock), actor: context.actor, action: 'node.revoke', target: node.id, detail: null })
     })

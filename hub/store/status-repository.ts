@@ -52,6 +52,16 @@ export class StatusRepository {
     return { applied, duplicates, ackSeq: last, statuses, events }
   }
 
+  /**
+   * A revoked node's dedupe state and workload status go with it: if the device enrolls again
+   * under the same id, its fresh outbox (seq from its own clock) must not be judged against the
+   * old one's. Events stay, as history.
+   */
+  forgetNode(nodeId: string): void {
+    this.db.prepare('DELETE FROM node_seq WHERE node_id = ?').run(nodeId)
+    this.db.prepare('DELETE FROM workload_status WHERE node_id = ?').run(nodeId)
+  }
+
   lastSeq(nodeId: string): number {
     const row = this.db.prepare('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
     return row?.last_seq ?? 0
