@@ -4,12 +4,12 @@
 // Every container the agent creates carries this run's io.shoal.test-run label, and all of
 // the node's containers are removed when the test ends (after the agent is killed, so it
 // cannot recreate them), pass or fail.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { copyFileSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { CLI, ROOT, spawnCli } from './cli-process.js'
 import { dockerClient, removeContainersByLabel } from './docker.js'
 import { TEST_RUN_LABEL, testRunId } from './env.js'
 import type { WorkloadInput } from './hub-double.js'
@@ -19,8 +19,7 @@ import { waitFor } from './wait.js'
 const execFileAsync = promisify(execFile)
 
 /** The repository root, from this file's place in test/support. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const CLI = path.join(ROOT, 'dist', 'hub', 'cli', 'main.js')
+export { CLI }
 
 /** A tap test, or anything that can register cleanup (and, when it can, report failure). */
 export interface AgentTestLike extends TestLike {
@@ -65,19 +64,6 @@ export interface ExitInfo {
 /** A unique node id for one test: `t-<word>-<random>`, valid in topics, subjects and container names. */
 export function uniqueNodeId(word = 'a'): string {
   return `t-${word}-${randomBytes(4).toString('hex')}`
-}
-
-// Agents still running when a test process dies are killed with it.
-const live = new Set<ChildProcess>()
-let exitHook = false
-function track(child: ChildProcess): void {
-  live.add(child)
-  child.once('exit', () => live.delete(child))
-  if (exitHook) return
-  exitHook = true
-  process.once('exit', () => {
-    for (const c of live) if (c.pid) process.kill(c.pid, 'SIGKILL')
-  })
 }
 
 export class AgentProcess {
@@ -134,20 +120,11 @@ export class AgentProcess {
   /** Starts a process (again, after a stop or kill) on the same data directory; resolves once it runs. */
   async start(overrides: Partial<Pick<AgentProcessOptions, 'hubUrl' | 'hubKey' | 'extraArgs'>> = {}): Promise<void> {
     if (this.alive) throw new Error(`agent ${this.nodeId} is already running (pid ${this.pid})`)
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test does) before the integration tests`)
     this.current = { ...this.current, ...overrides }
-    const fd = openSync(this.logFile, 'a')
     this.starts++
-    writeSync(fd, `--- start #${this.starts}: node ${this.args().join(' ')}\n`)
-    let child: ChildProcess
-    try {
-      child = spawn(process.execPath, this.args(), { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env } })
-    } finally {
-      closeSync(fd)
-    }
+    const child = spawnCli(this.logFile, this.args(), this.starts)
     this.child = child
     this.exitInfo = null
-    track(child)
     let spawnError: Error | undefined
     child.once('error', (error) => (spawnError = error))
     child.once('exit', (code, signal) => {

@@ -5,12 +5,13 @@
 //
 // Also: agents enrolled with this hub (real `agent run --hub http://... --token ...`
 // processes, through agent-process.ts), and small readers of the hub's API and metrics.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { stringify as stringifyYaml } from 'yaml'
+import { spawnCli } from './cli-process.js'
 import { CLI, startAgentProcess, type AgentProcess, type AgentTestLike, type ExitInfo } from './agent-process.js'
 import { dockerClient, removeContainersByLabel } from './docker.js'
 import { freePort } from './ports.js'
@@ -53,26 +54,6 @@ export interface HubProcessOptions {
   readonly extraArgs?: readonly string[]
 }
 
-// Hubs still running when a test process dies are killed with it.
-const live = new Set<ChildProcess>()
-let exitHook = false
-function track(child: ChildProcess): void {
-  live.add(child)
-  child.once('exit', () => live.delete(child))
-  if (exitHook) return
-  exitHook = true
-  process.once('exit', () => {
-    for (const c of live) {
-      try {
-        if (c.pid) process.kill(c.pid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
-  })
-}
-
-const ROOT = path.resolve(path.dirname(CLI), '..', '..', '..')
 
 export class HubProcess {
   private child: ChildProcess | null = null
@@ -134,19 +115,10 @@ export class HubProcess {
   /** Starts the process on the same ports and data directory; resolves once /healthz answers. */
   async start(): Promise<void> {
     if (this.alive) throw new Error(`the hub is already running (pid ${this.pid})`)
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test does) before the integration tests`)
-    const fd = openSync(this.logFile, 'a')
     this.starts++
-    writeSync(fd, `--- start #${this.starts}: node ${this.args().join(' ')}\n`)
-    let child: ChildProcess
-    try {
-      child = spawn(process.execPath, this.args(), { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env } })
-    } finally {
-      closeSync(fd)
-    }
+    const child = spawnCli(this.logFile, this.args(), this.starts)
     this.child = child
     this.exitInfo = null
-    track(child)
     child.once('exit', (code, signal) => {
       if (this.child === child) this.exitInfo = { code, signal }
     })
