@@ -1,6 +1,6 @@
-import type Dockerode from 'dockerode'
 import type { ContainerTemplate, HealthCheck, RestartPolicy } from '../../protocol/index.js'
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
+import type { AuthConfig, ContainerCreateOptions, HealthConfig, HostConfig, RestartPolicy as DockerRestartPolicy } from './docker-engine-client.js'
 import { LABEL, type ContainerSpec } from './runtime.js'
 
 /** Label on the named volumes the agent creates, beside LABEL.node. */
@@ -12,9 +12,9 @@ const NANOS_PER_MS = 1_000_000
  * The Docker create options for one workload container: a pure function of the spec, so
  * the same spec always yields the same container (the config hash relies on that).
  */
-export function containerCreateOptions(spec: ContainerSpec): Dockerode.ContainerCreateOptions {
+export function containerCreateOptions(spec: ContainerSpec): ContainerCreateOptions {
   const template = spec.workload.template
-  const options: Dockerode.ContainerCreateOptions = {
+  const options: ContainerCreateOptions = {
     name: spec.name,
     Image: template.image,
     Labels: containerLabels(spec),
@@ -59,7 +59,7 @@ export function volumeName(nodeId: string, volume: string): string {
  * on-failure → `on-failure` with no retry limit (the agent's own backoff decides when to give
  * up); never → `no`.
  */
-export function restartPolicy(policy: RestartPolicy): Dockerode.HostRestartPolicy {
+export function restartPolicy(policy: RestartPolicy): DockerRestartPolicy {
   switch (policy) {
     case 'always':
       return { Name: 'unless-stopped' }
@@ -80,7 +80,7 @@ export function restartPolicy(policy: RestartPolicy): Dockerode.HostRestartPolic
  * nc (busybox has both). The probe's timeout is Docker's `Timeout`, which kills the probe;
  * no tool-level timeout flags, because busybox 1.35's `wget -T` crashes.
  */
-export function healthcheck(check: HealthCheck): Dockerode.HealthConfig {
+export function healthcheck(check: HealthCheck): HealthConfig {
   return {
     Test: healthTest(check),
     Interval: durationMs(check.interval) * NANOS_PER_MS,
@@ -110,7 +110,7 @@ function healthTest(check: HealthCheck): string[] {
 }
 
 /** The X-Registry-Auth body for a pull; none without credentials. */
-export function pullAuthConfig(image: string, credentials: ContainerTemplate['pullCredentials']): Dockerode.AuthConfigObject | undefined {
+export function pullAuthConfig(image: string, credentials: ContainerTemplate['pullCredentials']): AuthConfig | undefined {
   if (!credentials) return undefined
   return { username: credentials.username, password: credentials.password, serveraddress: credentials.registry ?? registryOf(image) }
 }
@@ -130,9 +130,9 @@ export function shellQuote(value: string): string {
 
 const urlHost = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host)
 
-function hostConfig(spec: ContainerSpec): Dockerode.HostConfig {
+function hostConfig(spec: ContainerSpec): HostConfig {
   const template = spec.workload.template
-  const config: Dockerode.HostConfig = {
+  const config: HostConfig = {
     RestartPolicy: restartPolicy(template.restartPolicy),
     NetworkMode: template.network,
   }

@@ -1,39 +1,29 @@
+import { DockerEngineError } from './docker-engine-client.js'
 import { RuntimeError } from './runtime.js'
 
 type RuntimeErrorCode = RuntimeError['code']
 
-/** Socket-level failures: the engine is down, restarting, or its socket is missing or closed to us. */
+/** Socket-level failures: the engine is down, restarting, silent, or its socket is missing or closed to us. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EPERM', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ECONNABORTED'])
 
-interface DockerodeErrorShape {
-  readonly statusCode?: number
-  readonly code?: string
-  readonly json?: { readonly message?: string } | string | null
-  readonly message?: string
-}
-
-/** The engine's own words from a dockerode error ("No such container: x"), else the error's message. */
+/** The engine's own words ("No such container: x") from an engine error, else the error's message. */
 export function engineMessage(error: unknown): string {
-  const shape = (error ?? {}) as DockerodeErrorShape
-  const json = shape.json
-  if (json && typeof json === 'object' && typeof json.message === 'string' && json.message !== '') return json.message.trim()
-  if (typeof json === 'string' && json.trim() !== '') return json.trim()
-  // dockerode's own wrapping ("(HTTP code 500) server error - ...") says nothing the status does not.
-  return (shape.message ?? String(error)).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim()
+  if (error instanceof Error) return error.message.trim()
+  return String(error)
 }
 
+/** The HTTP status the engine answered with; undefined when it did not answer. */
 export function httpStatus(error: unknown): number | undefined {
-  const status = (error as DockerodeErrorShape | null)?.statusCode
-  return typeof status === 'number' ? status : undefined
+  return error instanceof DockerEngineError ? error.statusCode : undefined
 }
 
 export function isUnreachable(error: unknown): boolean {
-  const shape = error as DockerodeErrorShape | null
-  return (typeof shape?.code === 'string' && UNREACHABLE.has(shape.code)) || /socket hang up/i.test(shape?.message ?? '')
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  return (typeof code === 'string' && UNREACHABLE.has(code)) || (typeof message === 'string' && /socket hang up/i.test(message))
 }
 
 /**
- * A dockerode failure as a RuntimeError: unreachable → unavailable, 404 → not-found,
+ * An engine failure as a RuntimeError: unreachable → unavailable, 404 → not-found,
  * 409 → conflict, anything else → `fallback`. `what` says what we were doing ("start container abc").
  */
 export function toRuntimeError(error: unknown, what: string, fallback: RuntimeErrorCode, context: Readonly<Record<string, string>> = {}): RuntimeError {
@@ -42,7 +32,7 @@ export function toRuntimeError(error: unknown, what: string, fallback: RuntimeEr
   const detail = engineMessage(error)
   const withStatus = status === undefined ? context : { ...context, httpStatus: String(status) }
   if (status === undefined && isUnreachable(error)) {
-    const code = (error as DockerodeErrorShape).code ?? 'error'
+    const code = String((error as { code?: unknown }).code ?? 'error')
     return new RuntimeError('unavailable', `${what}: the Docker engine is unreachable (${code}: ${detail}); is dockerd running and is its socket readable?`, { ...context, cause: code })
   }
   if (status === 404) return new RuntimeError('not-found', `${what}: ${detail}`, withStatus)

@@ -1,5 +1,5 @@
-import type Dockerode from 'dockerode'
 import type { HealthState } from '../../protocol/index.js'
+import type { ContainerInspect } from './docker-engine-client.js'
 import { LABEL, type ContainerRunState, type ObservedContainer } from './runtime.js'
 
 const RUN_STATES: ReadonlySet<string> = new Set<ContainerRunState>(['created', 'running', 'restarting', 'paused', 'exited', 'dead', 'removing'])
@@ -8,7 +8,7 @@ const HEALTH_STATES: ReadonlySet<string> = new Set<HealthState>(['none', 'starti
 const ZERO_TIME = '0001-01-01T00:00:00Z'
 
 /** What the reconciler needs from `GET /containers/{id}/json`. Pure. */
-export function observedFromInspect(info: Dockerode.ContainerInspectInfo): ObservedContainer {
+export function observedFromInspect(info: ContainerInspect): ObservedContainer {
   const labels = info.Config?.Labels ?? {}
   const state = RUN_STATES.has(info.State.Status) ? (info.State.Status as ContainerRunState) : 'dead'
   const revision = Number.parseInt(labels[LABEL.revision] ?? '', 10)

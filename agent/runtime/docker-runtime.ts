@@ -1,8 +1,9 @@
 import { statfs } from 'node:fs/promises'
-import type Dockerode from 'dockerode'
+import type { IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
 import type { ContainerTemplate } from '../../protocol/index.js'
 import { containerCreateOptions, pullAuthConfig } from './docker-container-config.js'
+import { DockerEngineClient, dockerEndpoint, type ContainerSummary, type LogQuery } from './docker-engine-client.js'
 import { httpStatus, isUnreachable, engineMessage, toRuntimeError } from './docker-errors.js'
 import { EVENT_ACTIONS, NdjsonSplitter, followEvents } from './docker-events.js'
 import { DockerLogDemuxer } from './docker-log-demux.js'
@@ -22,8 +23,11 @@ import {
 } from './runtime.js'
 
 export interface DockerRuntimeOptions {
-  /** The engine: a unix socket path, or dockerode options (host/port/TLS). Default: DOCKER_HOST, else /var/run/docker.sock. */
-  readonly docker?: string | Dockerode.DockerOptions
+  /**
+   * The engine: a unix socket path, or a DOCKER_HOST-style unix:// or tcp:// (plain HTTP) URL.
+   * Default: DOCKER_HOST, else /var/run/docker.sock.
+   */
+  readonly docker?: string
   readonly logger: Logger
 }
 
@@ -33,25 +37,22 @@ type PullCredentials = ContainerTemplate['pullCredentials']
 const INSPECT_CONCURRENCY = 8
 
 /**
- * Load dockerode and connect (lazily: nothing is sent until the first call). dockerode is
- * imported here rather than at the top of the module because it pulls ssh2, gRPC and protobufjs
- * with it (16–22 MB of RSS): a process that never talks to Docker (the hub, a hollow agent
- * with a simulated runtime) does not pay for it.
+ * Connect to the engine (lazily: nothing is sent until the first call). Rejects when the
+ * engine address is one we cannot speak to (ssh://, TLS).
  */
 export async function createDockerRuntime(options: DockerRuntimeOptions): Promise<DockerRuntime> {
-  const { default: Docker } = await import('dockerode')
-  const client = new Docker(typeof options.docker === 'string' ? { socketPath: options.docker } : options.docker)
+  const client = new DockerEngineClient({ endpoint: dockerEndpoint(options.docker) })
   return new DockerRuntime({ client, logger: options.logger })
 }
 
-/** ContainerRuntime over the Docker Engine API (dockerode). */
+/** ContainerRuntime over the Docker Engine API (docker-engine-client.ts). */
 export class DockerRuntime implements ContainerRuntime {
   readonly name = 'docker'
-  private readonly docker: Dockerode
+  private readonly docker: DockerEngineClient
   private readonly log: Logger
   private dockerRootDir: string | undefined
 
-  constructor(options: { readonly client: Dockerode; readonly logger: Logger }) {
+  constructor(options: { readonly client: DockerEngineClient; readonly logger: Logger }) {
     this.docker = options.client
     this.log = options.logger.child({ component: 'docker' })
   }
@@ -66,15 +67,15 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** One list call, then one inspect per container (for the restart count and health); fine for ≤256. */
   async list(nodeId: string): Promise<ObservedContainer[]> {
-    let summaries: Dockerode.ContainerInfo[]
+    let summaries: ContainerSummary[]
     try {
-      summaries = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL.node}=${nodeId}`] } })
+      summaries = await this.docker.listContainers({ label: [`${LABEL.node}=${nodeId}`] })
     } catch (error) {
       throw toRuntimeError(error, `list containers of node ${nodeId}`, 'failed', { nodeId })
     }
     const observed = await mapLimit(summaries, INSPECT_CONCURRENCY, async (summary) => {
       try {
-        return observedFromInspect(await this.docker.getContainer(summary.Id).inspect())
+        return observedFromInspect(await this.docker.inspectContainer(summary.Id))
       } catch (error) {
         // Removed between the list and the inspect: it is simply gone.
         if (httpStatus(error) === 404) return null
@@ -86,7 +87,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async imageExists(image: string): Promise<boolean> {
     try {
-      await this.docker.getImage(image).inspect()
+      await this.docker.inspectImage(image)
       return true
     } catch (error) {
       if (httpStatus(error) === 404) return false
@@ -95,9 +96,8 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /**
-   * One attempt; retries and backoff are the caller's. The progress stream is read here rather
-   * than with dockerode's followProgress, which keeps every event in memory and throws out of
-   * a stream handler on a malformed line.
+   * One attempt; retries and backoff are the caller's. Progress events are handled one by one,
+   * never all kept; a malformed line is skipped.
    */
   async pull(image: string, credentials: PullCredentials, onProgress?: (progress: PullProgress) => void): Promise<void> {
     const failed = (error: unknown): RuntimeError =>
@@ -106,9 +106,9 @@ export class DockerRuntime implements ContainerRuntime {
         : new RuntimeError('pull-failed', `pull ${image}: ${engineMessage(error)}`, { image })
     const authconfig = pullAuthConfig(image, credentials)
     const started = Date.now()
-    let stream: NodeJS.ReadableStream
+    let stream: IncomingMessage
     try {
-      stream = await this.docker.pull(image, authconfig ? { authconfig } : {})
+      stream = await this.docker.pullImage(image, authconfig)
     } catch (error) {
       throw failed(error)
     }
@@ -127,7 +127,7 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (error) {
       throw failed(error)
     } finally {
-      ;(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.()
+      stream.destroy()
     }
     if (streamError !== undefined) throw new RuntimeError('pull-failed', `pull ${image}: ${streamError}`, { image })
     this.log.info({ image, ms: Date.now() - started }, 'image pulled')
@@ -149,9 +149,9 @@ export class DockerRuntime implements ContainerRuntime {
   async create(spec: ContainerSpec): Promise<string> {
     const image = spec.workload.template.image
     try {
-      const container = await this.docker.createContainer(containerCreateOptions(spec))
-      this.log.debug({ containerId: container.id, name: spec.name, workload: spec.workload.name }, 'container created')
-      return container.id
+      const containerId = await this.docker.createContainer(containerCreateOptions(spec))
+      this.log.debug({ containerId, name: spec.name, workload: spec.workload.name }, 'container created')
+      return containerId
     } catch (error) {
       const context = { name: spec.name, image, workload: spec.workload.name }
       const status = httpStatus(error)
@@ -163,20 +163,20 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  /** Already running counts as done. */
   async start(containerId: string): Promise<void> {
     try {
-      await this.docker.getContainer(containerId).start()
+      await this.docker.startContainer(containerId)
     } catch (error) {
-      if (httpStatus(error) === 304) return // already running
       throw toRuntimeError(error, `start container ${containerId}`, 'failed', { containerId })
     }
   }
 
+  /** Already stopped counts as done. */
   async stop(containerId: string, timeoutSeconds: number): Promise<void> {
     try {
-      await this.docker.getContainer(containerId).stop({ t: Math.max(0, Math.round(timeoutSeconds)) })
+      await this.docker.stopContainer(containerId, Math.max(0, Math.round(timeoutSeconds)))
     } catch (error) {
-      if (httpStatus(error) === 304) return // already stopped
       throw toRuntimeError(error, `stop container ${containerId}`, 'failed', { containerId })
     }
   }
@@ -188,7 +188,7 @@ export class DockerRuntime implements ContainerRuntime {
    */
   async remove(containerId: string): Promise<void> {
     try {
-      await this.docker.getContainer(containerId).remove({ force: true, v: true })
+      await this.docker.removeContainer(containerId, { force: true, volumes: true })
     } catch (error) {
       const status = httpStatus(error)
       if (status === 404) return
@@ -199,16 +199,15 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** Lines of both streams in the engine's order; with `follow`, until the signal aborts or the container stops. */
   async *logs(containerId: string, options: LogOptions): AsyncGenerator<LogLine> {
-    const container = this.docker.getContainer(containerId)
     const what = `read logs of container ${containerId}`
     let tty: boolean
     try {
-      tty = (await container.inspect()).Config.Tty
+      tty = (await this.docker.inspectContainer(containerId)).Config?.Tty ?? false
     } catch (error) {
       throw toRuntimeError(error, what, 'failed', { containerId })
     }
     const demux = new DockerLogDemuxer({ multiplexed: !tty, timestamps: options.timestamps ?? false })
-    const query: Dockerode.ContainerLogsOptions = {
+    const query: LogQuery = {
       stdout: true,
       stderr: true,
       timestamps: options.timestamps ?? false,
@@ -217,14 +216,12 @@ export class DockerRuntime implements ContainerRuntime {
       ...(options.since !== undefined ? { since: (options.since.getTime() / 1000).toFixed(3) } : {}),
     }
     if (!options.follow) {
-      let body: unknown
+      let bytes: Buffer
       try {
-        body = await container.logs({ ...query, follow: false })
+        bytes = await this.docker.containerLogs(containerId, query)
       } catch (error) {
         throw toRuntimeError(error, what, 'failed', { containerId })
       }
-      // dockerode hands back JSON-looking bodies parsed; only a TTY log could look like JSON.
-      const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
       let lines: LogLine[]
       try {
         lines = [...demux.push(bytes), ...demux.end()]
@@ -235,22 +232,22 @@ export class DockerRuntime implements ContainerRuntime {
       return
     }
     if (options.signal?.aborted) return
-    let stream: NodeJS.ReadableStream
+    let stream: IncomingMessage
     try {
-      stream = await container.logs({ ...query, follow: true, ...(options.signal ? { abortSignal: options.signal } : {}) })
+      stream = await this.docker.followContainerLogs(containerId, query, options.signal)
     } catch (error) {
       if (options.signal?.aborted) return
       throw toRuntimeError(error, what, 'failed', { containerId })
     }
     try {
       for await (const chunk of stream) {
-        yield* demux.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+        yield* demux.push(chunk as Buffer)
       }
     } catch (error) {
       if (options.signal?.aborted) return
       throw toRuntimeError(error, what, 'failed', { containerId })
     } finally {
-      ;(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.()
+      stream.destroy()
     }
     let last: LogLine[]
     try {
@@ -265,12 +262,7 @@ export class DockerRuntime implements ContainerRuntime {
     return followEvents({
       signal,
       logger: this.log,
-      open: async (since) =>
-        (await this.docker.getEvents({
-          filters: { type: ['container'], label: [`${LABEL.node}=${nodeId}`], event: [...EVENT_ACTIONS] },
-          ...(since !== undefined ? { since } : {}),
-          abortSignal: signal,
-        })) as NodeJS.ReadableStream & AsyncIterable<Buffer>,
+      open: (since) => this.docker.events({ type: ['container'], label: [`${LABEL.node}=${nodeId}`], event: EVENT_ACTIONS }, since, signal),
     })
   }
 
@@ -291,7 +283,7 @@ export class DockerRuntime implements ContainerRuntime {
   /** Gone already counts as done; an image a container still uses fails with `conflict`. */
   async removeImage(imageId: string): Promise<void> {
     try {
-      await this.docker.getImage(imageId).remove()
+      await this.docker.removeImage(imageId)
     } catch (error) {
       if (httpStatus(error) === 404) return
       throw toRuntimeError(error, `remove image ${imageId}`, 'failed', { imageId })
@@ -306,7 +298,7 @@ export class DockerRuntime implements ContainerRuntime {
   async diskUsage(): Promise<RuntimeDiskUsage | null> {
     if (this.dockerRootDir === undefined) {
       try {
-        const info = (await this.docker.info()) as { DockerRootDir?: string }
+        const info = await this.docker.info()
         this.dockerRootDir = info.DockerRootDir ?? ''
       } catch (error) {
         throw toRuntimeError(error, 'read the engine info', 'failed')
