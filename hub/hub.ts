@@ -28,7 +28,7 @@ import { NatsHubTransport } from './transport/nats-hub-transport.js'
 export { HUB_DATABASE_FILE }
 
 export type HubTransportConfig =
-  | { readonly kind: 'embedded'; readonly host: string; readonly port: number; readonly advertisedHost?: string }
+  | { readonly kind: 'embedded'; readonly host: string; readonly port: number; readonly advertisedHost?: string; readonly tls?: { readonly cert: string; readonly key: string } }
   | { readonly kind: 'mqtt'; readonly url: string; readonly advertisedUrl?: string }
   | { readonly kind: 'nats'; readonly url: string; readonly advertisedUrl?: string }
 
@@ -168,7 +168,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
 function createTransport(config: HubTransportConfig, store: HubStore, logger: Logger): HubTransport {
   switch (config.kind) {
     case 'embedded':
-      return new EmbeddedBroker({ host: config.host, port: config.port, ...(config.advertisedHost ? { advertisedHost: config.advertisedHost } : {}), logger, authenticate: (u, p) => store.credentials.authenticate(u, p) })
+      return new EmbeddedBroker({ host: config.host, port: config.port, ...(config.advertisedHost ? { advertisedHost: config.advertisedHost } : {}), ...(config.tls ? { tls: config.tls } : {}), logger, authenticate: (u, p) => store.credentials.authenticate(u, p) })
     case 'mqtt':
       return new MqttHubTransport({ url: config.url, ...(config.advertisedUrl ? { advertisedUrl: config.advertisedUrl } : {}), logger })
     case 'nats':

@@ -73,8 +73,6 @@ export function createApiServer(options: ApiServerOptions): Server {
       else sendJson(res, 200, result ?? {})
     } catch (error) {
       if (error instanceof ApiError) {
-        // The unread rest of a too-large body is not worth reading: close after answering.
-        if (error.status === 413) res.setHeader('connection', 'close')
         sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } })
         return
       }
@@ -89,22 +87,34 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text)
 }
 
+/** Past this much of a refused body the connection is cut rather than drained. */
+const DRAIN_LIMIT_FACTOR = 16
+
+/**
+ * Reads a body up to maxBytes. A larger one is read to its end and dropped before the 413 is
+ * sent: answering early and closing makes the client's pending write fail (EPIPE) before it
+ * ever reads the answer. Only an absurd upload (16x the limit) has its connection cut.
+ */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     req.on('data', (chunk: Buffer) => {
-      if (size > maxBytes) return // already refused: the rest is read and dropped
       size += chunk.byteLength
       if (size > maxBytes) {
-        // Not req.destroy(): that resets the connection and the client never sees the 413.
         chunks.length = 0
-        reject(new ApiError(413, 'too-large', `request body exceeds ${maxBytes} bytes`))
+        if (size > maxBytes * DRAIN_LIMIT_FACTOR) {
+          reject(new ApiError(413, 'too-large', `request body exceeds ${maxBytes} bytes`))
+          req.destroy()
+        }
         return
       }
       chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('end', () => {
+      if (size > maxBytes) reject(new ApiError(413, 'too-large', `request body exceeds ${maxBytes} bytes`))
+      else resolve(Buffer.concat(chunks))
+    })
     req.on('error', reject)
   })
 }

@@ -1,5 +1,6 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
 import { createServer, type Server } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
 import type { Logger } from 'pino'
 import { AGENT_PUBLISHED, HUB_PUBLISHED, mqttTopic, mqttWildcard, parseMqttTopic, type Channel } from '../../protocol/index.js'
 import type { HubInboundChannel, HubTransport, HubTransportHandlers } from './hub-transport.js'
@@ -9,6 +10,8 @@ export interface EmbeddedBrokerOptions {
   readonly port: number
   /** Host agents should dial (defaults to the listen host). */
   readonly advertisedHost?: string
+  /** PEM certificate chain and key: agents then dial mqtts:// (TLS) instead of mqtt://. */
+  readonly tls?: { readonly cert: string; readonly key: string }
   readonly logger: Logger
   /** The node a username/password belongs to, or null. */
   readonly authenticate: (username: string, password: string) => string | null
@@ -35,7 +38,7 @@ export class EmbeddedBroker implements HubTransport {
   }
 
   get advertisedUrl(): string {
-    return `mqtt://${this.options.advertisedHost ?? this.options.host}:${this.boundPort || this.options.port}`
+    return `${this.options.tls ? 'mqtts' : 'mqtt'}://${this.options.advertisedHost ?? this.options.host}:${this.boundPort || this.options.port}`
   }
 
   get port(): number {
@@ -103,7 +106,7 @@ export class EmbeddedBroker implements HubTransport {
         ),
       )
     }
-    const server = createServer(broker.handle)
+    const server = this.options.tls ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, broker.handle) : createServer(broker.handle)
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { Command, Option } from 'commander'
@@ -11,6 +11,8 @@ interface ServeOptions {
   dataDir: string
   listen: string
   mqttListen: string
+  mqttTlsCert?: string
+  mqttTlsKey?: string
   mqttUrl?: string
   natsUrl?: string
   advertise?: string
@@ -27,6 +29,17 @@ export function parseHostPort(text: string, option: string): { host: string; por
   return { host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port }
 }
 
+/** The embedded broker's TLS files, read once at start; both or neither. */
+function readTls(options: ServeOptions): { tls?: { cert: string; key: string } } {
+  if (!options.mqttTlsCert && !options.mqttTlsKey) return {}
+  if (!options.mqttTlsCert || !options.mqttTlsKey) throw new CliError('--mqtt-tls-cert and --mqtt-tls-key go together', ExitCode.usage)
+  try {
+    return { tls: { cert: readFileSync(options.mqttTlsCert, 'utf8'), key: readFileSync(options.mqttTlsKey, 'utf8') } }
+  } catch (error) {
+    throw new CliError(`cannot read the broker's TLS files: ${(error as Error).message}`, ExitCode.usage)
+  }
+}
+
 export function hubCommand(io: CliIo): Command {
   const hub = new Command('hub').description('run the hub (control plane) or manage its data')
   hub
@@ -35,6 +48,8 @@ export function hubCommand(io: CliIo): Command {
     .requiredOption('--data-dir <dir>', 'where the hub keeps its SQLite store, signing key and admin token')
     .option('--listen <host:port>', 'HTTP API and console address', '127.0.0.1:8080')
     .option('--mqtt-listen <host:port>', 'embedded MQTT broker address (the default transport)', '127.0.0.1:1883')
+    .option('--mqtt-tls-cert <file>', 'serve the embedded broker over TLS (mqtts://) with this PEM certificate chain')
+    .option('--mqtt-tls-key <file>', 'the PEM private key for --mqtt-tls-cert')
     .option('--mqtt-url <url>', 'use an external MQTT broker instead, with the hub\'s credentials: mqtt://user:pass@host:1883')
     .option('--nats-url <url>', 'use NATS with JetStream instead: nats://user:pass@host:4222')
     .option('--advertise <url>', 'the broker URL agents are told to dial (default: the one the hub uses)')
@@ -47,6 +62,10 @@ export function hubCommand(io: CliIo): Command {
 Examples:
   # embedded broker on loopback, API on :8080
   shoal hub serve --data-dir /var/lib/shoal-hub
+
+  # the embedded broker over TLS (agents trust the CA via NODE_EXTRA_CA_CERTS)
+  shoal hub serve --data-dir /var/lib/shoal-hub --mqtt-listen 0.0.0.0:8883 \\
+    --mqtt-tls-cert /etc/shoal/broker.crt --mqtt-tls-key /etc/shoal/broker.key
 
   # agents on the LAN dial the embedded broker on all interfaces
   shoal hub serve --data-dir /var/lib/shoal-hub --mqtt-listen 0.0.0.0:1883 --listen 0.0.0.0:8080
@@ -67,7 +86,7 @@ Examples:
       else {
         const mqtt = parseHostPort(options.mqttListen, '--mqtt-listen')
         const advertisedHost = options.advertise ? new URL(options.advertise).hostname : undefined
-        transport = { kind: 'embedded', host: mqtt.host, port: mqtt.port, ...(advertisedHost ? { advertisedHost } : {}) }
+        transport = { kind: 'embedded', host: mqtt.host, port: mqtt.port, ...(advertisedHost ? { advertisedHost } : {}), ...readTls(options) }
       }
       if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
