@@ -236,6 +236,18 @@ t.test('StatusRepository: ingest deduplicates by seq and acks cumulatively', asy
   })
 })
 
+t.test('StatusRepository.forgetNode: a revoked node enrolled again starts a fresh seq; its events stay', async (t) => {
+  const { store } = openStore(t)
+  addNode(store, 'n1')
+  const ingest = (records: OutboxRecord[]) => store.transaction(() => store.status.ingest('n1', records, iso(T0)))
+  ingest([rec('n1', 5_000, event('n1', 'Before')), rec('n1', 5_001, status('n1', 'running'))])
+  store.transaction(() => store.status.forgetNode('n1'))
+  t.equal(store.status.lastSeq('n1'), 0)
+  t.same(store.status.workloads({ nodeId: 'n1' }), [], 'no stale workload status')
+  t.match(ingest([rec('n1', 10, event('n1', 'After'))]), { applied: 1, duplicates: 0, ackSeq: 10 }, 'a lower seq from the fresh agent is applied, not dropped')
+  t.same(store.status.events({ nodeId: 'n1' }).map((e) => e.type), ['Before', 'After'], 'history kept')
+})
+
 t.test('StatusRepository.events: latest N without `since`, oldest after `since` with it', async (t) => {
   const { store } = openStore(t)
   for (let i = 1; i <= 10; i++) store.status.appendEvent({ nodeId: null, type: `E${i}`, severity: 'info', message: `e${i}`, at: iso(T0 + i) }, iso(T0 + i))
