@@ -1,0 +1,134 @@
+// The real parts a benchmark talks to, each on a free loopback port in the benchmark's own
+// temp dir: Mosquitto, the Shoal hub (embedded aedes broker), and the built agent.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { atCleanup, benchFailed, startProcess, waitFor } from './processes.mjs'
+import { note } from './output.mjs'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+/** The built project: this checkout's dist/, or a private snapshot (scripts/bench/snapshot.sh). */
+export const DIST = process.env.SHOAL_BENCH_DIST ? path.resolve(process.env.SHOAL_BENCH_DIST) : path.join(ROOT, 'dist')
+export const CLI = path.join(DIST, 'hub', 'cli', 'main.js')
+
+/**
+ * A temp dir on the machine's disk (not tmpfs, so disk writes are real), removed at the end
+ * unless SHOAL_BENCH_KEEP=1 or the benchmark failed (its logs are then worth reading).
+ */
+export function benchDir(name) {
+  const dir = mkdtempSync(path.join(process.env.SHOAL_BENCH_TMP ?? tmpdir(), `shoal-bench-${name}-`))
+  atCleanup(() => {
+    if (process.env.SHOAL_BENCH_KEEP === '1' || benchFailed()) note(`kept ${dir} (logs, databases)`)
+    else rmSync(dir, { recursive: true, force: true })
+  })
+  return dir
+}
+
+/** A port the kernel says is free on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+async function waitPort(handle, port, timeoutMs = 20_000) {
+  await waitFor(
+    async () => {
+      if (handle.exited) throw new Error(`${handle.name} exited (${JSON.stringify(handle.exited)}); see ${handle.logFile}`)
+      return portOpen(port)
+    },
+    { what: `${handle.name} to listen on 127.0.0.1:${port}`, timeoutMs },
+  )
+}
+
+/** Mosquitto 2 on loopback, anonymous, no persistence. */
+export async function startMosquitto(dir) {
+  const port = await freePort()
+  mkdirSync(dir, { recursive: true })
+  const conf = path.join(dir, 'mosquitto.conf')
+  // As root, mosquitto would switch to its own user; stay root so it can read our temp dir.
+  writeFileSync(conf, `user root\npersistence false\nallow_anonymous true\nlistener ${port} 127.0.0.1\n`)
+  const handle = startProcess('mosquitto', 'mosquitto', ['-c', conf], { logFile: path.join(dir, 'mosquitto.log') })
+  await waitPort(handle, port)
+  return { handle, port, url: `mqtt://127.0.0.1:${port}` }
+}
+
+/** `shoal hub serve` with its embedded broker; resolves once /healthz answers. */
+export async function startHub(dir, { logLevel = 'warn', nodeArgs = [] } = {}) {
+  const apiPort = await freePort()
+  const mqttPort = await freePort()
+  const dataDir = path.join(dir, 'hub')
+  mkdirSync(dir, { recursive: true })
+  const handle = startProcess('hub', process.execPath, [...nodeArgs, CLI, 'hub', 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`, '--log-level', logLevel], {
+    logFile: path.join(dir, 'hub.log'),
+  })
+  const apiUrl = `http://127.0.0.1:${apiPort}`
+  await waitFor(
+    async () => {
+      if (handle.exited) throw new Error(`hub exited (${JSON.stringify(handle.exited)}); see ${handle.logFile}`)
+      try {
+        return (await fetch(`${apiUrl}/healthz`)).ok
+      } catch {
+        return false
+      }
+    },
+    { what: 'the hub to answer /healthz', timeoutMs: 30_000 },
+  )
+  const adminToken = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim()
+  const api = async (method, route, body, contentType = 'application/json') => {
+    const response = await fetch(`${apiUrl}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    })
+    const text = await response.text()
+    if (!response.ok) throw new Error(`${method} ${route}: HTTP ${response.status}: ${text.slice(0, 500)}`)
+    return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
+  }
+  return { handle, apiUrl, mqttPort, dataDir, adminToken, api }
+}
+
+/** Counters from the hub's Prometheus text, as `name{labels}` → value. */
+export function parseMetrics(text) {
+  const values = new Map()
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue
+    const space = line.lastIndexOf(' ')
+    values.set(line.slice(0, space), Number(line.slice(space + 1)))
+  }
+  return values
+}
+
+/**
+ * `shoal agent run` as its own process, the way it runs on a device. Its log goes through the
+ * benchmark into `<dataDir>.log`, so the agent's own disk writes are its store alone.
+ */
+export function startAgentProcess({ dataDir, name, hub, token, hubKey, staticDir, labels, containerLabels, logLevel = 'info', resyncIntervalMs = 30_000 }) {
+  const args = [CLI, 'agent', 'run', '--data-dir', dataDir, '--log-level', logLevel, '--resync-interval', String(resyncIntervalMs)]
+  if (name) args.push('--name', name)
+  if (hub) args.push('--hub', hub)
+  if (token) args.push('--token', token)
+  if (hubKey) args.push('--hub-key', hubKey)
+  if (staticDir) args.push('--static-dir', staticDir)
+  if (labels) args.push('--labels', labels)
+  if (containerLabels) args.push('--container-labels', containerLabels)
+  return startProcess(`agent ${name ?? dataDir}`, process.execPath, args, { logFile: `${dataDir}.log` })
+}
