@@ -157,6 +157,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       },
     })
     outbox.start()
+    // Report a change as soon as it is stored; batching comes from one batch in flight at a time.
+    let kickQueued = false
+    store.onOutboxAppended(() => {
+      if (kickQueued) return
+      kickQueued = true
+      setImmediate(() => {
+        kickQueued = false
+        outbox.kick()
+      })
+    })
     const sampler = new HeartbeatSampler(nodeId, config.dataDir, clock)
     const beat = async (): Promise<void> => {
       if (!transport.connected) return
@@ -172,7 +182,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     heartbeatTimer = setInterval(() => void beat(), durationMs(profile.agent.heartbeatInterval))
     heartbeatTimer.unref()
   }
-  // Status changes land in the outbox from the reconciler; nudge the sender regularly.
+  // A safety net behind the append notification: nudge the sender regularly.
   const kickTimer = setInterval(() => sender?.kick(), Math.max(500, durationMs(profile.agent.statusBatchInterval)))
   kickTimer.unref()
   const collectImages = async (): Promise<void> => {

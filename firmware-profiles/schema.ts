@@ -107,7 +107,7 @@ export type ProfileMatch = z.output<typeof ProfileMatch>
 const AgentTuning = z
   .strictObject({
     heartbeatInterval: PositiveDuration.describe('how often the agent tells the hub it is alive'),
-    statusBatchInterval: PositiveDuration.describe('how long the agent gathers status changes before sending them as one batch'),
+    statusBatchInterval: PositiveDuration.describe('how often the agent retries its outbox unprompted; a stored change is sent at once, and changes made while a batch awaits its ack go together in the next'),
     outbox: z
       .strictObject({
         maxRecords: z.number().int().min(100).describe('most records kept while the hub has not acknowledged them; superseded status compacts first'),

@@ -75,11 +75,19 @@ interface WorkloadRow {
  * card writes. `better-sqlite3` transactions are synchronous, so no await can split one.
  */
 export class AgentStore {
+  private readonly outboxListeners: (() => void)[] = []
+  private appendedInTransaction = false
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly limits: OutboxLimits,
   ) {}
+
+  /** Called after a transaction that appended to the outbox has committed, so the sender can go at once. */
+  onOutboxAppended(listener: () => void): void {
+    this.outboxListeners.push(listener)
+  }
 
   close(): void {
     this.db.close()
@@ -220,6 +228,7 @@ export class AgentStore {
   /** Must run inside a transaction. */
   private insertOutbox(entries: readonly OutboxEntry[]): void {
     if (entries.length === 0) return
+    this.appendedInTransaction = true
     const meta = this.meta()
     let nextSeq = meta.next_seq
     let dropped = meta.dropped_events
@@ -258,14 +267,22 @@ export class AgentStore {
   private durably(fn: () => void): void {
     this.db.pragma('synchronous = FULL')
     try {
-      this.db.transaction(fn)()
+      this.committed(fn)
     } finally {
       this.db.pragma('synchronous = NORMAL')
     }
   }
 
   private lazily(fn: () => void): void {
+    this.committed(fn)
+  }
+
+  private committed(fn: () => void): void {
+    this.appendedInTransaction = false
     this.db.transaction(fn)()
+    if (!this.appendedInTransaction) return
+    this.appendedInTransaction = false
+    for (const listener of this.outboxListeners) listener()
   }
 }
 

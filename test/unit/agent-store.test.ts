@@ -296,6 +296,28 @@ t.test('record() stores workload rows and outbox records together or not at all'
   t.equal(last?.seq, (before.at(-1)?.seq ?? 0) + 1, 'no sequence number was consumed by the failed writes')
 })
 
+t.test('outbox listeners hear of every committed append, and of nothing else', async (t) => {
+  const { store } = openStore(t)
+  let heard = 0
+  store.onOutboxAppended(() => {
+    heard++
+    t.equal(allPending(store).length > 0, true, 'the appended record is visible when the listener runs')
+  })
+  store.record({ upsert: [workloadRecord('a')] })
+  t.equal(heard, 0, 'bookkeeping without a report')
+  store.record({ upsert: [workloadRecord('a', { state: 'exited' })], outbox: [{ kind: 'event', body: event(1) }, { kind: 'status', body: status(1) }] })
+  t.equal(heard, 1, 'one transition with two records: one notification')
+  store.enqueue([{ kind: 'event', body: event(2) }])
+  store.acceptDesired(desiredDocument(2), event(3))
+  t.equal(heard, 3, 'enqueue and an accepted document')
+  const badBody = { ...event(4), data: { huge: 1n } } as unknown as NodeEvent
+  t.throws(() => store.enqueue([{ kind: 'event', body: event(5) }, { kind: 'event', body: badBody }]), /BigInt/)
+  t.equal(heard, 3, 'a rolled-back append is not announced')
+  store.acknowledge(allPending(store).at(-1)?.seq ?? 0)
+  store.enqueue([])
+  t.equal(heard, 3, 'an ack and an empty enqueue append nothing')
+})
+
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
