@@ -138,8 +138,24 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   if (transport) {
     const outbox = new OutboxSender({ nodeId, store, transport, logger: nodeLogger })
     sender = outbox
+    const sampler = new HeartbeatSampler(nodeId, config.dataDir, clock)
+    const beat = async (): Promise<void> => {
+      if (!transport.connected) return
+      const workloads = store.workloads()
+      const heartbeat = await sampler.sample({
+        observedGeneration: store.desired()?.generation ?? 0,
+        outboxDepth: store.outboxDepth().records,
+        running: workloads.filter((w) => w.state === 'running').length,
+        total: workloads.length,
+      })
+      await transport.publish('heartbeat', encodeMessage(heartbeat)).catch(() => undefined)
+    }
     transport.start({
-      onConnected: () => outbox.onConnected(),
+      onConnected: () => {
+        outbox.onConnected()
+        // The hub shows load and disk from heartbeats; do not leave them unknown for a whole interval.
+        void beat()
+      },
       onDisconnected: (reason) => nodeLogger.info({ reason }, 'hub link down; working from the local store'),
       onMessage: (channel, payload) => {
         try {
@@ -167,18 +183,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         outbox.kick()
       })
     })
-    const sampler = new HeartbeatSampler(nodeId, config.dataDir, clock)
-    const beat = async (): Promise<void> => {
-      if (!transport.connected) return
-      const workloads = store.workloads()
-      const heartbeat = await sampler.sample({
-        observedGeneration: store.desired()?.generation ?? 0,
-        outboxDepth: store.outboxDepth().records,
-        running: workloads.filter((w) => w.state === 'running').length,
-        total: workloads.length,
-      })
-      await transport.publish('heartbeat', encodeMessage(heartbeat)).catch(() => undefined)
-    }
     heartbeatTimer = setInterval(() => void beat(), durationMs(profile.agent.heartbeatInterval))
     heartbeatTimer.unref()
   }
