@@ -86,7 +86,7 @@ export function buildRoutes(services: ApiServices): Router {
     async (context) => {
       const request = await jsonBody(context, EnrollmentRequest, 'enrollment request')
       try {
-        const response = enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
+        const response = await enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
         // The answer waits until the broker knows the new user, so the node's first login works.
         await services.brokerAccess?.sync(`enrolled ${response.nodeId}`)
         feed.publish({ type: 'node', nodeId: response.nodeId, reason: 'enrolled' })

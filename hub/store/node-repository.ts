@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3'
+import { Statements } from './statements.js'
 import type { Heartbeat, Inventory } from '../../protocol/index.js'
 
 export interface NodeCapacity {
@@ -67,24 +68,28 @@ function fromRow(row: NodeRow): NodeRecord {
 }
 
 export class NodeRepository {
-  constructor(private readonly db: Database) {}
+  private readonly sql: Statements
+
+  constructor(db: Database) {
+    this.sql = new Statements(db)
+  }
 
   list(): NodeRecord[] {
-    return (this.db.prepare('SELECT * FROM nodes ORDER BY id').all() as NodeRow[]).map(fromRow)
+    return (this.sql.get('SELECT * FROM nodes ORDER BY id').all() as NodeRow[]).map(fromRow)
   }
 
   get(id: string): NodeRecord | null {
-    const row = this.db.prepare('SELECT * FROM nodes WHERE id = ?').get(id) as NodeRow | undefined
+    const row = this.sql.get('SELECT * FROM nodes WHERE id = ?').get(id) as NodeRow | undefined
     return row ? fromRow(row) : null
   }
 
   exists(id: string): boolean {
-    return this.db.prepare('SELECT 1 FROM nodes WHERE id = ?').get(id) !== undefined
+    return this.sql.get('SELECT 1 FROM nodes WHERE id = ?').get(id) !== undefined
   }
 
   insert(node: Omit<NodeRecord, 'online' | 'offlineSince' | 'lastSeenAt' | 'lastHeartbeat' | 'observedGeneration' | 'cordoned'>): void {
-    this.db
-      .prepare(
+    this.sql
+      .get(
         `INSERT INTO nodes (id, labels, capabilities, arch, profile, inventory, capacity, reserved, heartbeat_interval_ms, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -92,34 +97,34 @@ export class NodeRepository {
   }
 
   setLabels(id: string, labels: Readonly<Record<string, string>>): void {
-    this.db.prepare('UPDATE nodes SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id)
+    this.sql.get('UPDATE nodes SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id)
   }
 
   setCordoned(id: string, cordoned: boolean): void {
-    this.db.prepare('UPDATE nodes SET cordoned = ? WHERE id = ?').run(cordoned ? 1 : 0, id)
+    this.sql.get('UPDATE nodes SET cordoned = ? WHERE id = ?').run(cordoned ? 1 : 0, id)
   }
 
   /** Presence: online clears offline_since; offline keeps the earliest time it went away. */
   setOnline(id: string, online: boolean, at: string): boolean {
     const result = online
-      ? this.db.prepare('UPDATE nodes SET online = 1, offline_since = NULL, last_seen_at = ? WHERE id = ? AND online = 0').run(at, id)
-      : this.db.prepare('UPDATE nodes SET online = 0, offline_since = ? WHERE id = ? AND online = 1').run(at, id)
+      ? this.sql.get('UPDATE nodes SET online = 1, offline_since = NULL, last_seen_at = ? WHERE id = ? AND online = 0').run(at, id)
+      : this.sql.get('UPDATE nodes SET online = 0, offline_since = ? WHERE id = ? AND online = 1').run(at, id)
     return result.changes > 0
   }
 
   touch(id: string, at: string): void {
-    this.db.prepare('UPDATE nodes SET last_seen_at = ? WHERE id = ?').run(at, id)
+    this.sql.get('UPDATE nodes SET last_seen_at = ? WHERE id = ?').run(at, id)
   }
 
   recordHeartbeat(id: string, heartbeat: Heartbeat, at: string): void {
-    this.db.prepare('UPDATE nodes SET last_heartbeat = ?, last_seen_at = ?, observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(JSON.stringify(heartbeat), at, heartbeat.observedGeneration, id)
+    this.sql.get('UPDATE nodes SET last_heartbeat = ?, last_seen_at = ?, observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(JSON.stringify(heartbeat), at, heartbeat.observedGeneration, id)
   }
 
   setObservedGeneration(id: string, generation: number): void {
-    this.db.prepare('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(generation, id)
+    this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(generation, id)
   }
 
   delete(id: string): void {
-    this.db.prepare('DELETE FROM nodes WHERE id = ?').run(id)
+    this.sql.get('DELETE FROM nodes WHERE id = ?').run(id)
   }
 }
