@@ -9,6 +9,7 @@ import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { createApiServer } from './api/server.js'
 import { buildRoutes } from './api/routes.js'
 import { serveStaticFiles } from './api/static-files.js'
+import { fleetFacts } from './api/views.js'
 import { setUpBrokerAccess, type BrokerAuthConfig } from './broker-config/external-broker.js'
 import { ChangeFeed } from './change-feed.js'
 import { FleetController } from './fleet-controller.js'
@@ -72,8 +73,10 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   metrics.gauge('shoal_nodes', () => {
     const counts = new Map<string, number>([['{condition="Ready"}', 0], ['{condition="Offline"}', 0], ['{condition="Degraded"}', 0]])
     const now = clock.now()
+    const facts = fleetFacts(store)
     for (const node of store.nodes.list()) {
-      const key = `{condition="${nodeCondition(node, store.status.workloads({ nodeId: node.id }), store.desired.get(node.id)?.generation ?? 0, now).type}"}`
+      const { workloads, latestGeneration } = facts(node.id)
+      const key = `{condition="${nodeCondition(node, workloads, latestGeneration, now).type}"}`
       counts.set(key, (counts.get(key) ?? 0) + 1)
     }
     return counts
@@ -97,7 +100,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     metrics,
     feed,
     publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
-    onPresenceChange: () => void fleet.request('presence'),
+    onPresenceChange: () => fleet.requestSoon('presence'),
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
   })
   // The broker must know the hub's own user (and today's nodes) before the hub logs in.

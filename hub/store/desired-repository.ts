@@ -9,6 +9,11 @@ export interface StoredDocument {
   readonly document: DesiredDocument
 }
 
+export interface DocumentHead {
+  readonly generation: number
+  readonly contentHash: string
+}
+
 /** The latest signed document per node. Generations only grow, also across hub restarts. */
 export class DesiredRepository {
   private readonly sql: Statements
@@ -24,6 +29,18 @@ export class DesiredRepository {
     return row ? { nodeId: row.node_id, generation: row.generation, contentHash: row.content_hash, document: JSON.parse(row.body) as DesiredDocument } : null
   }
 
+  /** The node's current generation, null before its first document. */
+  generation(nodeId: string): number | null {
+    const row = this.sql.get('SELECT generation FROM desired_documents WHERE node_id = ?').get(nodeId) as { generation: number } | undefined
+    return row?.generation ?? null
+  }
+
+  /** Every node's current generation and content hash, without reading the documents. */
+  heads(): Map<string, DocumentHead> {
+    const rows = this.sql.get('SELECT node_id, generation, content_hash FROM desired_documents').all() as { node_id: string; generation: number; content_hash: string }[]
+    return new Map(rows.map((row) => [row.node_id, { generation: row.generation, contentHash: row.content_hash }]))
+  }
+
   list(): StoredDocument[] {
     const rows = this.sql.get('SELECT node_id, generation, content_hash, body FROM desired_documents ORDER BY node_id').all() as {
       node_id: string
@@ -35,9 +52,9 @@ export class DesiredRepository {
   }
 
   save(document: DesiredDocument, contentHash: string): void {
-    const current = this.get(document.nodeId)
-    if (current && current.generation >= document.generation) {
-      throw new Error(`generation for ${document.nodeId} would go backwards (${current.generation} → ${document.generation})`)
+    const current = this.generation(document.nodeId)
+    if (current !== null && current >= document.generation) {
+      throw new Error(`generation for ${document.nodeId} would go backwards (${current} → ${document.generation})`)
     }
     this.sql
       .get(
