@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { durationMs, memoryBytes, cpuMillis, type EnrollmentRequest, type EnrollmentResponse, renamedNodeId } from '../protocol/index.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import { BrokerCredentialRepository } from './broker-config/broker-credential-repository.js'
-import { brokerHashes } from './broker-config/password-hashes.js'
+import { nodeBrokerHashes } from './broker-config/password-hashes.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
-import { randomSecret } from './store/credential-repository.js'
+import { hashSecret, randomSecret } from './store/credential-repository.js'
 import type { HubStore } from './store/hub-store.js'
 
 export interface EnrollmentContext {
@@ -20,15 +20,16 @@ export interface EnrollmentContext {
  * and learns the hub's public key, which it pins. Labels: the profile's, then the token's,
  * then the node's own (later ones win).
  */
-export function enroll(request: EnrollmentRequest, context: EnrollmentContext): EnrollmentResponse {
+export async function enroll(request: EnrollmentRequest, context: EnrollmentContext): Promise<EnrollmentResponse> {
   const { store } = context
   const choice = matchProfile(request.inventory, context.profiles, request.profile)
   const profile = choice.profile
-  const at = new Date(context.now()).toISOString()
   const password = randomSecret(24)
-  // Also in the external brokers' hash formats, whatever the transport now: the hub can then
-  // write Mosquitto's or nats-server's user files later without ever keeping the plaintext.
-  const hashes = brokerHashes(password)
+  // Hashed before the transaction (which cannot await) and off the event loop. Also in the
+  // external brokers' formats, so the hub can write their user files without the plaintext;
+  // bcrypt only on NATS (nodeBrokerHashes says why).
+  const [passwordHash, hashes] = await Promise.all([hashSecret(password), nodeBrokerHashes(password, { nats: context.transport.kind === 'nats' })])
+  const at = new Date(context.now()).toISOString()
   const nodeId = store.transaction(() => {
     const token = store.tokens.consume(request.token, context.now())
     const id = store.nodes.exists(request.name) ? renamedNodeId(request.name, randomBytes(3).toString('hex')) : request.name
@@ -47,7 +48,7 @@ export function enroll(request: EnrollmentRequest, context: EnrollmentContext): 
       heartbeatIntervalMs: durationMs(profile.agent.heartbeatInterval),
       createdAt: at,
     })
-    store.credentials.set(id, id, password)
+    store.credentials.setHashed(id, id, passwordHash)
     new BrokerCredentialRepository(store.db).set(id, hashes)
     store.status.appendEvent({ nodeId: id, type: 'NodeEnrolled', severity: 'info', message: `${id} enrolled with token ${token.id} as ${profile.name}`, at }, at)
     return id

@@ -4,6 +4,7 @@ import { isoNow, type Clock } from '../agent/clock.js'
 import type { ChangeFeed } from './change-feed.js'
 import { nextDocument, workloadsByNode } from './desired-builder.js'
 import type { Metrics } from './metrics.js'
+import { PassCoalescer, type TimerHost } from './pass-coalescer.js'
 import { schedule } from './scheduler/schedule.js'
 import type { DeploymentOutcome, Placement, ScheduleResult, SchedulerDeployment, SchedulerNode } from './scheduler/types.js'
 import type { DeploymentRecord } from './store/deployment-repository.js'
@@ -20,6 +21,9 @@ export interface FleetControllerOptions {
   readonly publishDesired: (nodeId: string, payload: Buffer) => Promise<void>
   /** Re-run at least this often, so offline grace periods expire on time. */
   readonly intervalMs?: number
+  /** `requestSoon` runs at most one pass per this window (default 1 s). */
+  readonly coalesceMs?: number
+  readonly timers?: TimerHost
 }
 
 export function toSchedulerNode(node: NodeRecord): SchedulerNode {
@@ -55,9 +59,11 @@ export class FleetController {
   private readonly unpublished = new Set<string>()
   private last: ScheduleResult | null = null
   private stopped = false
+  private readonly soon: PassCoalescer
 
   constructor(private readonly options: FleetControllerOptions) {
     this.logger = options.logger.child({ component: 'fleet' })
+    this.soon = new PassCoalescer(options.coalesceMs ?? 1_000, (reason) => void this.request(reason), options.timers)
     options.metrics.describe('shoal_schedule_seconds', 'time to schedule and sign documents for the fleet')
     options.metrics.describe('shoal_publish_seconds', 'time to publish one desired document')
   }
@@ -72,6 +78,7 @@ export class FleetController {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.soon.close()
     if (this.timer) clearInterval(this.timer)
     await this.running
   }
@@ -88,6 +95,14 @@ export class FleetController {
       this.running = null
     })
     await this.running
+  }
+
+  /**
+   * A pass within the coalescing window, shared with every other such request in it: for
+   * triggers that come in bursts (presence changes, enrollments) and need no answer.
+   */
+  requestSoon(reason: string): void {
+    if (!this.stopped) this.soon.request(reason)
   }
 
   /** The latest scheduling outcome for a deployment: counts and why anything is pending. */
@@ -133,9 +148,11 @@ export class FleetController {
     const changedNodes = store.transaction(() => {
       const placementChange = store.deployments.replacePlacements(result.placements, issuedAt)
       const byNode = workloadsByNode(result.placements, deployments)
+      // One query for every node's current generation and hash, not one per node.
+      const heads = store.desired.heads()
       const changed: string[] = []
       for (const node of nodes) {
-        const current = store.desired.get(node.id)
+        const current = heads.get(node.id) ?? null
         const next = nextDocument(node.id, byNode.get(node.id) ?? [], current, issuedAt)
         if (!next) continue
         store.desired.save(signDocument(next.document, this.options.privateKeyPem), next.contentHash)

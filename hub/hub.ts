@@ -9,6 +9,7 @@ import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { createApiServer } from './api/server.js'
 import { buildRoutes } from './api/routes.js'
 import { serveStaticFiles } from './api/static-files.js'
+import { fleetFacts } from './api/views.js'
 import { setUpBrokerAccess, type BrokerAuthConfig } from './broker-config/external-broker.js'
 import { ChangeFeed } from './change-feed.js'
 import { FleetController } from './fleet-controller.js'
@@ -38,6 +39,8 @@ export interface HubConfig {
   readonly listenPort: number
   readonly transport: HubTransportConfig
   readonly schedulerIntervalMs?: number
+  /** How often the latest heartbeats held in memory are written to the store (default 30 s). */
+  readonly heartbeatFlushMs?: number
   /** Static files of the web console, served at `/` when present. */
   readonly consoleDir?: string | null
   /** Generate the external broker's users and rights here (Mosquitto or nats-server files). */
@@ -72,8 +75,10 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   metrics.gauge('shoal_nodes', () => {
     const counts = new Map<string, number>([['{condition="Ready"}', 0], ['{condition="Offline"}', 0], ['{condition="Degraded"}', 0]])
     const now = clock.now()
+    const facts = fleetFacts(store)
     for (const node of store.nodes.list()) {
-      const key = `{condition="${nodeCondition(node, store.status.workloads({ nodeId: node.id }), store.desired.get(node.id)?.generation ?? 0, now).type}"}`
+      const { workloads, latestGeneration } = facts(node.id)
+      const key = `{condition="${nodeCondition(node, workloads, latestGeneration, now).type}"}`
       counts.set(key, (counts.get(key) ?? 0) + 1)
     }
     return counts
@@ -97,7 +102,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     metrics,
     feed,
     publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
-    onPresenceChange: () => void fleet.request('presence'),
+    onPresenceChange: () => fleet.requestSoon('presence'),
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
   })
   // The broker must know the hub's own user (and today's nodes) before the hub logs in.
@@ -125,6 +130,21 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     for (const node of silentNodes(store.nodes.list(), clock.now())) ingester.markOffline(node.id, isoNow(clock), 'no heartbeat or message for too long')
   }, 5_000)
   presenceTimer.unref()
+  // Heartbeats are soft state, held in memory and written in one transaction per interval
+  // (NodeRepository): one synchronous FULL commit per heartbeat was ~10 KB of disk writes each.
+  const flushHeartbeats = (): void => {
+    try {
+      store.nodes.flushHeartbeats()
+    } catch (error) {
+      logger.error({ err: error }, 'cannot write heartbeats; keeping them for the next try')
+    }
+  }
+  const heartbeatTimer = setInterval(flushHeartbeats, config.heartbeatFlushMs ?? 30_000)
+  heartbeatTimer.unref()
+  undo.push(() => {
+    clearInterval(presenceTimer)
+    clearInterval(heartbeatTimer)
+  })
 
   // The built console sits beside the built hub: dist/hub/hub.js → dist/console. null turns it off.
   const consoleDir = config.consoleDir === undefined ? fileURLToPath(new URL('../console/', import.meta.url)) : config.consoleDir
@@ -156,10 +176,12 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     fleet,
     async stop() {
       clearInterval(presenceTimer)
+      clearInterval(heartbeatTimer)
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await fleet.stop()
       await transport.close()
+      flushHeartbeats()
       store.close()
     },
   }

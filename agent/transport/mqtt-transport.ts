@@ -42,7 +42,9 @@ export class MqttTransport implements AgentTransport {
       clean: false,
       protocolVersion: 4,
       keepalive: 30,
-      connectTimeout: 10_000,
+      // A hub busy with a fleet joining can take longer than mqtt.js' old 10 s to answer a
+      // CONNECT; giving up sooner only adds a reconnect (and a presence flap) to its load.
+      connectTimeout: 30_000,
       reconnectPeriod: jitteredBackoffMs(0),
       reconnectOnConnackError: true,
       queueQoSZero: false,
@@ -79,7 +81,10 @@ export class MqttTransport implements AgentTransport {
       }
       handlers.onMessage(parsed.channel as InboundChannel, payload)
     })
-    client.on('close', () => {
+    // Before mqtt.js' own 'close' listener, which arms the reconnect timer with whatever
+    // reconnectPeriod holds then: so this attempt's jittered backoff is the one used, not the
+    // previous one's.
+    client.prependListener('close', () => {
       this.attempts++
       client.options.reconnectPeriod = jitteredBackoffMs(this.attempts)
       handlers.onDisconnected('connection closed')

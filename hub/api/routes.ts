@@ -32,7 +32,7 @@ import { registerLogRoutes } from './logs-route.js'
 import { Router, type RequestContext } from './router.js'
 import { streamChanges } from './sse.js'
 import { registerDrainRoute } from './drain-route.js'
-import { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from './views.js'
+import { deploymentDetailView, deploymentView, nodeDetailView, nodeView, nodeViews } from './views.js'
 
 export interface ApiServices {
   readonly store: HubStore
@@ -86,11 +86,11 @@ export function buildRoutes(services: ApiServices): Router {
     async (context) => {
       const request = await jsonBody(context, EnrollmentRequest, 'enrollment request')
       try {
-        const response = enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
+        const response = await enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
         // The answer waits until the broker knows the new user, so the node's first login works.
         await services.brokerAccess?.sync(`enrolled ${response.nodeId}`)
         feed.publish({ type: 'node', nodeId: response.nodeId, reason: 'enrolled' })
-        void fleet.request('enrolled')
+        fleet.requestSoon('enrolled')
         return new Created(response)
       } catch (error) {
         if (error instanceof TokenRefusedError) throw new ApiError(403, 'token-refused', error.message)
@@ -171,7 +171,7 @@ export function buildRoutes(services: ApiServices): Router {
       throw error
     }
     const now = clock.now()
-    return { items: store.nodes.list().filter((node) => selectorMatches(selector, node.labels)).map((node) => nodeView(store, node, now)) }
+    return { items: nodeViews(store, store.nodes.list().filter((node) => selectorMatches(selector, node.labels)), now) }
   })
   router.add('GET', '/api/v1/nodes/:id', (context) => nodeDetailView(store, requireNode(context.params.id ?? ''), clock.now()))
   router.add('PATCH', '/api/v1/nodes/:id', async (context) => {

@@ -3,11 +3,18 @@ import type { DeploymentOutcome } from '../scheduler/types.js'
 import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { NodeRecord } from '../store/node-repository.js'
+import type { WorkloadStatusRecord } from '../store/status-repository.js'
+
+/** What a node's view needs besides the node; `nodeViews` reads it for all nodes in two queries. */
+export interface NodeFacts {
+  readonly workloads: readonly WorkloadStatusRecord[]
+  readonly latestGeneration: number
+}
 
 /** The API's shape of a node: what operators read, no credentials. */
-export function nodeView(store: HubStore, node: NodeRecord, now: number) {
-  const workloads = store.status.workloads({ nodeId: node.id })
-  const latest = store.desired.get(node.id)?.generation ?? 0
+export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?: NodeFacts) {
+  const workloads = facts?.workloads ?? store.status.workloads({ nodeId: node.id })
+  const latest = facts ? facts.latestGeneration : (store.desired.generation(node.id) ?? 0)
   const heartbeat = node.lastHeartbeat
   return {
     id: node.id,
@@ -27,6 +34,24 @@ export function nodeView(store: HubStore, node: NodeRecord, now: number) {
     workloads: { running: workloads.filter((w) => w.state === 'running').length, total: workloads.length },
     createdAt: node.createdAt,
   }
+}
+
+/** Views of many nodes, with every node's workloads and generation read once, not once per node. */
+export function nodeViews(store: HubStore, nodes: readonly NodeRecord[], now: number) {
+  const facts = fleetFacts(store)
+  return nodes.map((node) => nodeView(store, node, now, facts(node.id)))
+}
+
+/** Every node's workload statuses and latest generation, read in two queries. */
+export function fleetFacts(store: HubStore): (nodeId: string) => NodeFacts {
+  const workloads = new Map<string, WorkloadStatusRecord[]>()
+  for (const record of store.status.workloads()) {
+    const list = workloads.get(record.nodeId)
+    if (list) list.push(record)
+    else workloads.set(record.nodeId, [record])
+  }
+  const heads = store.desired.heads()
+  return (nodeId) => ({ workloads: workloads.get(nodeId) ?? [], latestGeneration: heads.get(nodeId)?.generation ?? 0 })
 }
 
 export function nodeDetailView(store: HubStore, node: NodeRecord, now: number) {

@@ -25,7 +25,7 @@ export interface BrokerAccessOptions {
 export interface BrokerSyncResult {
   readonly files: readonly string[]
   readonly nodes: number
-  /** Nodes left out because they enrolled before the hub kept broker hashes. */
+  /** Nodes left out for lack of a hash in this broker's format (see BrokerCredentialRepository.users). */
   readonly missing: readonly string[]
   readonly signalled: readonly number[]
   /** true: the broker accepted this rewrite's reload-check login; null: nothing to confirm with. */
@@ -34,8 +34,8 @@ export interface BrokerSyncResult {
 }
 
 /** Builds the configuration input from the store: hub, optional reload check, every node with credentials. */
-export function brokerAuthInput(db: Database, hub: BrokerUser, reloadCheck?: BrokerUser): { input: BrokerAuthInput; missing: string[] } {
-  const { users, missing } = new BrokerCredentialRepository(db).users()
+export function brokerAuthInput(db: Database, kind: BrokerKind, hub: BrokerUser, reloadCheck?: BrokerUser): { input: BrokerAuthInput; missing: string[] } {
+  const { users, missing } = new BrokerCredentialRepository(db).users(kind)
   return { input: { hub, nodes: users, ...(reloadCheck ? { reloadCheck } : {}) }, missing }
 }
 
@@ -88,7 +88,7 @@ export class BrokerAccess {
     let nodes = 0
     let missing: string[] = []
     try {
-      const built = brokerAuthInput(this.options.db, this.hub, confirm ? { username: RELOAD_CHECK_USERNAME, hashes: brokerHashes(checkPassword) } : undefined)
+      const built = brokerAuthInput(this.options.db, kind, this.hub, confirm ? { username: RELOAD_CHECK_USERNAME, hashes: brokerHashes(checkPassword) } : undefined)
       nodes = built.input.nodes.length
       missing = built.missing
       files = writeBrokerFiles(dir, renderBrokerFiles(kind, built.input))
@@ -96,7 +96,7 @@ export class BrokerAccess {
       this.logger.error({ err: error, reason }, 'cannot write the broker configuration')
       return { files: [], nodes, missing, signalled: [], confirmed: false, error: (error as Error).message }
     }
-    if (missing.length > 0) this.logger.warn({ nodes: missing }, 'nodes enrolled before the hub kept broker hashes are left out; enroll them again')
+    if (missing.length > 0) this.logger.warn({ nodes: missing }, 'nodes without a password hash for this broker (enrolled before the hub kept broker hashes, or, for NATS, while the hub was not on NATS) are left out; enroll them again')
     if (reloadTargets.length === 0) {
       this.logger.info({ reason, files, nodes }, 'broker configuration written; reload the broker to apply it')
       return { files, nodes, missing, signalled: [], confirmed: null }

@@ -52,7 +52,7 @@ export function checkBrokerAuthInput(input: BrokerAuthInput): void {
     if (!SAFE_USERNAME.test(user.username)) throw new BrokerConfigError(user.username, `broker user name ${JSON.stringify(user.username)} may only use letters, digits, "_" and "-"`)
     if (seen.has(user.username)) throw new BrokerConfigError(user.username, `broker user ${user.username} appears twice`)
     seen.add(user.username)
-    for (const hash of [user.hashes.mosquitto, user.hashes.nats]) {
+    for (const hash of [user.hashes.mosquitto, ...(user.hashes.nats === null ? [] : [user.hashes.nats])]) {
       if (!SAFE_HASH.test(hash)) throw new BrokerConfigError(user.username, `the password hash of ${user.username} has characters no broker hash has`)
     }
   }

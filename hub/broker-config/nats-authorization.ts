@@ -1,5 +1,5 @@
 import { AGENT_PUBLISHED, NATS_DESIRED_BUCKET, PROTOCOL_VERSION, natsDesiredKey, natsInboxPrefix, natsSubject } from '../../protocol/index.js'
-import { checkBrokerAuthInput, type BrokerAuthInput, type BrokerUser } from './broker-users.js'
+import { BrokerConfigError, checkBrokerAuthInput, type BrokerAuthInput, type BrokerUser } from './broker-users.js'
 
 /** File name in the broker auth directory; nats-server.conf pulls it in with `include`. */
 export const NATS_AUTHORIZATION_FILE = 'nats-authorization.conf'
@@ -70,6 +70,7 @@ function direction(name: string, rules: NatsPermissions['publish']): string {
 }
 
 function userBlock(comment: string, user: BrokerUser, permissions: NatsPermissions): string[] {
+  if (user.hashes.nats === null) throw new BrokerConfigError(user.username, `${user.username} has no bcrypt hash for nats-server: it enrolled while the hub was not on NATS; enroll it again`)
   return [
     `    # ${comment}`,
     '    {',

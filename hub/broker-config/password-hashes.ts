@@ -21,7 +21,8 @@ export const NATS_BCRYPT_COST = 8
 
 export interface BrokerHashes {
   readonly mosquitto: string
-  readonly nats: string
+  /** null for nodes enrolled while the hub's transport was not NATS (see `nodeBrokerHashes`). */
+  readonly nats: string | null
 }
 
 export class PasswordHashFormatError extends Error {
@@ -69,7 +70,22 @@ export function verifyNatsHash(password: string, hash: string): boolean {
   return bcrypt.compareSync(password, hash)
 }
 
-/** Both brokers' hashes of one password: stored at enrollment, so either broker's files can be written later. */
-export function brokerHashes(password: string): BrokerHashes {
+/** Both brokers' hashes of one password: for the hub's own and the reload-check users. */
+export function brokerHashes(password: string): { readonly mosquitto: string; readonly nats: string } {
   return { mosquitto: mosquittoHash(password), nats: natsHash(password) }
+}
+
+/**
+ * A node's broker hashes, stored at enrollment. The Mosquitto hash is always made (PBKDF2 with
+ * 101 rounds is cheap), so a hub on its embedded broker can move to an external Mosquitto at
+ * the same mqtt:// address its nodes already dial. The bcrypt hash costs far more and is made
+ * only when the hub's transport is NATS: a node enrolled under MQTT was handed an mqtt:// URL,
+ * which it keeps dialing, so it has to enroll again to use NATS anyway (and gets a bcrypt hash
+ * then). The plaintext is never kept, so there is no making one later. bcryptjs' async form
+ * works in slices between other events instead of holding the event loop for the whole hash.
+ */
+export async function nodeBrokerHashes(password: string, options: { nats: boolean }): Promise<BrokerHashes> {
+  const mosquitto = mosquittoHash(password)
+  if (!options.nats) return { mosquitto, nats: null }
+  return { mosquitto, nats: await bcrypt.hash(password, await bcrypt.genSalt(NATS_BCRYPT_COST)) }
 }

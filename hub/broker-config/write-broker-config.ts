@@ -17,7 +17,7 @@ export function writeBrokerConfigFiles(options: { dataDir: string; kind: BrokerK
   const db = openHubDatabase(join(options.dataDir, HUB_DATABASE_FILE))
   try {
     const hubPassword = loadOrCreateHubBrokerPassword(options.dataDir)
-    const { input, missing } = brokerAuthInput(db, { username: HUB_BROKER_USERNAME, hashes: brokerHashes(hubPassword.password) })
+    const { input, missing } = brokerAuthInput(db, options.kind, { username: HUB_BROKER_USERNAME, hashes: brokerHashes(hubPassword.password) })
     const files = writeBrokerFiles(options.out, renderBrokerFiles(options.kind, input))
     return { files, nodes: input.nodes.length, missing, created: hubPassword.created ? [hubPassword.path] : [], hubUser: HUB_BROKER_USERNAME }
   } finally {

@@ -1,17 +1,23 @@
 import type { Database } from 'better-sqlite3'
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
+import { Statements } from './statements.js'
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { promisify } from 'node:util'
+
+// Async scrypt runs in libuv's thread pool: a thousand nodes joining must not stall the event
+// loop that answers their CONNECTs (scryptSync there was a quarter of the hub's CPU profile).
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>
 
 /** scrypt with a per-secret salt: a stolen hub database does not hand out broker passwords. */
-export function hashSecret(secret: string): string {
+export async function hashSecret(secret: string): Promise<string> {
   const salt = randomBytes(16)
-  return `scrypt$${salt.toString('base64')}$${scryptSync(secret, salt, 32).toString('base64')}`
+  return `scrypt$${salt.toString('base64')}$${(await scryptAsync(secret, salt, 32)).toString('base64')}`
 }
 
-export function verifySecret(secret: string, stored: string): boolean {
+export async function verifySecret(secret: string, stored: string): Promise<boolean> {
   const [scheme, salt, hash] = stored.split('$')
   if (scheme !== 'scrypt' || !salt || !hash) return false
   const expected = Buffer.from(hash, 'base64')
-  const actual = scryptSync(secret, Buffer.from(salt, 'base64'), expected.length)
+  const actual = await scryptAsync(secret, Buffer.from(salt, 'base64'), expected.length)
   return timingSafeEqual(expected, actual)
 }
 
@@ -27,32 +33,48 @@ export function randomSecret(bytes = 24): string {
 export class CredentialRepository {
   /** Successful checks, so a reconnect storm costs one scrypt per node, not one per attempt. */
   private readonly verified = new Map<string, string>()
+  private readonly sql: Statements
 
-  constructor(private readonly db: Database) {}
+  constructor(db: Database) {
+    this.sql = new Statements(db)
+  }
 
-  set(nodeId: string, username: string, password: string): void {
-    this.db
-      .prepare('INSERT INTO node_credentials (node_id, username, password_hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash')
-      .run(nodeId, username, hashSecret(password))
+  /** Hashes (off the event loop) and stores. Inside a transaction, hash first and use `setHashed`. */
+  async set(nodeId: string, username: string, password: string): Promise<void> {
+    this.setHashed(nodeId, username, await hashSecret(password))
+  }
+
+  /** Stores a hash made by `hashSecret`; synchronous, so it fits in a transaction. */
+  setHashed(nodeId: string, username: string, passwordHash: string): void {
+    this.sql
+      .get('INSERT INTO node_credentials (node_id, username, password_hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash')
+      .run(nodeId, username, passwordHash)
   }
 
   /** The node a username/password pair belongs to, or null. */
-  authenticate(username: string, password: string): string | null {
-    const row = this.db.prepare('SELECT node_id, password_hash FROM node_credentials WHERE username = ?').get(username) as { node_id: string; password_hash: string } | undefined
+  async authenticate(username: string, password: string): Promise<string | null> {
+    const row = this.row(username)
     if (!row) return null
     const cacheKey = `${username}\u0000${tokenDigest(password)}`
     if (this.verified.get(cacheKey) === row.password_hash) return row.node_id
-    if (!verifySecret(password, row.password_hash)) return null
+    if (!(await verifySecret(password, row.password_hash))) return null
+    // The credentials may have been revoked or rotated while scrypt ran.
+    const now = this.row(username)
+    if (!now || now.password_hash !== row.password_hash || now.node_id !== row.node_id) return null
     this.verified.set(cacheKey, row.password_hash)
     return row.node_id
   }
 
+  private row(username: string): { node_id: string; password_hash: string } | undefined {
+    return this.sql.get('SELECT node_id, password_hash FROM node_credentials WHERE username = ?').get(username) as { node_id: string; password_hash: string } | undefined
+  }
+
   revoke(nodeId: string): void {
-    this.db.prepare('DELETE FROM node_credentials WHERE node_id = ?').run(nodeId)
+    this.sql.get('DELETE FROM node_credentials WHERE node_id = ?').run(nodeId)
     this.verified.clear()
   }
 
   usernames(): { nodeId: string; username: string }[] {
-    return (this.db.prepare('SELECT node_id, username FROM node_credentials ORDER BY node_id').all() as { node_id: string; username: string }[]).map((r) => ({ nodeId: r.node_id, username: r.username }))
+    return (this.sql.get('SELECT node_id, username FROM node_credentials ORDER BY node_id').all() as { node_id: string; username: string }[]).map((r) => ({ nodeId: r.node_id, username: r.username }))
   }
 }

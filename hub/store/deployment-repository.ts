@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3'
+import { Statements } from './statements.js'
 import { canonicalJson, type Deployment } from '../../protocol/index.js'
 
 export interface DeploymentRecord {
@@ -20,10 +21,14 @@ export interface PlacementRecord {
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged'
 
 export class DeploymentRepository {
-  constructor(private readonly db: Database) {}
+  private readonly sql: Statements
+
+  constructor(db: Database) {
+    this.sql = new Statements(db)
+  }
 
   list(): DeploymentRecord[] {
-    const rows = this.db.prepare('SELECT name, revision, manifest, created_at, updated_at FROM deployments ORDER BY name').all() as {
+    const rows = this.sql.get('SELECT name, revision, manifest, created_at, updated_at FROM deployments ORDER BY name').all() as {
       name: string
       revision: number
       manifest: string
@@ -39,29 +44,29 @@ export class DeploymentRepository {
 
   /** Creates or updates by name; a new revision only when the manifest actually changed. */
   apply(manifest: Deployment, at: string): { outcome: ApplyOutcome; revision: number } {
-    const existing = this.db.prepare('SELECT revision, manifest FROM deployments WHERE name = ?').get(manifest.metadata.name) as { revision: number; manifest: string } | undefined
+    const existing = this.sql.get('SELECT revision, manifest FROM deployments WHERE name = ?').get(manifest.metadata.name) as { revision: number; manifest: string } | undefined
     const text = canonicalJson(manifest)
     if (existing && canonicalJson(JSON.parse(existing.manifest)) === text) return { outcome: 'unchanged', revision: existing.revision }
     const revision = (existing?.revision ?? 0) + 1
     if (existing) {
-      this.db.prepare('UPDATE deployments SET revision = ?, manifest = ?, updated_at = ? WHERE name = ?').run(revision, text, at, manifest.metadata.name)
+      this.sql.get('UPDATE deployments SET revision = ?, manifest = ?, updated_at = ? WHERE name = ?').run(revision, text, at, manifest.metadata.name)
     } else {
-      const previous = this.db.prepare('SELECT MAX(revision) AS revision FROM deployment_revisions WHERE name = ?').get(manifest.metadata.name) as { revision: number | null }
+      const previous = this.sql.get('SELECT MAX(revision) AS revision FROM deployment_revisions WHERE name = ?').get(manifest.metadata.name) as { revision: number | null }
       const fresh = (previous.revision ?? 0) + 1
-      this.db.prepare('INSERT INTO deployments (name, revision, manifest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(manifest.metadata.name, fresh, text, at, at)
-      this.db.prepare('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(manifest.metadata.name, fresh, text, at)
+      this.sql.get('INSERT INTO deployments (name, revision, manifest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(manifest.metadata.name, fresh, text, at, at)
+      this.sql.get('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(manifest.metadata.name, fresh, text, at)
       return { outcome: 'created', revision: fresh }
     }
-    this.db.prepare('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(manifest.metadata.name, revision, text, at)
+    this.sql.get('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(manifest.metadata.name, revision, text, at)
     return { outcome: 'configured', revision }
   }
 
   delete(name: string): boolean {
-    return this.db.prepare('DELETE FROM deployments WHERE name = ?').run(name).changes > 0
+    return this.sql.get('DELETE FROM deployments WHERE name = ?').run(name).changes > 0
   }
 
   placements(): PlacementRecord[] {
-    const rows = this.db.prepare('SELECT node_id, workload, deployment, replica, created_at FROM placements ORDER BY deployment, node_id, workload').all() as {
+    const rows = this.sql.get('SELECT node_id, workload, deployment, replica, created_at FROM placements ORDER BY deployment, node_id, workload').all() as {
       node_id: string
       workload: string
       deployment: string
@@ -77,8 +82,8 @@ export class DeploymentRepository {
     const wanted = new Map(next.map((p) => [`${p.nodeId}/${p.workload}`, p]))
     let added = 0
     let removed = 0
-    const remove = this.db.prepare('DELETE FROM placements WHERE node_id = ? AND workload = ?')
-    const insert = this.db.prepare('INSERT INTO placements (node_id, workload, deployment, replica, created_at) VALUES (?, ?, ?, ?, ?)')
+    const remove = this.sql.get('DELETE FROM placements WHERE node_id = ? AND workload = ?')
+    const insert = this.sql.get('INSERT INTO placements (node_id, workload, deployment, replica, created_at) VALUES (?, ?, ?, ?, ?)')
     for (const [key, placement] of current) {
       const keep = wanted.get(key)
       if (!keep || keep.deployment !== placement.deployment || keep.replica !== placement.replica) {

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3'
+import { Statements } from './statements.js'
 import type { DesiredDocument } from '../../protocol/index.js'
 
 export interface StoredDocument {
@@ -8,19 +9,40 @@ export interface StoredDocument {
   readonly document: DesiredDocument
 }
 
+export interface DocumentHead {
+  readonly generation: number
+  readonly contentHash: string
+}
+
 /** The latest signed document per node. Generations only grow, also across hub restarts. */
 export class DesiredRepository {
-  constructor(private readonly db: Database) {}
+  private readonly sql: Statements
+
+  constructor(db: Database) {
+    this.sql = new Statements(db)
+  }
 
   get(nodeId: string): StoredDocument | null {
-    const row = this.db.prepare('SELECT node_id, generation, content_hash, body FROM desired_documents WHERE node_id = ?').get(nodeId) as
+    const row = this.sql.get('SELECT node_id, generation, content_hash, body FROM desired_documents WHERE node_id = ?').get(nodeId) as
       | { node_id: string; generation: number; content_hash: string; body: string }
       | undefined
     return row ? { nodeId: row.node_id, generation: row.generation, contentHash: row.content_hash, document: JSON.parse(row.body) as DesiredDocument } : null
   }
 
+  /** The node's current generation, null before its first document. */
+  generation(nodeId: string): number | null {
+    const row = this.sql.get('SELECT generation FROM desired_documents WHERE node_id = ?').get(nodeId) as { generation: number } | undefined
+    return row?.generation ?? null
+  }
+
+  /** Every node's current generation and content hash, without reading the documents. */
+  heads(): Map<string, DocumentHead> {
+    const rows = this.sql.get('SELECT node_id, generation, content_hash FROM desired_documents').all() as { node_id: string; generation: number; content_hash: string }[]
+    return new Map(rows.map((row) => [row.node_id, { generation: row.generation, contentHash: row.content_hash }]))
+  }
+
   list(): StoredDocument[] {
-    const rows = this.db.prepare('SELECT node_id, generation, content_hash, body FROM desired_documents ORDER BY node_id').all() as {
+    const rows = this.sql.get('SELECT node_id, generation, content_hash, body FROM desired_documents ORDER BY node_id').all() as {
       node_id: string
       generation: number
       content_hash: string
@@ -30,12 +52,12 @@ export class DesiredRepository {
   }
 
   save(document: DesiredDocument, contentHash: string): void {
-    const current = this.get(document.nodeId)
-    if (current && current.generation >= document.generation) {
-      throw new Error(`generation for ${document.nodeId} would go backwards (${current.generation} → ${document.generation})`)
+    const current = this.generation(document.nodeId)
+    if (current !== null && current >= document.generation) {
+      throw new Error(`generation for ${document.nodeId} would go backwards (${current} → ${document.generation})`)
     }
-    this.db
-      .prepare(
+    this.sql
+      .get(
         `INSERT INTO desired_documents (node_id, generation, content_hash, body, issued_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (node_id) DO UPDATE SET generation = excluded.generation, content_hash = excluded.content_hash, body = excluded.body, issued_at = excluded.issued_at`,
       )

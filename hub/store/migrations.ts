@@ -122,4 +122,20 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       );
     `,
   },
+  {
+    // The bcrypt hash becomes optional: it is made only when the hub's transport is NATS
+    // (hub/broker-config/password-hashes.ts, nodeBrokerHashes). SQLite cannot drop NOT NULL in
+    // place, so the table is rebuilt; nothing references it.
+    name: 'broker-credentials-nats-optional',
+    sql: `
+      CREATE TABLE broker_credentials_v3 (
+        node_id TEXT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+        mosquitto_hash TEXT NOT NULL,
+        nats_hash TEXT
+      );
+      INSERT INTO broker_credentials_v3 (node_id, mosquitto_hash, nats_hash) SELECT node_id, mosquitto_hash, nats_hash FROM broker_credentials;
+      DROP TABLE broker_credentials;
+      ALTER TABLE broker_credentials_v3 RENAME TO broker_credentials;
+    `,
+  },
 ]

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3'
+import { Statements } from './statements.js'
 import type { NodeEvent, NodeStatus, OutboxRecord, WorkloadStatus } from '../../protocol/index.js'
 
 export interface IngestResult {
@@ -23,11 +24,15 @@ export interface EventRecord extends Omit<NodeEvent, 'nodeId'> {
 
 /** Agents' reports: deduplicated by (node, seq), applied in one transaction per batch. */
 export class StatusRepository {
-  constructor(private readonly db: Database) {}
+  private readonly sql: Statements
+
+  constructor(db: Database) {
+    this.sql = new Statements(db)
+  }
 
   /** Must run inside the caller's transaction. Records older than the node's last seq are duplicates. */
   ingest(nodeId: string, records: readonly OutboxRecord[], receivedAt: string): IngestResult & { statuses: NodeStatus[]; events: NodeEvent[] } {
-    const row = this.db.prepare('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
+    const row = this.sql.get('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
     let last = row?.last_seq ?? 0
     let applied = 0
     let duplicates = 0
@@ -48,7 +53,7 @@ export class StatusRepository {
       last = record.seq
       applied++
     }
-    this.db.prepare('INSERT INTO node_seq (node_id, last_seq) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET last_seq = excluded.last_seq').run(nodeId, last)
+    this.sql.get('INSERT INTO node_seq (node_id, last_seq) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET last_seq = excluded.last_seq').run(nodeId, last)
     return { applied, duplicates, ackSeq: last, statuses, events }
   }
 
@@ -58,19 +63,19 @@ export class StatusRepository {
    * old one's. Events stay, as history.
    */
   forgetNode(nodeId: string): void {
-    this.db.prepare('DELETE FROM node_seq WHERE node_id = ?').run(nodeId)
-    this.db.prepare('DELETE FROM workload_status WHERE node_id = ?').run(nodeId)
+    this.sql.get('DELETE FROM node_seq WHERE node_id = ?').run(nodeId)
+    this.sql.get('DELETE FROM workload_status WHERE node_id = ?').run(nodeId)
   }
 
   lastSeq(nodeId: string): number {
-    const row = this.db.prepare('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
+    const row = this.sql.get('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
     return row?.last_seq ?? 0
   }
 
   private applyStatus(nodeId: string, status: NodeStatus, receivedAt: string): void {
     const names = status.workloads.map((w) => w.name)
-    this.db.prepare(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
-    const upsert = this.db.prepare(
+    this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
+    const upsert = this.sql.get(
       `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, reported_at)
        VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @reportedAt)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
@@ -80,20 +85,20 @@ export class StatusRepository {
     for (const w of status.workloads) {
       upsert.run({ nodeId, name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode ?? null, message: w.message ?? null, containerId: w.containerId ?? null, since: w.since, reportedAt: receivedAt })
     }
-    this.db.prepare('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
+    this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
   }
 
   appendEvent(event: Omit<NodeEvent, 'nodeId'> & { nodeId: string | null }, receivedAt: string, seq: number | null = null): number {
     return Number(
-      this.db
-        .prepare('INSERT INTO events (node_id, seq, type, severity, workload, message, data, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      this.sql
+        .get('INSERT INTO events (node_id, seq, type, severity, workload, message, data, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(event.nodeId, seq, event.type, event.severity, event.workload ?? null, event.message, event.data ? JSON.stringify(event.data) : null, event.at, receivedAt).lastInsertRowid,
     )
   }
 
   workloads(filter: { nodeId?: string; deployment?: string } = {}): WorkloadStatusRecord[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.sql
+      .get(
         `SELECT * FROM workload_status WHERE (@nodeId IS NULL OR node_id = @nodeId) AND (@deployment IS NULL OR deployment = @deployment) ORDER BY node_id, workload`,
       )
       .all({ nodeId: filter.nodeId ?? null, deployment: filter.deployment ?? null }) as {
@@ -132,8 +137,8 @@ export class StatusRepository {
    */
   events(filter: { sinceId?: number; nodeId?: string; limit?: number } = {}): EventRecord[] {
     const order = filter.sinceId === undefined ? 'DESC' : 'ASC'
-    const rows = this.db
-      .prepare(`SELECT * FROM events WHERE id > @since AND (@nodeId IS NULL OR node_id = @nodeId) ORDER BY id ${order} LIMIT @limit`)
+    const rows = this.sql
+      .get(`SELECT * FROM events WHERE id > @since AND (@nodeId IS NULL OR node_id = @nodeId) ORDER BY id ${order} LIMIT @limit`)
       .all({ since: filter.sinceId ?? 0, nodeId: filter.nodeId ?? null, limit: filter.limit ?? 200 }) as {
       id: number
       node_id: string | null

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3'
+import { Statements } from './statements.js'
 import { randomSecret, tokenDigest } from './credential-repository.js'
 
 export interface JoinToken {
@@ -20,26 +21,30 @@ export class TokenRefusedError extends Error {
 
 /** Join tokens: stored only as digests; each use is counted; expiry and use limits enforced. */
 export class TokenRepository {
-  constructor(private readonly db: Database) {}
+  private readonly sql: Statements
+
+  constructor(db: Database) {
+    this.sql = new Statements(db)
+  }
 
   create(options: { labels: Readonly<Record<string, string>>; maxUses: number | null; expiresAt: string | null; now: string }): { token: string; record: JoinToken } {
     const id = randomSecret(6)
     const token = `shoal_${id}_${randomSecret(24)}`
-    this.db
-      .prepare('INSERT INTO join_tokens (id, token_hash, labels, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql
+      .get('INSERT INTO join_tokens (id, token_hash, labels, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, tokenDigest(token), JSON.stringify(options.labels), options.maxUses, options.expiresAt, options.now)
     return { token, record: { id, labels: options.labels, maxUses: options.maxUses, uses: 0, expiresAt: options.expiresAt, createdAt: options.now } }
   }
 
   /** Counts one use of a token, or throws why it cannot be used. Run inside the enrollment transaction. */
   consume(token: string, now: number): JoinToken {
-    const row = this.db.prepare('SELECT * FROM join_tokens WHERE token_hash = ?').get(tokenDigest(token)) as
+    const row = this.sql.get('SELECT * FROM join_tokens WHERE token_hash = ?').get(tokenDigest(token)) as
       | { id: string; labels: string; max_uses: number | null; uses: number; expires_at: string | null; created_at: string }
       | undefined
     if (!row) throw new TokenRefusedError('unknown join token')
     if (row.expires_at && Date.parse(row.expires_at) <= now) throw new TokenRefusedError(`join token ${row.id} expired at ${row.expires_at}`)
     if (row.max_uses !== null && row.uses >= row.max_uses) throw new TokenRefusedError(`join token ${row.id} has been used ${row.uses} of ${row.max_uses} times`)
-    this.db.prepare('UPDATE join_tokens SET uses = uses + 1 WHERE id = ?').run(row.id)
+    this.sql.get('UPDATE join_tokens SET uses = uses + 1 WHERE id = ?').run(row.id)
     return { id: row.id, labels: JSON.parse(row.labels) as Record<string, string>, maxUses: row.max_uses, uses: row.uses + 1, expiresAt: row.expires_at, createdAt: row.created_at }
   }
 }

@@ -14,7 +14,8 @@ export interface EmbeddedBrokerOptions {
   readonly tls?: { readonly cert: string; readonly key: string }
   readonly logger: Logger
   /** The node a username/password belongs to, or null. */
-  readonly authenticate: (username: string, password: string) => string | null
+  /** The node these credentials belong to, or null; async so password hashing stays off the event loop. */
+  readonly authenticate: (username: string, password: string) => Promise<string | null>
 }
 
 const AGENT_CLIENT_PREFIX = 'shoal-agent-'
@@ -49,16 +50,16 @@ export class EmbeddedBroker implements HubTransport {
     const broker = await Aedes.createBroker({
       drainTimeout: 10_000,
       authenticate: (client, username, password, done) => {
-        const nodeId = username && password ? this.options.authenticate(username, password.toString()) : null
-        if (!nodeId || client.id !== `${AGENT_CLIENT_PREFIX}${nodeId}`) {
-          const error = new Error(nodeId ? `client id must be ${AGENT_CLIENT_PREFIX}${nodeId}` : 'bad username or password') as AuthenticateError
-          error.returnCode = nodeId ? 2 : 4
-          this.logger.warn({ clientId: client.id, username }, `refused connection: ${error.message}`)
-          done(error, false)
-          return
-        }
-        NODE_OF_CLIENT.set(client, nodeId)
-        done(null, true)
+        const check = username && password ? this.options.authenticate(username, password.toString()) : Promise.resolve(null)
+        check.then(
+          (nodeId) => this.admit(client, username, nodeId, done),
+          (error: unknown) => {
+            this.logger.error({ err: error, clientId: client.id, username }, 'cannot check credentials; refusing the connection')
+            const refusal = new Error('server unavailable') as AuthenticateError
+            refusal.returnCode = 3
+            done(refusal, false)
+          },
+        )
       },
       authorizeSubscribe: (client, subscription, done) => {
         const nodeId = NODE_OF_CLIENT.get(client)
@@ -147,6 +148,19 @@ export class EmbeddedBroker implements HubTransport {
     // The broker first: it ends every client connection, which lets the server close.
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()))
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  /** Admits a client whose credentials name `nodeId`, if its client id is that node's. */
+  private admit(client: Client, username: string | undefined, nodeId: string | null, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+    if (!nodeId || client.id !== `${AGENT_CLIENT_PREFIX}${nodeId}`) {
+      const error = new Error(nodeId ? `client id must be ${AGENT_CLIENT_PREFIX}${nodeId}` : 'bad username or password') as AuthenticateError
+      error.returnCode = nodeId ? 2 : 4
+      this.logger.warn({ clientId: client.id, username }, `refused connection: ${error.message}`)
+      done(error, false)
+      return
+    }
+    NODE_OF_CLIENT.set(client, nodeId)
+    done(null, true)
   }
 
   private publish(topic: string, payload: Buffer, retain: boolean): Promise<void> {

@@ -3,6 +3,7 @@
 // libxcrypt's bcrypt, and against the real brokers in test/integration/transport-*.test.ts),
 // the exact files (golden), their atomic replacement, the store behind them, the reload signal
 // and its confirmation, and the `shoal hub broker-config` command.
+import Database from 'better-sqlite3'
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -24,11 +25,14 @@ import {
   brokerHashes,
   mosquittoHash,
   natsHash,
+  nodeBrokerHashes,
   verifyMosquittoHash,
   verifyNatsHash,
 } from '../../hub/broker-config/password-hashes.js'
 import { runCli } from '../../hub/cli/program.js'
+import { migrate } from '../../agent/store/migrations.js'
 import { HubStore } from '../../hub/store/hub-store.js'
+import { HUB_MIGRATIONS } from '../../hub/store/migrations.js'
 import { openHubDatabase } from '../../hub/store/open-hub-database.js'
 import { NodeId, natsInboxPrefix } from '../../protocol/index.js'
 import { tempDir, waitFor, type TestLike } from '../support/index.js'
@@ -239,7 +243,8 @@ function storeWithNodes(t: TestLike, ids: readonly string[]): HubStore {
       heartbeatIntervalMs: 30_000,
       createdAt: at,
     })
-    store.credentials.set(id, id, `password-of-${id}`)
+    // These tests never log in, so any well-formed scrypt hash will do.
+    store.credentials.setHashed(id, id, 'scrypt$c2FsdA==$aGFzaA==')
   }
   return store
 }
@@ -249,20 +254,52 @@ t.test('the store: broker hashes per node, revoked nodes gone, older nodes liste
   const repository = new BrokerCredentialRepository(store.db)
   repository.set('pi-1', hashesOf(1))
   repository.set('pi-2', hashesOf(2))
-  t.same(repository.users(), {
+  t.same(repository.users('mosquitto'), {
     users: [
       { nodeId: 'pi-1', username: 'pi-1', hashes: hashesOf(1) },
       { nodeId: 'pi-2', username: 'pi-2', hashes: hashesOf(2) },
     ],
     missing: ['old-3'],
   })
+  t.same(repository.users('nats').missing, ['old-3'])
   // What DELETE /api/v1/nodes/:id does.
   store.transaction(() => {
     store.credentials.revoke('pi-2')
     store.nodes.delete('pi-2')
   })
-  t.same(repository.users().users.map((u) => u.nodeId), ['pi-1'], 'a revoked node is never written again')
+  t.same(repository.users('mosquitto').users.map((u) => u.nodeId), ['pi-1'], 'a revoked node is never written again')
   t.equal((store.db.prepare('SELECT COUNT(*) AS n FROM broker_credentials').get() as { n: number }).n, 1, 'its hashes went with it (ON DELETE CASCADE)')
+})
+
+t.test('nodes enrolled off NATS have no bcrypt hash: in Mosquitto\'s files, missing from nats-server\'s', async (t) => {
+  const store = storeWithNodes(t, ['mqtt-1', 'nats-2'])
+  const repository = new BrokerCredentialRepository(store.db)
+  const onMqtt = await nodeBrokerHashes('pw-1', { nats: false })
+  const onNats = await nodeBrokerHashes('pw-2', { nats: true })
+  t.equal(onMqtt.nats, null, 'no bcrypt made when the hub is not on NATS')
+  t.ok(verifyMosquittoHash('pw-1', onMqtt.mosquitto), 'the Mosquitto hash is always made')
+  t.ok(onNats.nats !== null && verifyNatsHash('pw-2', onNats.nats) && verifyMosquittoHash('pw-2', onNats.mosquitto), 'both on NATS')
+  repository.set('mqtt-1', onMqtt)
+  repository.set('nats-2', onNats)
+  t.same(repository.users('mosquitto').users.map((u) => u.nodeId), ['mqtt-1', 'nats-2'])
+  const nats = repository.users('nats')
+  t.same([nats.users.map((u) => u.nodeId), nats.missing], [['nats-2'], ['mqtt-1']], 'a node without bcrypt must enroll again for NATS')
+  t.throws(() => natsAuthorizationFile({ ...input, nodes: [{ nodeId: 'mqtt-1', username: 'mqtt-1', hashes: onMqtt }] }), BrokerConfigError, 'the NATS file refuses a user without bcrypt')
+})
+
+t.test('migration 3 keeps the broker hashes of a version-2 database', async (t) => {
+  const file = path.join(tempDir(t, 'migration-3'), 'hub.db')
+  const db = new Database(file)
+  migrate(db, HUB_MIGRATIONS.slice(0, 2))
+  db.prepare("INSERT INTO nodes (id, arch, profile, inventory, capacity, reserved, created_at) VALUES ('old-1', 'amd64', 'generic', '{}', '{}', '{}', '1970-01-01T00:00:00.000Z')").run()
+  db.prepare("INSERT INTO node_credentials (node_id, username, password_hash) VALUES ('old-1', 'old-1', 'scrypt$c2FsdA==$aGFzaA==')").run()
+  new BrokerCredentialRepository(db).set('old-1', hashesOf(1))
+  db.close()
+  const store = new HubStore(openHubDatabase(file))
+  t.teardown(() => store.close())
+  t.same(new BrokerCredentialRepository(store.db).users('nats').users, [{ nodeId: 'old-1', username: 'old-1', hashes: hashesOf(1) }])
+  store.nodes.delete('old-1')
+  t.equal((store.db.prepare('SELECT COUNT(*) AS n FROM broker_credentials').get() as { n: number }).n, 0, 'still deleted with its node')
 })
 
 t.test('BrokerAccess: rewrites, signals, and confirms with a reload-check login only the new files accept', async (t) => {

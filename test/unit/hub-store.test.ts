@@ -9,7 +9,8 @@ import { openHubDatabase, HubDatabaseError } from '../../hub/store/open-hub-data
 import { HUB_MIGRATIONS } from '../../hub/store/migrations.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { TokenRefusedError } from '../../hub/store/token-repository.js'
-import type { DesiredDocument, NodeEvent, NodeStatus, OutboxRecord } from '../../protocol/index.js'
+import { silentNodes } from '../../hub/presence-monitor.js'
+import type { DesiredDocument, Heartbeat, NodeEvent, NodeStatus, OutboxRecord } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z')
@@ -166,27 +167,33 @@ t.test('CredentialRepository: verify, replace, revoke', async (t) => {
   const { store } = openStore(t)
   addNode(store, 'n1')
   addNode(store, 'n2')
-  store.credentials.set('n1', 'n1', 'secret-one')
-  store.credentials.set('n2', 'n2', 'secret-two')
+  await store.credentials.set('n1', 'n1', 'secret-one')
+  await store.credentials.set('n2', 'n2', 'secret-two')
   t.notOk(JSON.stringify(store.db.prepare('SELECT * FROM node_credentials').all()).includes('secret-one'), 'no plain password stored')
-  t.equal(store.credentials.authenticate('n1', 'secret-one'), 'n1')
-  t.equal(store.credentials.authenticate('n1', 'secret-one'), 'n1', 'again (from the cache)')
-  t.equal(store.credentials.authenticate('n1', 'secret-two'), null, 'another node\'s password')
-  t.equal(store.credentials.authenticate('n1', 'secret-on'), null)
-  t.equal(store.credentials.authenticate('n1', ''), null)
-  t.equal(store.credentials.authenticate('nobody', 'secret-one'), null, 'unknown user')
+  t.equal(await store.credentials.authenticate('n1', 'secret-one'), 'n1')
+  t.equal(await store.credentials.authenticate('n1', 'secret-one'), 'n1', 'again (from the cache)')
+  t.equal(await store.credentials.authenticate('n1', 'secret-two'), null, 'another node\'s password')
+  t.equal(await store.credentials.authenticate('n1', 'secret-on'), null)
+  t.equal(await store.credentials.authenticate('n1', ''), null)
+  t.equal(await store.credentials.authenticate('nobody', 'secret-one'), null, 'unknown user')
 
-  store.credentials.set('n1', 'n1', 'rotated')
-  t.equal(store.credentials.authenticate('n1', 'secret-one'), null, 'the old password stops working after a rotation, cache or not')
-  t.equal(store.credentials.authenticate('n1', 'rotated'), 'n1')
+  await store.credentials.set('n1', 'n1', 'rotated')
+  t.equal(await store.credentials.authenticate('n1', 'secret-one'), null, 'the old password stops working after a rotation, cache or not')
+  t.equal(await store.credentials.authenticate('n1', 'rotated'), 'n1')
+
+  // A check that is still hashing when its node is revoked must not let the node in.
+  const inFlight = store.credentials.authenticate('n2', 'secret-two')
+  store.credentials.revoke('n2')
+  t.equal(await inFlight, null, 'revoked while its password was being checked')
+  await store.credentials.set('n2', 'n2', 'secret-two')
 
   store.credentials.revoke('n1')
-  t.equal(store.credentials.authenticate('n1', 'rotated'), null, 'revoked')
-  t.equal(store.credentials.authenticate('n2', 'secret-two'), 'n2', 'other nodes unaffected')
+  t.equal(await store.credentials.authenticate('n1', 'rotated'), null, 'revoked')
+  t.equal(await store.credentials.authenticate('n2', 'secret-two'), 'n2', 'other nodes unaffected')
   t.same(store.credentials.usernames(), [{ nodeId: 'n2', username: 'n2' }])
 
   store.nodes.delete('n2')
-  t.equal(store.credentials.authenticate('n2', 'secret-two'), null, 'deleting the node deletes its credentials (cascade)')
+  t.equal(await store.credentials.authenticate('n2', 'secret-two'), null, 'deleting the node deletes its credentials (cascade)')
 })
 
 t.test('StatusRepository: ingest deduplicates by seq and acks cumulatively', async (t) => {
@@ -293,4 +300,79 @@ t.test('DeploymentRepository.replacePlacements keeps created_at of unchanged row
   t.equal(store.deployments.placements().find((x) => x.nodeId === 'n1')?.createdAt, iso(T0))
   t.same(store.deployments.replacePlacements([], iso(T0 + 3000)), { added: 0, removed: 3 })
   t.same(store.deployments.placements(), [])
+})
+
+t.test('NodeRepository: heartbeats are held in memory, read fresh, and written in one flush', async (t) => {
+  const { store, file } = openStore(t)
+  addNode(store, 'n1')
+  addNode(store, 'n2')
+  addNode(store, 'gone')
+  store.nodes.setOnline('n1', true, iso(T0))
+  const beat = (nodeId: string, at: number, observedGeneration: number): Heartbeat => ({
+    nodeId,
+    at: iso(at),
+    uptimeSeconds: 10,
+    observedGeneration,
+    outboxDepth: 0,
+    cpuPercent: 5,
+    memory: { usedBytes: 1, totalBytes: 2 },
+    disk: null,
+    workloads: { running: 0, total: 0 },
+  })
+  const stored = (id: string) => store.db.prepare('SELECT last_heartbeat, last_seen_at, observed_generation FROM nodes WHERE id = ?').get(id) as { last_heartbeat: string | null; last_seen_at: string | null; observed_generation: number }
+
+  store.nodes.recordHeartbeat('n1', beat('n1', T0 + 1_000, 3), iso(T0 + 1_000))
+  store.nodes.recordHeartbeat('n1', beat('n1', T0 + 16_000, 4), iso(T0 + 16_000))
+  store.nodes.recordHeartbeat('n2', beat('n2', T0 + 2_000, 1), iso(T0 + 2_000))
+  store.nodes.recordHeartbeat('gone', beat('gone', T0 + 2_000, 1), iso(T0 + 2_000))
+  t.equal(stored('n1').last_heartbeat, null, 'nothing written per heartbeat')
+  t.equal(store.nodes.pendingHeartbeats, 3, 'one pending per node: the latest')
+  const n1 = store.nodes.get('n1')
+  t.same([n1?.lastHeartbeat?.at, n1?.lastSeenAt, n1?.observedGeneration], [iso(T0 + 16_000), iso(T0 + 16_000), 4], 'reads see the latest heartbeat at once')
+  t.same(
+    store.nodes.list().map((n) => [n.id, n.lastHeartbeat?.observedGeneration ?? null]),
+    [['gone', 1], ['n1', 4], ['n2', 1]],
+    'the list too',
+  )
+  t.same(silentNodes(store.nodes.list(), T0 + 70_000).map((n) => n.id), [], 'presence sees the in-memory heartbeat (silent only after 60 s from it)')
+  t.same(silentNodes(store.nodes.list(), T0 + 77_000).map((n) => n.id), ['n1'])
+
+  store.nodes.touch('n1', iso(T0 + 20_000))
+  t.equal(store.nodes.get('n1')?.lastSeenAt, iso(T0 + 20_000), 'a later outbox batch moves last seen past the heartbeat')
+  store.nodes.delete('gone')
+
+  t.equal(store.nodes.flushHeartbeats(), 2, 'the deleted node\'s heartbeat went with it')
+  t.equal(store.nodes.pendingHeartbeats, 0)
+  t.equal(store.nodes.flushHeartbeats(), 0, 'nothing new, nothing written')
+  t.same(
+    [JSON.parse(stored('n1').last_heartbeat ?? 'null')?.at, stored('n1').last_seen_at, stored('n1').observed_generation],
+    [iso(T0 + 16_000), iso(T0 + 20_000), 4],
+    'the flush writes the latest heartbeat and never moves last seen back',
+  )
+  store.close()
+
+  const reopened = openStore(t, file).store
+  t.equal(reopened.nodes.get('n2')?.lastHeartbeat?.at, iso(T0 + 2_000), 'flushed heartbeats survive a restart')
+  reopened.nodes.recordHeartbeat('n2', beat('n2', T0 + 30_000, 2), iso(T0 + 30_000))
+  reopened.close()
+  t.equal(openStore(t, file).store.nodes.get('n2')?.lastHeartbeat?.at, iso(T0 + 2_000), 'an unflushed heartbeat is soft state: gone after a crash, replaced by the next one')
+})
+
+t.test('NodeRepository: parsed columns are reused only while their text is unchanged', async (t) => {
+  const { store } = openStore(t)
+  addNode(store, 'n1')
+  const first = store.nodes.get('n1')
+  t.equal(store.nodes.list()[0]?.labels, first?.labels, 'same text, same parsed object')
+  store.nodes.setLabels('n1', { site: 'y' })
+  t.same(store.nodes.get('n1')?.labels, { site: 'y' }, 'a change is read anew')
+  try {
+    store.transaction(() => {
+      store.nodes.setLabels('n1', { site: 'rolled-back' })
+      t.same(store.nodes.get('n1')?.labels, { site: 'rolled-back' })
+      throw new Error('abort')
+    })
+  } catch {
+    // the rollback is the point
+  }
+  t.same(store.nodes.get('n1')?.labels, { site: 'y' }, 'a rolled-back change is not served from memory')
 })
