@@ -19,7 +19,6 @@ export interface EmbeddedBrokerOptions {
 }
 
 const AGENT_CLIENT_PREFIX = 'shoal-agent-'
-const NODE_OF_CLIENT = new WeakMap<Client, string>()
 
 /**
  * aedes inside the hub process. Every client is a node with its own credentials, bound to its
@@ -33,6 +32,8 @@ export class EmbeddedBroker implements HubTransport {
   private server: Server | null = null
   private readonly logger: Logger
   private boundPort = 0
+  /** The node each admitted client authenticated as; per broker, gone with the client. */
+  private readonly nodeOfClient = new WeakMap<Client, string>()
 
   constructor(private readonly options: EmbeddedBrokerOptions) {
     this.logger = options.logger.child({ component: 'broker' })
@@ -62,7 +63,7 @@ export class EmbeddedBroker implements HubTransport {
         )
       },
       authorizeSubscribe: (client, subscription, done) => {
-        const nodeId = NODE_OF_CLIENT.get(client)
+        const nodeId = this.nodeOfClient.get(client)
         if (nodeId && isOwnTopic(subscription.topic, nodeId, HUB_PUBLISHED)) {
           done(null, subscription)
           return
@@ -71,7 +72,7 @@ export class EmbeddedBroker implements HubTransport {
         done(null, null)
       },
       authorizePublish: (client, packet, done) => {
-        const nodeId = client ? NODE_OF_CLIENT.get(client) : undefined
+        const nodeId = client ? this.nodeOfClient.get(client) : undefined
         if (nodeId && isOwnTopic(packet.topic, nodeId, AGENT_PUBLISHED)) {
           done(null)
           return
@@ -81,17 +82,17 @@ export class EmbeddedBroker implements HubTransport {
       },
       // Defence in depth: never deliver another node's message, retained ones included.
       authorizeForward: (client, packet) => {
-        const nodeId = NODE_OF_CLIENT.get(client)
+        const nodeId = this.nodeOfClient.get(client)
         return nodeId && isOwnTopic(packet.topic, nodeId, HUB_PUBLISHED) ? packet : null
       },
     })
     this.broker = broker
     broker.on('clientReady', (client) => {
-      const nodeId = NODE_OF_CLIENT.get(client)
+      const nodeId = this.nodeOfClient.get(client)
       if (nodeId) handlers.onNodeConnected(nodeId)
     })
     broker.on('clientDisconnect', (client) => {
-      const nodeId = NODE_OF_CLIENT.get(client)
+      const nodeId = this.nodeOfClient.get(client)
       if (nodeId) handlers.onNodeDisconnected(nodeId)
     })
     for (const channel of AGENT_PUBLISHED) {
@@ -159,7 +160,7 @@ export class EmbeddedBroker implements HubTransport {
       done(error, false)
       return
     }
-    NODE_OF_CLIENT.set(client, nodeId)
+    this.nodeOfClient.set(client, nodeId)
     done(null, true)
   }
 
