@@ -22,6 +22,9 @@ export interface EnrollmentContext {
  */
 export async function enroll(request: EnrollmentRequest, context: EnrollmentContext): Promise<EnrollmentResponse> {
   const { store } = context
+  // Refuse a bad token before the password hash: a stream of bad tokens must not cost scrypt each.
+  // The transaction below checks again, since the token may be used up meanwhile.
+  store.tokens.check(request.token, context.now())
   const choice = matchProfile(request.inventory, context.profiles, request.profile)
   const profile = choice.profile
   const password = randomSecret(24)

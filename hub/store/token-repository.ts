@@ -36,15 +36,21 @@ export class TokenRepository {
     return { token, record: { id, labels: options.labels, maxUses: options.maxUses, uses: 0, expiresAt: options.expiresAt, createdAt: options.now } }
   }
 
-  /** Counts one use of a token, or throws why it cannot be used. Run inside the enrollment transaction. */
-  consume(token: string, now: number): JoinToken {
+  /** The token if it can be used now, or throws why not. Changes nothing. */
+  check(token: string, now: number): JoinToken {
     const row = this.sql.get('SELECT * FROM join_tokens WHERE token_hash = ?').get(tokenDigest(token)) as
       | { id: string; labels: string; max_uses: number | null; uses: number; expires_at: string | null; created_at: string }
       | undefined
     if (!row) throw new TokenRefusedError('unknown join token')
     if (row.expires_at && Date.parse(row.expires_at) <= now) throw new TokenRefusedError(`join token ${row.id} expired at ${row.expires_at}`)
     if (row.max_uses !== null && row.uses >= row.max_uses) throw new TokenRefusedError(`join token ${row.id} has been used ${row.uses} of ${row.max_uses} times`)
-    this.sql.get('UPDATE join_tokens SET uses = uses + 1 WHERE id = ?').run(row.id)
-    return { id: row.id, labels: JSON.parse(row.labels) as Record<string, string>, maxUses: row.max_uses, uses: row.uses + 1, expiresAt: row.expires_at, createdAt: row.created_at }
+    return { id: row.id, labels: JSON.parse(row.labels) as Record<string, string>, maxUses: row.max_uses, uses: row.uses, expiresAt: row.expires_at, createdAt: row.created_at }
+  }
+
+  /** Counts one use of a token, or throws why it cannot be used. Run inside the enrollment transaction. */
+  consume(token: string, now: number): JoinToken {
+    const usable = this.check(token, now)
+    this.sql.get('UPDATE join_tokens SET uses = uses + 1 WHERE id = ?').run(usable.id)
+    return { ...usable, uses: usable.uses + 1 }
   }
 }

@@ -138,18 +138,23 @@ t.test('TokenRepository: use limits, expiry, unknown tokens', async (t) => {
   const limited = store.tokens.create({ labels: { site: 'a' }, maxUses: 2, expiresAt: null, now: iso(T0) })
   t.match(limited.token, /^shoal_/)
   t.notOk(JSON.stringify(store.db.prepare('SELECT * FROM join_tokens').all()).includes(limited.token), 'only a digest is stored')
+  t.equal(store.tokens.check(limited.token, T0).uses, 0, 'check counts nothing')
+  t.equal(store.tokens.check(limited.token, T0).uses, 0)
   t.equal(store.tokens.consume(limited.token, T0).uses, 1)
   t.same(store.tokens.consume(limited.token, T0).labels, { site: 'a' })
   t.throws(() => store.tokens.consume(limited.token, T0), new TokenRefusedError(`join token ${limited.record.id} has been used 2 of 2 times`))
+  t.throws(() => store.tokens.check(limited.token, T0), new TokenRefusedError(`join token ${limited.record.id} has been used 2 of 2 times`), 'check refuses what consume would')
 
   const expiring = store.tokens.create({ labels: {}, maxUses: null, expiresAt: iso(T0 + 60_000), now: iso(T0) })
   t.equal(store.tokens.consume(expiring.token, T0 + 59_999).uses, 1)
   t.throws(() => store.tokens.consume(expiring.token, T0 + 60_000), TokenRefusedError, 'expired at its expiry time')
+  t.throws(() => store.tokens.check(expiring.token, T0 + 60_000), TokenRefusedError, 'check: expired too')
 
   const unlimited = store.tokens.create({ labels: {}, maxUses: null, expiresAt: null, now: iso(T0) })
   for (let i = 1; i <= 5; i++) t.equal(store.tokens.consume(unlimited.token, T0 + i).uses, i)
 
   t.throws(() => store.tokens.consume('shoal_nope_nope', T0), { name: 'TokenRefusedError', message: 'unknown join token' })
+  t.throws(() => store.tokens.check('shoal_nope_nope', T0), { name: 'TokenRefusedError', message: 'unknown join token' })
 
   t.test('a use counted inside an enrollment that fails is rolled back', async (t) => {
     const once = store.tokens.create({ labels: {}, maxUses: 1, expiresAt: null, now: iso(T0) })
