@@ -85,14 +85,18 @@ export class OutboxSender {
     this.sending = true
     this.inFlightUpTo = last.seq
     this.sentAt = Date.now()
-    this.options.transport
-      .publish('outbox', payload)
-      .catch((error: unknown) => {
+    this.options.transport.publish('outbox', payload).then(
+      () => {
+        this.sending = false
+        // The hub's ack can arrive before the broker's PUBACK settles this promise; its kick
+        // found us still sending, so go on from here rather than wait for the timer.
+        if (this.inFlightUpTo === null) this.kick()
+      },
+      (error: unknown) => {
+        this.sending = false
         this.logger.debug({ err: error }, 'outbox send failed; will retry')
         this.inFlightUpTo = null
-      })
-      .finally(() => {
-        this.sending = false
-      })
+      },
+    )
   }
 }
