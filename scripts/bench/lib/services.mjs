@@ -93,12 +93,20 @@ export async function startHub(dir, { logLevel = 'warn', nodeArgs = [] } = {}) {
     { what: 'the hub to answer /healthz', timeoutMs: 30_000 },
   )
   const adminToken = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim()
-  const api = async (method, route, body, contentType = 'application/json') => {
+  const api = async (method, route, body, contentType = 'application/json', attempt = 1) => {
     const response = await fetch(`${apiUrl}${route}`, {
       method,
       headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    }).catch((error) => {
+      const code = error.cause?.code
+      // On a saturated machine the client can reuse a keep-alive socket the hub has just
+      // closed; a GET is safe to send again.
+      if (method === 'GET' && attempt < 3 && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) return null
+      // fetch's own message is only "fetch failed"; the reason is in its cause.
+      throw new Error(`${method} ${route}: ${error.message} (${code ?? error.cause?.message ?? 'no cause'})`)
     })
+    if (response === null) return api(method, route, body, contentType, attempt + 1)
     const text = await response.text()
     if (!response.ok) throw new Error(`${method} ${route}: HTTP ${response.status}: ${text.slice(0, 500)}`)
     return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
