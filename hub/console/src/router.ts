@@ -25,15 +25,15 @@ export function matchRoute(path: string): Route {
 export const nodeHref = (id: string): string => `/nodes/${encodeURIComponent(id)}`
 export const deploymentHref = (name: string): string => `/deployments/${encodeURIComponent(name)}`
 
-const listeners = new Set<() => void>()
-window.addEventListener('popstate', () => listeners.forEach((l) => l()))
+/** Fired on window after navigate() changes the URL; the browser fires popstate for back and forward. */
+const NAVIGATED = 'shoal:navigated'
 
 /** Client-side navigation: the hub answers every page path with index.html, so links stay shareable. */
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (to === location.pathname + location.search) return
   if (options.replace) history.replaceState(null, '', to)
   else history.pushState(null, '', to)
-  listeners.forEach((l) => l())
+  window.dispatchEvent(new Event(NAVIGATED))
   if (!options.replace) window.scrollTo(0, 0)
 }
 
@@ -47,8 +47,12 @@ export function useLocation(): Location {
   const [current, setCurrent] = useState(read)
   useEffect(() => {
     const update = (): void => setCurrent(read())
-    listeners.add(update)
-    return () => void listeners.delete(update)
+    window.addEventListener('popstate', update)
+    window.addEventListener(NAVIGATED, update)
+    return () => {
+      window.removeEventListener('popstate', update)
+      window.removeEventListener(NAVIGATED, update)
+    }
   }, [])
   return current
 }
