@@ -3,22 +3,33 @@ import { Statements } from './statements.js'
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
 
-// Async scrypt runs in libuv's thread pool: a thousand nodes joining must not stall the event
-// loop that answers their CONNECTs (scryptSync there was a quarter of the hub's CPU profile).
+// Only for hashes written before 2026-12 (see hashSecret); verified in libuv's thread pool.
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>
 
-/** scrypt with a per-secret salt: a stolen hub database does not hand out broker passwords. */
+/**
+ * A salted SHA-256 of a node's broker password, so a stolen hub database does not hand out
+ * broker passwords. The passwords are 192 random bits (randomSecret), which no one can guess,
+ * so a slow password hash buys nothing: scrypt made each join cost ~90 ms of hub CPU (twice,
+ * at enrollment and first connect) for no gain in safety. Human-chosen secrets would need one.
+ */
 export async function hashSecret(secret: string): Promise<string> {
   const salt = randomBytes(16)
-  return `scrypt$${salt.toString('base64')}$${(await scryptAsync(secret, salt, 32)).toString('base64')}`
+  return `sha256$${salt.toString('base64')}$${saltedSha256(salt, secret).toString('base64')}`
 }
 
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
   const [scheme, salt, hash] = stored.split('$')
-  if (scheme !== 'scrypt' || !salt || !hash) return false
+  if (!salt || !hash) return false
   const expected = Buffer.from(hash, 'base64')
-  const actual = await scryptAsync(secret, Buffer.from(salt, 'base64'), expected.length)
-  return timingSafeEqual(expected, actual)
+  let actual: Buffer
+  if (scheme === 'sha256') actual = saltedSha256(Buffer.from(salt, 'base64'), secret)
+  else if (scheme === 'scrypt') actual = await scryptAsync(secret, Buffer.from(salt, 'base64'), expected.length)
+  else return false
+  return actual.length === expected.length && timingSafeEqual(expected, actual)
+}
+
+function saltedSha256(salt: Buffer, secret: string): Buffer {
+  return createHash('sha256').update(salt).update(secret, 'utf8').digest()
 }
 
 /** Fast, deterministic lookup key for bearer tokens (they are long and random, so no salt is needed). */

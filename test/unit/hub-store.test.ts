@@ -2,6 +2,7 @@
 // rules the repositories enforce (generations only grow, join tokens are counted and expire,
 // broker credentials verify, agents' reports are deduplicated by seq, placements keep their
 // creation time while they stay).
+import { randomBytes, scryptSync } from 'node:crypto'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
@@ -168,6 +169,18 @@ t.test('TokenRepository: use limits, expiry, unknown tokens', async (t) => {
   })
 })
 
+t.test('CredentialRepository: hashes written by earlier hubs (scrypt) still verify', async (t) => {
+  const { store } = openStore(t)
+  addNode(store, 'old')
+  const salt = randomBytes(16)
+  const legacy = `scrypt$${salt.toString('base64')}$${scryptSync('legacy-secret', salt, 32).toString('base64')}`
+  store.credentials.setHashed('old', 'old', legacy)
+  t.equal(await store.credentials.authenticate('old', 'legacy-secret'), 'old')
+  t.equal(await store.credentials.authenticate('old', 'legacy-secre'), null)
+  store.credentials.setHashed('old', 'old', 'md5$abc$def')
+  t.equal(await store.credentials.authenticate('old', 'legacy-secret'), null, 'an unknown scheme never matches')
+})
+
 t.test('CredentialRepository: verify, replace, revoke', async (t) => {
   const { store } = openStore(t)
   addNode(store, 'n1')
@@ -175,6 +188,9 @@ t.test('CredentialRepository: verify, replace, revoke', async (t) => {
   await store.credentials.set('n1', 'n1', 'secret-one')
   await store.credentials.set('n2', 'n2', 'secret-two')
   t.notOk(JSON.stringify(store.db.prepare('SELECT * FROM node_credentials').all()).includes('secret-one'), 'no plain password stored')
+  const stored = store.db.prepare('SELECT password_hash FROM node_credentials ORDER BY node_id').all() as { password_hash: string }[]
+  t.match(stored[0]?.password_hash, /^sha256\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/, 'a salted SHA-256')
+  t.not(stored[0]?.password_hash, stored[1]?.password_hash)
   t.equal(await store.credentials.authenticate('n1', 'secret-one'), 'n1')
   t.equal(await store.credentials.authenticate('n1', 'secret-one'), 'n1', 'again (from the cache)')
   t.equal(await store.credentials.authenticate('n1', 'secret-two'), null, 'another node\'s password')
