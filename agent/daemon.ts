@@ -13,6 +13,7 @@ import { AgentConfigError, DATABASE_FILE, nodeNameFromHostname, type AgentConfig
 import { HeartbeatSampler } from './heartbeat.js'
 import { normaliseImageRef, planImageGc } from './image-gc.js'
 import { DesiredIntake } from './intake/desired-intake.js'
+import { DesiredRetry } from './intake/desired-retry.js'
 import { collectInventory } from './inventory.js'
 import { LogServer } from './log-server.js'
 import { OutboxSender } from './outbox/outbox-sender.js'
@@ -128,6 +129,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   reconciler.start()
 
   const intake = new DesiredIntake({ nodeId, store, clock, logger: nodeLogger, hubPublicKey: () => store.identity()?.hubPublicKey ?? null })
+  const desiredRetry = new DesiredRetry({
+    retryMs: 5_000,
+    logger: nodeLogger.child({ component: 'intake' }),
+    take: (payload) => {
+      if (intake.receive(payload).outcome === 'accepted') reconciler.request('desired')
+    },
+  })
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
   const transport = await createTransport(config, finalIdentity, nodeLogger, presence)
   const logServer = new LogServer({ nodeId, runtime, logger: nodeLogger, workloads: () => store.workloads(), publish: (payload) => transport?.publish('logs-chunk', payload) ?? Promise.resolve() })
@@ -160,7 +168,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       onMessage: (channel, payload) => {
         try {
           if (channel === 'desired') {
-            if (intake.receive(payload).outcome === 'accepted') reconciler.request('desired')
+            desiredRetry.offer(payload)
             outbox.kick()
           } else if (channel === 'ack') {
             outbox.onAck(payload)
@@ -230,6 +238,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       clearInterval(kickTimer)
       clearInterval(gcTimer)
       sender?.stop()
+      desiredRetry.stop()
       await logServer.stop()
       await reconciler.stop()
       await transport?.close(presence('offline'))

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
-import { ApiError, Created } from './http-errors.js'
+import { ApiError, Created, storageFailure } from './http-errors.js'
 import type { RequestContext, Router } from './router.js'
 
 export interface ApiServerOptions {
@@ -72,8 +72,11 @@ export function createApiServer(options: ApiServerOptions): Server {
       if (result instanceof Created) sendJson(res, 201, result.body)
       else sendJson(res, 200, result ?? {})
     } catch (error) {
-      if (error instanceof ApiError) {
-        sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } })
+      const storage = storageFailure(error)
+      if (storage) logger.error({ err: error, method, path: url.pathname }, storage.message)
+      const answer = error instanceof ApiError ? error : storage
+      if (answer) {
+        sendJson(res, answer.status, { error: { code: answer.code, message: answer.message, ...(answer.details ? { details: answer.details } : {}) } })
         return
       }
       throw error
