@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
+import { nodeRecord } from '../support/hub-nodes.js'
 import { systemClock } from '../../agent/clock.js'
 import { drainPlan, registerDrainRoute } from '../../hub/api/drain-route.js'
 import { Router } from '../../hub/api/router.js'
@@ -58,18 +59,13 @@ t.test('drain over the real API server, store and fleet controller', async (t) =
 
   const now = new Date().toISOString()
   for (const id of ['n1', 'n2', 'n3']) {
-    store.nodes.insert({
-      id,
-      labels: { pool: 'p' },
-      capabilities: [],
-      arch: 'amd64',
-      profile: 'generic-amd64',
-      inventory: { hostname: id, arch: 'amd64', cpu: { model: 'test', cores: 4 }, memoryBytes: 8 << 30, disks: [], os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' }, hardware: {}, gpus: [], runtime: null },
-      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, gpus: 0 },
-      reserved: { cpuMillis: 0, memoryBytes: 0 },
-      heartbeatIntervalMs: 15_000,
-      createdAt: now,
-    })
+    store.nodes.insert(
+      nodeRecord(id, {
+        labels: { pool: 'p' },
+        inventory: { hostname: id, arch: 'amd64', cpu: { model: 'test', cores: 4 }, memoryBytes: 8 << 30, disks: [], os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' }, hardware: {}, gpus: [], runtime: null },
+        createdAt: now,
+      }),
+    )
     store.nodes.setOnline(id, true, now)
   }
   const manifests = parseManifests(

@@ -30,7 +30,10 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
   const nodes = await waitFor(
     async () => {
       const items = await hub.nodes()
-      const settled = (n: any): boolean => n.online && n.condition.type === 'Ready' && n.condition.reasons.length === 0 && n.generation.observed === n.generation.latest
+      // latest >= 1: the hub has issued the node its first document (passes after enrollments are
+      // coalesced, so a node can be Ready at 0/0 for a moment).
+      const settled = (n: any): boolean =>
+        n.online && n.condition.type === 'Ready' && n.condition.reasons.length === 0 && n.generation.latest >= 1 && n.generation.observed === n.generation.latest
       return items.length === 2 && items.every(settled) ? items : undefined
     },
     { what: 'two Ready nodes that applied their latest generation', timeoutMs: 30_000, intervalMs: 250 },

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
+import { nodeRecord } from '../support/hub-nodes.js'
 import { BrokerAccess } from '../../hub/broker-config/broker-access.js'
 import { BrokerCredentialRepository } from '../../hub/broker-config/broker-credential-repository.js'
 import { renderBrokerFiles, writeBrokerFiles } from '../../hub/broker-config/broker-files.js'
@@ -231,18 +232,7 @@ function storeWithNodes(t: TestLike, ids: readonly string[]): HubStore {
   t.teardown(() => store.close())
   const at = new Date(0).toISOString()
   for (const id of ids) {
-    store.nodes.insert({
-      id,
-      labels: {},
-      capabilities: [],
-      arch: 'amd64',
-      profile: 'generic',
-      inventory: {} as never,
-      capacity: { cpuMillis: 1000, memoryBytes: 1 << 30, gpus: 0 },
-      reserved: { cpuMillis: 0, memoryBytes: 0 },
-      heartbeatIntervalMs: 30_000,
-      createdAt: at,
-    })
+    store.nodes.insert(nodeRecord(id, { createdAt: at }))
     // These tests never log in, so any well-formed scrypt hash will do.
     store.credentials.setHashed(id, id, 'scrypt$c2FsdA==$aGFzaA==')
   }

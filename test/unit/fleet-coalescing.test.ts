@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
+import { nodeRecord } from '../support/hub-nodes.js'
 import { ChangeFeed } from '../../hub/change-feed.js'
 import { FleetController } from '../../hub/fleet-controller.js'
 import { loadOrCreateSecrets } from '../../hub/hub-secrets.js'
@@ -87,18 +88,7 @@ t.test('FleetController.requestSoon: 50 presence changes, one pass that sees all
   const at = '2030-01-01T00:00:00.000Z'
   const ids = Array.from({ length: 50 }, (_, i) => `n${String(i).padStart(2, '0')}`)
   for (const id of ids) {
-    store.nodes.insert({
-      id,
-      labels: { pool: 'p' },
-      capabilities: [],
-      arch: 'amd64',
-      profile: 'generic-amd64',
-      inventory: {} as never,
-      capacity: { cpuMillis: 4000, memoryBytes: 8 << 30, gpus: 0 },
-      reserved: { cpuMillis: 0, memoryBytes: 0 },
-      heartbeatIntervalMs: 15_000,
-      createdAt: at,
-    })
+    store.nodes.insert(nodeRecord(id, { labels: { pool: 'p' }, createdAt: at }))
   }
   const parsed = parseManifests('apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: busybox } }\n')
   t.same(parsed.errors, [])

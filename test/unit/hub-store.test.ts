@@ -13,6 +13,7 @@ import { TokenRefusedError } from '../../hub/store/token-repository.js'
 import { silentNodes } from '../../hub/presence-monitor.js'
 import type { DesiredDocument, Heartbeat, NodeEvent, NodeStatus, OutboxRecord } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
+import { nodeRecord } from '../support/hub-nodes.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z')
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -27,18 +28,7 @@ function openStore(t: { teardown(fn: () => unknown): void }, file?: string): { s
 }
 
 function addNode(store: HubStore, id: string): void {
-  store.nodes.insert({
-    id,
-    labels: { site: 'x' },
-    capabilities: [],
-    arch: 'amd64',
-    profile: 'generic-amd64',
-    inventory: {} as never,
-    capacity: { cpuMillis: 2000, memoryBytes: 2 ** 31, gpus: 0 },
-    reserved: { cpuMillis: 0, memoryBytes: 0 },
-    heartbeatIntervalMs: 15_000,
-    createdAt: iso(T0),
-  })
+  store.nodes.insert(nodeRecord(id, { labels: { site: 'x' }, capacity: { cpuMillis: 2000, memoryBytes: 2 ** 31, gpus: 0 }, createdAt: iso(T0) }))
 }
 
 function doc(nodeId: string, generation: number): DesiredDocument {
