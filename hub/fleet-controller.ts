@@ -49,7 +49,9 @@ export function toSchedulerDeployment(record: Pick<DeploymentRecord, 'name' | 'r
  * The hub's level-triggered control loop: deployments × nodes → placements → one signed
  * document per node. Passes never overlap; a request during a pass causes one more. The
  * store commits placements and documents (generations only grow) before anything is
- * published; a publish that fails is retried on the next pass.
+ * published. Publishing runs behind the pass (an apply answers once its documents are
+ * stored, not once a thousand are sent), one publisher at a time, so an older document can
+ * never be sent after a newer one; a publish that fails is retried on the next pass.
  */
 export class FleetController {
   private readonly logger: Logger
@@ -57,6 +59,8 @@ export class FleetController {
   private again = false
   private timer: NodeJS.Timeout | null = null
   private readonly unpublished = new Set<string>()
+  private publishing: Promise<void> | null = null
+  private publishAgain = false
   private last: ScheduleResult | null = null
   private stopped = false
   private readonly soon: PassCoalescer
@@ -81,6 +85,12 @@ export class FleetController {
     this.soon.close()
     if (this.timer) clearInterval(this.timer)
     await this.running
+    await this.publishing
+  }
+
+  /** Resolves once every document stored so far has been handed to the transport (or failed). */
+  async published(): Promise<void> {
+    while (this.publishing) await this.publishing
   }
 
   /** Resolves once a pass that started after this call has finished. */
@@ -164,30 +174,50 @@ export class FleetController {
     this.last = result
     metrics.observe('shoal_schedule_seconds', (performance.now() - started) / 1000)
     for (const nodeId of changedNodes) this.unpublished.add(nodeId)
-    await this.publishPending()
+    this.schedulePublish()
     if (changedNodes.length > 0) {
       for (const nodeId of changedNodes) feed.publish({ type: 'node', nodeId, reason: 'desired' })
       for (const name of result.perDeployment.keys()) feed.publish({ type: 'deployment', name, reason: 'scheduled' })
     }
   }
 
+  private schedulePublish(): void {
+    if (this.publishing) {
+      this.publishAgain = true
+      return
+    }
+    this.publishing = (async () => {
+      try {
+        do {
+          this.publishAgain = false
+          await this.publishPending()
+        } while (this.publishAgain && !this.stopped)
+      } finally {
+        // In the same turn as the last check of publishAgain: a later request starts anew
+        // instead of setting a flag that nothing would read.
+        this.publishing = null
+      }
+    })()
+  }
+
   private async publishPending(): Promise<void> {
     const { store, metrics } = this.options
     for (const nodeId of [...this.unpublished]) {
+      // Taken off before the document is read: a pass that stores a newer one while this
+      // publish is in flight puts the node back, and the newer one goes next.
+      if (!this.unpublished.delete(nodeId)) continue
       const stored = store.desired.get(nodeId)
-      if (!stored) {
-        this.unpublished.delete(nodeId)
-        continue
-      }
+      if (!stored) continue
       const started = performance.now()
       try {
         await this.options.publishDesired(nodeId, encodeMessage(stored.document))
-        this.unpublished.delete(nodeId)
         metrics.inc('shoal_messages_out_total', { channel: 'desired' })
         metrics.observe('shoal_publish_seconds', (performance.now() - started) / 1000)
       } catch (error) {
+        this.unpublished.add(nodeId)
         this.logger.warn({ err: error, nodeId, generation: stored.generation }, 'publishing a desired document failed; will retry')
       }
     }
   }
+
 }

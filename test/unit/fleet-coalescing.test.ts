@@ -105,6 +105,7 @@ t.test('FleetController.requestSoon: 50 presence changes, one pass that sees all
   t.equal(passes(), 1, 'no pass while the window is open')
   timers.fireAll()
   await fleet.request('test') // waits for the coalesced pass, then runs one more
+  await fleet.published()
   t.equal(passes(), 3, 'the burst cost one pass (plus the one this test asked for)')
   t.equal(published.size, 50, 'and that pass placed the workload on all 50 nodes')
   t.same(
@@ -112,4 +113,48 @@ t.test('FleetController.requestSoon: 50 presence changes, one pass that sees all
     ids.map(() => 2),
     'one new generation per node (after the empty first one), read for all nodes at once',
   )
+})
+
+t.test('FleetController: a document stored while an older one is being published goes out next', async (t) => {
+  const dir = tempDir(t, 'fleet-publish')
+  const store = new HubStore(openHubDatabase(path.join(dir, 'hub.db')))
+  const at = '2030-01-01T00:00:00.000Z'
+  // Publishes settle when the test says so, to hold one in flight while a pass stores more.
+  const sent: { generation: number; settle: () => void }[] = []
+  const fleet = new FleetController({
+    store,
+    clock: { now: () => Date.parse(at) },
+    logger: pino({ level: 'silent' }),
+    metrics: new Metrics(),
+    feed: new ChangeFeed(),
+    privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem,
+    publishDesired: (_nodeId, payload) =>
+      new Promise<void>((resolve) => sent.push({ generation: (JSON.parse(payload.toString()) as { generation: number }).generation, settle: resolve })),
+    timers: new HandTimers(),
+  })
+  t.teardown(async () => {
+    for (const s of sent) s.settle()
+    await fleet.stop()
+    store.close()
+  })
+  store.nodes.insert(nodeRecord('n1', { labels: { pool: 'p' }, createdAt: at }))
+  store.nodes.setOnline('n1', true, at)
+  const apply = (image: string): void => {
+    const parsed = parseManifests(`apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: ${image} } }\n`)
+    for (const { manifest } of parsed.manifests) store.deployments.apply(manifest, at)
+  }
+
+  apply('busybox:1')
+  await fleet.request('start')
+  t.same(sent.map((s) => s.generation), [1], 'generation 1 is in flight, and the pass did not wait for it')
+  apply('busybox:2')
+  await fleet.request('apply')
+  t.equal(store.desired.get('n1')?.generation, 2, 'generation 2 is stored meanwhile')
+  t.same(sent.map((s) => s.generation), [1], 'one publisher: nothing overtakes the publish in flight')
+  sent[0]?.settle()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(sent.map((s) => s.generation), [1, 2], 'then the newer document goes out')
+  sent[1]?.settle()
+  await fleet.published()
+  t.same(sent.map((s) => s.generation), [1, 2], 'and nothing more')
 })
