@@ -22,13 +22,13 @@ export interface EnrollmentContext {
  */
 export async function enroll(request: EnrollmentRequest, context: EnrollmentContext): Promise<EnrollmentResponse> {
   const { store } = context
-  // Refuse a bad token before the password hash: a stream of bad tokens must not cost scrypt each.
+  // Refuse a bad token before hashing: a stream of bad tokens must not cost a bcrypt each (NATS).
   // The transaction below checks again, since the token may be used up meanwhile.
   store.tokens.check(request.token, context.now())
   const choice = matchProfile(request.inventory, context.profiles, request.profile)
   const profile = choice.profile
   const password = randomSecret(24)
-  // Hashed before the transaction (which cannot await) and off the event loop. Also in the
+  // Hashed before the transaction, which cannot await (bcrypt runs in slices). Also in the
   // external brokers' formats, so the hub can write their user files without the plaintext;
   // bcrypt only on NATS (nodeBrokerHashes says why).
   const [passwordHash, hashes] = await Promise.all([hashSecret(password), nodeBrokerHashes(password, { nats: context.transport.kind === 'nats' })])

@@ -42,11 +42,6 @@ export class DesiredRetry {
     }
   }
 
-  /** Whether a document is waiting to be stored. */
-  get waiting(): boolean {
-    return this.pending !== null
-  }
-
   stop(): void {
     this.cancel()
   }

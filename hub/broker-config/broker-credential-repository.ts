@@ -5,8 +5,9 @@ import type { BrokerHashes } from './password-hashes.js'
 
 /**
  * Each node's broker password in the brokers' own hash formats (table `broker_credentials`,
- * migrations 2 and 3; bcrypt only for nodes enrolled on NATS), beside the scrypt hash the embedded broker checks. The hub never keeps the
- * plaintext, so these are what it writes into Mosquitto's and nats-server's user files.
+ * migrations 2 and 3; bcrypt only for nodes enrolled on NATS), beside the hash the embedded
+ * broker checks (CredentialRepository). The hub never keeps the plaintext, so these are what
+ * it writes into Mosquitto's and nats-server's user files.
  */
 export class BrokerCredentialRepository {
   private readonly sql: Statements

@@ -42,7 +42,7 @@ export function randomSecret(bytes = 24): string {
 }
 
 export class CredentialRepository {
-  /** Successful checks, so a reconnect storm costs one scrypt per node, not one per attempt. */
+  /** Successful checks: for scrypt hashes from earlier hubs, a reconnect storm costs one scrypt per node, not one per attempt. */
   private readonly verified = new Map<string, string>()
   private readonly sql: Statements
 
@@ -69,7 +69,7 @@ export class CredentialRepository {
     const cacheKey = `${username}\u0000${tokenDigest(password)}`
     if (this.verified.get(cacheKey) === row.password_hash) return row.node_id
     if (!(await verifySecret(password, row.password_hash))) return null
-    // The credentials may have been revoked or rotated while scrypt ran.
+    // The credentials may have been revoked or rotated while the check awaited.
     const now = this.row(username)
     if (!now || now.password_hash !== row.password_hash || now.node_id !== row.node_id) return null
     this.verified.set(cacheKey, row.password_hash)
