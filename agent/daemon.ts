@@ -3,12 +3,12 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { isRenamedFrom, memoryBytes, durationMs, encodeMessage, type Inventory, type NodeEvent, type Presence, type Workload } from '../protocol/index.js'
-import { readPackageVersion } from '../hub/cli/version.js'
+import { readPackageVersion } from '../common/version.js'
 import { enrollWithHub } from './enroll.js'
 import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
-import { isoNow, systemClock, type Clock } from './clock.js'
+import { isoNow, systemClock, type Clock } from '../common/clock.js'
 import { AgentConfigError, DATABASE_FILE, nodeNameFromHostname, type AgentConfig } from './config.js'
 import { HeartbeatSampler } from './heartbeat.js'
 import { normaliseImageRef, planImageGc } from './image-gc.js'
@@ -22,7 +22,7 @@ import type { ContainerRuntime } from './runtime/runtime.js'
 import { createDockerRuntime } from './runtime/docker-runtime.js'
 import { loadStaticWorkloads } from './static-workloads.js'
 import { AgentStore, type Identity } from './store/agent-store.js'
-import { openDatabase } from './store/open-database.js'
+import { openAgentDatabase } from './store/open-agent-database.js'
 import type { AgentTransport } from './transport/transport.js'
 
 export { DATABASE_FILE }
@@ -53,7 +53,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const logger = deps.logger
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
 
-  const opened = openDatabase(join(config.dataDir, DATABASE_FILE), logger.child({ component: 'store' }), { now: () => clock.now() })
+  const opened = openAgentDatabase(join(config.dataDir, DATABASE_FILE), logger.child({ component: 'store' }), { now: () => clock.now() })
 
   const inventory = await collectInventory({ onProbeFailed: (probe, reason) => logger.debug({ probe, reason }, 'inventory probe failed') })
   const profiles = await loadProfiles()

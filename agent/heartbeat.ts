@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises'
 import { cpus, freemem, totalmem, uptime } from 'node:os'
 import type { Heartbeat } from '../protocol/index.js'
-import { isoNow, type Clock } from './clock.js'
+import { isoNow, type Clock } from '../common/clock.js'
 
 interface CpuTimes {
   readonly idle: number

@@ -9,7 +9,7 @@ import {
   verifyDocumentSignature,
   type NodeEvent,
 } from '../../protocol/index.js'
-import { isoNow, type Clock } from '../clock.js'
+import { isoNow, type Clock } from '../../common/clock.js'
 import type { AgentStore } from '../store/agent-store.js'
 
 export type IntakeResult =

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
-import { isoNow, type Clock } from '../clock.js'
+import { isoNow, type Clock } from '../../common/clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
 import type { ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
 import { configHash } from './config-hash.js'

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState } from '../../protocol/index.js'
-import { isoNow, type Clock } from '../clock.js'
+import { isoNow, type Clock } from '../../common/clock.js'
 import { admitToOutbox, hasRoomForDropNotice, type OutboxLimits } from '../outbox/outbox-policy.js'
 
 export interface Identity {

@@ -1,10 +1,10 @@
-import type { Database } from 'better-sqlite3'
+import type { Migration } from '../../common/sqlite/migrate.js'
 
 /**
  * Ordered schema steps; `PRAGMA user_version` records how many have run. Never edit a step
  * that has shipped: add a new one. Each step runs in its own transaction with the version bump.
  */
-export const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     name: 'initial',
     sql: `
@@ -54,23 +54,3 @@ export const MIGRATIONS: readonly { readonly name: string; readonly sql: string 
     `,
   },
 ]
-
-export function schemaVersion(db: Database): number {
-  return db.pragma('user_version', { simple: true }) as number
-}
-
-export function migrate(db: Database, migrations = MIGRATIONS): { from: number; to: number } {
-  const from = schemaVersion(db)
-  if (from > migrations.length) {
-    throw new Error(`database schema version ${from} is newer than this agent knows (${migrations.length}); upgrade the agent`)
-  }
-  for (let version = from; version < migrations.length; version++) {
-    const step = migrations[version]
-    if (!step) break
-    db.transaction(() => {
-      db.exec(step.sql)
-      db.pragma(`user_version = ${version + 1}`)
-    })()
-  }
-  return { from, to: migrations.length }
-}

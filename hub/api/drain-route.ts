@@ -1,4 +1,4 @@
-import { isoNow } from '../../agent/clock.js'
+import { isoNow } from '../../common/clock.js'
 import type { PlacementRecord } from '../store/deployment-repository.js'
 import { notFound } from './http-errors.js'
 import type { ApiServices } from './routes.js'

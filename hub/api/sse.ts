@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ChangeFeed } from '../change-feed.js'
+import type { ChangeFeed } from '../ingest/change-feed.js'
 
 /** Streams changes as server-sent events until the client goes away; a comment line keeps proxies from timing out. */
 export function streamChanges(req: IncomingMessage, res: ServerResponse, feed: ChangeFeed, keepAliveMs = 15_000): void {

@@ -1,4 +1,4 @@
-import { nodeCondition } from '../node-conditions.js'
+import { nodeCondition } from '../fleet/node-conditions.js'
 import type { DeploymentOutcome } from '../scheduler/types.js'
 import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
 import type { HubStore } from '../store/hub-store.js'

@@ -1,5 +1,5 @@
-import Database from 'better-sqlite3'
-import { migrate } from '../../agent/store/migrations.js'
+import type Database from 'better-sqlite3'
+import { CorruptDatabaseError, openSqlite } from '../../common/sqlite/open-database.js'
 import { HUB_MIGRATIONS } from './migrations.js'
 
 /** The hub's SQLite file inside --data-dir. */
@@ -22,25 +22,11 @@ export class HubDatabaseError extends Error {
  * restore from `shoal hub backup` instead.
  */
 export function openHubDatabase(path: string): Database.Database {
-  let db: Database.Database
   try {
-    db = new Database(path)
-  } catch (error) {
-    throw new HubDatabaseError(path, `cannot open: ${(error as Error).message}`)
-  }
-  try {
-    db.pragma('journal_mode = WAL')
     // FULL: every write here is either acknowledged to an agent or an operator, or signs a generation.
-    db.pragma('synchronous = FULL')
-    db.pragma('foreign_keys = ON')
-    db.pragma('busy_timeout = 5000')
-    const check = db.pragma('quick_check', { simple: true })
-    if (check !== 'ok') throw new HubDatabaseError(path, `integrity check failed (${String(check)}); restore a backup made with \`shoal hub backup\``)
-    migrate(db, HUB_MIGRATIONS)
-    return db
+    return openSqlite(path, { migrations: HUB_MIGRATIONS, owner: 'hub', synchronous: 'FULL', busyTimeoutMs: 5000 })
   } catch (error) {
-    db.close()
-    if (error instanceof HubDatabaseError) throw error
+    if (error instanceof CorruptDatabaseError) throw new HubDatabaseError(path, `${error.message}; restore a backup made with \`shoal hub backup\``)
     throw new HubDatabaseError(path, (error as Error).message)
   }
 }

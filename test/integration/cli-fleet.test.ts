@@ -5,7 +5,7 @@
 import { statSync, writeFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
-import { readConfig } from '../../hub/cli/contexts.js'
+import { readConfig } from '../../cli/contexts.js'
 import { testImage, tempDir, waitFor } from '../support/index.js'
 import { nodeContainers, uniqueNodeId, waitForRunning } from '../support/agent-process.js'
 import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'

@@ -1,12 +1,12 @@
 // Shared by the cli-*.test.ts files: the CLI run in-process with captured output (fast), or
-// spawned as `node dist/hub/cli/main.js` (real exit codes and signals), and table checks.
+// spawned as `node dist/cli/main.js` (real exit codes and signals), and table checks.
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Test } from 'tap'
 import { CLI } from '../support/agent-process.js'
 import { waitFor } from '../support/index.js'
 import type { TestLike } from '../support/types.js'
-import { runCli } from '../../hub/cli/program.js'
-import type { CliIo } from '../../hub/cli/io.js'
+import { runCli } from '../../cli/program.js'
+import type { CliIo } from '../../cli/io.js'
 
 export interface CliRun {
   readonly code: number
@@ -38,7 +38,7 @@ export interface SpawnedCli {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Spawns `node dist/hub/cli/main.js ARGV`; killed by PID at teardown if it still runs. */
+/** Spawns `node dist/cli/main.js ARGV`; killed by PID at teardown if it still runs. */
 export function spawnCli(t: TestLike, argv: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): SpawnedCli {
   const child = spawn(process.execPath, [CLI, ...argv], { env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
   if (input !== undefined) child.stdin?.end(input)

@@ -1,4 +1,4 @@
-// The built agent (`dist/hub/cli/main.js agent run`) as a separate, real process: the way it
+// The built agent (`dist/cli/main.js agent run`) as a separate, real process: the way it
 // runs on a device, so SIGKILL, restarts and a data directory that outlives the process are
 // real. Output goes to a log file in the test's temp dir, printed when the test fails.
 // Every container the agent creates carries this run's io.shoal.test-run label, and all of

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const CLI = path.join(ROOT, 'dist', 'hub', 'cli', 'main.js')
+export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js')
 
 // Processes still running when a test process dies are killed with it, by PID.
 const live = new Set<ChildProcess>()
@@ -26,7 +26,7 @@ function track(child: ChildProcess): void {
   })
 }
 
-/** Starts `node dist/hub/cli/main.js ARGS`, appending its output to logFile under a header line. */
+/** Starts `node dist/cli/main.js ARGS`, appending its output to logFile under a header line. */
 export function spawnCli(logFile: string, args: readonly string[], startNumber: number): ChildProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test does) before the integration tests`)
   const fd = openSync(logFile, 'a')

@@ -1,4 +1,4 @@
-// The built hub (`dist/hub/cli/main.js hub serve`) as a separate, real process with its
+// The built hub (`dist/cli/main.js hub serve`) as a separate, real process with its
 // embedded aedes broker, on ports chosen for the test and a data directory that outlives the
 // process, so SIGKILL and restarts are real. Output goes to a log file, printed when the test
 // fails. Teardown kills it by PID, pass or fail, and removes its directory.

@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { pino, type Logger } from 'pino'
 import t from 'tap'
 import { AgentStore, type OutboxEntry, type WorkloadRecord } from '../../agent/store/agent-store.js'
-import { MIGRATIONS, migrate, schemaVersion } from '../../agent/store/migrations.js'
-import { openDatabase } from '../../agent/store/open-database.js'
+import { MIGRATIONS } from '../../agent/store/migrations.js'
+import { migrate, schemaVersion } from '../../common/sqlite/migrate.js'
+import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
 import type { OutboxLimits } from '../../agent/outbox/outbox-policy.js'
 import type { DesiredDocument, NodeEvent, NodeStatus } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
@@ -46,7 +47,7 @@ function openStore(t: TapTest, options: { dir?: string; clock?: ReturnType<typeo
   const path = join(dir, 'agent.db')
   const clock = options.clock ?? manualClock()
   const { logger, lines } = capturingLogger()
-  const { db, movedAside } = openDatabase(path, logger, { now: () => clock.now() })
+  const { db, movedAside } = openAgentDatabase(path, logger, { now: () => clock.now() })
   t.teardown(() => {
     if (db.open) db.close()
   })
@@ -115,10 +116,10 @@ t.test('migrations run from an empty file to the latest version, and again on re
   const path = join(dir, 'plain.db')
   const db = new Database(path)
   t.equal(schemaVersion(db), 0, 'a new file is at version 0')
-  t.strictSame(migrate(db), { from: 0, to: MIGRATIONS.length })
+  t.strictSame(migrate(db, MIGRATIONS), { from: 0, to: MIGRATIONS.length })
   t.equal(schemaVersion(db), MIGRATIONS.length)
   t.strictSame(tableNames(db), ['desired', 'identity', 'outbox', 'outbox_meta', 'workload_state'])
-  t.strictSame(migrate(db), { from: MIGRATIONS.length, to: MIGRATIONS.length }, 'a second run is a no-op')
+  t.strictSame(migrate(db, MIGRATIONS), { from: MIGRATIONS.length, to: MIGRATIONS.length }, 'a second run is a no-op')
   db.close()
 
   const first = openStore(t, { dir })
@@ -153,7 +154,7 @@ t.test('a failing migration on a healthy file is thrown, not mistaken for corrup
   first.store.saveIdentity({ nodeId: NODE, hubPublicKey: 'pinned', brokerUrl: null, username: null, password: null, enrolledAt: null })
   first.db.close()
   const broken = [...MIGRATIONS, { name: 'bad', sql: 'ALTER TABLE nowhere ADD COLUMN x;' }]
-  t.throws(() => openDatabase(first.path, pino({ level: 'silent' }), { migrations: broken }), /no such table: nowhere/)
+  t.throws(() => openAgentDatabase(first.path, pino({ level: 'silent' }), { migrations: broken }), /no such table: nowhere/)
   t.strictSame(readdirSync(dir).filter((f) => f.includes('corrupt')), [], 'nothing was moved aside')
   const again = openStore(t, { dir })
   t.equal(again.store.identity()?.hubPublicKey, 'pinned', 'the identity is still there')
@@ -165,7 +166,7 @@ t.test('a database from a newer agent is refused, and kept where it is', async (
   first.db.pragma(`user_version = ${MIGRATIONS.length + 3}`)
   first.db.close()
   const before = readFileSync(first.path)
-  t.throws(() => openDatabase(first.path, pino({ level: 'silent' })), /newer than this agent knows .*upgrade the agent/)
+  t.throws(() => openAgentDatabase(first.path, pino({ level: 'silent' })), /newer than this agent knows .*upgrade the agent/)
   t.strictSame(readdirSync(dir).filter((f) => f.includes('corrupt')), [], 'nothing was moved aside')
   t.ok(readFileSync(first.path).equals(before), 'the file is untouched')
 })
@@ -239,7 +240,7 @@ t.test('identity round trips, and is replaced as a whole', async (t) => {
   store.saveIdentity(rekeyed)
   t.strictSame(store.identity(), rekeyed)
   db.close()
-  const reopened = new AgentStore(openDatabase(path, pino({ level: 'silent' })).db, manualClock(), ROOMY)
+  const reopened = new AgentStore(openAgentDatabase(path, pino({ level: 'silent' })).db, manualClock(), ROOMY)
   t.teardown(() => reopened.close())
   t.strictSame(reopened.identity(), rekeyed, 'durable across a reopen')
 })
@@ -581,6 +582,6 @@ t.test('a second damaged file found at the same instant does not overwrite the f
 
 t.test('a path that cannot be opened at all is an error, not a reason to move anything', async (t) => {
   const dir = tempDir(t, 'corrupt')
-  t.throws(() => openDatabase(join(dir, 'missing-dir', 'agent.db'), pino({ level: 'silent' })))
+  t.throws(() => openAgentDatabase(join(dir, 'missing-dir', 'agent.db'), pino({ level: 'silent' })))
   t.strictSame(readdirSync(dir), [])
 })

@@ -30,8 +30,8 @@ import {
   verifyMosquittoHash,
   verifyNatsHash,
 } from '../../hub/broker-config/password-hashes.js'
-import { runCli } from '../../hub/cli/program.js'
-import { migrate } from '../../agent/store/migrations.js'
+import { runCli } from '../../cli/program.js'
+import { migrate } from '../../common/sqlite/migrate.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { HUB_MIGRATIONS } from '../../hub/store/migrations.js'
 import { openHubDatabase } from '../../hub/store/open-hub-database.js'

@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import t from 'tap'
 import { DesiredIntake, type IntakeResult } from '../../agent/intake/desired-intake.js'
 import { AgentStore, type StoredDesired } from '../../agent/store/agent-store.js'
-import { openDatabase } from '../../agent/store/open-database.js'
+import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
 import { ContainerTemplate, MAX_BYTES, generateSigningKeys, signDocument, type NodeEvent, type UnsignedDesiredDocument } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
 
@@ -50,7 +50,7 @@ interface Setup {
 /** A real store in a temp SQLite file, and an intake with the hub's key pinned. */
 function setup(t: TapTest): Setup {
   const clock = { now: () => T0 }
-  const { db } = openDatabase(join(tempDir(t, 'intake'), 'agent.db'), pino({ level: 'silent' }), { now: clock.now })
+  const { db } = openAgentDatabase(join(tempDir(t, 'intake'), 'agent.db'), pino({ level: 'silent' }), { now: clock.now })
   t.teardown(() => db.close())
   const store = new AgentStore(db, clock, { maxRecords: 1_000, maxBytes: 4 * 1024 * 1024 })
   let pinned: string | null = hub.publicKey

@@ -10,7 +10,7 @@ import { openHubDatabase, HubDatabaseError } from '../../hub/store/open-hub-data
 import { HUB_MIGRATIONS } from '../../hub/store/migrations.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { TokenRefusedError } from '../../hub/store/token-repository.js'
-import { silentNodes } from '../../hub/presence-monitor.js'
+import { silentNodes } from '../../hub/fleet/presence-monitor.js'
 import type { DesiredDocument, Heartbeat, NodeEvent, NodeStatus, OutboxRecord } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
 import { nodeRecord } from '../support/hub-nodes.js'

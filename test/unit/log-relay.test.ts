@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import t from 'tap'
-import { LogRelay, LogRelayError, type LogRelayOptions, type RelayEvent, type RelayNode } from '../../hub/log-relay.js'
+import { LogRelay, LogRelayError, type LogRelayOptions, type RelayEvent, type RelayNode } from '../../hub/logs/log-relay.js'
 import { Metrics } from '../../hub/metrics.js'
 import { LogRequest, encodeMessage, type LogChunk } from '../../protocol/index.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ChunkSequencer, type SequencedChunk } from '../../hub/log-sequencer.js'
+import { ChunkSequencer, type SequencedChunk } from '../../hub/logs/log-sequencer.js'
 
 interface Chunk extends SequencedChunk {
   readonly tag: string

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { LogPrinter, ndjsonLines, toQuery } from '../../hub/cli/commands/logs.js'
-import { CliError, ExitCode, type CliIo } from '../../hub/cli/io.js'
-import { runCli } from '../../hub/cli/program.js'
+import { LogPrinter, ndjsonLines, toQuery } from '../../cli/commands/logs.js'
+import { CliError, ExitCode, type CliIo } from '../../cli/io.js'
+import { runCli } from '../../cli/program.js'
 
 function capture(): CliIo & { stdout: string; stderr: string } {
   const io = {

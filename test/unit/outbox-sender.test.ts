@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import t from 'tap'
 import { OutboxSender } from '../../agent/outbox/outbox-sender.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
-import { openDatabase } from '../../agent/store/open-database.js'
+import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
 import type { AgentTransport, OutboundChannel, TransportHandlers } from '../../agent/transport/transport.js'
 import { decodeMessage, encodeMessage, OutboxBatch, MAX_BYTES, type NodeEvent } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
@@ -41,7 +41,7 @@ type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]
 
 function setup(t: TapTest): { store: AgentStore; transport: ControlledTransport; sender: OutboxSender } {
   const logger = pino({ level: 'silent' })
-  const { db } = openDatabase(join(tempDir(t, 'outbox-sender'), 'agent.db'), logger, { now: () => T0 })
+  const { db } = openAgentDatabase(join(tempDir(t, 'outbox-sender'), 'agent.db'), logger, { now: () => T0 })
   const store = new AgentStore(db, { now: () => T0 }, { maxRecords: 1000, maxBytes: 1 << 20 })
   const transport = new ControlledTransport()
   const sender = new OutboxSender({ nodeId: NODE, store, transport, logger })

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { CommanderError, type Command } from 'commander'
 import t from 'tap'
 import { stringify } from 'yaml'
-import { profilesCommand } from '../../hub/cli/commands/profiles.js'
-import { CliError } from '../../hub/cli/io.js'
+import { profilesCommand } from '../../cli/commands/profiles.js'
+import { CliError } from '../../cli/io.js'
 
 const fixtures = fileURLToPath(new URL('../fixtures/inventories/', import.meta.url))
 

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { SCHEMAS, jsonSchemaOf, type SchemaName } from '../../hub/cli/commands/schema.js'
-import { ExitCode, type CliIo } from '../../hub/cli/io.js'
-import { runCli } from '../../hub/cli/program.js'
+import { SCHEMAS, jsonSchemaOf, type SchemaName } from '../../cli/commands/schema.js'
+import { ExitCode, type CliIo } from '../../cli/io.js'
+import { runCli } from '../../cli/program.js'
 
 async function shoal(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = ''

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatAge, renderTable } from '../../hub/cli/table.js'
+import { formatAge, renderTable } from '../../cli/table.js'
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z')
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString()

@@ -3,9 +3,9 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { validateCommand, type ValidationReport } from '../../hub/cli/commands/validate.js'
-import { CliError, ExitCode, type CliIo } from '../../hub/cli/io.js'
-import { runCli } from '../../hub/cli/program.js'
+import { validateCommand, type ValidationReport } from '../../cli/commands/validate.js'
+import { CliError, ExitCode, type CliIo } from '../../cli/io.js'
+import { runCli } from '../../cli/program.js'
 import { tempDir } from '../support/tmp.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -211,8 +211,8 @@ t.test('help and version', async (t) => {
 })
 
 // scripts/test runs `npm run build` before tap; a bare `npx tap` may not have built yet.
-const main = path.join(root, 'dist/hub/cli/main.js')
-const notBuilt = existsSync(main) ? false : 'dist/hub/cli/main.js is missing: run `npm run build` (scripts/test does)'
+const main = path.join(root, 'dist/cli/main.js')
+const notBuilt = existsSync(main) ? false : 'dist/cli/main.js is missing: run `npm run build` (scripts/test does)'
 
 t.test('the built binary', { skip: notBuilt }, async (t) => {
   const run = (args: string[], input?: string) => spawnSync(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8', input, timeout: 30_000 })

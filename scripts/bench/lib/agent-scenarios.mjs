@@ -2,7 +2,7 @@
 //   standalone:K  `agent run --static-dir` with K busybox workloads, no hub at all
 //   hub:K         enrolled with a real hub (embedded MQTT broker) that runs K every-node
 //                 deployments on it
-// The agent is the built CLI (`node dist/hub/cli/main.js agent run`) against the real Docker
+// The agent is the built CLI (`node dist/cli/main.js agent run`) against the real Docker
 // engine; its containers carry io.shoal.bench=<run id> and are removed at the end.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'

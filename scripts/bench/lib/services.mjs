@@ -11,7 +11,7 @@ import { note } from './output.mjs'
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 /** The built project: this checkout's dist/, or a private snapshot (scripts/bench/snapshot.sh). */
 export const DIST = process.env.SHOAL_BENCH_DIST ? path.resolve(process.env.SHOAL_BENCH_DIST) : path.join(ROOT, 'dist')
-export const CLI = path.join(DIST, 'hub', 'cli', 'main.js')
+export const CLI = path.join(DIST, 'cli', 'main.js')
 
 /**
  * A temp dir on the machine's disk (not tmpfs, so disk writes are real), removed at the end

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { API_VERSION, canonicalJson, nextGeneration, type UnsignedDesiredDocument, type Workload } from '../protocol/index.js'
-import type { DeploymentRecord, PlacementRecord } from './store/deployment-repository.js'
+import { API_VERSION, canonicalJson, nextGeneration, type UnsignedDesiredDocument, type Workload } from '../../protocol/index.js'
+import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
 
 /** Per node, the workloads its placements call for, sorted by name so equal content hashes equal. */
 export function workloadsByNode(placements: readonly Omit<PlacementRecord, 'createdAt'>[], deployments: readonly DeploymentRecord[]): Map<string, Workload[]> {

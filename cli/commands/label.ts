@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { LabelKey, LabelValue } from '../../../protocol/index.js'
+import { LabelKey, LabelValue } from '../../protocol/index.js'
 import { HubRequestError } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { pino } from 'pino'
-import { AgentConfigError, DATABASE_FILE, parseHubUrl, parseLabelList, parseNodeName, type AgentConfig } from '../../../agent/config.js'
-import { AgentStore } from '../../../agent/store/agent-store.js'
-import { systemClock } from '../../../agent/clock.js'
+import { AgentConfigError, DATABASE_FILE, parseHubUrl, parseLabelList, parseNodeName, type AgentConfig } from '../../agent/config.js'
+import { AgentStore } from '../../agent/store/agent-store.js'
+import { systemClock } from '../../common/clock.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { formatAge, renderTable } from '../table.js'
 
@@ -57,7 +57,7 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
       const config = toConfig(options)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token'] })
       // Loaded here, not at the top: the CLI's other verbs should not pay for the daemon's modules.
-      const { startAgent } = await import('../../../agent/daemon.js')
+      const { startAgent } = await import('../../agent/daemon.js')
       let running
       try {
         running = await startAgent(config, { logger })

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { existsSync, renameSync } from 'node:fs'
 import type { Logger } from 'pino'
-import { migrate, type MIGRATIONS } from './migrations.js'
+import { migrate, type Migration } from './migrate.js'
 
 export interface OpenedDatabase {
   readonly db: Database.Database
@@ -10,7 +10,7 @@ export interface OpenedDatabase {
 }
 
 /** The file's contents are damaged: the only faults that justify starting afresh. */
-class CorruptDatabaseError extends Error {
+export class CorruptDatabaseError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'CorruptDatabaseError'
@@ -30,17 +30,24 @@ const COMPANIONS = ['', '-wal', '-shm'] as const
  * permission or lock problem) is thrown: the file may be perfectly good, and starting afresh
  * would throw away the node's identity and desired state for a fault that is not in the file.
  */
-export function openDatabase(path: string, logger: Logger, options: { migrations?: typeof MIGRATIONS; now?: () => number } = {}): OpenedDatabase {
+export interface OpenDatabaseOptions {
+  readonly migrations: readonly Migration[]
+  /** Names the program in errors: "newer than this agent knows; upgrade the agent". */
+  readonly owner: string
+  readonly now?: () => number
+}
+
+export function openDatabase(path: string, logger: Logger, options: OpenDatabaseOptions): OpenedDatabase {
   const now = options.now ?? Date.now
   const damage = existsSync(path) ? inspectReadOnly(path) : null
   let movedAside = damage ? moveAside(path, damage, now(), logger) : null
   try {
-    return { db: openChecked(path, options.migrations), movedAside }
+    return { db: openSqlite(path, agentPragmas(options)), movedAside }
   } catch (cause) {
     // Damage the read-only look could not see (a page only a migration reads, say).
     if (movedAside !== null || !existsSync(path) || !isCorruption(cause)) throw cause
     movedAside = moveAside(path, cause, now(), logger)
-    return { db: openChecked(path, options.migrations), movedAside }
+    return { db: openSqlite(path, agentPragmas(options)), movedAside }
   }
 }
 
@@ -82,17 +89,29 @@ function asidePath(path: string, now: number): string {
   return candidate
 }
 
-function openChecked(path: string, migrations?: typeof MIGRATIONS): Database.Database {
+function agentPragmas(options: OpenDatabaseOptions): SqliteSettings {
+  // NORMAL by default; individual writes raise it to FULL where a peer relies on them (see agent-store).
+  return { migrations: options.migrations, owner: options.owner, synchronous: 'NORMAL', busyTimeoutMs: 2000 }
+}
+
+export interface SqliteSettings {
+  readonly migrations: readonly Migration[]
+  readonly owner: string
+  readonly synchronous: 'NORMAL' | 'FULL'
+  readonly busyTimeoutMs: number
+}
+
+/** Opens in WAL mode, checks integrity and migrates; throws CorruptDatabaseError on damage. */
+export function openSqlite(path: string, settings: SqliteSettings): Database.Database {
   const db = new Database(path)
   try {
     db.pragma('journal_mode = WAL')
-    // The default; individual writes raise it to FULL where a peer relies on them (see agent-store).
-    db.pragma('synchronous = NORMAL')
+    db.pragma(`synchronous = ${settings.synchronous}`)
     db.pragma('foreign_keys = ON')
-    db.pragma('busy_timeout = 2000')
+    db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`)
     const check = db.pragma('quick_check', { simple: true })
     if (check !== 'ok') throw new CorruptDatabaseError(`integrity check failed: ${String(check)}`)
-    migrate(db, migrations)
+    migrate(db, settings.migrations, settings.owner)
     return db
   } catch (error) {
     db.close()

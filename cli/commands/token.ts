@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { Duration } from '../../../protocol/index.js'
+import { Duration } from '../../protocol/index.js'
 import type { TokenRequest } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'

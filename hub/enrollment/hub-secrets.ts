@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { generateSigningKeys, publicKeyOf } from '../protocol/index.js'
-import { randomSecret } from './store/credential-repository.js'
+import { generateSigningKeys, publicKeyOf } from '../../protocol/index.js'
+import { randomSecret } from '../store/credential-repository.js'
 
 export const SIGNING_KEY_FILE = 'hub-signing-key.pem'
 export const PUBLIC_KEY_FILE = 'hub-public-key.txt'

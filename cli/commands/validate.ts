@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { Command, Option } from 'commander'
-import { MAX_BYTES } from '../../../protocol/codec.js'
-import { formatManifestError, parseManifests, type ManifestError } from '../../../protocol/manifest-parse.js'
+import { MAX_BYTES } from '../../protocol/codec.js'
+import { formatManifestError, parseManifests, type ManifestError } from '../../protocol/manifest-parse.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 
 type OutputFormat = 'text' | 'json'

@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { Command, Option } from 'commander'
 import { pino } from 'pino'
-import type { HubTransportConfig } from '../../hub.js'
-import { HUB_DATABASE_FILE, HubDatabaseError } from '../../store/open-hub-database.js'
+import type { HubTransportConfig } from '../../hub/hub.js'
+import { HUB_DATABASE_FILE, HubDatabaseError } from '../../hub/store/open-hub-database.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 
 interface ServeOptions {
@@ -91,7 +91,7 @@ Examples:
       if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       // Loaded here, not at the top: other verbs should not pay for aedes, the API and the scheduler.
-      const [{ startHub }, { BrokerAuthConfigError }] = await Promise.all([import('../../hub.js'), import('../../broker-config/external-broker.js')])
+      const [{ startHub }, { BrokerAuthConfigError }] = await Promise.all([import('../../hub/hub.js'), import('../../hub/broker-config/external-broker.js')])
       let running
       try {
         const brokerAuth = options.brokerAuthDir ? { dir: options.brokerAuthDir, reloadTargets: options.brokerReloadPid } : undefined
@@ -130,7 +130,7 @@ Examples:
   shoal hub broker-config --data-dir /var/lib/shoal-hub --kind nats --out /etc/nats/shoal`,
     )
     .action(async (options: { dataDir: string; kind: 'mosquitto' | 'nats'; out: string }) => {
-      const { writeBrokerConfigFiles } = await import('../../broker-config/write-broker-config.js')
+      const { writeBrokerConfigFiles } = await import('../../hub/broker-config/write-broker-config.js')
       const written = writeBrokerConfigFiles(options)
       for (const path of written.created) io.err(`created ${path} (mode 0600)\n`)
       if (written.missing.length > 0) io.err(`warning: ${written.missing.length} node(s) enrolled before the hub kept broker hashes are left out (enroll them again): ${written.missing.join(', ')}\n`)

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import { Duration, IsoTime, MAX_FOLLOW_SECONDS, durationMs } from '../../../protocol/index.js'
+import { Duration, IsoTime, MAX_FOLLOW_SECONDS, durationMs } from '../../protocol/index.js'
 import { HubAuthError, HubRequestError, HubUnreachableError, describeFetchFailure, type ErrorDetail } from '../api-client.js'
 import { addConnectionOptions, resolveConnection, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'

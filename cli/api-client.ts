@@ -1,5 +1,5 @@
-import type { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from '../api/views.js'
-import type { EventRecord } from '../store/status-repository.js'
+import type { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from '../hub/api/views.js'
+import type { EventRecord } from '../hub/store/status-repository.js'
 import { CliError, ExitCode } from './io.js'
 
 /** The hub's JSON shapes, as the CLI reads them (the CLI ships with the hub it talks to). */

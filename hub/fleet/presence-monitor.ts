@@ -1,4 +1,4 @@
-import type { NodeRecord } from './store/node-repository.js'
+import type { NodeRecord } from '../store/node-repository.js'
 
 /** Missing heartbeats past this many intervals (and at least the floor) mean the node is gone. */
 export const OFFLINE_AFTER_INTERVALS = 4

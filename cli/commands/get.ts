@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { parseSelectorString, selectorMatches, SelectorSyntaxError, type LabelSelector } from '../../../protocol/index.js'
+import { parseSelectorString, selectorMatches, SelectorSyntaxError, type LabelSelector } from '../../protocol/index.js'
 import type { DeploymentView, EventView, HubClient, NodeView } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'

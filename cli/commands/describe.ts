@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { describeExpression } from '../../../protocol/index.js'
+import { describeExpression } from '../../protocol/index.js'
 import { HubRequestError, type DeploymentDetailView, type EventView, type HubClient, type NodeDetailView } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'

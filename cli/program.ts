@@ -17,7 +17,7 @@ import { labelCommand } from './commands/label.js'
 import { loginCommand } from './commands/login.js'
 import { tokenCommand } from './commands/token.js'
 import { topCommand } from './commands/top.js'
-import { readPackageVersion } from './version.js'
+import { readPackageVersion } from '../common/version.js'
 
 /** Builds the whole `shoal` command tree; tests call this with their own io. */
 export function buildProgram(io: CliIo): Command {

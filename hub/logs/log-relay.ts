@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import { LogChunk, MAX_BYTES, ProtocolError, decodeMessage, encodeMessage, type LogRequest } from '../protocol/index.js'
+import { LogChunk, MAX_BYTES, ProtocolError, decodeMessage, encodeMessage, type LogRequest } from '../../protocol/index.js'
 import { ChunkSequencer } from './log-sequencer.js'
-import type { Metrics } from './metrics.js'
+import type { Metrics } from '../metrics.js'
 
 /**
  * The hub's half of logs on demand: asks one node's agent for a workload's log over the

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
-import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, type Ack } from '../protocol/index.js'
-import { isoNow, type Clock } from '../agent/clock.js'
+import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, type Ack } from '../../protocol/index.js'
+import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from './change-feed.js'
-import type { Metrics } from './metrics.js'
-import type { HubStore } from './store/hub-store.js'
-import type { HubInboundChannel } from './transport/hub-transport.js'
+import type { Metrics } from '../metrics.js'
+import type { HubStore } from '../store/hub-store.js'
+import type { HubInboundChannel } from '../transport/hub-transport.js'
 
 export interface IngesterOptions {
   readonly store: HubStore

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { durationMs, memoryBytes, cpuMillis, type EnrollmentRequest, type EnrollmentResponse, renamedNodeId } from '../protocol/index.js'
-import { matchProfile } from '../firmware-profiles/matcher.js'
-import { BrokerCredentialRepository } from './broker-config/broker-credential-repository.js'
-import { nodeBrokerHashes } from './broker-config/password-hashes.js'
-import type { FirmwareProfile } from '../firmware-profiles/schema.js'
-import { hashSecret, randomSecret } from './store/credential-repository.js'
-import type { HubStore } from './store/hub-store.js'
+import { durationMs, memoryBytes, cpuMillis, type EnrollmentRequest, type EnrollmentResponse, renamedNodeId } from '../../protocol/index.js'
+import { matchProfile } from '../../firmware-profiles/matcher.js'
+import { BrokerCredentialRepository } from '../broker-config/broker-credential-repository.js'
+import { nodeBrokerHashes } from '../broker-config/password-hashes.js'
+import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
+import { hashSecret, randomSecret } from '../store/credential-repository.js'
+import type { HubStore } from '../store/hub-store.js'
 
 export interface EnrollmentContext {
   readonly store: HubStore

@@ -1,5 +1,5 @@
-import type { NodeRecord } from './store/node-repository.js'
-import type { WorkloadStatusRecord } from './store/status-repository.js'
+import type { NodeRecord } from '../store/node-repository.js'
+import type { WorkloadStatusRecord } from '../store/status-repository.js'
 
 export type ConditionType = 'Ready' | 'Offline' | 'Degraded'
 
