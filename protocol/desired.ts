@@ -3,12 +3,24 @@ import { ContainerTemplate } from './container-template.js'
 import { API_VERSION } from './manifest.js'
 import { Generation, IsoTime, Name, NodeId } from './primitives.js'
 
+/**
+ * The revision a copy ran before a rollout moved it: if the new revision fails its health gate on
+ * the node within the window while the hub cannot be reached, the agent puts this one back itself.
+ */
+export const WorkloadFallback = z.strictObject({
+  revision: z.number().int().min(1),
+  template: ContainerTemplate,
+  revertWindowSeconds: z.number().int().min(1).max(7 * 24 * 3600),
+})
+export type WorkloadFallback = z.infer<typeof WorkloadFallback>
+
 /** One container a node must run: a deployment's template at one revision. */
 export const Workload = z.strictObject({
   name: Name.describe('unique on the node: the deployment name, or name-N when a node holds several replicas'),
   deployment: Name,
   revision: z.number().int().min(1),
   template: ContainerTemplate,
+  fallback: WorkloadFallback.optional().describe('present while a rollout moves this copy to a new revision'),
 })
 export type Workload = z.infer<typeof Workload>
 

@@ -7,6 +7,15 @@ export type WorkloadState = z.infer<typeof WorkloadState>
 export const HealthState = z.enum(['none', 'starting', 'healthy', 'unhealthy'])
 export type HealthState = z.infer<typeof HealthState>
 
+/** The agent put a copy's fallback revision back on its own (the hub was unreachable). */
+export const LocalRevert = z.strictObject({
+  fromRevision: z.number().int().min(1),
+  toRevision: z.number().int().min(1),
+  reason: z.string().max(500),
+  at: IsoTime,
+})
+export type LocalRevert = z.infer<typeof LocalRevert>
+
 /** What one workload is doing on its node, as the agent last saw it. */
 export const WorkloadStatus = z.strictObject({
   name: Name,
@@ -20,6 +29,7 @@ export const WorkloadStatus = z.strictObject({
   message: z.string().max(2000).optional(),
   lastLogLines: z.array(z.string().max(1000)).max(20).optional(),
   since: IsoTime,
+  revert: LocalRevert.optional().describe('set while the copy runs its fallback after a local revert'),
 })
 export type WorkloadStatus = z.infer<typeof WorkloadStatus>
 
