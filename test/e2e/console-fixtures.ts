@@ -10,7 +10,7 @@ import { freePort } from '../support/ports.js'
 import type { TestLike } from '../support/types.js'
 import { sleep, waitFor } from '../support/wait.js'
 
-export const ROOT = path.resolve(path.dirname(CLI), '..', '..', '..')
+export const ROOT = path.resolve(path.dirname(CLI), '..', '..')
 export const CONSOLE_INDEX = path.join(ROOT, 'dist', 'console', 'index.html')
 
 export interface HubProcess {
