@@ -8,7 +8,6 @@ import {
   pullAuthConfig,
   registryOf,
   restartPolicy,
-  shellQuote,
   volumeName,
 } from '../../agent/runtime/docker-container-config.js'
 import { LABEL, type ContainerSpec } from '../../agent/runtime/runtime.js'
