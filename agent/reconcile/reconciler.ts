@@ -83,7 +83,7 @@ export class Reconciler {
 
   request(reason: string): void {
     if (this.stopped) return
-    if (this.running) {
+    if (this.running !== null) {
       this.again = true
       return
     }
@@ -94,7 +94,7 @@ export class Reconciler {
 
   /** Resolves when no pass is running or queued. */
   async settled(): Promise<void> {
-    while (this.running) await this.running
+    while (this.running !== null) await this.running
   }
 
   private async loop(reason: string): Promise<void> {

@@ -62,7 +62,7 @@ export class BrokerAccess {
   }
 
   sync(reason: string): Promise<BrokerSyncResult> {
-    if (this.queued) return this.queued
+    if (this.queued !== null) return this.queued
     const previous = this.running ?? Promise.resolve(null)
     // .then runs later, so `next` is assigned by the time the callback reads it
     const next: Promise<BrokerSyncResult> = previous

@@ -90,15 +90,15 @@ export class FleetController {
 
   /** Resolves once every document stored so far has been handed to the transport (or failed). */
   async published(): Promise<void> {
-    while (this.publishing) await this.publishing
+    while (this.publishing !== null) await this.publishing
   }
 
   /** Resolves once a pass that started after this call has finished. */
   async request(reason: string): Promise<void> {
     if (this.stopped) return
-    if (this.running) {
+    if (this.running !== null) {
       this.again = true
-      while (this.running) await this.running
+      while (this.running !== null) await this.running
       return
     }
     this.running = this.loop(reason).finally(() => {
@@ -182,7 +182,7 @@ export class FleetController {
   }
 
   private schedulePublish(): void {
-    if (this.publishing) {
+    if (this.publishing !== null) {
       this.publishAgain = true
       return
     }

@@ -24,7 +24,7 @@ import { BENCH_LABEL, SLEEP_COMMAND, TEST_IMAGE, benchRun, docker, ensureTestIma
 import { machine, machineLoad } from './lib/machine.mjs'
 import { MqttHubDouble } from './lib/mqtt-hub-double.mjs'
 import { note, printResult, round } from './lib/output.mjs'
-import { runBenchmark, sleep, stopProcess, waitFor } from './lib/processes.mjs'
+import { runBenchmark, sleep, stopProcess } from './lib/processes.mjs'
 import { DIST, benchDir, startAgentProcess, startMosquitto } from './lib/services.mjs'
 import { summarize } from './lib/stats.mjs'
 

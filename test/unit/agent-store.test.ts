@@ -399,7 +399,7 @@ t.test('events past maxRecords are dropped and counted; the count is reported on
     at: new Date(T0 + 1_000).toISOString(),
     data: { count: 2 },
   })
-  t.equal((next?.body as NodeEvent).message, 'transition 000007', 'the event that found room follows its notice')
+  t.equal((next!.body as NodeEvent).message, 'transition 000007', 'the event that found room follows its notice')
   t.ok(notice!.seq < next!.seq)
   t.equal(store.outboxDepth().droppedEvents, 0, 'the counter is reset')
 

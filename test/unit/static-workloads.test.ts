@@ -71,8 +71,8 @@ t.test('an invalid file is reported with file:line, and the valid ones still loa
   const { workloads, errors } = loadStaticWorkloads(dir)
   t.strictSame(workloads.map((w) => w.name), ['static-good', 'static-also-good'])
   t.equal(errors.length, 2)
-  t.match(errors[0], new RegExp(`^${escape(join(dir, 'b-bad-field.yaml'))}:8:\\d+: document 0: spec\\.template\\.restartPolicy: must be one of "always", "on-failure" or "never", not "sometimes"$`))
-  t.match(errors[1], new RegExp(`^${escape(join(dir, 'c-bad-yaml.yaml'))}:\\d+:\\d+: document 0: `))
+  t.match(errors[0], new RegExp(`^${escapeRegExp(join(dir, 'b-bad-field.yaml'))}:8:\\d+: document 0: spec\\.template\\.restartPolicy: must be one of "always", "on-failure" or "never", not "sometimes"$`))
+  t.match(errors[1], new RegExp(`^${escapeRegExp(join(dir, 'c-bad-yaml.yaml'))}:\\d+:\\d+: document 0: `))
 })
 
 t.test('one invalid document of a multi-document file does not hold back the others', async (t) => {
@@ -80,7 +80,7 @@ t.test('one invalid document of a multi-document file does not hold back the oth
   const { workloads, errors } = loadStaticWorkloads(dir)
   t.strictSame(workloads.map((w) => w.name), ['static-one', 'static-three'])
   t.equal(errors.length, 1)
-  t.match(errors[0], new RegExp(`^${escape(join(dir, 'many.yaml'))}:12:\\d+: document 1: metadata\\.name: must be lower-case`), 'the line within the whole file')
+  t.match(errors[0], new RegExp(`^${escapeRegExp(join(dir, 'many.yaml'))}:12:\\d+: document 1: metadata\\.name: must be lower-case`), 'the line within the whole file')
 })
 
 t.test('a name defined twice loads once; the second is reported with where both are', async (t) => {
@@ -128,7 +128,7 @@ t.test('a manifest path that cannot be read is reported, and the rest still load
   const { workloads, errors } = loadStaticWorkloads(dir)
   t.strictSame(workloads.map((w) => w.name), ['static-b'])
   t.equal(errors.length, 1)
-  t.match(errors[0], new RegExp(`^${escape(join(dir, 'a.yaml'))}: EISDIR`))
+  t.match(errors[0], new RegExp(`^${escapeRegExp(join(dir, 'a.yaml'))}: EISDIR`))
 })
 
 t.test('an empty directory, or empty files, load nothing and report nothing', async (t) => {
@@ -136,6 +136,6 @@ t.test('an empty directory, or empty files, load nothing and report nothing', as
   t.strictSame(loadStaticWorkloads(staticDir(t, { 'empty.yaml': '', 'comments.yaml': '# nothing here\n---\n' })), { workloads: [], errors: [] })
 })
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
