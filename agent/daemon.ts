@@ -11,7 +11,7 @@ import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { isoNow, systemClock, type Clock } from '../common/clock.js'
 import { AgentConfigError, DATABASE_FILE, nodeNameFromHostname, type AgentConfig } from './config.js'
 import { HeartbeatSampler } from './heartbeat.js'
-import { normaliseImageRef, planImageGc } from './image-gc.js'
+import { ImageCollector } from './image-collector.js'
 import { DesiredIntake } from './intake/desired-intake.js'
 import { DesiredRetry } from './intake/desired-retry.js'
 import { collectInventory } from './inventory.js'
@@ -197,28 +197,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   // A safety net behind the append notification: nudge the sender regularly.
   const kickTimer = setInterval(() => sender?.kick(), Math.max(500, durationMs(profile.agent.statusBatchInterval)))
   kickTimer.unref()
-  const collectImages = async (): Promise<void> => {
-    try {
-      const usage = await runtime.diskUsage()
-      if (!usage) return
-      const keep = new Set(view().workloads.map((w) => normaliseImageRef(w.template.image)))
-      const plan = planImageGc(await runtime.listImages(), keep, usage, profile.agent.imageGc)
-      for (const image of plan) {
-        try {
-          await runtime.removeImage(image.id)
-          nodeLogger.info({ image: image.tags[0] ?? image.id, bytes: image.sizeBytes }, 'removed an unused image (disk above the profile\'s threshold)')
-          store.enqueue([{ kind: 'event', body: nodeEvent(nodeId, clock, 'ImageGarbageCollected', 'info', `removed unused image ${image.tags[0] ?? image.id} (${image.sizeBytes} bytes)`) }])
-        } catch (error) {
-          nodeLogger.debug({ err: error, image: image.id }, 'image still in use or already gone; skipped')
-        }
-      }
-    } catch (error) {
-      nodeLogger.warn({ err: error }, 'image garbage collection failed; will retry')
-    }
-  }
-  // Disk pressure builds slowly: checking every five minutes costs one statfs and one list.
-  const gcTimer = setInterval(() => void collectImages(), 5 * 60_000)
-  gcTimer.unref()
+  const images = new ImageCollector({
+    runtime,
+    thresholds: profile.agent.imageGc,
+    wantedImages: () => view().workloads.map((w) => w.template.image),
+    removed: (image, bytes) =>
+      store.enqueue([{ kind: 'event', body: nodeEvent(nodeId, clock, 'ImageGarbageCollected', 'info', `removed unused image ${image} (${bytes} bytes)`) }]),
+    logger: nodeLogger,
+  })
+  images.start()
   if (config.staticDir) {
     staticTimer = setInterval(() => {
       reloadStatic()
@@ -236,7 +223,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       if (heartbeatTimer) clearInterval(heartbeatTimer)
       if (staticTimer) clearInterval(staticTimer)
       clearInterval(kickTimer)
-      clearInterval(gcTimer)
+      images.stop()
       sender?.stop()
       desiredRetry.stop()
       await logServer.stop()
