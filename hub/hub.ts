@@ -9,7 +9,6 @@ import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { createApiServer } from './api/server.js'
 import { buildRoutes } from './api/routes.js'
 import { serveStaticFiles } from './api/static-files.js'
-import { fleetFacts } from './api/views.js'
 import { setUpBrokerAccess, type BrokerAuthConfig } from './broker-config/external-broker.js'
 import { ChangeFeed } from './ingest/change-feed.js'
 import { FleetController } from './fleet/fleet-controller.js'
@@ -17,7 +16,7 @@ import { loadOrCreateSecrets } from './enrollment/hub-secrets.js'
 import { Ingester } from './ingest/ingester.js'
 import { LogRelay } from './logs/log-relay.js'
 import { Metrics } from './metrics.js'
-import { nodeCondition } from './fleet/node-conditions.js'
+import { registerConditionMetrics } from './fleet/condition-metrics.js'
 import { silentNodes } from './fleet/presence-monitor.js'
 import { HubStore } from './store/hub-store.js'
 import { HUB_DATABASE_FILE, openHubDatabase } from './store/open-hub-database.js'
@@ -71,18 +70,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   const broker = config.brokerAuth ? setUpBrokerAccess(config.transport, config.brokerAuth, { dataDir: config.dataDir, db: store.db, logger }) : null
   const transport = createTransport(broker && config.transport.kind !== 'embedded' ? { ...config.transport, url: broker.hubUrl } : config.transport, store, logger)
   metrics.describe('shoal_messages_out_total', 'messages sent to agents, by channel')
-  metrics.describe('shoal_nodes', 'nodes by condition')
-  metrics.gauge('shoal_nodes', () => {
-    const counts = new Map<string, number>([['{condition="Ready"}', 0], ['{condition="Offline"}', 0], ['{condition="Degraded"}', 0]])
-    const now = clock.now()
-    const facts = fleetFacts(store)
-    for (const node of store.nodes.list()) {
-      const { workloads, latestGeneration } = facts(node.id)
-      const key = `{condition="${nodeCondition(node, workloads, latestGeneration, now).type}"}`
-      counts.set(key, (counts.get(key) ?? 0) + 1)
-    }
-    return counts
-  })
+  registerConditionMetrics(metrics, store, clock)
 
   const fleet = new FleetController({
     store,

@@ -1,15 +1,10 @@
+import { fleetFacts, type NodeFacts } from '../fleet/fleet-facts.js'
 import { nodeCondition } from '../fleet/node-conditions.js'
 import type { DeploymentOutcome } from '../scheduler/types.js'
 import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { NodeRecord } from '../store/node-repository.js'
-import type { WorkloadStatusRecord } from '../store/status-repository.js'
 
-/** What a node's view needs besides the node; `nodeViews` reads it for all nodes in two queries. */
-export interface NodeFacts {
-  readonly workloads: readonly WorkloadStatusRecord[]
-  readonly latestGeneration: number
-}
 
 /** The API's shape of a node: what operators read, no credentials. */
 export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?: NodeFacts) {
@@ -42,17 +37,6 @@ export function nodeViews(store: HubStore, nodes: readonly NodeRecord[], now: nu
   return nodes.map((node) => nodeView(store, node, now, facts(node.id)))
 }
 
-/** Every node's workload statuses and latest generation, read in two queries. */
-export function fleetFacts(store: HubStore): (nodeId: string) => NodeFacts {
-  const workloads = new Map<string, WorkloadStatusRecord[]>()
-  for (const record of store.status.workloads()) {
-    const list = workloads.get(record.nodeId)
-    if (list) list.push(record)
-    else workloads.set(record.nodeId, [record])
-  }
-  const heads = store.desired.heads()
-  return (nodeId) => ({ workloads: workloads.get(nodeId) ?? [], latestGeneration: heads.get(nodeId)?.generation ?? 0 })
-}
 
 export function nodeDetailView(store: HubStore, node: NodeRecord, now: number) {
   return {
