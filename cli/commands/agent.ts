@@ -30,7 +30,7 @@ export function agentCommand(io: CliIo): Command {
     .command('run')
     .description('run the agent daemon: keep this node\'s workloads running, online or offline')
     .requiredOption('--data-dir <dir>', 'where the agent keeps its SQLite store and identity')
-    .option('--hub <url>', 'the hub\'s broker: mqtt://host:1883, mqtts://..., nats://host:4222')
+    .option('--hub <url>', 'the hub\'s API to enroll with (http://host:8080, with --token), or its broker: mqtt://, mqtts://, nats://')
     .option('--token <token>', 'a join token for enrollment with the hub')
     .option('--hub-key <key|file>', 'pin this hub public key (base64) when not enrolling with a token')
     .option('--name <name>', 'node name (default: the hostname)')
@@ -45,6 +45,9 @@ export function agentCommand(io: CliIo): Command {
       'after',
       `
 Examples:
+  # join a hub with a token from \`shoal token create\` (the usual way)
+  shoal agent run --data-dir /var/lib/shoal --hub http://hub.local:8080 --token TOKEN
+
   # standalone: run the manifests in /etc/shoal/static, no hub at all
   shoal agent run --data-dir /var/lib/shoal --static-dir /etc/shoal/static
 
