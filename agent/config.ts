@@ -1,4 +1,4 @@
-import { Labels, Name, describeIssues, issuesFromZod } from '../protocol/index.js'
+import { LabelKey, Labels, Name, describeIssues, issuesFromZod } from '../protocol/index.js'
 
 /** Everything `shoal agent run` is told, validated. */
 export interface AgentConfig {
@@ -31,16 +31,21 @@ export class AgentConfigError extends Error {
 
 /** Parses `k=v,k2=v2` into labels, refusing anything a label key or value cannot be. */
 export function parseLabelList(text: string | undefined, option: string): Record<string, string> {
-  const labels: Record<string, string> = {}
-  if (text === undefined || text.trim() === '') return labels
+  const pairs: [string, string][] = []
+  if (text === undefined || text.trim() === '') return {}
   for (const part of text.split(',')) {
     const trimmed = part.trim()
     if (trimmed === '') continue
     const eq = trimmed.indexOf('=')
     if (eq <= 0) throw new AgentConfigError(option, `expected key=value, got ${JSON.stringify(trimmed)}`)
-    labels[trimmed.slice(0, eq)] = trimmed.slice(eq + 1)
+    pairs.push([trimmed.slice(0, eq), trimmed.slice(eq + 1)])
   }
-  const result = Labels.safeParse(labels)
+  // Each key on its own first: a record (zod's, or `labels[key] = value`) drops __proto__ silently.
+  for (const [key] of pairs) {
+    const checked = LabelKey.safeParse(key)
+    if (!checked.success) throw new AgentConfigError(option, `invalid key ${JSON.stringify(key)}: ${checked.error.issues[0]?.message ?? 'not a label key'}`)
+  }
+  const result = Labels.safeParse(Object.fromEntries(pairs))
   if (!result.success) throw new AgentConfigError(option, describeIssues(issuesFromZod(result.error)))
   return result.data
 }

@@ -22,11 +22,25 @@ export function decodeJson(payload: Buffer | Uint8Array | string, maxBytes: numb
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
   if (size > maxBytes) throw new ProtocolError('oversize', `payload of ${size} bytes exceeds the limit of ${maxBytes} bytes`)
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
+  let value: unknown
   try {
-    return JSON.parse(text) as unknown
+    // The reviver costs time on every key: only text that could spell the key (directly or
+    // through \u escapes) pays for it.
+    value = text.includes('__proto__') || text.includes('\\u') ? JSON.parse(text, refuseProtoKey) : JSON.parse(text)
   } catch (cause) {
+    if (cause instanceof ProtocolError) throw cause
     throw new ProtocolError('malformed-json', `payload is not JSON: ${(cause as Error).message}`)
   }
+  return value
+}
+
+/**
+ * JSON.parse keeps "__proto__" as an own key, but every object built from it by assignment (zod
+ * records among them) drops it without a word: refuse it where the text comes in.
+ */
+function refuseProtoKey(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new ProtocolError('invalid', '"__proto__" cannot be a key: it would be dropped without a word')
+  return value
 }
 
 export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {

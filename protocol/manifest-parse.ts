@@ -29,6 +29,22 @@ export interface ManifestParseResult {
 
 const KNOWN_KINDS = Object.keys(MANIFEST_KINDS).join(', ')
 
+const FORBIDDEN_KEY_MESSAGE = '"__proto__" cannot be a key: it would be dropped without a word when the document is read'
+
+/** Where a map uses the key `__proto__`: turned into an object, it would set the prototype instead. */
+function forbiddenKeys(document: Document, lineCounter: LineCounter): { line: number; column: number }[] {
+  const found: { line: number; column: number }[] = []
+  visit(document, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') {
+        const position = pair.key.range ? lineCounter.linePos(pair.key.range[0]) : { line: 1, col: 1 }
+        found.push({ line: position.line, column: position.col })
+      }
+    },
+  })
+  return found
+}
+
 /**
  * Reads YAML or JSON (JSON is YAML), one or many documents, and validates each against its
  * kind. Never throws for bad input: every fault comes back as a located ManifestError.
@@ -57,6 +73,11 @@ export function parseManifests(text: string, file = '<input>'): ManifestParseRes
       return
     }
     if (isEmptyDocument(document)) return // e.g. between `---` separators, or only comments
+    const forbidden = forbiddenKeys(document, lineCounter)
+    if (forbidden.length > 0) {
+      errors.push(...forbidden.map((position) => ({ file, documentIndex, path: '', message: FORBIDDEN_KEY_MESSAGE, ...position })))
+      return
+    }
     let value: unknown
     try {
       value = document.toJS({ maxAliasCount: 100 })

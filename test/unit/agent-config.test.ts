@@ -107,3 +107,7 @@ t.test('node name from any hostname is a valid node name', async (t) => {
     t.equal(parseNodeName(name), name)
   }
 })
+
+t.test('a label key that would vanish as a property (__proto__) is refused, not dropped', async (t) => {
+  t.match(configError(() => parseLabelList('site=a,__proto__=x', '--labels')).message, /^--labels: .*invalid key.*__proto__/)
+})

@@ -117,3 +117,12 @@ t.test('decodeJson parses without validating, for checking a signature first', a
 t.test('every channel has a size limit', async (t) => {
   for (const channel of Object.keys(CHANNELS)) t.ok(Object.hasOwn(MAX_BYTES, channel), channel)
 })
+
+t.test('a "__proto__" key is refused as invalid, spelled plainly or with escapes, at any depth', async (t) => {
+  for (const text of ['{"__proto__":{"x":1}}', '{"labels":{"a":"b","__proto__":"x"}}', '{"l":[{"\\u005f_proto__":1}]}']) {
+    t.throws(() => decodeJson(text, 1024), { name: 'ProtocolError', code: 'invalid', message: /"__proto__" cannot be a key/ }, text)
+  }
+  t.same(decodeJson('{"proto":"__proto__","s":"\\u00e9"}', 1024), { proto: '__proto__', s: 'é' }, 'as a value, or other escapes, it is fine')
+  const Labels = z.strictObject({ labels: z.record(z.string(), z.string()) })
+  t.throws(() => decodeMessage(Labels, '{"labels":{"__proto__":"x"}}', { maxBytes: 1024, what: 'patch' }), { code: 'invalid' }, 'never reaches a record that would drop it')
+})

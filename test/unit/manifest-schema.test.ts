@@ -277,3 +277,12 @@ t.test('parseSelectorString reads the kubectl -l syntax', async (t) => {
     }
   })
 })
+
+t.test('a __proto__ key anywhere is an error at its line, not a key silently dropped', async (t) => {
+  const text = 'apiVersion: shoal/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    __proto__: x\nspec:\n  template: {image: x}\n'
+  const result = parseManifests(text, 'web.yaml')
+  t.same(result.manifests, [])
+  t.match(result.errors, [{ file: 'web.yaml', line: 6, column: 5, message: /"__proto__" cannot be a key/ }])
+  const json = parseManifests('{"apiVersion":"shoal/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"template":{"image":"x","env":{"__proto__":"1"}}}}', 'web.json')
+  t.equal(json.errors.length, 1, 'JSON input too')
+})
