@@ -77,13 +77,23 @@ export interface ErrorDetail {
 }
 
 /** The hub could not be reached at all: not running, wrong address, DNS, TLS. */
+/** Where the hub's address came from, so a hint names what to check instead of always `shoal login`. */
+export type HubSource = 'flag' | 'env' | 'context'
+
+const UNREACHABLE_HINT: Readonly<Record<HubSource, string>> = {
+  flag: '(check --hub)',
+  env: '(the address is from SHOAL_HUB; check it)',
+  context: '(or point at another hub with shoal login URL --token T)',
+}
+
 export class HubUnreachableError extends CliError {
   readonly code = 'unreachable'
   constructor(
     readonly hub: string,
     readonly reason: string,
+    readonly hubFrom: HubSource = 'context',
   ) {
-    super(`cannot reach the hub at ${hub}: ${reason}; is it running? (shoal login URL --token T)`, ExitCode.failed)
+    super(`cannot reach the hub at ${hub}: ${reason}; is it running? ${UNREACHABLE_HINT[hubFrom]}`, ExitCode.failed)
     this.name = 'HubUnreachableError'
   }
 }
@@ -120,6 +130,7 @@ function withDetails(message: string, details: readonly ErrorDetail[], code: str
 export interface HubClientOptions {
   readonly hub: string
   readonly token: string
+  readonly hubFrom?: HubSource
   /** Bound for one request and answer (not for the event stream). */
   readonly timeoutMs?: number
 }
@@ -135,9 +146,11 @@ export class HubClient {
   readonly hub: string
   private readonly token: string
   private readonly timeoutMs: number
+  private readonly hubFrom: HubSource
 
   constructor(options: HubClientOptions) {
     this.hub = options.hub.replace(/\/+$/, '')
+    this.hubFrom = options.hubFrom ?? 'context'
     this.token = options.token
     this.timeoutMs = options.timeoutMs ?? 30_000
   }
@@ -190,7 +203,7 @@ export class HubClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.send(method, path, options, AbortSignal.timeout(this.timeoutMs))
     const text = await response.text().catch((error: Error) => {
-      throw new HubUnreachableError(this.hub, `the connection broke while reading the answer (${error.message})`)
+      throw new HubUnreachableError(this.hub, `the connection broke while reading the answer (${error.message})`, this.hubFrom)
     })
     if (response.ok) return this.parseJson<T>(response, text)
     throw this.errorFor(response, text)
@@ -225,7 +238,7 @@ export class HubClient {
       }
     } catch (error) {
       if (signal.aborted) return
-      throw new HubUnreachableError(this.hub, `the event stream broke (${(error as Error).message})`)
+      throw new HubUnreachableError(this.hub, `the event stream broke (${(error as Error).message})`, this.hubFrom)
     }
   }
 
@@ -238,10 +251,10 @@ export class HubClient {
       return await fetch(url, { method, headers, ...(options.body !== undefined ? { body: options.body } : {}), signal })
     } catch (error) {
       if (signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError') {
-        throw new HubUnreachableError(this.hub, `no answer within ${Math.round(this.timeoutMs / 1000)}s`)
+        throw new HubUnreachableError(this.hub, `no answer within ${Math.round(this.timeoutMs / 1000)}s`, this.hubFrom)
       }
       if (signal.aborted) throw error
-      throw new HubUnreachableError(this.hub, describeFetchFailure(error))
+      throw new HubUnreachableError(this.hub, describeFetchFailure(error), this.hubFrom)
     }
   }
 

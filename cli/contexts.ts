@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import type { Command } from 'commander'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import { z } from 'zod'
-import { HubClient } from './api-client.js'
+import { HubClient, type HubSource } from './api-client.js'
 import { CliError, ExitCode } from './io.js'
 
 /**
@@ -116,7 +116,7 @@ export interface Connection {
   readonly hub: string
   readonly token: string
   /** Where the hub URL came from, for messages. */
-  readonly source: 'flag' | 'env' | 'context'
+  readonly source: HubSource
   readonly contextName: string | null
 }
 
@@ -157,5 +157,5 @@ function firstLine(text: string): string {
 /** A client for the resolved hub and token. */
 export function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): HubClient {
   const connection = resolveConnection(options, env)
-  return new HubClient({ hub: connection.hub, token: connection.token })
+  return new HubClient({ hub: connection.hub, token: connection.token, hubFrom: connection.source })
 }

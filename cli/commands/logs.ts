@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import { Duration, IsoTime, MAX_FOLLOW_SECONDS, durationMs } from '../../protocol/index.js'
 import { HubAuthError, HubRequestError, HubUnreachableError, describeFetchFailure, type ErrorDetail } from '../api-client.js'
-import { addConnectionOptions, resolveConnection, type ConnectionOptions } from '../contexts.js'
+import { addConnectionOptions, resolveConnection, type Connection, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { interruptSignal } from '../watch.js'
 
@@ -98,7 +98,7 @@ interface StreamOptions {
   readonly signal: AbortSignal
 }
 
-async function streamLogs(io: CliIo, connection: { hub: string; token: string }, deployment: string, query: URLSearchParams, options: StreamOptions): Promise<void> {
+async function streamLogs(io: CliIo, connection: Pick<Connection, 'hub' | 'token' | 'source'>, deployment: string, query: URLSearchParams, options: StreamOptions): Promise<void> {
   const url = `${connection.hub}/api/v1/deployments/${encodeURIComponent(deployment)}/logs?${query.toString()}`
   const request = new AbortController()
   const stop = (): void => request.abort()
@@ -110,8 +110,8 @@ async function streamLogs(io: CliIo, connection: { hub: string; token: string },
       response = await fetch(url, { headers: { authorization: `Bearer ${connection.token}`, accept: 'application/x-ndjson' }, signal: request.signal })
     } catch (error) {
       if (options.signal.aborted) return
-      if (request.signal.aborted) throw new HubUnreachableError(connection.hub, `no answer within ${ANSWER_TIMEOUT_MS / 1000}s`)
-      throw new HubUnreachableError(connection.hub, describeFetchFailure(error))
+      if (request.signal.aborted) throw new HubUnreachableError(connection.hub, `no answer within ${ANSWER_TIMEOUT_MS / 1000}s`, connection.source)
+      throw new HubUnreachableError(connection.hub, describeFetchFailure(error), connection.source)
     } finally {
       clearTimeout(answerTimer)
     }
@@ -121,7 +121,7 @@ async function streamLogs(io: CliIo, connection: { hub: string; token: string },
       for await (const line of ndjsonLines(response.body as unknown as AsyncIterable<Uint8Array> | null)) printer.take(line)
     } catch (error) {
       if (options.signal.aborted) return
-      throw new HubUnreachableError(connection.hub, `the log stream broke (${describeFetchFailure(error)})`)
+      throw new HubUnreachableError(connection.hub, `the log stream broke (${describeFetchFailure(error)})`, connection.source)
     }
     printer.finish()
   } finally {

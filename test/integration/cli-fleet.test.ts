@@ -345,15 +345,19 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     t.equal(run.out, `${[ids.a, ids.b].sort().join('\n')}\n`)
   })
 
-  await t.test('the hub down: exit 1, "cannot reach", and how to log in', async (t) => {
+  await t.test('the hub down: exit 1, "cannot reach", and a hint that names where the address came from', async (t) => {
     await hub.kill('SIGKILL')
     const port = new URL(hub.apiUrl).port
-    const message = `error: cannot reach the hub at ${hub.apiUrl}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (shoal login URL --token T)\n`
+    const message = `error: cannot reach the hub at ${hub.apiUrl}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (or point at another hub with shoal login URL --token T)\n`
     const inProcess = await cli(['get', 'nodes'])
     t.equal(inProcess.code, 1)
     t.equal(inProcess.err, message)
     const spawned = await runSpawned(t, ['describe', 'node', ids.a])
     t.equal(spawned.code, 1)
     t.equal(spawned.err, message)
+    const env = { SHOAL_CONFIG: path.join(dir, 'nothing.yaml'), SHOAL_HUB: hub.apiUrl, SHOAL_TOKEN: hub.adminToken }
+    const fromEnv = await runSpawned(t, ['get', 'nodes'], { env })
+    t.equal(fromEnv.code, 1)
+    t.equal(fromEnv.err, `error: cannot reach the hub at ${hub.apiUrl}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (the address is from SHOAL_HUB; check it)\n`, 'no shoal login hint when the address came from SHOAL_HUB')
   })
 })

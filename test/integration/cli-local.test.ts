@@ -141,7 +141,7 @@ t.test('no hub answering: exit 1 and "cannot reach" (spawned, as a shell runs it
   for (const argv of [['get', 'nodes'], ['describe', 'node', 'n1'], ['cordon', 'n1'], ['token', 'create']]) {
     const run = await runSpawned(t, [...argv, '--hub', url, '--token', 'x'])
     t.equal(run.code, 1, `shoal ${argv.join(' ')} exits 1`)
-    t.equal(run.err, `error: cannot reach the hub at ${url}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (shoal login URL --token T)\n`)
+    t.equal(run.err, `error: cannot reach the hub at ${url}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (check --hub)\n`)
     t.equal(run.out, '')
   }
   const login = await runSpawned(t, ['login', url, '--token', 'x'], { env: { SHOAL_CONFIG: path.join(dir, 'never.yaml') } })
