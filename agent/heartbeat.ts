@@ -1,7 +1,10 @@
 import { statfs } from 'node:fs/promises'
 import { cpus, freemem, totalmem, uptime } from 'node:os'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Heartbeat } from '../protocol/index.js'
 import { isoNow, type Clock } from '../common/clock.js'
+
+const FIRST_SAMPLE_WINDOW_MS = 250
 
 interface CpuTimes {
   readonly idle: number
@@ -32,6 +35,12 @@ export class HeartbeatSampler {
   ) {}
 
   async sample(extra: { observedGeneration: number; outboxDepth: number; running: number; total: number }): Promise<Heartbeat> {
+    if (!this.previous) {
+      // A rate needs two readings: the first heartbeat (sent on connect) takes its own short
+      // window rather than report no CPU until the next interval, which may be minutes away.
+      this.previous = cpuTimes()
+      await delay(FIRST_SAMPLE_WINDOW_MS)
+    }
     const now = cpuTimes()
     const cpuPercent = this.previous && now.total > this.previous.total ? Math.min(100, Math.max(0, 100 * (1 - (now.idle - this.previous.idle) / (now.total - this.previous.total)))) : null
     this.previous = now
