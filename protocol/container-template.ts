@@ -1,6 +1,10 @@
 import { z } from 'zod'
 import { Duration, Name } from './primitives.js'
-import { CpuQuantity, MemoryQuantity } from './quantity.js'
+import { CpuQuantity, MemoryQuantity, durationMs } from './quantity.js'
+
+/** A stop may not hold a replace (or an agent's shutdown) for longer than this. */
+export const MAX_STOP_GRACE_MS = 10 * 60_000
+export const DEFAULT_STOP_GRACE_MS = 10_000
 
 const Port = z.number().int().min(1).max(65535)
 
@@ -53,6 +57,15 @@ export type Resources = z.infer<typeof Resources>
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')
 
+/** True for text Duration itself refuses, so a malformed duration gets one message, not two. */
+function withinStopGrace(text: string): boolean {
+  try {
+    return durationMs(text) <= MAX_STOP_GRACE_MS
+  } catch {
+    return true
+  }
+}
+
 /** One container: what the agent runs for a workload. Shared by manifests and desired documents. */
 export const ContainerTemplate = z.strictObject({
   image: z.string().min(1).max(512),
@@ -66,6 +79,16 @@ export const ContainerTemplate = z.strictObject({
   healthCheck: HealthCheck.optional(),
   network: NetworkMode.default('host').describe('edge devices usually share the host network'),
   pullCredentials: PullCredentials.optional(),
+  // No defaults here: a default would change the config hash of every existing workload, and
+  // an upgrade would restart them all. The agent applies 10s and SIGTERM when they are absent.
+  stopGracePeriod: Duration.refine(withinStopGrace, 'must be at most 10m')
+    .optional()
+    .describe('how long a stop waits after stopSignal before killing the container (default 10s)'),
+  stopSignal: z
+    .string()
+    .regex(/^(SIG[A-Z0-9+-]+|[1-9][0-9]?)$/, 'must be a signal name such as SIGTERM, SIGINT or SIGQUIT, or its number')
+    .optional()
+    .describe('the signal a stop sends first (default SIGTERM)'),
 })
 export type ContainerTemplate = z.infer<typeof ContainerTemplate>
 export type ContainerTemplateInput = z.input<typeof ContainerTemplate>

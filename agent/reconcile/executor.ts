@@ -17,7 +17,6 @@ export interface ExecutorContext {
   readonly runtime: ContainerRuntime
   readonly logger: Logger
   readonly extraLabels: Readonly<Record<string, string>>
-  readonly stopTimeoutSeconds: number
   /** Containers the agent is stopping on purpose, so their `die` is not counted as a crash. */
   readonly stopping: Set<string>
   readonly onPullProgress?: (workload: string, progress: PullProgress) => void
@@ -76,7 +75,7 @@ async function applyStep(
   const stopAndRemove = async (containerId: string): Promise<void> => {
     context.stopping.add(containerId)
     try {
-      await runtime.stop(containerId, context.stopTimeoutSeconds)
+      await runtime.stop(containerId)
       await runtime.remove(containerId)
     } finally {
       context.stopping.delete(containerId)
@@ -100,7 +99,7 @@ async function applyStep(
     case 'stop':
       context.stopping.add(step.containerId)
       try {
-        await runtime.stop(step.containerId, context.stopTimeoutSeconds)
+        await runtime.stop(step.containerId)
       } finally {
         context.stopping.delete(step.containerId)
       }

@@ -27,7 +27,6 @@ export interface ReconcilerOptions {
   readonly extraLabels?: Readonly<Record<string, string>>
   /** The slow timer that catches anything events missed. */
   readonly resyncIntervalMs?: number
-  readonly stopTimeoutSeconds?: number
 }
 
 const LOG_LINES_ON_CRASH = 10
@@ -133,7 +132,6 @@ export class Reconciler {
       runtime,
       logger: this.logger,
       extraLabels: this.options.extraLabels ?? {},
-      stopTimeoutSeconds: this.options.stopTimeoutSeconds ?? 10,
       stopping: this.stopping,
       onPullStart: (workload, image) => {
         this.pulling.add(workload)

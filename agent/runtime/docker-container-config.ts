@@ -1,4 +1,4 @@
-import type { ContainerTemplate, HealthCheck, RestartPolicy } from '../../protocol/index.js'
+import { type ContainerTemplate, DEFAULT_STOP_GRACE_MS, type HealthCheck, type RestartPolicy } from '../../protocol/index.js'
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
 import type { AuthConfig, ContainerCreateOptions, HealthConfig, HostConfig, RestartPolicy as DockerRestartPolicy } from './docker-engine-client.js'
 import { LABEL, type ContainerSpec } from './runtime.js'
@@ -27,6 +27,8 @@ export function containerCreateOptions(spec: ContainerSpec): ContainerCreateOpti
     HostConfig: hostConfig(spec),
   }
   if (template.healthCheck) options.Healthcheck = healthcheck(template.healthCheck)
+  if (template.stopSignal !== undefined) options.StopSignal = template.stopSignal
+  if (template.stopGracePeriod !== undefined) options.StopTimeout = stopGraceSeconds(template)
   const exposed = exposedPorts(template)
   if (exposed) options.ExposedPorts = exposed
   return options
@@ -184,4 +186,9 @@ function environment(env: Readonly<Record<string, string>> | undefined): string[
   return Object.keys(env ?? {})
     .sort()
     .map((key) => `${key}=${env?.[key] ?? ''}`)
+}
+
+/** Whole seconds a stop of this workload waits before the kill (the engine takes seconds). */
+export function stopGraceSeconds(template: Pick<ContainerTemplate, 'stopGracePeriod'>): number {
+  return Math.ceil((template.stopGracePeriod !== undefined ? durationMs(template.stopGracePeriod) : DEFAULT_STOP_GRACE_MS) / 1000)
 }

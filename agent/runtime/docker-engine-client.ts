@@ -1,4 +1,5 @@
 import http from 'node:http'
+import { MAX_STOP_GRACE_MS } from '../../protocol/container-template.js'
 
 /**
  * A small client for the Docker Engine API over `node:http`: the dozen calls the agent makes,
@@ -114,9 +115,13 @@ export class DockerEngineClient {
     await this.call('POST', `/containers/${encodeURIComponent(id)}/start`, { ok: [304] })
   }
 
-  /** Already stopped (304) counts as done. The engine answers after up to `seconds` of grace. */
-  async stopContainer(id: string, seconds: number): Promise<void> {
-    await this.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: seconds }, ok: [304], timeoutMs: seconds * 1000 + this.timeoutMs })
+  /**
+   * Already stopped (304) counts as done. The engine answers after up to `seconds` of grace;
+   * without them, after the container's own StopTimeout (at most MAX_STOP_GRACE_MS).
+   */
+  async stopContainer(id: string, seconds?: number): Promise<void> {
+    const graceMs = seconds === undefined ? MAX_STOP_GRACE_MS : seconds * 1000
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { ...(seconds === undefined ? {} : { query: { t: seconds } }), ok: [304], timeoutMs: graceMs + this.timeoutMs })
   }
 
   async removeContainer(id: string, options: { readonly force: boolean; readonly volumes: boolean }): Promise<void> {
@@ -384,4 +389,7 @@ export interface ContainerCreateOptions {
   HostConfig: HostConfig
   Healthcheck?: HealthConfig
   ExposedPorts?: Record<string, Record<string, never>>
+  StopSignal?: string
+  /** Seconds the engine waits after StopSignal when a stop names no timeout. */
+  StopTimeout?: number
 }

@@ -173,9 +173,9 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /** Already stopped counts as done. */
-  async stop(containerId: string, timeoutSeconds: number): Promise<void> {
+  async stop(containerId: string, timeoutSeconds?: number): Promise<void> {
     try {
-      await this.docker.stopContainer(containerId, Math.max(0, Math.round(timeoutSeconds)))
+      await this.docker.stopContainer(containerId, timeoutSeconds === undefined ? undefined : Math.max(0, Math.round(timeoutSeconds)))
     } catch (error) {
       throw toRuntimeError(error, `stop container ${containerId}`, 'failed', { containerId })
     }

@@ -108,7 +108,7 @@ export class HollowRuntime implements ContainerRuntime {
     this.emit(container, 'start')
   }
 
-  async stop(containerId: string, _timeoutSeconds: number): Promise<void> {
+  async stop(containerId: string, _timeoutSeconds?: number): Promise<void> {
     await this.delay()
     const container = this.require(containerId, 'stop')
     if (container.state !== 'running') return

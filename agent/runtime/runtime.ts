@@ -108,7 +108,8 @@ export interface ContainerRuntime {
   pull(image: string, credentials: Workload['template']['pullCredentials'], onProgress?: (progress: PullProgress) => void): Promise<void>
   create(spec: ContainerSpec): Promise<string>
   start(containerId: string): Promise<void>
-  stop(containerId: string, timeoutSeconds: number): Promise<void>
+  /** Without a timeout, the container's own grace period (its template's stopGracePeriod) applies. */
+  stop(containerId: string, timeoutSeconds?: number): Promise<void>
   remove(containerId: string): Promise<void>
   logs(containerId: string, options: LogOptions): AsyncIterable<LogLine>
   /** Engine events for this node's containers until the signal aborts; reconnects by itself. */

@@ -320,3 +320,25 @@ async function startRegistry(t: TestLike): Promise<string> {
   await startService(t, { name: 'docker-registry', command: 'docker-registry', args: ['serve', config], port, url: `http://127.0.0.1:${port}`, dir })
   return `127.0.0.1:${port}`
 }
+
+t.test("a stop without a timeout uses the workload's stopSignal and stopGracePeriod", async (t) => {
+  // PID 1 ignores a signal it has no handler for: sleep stays up through SIGUSR1 until the
+  // grace period ends and the engine kills it (137), one second after the signal, not ten.
+  const stubborn = spec('stubborn', { command: ['sleep', '600'], stopSignal: 'SIGUSR1', stopGracePeriod: '1s' })
+  const id = await runtime.create(stubborn)
+  await runtime.start(id)
+  const config = (await dockerClient().getContainer(id).inspect()).Config as { StopSignal?: string; StopTimeout?: number }
+  t.equal(config.StopSignal, 'SIGUSR1')
+  t.equal(config.StopTimeout, 1)
+  await runtime.stop(id)
+  const state = (await dockerClient().getContainer(id).inspect()).State
+  t.equal(state.Running, false)
+  t.equal(state.ExitCode, 137, 'killed after the grace period: the stop signal alone did not end it')
+  await runtime.remove(id)
+
+  const plain = spec('plain', { command: ['sleep', '600'] })
+  const plainId = await runtime.create(plain)
+  const plainConfig = (await dockerClient().getContainer(plainId).inspect()).Config as { StopSignal?: string; StopTimeout?: number }
+  t.notOk(plainConfig.StopTimeout, "no template field, no StopTimeout: the engine's default of 10 s")
+  await runtime.remove(plainId)
+})

@@ -160,3 +160,11 @@ t.test('pull credentials name the registry of the image unless told', async (t) 
   t.same(pullAuthConfig('registry.example/app:1', { username: 'u', password: 'p' }), { username: 'u', password: 'p', serveraddress: 'registry.example' })
   t.same(pullAuthConfig('app:1', { username: 'u', password: 'p', registry: 'mirror.example' }), { username: 'u', password: 'p', serveraddress: 'mirror.example' })
 })
+
+t.test('stopSignal and stopGracePeriod become StopSignal and StopTimeout; absent, neither is set', async (t) => {
+  const withStop = containerCreateOptions(spec({ stopSignal: 'SIGINT', stopGracePeriod: '2500ms' }))
+  t.equal(withStop.StopSignal, 'SIGINT')
+  t.equal(withStop.StopTimeout, 3, 'rounded up to whole seconds: the engine takes seconds')
+  const plain = containerCreateOptions(spec())
+  t.notOk('StopSignal' in plain || 'StopTimeout' in plain, 'existing workloads create the same container as before')
+})

@@ -286,3 +286,12 @@ t.test('a __proto__ key anywhere is an error at its line, not a key silently dro
   const json = parseManifests('{"apiVersion":"shoal/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"template":{"image":"x","env":{"__proto__":"1"}}}}', 'web.json')
   t.equal(json.errors.length, 1, 'JSON input too')
 })
+
+t.test('stopGracePeriod is a duration of at most 10m; stopSignal a signal name or number', async (t) => {
+  const manifest = (template: string) => `apiVersion: shoal/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template: {image: x, ${template}}\n`
+  t.same(parseManifests(manifest('stopGracePeriod: 30s, stopSignal: SIGINT')).errors, [])
+  t.same(parseManifests(manifest('stopSignal: "15"')).errors, [])
+  t.match(parseManifests(manifest('stopGracePeriod: 11m')).errors, [{ path: 'spec.template.stopGracePeriod', message: /at most 10m/ }])
+  t.match(parseManifests(manifest('stopGracePeriod: soon')).errors, [{ path: 'spec.template.stopGracePeriod' }])
+  t.match(parseManifests(manifest('stopSignal: TERM-PLEASE')).errors, [{ path: 'spec.template.stopSignal', message: /signal name/ }])
+})
