@@ -4,6 +4,7 @@ import { isoNow, type Clock } from '../../common/clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
 import type { ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
 import { configHash } from './config-hash.js'
+import { type BackOffTally, NO_BACKOFF, tallyRestart } from './backoff-events.js'
 import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
 import { executeSteps, type StepOutcome } from './executor.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
@@ -52,6 +53,10 @@ export class Reconciler {
   private passes = 0
   private failedPasses = 0
   private retryTimer: NodeJS.Timeout | null = null
+  /** Restarts of each crash-looping workload not yet reported in a BackOff event. */
+  private readonly backoffTallies = new Map<string, BackOffTally>()
+  /** The restart count each workload had in the last status sent, so a restart alone is reported. */
+  private readonly reportedRestarts = new Map<string, number>()
   /** The last log lines of each crash-looping workload, for its events and statuses. */
   private readonly crashLogs = new Map<string, string[]>()
 
@@ -236,6 +241,8 @@ export class Reconciler {
         backoffUntil: record?.backoffUntil ?? 0,
         since: record && record.state === derived.state ? record.since : isoNow(clock),
       }
+      // A restart alone changes no state, but the status must say it happened.
+      if (this.reportedRestarts.get(workload.name) !== next.restarts) changed = true
       if (!record || record.state !== next.state || record.health !== next.health || record.containerId !== next.containerId || record.revision !== next.revision) {
         changed = true
         upserts.push(next)
@@ -256,6 +263,11 @@ export class Reconciler {
       events.push(event(nodeId, clock, 'WorkloadRemoved', 'info', `${name}: removed (no longer desired)`, name))
     }
     if (!changed) return
+    for (const { workload } of byName.values()) this.reportedRestarts.set(workload.name, records.get(workload.name)?.restarts ?? 0)
+    for (const name of removed) {
+      this.reportedRestarts.delete(name)
+      this.backoffTallies.delete(name)
+    }
     for (const e of events) outbox.push({ kind: 'event', body: e })
     outbox.push({ kind: 'status', body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs, reasons) })
     store.record({ upsert: upserts, remove: removed, outbox })
@@ -327,8 +339,22 @@ export class Reconciler {
         } else {
           const now = clock.now()
           const crashes = [...recentCrashes(record.recentCrashes, now), now]
+          const outbox: OutboxEntry[] = []
+          if (record.state === 'crash-loop') {
+            // Past the transition into crash-loop, each crash would otherwise go unreported.
+            const counted = tallyRestart(this.backoffTallies.get(record.name) ?? NO_BACKOFF, now)
+            this.backoffTallies.set(record.name, counted.tally)
+            if (counted.emit !== null) {
+              const message = `${record.name}: back-off restarting failed container (${counted.emit} restart${counted.emit === 1 ? '' : 's'} since the last report, exit code ${exitCode ?? 'unknown'})`
+              const body = event(this.options.nodeId, clock, 'BackOff', 'warning', message, record.name, { count: counted.emit, exitCode: exitCode ?? null, restarts: record.restarts + 1 })
+              outbox.push({ kind: 'event', body })
+            }
+          } else {
+            this.backoffTallies.delete(record.name)
+          }
           store.record({
             upsert: [{ ...record, recentCrashes: crashes, restarts: record.restarts + 1, exitCode, backoffUntil: restartBackoffUntil(crashes, now) }],
+            outbox,
           })
           this.logger.info({ workload: runtimeEvent.workload, exitCode: runtimeEvent.exitCode, crashes: crashes.length }, 'container exited')
         }

@@ -7,7 +7,7 @@ import { dockerClient, startMosquitto, tempDir, testImage, waitFor } from '../su
 import { nodeContainers, startAgentProcess, uniqueNodeId } from '../support/agent-process.js'
 import { startMqttHubDouble } from '../support/hub-double.js'
 
-t.setTimeout(120_000)
+t.setTimeout(180_000)
 
 /** Start times (ms) of a node's containers for one workload, from the engine's event stream, until aborted. */
 async function collectStarts(nodeId: string, workload: string, signal: AbortSignal, into: number[]): Promise<void> {
@@ -70,6 +70,21 @@ t.test('a crash-looping container backs off and is reported; a `never` one stays
     t.match(boom?.message ?? '', /backing off/)
     const local = await agent.status()
     t.equal(local.workloads.find((w) => w.name === 'boom')?.state, 'crash-loop', '`agent status` agrees')
+  })
+
+  await t.test('crashes after the transition still reach the hub: a BackOff event with a count, and the restart count in status', async (t) => {
+    const transition = await hub.waitForEvent(nodeId, 'WorkloadStateChanged', (e) => e.workload === 'boom' && e.data?.to === 'crash-loop', { timeoutMs: 60_000 })
+    const atTransition = await hub.waitForStatus(nodeId, (s) => s.workloads.some((w) => w.name === 'boom' && w.state === 'crash-loop'), { what: 'a crash-loop status' })
+    const restartsThen = atTransition.workloads.find((w) => w.name === 'boom')?.restarts ?? 0
+    const backOff = await hub.waitForEvent(nodeId, 'BackOff', (e) => e.workload === 'boom', { timeoutMs: 60_000 })
+    t.ok(Number(backOff.data?.count) >= 1, `the event says how many restarts it stands for (${backOff.data?.count})`)
+    t.equal(backOff.data?.exitCode, 3, 'and the last exit code')
+    t.equal(backOff.severity, 'warning')
+    t.ok(Date.parse(backOff.at) >= Date.parse(transition.at), 'after the transition')
+    const later = await hub.waitForStatus(nodeId, (s) => (s.workloads.find((w) => w.name === 'boom')?.restarts ?? 0) > restartsThen, {
+      what: `a status with more than ${restartsThen} restarts`,
+    })
+    t.equal(later.workloads.find((w) => w.name === 'boom')?.state, 'crash-loop', 'still crash-looping, and saying so with a growing count')
   })
 
   await t.test('restarts come with growing delays', async (t) => {
