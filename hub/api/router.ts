@@ -36,7 +36,8 @@ export class Router {
     return this
   }
 
-  match(method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: string[] } | null {
+  /** `malformed` names a path parameter whose percent-escapes do not decode (a client error, not ours). */
+  match(method: string, path: string): { route: Route; params: Record<string, string> } | { route: Route; malformed: string } | { allowed: string[] } | null {
     const allowed: string[] = []
     for (const route of this.routes) {
       const found = route.pattern.exec(path)
@@ -46,11 +47,21 @@ export class Router {
         continue
       }
       const params: Record<string, string> = {}
-      route.keys.forEach((key, i) => {
-        params[key] = decodeURIComponent(found[i + 1] ?? '')
-      })
+      for (const [i, key] of route.keys.entries()) {
+        const decoded = decodePathSegment(found[i + 1] ?? '')
+        if (decoded === null) return { route, malformed: key }
+        params[key] = decoded
+      }
       return { route, params }
     }
     return allowed.length > 0 ? { allowed } : null
+  }
+}
+
+function decodePathSegment(text: string): string | null {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return null
   }
 }

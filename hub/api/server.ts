@@ -38,8 +38,16 @@ export function createApiServer(options: ApiServerOptions): Server {
     const url = new URL(req.url ?? '/', 'http://hub.invalid')
     const method = req.method ?? 'GET'
     const matched = options.router.match(method, url.pathname)
+    if (matched === null && options.fallback?.(req, res)) return
+    // Authentication comes first: without the token, what is not a public route answers 401
+    // whether it exists or not, so the API cannot be mapped (or its parsers reached) anonymously.
+    const isPublic = matched !== null && 'route' in matched && matched.route.public
+    if (!isPublic && !authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer')
+      sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong bearer token; use the admin token from the hub data directory (shoal login URL --token ...)' } })
+      return
+    }
     if (matched === null) {
-      if (options.fallback?.(req, res)) return
       sendJson(res, 404, { error: { code: 'not-found', message: `no such endpoint: ${method} ${url.pathname}` } })
       return
     }
@@ -48,9 +56,8 @@ export function createApiServer(options: ApiServerOptions): Server {
       sendJson(res, 405, { error: { code: 'method-not-allowed', message: `${method} is not allowed on ${url.pathname}; use ${matched.allowed.join(' or ')}` } })
       return
     }
-    if (!matched.route.public && !authorized(req)) {
-      res.setHeader('www-authenticate', 'Bearer')
-      sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong bearer token; use the admin token from the hub data directory (shoal login URL --token ...)' } })
+    if ('malformed' in matched) {
+      sendJson(res, 400, { error: { code: 'bad-request', message: `the ${matched.malformed} in ${url.pathname} has a malformed percent-escape` } })
       return
     }
     const context: RequestContext = {
