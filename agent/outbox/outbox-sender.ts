@@ -1,5 +1,15 @@
 import type { Logger } from 'pino'
-import { Ack, LEGACY_EPOCH, MAX_BYTES, ProtocolError, decodeMessage, encodeMessage, epochOf, type OutboxBatch, type OutboxRecord } from '../../protocol/index.js'
+import {
+  Ack,
+  LEGACY_EPOCH,
+  MAX_BYTES,
+  ProtocolError,
+  decodeMessage,
+  encodeMessage,
+  epochOf,
+  type OutboxBatch,
+  type OutboxRecord,
+} from '../../protocol/index.js'
 import type { AgentStore } from '../store/agent-store.js'
 import type { AgentTransport } from '../transport/transport.js'
 

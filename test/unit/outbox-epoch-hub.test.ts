@@ -31,7 +31,8 @@ function setup(t: { teardown(fn: () => unknown): void }, file?: string) {
   t.teardown(() => {
     if (store.db.open) store.close()
   })
-  if (!store.nodes.exists('n1')) store.nodes.insert(nodeRecord('n1', { labels: {}, capacity: { cpuMillis: 1000, memoryBytes: 2 ** 30, gpus: 0 }, createdAt: iso(T0) }))
+  const capacity = { cpuMillis: 1000, memoryBytes: 2 ** 30, gpus: 0 }
+  if (!store.nodes.exists('n1')) store.nodes.insert(nodeRecord('n1', { labels: {}, capacity, createdAt: iso(T0) }))
   const acks: Ack[] = []
   const metrics = new Metrics()
   const ingester = new Ingester({
