@@ -3,8 +3,8 @@ import { NodeId, Seq } from './primitives.js'
 import { NodeEvent, NodeStatus } from './status.js'
 
 /**
- * A record from an agent's durable outbox. `seq` grows per node; the hub deduplicates on
- * (nodeId, seq) and acknowledges, after which the agent deletes the record.
+ * A record from an agent's durable outbox. `seq` grows within one outbox epoch of a node; the hub
+ * deduplicates on (nodeId, epoch, seq) and acknowledges, after which the agent deletes the record.
  */
 export const OutboxRecord = z.discriminatedUnion('kind', [
   z.strictObject({ nodeId: NodeId, seq: Seq, kind: z.literal('status'), body: NodeStatus }),
@@ -13,16 +13,56 @@ export const OutboxRecord = z.discriminatedUnion('kind', [
 export type OutboxRecord = z.infer<typeof OutboxRecord>
 export type OutboxKind = OutboxRecord['kind']
 
+/**
+ * Names one incarnation of an agent's outbox (its database). A fresh database after corruption
+ * gets a new epoch, so its seqs need not exceed the old ones: the board's clock may be in the past.
+ */
+export const OutboxEpoch = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-" (max 64)')
+
+/** Agents from before epochs send none; their records belong to this epoch. */
+export const LEGACY_EPOCH = ''
+
 /** Several records in one message, in seq order; batching keeps small links efficient. */
 export const OutboxBatch = z.strictObject({
   nodeId: NodeId,
+  /** Absent for the legacy epoch, so an old hub still accepts batches of an upgraded agent's old database. */
+  epoch: OutboxEpoch.optional(),
   records: z.array(OutboxRecord).min(1).max(500),
 })
 export type OutboxBatch = z.infer<typeof OutboxBatch>
 
-/** Cumulative: the hub has durably stored every record of this node up to and including `seq`. */
+/**
+ * Cumulative: the hub has durably stored every record of this node's `epoch` up to and including
+ * `seq`. `epoch` is absent for the legacy epoch, so agents from before epochs still accept it.
+ */
 export const Ack = z.strictObject({
   nodeId: NodeId,
+  epoch: OutboxEpoch.optional(),
   seq: z.number().int().nonnegative(),
 })
 export type Ack = z.infer<typeof Ack>
+
+/** The epoch a batch or ack belongs to, legacy when it names none. */
+export function epochOf(message: { readonly epoch?: string | undefined }): string {
+  return message.epoch ?? LEGACY_EPOCH
+}
+
+/**
+ * The hub's dedupe rule for one batch, given the highest seq it has stored for the batch's
+ * (node, epoch): records at or below it are duplicates (at-least-once resends), the rest are new.
+ * Seqs only compare within an epoch; a new epoch starts from 0. Pure, so the rule is testable apart.
+ */
+export function dedupeBatch<R extends { readonly seq: number }>(records: readonly R[], lastSeq: number): { fresh: R[]; duplicates: number; ackSeq: number } {
+  let last = lastSeq
+  const fresh: R[] = []
+  for (const record of [...records].sort((a, b) => a.seq - b.seq)) {
+    if (record.seq <= last) continue
+    fresh.push(record)
+    last = record.seq
+  }
+  return { fresh, duplicates: records.length - fresh.length, ackSeq: last }
+}

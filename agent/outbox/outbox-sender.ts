@@ -1,5 +1,15 @@
 import type { Logger } from 'pino'
-import { Ack, MAX_BYTES, ProtocolError, decodeMessage, encodeMessage, type OutboxBatch, type OutboxRecord } from '../../protocol/index.js'
+import {
+  Ack,
+  LEGACY_EPOCH,
+  MAX_BYTES,
+  ProtocolError,
+  decodeMessage,
+  encodeMessage,
+  epochOf,
+  type OutboxBatch,
+  type OutboxRecord,
+} from '../../protocol/index.js'
 import type { AgentStore } from '../store/agent-store.js'
 import type { AgentTransport } from '../transport/transport.js'
 
@@ -16,7 +26,8 @@ export interface OutboxSenderOptions {
 
 /**
  * Sends the outbox in seq order, one batch in flight at a time, and deletes records only when
- * the hub acknowledges their seq. Delivery is at-least-once; the hub dedupes by (node, seq).
+ * the hub acknowledges their seq in this database's epoch. Delivery is at-least-once; the hub
+ * dedupes by (node, epoch, seq).
  */
 export class OutboxSender {
   private inFlightUpTo: number | null = null
@@ -24,9 +35,12 @@ export class OutboxSender {
   private timer: NodeJS.Timeout | null = null
   private readonly logger: Logger
   private sending = false
+  /** Read once: the epoch belongs to this database file and never changes while it is open. */
+  private readonly epoch: string
 
   constructor(private readonly options: OutboxSenderOptions) {
-    this.logger = options.logger.child({ component: 'outbox' })
+    this.epoch = options.store.outboxEpoch()
+    this.logger = options.logger.child({ component: 'outbox', epoch: this.epoch })
   }
 
   start(): void {
@@ -64,6 +78,12 @@ export class OutboxSender {
       this.logger.warn({ nodeId: ack.nodeId }, 'ignoring an ack addressed to another node')
       return
     }
+    // An ack for another epoch (a batch from a previous database, still in flight) says nothing
+    // about this database's seqs, which may be lower: deleting by it would lose records.
+    if (epochOf(ack) !== this.epoch) {
+      this.logger.info({ ackEpoch: epochOf(ack), seq: ack.seq }, 'ignoring an ack for another outbox epoch')
+      return
+    }
     const deleted = this.options.store.acknowledge(ack.seq)
     this.logger.debug({ seq: ack.seq, deleted }, 'hub acknowledged')
     if (this.inFlightUpTo !== null && ack.seq >= this.inFlightUpTo) this.inFlightUpTo = null
@@ -78,6 +98,8 @@ export class OutboxSender {
     if (!last) return
     const batch: OutboxBatch = {
       nodeId: this.options.nodeId,
+      // The legacy epoch is sent as none, so a hub from before epochs still accepts the batch.
+      ...(this.epoch !== LEGACY_EPOCH ? { epoch: this.epoch } : {}),
       records: rows.map((row) => ({ nodeId: this.options.nodeId, seq: row.seq, kind: row.kind, body: row.body }) as OutboxRecord),
     }
     const payload = encodeMessage(batch)

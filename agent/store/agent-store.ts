@@ -208,6 +208,13 @@ export class AgentStore {
     return deleted
   }
 
+  /** This database's outbox epoch, made once by its migration; '' (legacy) for a database from before epochs. */
+  outboxEpoch(): string {
+    const row = this.db.prepare('SELECT epoch FROM outbox_epoch WHERE id = 1').get() as { epoch: string } | undefined
+    if (!row) throw new Error('the agent database has no outbox epoch; was it migrated?')
+    return row.epoch
+  }
+
   outboxDepth(): OutboxDepth {
     const row = this.db.prepare('SELECT COUNT(*) AS records, COALESCE(SUM(bytes), 0) AS bytes FROM outbox').get() as { records: number; bytes: number }
     const meta = this.db.prepare('SELECT dropped_events FROM outbox_meta WHERE id = 1').get() as { dropped_events: number } | undefined
@@ -217,9 +224,9 @@ export class AgentStore {
   private meta(): { next_seq: number; dropped_events: number } {
     const row = this.db.prepare('SELECT next_seq, dropped_events FROM outbox_meta WHERE id = 1').get() as { next_seq: number; dropped_events: number } | undefined
     if (row) return row
-    // A fresh database starts its sequence at the clock (ms), above any seq a previous
-    // database of this node could have reached, so the hub's (node, seq) dedupe stays right
-    // even after a corrupt file was moved aside.
+    // A fresh database starts its sequence at the clock (ms). Correctness after a corrupt file
+    // was moved aside does not rest on this (the clock may be in the past): the fresh database
+    // has a new outbox epoch, and the hub dedupes per (node, epoch, seq).
     const fresh = { next_seq: Math.max(1, this.clock.now()), dropped_events: 0 }
     this.db.prepare('INSERT INTO outbox_meta (id, next_seq, dropped_events) VALUES (1, ?, ?)').run(fresh.next_seq, fresh.dropped_events)
     return fresh

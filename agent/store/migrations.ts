@@ -53,4 +53,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // A random id for this database's outbox: the hub dedupes by (node, epoch, seq), so a fresh
+    // database after corruption may restart its seqs below the old ones (clock in the past) and
+    // still be stored. A database that already has outbox state keeps the legacy epoch (''),
+    // because its unacknowledged records were numbered against the hub's legacy mark.
+    name: 'outbox-epoch',
+    sql: `
+      CREATE TABLE outbox_epoch (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch TEXT NOT NULL
+      );
+      INSERT INTO outbox_epoch (id, epoch)
+        SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM outbox_meta) OR EXISTS (SELECT 1 FROM outbox) THEN '' ELSE lower(hex(randomblob(16))) END;
+    `,
+  },
 ]

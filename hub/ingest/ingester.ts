@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, type Ack } from '../../protocol/index.js'
+import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, epochOf, type Ack } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from './change-feed.js'
 import type { Metrics } from '../metrics.js'
@@ -30,7 +30,7 @@ export class RejectedMessage extends Error {
 
 /**
  * Everything agents send: validated, attributed to the node the broker says sent it, stored
- * (one transaction per outbox batch, deduplicated by seq) and only then acknowledged. A bad
+ * (one transaction per outbox batch, deduplicated by epoch and seq) and only then acknowledged. A bad
  * message is counted, logged and dropped; it never throws out of here.
  */
 export class Ingester {
@@ -82,13 +82,14 @@ export class Ingester {
     }
     const receivedAt = isoNow(clock)
     const result = store.transaction(() => {
-      const ingested = store.status.ingest(nodeId, batch.records, receivedAt)
+      const ingested = store.status.ingest(nodeId, epochOf(batch), batch.records, receivedAt)
       store.nodes.touch(nodeId, receivedAt)
       return ingested
     })
     metrics.inc('shoal_outbox_records_total', { outcome: 'applied' }, result.applied)
     metrics.inc('shoal_outbox_records_total', { outcome: 'duplicate' }, result.duplicates)
-    const ack: Ack = { nodeId, seq: result.ackSeq }
+    // Echo the batch's epoch (absent for legacy) so the agent deletes only its own epoch's records.
+    const ack: Ack = { nodeId, ...(batch.epoch !== undefined ? { epoch: batch.epoch } : {}), seq: result.ackSeq }
     this.options.publishAck(nodeId, encodeMessage(ack)).then(
       () => metrics.inc('shoal_messages_out_total', { channel: 'ack' }),
       (error: unknown) => this.logger.warn({ err: error, nodeId }, 'could not send ack; the agent will resend and the hub dedupes'),

@@ -138,4 +138,20 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE broker_credentials_v3 RENAME TO broker_credentials;
     `,
   },
+  {
+    // Dedupe moves from (node, seq) to (node, epoch, seq): an agent whose database was recreated
+    // starts a new epoch whose seqs may be lower (clock in the past). What node_seq held is the
+    // legacy epoch ('') of each node, which agents from before epochs keep using.
+    name: 'outbox-epochs',
+    sql: `
+      CREATE TABLE node_epoch_seq (
+        node_id TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (node_id, epoch)
+      );
+      INSERT INTO node_epoch_seq (node_id, epoch, last_seq) SELECT node_id, '', last_seq FROM node_seq;
+      DROP TABLE node_seq;
+    `,
+  },
 ]

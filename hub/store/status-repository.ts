@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
-import type { NodeEvent, NodeStatus, OutboxRecord, WorkloadStatus } from '../../protocol/index.js'
+import { LEGACY_EPOCH, dedupeBatch, type NodeEvent, type NodeStatus, type OutboxRecord, type WorkloadStatus } from '../../protocol/index.js'
 
 export interface IngestResult {
   readonly applied: number
@@ -22,7 +22,7 @@ export interface EventRecord extends Omit<NodeEvent, 'nodeId'> {
   readonly receivedAt: string
 }
 
-/** Agents' reports: deduplicated by (node, seq), applied in one transaction per batch. */
+/** Agents' reports: deduplicated by (node, epoch, seq), applied in one transaction per batch. */
 export class StatusRepository {
   private readonly sql: Statements
 
@@ -30,19 +30,20 @@ export class StatusRepository {
     this.sql = new Statements(db)
   }
 
-  /** Must run inside the caller's transaction. Records older than the node's last seq are duplicates. */
-  ingest(nodeId: string, records: readonly OutboxRecord[], receivedAt: string): IngestResult & { statuses: NodeStatus[]; events: NodeEvent[] } {
-    const row = this.sql.get('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
-    let last = row?.last_seq ?? 0
-    let applied = 0
-    let duplicates = 0
+  /**
+   * Must run inside the caller's transaction. Records at or below the last seq stored for this
+   * (node, epoch) are duplicates; each epoch has its own high-water mark (see dedupeBatch).
+   */
+  ingest(
+    nodeId: string,
+    epoch: string,
+    records: readonly OutboxRecord[],
+    receivedAt: string,
+  ): IngestResult & { statuses: NodeStatus[]; events: NodeEvent[] } {
+    const { fresh, duplicates, ackSeq } = dedupeBatch(records, this.lastSeq(nodeId, epoch))
     const statuses: NodeStatus[] = []
     const events: NodeEvent[] = []
-    for (const record of [...records].sort((a, b) => a.seq - b.seq)) {
-      if (record.seq <= last) {
-        duplicates++
-        continue
-      }
+    for (const record of fresh) {
       if (record.kind === 'status') {
         this.applyStatus(nodeId, record.body, receivedAt)
         statuses.push(record.body)
@@ -50,25 +51,25 @@ export class StatusRepository {
         this.appendEvent({ ...record.body, nodeId }, receivedAt, record.seq)
         events.push(record.body)
       }
-      last = record.seq
-      applied++
     }
-    this.sql.get('INSERT INTO node_seq (node_id, last_seq) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET last_seq = excluded.last_seq').run(nodeId, last)
-    return { applied, duplicates, ackSeq: last, statuses, events }
+    this.sql
+      .get('INSERT INTO node_epoch_seq (node_id, epoch, last_seq) VALUES (?, ?, ?) ON CONFLICT (node_id, epoch) DO UPDATE SET last_seq = excluded.last_seq')
+      .run(nodeId, epoch, ackSeq)
+    return { applied: fresh.length, duplicates, ackSeq, statuses, events }
   }
 
   /**
    * A revoked node's dedupe state and workload status go with it: if the device enrolls again
-   * under the same id, its fresh outbox (seq from its own clock) must not be judged against the
-   * old one's. Events stay, as history.
+   * under the same id, its outbox must not be judged against the old one's. Events stay, as history.
    */
   forgetNode(nodeId: string): void {
-    this.sql.get('DELETE FROM node_seq WHERE node_id = ?').run(nodeId)
+    this.sql.get('DELETE FROM node_epoch_seq WHERE node_id = ?').run(nodeId)
     this.sql.get('DELETE FROM workload_status WHERE node_id = ?').run(nodeId)
   }
 
-  lastSeq(nodeId: string): number {
-    const row = this.sql.get('SELECT last_seq FROM node_seq WHERE node_id = ?').get(nodeId) as { last_seq: number } | undefined
+  /** The highest seq stored for this node's epoch (legacy epoch by default); 0 for none. */
+  lastSeq(nodeId: string, epoch: string = LEGACY_EPOCH): number {
+    const row = this.sql.get('SELECT last_seq FROM node_epoch_seq WHERE node_id = ? AND epoch = ?').get(nodeId, epoch) as { last_seq: number } | undefined
     return row?.last_seq ?? 0
   }
 

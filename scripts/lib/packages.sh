@@ -11,6 +11,8 @@ SHOAL_BINARIES=(
   "docker-registry docker-registry"
   "ip iproute2"
   "chromium chromium"
+  # libfaketime, to start an agent with its clock in the past (a board without an RTC)
+  "faketime faketime"
 )
 
 missing_packages() {

@@ -37,6 +37,8 @@ export interface AgentProcessOptions {
   readonly resyncIntervalMs?: number
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
   readonly extraArgs?: readonly string[]
+  /** Extra environment for this process only (e.g. libfaketime, to put its clock in the past). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** What `shoal agent status -o json` prints. */
@@ -118,11 +120,11 @@ export class AgentProcess {
   }
 
   /** Starts a process (again, after a stop or kill) on the same data directory; resolves once it runs. */
-  async start(overrides: Partial<Pick<AgentProcessOptions, 'hubUrl' | 'hubKey' | 'extraArgs'>> = {}): Promise<void> {
+  async start(overrides: Partial<Pick<AgentProcessOptions, 'hubUrl' | 'hubKey' | 'extraArgs' | 'env'>> = {}): Promise<void> {
     if (this.alive) throw new Error(`agent ${this.nodeId} is already running (pid ${this.pid})`)
     this.current = { ...this.current, ...overrides }
     this.starts++
-    const child = spawnCli(this.logFile, this.args(), this.starts)
+    const child = spawnCli(this.logFile, this.args(), this.starts, this.current.env)
     this.child = child
     this.exitInfo = null
     let spawnError: Error | undefined

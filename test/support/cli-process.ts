@@ -27,13 +27,13 @@ function track(child: ChildProcess): void {
 }
 
 /** Starts `node dist/cli/main.js ARGS`, appending its output to logFile under a header line. */
-export function spawnCli(logFile: string, args: readonly string[], startNumber: number): ChildProcess {
+export function spawnCli(logFile: string, args: readonly string[], startNumber: number, env: Readonly<Record<string, string>> = {}): ChildProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test does) before the integration tests`)
   const fd = openSync(logFile, 'a')
   writeSync(fd, `--- start #${startNumber}: node ${args.join(' ')}\n`)
   let child: ChildProcess
   try {
-    child = spawn(process.execPath, [...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env } })
+    child = spawn(process.execPath, [...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } })
   } finally {
     closeSync(fd)
   }

@@ -59,6 +59,8 @@ export class OutboxLedger {
   private readonly byNode = new Map<string, OutboxRecord[]>()
   private readonly seen = new Map<string, Set<number>>()
   private readonly maxSeq = new Map<string, number>()
+  /** The epoch of each node's latest batch, echoed in acks as the hub does. */
+  private readonly epochs = new Map<string, string | undefined>()
   /** Contract breaches, for tests to assert empty. */
   readonly anomalies: string[] = []
   readonly refused: RefusedBatch[] = []
@@ -79,6 +81,7 @@ export class OutboxLedger {
       return
     }
     this.batches++
+    this.epochs.set(nodeId, batch.epoch)
     if (batch.nodeId !== nodeId) this.anomalies.push(`batch for ${batch.nodeId} arrived on ${nodeId}'s topic`)
     const seen = this.seen.get(nodeId) ?? new Set<number>()
     this.seen.set(nodeId, seen)
@@ -111,7 +114,8 @@ export class OutboxLedger {
   private ack(nodeId: string): void {
     const seq = this.maxSeq.get(nodeId)
     if (seq === undefined) return
-    this.sendAck(nodeId, { nodeId, seq }).catch(() => undefined)
+    const epoch = this.epochs.get(nodeId)
+    this.sendAck(nodeId, { nodeId, ...(epoch !== undefined ? { epoch } : {}), seq }).catch(() => undefined)
   }
 
   records(nodeId: string): readonly OutboxRecord[] {

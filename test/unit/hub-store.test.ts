@@ -57,7 +57,7 @@ t.test('migrations', async (t) => {
     t.equal(store.db.pragma('journal_mode', { simple: true }), 'wal')
     t.equal(store.db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL')
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name)
-    for (const table of ['nodes', 'node_credentials', 'join_tokens', 'deployments', 'deployment_revisions', 'placements', 'desired_documents', 'node_seq', 'workload_status', 'events', 'audit_log']) {
+    for (const table of ['nodes', 'node_credentials', 'join_tokens', 'deployments', 'deployment_revisions', 'placements', 'desired_documents', 'node_epoch_seq', 'workload_status', 'events', 'audit_log']) {
       t.ok(tables.includes(table), `has ${table}`)
     }
   })
@@ -211,7 +211,7 @@ t.test('StatusRepository: ingest deduplicates by seq and acks cumulatively', asy
   const { store } = openStore(t)
   addNode(store, 'n1')
   addNode(store, 'n2')
-  const ingest = (nodeId: string, records: OutboxRecord[]) => store.transaction(() => store.status.ingest(nodeId, records, iso(T0)))
+  const ingest = (nodeId: string, records: OutboxRecord[]) => store.transaction(() => store.status.ingest(nodeId, '', records, iso(T0)))
 
   const first = ingest('n1', [rec('n1', 100, event('n1', 'First')), rec('n1', 101, status('n1', 'running'))])
   t.match(first, { applied: 2, duplicates: 0, ackSeq: 101 })
@@ -244,7 +244,7 @@ t.test('StatusRepository: ingest deduplicates by seq and acks cumulatively', asy
   t.test('a batch that fails midway stores nothing and moves no seq', async (t) => {
     t.throws(() =>
       store.transaction(() => {
-        store.status.ingest('n1', [rec('n1', 106, event('n1', 'Lost'))], iso(T0))
+        store.status.ingest('n1', '', [rec('n1', 106, event('n1', 'Lost'))], iso(T0))
         throw new Error('crash before commit')
       }),
     )
@@ -257,7 +257,7 @@ t.test('StatusRepository: ingest deduplicates by seq and acks cumulatively', asy
 t.test('StatusRepository.forgetNode: a revoked node enrolled again starts a fresh seq; its events stay', async (t) => {
   const { store } = openStore(t)
   addNode(store, 'n1')
-  const ingest = (records: OutboxRecord[]) => store.transaction(() => store.status.ingest('n1', records, iso(T0)))
+  const ingest = (records: OutboxRecord[]) => store.transaction(() => store.status.ingest('n1', '', records, iso(T0)))
   ingest([rec('n1', 5_000, event('n1', 'Before')), rec('n1', 5_001, status('n1', 'running'))])
   store.transaction(() => store.status.forgetNode('n1'))
   t.equal(store.status.lastSeq('n1'), 0)

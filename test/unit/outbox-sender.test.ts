@@ -52,7 +52,8 @@ function setup(t: TapTest): { store: AgentStore; transport: ControlledTransport;
   return { store, transport, sender }
 }
 
-const ack = (seq: number): Buffer => encodeMessage({ nodeId: NODE, seq })
+/** An ack as the hub sends it: naming the batch's epoch, if it had one. */
+const ack = (seq: number, epoch?: string): Buffer => encodeMessage({ nodeId: NODE, ...(epoch !== undefined ? { epoch } : {}), seq })
 const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 t.test('an ack that arrives before the publish settles still lets the next batch go', async (t) => {
@@ -66,7 +67,7 @@ t.test('an ack that arrives before the publish settles still lets the next batch
   t.equal(transport.sent.length, 1, 'one batch in flight at a time')
 
   // The hub answers before the broker's PUBACK has settled the publish.
-  sender.onAck(ack(first.batch.records.at(-1)!.seq))
+  sender.onAck(ack(first.batch.records.at(-1)!.seq, first.batch.epoch))
   await settled()
   t.equal(transport.sent.length, 1, 'nothing new while the publish is unsettled')
   first.settle()
@@ -84,7 +85,7 @@ t.test('the usual order (PUBACK, then ack) sends the next batch on the ack', asy
   first.settle()
   await settled()
   t.equal(transport.sent.length, 1, 'settled but not acknowledged: still in flight')
-  sender.onAck(ack(first.batch.records.at(-1)!.seq))
+  sender.onAck(ack(first.batch.records.at(-1)!.seq, first.batch.epoch))
   t.equal(transport.sent.length, 2, 'the ack sends what gathered meanwhile, as one batch')
   t.equal(transport.sent[1]!.batch.records.length, 2)
   t.equal(store.outboxDepth().records, 2, 'the acknowledged record is gone, the rest waits for its ack')
@@ -100,4 +101,21 @@ t.test('a failed publish does not resend at once; the next kick does', async (t)
   sender.kick()
   t.equal(transport.sent.length, 2, 'the retry sends the same records again')
   t.strictSame(transport.sent[1]!.batch.records.map((r) => r.seq), transport.sent[0]!.batch.records.map((r) => r.seq))
+})
+
+t.test('batches carry the database\'s epoch; an ack for another epoch (or none) deletes nothing', async (t) => {
+  const { store, transport, sender } = setup(t)
+  store.enqueue([{ kind: 'event', body: event(1) }, { kind: 'event', body: event(2) }])
+  sender.kick()
+  const first = transport.sent[0]!
+  const epoch = store.outboxEpoch()
+  t.equal(first.batch.epoch, epoch, 'the batch names this database\'s epoch')
+  first.settle()
+  await settled()
+  const last = first.batch.records.at(-1)!.seq
+  sender.onAck(ack(last + 1_000, 'an-older-database'))
+  sender.onAck(ack(last + 1_000))
+  t.equal(store.outboxDepth().records, 2, 'acks for another epoch, or the legacy one, leave this epoch\'s records alone')
+  sender.onAck(ack(last, epoch))
+  t.equal(store.outboxDepth().records, 0, 'the ack for this epoch deletes them')
 })
