@@ -21,7 +21,7 @@ export function tokenCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env): C
     token
       .command('create')
       .description('create a join token for enrolling nodes')
-      .option('--ttl <duration>', 'expire after this long, e.g. 30m, 24h, 7d (default: never)')
+      .option('--ttl <duration>', 'expire after this long, e.g. 30m, 24h, 7d; 0 for never (default: 24h)')
       .option('--max-uses <n>', 'enroll at most this many nodes (default: unlimited)')
       .option('--labels <k=v,...>', 'labels every node enrolled with this token gets')
       .option('-q, --quiet', 'print only the token')
@@ -37,7 +37,9 @@ Examples:
     .action(async (options: CreateOptions) => {
       const request: { -readonly [K in keyof TokenRequest]: TokenRequest[K] } = {}
       if (options.ttl !== undefined) {
-        if (!Duration.safeParse(options.ttl).success) throw new CliError(`--ttl ${JSON.stringify(options.ttl)}: use a duration such as 30m, 24h or 7d`, ExitCode.usage)
+        if (options.ttl !== '0' && !Duration.safeParse(options.ttl).success) {
+          throw new CliError(`--ttl ${JSON.stringify(options.ttl)}: use a duration such as 30m, 24h or 7d, or 0 for a token that never expires`, ExitCode.usage)
+        }
         request.ttl = options.ttl
       }
       if (options.maxUses !== undefined) {

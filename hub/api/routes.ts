@@ -48,8 +48,11 @@ export interface ApiServices {
   readonly logRelay?: LogRelay
 }
 
+/** A join token without a ttl expires after this (as kubeadm's do); `ttl: "0"` asks for never. */
+const DEFAULT_TOKEN_TTL = '24h'
+
 const TokenRequest = z.strictObject({
-  ttl: Duration.optional(),
+  ttl: z.union([Duration, z.literal('0')]).optional(),
   maxUses: z.number().int().min(1).optional(),
   labels: Labels.optional(),
 })
@@ -107,7 +110,7 @@ export function buildRoutes(services: ApiServices): Router {
     const created = store.tokens.create({
       labels: request.labels ?? {},
       maxUses: request.maxUses ?? null,
-      expiresAt: request.ttl ? new Date(now + durationMs(request.ttl)).toISOString() : null,
+      expiresAt: tokenExpiry(request.ttl ?? DEFAULT_TOKEN_TTL, now),
       now: new Date(now).toISOString(),
     })
     audit(context, 'token.create', created.record.id, { maxUses: created.record.maxUses, expiresAt: created.record.expiresAt, labels: created.record.labels })
@@ -246,4 +249,11 @@ export function buildRoutes(services: ApiServices): Router {
   registerLogRoutes(router, services)
   registerDrainRoute(router, services)
   return router
+}
+
+/** When a token asked to live `ttl` expires; null for "0" (never). */
+function tokenExpiry(ttl: string, now: number): string | null {
+  if (ttl === '0') return null
+  const ms = durationMs(ttl)
+  return ms === 0 ? null : new Date(now + ms).toISOString()
 }
