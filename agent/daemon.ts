@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { PRIVATE_FILE_MODE, preparePrivateDir } from '../common/fs/private-files.js'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
@@ -51,7 +52,7 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  preparePrivateDir(config.dataDir)
 
   const opened = openAgentDatabase(join(config.dataDir, DATABASE_FILE), logger.child({ component: 'store' }), { now: () => clock.now() })
 
@@ -325,7 +326,9 @@ function readIdentityMirror(dataDir: string): Identity | null {
 }
 
 function writeIdentityMirror(dataDir: string, identity: Identity): void {
-  writeFileSync(join(dataDir, IDENTITY_FILE), `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 })
+  const path = join(dataDir, IDENTITY_FILE)
+  writeFileSync(path, `${JSON.stringify(identity, null, 2)}\n`, { mode: PRIVATE_FILE_MODE })
+  chmodSync(path, PRIVATE_FILE_MODE) // the mode above applies only when the file is created
 }
 
 function nodeEvent(nodeId: string, clock: Clock, type: string, severity: NodeEvent['severity'], message: string): NodeEvent {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { preparePrivateDir } from '../common/fs/private-files.js'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -61,7 +61,7 @@ export interface RunningHub {
 export async function startHub(config: HubConfig, deps: { logger: Logger; clock?: Clock }): Promise<RunningHub> {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  preparePrivateDir(config.dataDir)
   const secrets = loadOrCreateSecrets(config.dataDir)
   const store = new HubStore(openHubDatabase(join(config.dataDir, HUB_DATABASE_FILE)))
   const profiles = await loadProfiles()

@@ -1,5 +1,6 @@
 import { connect, type KV, type NatsConnection, type Subscription } from 'nats'
 import type { Logger } from 'pino'
+import { drainOrClose } from '../../common/nats/close-connection.js'
 import { NATS_DESIRED_BUCKET, natsDesiredKey, natsInboxPrefix, natsSubject } from '../../protocol/index.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type OutboundChannel, type TransportHandlers } from './transport.js'
 
@@ -132,6 +133,6 @@ export class NatsTransport implements AgentTransport {
       nc.publish(natsSubject(this.options.nodeId, 'presence'), goodbye)
     }
     for (const sub of this.subscriptions) sub.unsubscribe()
-    await nc.drain().catch(() => nc.close())
+    await drainOrClose(nc, this.logger)
   }
 }

@@ -6,6 +6,7 @@ import { pino } from 'pino'
 import { AgentConfigError, DATABASE_FILE, parseHubUrl, parseLabelList, parseNodeName, type AgentConfig } from '../../agent/config.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
 import { systemClock } from '../../common/clock.js'
+import { UnsafeDataDirError } from '../../common/fs/private-files.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { formatAge, renderTable } from '../table.js'
 
@@ -66,6 +67,7 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
         running = await startAgent(config, { logger })
       } catch (error) {
         if (error instanceof AgentConfigError) throw new CliError(error.message, ExitCode.usage)
+        if (error instanceof UnsafeDataDirError) throw new CliError(error.message)
         throw error
       }
       logger.info({ nodeId: running.nodeId, profile: running.profile.name }, 'agent running')

@@ -5,6 +5,7 @@ import { Command, Option } from 'commander'
 import { pino } from 'pino'
 import type { HubTransportConfig } from '../../hub/hub.js'
 import { HUB_DATABASE_FILE, HubDatabaseError } from '../../hub/store/open-hub-database.js'
+import { UnsafeDataDirError } from '../../common/fs/private-files.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 
 interface ServeOptions {
@@ -97,7 +98,7 @@ Examples:
         const brokerAuth = options.brokerAuthDir ? { dir: options.brokerAuthDir, reloadTargets: options.brokerReloadPid } : undefined
         running = await startHub({ dataDir: options.dataDir, listenHost: listen.host, listenPort: listen.port, transport, ...(brokerAuth ? { brokerAuth } : {}) }, { logger })
       } catch (error) {
-        if (error instanceof HubDatabaseError) throw new CliError(error.message)
+        if (error instanceof HubDatabaseError || error instanceof UnsafeDataDirError) throw new CliError(error.message)
         if (error instanceof BrokerAuthConfigError) throw new CliError(error.message, ExitCode.usage)
         throw error
       }
@@ -131,7 +132,13 @@ Examples:
     )
     .action(async (options: { dataDir: string; kind: 'mosquitto' | 'nats'; out: string }) => {
       const { writeBrokerConfigFiles } = await import('../../hub/broker-config/write-broker-config.js')
-      const written = writeBrokerConfigFiles(options)
+      let written
+      try {
+        written = writeBrokerConfigFiles(options)
+      } catch (error) {
+        if (error instanceof UnsafeDataDirError) throw new CliError(error.message)
+        throw error
+      }
       for (const path of written.created) io.err(`created ${path} (mode 0600)\n`)
       if (written.missing.length > 0) io.err(`warning: ${written.missing.length} node(s) enrolled before the hub kept broker hashes are left out (enroll them again): ${written.missing.join(', ')}\n`)
       io.out(`${written.files.map((f) => `wrote ${f}`).join('\n')}\n${written.nodes} node(s) and the hub user ${written.hubUser}\n`)

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3'
 import { existsSync, renameSync } from 'node:fs'
 import type { Logger } from 'pino'
+import { ensurePrivateFile, restrictIfExists } from '../fs/private-files.js'
 import { migrate, type Migration } from './migrate.js'
 
 export interface OpenedDatabase {
@@ -39,6 +40,8 @@ export interface OpenDatabaseOptions {
 
 export function openDatabase(path: string, logger: Logger, options: OpenDatabaseOptions): OpenedDatabase {
   const now = options.now ?? Date.now
+  // Before the read-only look, so a file moved aside keeps no wider mode than the one it replaces.
+  for (const suffix of COMPANIONS) restrictIfExists(path + suffix)
   const damage = existsSync(path) ? inspectReadOnly(path) : null
   let movedAside = damage ? moveAside(path, damage, now(), logger) : null
   try {
@@ -101,11 +104,18 @@ export interface SqliteSettings {
   readonly busyTimeoutMs: number
 }
 
-/** Opens in WAL mode, checks integrity and migrates; throws CorruptDatabaseError on damage. */
+/**
+ * Opens in WAL mode, checks integrity and migrates; throws CorruptDatabaseError on damage.
+ * The file and its WAL/SHM are 0600 whatever the umask: the WAL holds rows (passwords among
+ * them) in clear. SQLite gives the WAL and SHM the main file's mode, so the file is created
+ * 0600 before SQLite sees it; files left 0644 by older versions are tightened here.
+ */
 export function openSqlite(path: string, settings: SqliteSettings): Database.Database {
+  ensurePrivateFile(path)
   const db = new Database(path)
   try {
     db.pragma('journal_mode = WAL')
+    for (const suffix of COMPANIONS) restrictIfExists(path + suffix)
     db.pragma(`synchronous = ${settings.synchronous}`)
     db.pragma('foreign_keys = ON')
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`)

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { restrictIfExists } from '../../common/fs/private-files.js'
 import { randomSecret } from '../store/credential-repository.js'
 
 export const HUB_BROKER_PASSWORD_FILE = 'broker-hub-password'
@@ -11,6 +12,7 @@ export const HUB_BROKER_PASSWORD_FILE = 'broker-hub-password'
 export function loadOrCreateHubBrokerPassword(dataDir: string): { password: string; path: string; created: boolean } {
   const path = join(dataDir, HUB_BROKER_PASSWORD_FILE)
   if (existsSync(path)) {
+    restrictIfExists(path)
     const password = readFileSync(path, 'utf8').trim()
     if (password.length < 16) throw new Error(`${path} holds no usable password; delete it and the hub makes a new one`)
     return { password, path, created: false }

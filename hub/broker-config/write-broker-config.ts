@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { preparePrivateDir } from '../../common/fs/private-files.js'
 import { join } from 'node:path'
 import { HUB_DATABASE_FILE, openHubDatabase } from '../store/open-hub-database.js'
 import { brokerAuthInput } from './broker-access.js'
@@ -13,7 +13,7 @@ import { brokerHashes } from './password-hashes.js'
  * before the broker's first start.
  */
 export function writeBrokerConfigFiles(options: { dataDir: string; kind: BrokerKind; out: string }): { files: string[]; nodes: number; missing: string[]; created: string[]; hubUser: string } {
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  preparePrivateDir(options.dataDir)
   const db = openHubDatabase(join(options.dataDir, HUB_DATABASE_FILE))
   try {
     const hubPassword = loadOrCreateHubBrokerPassword(options.dataDir)

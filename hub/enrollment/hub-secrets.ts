@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { restrictIfExists } from '../../common/fs/private-files.js'
 import { generateSigningKeys, publicKeyOf } from '../../protocol/index.js'
 import { randomSecret } from '../store/credential-repository.js'
 
@@ -15,12 +16,16 @@ export interface HubSecrets {
   readonly created: readonly string[]
 }
 
-/** Loads the hub's signing key and admin token, creating them (mode 0600) on first start. */
+/**
+ * Loads the hub's signing key and admin token, creating them (mode 0600) on first start; 'wx' creates
+ * them fresh, so the umask can only narrow 0600. Existing ones are tightened (older installs may differ).
+ */
 export function loadOrCreateSecrets(dataDir: string): HubSecrets {
   const created: string[] = []
   const keyPath = join(dataDir, SIGNING_KEY_FILE)
   let privateKeyPem: string
   if (existsSync(keyPath)) {
+    restrictIfExists(keyPath)
     privateKeyPem = readFileSync(keyPath, 'utf8')
   } else {
     privateKeyPem = generateSigningKeys().privateKeyPem
@@ -33,6 +38,7 @@ export function loadOrCreateSecrets(dataDir: string): HubSecrets {
   const tokenPath = join(dataDir, ADMIN_TOKEN_FILE)
   let adminToken: string
   if (existsSync(tokenPath)) {
+    restrictIfExists(tokenPath)
     adminToken = readFileSync(tokenPath, 'utf8').trim()
   } else {
     adminToken = `shoal_admin_${randomSecret(24)}`

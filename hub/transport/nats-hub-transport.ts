@@ -1,5 +1,6 @@
 import { connect, type KV, type NatsConnection } from 'nats'
 import type { Logger } from 'pino'
+import { drainOrClose } from '../../common/nats/close-connection.js'
 import { AGENT_PUBLISHED, NATS_DESIRED_BUCKET, natsDesiredKey, natsSubject, natsWildcard, parseNatsSubject } from '../../protocol/index.js'
 import type { HubInboundChannel, HubTransport, HubTransportHandlers } from './hub-transport.js'
 
@@ -77,7 +78,7 @@ export class NatsHubTransport implements HubTransport {
   }
 
   async close(): Promise<void> {
-    await this.connection?.drain().catch(() => this.connection?.close())
+    if (this.connection) await drainOrClose(this.connection, this.logger)
   }
 
   private publish(subject: string, payload: Buffer): Promise<void> {
