@@ -117,6 +117,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       keepUnknown: config.hubUrl !== null && desired === null,
     }
   }
+  // Set once the broker link exists; until then (and without a hub) the hub is unreachable.
+  let hubLink: AgentTransport | null = null
   const reconciler = new Reconciler({
     nodeId,
     runtime,
@@ -124,6 +126,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     clock,
     logger: nodeLogger,
     desired: view,
+    hubReachable: () => hubLink?.connected ?? false,
     extraLabels: config.containerLabels,
     resyncIntervalMs: config.resyncIntervalMs,
   })
@@ -139,6 +142,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   })
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
   const transport = await createTransport(config, finalIdentity, nodeLogger, presence)
+  hubLink = transport
   const logServer = new LogServer({ nodeId, runtime, logger: nodeLogger, workloads: () => store.workloads(), publish: (payload) => transport?.publish('logs-chunk', payload) ?? Promise.resolve() })
   let sender: OutboxSender | null = null
   let heartbeatTimer: NodeJS.Timeout | null = null
@@ -165,7 +169,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         // The hub shows load and disk from heartbeats; do not leave them unknown for a whole interval.
         void beat()
       },
-      onDisconnected: (reason) => nodeLogger.info({ reason }, 'hub link down; working from the local store'),
+      onDisconnected: (reason) => {
+        nodeLogger.info({ reason }, 'hub link down; working from the local store')
+        // A copy failing its new revision may now be reverted locally.
+        reconciler.request('hub-unreachable')
+      },
       onMessage: (channel, payload) => {
         try {
           if (channel === 'desired') {
@@ -201,7 +209,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const images = new ImageCollector({
     runtime,
     thresholds: profile.agent.imageGc,
-    wantedImages: () => view().workloads.map((w) => w.template.image),
+    // A fallback's image must survive until its window closes: offline, it could not be pulled again.
+    wantedImages: () => [
+      ...view().workloads.flatMap((w) => [w.template.image, ...(w.fallback ? [w.fallback.template.image] : [])]),
+      ...store.localReverts().map((r) => r.template.image),
+    ],
     removed: (image, bytes) =>
       store.enqueue([{ kind: 'event', body: nodeEvent(nodeId, clock, 'ImageGarbageCollected', 'info', `removed unused image ${image} (${bytes} bytes)`) }]),
     logger: nodeLogger,

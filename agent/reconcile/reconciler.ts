@@ -9,6 +9,7 @@ import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shou
 import { executeSteps, type StepOutcome } from './executor.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
 import { deriveWorkloadState } from './workload-status.js'
+import { changesStore, decideLocalRevert, type LocalRevertDecision, type LocalRevertInput, type RevertRecord, type RevisionObservation } from './local-revert.js'
 
 /** What the node should run right now: the hub's document (if any) merged with static workloads. */
 export interface DesiredView {
@@ -25,6 +26,8 @@ export interface ReconcilerOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly desired: () => DesiredView
+  /** Whether the hub's broker link is up right now; while it is not, a failing new revision is reverted locally. */
+  readonly hubReachable: () => boolean
   readonly extraLabels?: Readonly<Record<string, string>>
   /** The slow timer that catches anything events missed. */
   readonly resyncIntervalMs?: number
@@ -50,6 +53,10 @@ export class Reconciler {
   private readonly stopping = new Set<string>()
   private readonly pulling = new Set<string>()
   private readonly pullFailures = new Map<string, number>()
+  /** The image whose latest pull failed, per workload: a failed pull is a health-gate failure of that revision. */
+  private readonly failedPulls = new Map<string, string>()
+  /** What the last pass ran, local reverts applied: the restart policy of a copy is its running template's. */
+  private effective = new Map<string, Workload>()
   private passes = 0
   private failedPasses = 0
   private retryTimer: NodeJS.Timeout | null = null
@@ -123,12 +130,13 @@ export class Reconciler {
   private async pass(reason: string): Promise<void> {
     const { runtime, nodeId, clock } = this.options
     const view = this.options.desired()
-    const desired: DesiredWorkload[] = view.workloads.map((workload) => ({ workload, configHash: configHash(workload, nodeId) }))
-    const byName = new Map(desired.map((d) => [d.workload.name, d]))
     const observed = await runtime.list(nodeId)
     const images = await runtime.listImages()
     const imagesPresent = new Set(images.flatMap((image) => image.tags))
     const records = new Map(this.options.store.workloads().map((r) => [r.name, r]))
+    const decision = this.applyLocalRevert(view, observed, records)
+    const desired: DesiredWorkload[] = decision.workloads.map((workload) => ({ workload, configHash: configHash(workload, nodeId) }))
+    const byName = new Map(desired.map((d) => [d.workload.name, d]))
     const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: clock.now() })
     const actions = steps.filter((step) => step.kind !== 'wait')
     if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
@@ -150,6 +158,67 @@ export class Reconciler {
     this.scheduleWake(steps)
     const after = actions.length > 0 ? await runtime.list(nodeId) : observed
     await this.recordStatusWithLogs(view, byName, after, extraEvents)
+    // A failure this pass recorded may call for a revert: decide it now, not at the next event or timer.
+    if (view.workloads.some((w) => w.fallback) && !this.options.hubReachable()) {
+      const fresh = new Map(this.options.store.workloads().map((r) => [r.name, r]))
+      if (decideLocalRevert(this.localRevertInput(view, after, fresh)).revert.length > 0) this.request('local-revert')
+    }
+  }
+
+  /** Decides local reverts (a pure function) and stores the windows, reverts and their events together. */
+  private applyLocalRevert(view: DesiredView, observed: readonly ObservedContainer[], records: ReadonlyMap<string, WorkloadRecord>): LocalRevertDecision {
+    const { store, nodeId, clock } = this.options
+    const decision = decideLocalRevert(this.localRevertInput(view, observed, records))
+    if (changesStore(decision)) {
+      const outbox: OutboxEntry[] = []
+      for (const r of decision.revert) {
+        this.logger.warn({ workload: r.workload, fromRevision: r.fromRevision, toRevision: r.toRevision, reason: r.reason }, 'hub unreachable; reverting to the fallback revision')
+        const message = `${r.workload}: revision ${r.fromRevision} failed (${r.reason}) while the hub was unreachable; reverted to revision ${r.toRevision}`
+        outbox.push({ kind: 'event', body: event(nodeId, clock, 'LocalRevert', 'warning', message, r.workload, { fromRevision: r.fromRevision, toRevision: r.toRevision, reason: r.reason }) })
+      }
+      for (const r of decision.clearReverts) {
+        const now = decision.workloads.find((w) => w.name === r.workload)?.revision ?? null
+        this.logger.info({ workload: r.workload, fromRevision: r.fromRevision, revision: now }, 'a newer document supersedes the local revert')
+        const message = `${r.workload}: local revert from revision ${r.fromRevision} cleared; ${now === null ? 'no longer desired' : `now revision ${now}`}`
+        outbox.push({ kind: 'event', body: event(nodeId, clock, 'LocalRevertCleared', 'info', message, r.workload, { fromRevision: r.fromRevision, toRevision: r.toRevision, revision: now }) })
+      }
+      store.recordLocalRevert({
+        startWindows: decision.startWindows,
+        clearWindows: decision.clearWindows,
+        revert: decision.revert,
+        clearReverts: decision.clearReverts.map((r) => r.workload),
+        outbox,
+      })
+    }
+    this.effective = new Map(decision.workloads.map((w) => [w.name, w]))
+    return decision
+  }
+
+  private localRevertInput(view: DesiredView, observed: readonly ObservedContainer[], records: ReadonlyMap<string, WorkloadRecord>): LocalRevertInput {
+    const { store, nodeId, clock } = this.options
+    const observations = new Map<string, RevisionObservation>()
+    for (const workload of view.workloads) {
+      const record = records.get(workload.name)
+      if (!workload.fallback || !record) continue
+      const hash = configHash(workload, nodeId)
+      const containers = observed.filter((c) => c.workload === workload.name)
+      observations.set(workload.name, {
+        revision: record.revision,
+        state: record.state,
+        health: record.health,
+        exitCode: record.exitCode,
+        current: containers.length === 0 || containers.some((c) => c.configHash === hash),
+        pullFailed: this.failedPulls.get(workload.name) === workload.template.image,
+      })
+    }
+    return {
+      workloads: view.workloads,
+      reverts: new Map(store.localReverts().map((r) => [r.workload, r])),
+      windows: new Map(store.revertWindows().map((w) => [w.workload, w])),
+      observed: observations,
+      now: clock.now(),
+      hubReachable: this.options.hubReachable(),
+    }
   }
 
   /** Turns step results into bookkeeping (pull backoff, last errors) and events. */
@@ -163,10 +232,12 @@ export class Reconciler {
       if (outcome.step === 'pull') {
         if (outcome.ok) {
           this.pullFailures.delete(outcome.workload)
+          this.failedPulls.delete(outcome.workload)
           events.push(event(nodeId, clock, 'ImagePulled', 'info', `pulled ${desired?.workload.template.image ?? ''}`, outcome.workload))
         } else {
           const failures = (this.pullFailures.get(outcome.workload) ?? 0) + 1
           this.pullFailures.set(outcome.workload, failures)
+          if (desired) this.failedPulls.set(outcome.workload, desired.workload.template.image)
           events.push(event(nodeId, clock, 'ImagePullFailed', 'warning', `${outcome.error ?? 'pull failed'} (attempt ${failures}; retrying with backoff)`, outcome.workload))
           if (desired) upserts.push({ ...baseRecord(desired, record, clock), lastError: outcome.error ?? 'pull failed', backoffUntil: clock.now() + pullBackoffMs(failures) })
         }
@@ -218,10 +289,13 @@ export class Reconciler {
     for (const { workload, configHash: hash } of byName.values()) {
       const container = observed.find((c) => c.workload === workload.name)
       const record = records.get(workload.name)
+      // Another config means another container (a rollout, a local revert): the crashes of the
+      // one it replaces say nothing about it, and would report a healthy copy as crash-looping.
+      const replaced = record !== undefined && record.configHash !== hash
       const history = {
         lastError: record?.lastError ?? null,
-        recentCrashes: recentCrashes(record?.recentCrashes ?? [], now),
-        lastExitCode: record?.exitCode ?? null,
+        recentCrashes: replaced ? [] : recentCrashes(record?.recentCrashes ?? [], now),
+        lastExitCode: replaced ? null : (record?.exitCode ?? null),
         pulling: this.pulling.has(workload.name),
       }
       const derived = deriveWorkloadState(workload, container, history, now)
@@ -234,8 +308,8 @@ export class Reconciler {
         containerId: container?.id ?? null,
         state: derived.state,
         health: derived.health,
-        restarts: record?.restarts ?? 0,
-        exitCode: derived.exitCode ?? record?.exitCode ?? null,
+        restarts: replaced ? 0 : (record?.restarts ?? 0),
+        exitCode: derived.exitCode ?? history.lastExitCode,
         lastError: record?.lastError ?? null,
         recentCrashes: history.recentCrashes,
         backoffUntil: record?.backoffUntil ?? 0,
@@ -243,7 +317,14 @@ export class Reconciler {
       }
       // A restart alone changes no state, but the status must say it happened.
       if (this.reportedRestarts.get(workload.name) !== next.restarts) changed = true
-      if (!record || record.state !== next.state || record.health !== next.health || record.containerId !== next.containerId || record.revision !== next.revision) {
+      if (
+        !record ||
+        record.state !== next.state ||
+        record.health !== next.health ||
+        record.containerId !== next.containerId ||
+        record.revision !== next.revision ||
+        record.configHash !== next.configHash
+      ) {
         changed = true
         upserts.push(next)
         if (!record || record.state !== next.state) {
@@ -282,6 +363,7 @@ export class Reconciler {
     reasons: ReadonlyMap<string, string>,
   ): NodeStatus {
     const workloads: WorkloadStatus[] = []
+    const reverts = new Map(this.options.store.localReverts().map((r) => [r.workload, r]))
     for (const { workload } of byName.values()) {
       const record = records.get(workload.name)
       if (!record) continue
@@ -300,6 +382,7 @@ export class Reconciler {
         ...(reason ? { message: reason.slice(0, 2000) } : {}),
         ...(logLines ? { lastLogLines: logLines.map((line) => line.slice(0, 1000)) } : {}),
         since: record.since,
+        ...revertStatus(reverts.get(workload.name), record.revision),
       })
     }
     return { nodeId: this.options.nodeId, observedGeneration: view.generation, workloads, at: isoNow(this.options.clock) }
@@ -331,7 +414,8 @@ export class Reconciler {
       // A null container id: created by the pass still running, not recorded yet; its exit counts too.
       if (record && (record.containerId === runtimeEvent.containerId || record.containerId === null)) {
         const exitCode = runtimeEvent.exitCode ?? record.exitCode
-        const policy = this.options.desired().workloads.find((w) => w.name === runtimeEvent.workload)?.template.restartPolicy
+        const running = this.effective.get(runtimeEvent.workload) ?? this.options.desired().workloads.find((w) => w.name === runtimeEvent.workload)
+        const policy = running?.template.restartPolicy
         if (policy !== undefined && !shouldRestart(policy, exitCode)) {
           // An exit its policy accepts (`never`, or `on-failure` with 0): no crash, and no restart follows.
           store.record({ upsert: [{ ...record, exitCode }] })
@@ -415,6 +499,12 @@ function event(
   data?: NodeEvent['data'],
 ): NodeEvent {
   return { nodeId, type, severity, message: message.slice(0, 4000), at: isoNow(clock), ...(workload ? { workload } : {}), ...(data ? { data } : {}) }
+}
+
+/** The status's `revert`, once the record shows the copy on the revision it was reverted to. */
+function revertStatus(revert: RevertRecord | undefined, revision: number): Pick<WorkloadStatus, 'revert'> {
+  if (!revert || revert.toRevision !== revision) return {}
+  return { revert: { fromRevision: revert.fromRevision, toRevision: revert.toRevision, reason: revert.reason, at: revert.at } }
 }
 
 function describeStep(step: Step): string {

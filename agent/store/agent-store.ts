@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3'
-import type { DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState } from '../../protocol/index.js'
+import type { ContainerTemplate, DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import { admitToOutbox, hasRoomForDropNotice, type OutboxLimits } from '../outbox/outbox-policy.js'
+import type { RevertRecord, RevertWindow } from '../reconcile/local-revert.js'
 
 export interface Identity {
   readonly nodeId: string
@@ -37,6 +38,15 @@ export interface WorkloadRecord {
 }
 
 export type OutboxEntry = { readonly kind: 'status'; readonly body: NodeStatus } | { readonly kind: 'event'; readonly body: NodeEvent }
+
+/** What a local-revert decision changes, stored with its events in one transaction. */
+export interface LocalRevertChanges {
+  readonly startWindows: readonly RevertWindow[]
+  readonly clearWindows: readonly string[]
+  readonly revert: readonly RevertRecord[]
+  readonly clearReverts: readonly string[]
+  readonly outbox: readonly OutboxEntry[]
+}
 
 export interface OutboxRow {
   readonly seq: number
@@ -175,6 +185,59 @@ export class AgentStore {
     }
     if (outbox.length > 0) this.durably(apply)
     else this.lazily(apply)
+  }
+
+  revertWindows(): RevertWindow[] {
+    const rows = this.db.prepare('SELECT workload, revision, started_at FROM revert_window ORDER BY workload').all() as {
+      workload: string
+      revision: number
+      started_at: number
+    }[]
+    return rows.map((row) => ({ workload: row.workload, revision: row.revision, startedAt: row.started_at }))
+  }
+
+  localReverts(): RevertRecord[] {
+    const rows = this.db.prepare('SELECT workload, from_revision, to_revision, template, reason, at FROM local_revert ORDER BY workload').all() as {
+      workload: string
+      from_revision: number
+      to_revision: number
+      template: string
+      reason: string
+      at: string
+    }[]
+    return rows.map((row) => ({
+      workload: row.workload,
+      fromRevision: row.from_revision,
+      toRevision: row.to_revision,
+      template: JSON.parse(row.template) as ContainerTemplate,
+      reason: row.reason,
+      at: row.at,
+    }))
+  }
+
+  /**
+   * Durable (FULL): a window start lost to a power cut would restart the window after the
+   * reboot, and a lost revert would put the bad revision back on its own.
+   */
+  recordLocalRevert(changes: LocalRevertChanges): void {
+    this.durably(() => {
+      const window = this.db.prepare(
+        `INSERT INTO revert_window (workload, revision, started_at) VALUES (?, ?, ?)
+         ON CONFLICT (workload) DO UPDATE SET revision = excluded.revision, started_at = excluded.started_at`,
+      )
+      for (const w of changes.startWindows) window.run(w.workload, w.revision, w.startedAt)
+      const unwindow = this.db.prepare('DELETE FROM revert_window WHERE workload = ?')
+      for (const name of changes.clearWindows) unwindow.run(name)
+      const unrevert = this.db.prepare('DELETE FROM local_revert WHERE workload = ?')
+      for (const name of changes.clearReverts) unrevert.run(name)
+      const revert = this.db.prepare(
+        `INSERT INTO local_revert (workload, from_revision, to_revision, template, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (workload) DO UPDATE SET from_revision = excluded.from_revision, to_revision = excluded.to_revision,
+           template = excluded.template, reason = excluded.reason, at = excluded.at`,
+      )
+      for (const r of changes.revert) revert.run(r.workload, r.fromRevision, r.toRevision, JSON.stringify(r.template), r.reason, r.at)
+      this.insertOutbox(changes.outbox)
+    })
   }
 
   enqueue(entries: readonly OutboxEntry[]): void {

@@ -68,4 +68,25 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM outbox_meta) OR EXISTS (SELECT 1 FROM outbox) THEN '' ELSE lower(hex(randomblob(16))) END;
     `,
   },
+  {
+    // Local revert (docs/agent.md): when a copy's revert window started, and the copies the
+    // agent put back on their fallback. Both must outlive a reboot inside the window. The
+    // template is the protocol's ContainerTemplate as JSON, like the desired document itself.
+    name: 'local-revert',
+    sql: `
+      CREATE TABLE revert_window (
+        workload TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        started_at INTEGER NOT NULL
+      );
+      CREATE TABLE local_revert (
+        workload TEXT PRIMARY KEY,
+        from_revision INTEGER NOT NULL,
+        to_revision INTEGER NOT NULL,
+        template TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+    `,
+  },
 ]
