@@ -91,6 +91,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     feed,
     publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
     onPresenceChange: () => fleet.requestSoon('presence'),
+    onStatus: (deployments) => fleet.reported(deployments),
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
   })
   // The broker must know the hub's own user (and today's nodes) before the hub logs in.

@@ -89,6 +89,10 @@ export const ContainerTemplate = z.strictObject({
     .regex(/^(SIG[A-Z0-9+-]+|[1-9][0-9]?)$/, 'must be a signal name such as SIGTERM, SIGINT or SIGQUIT, or its number')
     .optional()
     .describe('the signal a stop sends first (default SIGTERM)'),
+  annotations: z
+    .record(z.string().min(1).max(253), z.string().max(1000))
+    .optional()
+    .describe('notes that travel with the template; changing one makes a new revision (shoal rollout restart sets shoal.dev/restartedAt)'),
 })
 export type ContainerTemplate = z.infer<typeof ContainerTemplate>
 export type ContainerTemplateInput = z.input<typeof ContainerTemplate>

@@ -7,10 +7,12 @@ import { Generation, IsoTime, Name, NodeId } from './primitives.js'
  * The revision a copy ran before a rollout moved it: if the new revision fails its health gate on
  * the node within the window while the hub cannot be reached, the agent puts this one back itself.
  */
+export const MAX_REVERT_WINDOW_SECONDS = 7 * 24 * 3600
+
 export const WorkloadFallback = z.strictObject({
   revision: z.number().int().min(1),
   template: ContainerTemplate,
-  revertWindowSeconds: z.number().int().min(1).max(7 * 24 * 3600),
+  revertWindowSeconds: z.number().int().min(1).max(MAX_REVERT_WINDOW_SECONDS),
 })
 export type WorkloadFallback = z.infer<typeof WorkloadFallback>
 

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ContainerTemplate } from './container-template.js'
 import { Arch, Duration, LabelKey, Labels, Name } from './primitives.js'
+import { RolloutStrategy } from './rollout-strategy.js'
 import { LabelSelector } from './selector.js'
 
 export const API_VERSION = 'shoal/v1'
@@ -34,6 +35,8 @@ export const DeploymentSpec = z
     spread: z.strictObject({ topologyKey: LabelKey }).optional(),
     affinity: z.strictObject({ data: DataAffinity.optional() }).optional(),
     offlineGrace: Duration.default('5m'),
+    strategy: RolloutStrategy.prefault({}),
+    revisionHistoryLimit: z.number().int().min(1).max(100).default(10).describe('revisions kept for rollout undo, besides any still running'),
     template: ContainerTemplate,
   })
   .superRefine((spec, ctx) => {

@@ -32,6 +32,8 @@ import { registerLogRoutes } from './logs-route.js'
 import { Router, type RequestContext } from './router.js'
 import { streamChanges } from './sse.js'
 import { registerDrainRoute } from './drain-route.js'
+import { registerRolloutRoutes } from './rollout-routes.js'
+import { RolloutService } from '../rollout/rollout-service.js'
 import { deploymentDetailView, deploymentView, nodeDetailView, nodeView, nodeViews } from './views.js'
 
 export interface ApiServices {
@@ -248,6 +250,7 @@ export function buildRoutes(services: ApiServices): Router {
   router.add('GET', '/api/v1/audit', () => ({ items: store.audit.list() }))
   registerLogRoutes(router, services)
   registerDrainRoute(router, services)
+  registerRolloutRoutes(router, new RolloutService({ store, fleet, feed, clock }), jsonBody)
   return router
 }
 

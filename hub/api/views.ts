@@ -49,7 +49,7 @@ export function nodeDetailView(store: HubStore, node: NodeRecord, now: number) {
 }
 
 export function placementView(placement: PlacementRecord) {
-  return { nodeId: placement.nodeId, workload: placement.workload, deployment: placement.deployment, replica: placement.replica, since: placement.createdAt }
+  return { nodeId: placement.nodeId, workload: placement.workload, deployment: placement.deployment, replica: placement.replica, revision: placement.revision, since: placement.createdAt }
 }
 
 export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null) {
@@ -65,9 +65,18 @@ export function deploymentView(store: HubStore, deployment: DeploymentRecord, ou
     ready,
     pending: outcome?.pending ?? 0,
     why: outcome?.explanation ?? null,
+    rollout: rolloutSummary(store, deployment),
     createdAt: deployment.createdAt,
     updatedAt: deployment.updatedAt,
   }
+}
+
+/** The rollout in one line's worth of fields; the whole of it is at /rollout. */
+function rolloutSummary(store: HubStore, deployment: DeploymentRecord) {
+  const record = store.rollouts.get(deployment.name)
+  if (!record) return null
+  const failed = record.failure ? `${record.failure.reason}${record.failure.rolledBack ? `, rolled back to revision ${record.stableRevision}` : ''}` : null
+  return { revision: record.revision, stableRevision: record.stableRevision, phase: record.phase, paused: record.paused, failed }
 }
 
 export function deploymentDetailView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null) {

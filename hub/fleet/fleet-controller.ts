@@ -2,7 +2,9 @@ import type { Logger } from 'pino'
 import { encodeMessage, signDocument, type Deployment } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
-import { nextDocument, workloadsByNode } from './desired-builder.js'
+import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
+import { copyKey, planFleetRollouts } from '../rollout/fleet-rollouts.js'
+import type { RolloutPlan } from '../rollout/rollout-types.js'
 import type { Metrics } from '../metrics.js'
 import { PassCoalescer, type TimerHost } from './pass-coalescer.js'
 import { schedule } from '../scheduler/schedule.js'
@@ -23,6 +25,8 @@ export interface FleetControllerOptions {
   readonly intervalMs?: number
   /** `requestSoon` runs at most one pass per this window (default 1 s). */
   readonly coalesceMs?: number
+  /** Reports about a rollout's copies run a pass within this window (default 100 ms): waves wait on them. */
+  readonly rolloutCoalesceMs?: number
   readonly timers?: TimerHost
 }
 
@@ -64,10 +68,19 @@ export class FleetController {
   private last: ScheduleResult | null = null
   private stopped = false
   private readonly soon: PassCoalescer
+  private readonly rolloutSoon: PassCoalescer
+  /** Deployments whose rollout is progressing as of the last pass: their reports trigger passes. */
+  private active = new Set<string>()
+  private plans = new Map<string, RolloutPlan>()
+  private wakeTimer: NodeJS.Timeout | null = null
 
   constructor(private readonly options: FleetControllerOptions) {
     this.logger = options.logger.child({ component: 'fleet' })
     this.soon = new PassCoalescer(options.coalesceMs ?? 1_000, (reason) => void this.request(reason), options.timers)
+    this.rolloutSoon = new PassCoalescer(options.rolloutCoalesceMs ?? 100, (reason) => void this.request(reason), options.timers)
+    options.metrics.describe('shoal_rollout_events_total', 'rollout steps, pauses, failures and rollbacks, by event type')
+    options.metrics.describe('shoal_rollouts_progressing', 'deployments whose rollout is progressing')
+    options.metrics.gauge('shoal_rollouts_progressing', () => new Map([['', this.active.size]]))
     options.metrics.describe('shoal_schedule_seconds', 'time to schedule and sign documents for the fleet')
     options.metrics.describe('shoal_publish_seconds', 'time to publish one desired document')
   }
@@ -83,7 +96,9 @@ export class FleetController {
   async stop(): Promise<void> {
     this.stopped = true
     this.soon.close()
+    this.rolloutSoon.close()
     if (this.timer) clearInterval(this.timer)
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
     await this.running
     await this.publishing
   }
@@ -115,6 +130,22 @@ export class FleetController {
     if (!this.stopped) this.soon.request(reason)
   }
 
+  /** Agents reported on these deployments' copies: a rollout in progress may take its next step. */
+  reported(deployments: Iterable<string>): void {
+    if (this.stopped) return
+    for (const name of deployments) {
+      if (this.active.has(name)) {
+        this.rolloutSoon.request('rollout report')
+        return
+      }
+    }
+  }
+
+  /** The rollout step of the last pass for a deployment: every copy's revision and gate. */
+  rolloutPlan(name: string): RolloutPlan | null {
+    return this.plans.get(name) ?? null
+  }
+
   /** The latest scheduling outcome for a deployment: counts and why anything is pending. */
   outcome(name: string): DeploymentOutcome | null {
     return this.last?.perDeployment.get(name) ?? null
@@ -135,6 +166,17 @@ export class FleetController {
     return this.options.store.deployments.placements().map((p) => ({ deployment: p.deployment, nodeId: p.nodeId, workload: p.workload, replica: p.replica }))
   }
 
+  /** A pass when a rollout's next moment comes (minReadySeconds, a pause, a deadline), if before the timer's. */
+  private armWake(wakeAt: number | null): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    this.wakeTimer = null
+    if (wakeAt === null || this.stopped) return
+    const delay = Math.max(0, wakeAt - this.options.clock.now())
+    if (delay >= (this.options.intervalMs ?? 5_000)) return
+    this.wakeTimer = setTimeout(() => void this.request('rollout timer'), delay)
+    this.wakeTimer.unref()
+  }
+
   private async loop(reason: string): Promise<void> {
     let why = reason
     do {
@@ -151,13 +193,47 @@ export class FleetController {
   private async pass(reason: string): Promise<void> {
     const { store, clock, metrics, feed } = this.options
     const started = performance.now()
+    const now = clock.now()
     const deployments = store.deployments.list()
     const nodes = store.nodes.list()
-    const result = schedule(deployments.map(toSchedulerDeployment), nodes.map(toSchedulerNode), this.currentPlacements(), clock.now())
+    const stored = store.deployments.placements()
+    const result = schedule(deployments.map(toSchedulerDeployment), nodes.map(toSchedulerNode), this.currentPlacements(), now)
+    const records = store.rollouts.list()
+    const rollouts = planFleetRollouts({
+      deployments: deployments.map((d) => ({ name: d.name, revision: d.revision, strategy: d.manifest.spec.strategy })),
+      scheduled: result.placements,
+      assigned: new Map(stored.map((p) => [copyKey(p.nodeId, p.workload), p])),
+      nodes: new Map(nodes.map((n) => [n.id, n])),
+      statuses: new Map(store.status.workloads().map((w) => [copyKey(w.nodeId, w.name), w])),
+      records,
+      now,
+    })
     const issuedAt = isoNow(clock)
+    const byName = new Map(deployments.map((d) => [d.name, d]))
+    const eventIds: { id: number; eventType: string; message: string }[] = []
     const changedNodes = store.transaction(() => {
-      const placementChange = store.deployments.replacePlacements(result.placements, issuedAt)
-      const byNode = workloadsByNode(result.placements, deployments)
+      const placementChange = store.deployments.replacePlacements(rollouts.placements, issuedAt)
+      for (const [name, plan] of rollouts.plans) {
+        const before = records.get(name)
+        if (!before || JSON.stringify(before) !== JSON.stringify(plan.record)) store.rollouts.save(plan.record, issuedAt)
+        for (const event of plan.events) {
+          const id = store.status.appendEvent({ nodeId: null, workload: name, type: event.type, severity: event.severity, message: event.message, at: issuedAt, data: { deployment: name, ...event.data } }, issuedAt)
+          eventIds.push({ id, eventType: event.type, message: event.message })
+          metrics.inc('shoal_rollout_events_total', { type: event.type })
+        }
+        const deployment = byName.get(name)
+        if (deployment) {
+          const inUse = new Set([deployment.revision, ...rollouts.placements.filter((p) => p.deployment === name).map((p) => p.revision)])
+          if (plan.record.stableRevision !== null) inUse.add(plan.record.stableRevision)
+          store.deployments.pruneRevisions(name, deployment.manifest.spec.revisionHistoryLimit, inUse)
+        }
+      }
+      for (const name of records.keys()) if (!byName.has(name)) store.rollouts.delete(name)
+      const templateOf = (deployment: string, revision: number) => store.deployments.template(deployment, revision)
+      const byNode = workloadsByNode(rollouts.placements, (p) => {
+        const deployment = byName.get(p.deployment)
+        return deployment ? workloadFor(p, deployment, rollouts.plans.get(p.deployment)?.record ?? null, templateOf) : null
+      })
       // One query for every node's current generation and hash, not one per node.
       const heads = store.desired.heads()
       const changed: string[] = []
@@ -172,12 +248,19 @@ export class FleetController {
       return changed
     })
     this.last = result
+    this.plans = new Map(rollouts.plans)
+    this.active = new Set([...rollouts.plans].filter(([, plan]) => plan.record.phase === 'progressing').map(([name]) => name))
+    this.armWake(rollouts.wakeAt)
     metrics.observe('shoal_schedule_seconds', (performance.now() - started) / 1000)
     for (const nodeId of changedNodes) this.unpublished.add(nodeId)
     this.schedulePublish()
+    for (const event of eventIds) feed.publish({ type: 'event', id: event.id, nodeId: null, eventType: event.eventType, message: event.message })
+    const rolloutChanged = [...rollouts.plans].filter(([name, plan]) => JSON.stringify(records.get(name)) !== JSON.stringify(plan.record)).map(([name]) => name)
     if (changedNodes.length > 0) {
       for (const nodeId of changedNodes) feed.publish({ type: 'node', nodeId, reason: 'desired' })
       for (const name of result.perDeployment.keys()) feed.publish({ type: 'deployment', name, reason: 'scheduled' })
+    } else {
+      for (const name of rolloutChanged) feed.publish({ type: 'deployment', name, reason: 'rollout' })
     }
   }
 

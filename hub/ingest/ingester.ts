@@ -15,6 +15,8 @@ export interface IngesterOptions {
   readonly publishAck: (nodeId: string, payload: Buffer) => Promise<void>
   /** Presence changed (a node came or went): the fleet controller may have work. */
   readonly onPresenceChange: (nodeId: string, online: boolean) => void
+  /** A node reported on copies of these deployments: a rollout may take its next step. */
+  readonly onStatus?: (deployments: ReadonlySet<string>) => void
   readonly onLogChunk?: (nodeId: string, payload: Buffer) => void
 }
 
@@ -96,9 +98,10 @@ export class Ingester {
     )
     if (result.statuses.length > 0) feed.publish({ type: 'node', nodeId, reason: 'status' })
     for (const event of result.events) feed.publish({ type: 'event', id: 0, nodeId, eventType: event.type, message: event.message })
-    for (const deployment of new Set(result.statuses.flatMap((s) => s.workloads.map((w) => w.deployment)))) {
-      feed.publish({ type: 'deployment', name: deployment, reason: 'status' })
-    }
+    const reported = new Set(result.statuses.flatMap((s) => s.workloads.map((w) => w.deployment)))
+    for (const deployment of reported) feed.publish({ type: 'deployment', name: deployment, reason: 'status' })
+    // A status that drops a copy names no deployment, but a rollout may wait on it: ask anyway.
+    if (result.statuses.length > 0) this.options.onStatus?.(reported)
   }
 
   /** Validated like every other message, so garbage here is counted too, then handed on (or dropped). */

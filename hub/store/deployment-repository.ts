@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
-import { canonicalJson, type Deployment } from '../../protocol/index.js'
+import { canonicalJson, RolloutStrategy, type ContainerTemplate, type Deployment } from '../../protocol/index.js'
 
 export interface DeploymentRecord {
   readonly name: string
@@ -15,7 +15,26 @@ export interface PlacementRecord {
   readonly workload: string
   readonly deployment: string
   readonly replica: number
+  /** The revision the rollout assigned this copy; null until a pass assigns one. */
+  readonly revision: number | null
+  /** Hub time (ms) since which the copy has been ready at that revision. */
+  readonly readySince: number | null
   readonly createdAt: string
+}
+
+export type PlacementUpdate = Omit<PlacementRecord, 'createdAt' | 'revision' | 'readySince'> & Partial<Pick<PlacementRecord, 'revision' | 'readySince'>>
+
+export interface RevisionRecord {
+  readonly revision: number
+  readonly template: ContainerTemplate
+  readonly createdAt: string
+}
+
+/** Manifests stored before a field had a default lack it; reading fills it in as parsing would. */
+function withDefaults(manifest: Deployment): Deployment {
+  const spec = manifest.spec as Partial<Deployment['spec']> & Deployment['spec']
+  if (spec.strategy !== undefined && spec.revisionHistoryLimit !== undefined) return manifest
+  return { ...manifest, spec: { ...spec, strategy: spec.strategy ?? RolloutStrategy.parse({}), revisionHistoryLimit: spec.revisionHistoryLimit ?? 10 } }
 }
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged'
@@ -35,30 +54,59 @@ export class DeploymentRepository {
       created_at: string
       updated_at: string
     }[]
-    return rows.map((row) => ({ name: row.name, revision: row.revision, manifest: JSON.parse(row.manifest) as Deployment, createdAt: row.created_at, updatedAt: row.updated_at }))
+    return rows.map((row) => ({ name: row.name, revision: row.revision, manifest: withDefaults(JSON.parse(row.manifest) as Deployment), createdAt: row.created_at, updatedAt: row.updated_at }))
   }
 
   get(name: string): DeploymentRecord | null {
     return this.list().find((d) => d.name === name) ?? null
   }
 
-  /** Creates or updates by name; a new revision only when the manifest actually changed. */
+  /**
+   * Creates or updates by name. Only a new template makes a new revision (and so a rollout);
+   * replicas, selector or strategy change the deployment in place, as in Kubernetes.
+   */
   apply(manifest: Deployment, at: string): { outcome: ApplyOutcome; revision: number } {
     const existing = this.sql.get('SELECT revision, manifest FROM deployments WHERE name = ?').get(manifest.metadata.name) as { revision: number; manifest: string } | undefined
     const text = canonicalJson(manifest)
-    if (existing && canonicalJson(JSON.parse(existing.manifest)) === text) return { outcome: 'unchanged', revision: existing.revision }
-    const revision = (existing?.revision ?? 0) + 1
+    const name = manifest.metadata.name
     if (existing) {
-      this.sql.get('UPDATE deployments SET revision = ?, manifest = ?, updated_at = ? WHERE name = ?').run(revision, text, at, manifest.metadata.name)
-    } else {
-      const previous = this.sql.get('SELECT MAX(revision) AS revision FROM deployment_revisions WHERE name = ?').get(manifest.metadata.name) as { revision: number | null }
-      const fresh = (previous.revision ?? 0) + 1
-      this.sql.get('INSERT INTO deployments (name, revision, manifest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(manifest.metadata.name, fresh, text, at, at)
-      this.sql.get('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(manifest.metadata.name, fresh, text, at)
-      return { outcome: 'created', revision: fresh }
+      const before = JSON.parse(existing.manifest) as Deployment
+      if (canonicalJson(withDefaults(before)) === text) return { outcome: 'unchanged', revision: existing.revision }
+      if (canonicalJson(before.spec.template) === canonicalJson(manifest.spec.template)) {
+        this.sql.get('UPDATE deployments SET manifest = ?, updated_at = ? WHERE name = ?').run(text, at, name)
+        return { outcome: 'configured', revision: existing.revision }
+      }
     }
-    this.sql.get('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(manifest.metadata.name, revision, text, at)
-    return { outcome: 'configured', revision }
+    const previous = this.sql.get('SELECT MAX(revision) AS revision FROM deployment_revisions WHERE name = ?').get(name) as { revision: number | null }
+    const revision = Math.max(previous.revision ?? 0, existing?.revision ?? 0) + 1
+    if (existing) {
+      this.sql.get('UPDATE deployments SET revision = ?, manifest = ?, updated_at = ? WHERE name = ?').run(revision, text, at, name)
+    } else {
+      this.sql.get('INSERT INTO deployments (name, revision, manifest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(name, revision, text, at, at)
+    }
+    this.sql.get('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(name, revision, text, at)
+    return { outcome: existing ? 'configured' : 'created', revision }
+  }
+
+  /** The deployment's kept revisions, newest first. */
+  revisions(name: string): RevisionRecord[] {
+    const rows = this.sql.get('SELECT revision, manifest, created_at FROM deployment_revisions WHERE name = ? ORDER BY revision DESC').all(name) as { revision: number; manifest: string; created_at: string }[]
+    return rows.map((row) => ({ revision: row.revision, template: (JSON.parse(row.manifest) as Deployment).spec.template, createdAt: row.created_at }))
+  }
+
+  /** One revision's template, or null when it was never made or has been pruned. */
+  template(name: string, revision: number): ContainerTemplate | null {
+    const row = this.sql.get('SELECT manifest FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as { manifest: string } | undefined
+    return row ? (JSON.parse(row.manifest) as Deployment).spec.template : null
+  }
+
+  /** Drops all but the newest `keep` revisions, never one in `inUse` (still running, or the rollback target). */
+  pruneRevisions(name: string, keep: number, inUse: ReadonlySet<number>): number {
+    const old = this.sql.get('SELECT revision FROM deployment_revisions WHERE name = ? ORDER BY revision DESC LIMIT -1 OFFSET ?').all(name, keep) as { revision: number }[]
+    const remove = this.sql.get('DELETE FROM deployment_revisions WHERE name = ? AND revision = ?')
+    let removed = 0
+    for (const { revision } of old) if (!inUse.has(revision)) removed += remove.run(name, revision).changes
+    return removed
   }
 
   delete(name: string): boolean {
@@ -66,38 +114,56 @@ export class DeploymentRepository {
   }
 
   placements(): PlacementRecord[] {
-    const rows = this.sql.get('SELECT node_id, workload, deployment, replica, created_at FROM placements ORDER BY deployment, node_id, workload').all() as {
+    const rows = this.sql.get('SELECT node_id, workload, deployment, replica, revision, ready_since, created_at FROM placements ORDER BY deployment, node_id, workload').all() as {
       node_id: string
       workload: string
       deployment: string
       replica: number
+      revision: number | null
+      ready_since: number | null
       created_at: string
     }[]
-    return rows.map((row) => ({ nodeId: row.node_id, workload: row.workload, deployment: row.deployment, replica: row.replica, createdAt: row.created_at }))
+    return rows.map((row) => ({
+      nodeId: row.node_id,
+      workload: row.workload,
+      deployment: row.deployment,
+      replica: row.replica,
+      revision: row.revision,
+      readySince: row.ready_since,
+      createdAt: row.created_at,
+    }))
   }
 
-  /** Replaces the placement table with the scheduler's answer, keeping creation times of placements that stay. */
-  replacePlacements(next: readonly Omit<PlacementRecord, 'createdAt'>[], at: string): { added: number; removed: number } {
+  /**
+   * Replaces the placement table with the scheduler's answer, keeping creation times of placements
+   * that stay. A revision or ready time given updates the row in place; one left out is kept.
+   */
+  replacePlacements(next: readonly PlacementUpdate[], at: string): { added: number; removed: number } {
     const current = new Map(this.placements().map((p) => [`${p.nodeId}/${p.workload}`, p]))
     const wanted = new Map(next.map((p) => [`${p.nodeId}/${p.workload}`, p]))
     let added = 0
     let removed = 0
     const remove = this.sql.get('DELETE FROM placements WHERE node_id = ? AND workload = ?')
-    const insert = this.sql.get('INSERT INTO placements (node_id, workload, deployment, replica, created_at) VALUES (?, ?, ?, ?, ?)')
+    const insert = this.sql.get('INSERT INTO placements (node_id, workload, deployment, replica, revision, ready_since, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const update = this.sql.get('UPDATE placements SET revision = ?, ready_since = ? WHERE node_id = ? AND workload = ?')
     for (const [key, placement] of current) {
       const keep = wanted.get(key)
       if (!keep || keep.deployment !== placement.deployment || keep.replica !== placement.replica) {
         remove.run(placement.nodeId, placement.workload)
         removed++
         if (keep) {
-          insert.run(keep.nodeId, keep.workload, keep.deployment, keep.replica, at)
+          insert.run(keep.nodeId, keep.workload, keep.deployment, keep.replica, keep.revision ?? null, keep.readySince ?? null, at)
           added++
         }
+        continue
       }
+      const revision = keep.revision === undefined ? placement.revision : keep.revision
+      const readySince = keep.readySince === undefined ? placement.readySince : keep.readySince
+      if (revision !== placement.revision || readySince !== placement.readySince) update.run(revision, readySince, placement.nodeId, placement.workload)
     }
     for (const [key, placement] of wanted) {
       if (!current.has(key)) {
-        insert.run(placement.nodeId, placement.workload, placement.deployment, placement.replica, at)
+        insert.run(placement.nodeId, placement.workload, placement.deployment, placement.replica, placement.revision ?? null, placement.readySince ?? null, at)
         added++
       }
     }

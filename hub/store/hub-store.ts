@@ -4,6 +4,7 @@ import { CredentialRepository } from './credential-repository.js'
 import { DeploymentRepository } from './deployment-repository.js'
 import { DesiredRepository } from './desired-repository.js'
 import { NodeRepository } from './node-repository.js'
+import { RolloutRepository } from './rollout-repository.js'
 import { StatusRepository } from './status-repository.js'
 import { TokenRepository } from './token-repository.js'
 
@@ -12,6 +13,7 @@ export class HubStore {
   readonly nodes: NodeRepository
   readonly deployments: DeploymentRepository
   readonly desired: DesiredRepository
+  readonly rollouts: RolloutRepository
   readonly status: StatusRepository
   readonly credentials: CredentialRepository
   readonly tokens: TokenRepository
@@ -21,6 +23,7 @@ export class HubStore {
     this.nodes = new NodeRepository(db)
     this.deployments = new DeploymentRepository(db)
     this.desired = new DesiredRepository(db)
+    this.rollouts = new RolloutRepository(db)
     this.status = new StatusRepository(db)
     this.credentials = new CredentialRepository(db)
     this.tokens = new TokenRepository(db)

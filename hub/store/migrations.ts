@@ -154,4 +154,21 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       DROP TABLE node_seq;
     `,
   },
+  {
+    // Progressive delivery: each copy runs the revision its rollout assigned it (NULL rows come
+    // from before rollouts: they run the deployment's revision of the time), and the hub's own
+    // clock says since when it has been ready. One rollout record per deployment.
+    name: 'rollouts',
+    sql: `
+      ALTER TABLE placements ADD COLUMN revision INTEGER;
+      ALTER TABLE placements ADD COLUMN ready_since INTEGER;
+      ALTER TABLE workload_status ADD COLUMN revert TEXT;
+      UPDATE placements SET revision = (SELECT revision FROM deployments WHERE deployments.name = placements.deployment);
+      CREATE TABLE rollouts (
+        deployment TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ]

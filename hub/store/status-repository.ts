@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
-import { LEGACY_EPOCH, dedupeBatch, type NodeEvent, type NodeStatus, type OutboxRecord, type WorkloadStatus } from '../../protocol/index.js'
+import { LEGACY_EPOCH, dedupeBatch, type NodeEvent, type NodeStatus, type LocalRevert, type OutboxRecord, type WorkloadStatus } from '../../protocol/index.js'
 
 export interface IngestResult {
   readonly applied: number
@@ -77,14 +77,14 @@ export class StatusRepository {
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
     const upsert = this.sql.get(
-      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, reported_at)
-       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @reportedAt)
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, reported_at, revert)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @reportedAt, @revert)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
          health = excluded.health, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
-         container_id = excluded.container_id, since = excluded.since, reported_at = excluded.reported_at`,
+         container_id = excluded.container_id, since = excluded.since, reported_at = excluded.reported_at, revert = excluded.revert`,
     )
     for (const w of status.workloads) {
-      upsert.run({ nodeId, name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode ?? null, message: w.message ?? null, containerId: w.containerId ?? null, since: w.since, reportedAt: receivedAt })
+      upsert.run({ nodeId, name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode ?? null, message: w.message ?? null, containerId: w.containerId ?? null, since: w.since, reportedAt: receivedAt, revert: w.revert ? JSON.stringify(w.revert) : null })
     }
     this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
   }
@@ -115,6 +115,7 @@ export class StatusRepository {
       container_id: string | null
       since: string
       reported_at: string
+      revert: string | null
     }[]
     return rows.map((r) => ({
       nodeId: r.node_id,
@@ -128,6 +129,7 @@ export class StatusRepository {
       ...(r.message !== null ? { message: r.message } : {}),
       ...(r.container_id !== null ? { containerId: r.container_id } : {}),
       since: r.since,
+      ...(r.revert !== null ? { revert: JSON.parse(r.revert) as LocalRevert } : {}),
       reportedAt: r.reported_at,
     }))
   }

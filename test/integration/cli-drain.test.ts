@@ -156,7 +156,7 @@ t.test('drain over the real API server, store and fleet controller', async (t) =
 })
 
 t.test('drainPlan: replicated copies leave, every-node copies and other nodes stay', async (t) => {
-  const p = (nodeId: string, deployment: string, replica = 0): PlacementRecord => ({ nodeId, deployment, workload: deployment, replica, createdAt: '2026-01-01T00:00:00Z' })
+  const p = (nodeId: string, deployment: string, replica = 0): PlacementRecord => ({ nodeId, deployment, workload: deployment, replica, revision: 1, readySince: null, createdAt: '2026-01-01T00:00:00Z' })
   const modes: Record<string, 'replicated' | 'every-node'> = { web: 'replicated', agent: 'every-node' }
   const plan = drainPlan('n1', [p('n1', 'web'), p('n1', 'agent'), p('n2', 'web', 1), p('n1', 'orphan')], (name) => modes[name])
   t.same(plan.evict.map((x) => x.deployment), ['web', 'orphan'], 'a placement of an unknown deployment leaves too')

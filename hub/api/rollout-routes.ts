@@ -1,0 +1,48 @@
+import { z } from 'zod'
+import { RolloutActionError } from '../rollout/rollout-actions.js'
+import { DeploymentNotFoundError, type RolloutService } from '../rollout/rollout-service.js'
+import { ApiError, notFound } from './http-errors.js'
+import type { RequestContext, Router } from './router.js'
+
+export const UndoRequest = z.strictObject({ toRevision: z.number().int().min(1).optional() })
+
+/** Maps the service's typed errors onto HTTP answers. */
+async function answer<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof DeploymentNotFoundError) throw notFound(`deployment ${error.deployment}`)
+    if (error instanceof RolloutActionError) throw new ApiError(409, 'rollout-conflict', error.message)
+    throw error
+  }
+}
+
+/** /api/v1/deployments/:name/rollout and /revisions: read a rollout, pause, resume, promote, undo, restart. */
+export function registerRolloutRoutes(router: Router, rollouts: RolloutService, jsonBody: <S extends z.ZodType>(context: RequestContext, schema: S, what: string) => Promise<z.infer<S>>): void {
+  router.add('GET', '/api/v1/deployments/:name/rollout', (context) => answer(() => rollouts.status(context.params.name ?? '')))
+  router.add('GET', '/api/v1/deployments/:name/revisions', (context) => answer(() => rollouts.history(context.params.name ?? '')))
+  for (const action of ['pause', 'resume', 'promote'] as const) {
+    router.add('POST', `/api/v1/deployments/:name/rollout/${action}`, (context) =>
+      answer(async () => {
+        const name = context.params.name ?? ''
+        await rollouts.act(name, action, context.actor)
+        return rollouts.status(name)
+      }),
+    )
+  }
+  router.add('POST', '/api/v1/deployments/:name/rollout/undo', async (context) => {
+    const request = await jsonBody(context, UndoRequest, 'undo request')
+    return answer(async () => {
+      const name = context.params.name ?? ''
+      const done = await rollouts.undo(name, request.toRevision ?? null, context.actor)
+      return { ...done, rollout: rollouts.status(name) }
+    })
+  })
+  router.add('POST', '/api/v1/deployments/:name/rollout/restart', (context) =>
+    answer(async () => {
+      const name = context.params.name ?? ''
+      const done = await rollouts.restart(name, context.actor)
+      return { ...done, rollout: rollouts.status(name) }
+    }),
+  )
+}
