@@ -298,15 +298,21 @@ t.test('BrokerAccess: rewrites, signals, and confirms with a reload-check login 
   const dir = path.join(tempDir(t, 'broker-access'), 'auth')
   // A stand-in broker: a real process that counts SIGHUPs, and a login check that reads the
   // password file as of the last SIGHUP, like Mosquitto.
-  const child = spawn(process.execPath, ['-e', "let n = 0; process.on('SIGHUP', () => console.log('hup', ++n)); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn(process.execPath, ['-e', "let n = 0; process.on('SIGHUP', () => console.log('hup', ++n)); console.log('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] })
   t.teardown(() => void child.kill('SIGKILL'))
   let loaded = ''
   let hups = 0
+  let ready = false
   child.stdout.on('data', (chunk: Buffer) => {
-    hups += chunk.toString().split('hup').length - 1
+    const text = chunk.toString()
+    if (text.includes('ready')) ready = true
+    const count = text.split('hup').length - 1
+    if (count === 0) return
+    hups += count
     loaded = readFileSync(path.join(dir, 'mosquitto.passwd'), 'utf8')
   })
-  await new Promise((resolve) => setTimeout(resolve, 300)) // let it install the handler
+  // A SIGHUP before the handler is installed would end the stand-in: wait until it says so.
+  await waitFor(() => ready, { what: 'the stand-in broker to install its SIGHUP handler', timeoutMs: 30_000 })
   const probe = async (username: string, password: string): Promise<boolean> => {
     const line = loaded.split('\n').find((l) => l.startsWith(`${username}:`))
     return line !== undefined && verifyMosquittoHash(password, line.slice(username.length + 1))
