@@ -47,7 +47,9 @@ export const RolloutStrategy = z
     type: z.enum(['rolling', 'canary']).default('rolling'),
     maxUnavailable: CountOrPercent.default('25%').describe('copies that may be down for the rollout at once (percent rounds down; never below 1)'),
     maxSurge: CountOrPercent.optional().describe('not supported yet: a node holds one copy of a deployment, so copies are replaced in place'),
-    minReadySeconds: z.number().int().min(0).max(86_400).default(0).describe('a new copy must stay running and healthy this long to count as updated'),
+    // Not 0 as in Kubernetes: a container that exits at once looks running for an instant, and
+    // without a settle time that instant would let the next wave start.
+    minReadySeconds: z.number().int().min(0).max(86_400).default(5).describe('a new copy must stay running and healthy this long to count as updated'),
     progressDeadline: Duration.default('10m').describe('the rollout fails when no copy becomes updated for this long'),
     partitionBy: LabelKey.optional().describe('update one value of this node label at a time (a site, a line); maxUnavailable applies per value'),
     steps: z.array(CanaryStep).min(1).max(20).optional().describe('canary only: the steps in order; after the last, the rest rolls as with rolling'),

@@ -22,7 +22,8 @@ function prng(seed: number): () => number {
   }
 }
 
-const strategy = (input: Record<string, unknown> = {}): Strategy => RolloutStrategy.parse(input)
+// minReadySeconds 0 unless a test sets it: the simulated agents report ready at once.
+const strategy = (input: Record<string, unknown> = {}): Strategy => RolloutStrategy.parse({ minReadySeconds: 0, ...input })
 
 function running(revision: number, extra: Partial<ObservedCopy> = {}): ObservedCopy {
   return { revision, state: 'running', health: 'none', exitCode: null, message: null, revertedFrom: null, ...extra }
