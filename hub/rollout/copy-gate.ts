@@ -23,7 +23,7 @@ export interface CopyGate {
   readonly reason: string | null
   /** Hub time since which the copy is ready at `revision`; null while it is not. */
   readonly readySince: number | null
-  /** Counts as up for maxUnavailable: ready, and for minReadySeconds. */
+  /** Counts as up for maxUnavailable: ready, and at the new revision for minReadySeconds. */
   readonly available: boolean
 }
 
@@ -31,7 +31,9 @@ export interface CopyGate {
 export function evaluateCopy(copy: RolloutCopy, revision: number, target: number, minReadyMs: number, now: number): CopyGate {
   const ready = copy.online && isReady(copy.observed, revision)
   const readySince = ready ? (copy.assigned === revision && copy.readySince !== null ? copy.readySince : now) : null
-  const available = readySince !== null && now - readySince >= minReadyMs
+  // minReadySeconds is the new revision's bar: a copy of an older one that runs is up, however
+  // recently it became ready (a strategy that raises the bar must not make the fleet look down).
+  const available = readySince !== null && (revision !== target || now - readySince >= minReadyMs)
   if (revision !== target) return { gate: 'old', reason: null, readySince, available }
   if (!copy.online) return { gate: 'offline', reason: 'node offline', readySince, available }
   const failure = gateFailure(copy.observed, target)

@@ -193,4 +193,29 @@ t.test('rollouts across six real agents', async (t) => {
     const order = [...new Set(engine.events.filter((e) => e.action === 'start' && e.revision === revision).map((e) => siteOf(e.node)))]
     t.same(order, ['a', 'b', 'c'], 'sites in order')
   })
+
+  await t.test('local revert: with its hub SIGKILLed, a node puts the fallback back; the returning hub fails the rollout', async (t) => {
+    const stable = (await rollout(hub, name)).revision as number
+    const engine = await recordEngine(t, name)
+    // Runs a few seconds, then exits 1 under `never`: it fails its gate after the hub is gone.
+    // minReadySeconds keeps the first wave from counting as updated meanwhile.
+    const applied = await hub.apply(manifest('7', { maxUnavailable: 1, minReadySeconds: 120, revertWindow: '10m' }, { command: ['sh', '-c', 'sleep 5; exit 1'], restartPolicy: 'never' }))
+    const revision = applied.results[0].revision as number
+    const first = [...names].sort()[0] as string
+    await waitFor(async () => (await runningRevisions(name, [first])).get(first) === revision, { what: 'the first node to run the new revision', timeoutMs: 60_000, intervalMs: 100 })
+    await hub.kill('SIGKILL')
+    await waitFor(async () => (await runningRevisions(name, [first])).get(first) === stable, { what: 'the node to revert to the stable revision by itself', timeoutMs: 90_000, intervalMs: 250 })
+    t.pass('the agent reverted while its hub was down')
+    await hub.start()
+    const failed = await waitForPhase(hub, name, revision, 'failed')
+    t.equal(failed.failure.reason, 'HealthGateFailed')
+    t.match(failed.failure.nodes, [{ nodeId: first, reason: /reverted locally to revision/ }])
+    await waitForRevisions(name, names, () => stable, 'every node on the stable revision')
+    engine.stop()
+    const reached = new Set(engine.events.filter((e) => e.action === 'create' && e.revision === revision).map((e) => e.node))
+    t.same([...reached], [first], 'no other node ever got the bad revision')
+    const detail = (await hub.api('GET', `/api/v1/nodes/${first}`)).body
+    const events = detail.events.map((e: any) => e.type)
+    t.ok(events.includes('LocalRevert'), `the node's LocalRevert event reached the hub (${events.join(', ')})`)
+  })
 })

@@ -286,6 +286,13 @@ t.test('minReadySeconds: a copy counts as updated only after staying ready that 
   t.same(fleet.revisions(), [2, 2], 'the next copy moves once the first has been ready for 30 s')
 })
 
+t.test('a higher minReadySeconds in the new strategy does not make copies of the old revision count as down', async (t) => {
+  const fleet = new Fleet(4, 1)
+  for (const node of fleet.nodes) fleet.readySince.set(node.id, NOW - 10 * SECOND)
+  fleet.pass(2, strategy({ maxUnavailable: 1, minReadySeconds: 120 }))
+  t.same(fleet.revisions(), [2, 1, 1, 1], 'one copy moves, not all four')
+})
+
 t.test('canary: a selector step holds until promoted, and nothing beyond it moves', async (t) => {
   const fleet = new Fleet(6, 1, (i) => (i === 2 || i === 4 ? { ring: 'canary' } : {}))
   const s = strategy({ type: 'canary', maxUnavailable: 6, steps: [{ selector: { matchLabels: { ring: 'canary' } }, pause: 'manual' }] })
