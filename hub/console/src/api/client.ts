@@ -9,6 +9,10 @@ import type {
   NodeDetail,
   NodePatch,
   NodeSummary,
+  RevisionItem,
+  RolloutAction,
+  RolloutStatus,
+  UndoResult,
 } from './types'
 
 /** The hub said no: its status, stable code, message (which says what to do) and details. */
@@ -73,6 +77,25 @@ export class ApiClient {
 
   deployment(name: string): Promise<DeploymentDetail> {
     return this.json('GET', `/api/v1/deployments/${encodeURIComponent(name)}`)
+  }
+
+  rollout(name: string): Promise<RolloutStatus> {
+    return this.json('GET', `/api/v1/deployments/${encodeURIComponent(name)}/rollout`)
+  }
+
+  revisions(name: string): Promise<{ deployment: string; items: RevisionItem[] }> {
+    return this.json('GET', `/api/v1/deployments/${encodeURIComponent(name)}/revisions`)
+  }
+
+  /** Pause, resume or promote the rollout; the hub answers 409 (rollout-conflict) when the rollout's phase does not allow it. */
+  rolloutAction(name: string, action: RolloutAction): Promise<RolloutStatus> {
+    return this.json('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`, '{}', 'application/json')
+  }
+
+  /** A new revision with an older revision's template (the hub picks the stable one when `toRevision` is null). */
+  undo(name: string, toRevision: number | null): Promise<UndoResult> {
+    const body = JSON.stringify(toRevision === null ? {} : { toRevision })
+    return this.json('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/undo`, body, 'application/json')
   }
 
   events(limit = 50, node?: string): Promise<{ items: FleetEvent[] }> {

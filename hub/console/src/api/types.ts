@@ -89,6 +89,8 @@ export interface Placement {
   readonly workload: string
   readonly deployment: string
   readonly replica: number
+  /** The revision the hub told this copy to run (during a rollout, not always the deployment's). */
+  readonly revision: number
   readonly since: string
 }
 
@@ -108,6 +110,8 @@ export interface DeploymentSummary {
   readonly ready: number
   readonly pending: number
   readonly why: string | null
+  /** The rollout in brief; null before the hub planned one. The whole of it is at /rollout. */
+  readonly rollout: RolloutSummary | null
   readonly createdAt: string
   readonly updatedAt: string
 }
@@ -117,6 +121,117 @@ export interface DeploymentDetail extends DeploymentSummary {
   readonly placements: ReadonlyArray<Placement & { readonly status: WorkloadStatus | null }>
   /** Nodes turned down, by the first check each failed ("selector": 3). */
   readonly filtered: Readonly<Record<string, number>>
+}
+
+// Rollouts (hub/rollout/rollout-service.ts, hub/api/rollout-routes.ts).
+
+export type RolloutPhase = 'progressing' | 'complete' | 'failed'
+
+export interface RolloutSummary {
+  readonly revision: number
+  readonly stableRevision: number | null
+  readonly phase: RolloutPhase
+  readonly paused: boolean
+  /** "HealthGateFailed, rolled back to revision 2", or null. */
+  readonly failed: string | null
+}
+
+/** Where one copy stands against the revision being rolled out. */
+export type GateState = 'old' | 'progressing' | 'updated' | 'failed' | 'offline'
+export const GATES: readonly GateState[] = ['old', 'progressing', 'updated', 'failed', 'offline']
+
+export interface RolloutCondition {
+  readonly type: 'Progressing' | 'Available' | 'RolloutPaused' | 'RolloutFailed'
+  readonly status: 'True' | 'False'
+  readonly reason: string
+  readonly message: string
+  readonly observedRevision: number
+  readonly lastTransitionTime: string
+}
+
+export interface RolloutFailure {
+  /** `HealthGateFailed` or `ProgressDeadlineExceeded`. */
+  readonly reason: string
+  readonly message: string
+  readonly nodes: ReadonlyArray<{ readonly nodeId: string; readonly reason: string }>
+  /** Every updated copy was sent back to the stable revision. */
+  readonly rolledBack: boolean
+}
+
+export interface CanaryStep {
+  readonly count?: number
+  readonly percent?: number
+  readonly selector?: unknown
+  /** A duration ("5m") or "manual" (until promoted). */
+  readonly pause?: string
+}
+
+/** The part of a deployment's `spec.strategy` the console shows. */
+export interface RolloutStrategy {
+  readonly type: 'rolling' | 'canary'
+  readonly maxUnavailable: number | string
+  readonly minReadySeconds: number
+  readonly progressDeadline: string
+  readonly partitionBy?: string
+  readonly steps?: readonly CanaryStep[]
+}
+
+export interface RolloutCopy {
+  readonly nodeId: string
+  readonly workload: string
+  /** The revision this copy is told to run now. */
+  readonly revision: number
+  readonly gate: GateState
+  /** Why the copy is where it is: "waiting for shoal rollout promote (canary step 1)". */
+  readonly reason: string | null
+  /** Canary step ("step 1: 1 copies", "rest") or partition value ("site=a"); null for a plain rolling update. */
+  readonly wave: string | null
+  readonly readySince: string | null
+}
+
+/** GET /api/v1/deployments/:name/rollout, and the answer of pause, resume and promote. */
+export interface RolloutStatus {
+  readonly deployment: string
+  readonly revision: number
+  readonly stableRevision: number | null
+  readonly phase: RolloutPhase
+  readonly paused: boolean
+  readonly strategy: RolloutStrategy
+  /** Canary: the step being worked on (0-based); equal to `steps` once past the last. */
+  readonly step: number
+  readonly steps: number
+  readonly startedAt: string | null
+  readonly failure: RolloutFailure | null
+  readonly conditions: readonly RolloutCondition[]
+  readonly counts: {
+    readonly total: number
+    readonly updated: number
+    readonly onRevision: number
+    readonly failed: number
+    readonly maxUnavailable: number
+  }
+  readonly copies: readonly RolloutCopy[]
+}
+
+export type RolloutAction = 'pause' | 'resume' | 'promote'
+
+/** One kept revision of a deployment (GET /api/v1/deployments/:name/revisions, newest first). */
+export interface RevisionItem {
+  readonly revision: number
+  readonly image: string
+  readonly createdAt: string
+  readonly current: boolean
+  readonly stable: boolean
+  /** Copies the hub tells to run this revision now. */
+  readonly copies: number
+  readonly template: unknown
+}
+
+/** What POST /api/v1/deployments/:name/rollout/undo did: a new revision with revision `from`'s template. */
+export interface UndoResult {
+  readonly revision: number
+  readonly from: number
+  readonly rollout: RolloutStatus
 }
 
 /** One problem the hub found in posted manifests; line and column are 1-based. */

@@ -51,7 +51,8 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
         {deployment.placements.map((p) => {
           const node = nodes.get(p.nodeId)
           const status = p.status
-          const stale = status !== null && status.revision !== deployment.revision
+          // During a rollout a copy may be told to run an older revision; stale is behind what it was told.
+          const stale = status !== null && status.revision !== p.revision
           return (
             <tr key={`${p.nodeId}/${p.workload}`} data-node-id={p.nodeId} data-state={status?.state ?? 'no report yet'}>
               <td>
@@ -64,7 +65,7 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
               </td>
               <td>{status?.health ?? '–'}</td>
               <td class="num">{status?.restarts ?? '–'}</td>
-              <td class={`num ${stale ? 'warn-text' : ''}`} title={stale ? `running revision ${status?.revision}; revision ${deployment.revision} is on its way` : ''}>
+              <td class={`num ${stale ? 'warn-text' : ''}`} title={stale ? `running revision ${status?.revision}; revision ${p.revision} is on its way` : p.revision !== deployment.revision ? `the rollout keeps this copy on revision ${p.revision} for now` : ''}>
                 {status?.revision ?? '–'}
               </td>
               <td title={status?.since ?? p.since}>{ago(status?.since ?? p.since, now)}</td>

@@ -1,6 +1,7 @@
 import type { NodeSummary } from '../api/types'
 import { ErrorNote, Loading, Section } from '../components/bits'
 import { FilteredNodes, PlacementTable } from '../components/placement-table'
+import { RevisionsSection, RolloutSection, useRollout } from '../components/rollout-panel'
 import { ago } from '../format'
 import { useLive, useNow, useResource } from '../live'
 import { navigate } from '../router'
@@ -15,6 +16,7 @@ export function DeploymentPage(props: { name: string }) {
   })
   // Node conditions for the placement view: which copies sit on an offline node.
   const nodes = useResource('deployment-nodes', () => client.nodes(), { when: (c) => c.type === 'node' && c.reason !== 'heartbeat', minIntervalMs: 1500 })
+  const rollout = useRollout(props.name, () => deployment.reload())
 
   if (!deployment.data) {
     return (
@@ -64,9 +66,11 @@ export function DeploymentPage(props: { name: string }) {
           <FilteredNodes filtered={d.filtered} />
         </Section>
       ) : null}
+      <RolloutSection state={rollout} now={now} />
       <Section title="Placement">
         <PlacementTable deployment={d} nodes={nodeById} now={now} />
       </Section>
+      <RevisionsSection state={rollout} now={now} />
       <Section title="Spec">
         <pre class="spec" aria-label="spec">
           {JSON.stringify(d.manifest, null, 2)}

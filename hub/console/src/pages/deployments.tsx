@@ -1,4 +1,5 @@
 import { Empty, ErrorNote, Loading } from '../components/bits'
+import { RolloutCell } from '../components/rollout-badges'
 import { ago } from '../format'
 import { useLive, useNow, useResource } from '../live'
 import { Link, deploymentHref } from '../router'
@@ -32,6 +33,7 @@ export function DeploymentsPage() {
               <th>Name</th>
               <th>Mode</th>
               <th class="num">Revision</th>
+              <th>Rollout</th>
               <th class="num">Ready / desired</th>
               <th class="num">Placed</th>
               <th class="num">Pending</th>
@@ -47,6 +49,9 @@ export function DeploymentsPage() {
                 </td>
                 <td>{d.mode}</td>
                 <td class="num">{d.revision}</td>
+                <td data-testid="rollout-phase">
+                  <RolloutCell rollout={d.rollout} />
+                </td>
                 <td class={`num ${d.ready >= d.desired ? 'ok-text' : 'warn-text'}`}>
                   {d.ready} / {d.desired}
                 </td>
