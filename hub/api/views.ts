@@ -55,7 +55,12 @@ export function placementView(placement: PlacementRecord) {
 export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null) {
   const statuses = store.status.workloads({ deployment: deployment.name })
   const placements = store.deployments.placements().filter((p) => p.deployment === deployment.name)
-  const ready = statuses.filter((s) => s.state === 'running' && s.revision === deployment.revision && s.health !== 'unhealthy' && placements.some((p) => p.nodeId === s.nodeId && p.workload === s.name)).length
+  // Ready: running and not unhealthy at the revision its rollout assigned it (a canary holds old
+  // copies back on purpose); up to date: ready at the deployment's current revision.
+  const readyAt = (revisionOf: (p: PlacementRecord) => number | null) =>
+    statuses.filter((s) => s.state === 'running' && s.health !== 'unhealthy' && placements.some((p) => p.nodeId === s.nodeId && p.workload === s.name && (revisionOf(p) ?? deployment.revision) === s.revision)).length
+  const ready = readyAt((p) => p.revision)
+  const upToDate = readyAt(() => deployment.revision)
   return {
     name: deployment.name,
     revision: deployment.revision,
@@ -63,6 +68,7 @@ export function deploymentView(store: HubStore, deployment: DeploymentRecord, ou
     desired: outcome?.desired ?? (deployment.manifest.spec.mode === 'every-node' ? placements.length : deployment.manifest.spec.replicas ?? 1),
     placed: placements.length,
     ready,
+    upToDate,
     pending: outcome?.pending ?? 0,
     why: outcome?.explanation ?? null,
     rollout: rolloutSummary(store, deployment),

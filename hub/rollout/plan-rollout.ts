@@ -1,8 +1,8 @@
 import { durationMs, resolveCountOrPercent, type RolloutStrategy } from '../../protocol/index.js'
 import { canaryMembers, describeStep } from './canary-steps.js'
 import { evaluateCopy, type CopyGate } from './copy-gate.js'
-import { rolloutConditions, type StepHold } from './rollout-conditions.js'
-import type { CopyPlan, RolloutCopy, RolloutEvent, RolloutFailure, RolloutInput, RolloutPlan, RolloutRecord } from './rollout-types.js'
+import { rolloutConditions } from './rollout-conditions.js'
+import type { CopyPlan, RolloutCopy, RolloutEvent, RolloutFailure, RolloutInput, RolloutPlan, RolloutRecord, StepHold } from './rollout-types.js'
 
 /** One copy while a step is being worked out. */
 type Work = { -readonly [K in keyof CopyGate]: CopyGate[K] } & {
@@ -71,7 +71,7 @@ export function planRollout(input: RolloutInput): RolloutPlan {
     maxUnavailable,
   }
   record = { ...record, conditions: rolloutConditions(record, counts, hold, strategy.steps?.length ?? 0, now) }
-  return { record, copies: plans, events, wakeAt: wakeAt(record, strategy, work, hold, minReadyMs) }
+  return { record, copies: plans, events, wakeAt: wakeAt(record, strategy, work, hold, minReadyMs), hold: record.phase === 'progressing' ? hold : null }
 }
 
 /** The budget of copies down at once: percentages round down, and never below one. */
@@ -168,7 +168,8 @@ interface Advance {
 function advance(start: RolloutRecord, strategy: RolloutStrategy, work: Work[], maxUnavailable: number, now: number, events: RolloutEvent[]): Advance {
   let record = start
   const target = record.revision
-  const steps = strategy.type === 'canary' ? (strategy.steps ?? []) : []
+  // A first revision has nothing to protect (every copy starts on it at once): no canary steps.
+  const steps = strategy.type === 'canary' && record.stableRevision !== null ? (strategy.steps ?? []) : []
   let hold: StepHold = null
   let scope: Work[] = work
 

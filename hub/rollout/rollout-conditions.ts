@@ -1,4 +1,4 @@
-import type { ConditionType, RolloutCondition, RolloutRecord } from './rollout-types.js'
+import type { ConditionType, RolloutCondition, RolloutRecord, StepHold } from './rollout-types.js'
 
 export interface RolloutCounts {
   readonly total: number
@@ -6,9 +6,6 @@ export interface RolloutCounts {
   readonly available: number
   readonly maxUnavailable: number
 }
-
-/** Set when the rollout waits at a canary step: `manual` until promoted, else until a time. */
-export type StepHold = { readonly kind: 'manual'; readonly step: number } | { readonly kind: 'timed'; readonly step: number; readonly until: number } | null
 
 type Draft = Omit<RolloutCondition, 'lastTransitionTime' | 'observedRevision'>
 

@@ -57,6 +57,8 @@ export class RolloutService {
       steps: strategy.steps?.length ?? 0,
       startedAt: record ? new Date(record.startedAt).toISOString() : null,
       failure: record?.failure ?? null,
+      /** A canary step holding: `manual` until promoted, `timed` until its pause ends. */
+      hold: plan?.hold ?? null,
       conditions: record?.conditions ?? [],
       counts: {
         total: copies.length,
@@ -123,7 +125,10 @@ export class RolloutService {
    */
   async undo(name: string, toRevision: number | null, actor: string): Promise<{ revision: number; from: number }> {
     return this.replaceTemplate(name, actor, 'undo', (deployment, record) => {
-      const target = toRevision ?? record?.stableRevision ?? this.previousRevision(name, deployment.revision)
+      // While a rollout runs or after it failed, back to the last fully available revision;
+      // once it completed (stable = current), to the newest older revision with another template.
+      const stable = record !== null && record.phase !== 'complete' ? record.stableRevision : null
+      const target = toRevision ?? stable ?? this.previousRevision(name, deployment)
       if (target === null) throw new RolloutActionError('undo', name, 'there is no earlier revision to go back to')
       const template = this.options.store.deployments.template(name, target)
       if (template === null) throw new RolloutActionError('undo', name, `revision ${target} is not kept (see shoal rollout history ${name})`)
@@ -139,8 +144,9 @@ export class RolloutService {
     })
   }
 
-  private previousRevision(name: string, current: number): number | null {
-    return this.options.store.deployments.revisions(name).find((r) => r.revision < current)?.revision ?? null
+  private previousRevision(name: string, deployment: { revision: number; manifest: Deployment }): number | null {
+    const current = canonicalJson(deployment.manifest.spec.template)
+    return this.options.store.deployments.revisions(name).find((r) => r.revision < deployment.revision && canonicalJson(r.template) !== current)?.revision ?? null
   }
 
   private async replaceTemplate(

@@ -130,4 +130,8 @@ export interface RolloutPlan {
   readonly events: readonly RolloutEvent[]
   /** The earliest time something may change without a report (minReadySeconds, a pause, the deadline). */
   readonly wakeAt: number | null
+  /** A canary step whose copies are all updated and whose pause holds the rollout. */
+  readonly hold: StepHold
 }
+
+export type StepHold = { readonly kind: 'manual'; readonly step: number } | { readonly kind: 'timed'; readonly step: number; readonly until: number } | null

@@ -435,3 +435,22 @@ t.test('random fleets: within budget, monotonic, and always complete or rolled b
   }
   t.equal(checked, 300, 'every random fleet settled as it should')
 })
+
+t.test('a canary first revision has nothing to protect: no steps, no hold', async (t) => {
+  const fleet = new Fleet(3, null)
+  const s = strategy({ type: 'canary', steps: [{ count: 1, pause: 'manual' }] })
+  fleet.pass(1, s)
+  t.same(fleet.revisions(), [1, 1, 1])
+  fleet.agentsAct()
+  const plan = fleet.pass(1, s)
+  t.equal(plan.record.phase, 'complete')
+  t.equal(plan.hold, null)
+})
+
+t.test('the plan says which kind of hold a canary step is in', async (t) => {
+  const fleet = new Fleet(3, 1)
+  const s = strategy({ type: 'canary', steps: [{ count: 1, pause: 'manual' }] })
+  fleet.pass(2, s)
+  fleet.agentsAct()
+  t.same(fleet.pass(2, s).hold, { kind: 'manual', step: 0 })
+})
