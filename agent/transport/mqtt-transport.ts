@@ -1,3 +1,4 @@
+import { endWithin } from '../../common/mqtt/end-client.js'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { mqttTopic, parseMqttTopic } from '../../protocol/index.js'
@@ -113,6 +114,6 @@ export class MqttTransport implements AgentTransport {
         })
       })
     }
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()))
+    await endWithin(client, this.logger)
   }
 }

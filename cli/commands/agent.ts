@@ -8,6 +8,7 @@ import { AgentStore } from '../../agent/store/agent-store.js'
 import { systemClock } from '../../common/clock.js'
 import { UnsafeDataDirError } from '../../common/fs/private-files.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
+import { runUntilSignal } from '../run-until-signal.js'
 import { formatAge, renderTable } from '../table.js'
 
 interface RunOptions {
@@ -71,14 +72,7 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
         throw error
       }
       logger.info({ nodeId: running.nodeId, profile: running.profile.name }, 'agent running')
-      await new Promise<void>((resolve) => {
-        const shutdown = (signal: string): void => {
-          logger.info({ signal }, 'stopping; containers keep running')
-          void running.stop().finally(resolve)
-        }
-        process.once('SIGTERM', () => shutdown('SIGTERM'))
-        process.once('SIGINT', () => shutdown('SIGINT'))
-      })
+      await runUntilSignal(logger, () => running.stop(), { stoppingMessage: 'stopping; containers keep running' })
     })
 
   agent

@@ -6,6 +6,7 @@ import { pino } from 'pino'
 import type { HubTransportConfig } from '../../hub/hub.js'
 import { HUB_DATABASE_FILE, HubDatabaseError } from '../../hub/store/open-hub-database.js'
 import { UnsafeDataDirError } from '../../common/fs/private-files.js'
+import { runUntilSignal } from '../run-until-signal.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 
 interface ServeOptions {
@@ -104,14 +105,7 @@ Examples:
       }
       for (const path of running.createdSecrets) io.err(`created ${path} (mode 0600)\n`)
       io.err(`hub API:     ${running.apiUrl}\nbroker:      ${running.brokerUrl}\nadmin token: ${join(options.dataDir, 'admin-token')}\nhub key:     ${join(options.dataDir, 'hub-public-key.txt')}\n`)
-      await new Promise<void>((resolve) => {
-        const shutdown = (signal: string): void => {
-          logger.info({ signal }, 'hub stopping')
-          void running.stop().finally(resolve)
-        }
-        process.once('SIGTERM', () => shutdown('SIGTERM'))
-        process.once('SIGINT', () => shutdown('SIGINT'))
-      })
+      await runUntilSignal(logger, () => running.stop(), { stoppingMessage: 'hub stopping' })
     })
 
   hub

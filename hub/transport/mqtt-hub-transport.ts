@@ -1,3 +1,4 @@
+import { endWithin } from '../../common/mqtt/end-client.js'
 import { randomBytes } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
@@ -90,7 +91,7 @@ export class MqttHubTransport implements HubTransport {
 
   async close(): Promise<void> {
     const client = this.client
-    if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()))
+    if (client) await endWithin(client, this.logger)
   }
 
   private publish(topic: string, payload: Buffer, retain: boolean): Promise<void> {
