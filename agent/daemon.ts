@@ -205,6 +205,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   }
   // A safety net behind the append notification: nudge the sender regularly.
   const kickTimer = setInterval(() => sender?.kick(), Math.max(500, durationMs(profile.agent.statusBatchInterval)))
+  const rejectionTimer = setInterval(() => intake.flushRejections(), 10_000)
+  rejectionTimer.unref()
   kickTimer.unref()
   const images = new ImageCollector({
     runtime,
@@ -236,6 +238,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       if (heartbeatTimer) clearInterval(heartbeatTimer)
       if (staticTimer) clearInterval(staticTimer)
       clearInterval(kickTimer)
+      clearInterval(rejectionTimer)
       images.stop()
       sender?.stop()
       desiredRetry.stop()

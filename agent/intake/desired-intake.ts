@@ -11,6 +11,7 @@ import {
 } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { AgentStore } from '../store/agent-store.js'
+import { RejectionLimiter } from './rejection-limiter.js'
 
 export type IntakeResult =
   | { readonly outcome: 'accepted'; readonly generation: number }
@@ -35,6 +36,7 @@ export interface DesiredIntakeOptions {
  */
 export class DesiredIntake {
   private readonly logger: Logger
+  private readonly rejections = new RejectionLimiter()
 
   constructor(private readonly options: DesiredIntakeOptions) {
     this.logger = options.logger.child({ component: 'intake' })
@@ -53,6 +55,7 @@ export class DesiredIntake {
         this.logger.debug({ generation: result.generation, current: result.current }, 'ignoring a desired document that is not newer')
         break
       case 'rejected': {
+        if (!this.rejections.admit(result.code, result.reason, clock.now())) break
         this.logger.warn({ code: result.code, reason: result.reason }, 'rejected a desired document')
         const rejected: NodeEvent = { nodeId, type: 'DesiredRejected', severity: 'error', message: result.reason.slice(0, 4000), at: isoNow(clock), data: { code: result.code } }
         store.enqueue([{ kind: 'event', body: rejected }])
@@ -60,6 +63,23 @@ export class DesiredIntake {
       }
     }
     return result
+  }
+
+  /** Reports, as one event per code, the rejections of ended windows that were only counted. */
+  flushRejections(): void {
+    const { store, clock, nodeId } = this.options
+    const due = this.rejections.due(clock.now())
+    if (due.length === 0) return
+    const events = due.map((d): NodeEvent => ({
+      nodeId,
+      type: 'DesiredRejected',
+      severity: 'error',
+      message: `${d.count} more desired document(s) rejected with code ${d.code} within ${d.windowMs / 1000} s, counted but not reported one by one; the last: ${d.lastReason}`.slice(0, 4000),
+      at: isoNow(clock),
+      data: { code: d.code, suppressed: d.count },
+    }))
+    for (const d of due) this.logger.warn({ code: d.code, count: d.count, reason: d.lastReason }, 'rejected desired documents (summary)')
+    store.enqueue(events.map((body) => ({ kind: 'event' as const, body })))
   }
 
   private evaluate(payload: Buffer | Uint8Array | string): IntakeResult {

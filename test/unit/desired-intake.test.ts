@@ -223,3 +223,28 @@ t.test('the pinned key is read at each delivery, so a key pinned after start tak
   pin(hub.publicKey)
   t.strictSame(intake.receive(signed(1)), { outcome: 'accepted', generation: 1 })
 })
+
+t.test('a flood of bad documents: the first ten per code and minute are events, the rest one summary with a count and the last reason', async (t) => {
+  let now = T0
+  const clock = { now: () => now }
+  const { db } = openAgentDatabase(join(tempDir(t, 'intake-flood'), 'agent.db'), pino({ level: 'silent' }), { now: clock.now })
+  t.teardown(() => db.close())
+  const store = new AgentStore(db, clock, { maxRecords: 1_000, maxBytes: 4 * 1024 * 1024 })
+  const intake = new DesiredIntake({ nodeId: NODE, store, clock, logger: pino({ level: 'silent' }), hubPublicKey: () => hub.publicKey })
+  const events = (): NodeEvent[] => store.pendingOutbox(0, 10_000, Number.MAX_SAFE_INTEGER).map((row) => row.body as NodeEvent)
+  for (let i = 0; i < 500; i++) t.equal(intake.receive(`{"broken": ${i}`).outcome, 'rejected', undefined, { diagnostic: false })
+  intake.receive(signed(3, {}, stranger.privateKeyPem))
+  t.equal(events().length, 11, 'ten malformed-json events and one bad-signature: the other 490 are only counted')
+  intake.flushRejections()
+  t.equal(events().length, 11, 'no summary while the window runs')
+  now += 60_000
+  intake.flushRejections()
+  const summary = events().at(-1)
+  t.match(summary, { type: 'DesiredRejected', severity: 'error', data: { code: 'malformed-json', suppressed: 490 } })
+  t.match(summary?.message, /490 more desired document\(s\) rejected with code malformed-json within 60 s.*the last: /)
+  intake.flushRejections()
+  t.equal(events().length, 12, 'a summary is sent once')
+  t.equal(intake.receive('{"broken": again').outcome, 'rejected')
+  t.equal(events().length, 13, 'a new window reports again')
+  t.equal(intake.receive(signed(4)).outcome, 'accepted', 'a good document still goes through')
+})
