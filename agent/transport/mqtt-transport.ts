@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { mqttTopic, parseMqttTopic } from '../../protocol/index.js'
 import { jitteredBackoffMs } from './backoff.js'
+import { describeClockCertError, isClockCertError, peerCertificateWindow } from './tls-clock.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type InboundChannel, type OutboundChannel, type TransportHandlers } from './transport.js'
 
 const INBOUND: readonly InboundChannel[] = ['desired', 'ack', 'logs-request']
@@ -26,6 +27,8 @@ export class MqttTransport implements AgentTransport {
   readonly kind = 'mqtt'
   private client: MqttClient | null = null
   private attempts = 0
+  /** The clock-related TLS failure already explained since the last connect: said once, not per retry. */
+  private explainedCertError: string | null = null
   private readonly logger: Logger
 
   constructor(private readonly options: MqttTransportOptions) {
@@ -57,6 +60,7 @@ export class MqttTransport implements AgentTransport {
     this.client = client
     client.on('connect', (connack) => {
       this.attempts = 0
+      this.explainedCertError = null
       client.options.reconnectPeriod = jitteredBackoffMs(0)
       this.logger.info({ sessionPresent: connack.sessionPresent }, 'connected to broker')
       // Always resubscribe: the broker then re-sends the retained desired document.
@@ -90,7 +94,27 @@ export class MqttTransport implements AgentTransport {
       client.options.reconnectPeriod = jitteredBackoffMs(this.attempts)
       handlers.onDisconnected('connection closed')
     })
-    client.on('error', (error) => this.logger.warn({ err: error }, 'broker connection error'))
+    client.on('error', (error) => {
+      if (isClockCertError(error)) {
+        this.explainClockCertError(error.code)
+        return
+      }
+      this.logger.warn({ err: error }, 'broker connection error')
+    })
+  }
+
+  /** A certificate refused for its dates is most often this node's clock: say so, with both times. */
+  private explainClockCertError(code: string): void {
+    if (this.explainedCertError === code) {
+      this.logger.debug({ code }, 'broker certificate still refused for its dates')
+      return
+    }
+    this.explainedCertError = code
+    const url = new URL(this.options.url)
+    const nodeTime = new Date()
+    void peerCertificateWindow(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 8883)).then((window) =>
+      this.logger.error({ code, nodeTime: nodeTime.toISOString(), certificate: window }, describeClockCertError(code, nodeTime, window)),
+    )
   }
 
   publish(channel: OutboundChannel, payload: Buffer, options: { retain?: boolean } = {}): Promise<void> {
