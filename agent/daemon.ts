@@ -14,6 +14,7 @@ import { AgentConfigError, DATABASE_FILE, nodeNameFromHostname, type AgentConfig
 import { HeartbeatSampler } from './heartbeat.js'
 import { ImageCollector } from './image-collector.js'
 import { DesiredIntake } from './intake/desired-intake.js'
+import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DesiredRetry } from './intake/desired-retry.js'
 import { collectInventory } from './inventory.js'
 import { LogServer } from './log-server.js'
@@ -205,7 +206,19 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   }
   // A safety net behind the append notification: nudge the sender regularly.
   const kickTimer = setInterval(() => sender?.kick(), Math.max(500, durationMs(profile.agent.statusBatchInterval)))
-  const rejectionTimer = setInterval(() => intake.flushRejections(), 10_000)
+  const clockWatch = new ClockWatch(nodeId, () => ({ now: Date.now(), floor: trustedFloor(store.desired()?.document.issuedAt ?? null) }))
+  const watchClock = (): void => {
+    const event = clockWatch.check()
+    if (event === null) return
+    if (event.type === 'ClockBehind') nodeLogger.error({ nodeTime: event.data?.nodeTime, floor: event.data?.floor }, event.message)
+    else nodeLogger.info(event.message)
+    store.enqueue([{ kind: 'event', body: event }])
+  }
+  watchClock()
+  const rejectionTimer = setInterval(() => {
+    intake.flushRejections()
+    watchClock()
+  }, 10_000)
   rejectionTimer.unref()
   kickTimer.unref()
   const images = new ImageCollector({

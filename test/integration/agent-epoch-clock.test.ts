@@ -95,4 +95,8 @@ t.test('after a corrupt database and a clock in the past, every new report reach
     { what: "the new database's status (two running workloads) at the hub", timeoutMs: 30_000 },
   )
   t.same(counts, { running: 2, total: 2 }, 'and so is its latest status')
+  // Two hours behind the documents the hub signed: the agent says its clock is wrong.
+  const behind = await waitFor(async () => (await hub.events(nodeId)).find((e) => e.type === 'ClockBehind'), { what: 'the ClockBehind event at the hub', timeoutMs: 60_000 })
+  t.match(behind.message, /this node's clock reads .* before .*: set its time/)
+  t.ok(Number(behind.data?.behindSeconds) > 3_000, `about two hours behind the hub's newest document (${behind.data?.behindSeconds} s)`)
 })

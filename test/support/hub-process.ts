@@ -47,6 +47,7 @@ export interface HubEvent {
   readonly workload?: string
   readonly message: string
   readonly at: string
+  readonly data?: Readonly<Record<string, string | number | boolean | null>> | null
 }
 
 export interface HubProcessOptions {
