@@ -1,4 +1,5 @@
 import type { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from '../hub/api/views.js'
+import type { RolloutService } from '../hub/rollout/rollout-service.js'
 import type { EventRecord } from '../hub/store/status-repository.js'
 import { CliError, ExitCode } from './io.js'
 
@@ -8,6 +9,18 @@ export type NodeDetailView = ReturnType<typeof nodeDetailView>
 export type DeploymentView = ReturnType<typeof deploymentView>
 export type DeploymentDetailView = ReturnType<typeof deploymentDetailView>
 export type EventView = EventRecord
+export type RolloutStatus = ReturnType<RolloutService['status']>
+export type RevisionHistory = ReturnType<RolloutService['history']>
+export type RolloutCopyView = RolloutStatus['copies'][number]
+
+/** What `rollout undo` and `rollout restart` answer: the new revision, the one its template came from, the rollout. */
+export interface RevisionChange {
+  readonly revision: number
+  readonly from: number
+  readonly rollout: RolloutStatus
+}
+
+export type RolloutAction = 'pause' | 'resume' | 'promote'
 
 export interface PlacementPreview {
   readonly deployment: string
@@ -189,6 +202,30 @@ export class HubClient {
 
   applyManifests(text: string, dryRun: boolean): Promise<ApplyResponse> {
     return this.request('POST', '/api/v1/manifests', { body: text, contentType: 'application/yaml', query: { dryRun: dryRun ? 'true' : undefined } })
+  }
+
+  rolloutStatus(name: string): Promise<RolloutStatus> {
+    return this.request('GET', `/api/v1/deployments/${encodeURIComponent(name)}/rollout`)
+  }
+
+  rolloutHistory(name: string): Promise<RevisionHistory> {
+    return this.request('GET', `/api/v1/deployments/${encodeURIComponent(name)}/revisions`)
+  }
+
+  /** pause, resume or promote; answers the rollout as it stands after the hub acted. */
+  rolloutAction(name: string, action: RolloutAction): Promise<RolloutStatus> {
+    return this.request('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/${action}`)
+  }
+
+  /** A new revision with an older one's template: `toRevision`, else the last fully available one. */
+  rolloutUndo(name: string, toRevision?: number): Promise<RevisionChange> {
+    const body = JSON.stringify(toRevision === undefined ? {} : { toRevision })
+    return this.request('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/undo`, { body, contentType: 'application/json' })
+  }
+
+  /** A new revision that only changes an annotation: every copy is replaced, within the strategy. */
+  rolloutRestart(name: string): Promise<RevisionChange> {
+    return this.request('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/restart`)
   }
 
   createToken(request: TokenRequest): Promise<TokenResponse> {

@@ -12,9 +12,11 @@ import { contextCommand } from './commands/context.js'
 import { cordonCommand, drainCommand, uncordonCommand } from './commands/cordon.js'
 import { deleteCommand } from './commands/delete.js'
 import { describeCommand } from './commands/describe.js'
+import { diffCommand } from './commands/diff.js'
 import { getCommand } from './commands/get.js'
 import { labelCommand } from './commands/label.js'
 import { loginCommand } from './commands/login.js'
+import { rolloutCommand } from './commands/rollout.js'
 import { tokenCommand } from './commands/token.js'
 import { topCommand } from './commands/top.js'
 import { readPackageVersion } from '../common/version.js'
@@ -36,9 +38,11 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(loginCommand(io))
   program.addCommand(contextCommand(io))
   program.addCommand(applyCommand(io))
+  program.addCommand(diffCommand(io))
   program.addCommand(deleteCommand(io))
   program.addCommand(getCommand(io))
   program.addCommand(describeCommand(io))
+  program.addCommand(rolloutCommand(io))
   program.addCommand(labelCommand(io))
   program.addCommand(cordonCommand(io))
   program.addCommand(uncordonCommand(io))

@@ -7,11 +7,14 @@ import { HubRequestError, type ApplyResult, type ErrorDetail } from '../api-clie
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { indent, outputOption, renderCells, renderData, terminalOf, type OutputFormat } from '../output.js'
+import { followReport, followRollouts, timeoutFlag, timeoutOption } from './rollout.js'
 import { STDIN_NAME, validateSources, type ManifestSource } from './validate.js'
 
 interface ApplyOptions extends ConnectionOptions {
   filename: string[]
   dryRun?: boolean
+  wait?: boolean
+  timeout: string
   output: OutputFormat
 }
 
@@ -20,16 +23,18 @@ export interface ApplyDeps {
   readonly env: NodeJS.ProcessEnv
 }
 
-const defaultDeps: ApplyDeps = { readStdin: () => readAll(process.stdin), env: process.env }
+export const defaultApplyDeps: ApplyDeps = { readStdin: () => readAll(process.stdin), env: process.env }
 const MANIFEST_FILE = /\.(ya?ml|json)$/i
 
 /** `shoal apply -f FILE|DIR|-`: validates locally, then sends every manifest in one request. */
-export function applyCommand(io: CliIo, deps: ApplyDeps = defaultDeps): Command {
+export function applyCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Command {
   return addConnectionOptions(
     new Command('apply')
       .description('create or update deployments from manifest files; --dry-run shows where they would be placed')
       .requiredOption('-f, --filename <path>', 'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input (repeatable)', collect)
       .option('--dry-run', 'ask the scheduler where everything would go, change nothing')
+      .option('--wait', "then follow each deployment's rollout: exit 0 when all complete, 1 when one fails or --timeout passes")
+      .addOption(timeoutFlag())
       .addOption(outputOption(['table', 'json', 'yaml', 'name'])),
   )
     .addHelpText(
@@ -38,19 +43,20 @@ export function applyCommand(io: CliIo, deps: ApplyDeps = defaultDeps): Command 
 All manifests go to the hub in one request and are applied together: if any is invalid,
 none is applied, and each problem is printed as FILE:LINE:COLUMN: document N: FIELD: MESSAGE.
 
+With --wait, a line is printed whenever a rollout's progress changes; a failed rollout
+prints its reason, the failing nodes and whether it was rolled back.
+
 Examples:
   $ shoal apply -f deploy/web.yaml
   $ shoal apply -f deploy/ --dry-run
+  $ shoal apply -f deploy/web.yaml --wait --timeout 5m
   $ helm template ./chart | shoal apply -f -`,
     )
     .action(async (options: ApplyOptions) => {
-      const sources = await readSources(options.filename, io, deps)
-      const report = validateSources(sources)
-      if (!report.valid) {
-        for (const error of report.errors) io.err(`${error.documentIndex === null ? `${error.file}: ${error.message}` : formatManifestError({ file: error.file, documentIndex: error.documentIndex, path: error.path, message: error.message, ...(error.line === null ? {} : { line: error.line }), ...(error.column === null ? {} : { column: error.column }) })}\n`)
-        throw new CliError(`${report.errors.length} problem(s) in the manifests; nothing was applied (fix them, or check with shoal validate)`, ExitCode.failed)
-      }
-      const body = combine(sources as { file: string; text: string }[])
+      if (options.wait && options.dryRun) throw new CliError('--wait follows what apply changed; a --dry-run changes nothing (drop one of them)', ExitCode.usage)
+      const timeoutMs = timeoutOption(options.timeout)
+      const sources = await readValidSources(options.filename, io, deps, 'nothing was applied')
+      const body = combine(sources)
       const client = connect(options, deps.env)
       let response
       try {
@@ -62,16 +68,21 @@ Examples:
         }
         throw error
       }
-      if (options.output === 'json' || options.output === 'yaml') {
-        io.out(renderData(options.output, response))
-        return
+      const structured = options.output === 'json' || options.output === 'yaml' || options.output === 'name'
+      if (options.output === 'json' || options.output === 'yaml') io.out(renderData(options.output, response))
+      else if (options.output === 'name') io.out(response.results.map((r) => `${r.kind.toLowerCase()}/${r.name}\n`).join(''))
+      else {
+        const terminal = terminalOf(io, deps.env)
+        for (const result of response.results) io.out(describeResult(result, options.dryRun === true, terminal))
       }
-      if (options.output === 'name') {
-        io.out(response.results.map((r) => `${r.kind.toLowerCase()}/${r.name}\n`).join(''))
-        return
-      }
-      const terminal = terminalOf(io, deps.env)
-      for (const result of response.results) io.out(describeResult(result, options.dryRun === true, terminal))
+      if (!options.wait) return
+      // Under -o json|yaml|name stdout stays the hub's answer; progress goes to stderr.
+      const print = structured ? io.err : io.out
+      const targets = response.results.filter((r) => r.kind === 'Deployment').map((r) => ({ name: r.name }))
+      const results = await followRollouts(client, targets, { timeoutMs, print, warn: io.err })
+      const report = followReport(results, options.timeout)
+      print(report.lines)
+      if (report.error) throw report.error
     })
 }
 
@@ -84,6 +95,17 @@ function describeResult(result: ApplyResult, dryRun: boolean, terminal: ReturnTy
   if (placements.length > 0) lines.push(indent(renderCells(terminal, ['NODE', 'REPLICA'], placements.map((p) => [p.nodeId, String(p.replica)]))))
   if (result.pending > 0) lines.push(`  ${result.pending} pending: no node can take ${result.pending === 1 ? 'it' : 'them'} now\n`)
   return lines.join('')
+}
+
+/** Reads -f's manifests and checks them as the hub will; prints every problem and fails if there is one. */
+export async function readValidSources(paths: readonly string[], io: CliIo, deps: ApplyDeps, consequence: string): Promise<{ file: string; text: string }[]> {
+  const sources = await readSources(paths, io, deps)
+  const report = validateSources(sources)
+  if (!report.valid) {
+    for (const error of report.errors) io.err(`${error.documentIndex === null ? `${error.file}: ${error.message}` : formatManifestError({ file: error.file, documentIndex: error.documentIndex, path: error.path, message: error.message, ...(error.line === null ? {} : { line: error.line }), ...(error.column === null ? {} : { column: error.column }) })}\n`)
+    throw new CliError(`${report.errors.length} problem(s) in the manifests; ${consequence} (fix them, or check with shoal validate)`, ExitCode.failed)
+  }
+  return sources as { file: string; text: string }[]
 }
 
 /** The sources as one multi-document body, and a way back from its lines to the files. */
@@ -112,7 +134,7 @@ async function readSources(paths: readonly string[], io: CliIo, deps: ApplyDeps)
   const sources: ManifestSource[] = []
   for (const path of paths) {
     if (path === '-') {
-      if (process.stdin.isTTY && deps === defaultDeps) io.err('reading manifests from standard input (end with Ctrl-D)\n')
+      if (process.stdin.isTTY && deps === defaultApplyDeps) io.err('reading manifests from standard input (end with Ctrl-D)\n')
       sources.push({ file: STDIN_NAME, text: await deps.readStdin() })
       continue
     }

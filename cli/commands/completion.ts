@@ -22,8 +22,10 @@ const POSITIONAL: Readonly<Record<string, readonly Completer[]>> = {
   validate: [{ files: true }],
   logs: [{ names: 'deployments' }],
 }
+const ROLLOUT_VERBS = ['status', 'history', 'undo', 'pause', 'resume', 'promote', 'restart'] as const
 const SUBCOMMAND_ARGS: Readonly<Record<string, readonly Completer[]>> = {
   'context use': [{ names: 'contexts' }],
+  ...Object.fromEntries(ROLLOUT_VERBS.map((verb) => [`rollout ${verb}`, [{ names: 'deployments' }]])),
 }
 
 /** Options whose value completes to something known. */
