@@ -1,84 +1,17 @@
-import { isoNow } from '../../common/clock.js'
-import type { PlacementRecord } from '../store/deployment-repository.js'
+import { DrainService, NodeNotFoundError } from '../fleet/drain.js'
 import { notFound } from './http-errors.js'
 import type { ApiServices } from './routes.js'
 import type { Router } from './router.js'
 
-/** What a drain did: replicated copies sent elsewhere, every-node copies left where they are. */
-export interface DrainResult {
-  readonly drained: string
-  readonly cordoned: true
-  readonly evicted: readonly { readonly deployment: string; readonly workload: string; readonly replica: number; readonly movedTo: string | null }[]
-  readonly kept: readonly { readonly deployment: string; readonly workload: string; readonly reason: string }[]
-}
-
-/**
- * Splits a node's placements: replicated copies leave (the scheduler places them again on
- * other nodes, never on this cordoned one); every-node copies stay, since their whole point
- * is to run on each matching node (kubectl drain leaves DaemonSets alone for the same reason).
- * Pure.
- */
-export function drainPlan(
-  nodeId: string,
-  placements: readonly PlacementRecord[],
-  modeOf: (deployment: string) => 'replicated' | 'every-node' | undefined,
-): { readonly evict: PlacementRecord[]; readonly keep: PlacementRecord[]; readonly others: PlacementRecord[] } {
-  const evict: PlacementRecord[] = []
-  const keep: PlacementRecord[] = []
-  const others: PlacementRecord[] = []
-  for (const placement of placements) {
-    if (placement.nodeId !== nodeId) others.push(placement)
-    else if (modeOf(placement.deployment) === 'every-node') keep.push(placement)
-    else evict.push(placement)
-  }
-  return { evict, keep, others }
-}
-
-/**
- * POST /api/v1/nodes/:id/drain: cordon the node and drop its replicated placements in one
- * transaction, then run a fleet pass, which places those replicas on other nodes and sends the
- * node a document without them. The scheduler keeps existing placements on a cordoned node, so
- * cordoning alone would move nothing; removing the placements is what makes them move.
- *
- * This relies on the fleet pass reading and replacing placements synchronously (no await
- * between schedule() and replacePlacements()), so no pass can write back what was removed.
- */
+/** POST /api/v1/nodes/:id/drain: see DrainService (hub/fleet/drain.ts). */
 export function registerDrainRoute(router: Router, services: Pick<ApiServices, 'store' | 'fleet' | 'feed' | 'clock'>): void {
-  const { store, fleet, feed, clock } = services
+  const drains = new DrainService(services)
   router.add('POST', '/api/v1/nodes/:id/drain', async (context) => {
-    const nodeId = context.params.id ?? ''
-    const node = store.nodes.get(nodeId)
-    if (!node) throw notFound(`node ${nodeId}`)
-    const plan = store.transaction(() => {
-      const at = isoNow(clock)
-      const modes = new Map(store.deployments.list().map((d) => [d.name, d.manifest.spec.mode]))
-      const split = drainPlan(node.id, store.deployments.placements(), (name) => modes.get(name))
-      store.nodes.setCordoned(node.id, true)
-      if (split.evict.length > 0) store.deployments.replacePlacements([...split.others, ...split.keep], at)
-      store.audit.append({
-        at,
-        actor: context.actor,
-        action: 'node.drain',
-        target: node.id,
-        detail: JSON.stringify({ evicted: split.evict.map((p) => p.workload), kept: split.keep.map((p) => p.workload) }),
-      })
-      return split
-    })
-    await fleet.request('node-drained')
-    feed.publish({ type: 'node', nodeId: node.id, reason: 'drained' })
-    for (const name of new Set(plan.evict.map((p) => p.deployment))) feed.publish({ type: 'deployment', name, reason: 'drained' })
-    const after = store.deployments.placements()
-    const result: DrainResult = {
-      drained: node.id,
-      cordoned: true,
-      evicted: plan.evict.map((p) => ({
-        deployment: p.deployment,
-        workload: p.workload,
-        replica: p.replica,
-        movedTo: after.find((q) => q.deployment === p.deployment && q.replica === p.replica && q.nodeId !== node.id)?.nodeId ?? null,
-      })),
-      kept: plan.keep.map((p) => ({ deployment: p.deployment, workload: p.workload, reason: 'every-node workloads run on each matching node' })),
+    try {
+      return await drains.drain(context.params.id ?? '', context.actor)
+    } catch (error) {
+      if (error instanceof NodeNotFoundError) throw notFound(`node ${error.nodeId}`)
+      throw error
     }
-    return result
   })
 }
