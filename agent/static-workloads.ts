@@ -1,6 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { formatManifestError, parseManifests, type Workload } from '../protocol/index.js'
+import { MAX_BYTES, formatManifestError, parseManifests, type Workload } from '../protocol/index.js'
 
 export const STATIC_PREFIX = 'static-'
 
@@ -30,6 +30,13 @@ export function loadStaticWorkloads(dir: string): StaticLoadResult {
     const path = join(dir, file)
     let text: string
     try {
+      // Checked before reading, so a stray huge file costs a small device nothing; the parser
+      // then bounds the nesting depth (MAX_NESTING_DEPTH).
+      const { size } = statSync(path)
+      if (size > MAX_BYTES.manifest) {
+        errors.push(`${path}: ${size} bytes is over the ${MAX_BYTES.manifest}-byte limit for a manifest file; skipped`)
+        continue
+      }
       text = readFileSync(path, 'utf8')
     } catch (error) {
       errors.push(`${path}: ${(error as Error).message}`)

@@ -1,5 +1,8 @@
 import type { z } from 'zod'
 import { ProtocolError, describeIssues, issuesFromZod, readableIssue } from './errors.js'
+import { describeDepthExceeded, jsonDepthExceeded } from './input-bounds.js'
+
+export { MAX_NESTING_DEPTH } from './input-bounds.js'
 
 /** Upper bounds per message, so one bad publisher cannot make a small device allocate megabytes. */
 export const MAX_BYTES = {
@@ -17,11 +20,16 @@ export function encodeMessage(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value))
 }
 
-/** Parses JSON bytes without validating, after the size check: for callers that must verify a signature first. */
+/**
+ * Parses JSON bytes without validating, after the size and nesting checks (both on the text, before
+ * the parser sees it): for callers that must verify a signature first.
+ */
 export function decodeJson(payload: Buffer | Uint8Array | string, maxBytes: number): unknown {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
   if (size > maxBytes) throw new ProtocolError('oversize', `payload of ${size} bytes exceeds the limit of ${maxBytes} bytes`)
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
+  const tooDeep = jsonDepthExceeded(text)
+  if (tooDeep) throw new ProtocolError('too-deep', describeDepthExceeded(tooDeep))
   let value: unknown
   try {
     // The reviver costs time on every key: only text that could spell the key (directly or
@@ -50,7 +58,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what: s
   throw new ProtocolError('invalid', `invalid ${what}: ${describeIssues(issues)}`, issues)
 }
 
-/** Size check, JSON parse and schema validation in one; every refusal is a typed ProtocolError. */
+/** Size and nesting checks, JSON parse and schema validation in one; every refusal is a typed ProtocolError. */
 export function decodeMessage<S extends z.ZodType>(schema: S, payload: Buffer | Uint8Array | string, options: { maxBytes: number; what: string }): z.infer<S> {
   return validate(schema, decodeJson(payload, options.maxBytes), options.what)
 }

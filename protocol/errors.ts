@@ -10,7 +10,7 @@ export interface ValidationIssue {
   readonly unknownField?: boolean
 }
 
-export type ProtocolErrorCode = 'oversize' | 'malformed-json' | 'invalid' | 'bad-signature' | 'unknown-kind'
+export type ProtocolErrorCode = 'oversize' | 'too-deep' | 'malformed-json' | 'invalid' | 'bad-signature' | 'unknown-kind'
 
 /** Any input the protocol refuses: the code says what kind of fault, `issues` say where. */
 export class ProtocolError extends Error {

@@ -1,5 +1,7 @@
 import { LineCounter, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Document, type Node as YamlNode } from 'yaml'
+import { MAX_BYTES } from './codec.js'
 import { issuesFromZod, readableIssue, type ValidationIssue } from './errors.js'
+import { yamlDepthExceeded } from './input-bounds.js'
 import { MANIFEST_KINDS, type Manifest } from './manifest.js'
 
 /** One problem in a manifest file, located as an editor would show it. */
@@ -48,8 +50,12 @@ function forbiddenKeys(document: Document, lineCounter: LineCounter): { line: nu
 /**
  * Reads YAML or JSON (JSON is YAML), one or many documents, and validates each against its
  * kind. Never throws for bad input: every fault comes back as a located ManifestError.
+ * Text over MAX_BYTES.manifest, or nested deeper than MAX_NESTING_DEPTH, is refused whole
+ * before the YAML parser sees it (the parser recurses once per level).
  */
 export function parseManifests(text: string, file = '<input>'): ManifestParseResult {
+  const bound = boundsFault(text, file)
+  if (bound) return { manifests: [], errors: [bound] }
   const lineCounter = new LineCounter()
   const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' })
   const manifests: ParsedManifest[] = []
@@ -97,6 +103,27 @@ export function parseManifests(text: string, file = '<input>'): ManifestParseRes
     }
   })
   return { manifests, errors }
+}
+
+/** Size, then nesting depth: both linear in the text, and the scan stops at the first level over. */
+function boundsFault(text: string, file: string): ManifestError | null {
+  // At most 3 bytes per UTF-16 unit: most text is under the limit without counting.
+  if (text.length * 3 > MAX_BYTES.manifest) {
+    const bytes = Buffer.byteLength(text)
+    if (bytes > MAX_BYTES.manifest) {
+      return { file, documentIndex: 0, path: '', message: `${bytes} bytes is over the ${MAX_BYTES.manifest}-byte limit for manifests; split them into several files` }
+    }
+  }
+  const deep = yamlDepthExceeded(text)
+  if (!deep) return null
+  return {
+    file,
+    documentIndex: deep.documentIndex,
+    path: '',
+    message: `nesting deeper than ${deep.limit} levels (lists and mappings may nest at most ${deep.limit} deep)`,
+    line: deep.line,
+    column: deep.column,
+  }
 }
 
 /** Validates one already-parsed manifest value by its kind. */
