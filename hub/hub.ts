@@ -44,6 +44,8 @@ export interface HubConfig {
   readonly consoleDir?: string | null
   /** Generate the external broker's users and rights here (Mosquitto or nats-server files). */
   readonly brokerAuth?: BrokerAuthConfig
+  /** A node's clock further than this from the hub's has ClockSkew (default 2 minutes). */
+  readonly clockSkewThresholdMs?: number
 }
 
 export interface RunningHub {
@@ -93,6 +95,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     onPresenceChange: () => fleet.requestSoon('presence'),
     onStatus: (deployments) => fleet.reported(deployments),
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
+    ...(config.clockSkewThresholdMs !== undefined ? { clockSkewThresholdMs: config.clockSkewThresholdMs } : {}),
   })
   // The broker must know the hub's own user (and today's nodes) before the hub logs in.
   if (broker) await broker.access.sync('hub start')

@@ -5,6 +5,7 @@ import { addConnectionOptions, connect, type ConnectionOptions } from '../contex
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { formatAge } from '../table.js'
 import { ageOf, formatBytes, formatLabels, formatPercent, indent, outputOption, paint, renderCells, renderData, renderFields, sortedBy, terminalOf, type Cell, type OutputFormat, type Terminal } from '../output.js'
+import { describeOffset } from '../../hub/ingest/clock-offset.js'
 import { EVENT_HEADERS, eventRow } from './get.js'
 
 type Kind = 'node' | 'deployment'
@@ -107,6 +108,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     ['Labels', Object.keys(node.labels).length === 0 ? '<none>' : formatLabels(node.labels).split(',').join('\n')],
     ['Capabilities', node.capabilities.length === 0 ? '<none>' : node.capabilities.join(', ')],
     ['Last seen', node.lastSeenAt ? `${node.lastSeenAt} (${formatAge(node.lastSeenAt, now)} ago)` : 'never'],
+    ['Clock', clockText(node, terminal, now)],
     ['Generation', `${node.generation.observed} applied of ${node.generation.latest}${node.generation.observed < node.generation.latest ? ' (catching up)' : ''}`],
     ['Enrolled', `${node.createdAt} (${formatAge(node.createdAt, now)} ago)`],
   ]
@@ -119,7 +121,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     ['Capacity', `cpu ${node.capacity.cpuMillis}m, memory ${formatBytes(node.capacity.memoryBytes)}${node.capacity.gpus ? `, ${node.capacity.gpus} gpu` : ''}; reserved cpu ${node.reserved.cpuMillis}m, memory ${formatBytes(node.reserved.memoryBytes)}`],
   ]
   const usageText = usage
-    ? `cpu ${usage.cpuPercent === null ? '-' : `${Math.round(usage.cpuPercent)}%`}, memory ${formatBytes(usage.memory.usedBytes)}/${formatBytes(usage.memory.totalBytes)} (${formatPercent(usage.memory.usedBytes, usage.memory.totalBytes)})${usage.disk ? `, disk ${formatBytes(usage.disk.usedBytes)}/${formatBytes(usage.disk.totalBytes)} (${formatPercent(usage.disk.usedBytes, usage.disk.totalBytes)})` : ''}, outbox ${usage.outboxDepth} (heartbeat ${formatAge(usage.at, now)} ago)`
+    ? `cpu ${usage.cpuPercent === null ? '-' : `${Math.round(usage.cpuPercent)}%`}, memory ${formatBytes(usage.memory.usedBytes)}/${formatBytes(usage.memory.totalBytes)} (${formatPercent(usage.memory.usedBytes, usage.memory.totalBytes)})${usage.disk ? `, disk ${formatBytes(usage.disk.usedBytes)}/${formatBytes(usage.disk.totalBytes)} (${formatPercent(usage.disk.usedBytes, usage.disk.totalBytes)})` : ''}, outbox ${usage.outboxDepth} (heartbeat ${formatAge(usage.receivedAt, now)} ago)`
     : 'no heartbeat yet'
   const statusByWorkload = new Map(node.workloadStatus.map((w) => [w.name, w]))
   const workloadNames = [...new Set([...node.placements.map((p) => p.workload), ...node.workloadStatus.map((w) => w.name)])].sort()
@@ -135,7 +137,8 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
       status?.health ?? '-',
       String(status?.restarts ?? 0),
       status ? String(status.revision) : '-',
-      ageOf(status?.since ?? placement?.since, now),
+      // When the state began on the hub's clock: a node's wrong clock does not age its workloads.
+      ageOf(status?.hubSince ?? placement?.since, now),
       ...(leaving ? [placement ? '' : 'no longer placed here; being removed'] : []),
     ]
   })
@@ -148,6 +151,20 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     section('Workloads', workloadRows.length === 0 ? '  <none>' : indent(renderCells(terminal, workloadHeaders, workloadRows))),
     section('Events', events.length === 0 ? '  <none>' : indent(renderCells(terminal, [...EVENT_HEADERS], events.map((e) => eventRow(e, now))))),
   ].join('')
+}
+
+/**
+ * The node's clock against the hub's, from its heartbeats: in step, or ClockSkew with the offset
+ * and what the node's clock read. Every other time on the page is the hub's.
+ */
+function clockText(node: NodeDetailView, terminal: Terminal, now: number): string {
+  const clock = node.clock
+  if (clock.offsetSeconds === null) return 'unknown (no heartbeat yet)'
+  const offset = `${clock.offsetSeconds > 0 ? '+' : ''}${clock.offsetSeconds}s`
+  if (!clock.skewed) return `in step with the hub's (offset ${offset})`
+  const since = clock.skewedSince ? `, since ${clock.skewedSince} (${formatAge(clock.skewedSince, now)} ago)` : ''
+  const reads = clock.nodeTime ? `; its last heartbeat said ${clock.nodeTime}` : ''
+  return `${paint(terminal, 'yellow', `ClockSkew: ${describeOffset(clock.offsetSeconds * 1000)} the hub's`)} (offset ${offset}${since}${reads})\nshown times are the hub's; set the node's time (NTP, fake-hwclock or a real-time clock)`
 }
 
 export function describeDeployment(deployment: DeploymentDetailView, events: readonly EventView[], context: Context): string {

@@ -195,12 +195,16 @@ export function renderDeployments(deployments: readonly DeploymentView[], view: 
 }
 
 export const EVENT_HEADERS = ['AGE', 'SEVERITY', 'TYPE', 'NODE', 'WORKLOAD', 'MESSAGE'] as const
-export const WIDE_EVENT_HEADERS = ['ID', 'TIME', 'SEVERITY', 'TYPE', 'NODE', 'WORKLOAD', 'MESSAGE'] as const
+export const WIDE_EVENT_HEADERS = ['ID', 'TIME', 'NODE TIME', 'SEVERITY', 'TYPE', 'NODE', 'WORKLOAD', 'MESSAGE'] as const
 
+/**
+ * One event. AGE and TIME are when the hub received it (its own clock, the order events are
+ * listed in); NODE TIME is the node's own timestamp, which a node with a wrong clock gets wrong.
+ */
 export function eventRow(event: EventView, now: number, wide = false): Cell[] {
   const severity: Cell = { text: event.severity, colour: event.severity === 'error' ? 'red' : event.severity === 'warning' ? 'yellow' : null }
   const rest = [severity, event.type, event.nodeId ?? '-', event.workload ?? '-', event.message]
-  return wide ? [String(event.id), event.at, ...rest] : [ageOf(event.at, now), ...rest]
+  return wide ? [String(event.id), event.receivedAt, event.at, ...rest] : [ageOf(event.receivedAt, now), ...rest]
 }
 
 async function watchListing(view: View, load: () => Promise<Listing>, deps: GetDeps): Promise<void> {

@@ -8,6 +8,7 @@ import { HUB_DATABASE_FILE, HubDatabaseError } from '../../hub/store/open-hub-da
 import { UnsafeDataDirError } from '../../common/fs/private-files.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
+import { durationMs } from '../../protocol/index.js'
 
 interface ServeOptions {
   dataDir: string
@@ -21,6 +22,19 @@ interface ServeOptions {
   brokerAuthDir?: string
   brokerReloadPid: string[]
   logLevel: string
+  clockSkewThreshold: string
+}
+
+/** `--clock-skew-threshold`: a duration of at least one second. */
+function parseThreshold(text: string): number {
+  let ms: number
+  try {
+    ms = durationMs(text)
+  } catch {
+    ms = Number.NaN
+  }
+  if (!(ms >= 1000)) throw new CliError(`--clock-skew-threshold: expected a duration of at least 1s such as 2m or 90s, got ${JSON.stringify(text)}`, ExitCode.usage)
+  return ms
 }
 
 /** "HOST:PORT" → parts; port 0 means "any free port". */
@@ -58,6 +72,7 @@ export function hubCommand(io: CliIo): Command {
     .option('--broker-auth-dir <dir>', 'with --mqtt-url (Mosquitto) or --nats-url: write the broker\'s users and rights here and keep them in step with enrollments and revocations (docs/brokers.md)')
     .option('--broker-reload-pid <pid|file>', 'send the broker SIGHUP after each rewrite of --broker-auth-dir (a PID or a pid file; repeat for several servers)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .option('--clock-skew-threshold <duration>', 'a node whose clock is further than this from the hub\'s has the ClockSkew condition (e.g. 30s, 5m)', '2m')
     .addHelpText(
       'after',
       `
@@ -91,13 +106,14 @@ Examples:
         transport = { kind: 'embedded', host: mqtt.host, port: mqtt.port, ...(advertisedHost ? { advertisedHost } : {}), ...readTls(options) }
       }
       if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
+      const clockSkewThresholdMs = parseThreshold(options.clockSkewThreshold)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       // Loaded here, not at the top: other verbs should not pay for aedes, the API and the scheduler.
       const [{ startHub }, { BrokerAuthConfigError }] = await Promise.all([import('../../hub/hub.js'), import('../../hub/broker-config/external-broker.js')])
       let running
       try {
         const brokerAuth = options.brokerAuthDir ? { dir: options.brokerAuthDir, reloadTargets: options.brokerReloadPid } : undefined
-        running = await startHub({ dataDir: options.dataDir, listenHost: listen.host, listenPort: listen.port, transport, ...(brokerAuth ? { brokerAuth } : {}) }, { logger })
+        running = await startHub({ dataDir: options.dataDir, listenHost: listen.host, listenPort: listen.port, transport, clockSkewThresholdMs, ...(brokerAuth ? { brokerAuth } : {}) }, { logger })
       } catch (error) {
         if (error instanceof HubDatabaseError || error instanceof UnsafeDataDirError) throw new CliError(error.message)
         if (error instanceof BrokerAuthConfigError) throw new CliError(error.message, ExitCode.usage)

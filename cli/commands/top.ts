@@ -90,7 +90,7 @@ export function renderTop(nodes: readonly NodeView[], terminal: Terminal, now: n
       u.disk ? `${formatBytes(u.disk.usedBytes)}/${formatBytes(u.disk.totalBytes)}` : unknown,
       { text: u.disk ? formatPercent(u.disk.usedBytes, u.disk.totalBytes) : unknown, colour: level(disk) },
       String(u.outboxDepth),
-      ageOf(u.at, now),
+      ageOf(u.receivedAt, now), // when the hub received it: a node's wrong clock does not age it
     ]
   })
   return renderCells(terminal, ['NAME', 'STATUS', 'CPU', 'MEMORY', 'MEMORY%', 'DISK', 'DISK%', 'OUTBOX', 'HEARTBEAT'], rows)

@@ -25,9 +25,25 @@ export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?:
     generation: { latest, observed: node.observedGeneration },
     capacity: node.capacity,
     reserved: node.reserved,
-    usage: heartbeat ? { cpuPercent: heartbeat.cpuPercent, memory: heartbeat.memory, disk: heartbeat.disk, outboxDepth: heartbeat.outboxDepth, at: heartbeat.at } : null,
+    // `at` is the node's own clock, `receivedAt` the hub's: ages are measured from receivedAt.
+    usage: heartbeat ? { cpuPercent: heartbeat.cpuPercent, memory: heartbeat.memory, disk: heartbeat.disk, outboxDepth: heartbeat.outboxDepth, at: heartbeat.at, receivedAt: node.lastHeartbeatAt ?? node.lastSeenAt ?? heartbeat.at } : null,
+    clock: clockView(node),
     workloads: { running: workloads.filter((w) => w.state === 'running').length, total: workloads.length },
     createdAt: node.createdAt,
+  }
+}
+
+/**
+ * The node's clock against the hub's: `offsetSeconds` is node minus hub, estimated from its
+ * heartbeats (negative: behind), null before the first; `skewedSince` is when ClockSkew began.
+ */
+export function clockView(node: NodeRecord) {
+  const offsetMs = node.clockOffsetMs ?? null
+  return {
+    offsetSeconds: offsetMs === null ? null : Math.round(offsetMs / 100) / 10,
+    skewed: (node.clockSkewSince ?? null) !== null,
+    skewedSince: node.clockSkewSince ?? null,
+    nodeTime: node.lastHeartbeat?.at ?? null,
   }
 }
 

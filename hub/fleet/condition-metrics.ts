@@ -26,4 +26,13 @@ export function registerConditionMetrics(metrics: Metrics, store: HubStore, cloc
     const counts = countConditions(store.nodes.list(), fleetFacts(store), clock.now())
     return new Map([...counts].map(([condition, count]) => [`{condition="${condition}"}`, count]))
   })
+  // A count, not a series per node: one line whatever the fleet's size. Which nodes, and by how
+  // much, is in the API (node.clock) and the ClockSkew events.
+  metrics.describe('shoal_nodes_clock_skewed', 'nodes whose clock is further from the hub\'s than the ClockSkew threshold')
+  metrics.gauge('shoal_nodes_clock_skewed', () => new Map([['', countSkewed(store.nodes.list())]]))
+}
+
+/** Nodes with ClockSkew on, online or not. Pure. */
+export function countSkewed(nodes: readonly NodeRecord[]): number {
+  return nodes.filter((node) => (node.clockSkewSince ?? null) !== null).length
 }

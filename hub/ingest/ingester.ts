@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, epochOf, type Ack } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from './change-feed.js'
+import { NodeClocks, describeOffset, type SkewChange } from './clock-offset.js'
 import type { Metrics } from '../metrics.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { HubInboundChannel } from '../transport/hub-transport.js'
@@ -18,6 +19,8 @@ export interface IngesterOptions {
   /** A node reported on copies of these deployments: a rollout may take its next step. */
   readonly onStatus?: (deployments: ReadonlySet<string>) => void
   readonly onLogChunk?: (nodeId: string, payload: Buffer) => void
+  /** A node's clock further than this from the hub's has ClockSkew (default 2 minutes). */
+  readonly clockSkewThresholdMs?: number
 }
 
 export class RejectedMessage extends Error {
@@ -37,9 +40,11 @@ export class RejectedMessage extends Error {
  */
 export class Ingester {
   private readonly logger: Logger
+  private readonly clocks: NodeClocks
 
   constructor(private readonly options: IngesterOptions) {
     this.logger = options.logger.child({ component: 'ingester' })
+    this.clocks = new NodeClocks(options.clockSkewThresholdMs)
     options.metrics.describe('shoal_messages_in_total', 'messages received from agents, by channel')
     options.metrics.describe('shoal_messages_rejected_total', 'messages refused, by channel and reason')
     options.metrics.describe('shoal_outbox_records_total', 'outbox records received, by outcome')
@@ -83,8 +88,11 @@ export class Ingester {
       throw new RejectedMessage('wrong-node', `batch on ${nodeId}'s topic claims to be from another node`)
     }
     const receivedAt = isoNow(clock)
+    const node = store.nodes.get(nodeId)
+    // Workload times are put on the hub's clock with the node's measured offset (StatusRepository).
+    const nodeClock = node ? { offsetMs: node.clockOffsetMs ?? null, enrolledAt: node.createdAt, toleranceMs: this.clocks.thresholdMs } : null
     const result = store.transaction(() => {
-      const ingested = store.status.ingest(nodeId, epochOf(batch), batch.records, receivedAt)
+      const ingested = store.status.ingest(nodeId, epochOf(batch), batch.records, receivedAt, nodeClock)
       store.nodes.touch(nodeId, receivedAt)
       return ingested
     })
@@ -97,7 +105,7 @@ export class Ingester {
       (error: unknown) => this.logger.warn({ err: error, nodeId }, 'could not send ack; the agent will resend and the hub dedupes'),
     )
     if (result.statuses.length > 0) feed.publish({ type: 'node', nodeId, reason: 'status' })
-    for (const event of result.events) feed.publish({ type: 'event', id: 0, nodeId, eventType: event.type, message: event.message })
+    for (const event of result.events) feed.publish({ type: 'event', id: event.id, nodeId, eventType: event.type, message: event.message, receivedAt })
     const reported = new Set(result.statuses.flatMap((s) => s.workloads.map((w) => w.deployment)))
     for (const deployment of reported) feed.publish({ type: 'deployment', name: deployment, reason: 'status' })
     // A status that drops a copy names no deployment, but a rollout may wait on it: ask anyway.
@@ -114,8 +122,13 @@ export class Ingester {
   private ingestHeartbeat(nodeId: string, payload: Buffer): void {
     const heartbeat = decodeMessage(Heartbeat, payload, { maxBytes: MAX_BYTES.heartbeat, what: 'heartbeat' })
     if (heartbeat.nodeId !== nodeId) throw new RejectedMessage('wrong-node', `heartbeat on ${nodeId}'s topic names ${heartbeat.nodeId}`)
-    const at = isoNow(this.options.clock)
-    this.options.store.nodes.recordHeartbeat(nodeId, heartbeat, at)
+    const now = this.options.clock.now()
+    const at = new Date(now).toISOString()
+    // Node time at sending minus hub time at arrival: the node's clock offset less the link delay.
+    const skewed = (this.options.store.nodes.get(nodeId)?.clockSkewSince ?? null) !== null
+    const { offsetMs, change } = this.clocks.observe(nodeId, Date.parse(heartbeat.at) - now, skewed)
+    this.options.store.nodes.recordHeartbeat(nodeId, heartbeat, at, offsetMs)
+    if (change) this.recordSkewChange(nodeId, change, offsetMs, heartbeat.at, at)
     this.markOnline(nodeId, at)
     this.options.feed.publish({ type: 'node', nodeId, reason: 'heartbeat' })
   }
@@ -126,6 +139,27 @@ export class Ingester {
     const at = isoNow(this.options.clock)
     if (presence.state === 'online') this.markOnline(nodeId, at)
     else this.markOffline(nodeId, at, 'the node said goodbye or its connection was lost (will message)')
+  }
+
+  /** ClockSkew starts or ends: stored with its event in one transaction, so it is said once. */
+  private recordSkewChange(nodeId: string, change: NonNullable<SkewChange>, offsetMs: number, nodeAt: string, at: string): void {
+    const { store, feed } = this.options
+    const offsetSeconds = Math.round(offsetMs / 1000)
+    const thresholdSeconds = Math.round(this.clocks.thresholdMs / 1000)
+    const event =
+      change === 'started'
+        ? {
+            type: 'ClockSkew',
+            severity: 'warning' as const,
+            message: `${nodeId}'s clock is ${describeOffset(offsetMs)} the hub's (it reads ${nodeAt} at hub time ${at}); the hub shows its own times for this node. Set the node's time: NTP, fake-hwclock or a real-time clock`,
+          }
+        : { type: 'ClockSkewCleared', severity: 'info' as const, message: `${nodeId}'s clock is within ${thresholdSeconds}s of the hub's again (offset ${offsetSeconds}s)` }
+    const id = store.transaction(() => {
+      store.nodes.setClockSkew(nodeId, change === 'started' ? at : null, offsetMs)
+      return store.status.appendEvent({ nodeId, ...event, at, data: { offsetSeconds, thresholdSeconds, nodeTime: nodeAt, hubTime: at } }, at)
+    })
+    this.logger[change === 'started' ? 'warn' : 'info']({ nodeId, offsetSeconds, nodeTime: nodeAt }, change === 'started' ? 'node clock skewed' : 'node clock back in step')
+    feed.publish({ type: 'event', id, nodeId, eventType: event.type, message: event.message, receivedAt: at })
   }
 
   markOnline(nodeId: string, at: string): void {

@@ -171,4 +171,16 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       );
     `,
   },
+  {
+    // The hub keeps its own time (issue 20): when each node's latest heartbeat arrived, the
+    // node's clock offset estimated from heartbeats and since when it has had ClockSkew, and
+    // when each workload's state began on the hub's clock (hub_since; since stays the node's).
+    name: 'hub-time',
+    sql: `
+      ALTER TABLE nodes ADD COLUMN heartbeat_received_at TEXT;
+      ALTER TABLE nodes ADD COLUMN clock_offset_ms INTEGER;
+      ALTER TABLE nodes ADD COLUMN clock_skew_since TEXT;
+      ALTER TABLE workload_status ADD COLUMN hub_since TEXT;
+    `,
+  },
 ]

@@ -25,6 +25,12 @@ export interface NodeRecord {
   readonly lastHeartbeat: Heartbeat | null
   readonly observedGeneration: number
   readonly createdAt: string
+  /** When the latest heartbeat arrived, on the hub's clock (its `at` is the node's); null before the first. */
+  readonly lastHeartbeatAt?: string | null
+  /** The node's clock minus the hub's, in ms, estimated from its heartbeats (hub/ingest/clock-offset.ts); null before the first. */
+  readonly clockOffsetMs?: number | null
+  /** Since when (hub time) the node has had ClockSkew; null when its clock is within the threshold. */
+  readonly clockSkewSince?: string | null
 }
 
 interface NodeRow {
@@ -44,6 +50,9 @@ interface NodeRow {
   last_heartbeat: string | null
   observed_generation: number
   created_at: string
+  heartbeat_received_at: string | null
+  clock_offset_ms: number | null
+  clock_skew_since: string | null
 }
 
 /** The JSON columns of a row, parsed, with the text they came from. */
@@ -60,6 +69,7 @@ interface ParsedColumns {
 interface PendingHeartbeat {
   readonly heartbeat: Heartbeat
   readonly at: string
+  readonly offsetMs: number | null
 }
 
 function later(a: string | null, b: string): string {
@@ -81,8 +91,10 @@ export class NodeRepository {
   constructor(db: Database) {
     this.sql = new Statements(db)
     this.flushAll = db.transaction((pending: readonly [string, PendingHeartbeat][]) => {
-      const update = this.sql.get('UPDATE nodes SET last_heartbeat = ?, last_seen_at = MAX(COALESCE(last_seen_at, \'\'), ?), observed_generation = MAX(observed_generation, ?) WHERE id = ?')
-      for (const [id, { heartbeat, at }] of pending) update.run(JSON.stringify(heartbeat), at, heartbeat.observedGeneration, id)
+      const update = this.sql.get(
+        'UPDATE nodes SET last_heartbeat = ?, heartbeat_received_at = ?, clock_offset_ms = COALESCE(?, clock_offset_ms), last_seen_at = MAX(COALESCE(last_seen_at, \'\'), ?), observed_generation = MAX(observed_generation, ?) WHERE id = ?',
+      )
+      for (const [id, { heartbeat, at, offsetMs }] of pending) update.run(JSON.stringify(heartbeat), at, offsetMs, at, heartbeat.observedGeneration, id)
     })
   }
 
@@ -132,6 +144,9 @@ export class NodeRepository {
       lastHeartbeat: pending ? pending.heartbeat : row.last_heartbeat ? (JSON.parse(row.last_heartbeat) as Heartbeat) : null,
       observedGeneration: pending ? Math.max(row.observed_generation, pending.heartbeat.observedGeneration) : row.observed_generation,
       createdAt: row.created_at,
+      lastHeartbeatAt: pending ? pending.at : row.heartbeat_received_at,
+      clockOffsetMs: pending?.offsetMs ?? row.clock_offset_ms,
+      clockSkewSince: row.clock_skew_since,
     }
   }
 
@@ -139,7 +154,7 @@ export class NodeRepository {
     return this.sql.get('SELECT 1 FROM nodes WHERE id = ?').get(id) !== undefined
   }
 
-  insert(node: Omit<NodeRecord, 'online' | 'offlineSince' | 'lastSeenAt' | 'lastHeartbeat' | 'observedGeneration' | 'cordoned'>): void {
+  insert(node: Omit<NodeRecord, 'online' | 'offlineSince' | 'lastSeenAt' | 'lastHeartbeat' | 'observedGeneration' | 'cordoned' | 'lastHeartbeatAt' | 'clockOffsetMs' | 'clockSkewSince'>): void {
     this.sql
       .get(
         `INSERT INTO nodes (id, labels, capabilities, arch, profile, inventory, capacity, reserved, heartbeat_interval_ms, created_at)
@@ -168,9 +183,20 @@ export class NodeRepository {
     this.sql.get('UPDATE nodes SET last_seen_at = ? WHERE id = ?').run(at, id)
   }
 
-  /** In memory until `flushHeartbeats`; reads see it at once. */
-  recordHeartbeat(id: string, heartbeat: Heartbeat, at: string): void {
-    this.heartbeats.set(id, { heartbeat, at })
+  /**
+   * In memory until `flushHeartbeats`; reads see it at once. `at` is when it arrived (hub time);
+   * `offsetMs` the node's clock offset estimated with it.
+   */
+  recordHeartbeat(id: string, heartbeat: Heartbeat, at: string, offsetMs: number | null = null): void {
+    this.heartbeats.set(id, { heartbeat, at, offsetMs })
+  }
+
+  /**
+   * ClockSkew starts (since, hub time) or ends (null), with the offset that decided it. Written at
+   * once, unlike heartbeats, so a hub restart neither repeats the start event nor misses the end.
+   */
+  setClockSkew(id: string, since: string | null, offsetMs: number): void {
+    this.sql.get('UPDATE nodes SET clock_skew_since = ?, clock_offset_ms = ? WHERE id = ?').run(since, offsetMs, id)
   }
 
   /** Heartbeats not yet written. */

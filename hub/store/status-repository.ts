@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
+import { hubSince } from '../ingest/clock-offset.js'
 import { LEGACY_EPOCH, dedupeBatch, type NodeEvent, type NodeStatus, type LocalRevert, type OutboxRecord, type WorkloadStatus } from '../../protocol/index.js'
 
 export interface IngestResult {
@@ -11,7 +12,18 @@ export interface IngestResult {
 
 export interface WorkloadStatusRecord extends WorkloadStatus {
   readonly nodeId: string
+  /** When the hub received the status (hub time). */
   readonly reportedAt: string
+  /** When this state began on the hub's clock (`since` is the node's own; see hubSince). */
+  readonly hubSince: string
+}
+
+/** What the hub knows of a node's clock when its statuses arrive: to put their times on its own. */
+export interface NodeClockFacts {
+  /** The node's clock minus the hub's (ms), or null when not measured yet. */
+  readonly offsetMs: number | null
+  readonly enrolledAt: string
+  readonly toleranceMs: number
 }
 
 export interface EventRecord extends Omit<NodeEvent, 'nodeId'> {
@@ -39,17 +51,18 @@ export class StatusRepository {
     epoch: string,
     records: readonly OutboxRecord[],
     receivedAt: string,
-  ): IngestResult & { statuses: NodeStatus[]; events: NodeEvent[] } {
+    clock: NodeClockFacts | null = null,
+  ): IngestResult & { statuses: NodeStatus[]; events: Array<NodeEvent & { id: number }> } {
     const { fresh, duplicates, ackSeq } = dedupeBatch(records, this.lastSeq(nodeId, epoch))
     const statuses: NodeStatus[] = []
-    const events: NodeEvent[] = []
+    const events: Array<NodeEvent & { id: number }> = []
     for (const record of fresh) {
       if (record.kind === 'status') {
-        this.applyStatus(nodeId, record.body, receivedAt)
+        this.applyStatus(nodeId, record.body, receivedAt, clock)
         statuses.push(record.body)
       } else {
-        this.appendEvent({ ...record.body, nodeId }, receivedAt, record.seq)
-        events.push(record.body)
+        const id = this.appendEvent({ ...record.body, nodeId }, receivedAt, record.seq)
+        events.push({ ...record.body, id })
       }
     }
     this.sql
@@ -73,18 +86,33 @@ export class StatusRepository {
     return row?.last_seq ?? 0
   }
 
-  private applyStatus(nodeId: string, status: NodeStatus, receivedAt: string): void {
+  private applyStatus(nodeId: string, status: NodeStatus, receivedAt: string, clock: NodeClockFacts | null): void {
+    const previous = new Map(
+      (this.sql.get('SELECT workload, since, hub_since FROM workload_status WHERE node_id = ?').all(nodeId) as { workload: string; since: string; hub_since: string | null }[]).map((r) => [
+        r.workload,
+        { since: r.since, hubSince: r.hub_since ?? r.since },
+      ]),
+    )
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
     const upsert = this.sql.get(
-      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, reported_at, revert)
-       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @reportedAt, @revert)
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
          health = excluded.health, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
-         container_id = excluded.container_id, since = excluded.since, reported_at = excluded.reported_at, revert = excluded.revert`,
+         container_id = excluded.container_id, since = excluded.since, hub_since = excluded.hub_since, reported_at = excluded.reported_at, revert = excluded.revert`,
     )
     for (const w of status.workloads) {
-      upsert.run({ nodeId, name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode ?? null, message: w.message ?? null, containerId: w.containerId ?? null, since: w.since, reportedAt: receivedAt, revert: w.revert ? JSON.stringify(w.revert) : null })
+      const onHub = hubSince({
+        since: w.since,
+        statusAt: status.at,
+        receivedAt,
+        offsetMs: clock?.offsetMs ?? null,
+        enrolledAt: clock?.enrolledAt ?? receivedAt,
+        toleranceMs: clock?.toleranceMs ?? 0,
+        previous: previous.get(w.name),
+      })
+      upsert.run({ nodeId, name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode ?? null, message: w.message ?? null, containerId: w.containerId ?? null, since: w.since, hubSince: onHub, reportedAt: receivedAt, revert: w.revert ? JSON.stringify(w.revert) : null })
     }
     this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
   }
@@ -114,6 +142,7 @@ export class StatusRepository {
       message: string | null
       container_id: string | null
       since: string
+      hub_since: string | null
       reported_at: string
       revert: string | null
     }[]
@@ -131,6 +160,7 @@ export class StatusRepository {
       since: r.since,
       ...(r.revert !== null ? { revert: JSON.parse(r.revert) as LocalRevert } : {}),
       reportedAt: r.reported_at,
+      hubSince: r.hub_since ?? r.since,
     }))
   }
 
