@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { ApiError, Created, storageFailure } from './http-errors.js'
 import type { RequestContext, Router } from './router.js'
@@ -11,7 +12,41 @@ export interface ApiServerOptions {
   readonly maxBodyBytes: number
   /** Serves anything the router does not (the console's static files). */
   readonly fallback?: (req: IncomingMessage, res: ServerResponse) => boolean
+  /** Defaults: DEFAULT_CONNECTION_LIMITS. */
+  readonly limits?: Partial<ConnectionLimits>
 }
+
+/**
+ * What one client may hold of the API server. Node's defaults let a client that sends its
+ * headers one byte at a time keep a socket for a minute (checked only every 30 s), and any
+ * number of them.
+ */
+export interface ConnectionLimits {
+  /** To receive a request's headers; a slower client gets 408 and is disconnected. */
+  readonly headersTimeoutMs: number
+  /**
+   * To receive a whole request, body included. Only the request: an answer may stream for as
+   * long as it likes (the change stream, log follows).
+   */
+  readonly requestTimeoutMs: number
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number
+  /** How often the two request timeouts are checked. */
+  readonly checkIntervalMs: number
+  /** Connections one remote address may have open at once; one more is answered 503 and closed. */
+  readonly maxConnectionsPerClient: number
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+  maxConnectionsPerClient: 32,
+}
+
+/** A refused connection gets this long to read its 503 before it is cut. */
+const REFUSED_LINGER_MS = 2_000
 
 /**
  * node:http with a small router: JSON in and out, bearer-token auth, and errors answered as
@@ -26,13 +61,23 @@ export function createApiServer(options: ApiServerOptions): Server {
     const offered = Buffer.from(match?.[1]?.trim() ?? '')
     return offered.length === expected.length && timingSafeEqual(offered, expected)
   }
-  return createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error }, 'unhandled API error')
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'internal error; see the hub log' } })
-      else res.end()
-    })
-  })
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits }
+  /** Connections over the per-client limit: answered 503 already, their requests ignored. */
+  const refused = new WeakSet<Socket>()
+  const server = createServer(
+    { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
+    (req, res) => {
+      if (refused.has(req.socket)) return // answered 503 already; closing
+      void handle(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'unhandled API error')
+        if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'internal error; see the hub log' } })
+        else res.end()
+      })
+    },
+  )
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs
+  limitConnectionsPerClient(server, limits.maxConnectionsPerClient, refused, logger)
+  return server
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://hub.invalid')
@@ -89,6 +134,49 @@ export function createApiServer(options: ApiServerOptions): Server {
       throw error
     }
   }
+}
+
+/**
+ * Counts open connections per remote address. One over the limit is answered at once with a
+ * 503 (which the agent's enrollment retries, where a 4xx would be final), `retry-after` and
+ * `connection: close`, before its request is read, and cut shortly after, so a client cannot
+ * pile up sockets however it behaves. Refused sockets go into `refused`.
+ */
+function limitConnectionsPerClient(server: Server, max: number, refused: WeakSet<Socket>, logger: Logger): void {
+  const open = new Map<string, number>()
+  const warned = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress
+    if (address === undefined) return // already gone
+    const count = open.get(address) ?? 0
+    if (count < max) {
+      open.set(address, count + 1)
+      socket.once('close', () => {
+        const left = (open.get(address) ?? 1) - 1
+        if (left > 0) open.set(address, left)
+        else open.delete(address)
+      })
+      return
+    }
+    refused.add(socket)
+    const body = JSON.stringify({
+      error: { code: 'too-many-connections', message: `${address} already has ${max} connections open to this hub, the most one client may; close some, or retry shortly` },
+    })
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+    )
+    const cut = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS)
+    cut.unref()
+    socket.once('close', () => clearTimeout(cut))
+    socket.on('error', () => undefined) // a reset from the client is expected here
+    // Once a minute per address at most, so a flood cannot flood the log too.
+    const now = Date.now()
+    if (now - (warned.get(address) ?? 0) >= 60_000) {
+      warned.set(address, now)
+      if (warned.size > 1024) warned.clear()
+      logger.warn({ client: address, limit: max }, 'refused a connection: too many open from this client')
+    }
+  })
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

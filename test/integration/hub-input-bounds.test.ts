@@ -1,0 +1,147 @@
+// Hostile input against a real hub process (issue 11 items 1 and 4): a megabyte of nesting is a
+// quick 400 naming the limit while /healthz keeps answering and memory stays put; the same from
+// a node over MQTT is a counted rejection; a client that never finishes its headers is cut; one
+// address cannot hold more than its share of connections while another still gets through.
+// Times are measured and printed, never asserted.
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { mqttTopic } from '../../protocol/topics.js'
+import { waitFor } from '../support/wait.js'
+import { connectRawMqtt, publishRaw, startHubProcess, type HubProcess } from '../support/hub-process.js'
+import { rawConnection, type RawConnection } from './raw-http.js'
+
+t.setTimeout(120_000)
+
+const MEBIBYTE = 1024 * 1024
+/** The hub's default per-client connection limit (DEFAULT_CONNECTION_LIMITS in hub/api/server.ts). */
+const PER_CLIENT = 32
+
+interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: ReadonlyArray<{ line?: number; column?: number; message: string }> }
+}
+
+/** The hub's resident memory, in MB, from /proc. */
+function rssMb(hub: HubProcess): number {
+  const status = readFileSync(`/proc/${hub.pid}/status`, 'utf8')
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1])
+  return Math.round(kb / 1024)
+}
+
+/** Polls /healthz back to back until `until` settles; resolves to each answer's status and time. */
+async function pollHealth(hub: HubProcess, until: Promise<unknown>): Promise<{ status: number; ms: number }[]> {
+  let done = false
+  void until.finally(() => {
+    done = true
+  })
+  const answers: { status: number; ms: number }[] = []
+  do {
+    const started = performance.now()
+    const response = await fetch(`${hub.apiUrl}/healthz`, { signal: AbortSignal.timeout(60_000) })
+    await response.text()
+    answers.push({ status: response.status, ms: performance.now() - started })
+  } while (!done)
+  return answers
+}
+
+t.test('hostile input and hostile clients against a real hub', async (t) => {
+  const hub = await startHubProcess(t)
+
+  // Started first and awaited last: the hub must cut it within its header timeout (10 s, checked
+  // every second), while everything else runs.
+  const slowStarted = performance.now()
+  const slow = await rawConnection(hub.apiPort, 'GET /healthz HTTP/1.1\r\nhost: hub\r\nx-slow: 1', '127.0.0.4')
+  const slowClosed = slow.closed.then((text) => ({ text, ms: performance.now() - slowStarted }))
+
+  await t.test('a megabyte of nesting is a 400 naming the limit, while /healthz keeps answering and memory stays put', async (t) => {
+    const rssBefore = rssMb(hub)
+    const attacks: [string, string, number][] = [
+      ['brackets', '['.repeat(MEBIBYTE), 65],
+      ['compact block sequences', '- '.repeat(MEBIBYTE / 2), 129],
+      ['JSON objects', '{"a":'.repeat(MEBIBYTE / 5), 321],
+    ]
+    const posts = (async () => {
+      for (const [what, body, column] of attacks) {
+        const started = performance.now()
+        const response = await hub.api<ErrorBody>('POST', '/api/v1/manifests', body)
+        t.comment(`${what}: ${response.status} in ${Math.round(performance.now() - started)} ms`)
+        t.equal(response.status, 400, `${what}: answered 400`)
+        t.match(response.body.error?.message, /nesting deeper than 64 levels/, `${what}: the answer names the limit`)
+        t.match(response.body.error?.details, [{ line: 1, column, message: /nesting deeper than 64 levels/ }], `${what}: and where it was passed`)
+      }
+    })()
+    const health = await pollHealth(hub, posts)
+    await posts
+    t.comment(`/healthz meanwhile: ${health.length} answers, slowest ${Math.round(Math.max(...health.map((h) => h.ms)))} ms`)
+    t.ok(health.length > 0 && health.every((h) => h.status === 200), '/healthz answered 200 every time')
+    const rssAfter = rssMb(hub)
+    t.comment(`hub RSS: ${rssBefore} MB before, ${rssAfter} MB after (without the bound: over 900 MB more)`)
+    t.ok(rssAfter - rssBefore < 128, `memory stays bounded (${rssAfter - rssBefore} MB more)`)
+    t.equal((await hub.api('GET', '/api/v1/deployments')).status, 200, 'the hub is fine')
+  })
+
+  await t.test('a deeply nested JSON body is a 400 too, before authentication matters (enrollment is public)', async (t) => {
+    const response = await hub.api<ErrorBody>('POST', '/api/v1/enroll', `{"token": ${'['.repeat(MEBIBYTE / 2)}`, { token: null, contentType: 'application/json' })
+    t.equal(response.status, 400)
+    t.match(response.body.error, { code: 'bad-request', message: /^nesting deeper than 64 levels at line 1, column 74$/ })
+  })
+
+  await t.test("a node's deeply nested heartbeat is rejected and counted as too-deep", async (t) => {
+    const token = await hub.createJoinToken({ maxUses: 1 })
+    const inventory = {
+      hostname: 'deep',
+      arch: 'amd64',
+      cpu: { model: 'test', cores: 1 },
+      memoryBytes: 1024 ** 3,
+      disks: [],
+      os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' },
+      hardware: {},
+      gpus: [],
+      runtime: { name: 'docker', version: 'test' },
+    }
+    const enrolled = await hub.ok<{ nodeId: string; username: string; password: string }>('POST', '/api/v1/enroll', { token, name: 'deep-node', inventory, agentVersion: 'test' })
+    const raw = await connectRawMqtt(t, hub.brokerUrl, { clientId: `shoal-agent-${enrolled.nodeId}`, username: enrolled.username, password: enrolled.password })
+    // Under the heartbeat's 8 KiB, so it is the depth that refuses it, not the size.
+    t.equal(await publishRaw(raw, mqttTopic(enrolled.nodeId, 'heartbeat'), `{"nodeId": ${'['.repeat(8000)}`), 'acked')
+    await waitFor(async () => (await hub.metric('shoal_messages_rejected_total', { channel: 'heartbeat', reason: 'too-deep' })) === 1, {
+      what: 'the hub to count the heartbeat as rejected, too-deep',
+      timeoutMs: 15_000,
+    })
+    t.ok(raw.client.connected, 'the node stays connected')
+    await raw.end()
+  })
+
+  await t.test(`one address holds at most ${PER_CLIENT} connections; one more is a 503, another address still gets through`, async (t) => {
+    // Change streams: long-lived by design, so each holds its connection for as long as the test needs.
+    const stream = `GET /api/v1/stream HTTP/1.1\r\nhost: hub\r\nauthorization: Bearer ${hub.adminToken}\r\n\r\n`
+    const held: RawConnection[] = []
+    t.teardown(() => {
+      for (const connection of held) connection.socket.destroy()
+    })
+    for (let i = 0; i < PER_CLIENT; i++) {
+      const connection = await rawConnection(hub.apiPort, stream, '127.0.0.3')
+      held.push(connection)
+      await connection.received(/: connected\n\n/)
+    }
+    const over = await rawConnection(hub.apiPort, stream, '127.0.0.3')
+    const answer = await over.closed
+    t.match(answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/)
+    t.match(answer, /"code":"too-many-connections"/)
+    t.equal((await fetch(`${hub.apiUrl}/healthz`)).status, 200, 'another client (127.0.0.1) is served meanwhile')
+    t.ok(!held.some((connection) => connection.socket.destroyed), 'the held streams are untouched')
+
+    held.pop()?.socket.destroy()
+    await waitFor(
+      async () => {
+        const again = await rawConnection(hub.apiPort, 'GET /healthz HTTP/1.1\r\nhost: hub\r\nconnection: close\r\n\r\n', '127.0.0.3')
+        return (await again.closed).startsWith('HTTP/1.1 200 ')
+      },
+      { what: 'a connection from 127.0.0.3 to be served again once one of its streams closed', timeoutMs: 15_000, intervalMs: 100 },
+    )
+  })
+
+  await t.test('a client that never finishes its headers is cut within the header timeout', async (t) => {
+    const { text, ms } = await slowClosed
+    t.comment(`closed by the hub after ${Math.round(ms)} ms (header timeout 10 s, checked every second)`)
+    t.match(text, /^HTTP\/1\.1 408 /)
+  })
+})
