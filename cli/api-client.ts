@@ -62,6 +62,12 @@ export interface TokenResponse {
   readonly createdAt: string
 }
 
+/** A join token as listed: no secret, its uses and whether it still enrolls. */
+export interface TokenView extends Omit<TokenResponse, 'token'> {
+  readonly usesLeft: number | null
+  readonly expired: boolean
+}
+
 export interface NodePatch {
   readonly labels?: Readonly<Record<string, string | null>>
   readonly cordoned?: boolean
@@ -230,6 +236,14 @@ export class HubClient {
 
   createToken(request: TokenRequest): Promise<TokenResponse> {
     return this.request('POST', '/api/v1/tokens', { body: JSON.stringify(request), contentType: 'application/json' })
+  }
+
+  async listTokens(): Promise<TokenView[]> {
+    return (await this.request<{ items: TokenView[] }>('GET', '/api/v1/tokens')).items
+  }
+
+  revokeToken(id: string): Promise<{ revoked: string }> {
+    return this.request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`)
   }
 
   /** Events after `since` (an event id), oldest first. */

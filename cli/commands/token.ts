@@ -1,9 +1,10 @@
 import { Command } from 'commander'
 import { Duration } from '../../protocol/index.js'
-import type { TokenRequest } from '../api-client.js'
+import { HubRequestError, type TokenRequest } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { formatLabels, outputOption, renderData, renderFields, type OutputFormat } from '../output.js'
+import { formatAge, renderTable } from '../table.js'
 import { parseLabelChanges } from './label.js'
 
 interface CreateOptions extends ConnectionOptions {
@@ -14,7 +15,11 @@ interface CreateOptions extends ConnectionOptions {
   output: OutputFormat
 }
 
-/** `shoal token create`: a join token that enrolls nodes (optionally expiring, limited, labelling). */
+interface ListOptions extends ConnectionOptions {
+  output: OutputFormat
+}
+
+/** `shoal token create|list|revoke`: join tokens that enroll nodes (expiring, limited, labelling). */
 export function tokenCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env): Command {
   const token = new Command('token').description('manage join tokens that enroll new nodes')
   addConnectionOptions(
@@ -72,6 +77,51 @@ Examples:
         ]),
       )
       io.err(`\nenroll a node with: shoal agent run --data-dir /var/lib/shoal --hub ${client.hub} --token ${created.token}\n`)
+    })
+  addConnectionOptions(
+    token
+      .command('list')
+      .description('list join tokens: uses, uses left, expiry and labels (the secrets are not kept)')
+      .addOption(outputOption(['table', 'json', 'yaml'])),
+  )
+    .addHelpText('after', '\nExample:\n  $ shoal token list\n')
+    .action(async (options: ListOptions) => {
+      const tokens = await connect(options, env).listTokens()
+      if (options.output === 'json' || options.output === 'yaml') {
+        io.out(renderData(options.output, { items: tokens }))
+        return
+      }
+      if (tokens.length === 0) {
+        io.err('no join tokens; make one with shoal token create\n')
+        return
+      }
+      const now = Date.now()
+      io.out(
+        renderTable(
+          ['ID', 'STATUS', 'USES', 'LEFT', 'EXPIRES', 'LABELS', 'AGE'],
+          tokens.map((t) => [
+            t.id,
+            t.expired ? 'expired' : t.usesLeft === 0 ? 'used up' : 'usable',
+            String(t.uses),
+            t.usesLeft === null ? 'unlimited' : String(t.usesLeft),
+            t.expiresAt ?? 'never',
+            formatLabels(t.labels),
+            formatAge(t.createdAt, now),
+          ]),
+        ),
+      )
+    })
+  addConnectionOptions(token.command('revoke').description('revoke a join token: it enrolls no more nodes (nodes it enrolled stay)').argument('<id>', 'the token ID shown by shoal token list'))
+    .addHelpText('after', '\nExample:\n  $ shoal token revoke k3x9q2\n')
+    .action(async (id: string, options: ConnectionOptions) => {
+      const client = connect(options, env)
+      try {
+        await client.revokeToken(id)
+      } catch (error) {
+        if (error instanceof HubRequestError && error.status === 404) throw new CliError(`join token ${JSON.stringify(id)} not found; list them with shoal token list`)
+        throw error
+      }
+      io.out(`token/${id} revoked\n`)
     })
   return token
 }

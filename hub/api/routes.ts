@@ -1,15 +1,12 @@
 import { z } from 'zod'
 import {
-  Duration,
   EnrollmentRequest,
   LabelKey,
   LabelValue,
-  Labels,
   MAX_BYTES,
   ProtocolError,
   SelectorSyntaxError,
   decodeMessage,
-  durationMs,
   formatManifestError,
   parseManifests,
   parseSelectorString,
@@ -32,6 +29,8 @@ import { registerLogRoutes } from './logs-route.js'
 import { Router, type RequestContext } from './router.js'
 import { streamChanges } from './sse.js'
 import { registerDrainRoute } from './drain-route.js'
+import { registerTokenRoutes } from './token-routes.js'
+import { FailedEnrollmentLimiter } from '../enrollment/failed-enrollments.js'
 import { registerRolloutRoutes } from './rollout-routes.js'
 import { RolloutService } from '../rollout/rollout-service.js'
 import { deploymentDetailView, deploymentView, nodeDetailView, nodeView, nodeViews } from './views.js'
@@ -49,15 +48,6 @@ export interface ApiServices {
   readonly brokerAccess?: Pick<BrokerAccess, 'sync'>
   readonly logRelay?: LogRelay
 }
-
-/** A join token without a ttl expires after this (as kubeadm's do); `ttl: "0"` asks for never. */
-const DEFAULT_TOKEN_TTL = '24h'
-
-const TokenRequest = z.strictObject({
-  ttl: z.union([Duration, z.literal('0')]).optional(),
-  maxUses: z.number().int().min(1).optional(),
-  labels: Labels.optional(),
-})
 
 const NodePatch = z.strictObject({
   labels: z.record(LabelKey, LabelValue.nullable()).optional(),
@@ -77,6 +67,7 @@ async function jsonBody<S extends z.ZodType>(context: RequestContext, schema: S,
 export function buildRoutes(services: ApiServices): Router {
   const { store, fleet, feed, metrics, clock } = services
   const router = new Router()
+  const failedEnrollments = new FailedEnrollmentLimiter()
   const audit = (context: RequestContext, action: string, target: string, detail: unknown = null): void => {
     store.audit.append({ at: isoNow(clock), actor: context.actor, action, target, detail: detail === null ? null : JSON.stringify(detail) })
   }
@@ -89,7 +80,20 @@ export function buildRoutes(services: ApiServices): Router {
     'POST',
     '/api/v1/enroll',
     async (context) => {
-      const request = await jsonBody(context, EnrollmentRequest, 'enrollment request')
+      const address = context.req.socket.remoteAddress ?? 'unknown'
+      const waitMs = failedEnrollments.retryAfterMs(address, clock.now())
+      if (waitMs !== null) {
+        const seconds = Math.ceil(waitMs / 1000)
+        context.res.setHeader('Retry-After', String(seconds))
+        throw new ApiError(429, 'too-many-failed-enrollments', `too many failed enrollments from ${address}; try again in ${seconds} s`)
+      }
+      let request
+      try {
+        request = await jsonBody(context, EnrollmentRequest, 'enrollment request')
+      } catch (error) {
+        failedEnrollments.recordFailure(address, clock.now())
+        throw error
+      }
       try {
         const response = await enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
         // The answer waits until the broker knows the new user, so the node's first login works.
@@ -98,7 +102,10 @@ export function buildRoutes(services: ApiServices): Router {
         fleet.requestSoon('enrolled')
         return new Created(response)
       } catch (error) {
-        if (error instanceof TokenRefusedError) throw new ApiError(403, 'token-refused', error.message)
+        if (error instanceof TokenRefusedError) {
+          failedEnrollments.recordFailure(address, clock.now())
+          throw new ApiError(403, 'token-refused', error.message)
+        }
         if (error instanceof UnknownProfileError || error instanceof NoMatchingProfileError) throw badRequest(error.message)
         throw error
       }
@@ -106,18 +113,7 @@ export function buildRoutes(services: ApiServices): Router {
     { public: true },
   )
 
-  router.add('POST', '/api/v1/tokens', async (context) => {
-    const request = await jsonBody(context, TokenRequest, 'token request')
-    const now = clock.now()
-    const created = store.tokens.create({
-      labels: request.labels ?? {},
-      maxUses: request.maxUses ?? null,
-      expiresAt: tokenExpiry(request.ttl ?? DEFAULT_TOKEN_TTL, now),
-      now: new Date(now).toISOString(),
-    })
-    audit(context, 'token.create', created.record.id, { maxUses: created.record.maxUses, expiresAt: created.record.expiresAt, labels: created.record.labels })
-    return new Created({ token: created.token, ...created.record })
-  })
+  registerTokenRoutes(router, { store, clock }, jsonBody, audit)
 
   router.add('POST', '/api/v1/manifests', async (context) => {
     const body = await context.body()
@@ -252,11 +248,4 @@ export function buildRoutes(services: ApiServices): Router {
   registerDrainRoute(router, services)
   registerRolloutRoutes(router, new RolloutService({ store, fleet, feed, clock }), jsonBody)
   return router
-}
-
-/** When a token asked to live `ttl` expires; null for "0" (never). */
-function tokenExpiry(ttl: string, now: number): string | null {
-  if (ttl === '0') return null
-  const ms = durationMs(ttl)
-  return ms === 0 ? null : new Date(now + ms).toISOString()
 }

@@ -36,6 +36,24 @@ export class TokenRepository {
     return { token, record: { id, labels: options.labels, maxUses: options.maxUses, uses: 0, expiresAt: options.expiresAt, createdAt: options.now } }
   }
 
+  /** Every token, newest first; the secrets are not kept, only their digests. */
+  list(): JoinToken[] {
+    const rows = this.sql.get('SELECT id, labels, max_uses, uses, expires_at, created_at FROM join_tokens ORDER BY created_at DESC, id').all() as {
+      id: string
+      labels: string
+      max_uses: number | null
+      uses: number
+      expires_at: string | null
+      created_at: string
+    }[]
+    return rows.map((row) => ({ id: row.id, labels: JSON.parse(row.labels) as Record<string, string>, maxUses: row.max_uses, uses: row.uses, expiresAt: row.expires_at, createdAt: row.created_at }))
+  }
+
+  /** Deletes the token: it enrolls nothing more. Nodes it already enrolled keep their own credentials. */
+  revoke(id: string): boolean {
+    return this.sql.get('DELETE FROM join_tokens WHERE id = ?').run(id).changes > 0
+  }
+
   /** The token if it can be used now, or throws why not. Changes nothing. */
   check(token: string, now: number): JoinToken {
     const row = this.sql.get('SELECT * FROM join_tokens WHERE token_hash = ?').get(tokenDigest(token)) as
