@@ -39,9 +39,20 @@ export function signedBytes(document: Readonly<Record<string, unknown>>): Buffer
   return Buffer.from(canonicalJson(rest))
 }
 
-export function signDocument(unsigned: UnsignedDesiredDocument, privateKeyPem: string): DesiredDocument {
-  const withKey = { ...unsigned, keyId: keyIdOf(publicKeyOf(privateKeyPem)) }
-  const signature = sign(null, signedBytes(withKey), createPrivateKey(privateKeyPem)).toString('base64')
+/** A private key parsed once, with its key id: parsing the PEM cost ~1.5 ms per document signed. */
+export interface PreparedSigningKey {
+  readonly privateKey: KeyObject
+  readonly keyId: string
+}
+
+export function prepareSigningKey(privateKeyPem: string): PreparedSigningKey {
+  return { privateKey: createPrivateKey(privateKeyPem), keyId: keyIdOf(publicKeyOf(privateKeyPem)) }
+}
+
+export function signDocument(unsigned: UnsignedDesiredDocument, key: string | PreparedSigningKey): DesiredDocument {
+  const prepared = typeof key === 'string' ? prepareSigningKey(key) : key
+  const withKey = { ...unsigned, keyId: prepared.keyId }
+  const signature = sign(null, signedBytes(withKey), prepared.privateKey).toString('base64')
   return { ...withKey, signature }
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { encodeMessage, signDocument, type Deployment } from '../../protocol/index.js'
+import { encodeMessage, prepareSigningKey, signDocument, type Deployment, type PreparedSigningKey } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
@@ -73,9 +73,11 @@ export class FleetController {
   private active = new Set<string>()
   private plans = new Map<string, RolloutPlan>()
   private wakeTimer: NodeJS.Timeout | null = null
+  private readonly signingKey: PreparedSigningKey
 
   constructor(private readonly options: FleetControllerOptions) {
     this.logger = options.logger.child({ component: 'fleet' })
+    this.signingKey = prepareSigningKey(options.privateKeyPem)
     this.soon = new PassCoalescer(options.coalesceMs ?? 1_000, (reason) => void this.request(reason), options.timers)
     this.rolloutSoon = new PassCoalescer(options.rolloutCoalesceMs ?? 100, (reason) => void this.request(reason), options.timers)
     options.metrics.describe('shoal_rollout_events_total', 'rollout steps, pauses, failures and rollbacks, by event type')
@@ -241,7 +243,7 @@ export class FleetController {
         const current = heads.get(node.id) ?? null
         const next = nextDocument(node.id, byNode.get(node.id) ?? [], current, issuedAt)
         if (!next) continue
-        store.desired.save(signDocument(next.document, this.options.privateKeyPem), next.contentHash)
+        store.desired.save(signDocument(next.document, this.signingKey), next.contentHash)
         changed.push(node.id)
       }
       if (placementChange.added + placementChange.removed > 0) this.logger.info({ reason, ...placementChange }, 'placements changed')

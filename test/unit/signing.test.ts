@@ -3,7 +3,7 @@ import { canonicalJson } from '../../protocol/canonical-json.js'
 import { ContainerTemplate } from '../../protocol/container-template.js'
 import { DesiredDocument, type UnsignedDesiredDocument } from '../../protocol/desired.js'
 import { ProtocolError } from '../../protocol/errors.js'
-import { generateSigningKeys, keyIdOf, publicKeyOf, signDocument, signedBytes, verifyDocumentSignature } from '../../protocol/signing.js'
+import { generateSigningKeys, keyIdOf, prepareSigningKey, publicKeyOf, signDocument, signedBytes, verifyDocumentSignature } from '../../protocol/signing.js'
 
 const hub = generateSigningKeys()
 const stranger = generateSigningKeys()
@@ -216,3 +216,11 @@ function reverseKeys(value: unknown): unknown {
   }
   return value
 }
+
+t.test('a key prepared once signs exactly as the PEM does (Ed25519 is deterministic)', async (t) => {
+  const keys = generateSigningKeys()
+  const unsigned = { apiVersion: 'shoal/v1' as const, kind: 'NodeDesiredState' as const, nodeId: 'pi-1', generation: 3, issuedAt: '2026-12-06T00:00:00.000Z', workloads: [] }
+  const prepared = prepareSigningKey(keys.privateKeyPem)
+  t.same(signDocument(unsigned, prepared), signDocument(unsigned, keys.privateKeyPem))
+  t.doesNotThrow(() => verifyDocumentSignature(signDocument(unsigned, prepared), keys.publicKey))
+})
