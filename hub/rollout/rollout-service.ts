@@ -49,6 +49,8 @@ export class RolloutService {
     return {
       deployment: name,
       revision: deployment.revision,
+      /** The revision the stored rollout is about; behind `revision` until a pass picks a new one up. */
+      observedRevision: record?.revision ?? null,
       stableRevision: record?.stableRevision ?? null,
       phase: record?.phase ?? 'complete',
       paused: record?.paused ?? false,
