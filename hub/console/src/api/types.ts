@@ -69,7 +69,10 @@ export interface WorkloadStatus {
   readonly exitCode?: number
   readonly message?: string
   readonly lastLogLines?: readonly string[]
+  /** When the state began by the node's own clock. */
   readonly since: string
+  /** The same moment on the hub's clock: right even when the node's clock is years off. */
+  readonly hubSince?: string
   readonly reportedAt: string
 }
 

@@ -13,8 +13,8 @@ export function EventsList(props: { events: readonly FleetEvent[]; showNode?: bo
     <ol class="events" aria-label="events">
       {events.map((event) => (
         <li key={event.id} class={`event ${event.severity}`} data-event-type={event.type}>
-          <span class="event-time" title={localTime(event.at)}>
-            {ago(event.at, now)}
+          <span class="event-time" title={`received ${localTime(event.receivedAt)}; the node's clock said ${localTime(event.at)}`}>
+            {ago(event.receivedAt, now)}
           </span>
           <span class={`event-type sev-${event.severity}`}>{event.type}</span>
           {props.showNode !== false && event.nodeId ? (

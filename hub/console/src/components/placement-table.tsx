@@ -68,7 +68,7 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
               <td class={`num ${stale ? 'warn-text' : ''}`} title={stale ? `running revision ${status?.revision}; revision ${p.revision} is on its way` : p.revision !== deployment.revision ? `the rollout keeps this copy on revision ${p.revision} for now` : ''}>
                 {status?.revision ?? '–'}
               </td>
-              <td title={status?.since ?? p.since}>{ago(status?.since ?? p.since, now)}</td>
+              <td title={status?.hubSince ?? status?.since ?? p.since}>{ago(status?.hubSince ?? status?.since ?? p.since, now)}</td>
               <td class="clip" title={status?.message}>
                 {status?.message ?? ''}
               </td>

@@ -234,7 +234,7 @@ function Workloads(props: { node: NodeDetail; now: number }) {
               <td>{status?.health ?? '–'}</td>
               <td class="num">{status?.restarts ?? '–'}</td>
               <td class="num">{status?.revision ?? '–'}</td>
-              <td title={status?.since}>{status ? ago(status.since, now) : '–'}</td>
+              <td title={status ? `the node's clock said ${status.since}` : undefined}>{status ? ago(status.hubSince ?? status.since, now) : '–'}</td>
               <td class="clip" title={status?.message}>
                 {status?.message ?? (status?.exitCode !== undefined ? `exit code ${status.exitCode}` : '')}
               </td>
