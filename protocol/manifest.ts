@@ -43,6 +43,10 @@ export const DeploymentSpec = z
     if (spec.mode === 'every-node' && spec.replicas !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas cannot be set with mode: every-node (one copy runs on each matching node)' })
     }
+    const surge = spec.strategy.maxSurge
+    if (spec.mode === 'every-node' && surge !== undefined && surge !== 0 && surge !== '0%') {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'maxSurge'], message: 'maxSurge needs mode: replicated (an every-node deployment has one copy per matching node and no spare node to surge onto)' })
+    }
   })
 export type DeploymentSpec = z.infer<typeof DeploymentSpec>
 

@@ -46,7 +46,7 @@ export const RolloutStrategy = z
   .strictObject({
     type: z.enum(['rolling', 'canary']).default('rolling'),
     maxUnavailable: CountOrPercent.default('25%').describe('copies that may be down for the rollout at once (percent rounds down; never below 1)'),
-    maxSurge: CountOrPercent.optional().describe('not supported yet: a node holds one copy of a deployment, so copies are replaced in place'),
+    maxSurge: CountOrPercent.optional().describe('replicated only: extra copies of the new revision on other nodes while old ones are replaced (percent rounds up)'),
     // Not 0 as in Kubernetes: a container that exits at once looks running for an instant, and
     // without a settle time that instant would let the next wave start.
     minReadySeconds: z.number().int().min(0).max(86_400).default(5).describe('a new copy must stay running and healthy this long to count as updated'),
@@ -57,9 +57,6 @@ export const RolloutStrategy = z
     revertWindow: Duration.default('10m').describe('an agent that cannot reach the hub reverts a copy failing its gate this long after it started'),
   })
   .superRefine((strategy, ctx) => {
-    if (strategy.maxSurge !== undefined && strategy.maxSurge !== 0 && strategy.maxSurge !== '0%') {
-      ctx.addIssue({ code: 'custom', path: ['maxSurge'], message: 'maxSurge is not supported yet: a node holds one copy of a deployment, so copies are replaced in place; use maxUnavailable' })
-    }
     if (durationMs(strategy.revertWindow) > 7 * 24 * 3600 * 1000) {
       ctx.addIssue({ code: 'custom', path: ['revertWindow'], message: 'revertWindow is at most 7d' })
     }

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
-import { encodeMessage, prepareSigningKey, signDocument, type Deployment, type PreparedSigningKey } from '../../protocol/index.js'
+import { desiredReplicas, encodeMessage, prepareSigningKey, signDocument, type Deployment, type PreparedSigningKey } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
-import { copyKey, planFleetRollouts } from '../rollout/fleet-rollouts.js'
-import type { RolloutPlan } from '../rollout/rollout-types.js'
+import { copyKey, planFleetRollouts, scheduledReplicas } from '../rollout/fleet-rollouts.js'
+import type { RolloutPlan, RolloutRecord } from '../rollout/rollout-types.js'
 import type { Metrics } from '../metrics.js'
 import { PassCoalescer, type TimerHost } from './pass-coalescer.js'
 import { schedule } from '../scheduler/schedule.js'
@@ -43,6 +43,13 @@ export function toSchedulerNode(node: NodeRecord): SchedulerNode {
     online: node.online,
     offlineSince: node.offlineSince ? Date.parse(node.offlineSince) : null,
   }
+}
+
+/** The scheduler's view of a deployment, with maxSurge extra replicas while its rollout runs. */
+function withSurge(record: DeploymentRecord, rollout: RolloutRecord | null): SchedulerDeployment {
+  const base = toSchedulerDeployment(record)
+  const replicas = scheduledReplicas(record.manifest.spec, record.revision, rollout)
+  return replicas === null || replicas === desiredReplicas(record.manifest.spec) ? base : { ...base, spec: { ...base.spec, replicas } }
 }
 
 export function toSchedulerDeployment(record: Pick<DeploymentRecord, 'name' | 'revision'> & { manifest: Deployment }): SchedulerDeployment {
@@ -199,10 +206,10 @@ export class FleetController {
     const deployments = store.deployments.list()
     const nodes = store.nodes.list()
     const stored = store.deployments.placements()
-    const result = schedule(deployments.map(toSchedulerDeployment), nodes.map(toSchedulerNode), this.currentPlacements(), now)
     const records = store.rollouts.list()
+    const result = schedule(deployments.map((d) => withSurge(d, records.get(d.name) ?? null)), nodes.map(toSchedulerNode), this.currentPlacements(), now)
     const rollouts = planFleetRollouts({
-      deployments: deployments.map((d) => ({ name: d.name, revision: d.revision, strategy: d.manifest.spec.strategy })),
+      deployments: deployments.map((d) => ({ name: d.name, revision: d.revision, strategy: d.manifest.spec.strategy, replicas: d.manifest.spec.mode === 'every-node' ? null : desiredReplicas(d.manifest.spec) })),
       scheduled: result.placements,
       assigned: new Map(stored.map((p) => [copyKey(p.nodeId, p.workload), p])),
       nodes: new Map(nodes.map((n) => [n.id, n])),

@@ -1,12 +1,14 @@
-import type { RolloutStrategy, WorkloadStatus } from '../../protocol/index.js'
+import { desiredReplicas, type DeploymentSpec, type RolloutStrategy, type WorkloadStatus } from '../../protocol/index.js'
 import type { Placement } from '../scheduler/types.js'
-import { planRollout } from './plan-rollout.js'
+import { planRollout, surgeFor } from './plan-rollout.js'
 import type { ObservedCopy, RolloutPlan, RolloutRecord } from './rollout-types.js'
 
 export interface RolloutDeploymentInput {
   readonly name: string
   readonly revision: number
   readonly strategy: RolloutStrategy
+  /** Replicas asked for (null for every-node): copies with a higher ordinal are surge copies. */
+  readonly replicas: number | null
 }
 
 /** A placed copy with the revision the planner gave it. */
@@ -66,9 +68,10 @@ export function planFleetRollouts(input: FleetRolloutInput): FleetRolloutResult 
         assigned: stored?.revision ?? null,
         readySince: stored?.readySince ?? null,
         observed: status && status.deployment === deployment.name ? observedCopy(status) : null,
+        surge: deployment.replicas !== null && p.replica >= deployment.replicas,
       }
     })
-    const plan = planRollout({ deployment, record: input.records.get(deployment.name) ?? null, copies, now: input.now })
+    const plan = planRollout({ deployment: { name: deployment.name, revision: deployment.revision, strategy: deployment.strategy }, record: input.records.get(deployment.name) ?? null, copies, now: input.now })
     plans.set(deployment.name, plan)
     const byKey = new Map(plan.copies.map((c) => [c.key, c]))
     for (const p of own) {
@@ -89,4 +92,19 @@ function observedCopy(status: Pick<WorkloadStatus, 'revision' | 'state' | 'healt
     message: status.message ?? null,
     revertedFrom: status.revert?.fromRevision ?? null,
   }
+}
+
+/**
+ * The replicas to schedule for a replicated deployment: its own, plus maxSurge extra while a
+ * rollout away from a previous revision runs (or is about to start). Extra copies get the next
+ * ordinals, so the planner knows them as surge copies; once the rollout is complete the
+ * scheduler drops back to the deployment's replicas.
+ */
+export function scheduledReplicas(spec: DeploymentSpec, revision: number, record: RolloutRecord | null): number | null {
+  if (spec.mode === 'every-node') return null
+  const replicas = desiredReplicas(spec)
+  const surge = surgeFor(spec.strategy, replicas)
+  if (surge === 0 || replicas === 0 || record === null) return replicas
+  const rolling = record.revision !== revision || (record.phase === 'progressing' && record.stableRevision !== null)
+  return rolling ? replicas + surge : replicas
 }

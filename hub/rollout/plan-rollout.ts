@@ -33,10 +33,11 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   const minReadyMs = strategy.minReadySeconds * 1000
   const initial = record.phase === 'complete' || record.stableRevision === null ? target : record.stableRevision
   const work: Work[] = copies.map((copy) => {
-    const revision = copy.assigned ?? initial
+    // A surge copy exists only to carry the new revision while old ones are replaced.
+    const revision = copy.assigned ?? (copy.surge ? target : initial)
     return { copy, revision, wave: null, waiting: null, ...evaluateCopy(copy, revision, target, minReadyMs, now) }
   })
-  const maxUnavailable = budgetFor(strategy, copies.length)
+  const maxUnavailable = budgetFor(strategy, copies.filter((c) => !c.surge).length)
   let hold: StepHold = null
 
   if (record.phase === 'progressing') {
@@ -74,9 +75,18 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   return { record, copies: plans, events, wakeAt: wakeAt(record, strategy, work, hold, minReadyMs), hold: record.phase === 'progressing' ? hold : null }
 }
 
-/** The budget of copies down at once: percentages round down, and never below one. */
+/**
+ * The budget of copies down at once: percentages round down, and never below one unless surge
+ * copies stand in (maxUnavailable 0 with maxSurge 1: never fewer than all copies available).
+ */
 export function budgetFor(strategy: RolloutStrategy, total: number): number {
-  return Math.max(1, resolveCountOrPercent(strategy.maxUnavailable, total))
+  const unavailable = resolveCountOrPercent(strategy.maxUnavailable, total)
+  return surgeFor(strategy, total) > 0 ? unavailable : Math.max(1, unavailable)
+}
+
+/** Extra copies of the new revision a replicated rollout may run (percentages round up). */
+export function surgeFor(strategy: RolloutStrategy, replicas: number): number {
+  return strategy.maxSurge === undefined ? 0 : resolveCountOrPercent(strategy.maxSurge, replicas, true)
 }
 
 /** Continues the stored rollout, or starts one when the deployment has a revision it has not rolled out. */
@@ -224,7 +234,7 @@ function advance(start: RolloutRecord, strategy: RolloutStrategy, work: Work[], 
     for (const w of work) if (w.gate === 'old') w.waiting = 'rollout paused'
   }
 
-  const complete = record.step >= steps.length && work.every((w) => w.revision === target && (w.gate === 'updated' || w.gate === 'offline'))
+  const complete = record.step >= steps.length && work.every((w) => w.copy.surge === true || (w.revision === target && (w.gate === 'updated' || w.gate === 'offline')))
   if (complete) {
     events.push({ type: 'RolloutComplete', severity: 'info', message: `revision ${target} is available on every copy`, data: { revision: target } })
     record = { ...record, phase: 'complete', stableRevision: target, paused: false }
@@ -253,7 +263,9 @@ function moveWithinBudget(scope: Work[], all: readonly Work[], strategy: Rollout
     budget = budgetFor(strategy, population.length)
     for (const w of scope) if (partitionOf(w) !== active && w.gate === 'old') w.waiting = `waiting for ${key}=${active || '(none)'} to finish`
   }
-  let down = population.filter((w) => w.copy.online && !w.available).length
+  // Surge copies are not counted as down; each one up on the new revision lets one more old copy go.
+  budget += all.filter((w) => w.copy.surge === true && w.available).length
+  let down = population.filter((w) => w.copy.surge !== true && w.copy.online && !w.available).length
   const online = group.filter((w) => w.gate === 'old' && w.copy.online).sort((a, b) => Number(a.available) - Number(b.available) || a.copy.nodeId.localeCompare(b.copy.nodeId))
   const moved: Work[] = []
   for (const w of online) {

@@ -23,6 +23,8 @@ export interface RolloutCopy {
   /** Hub time (ms) since which the copy has been seen ready at its assigned revision; null if not. */
   readonly readySince: number | null
   readonly observed: ObservedCopy | null
+  /** A copy beyond the deployment's replicas, placed for maxSurge while the rollout runs. */
+  readonly surge?: boolean
 }
 
 export type RolloutPhase = 'progressing' | 'complete' | 'failed'

@@ -194,6 +194,38 @@ t.test('rollouts across six real agents', async (t) => {
     t.same(order, ['a', 'b', 'c'], 'sites in order')
   })
 
+  await t.test('maxSurge 1, maxUnavailable 0: a replicated deployment never has fewer than its replicas running', async (t) => {
+    const surged = `surge-${fleet}`.slice(0, 63)
+    const replicated = (version: string) =>
+      deploymentYaml(surged, { replicas: 3, selector: { matchLabels: { fleet } }, strategy: { maxUnavailable: 0, maxSurge: 1, minReadySeconds: 2 }, template: sleepTemplate(image, { env: { VERSION: version } }) })
+    const first = await hub.apply(replicated('1'))
+    await waitForPhase(hub, surged, first.results[0].revision, 'complete')
+    const running = async (): Promise<Map<string, number>> => runningRevisions(surged, names)
+    await waitFor(async () => (await running()).size === 3, { what: 'three replicas running', timeoutMs: 60_000 })
+    const engine = await recordEngine(t, surged)
+    const applied = await hub.apply(replicated('2'))
+    const revision = applied.results[0].revision as number
+    await waitForPhase(hub, surged, revision, 'complete', 180_000)
+    await waitFor(
+      async () => {
+        const now = await running()
+        return now.size === 3 && [...now.values()].every((r) => r === revision)
+      },
+      { what: 'three replicas on the new revision, the surge copy gone', timeoutMs: 60_000, intervalMs: 250 },
+    )
+    engine.stop()
+    let up = 3
+    let fewest = 3
+    for (const event of engine.events) {
+      if (event.action === 'start') up++
+      else if (event.action === 'die') up--
+      fewest = Math.min(fewest, up)
+    }
+    t.ok(fewest >= 3, `never fewer than 3 copies running during the rollout (at fewest ${fewest})`)
+    t.ok(engine.events.some((e) => e.action === 'start' && e.revision === revision), 'the new revision started')
+    await hub.api('DELETE', `/api/v1/deployments/${surged}`)
+  })
+
   await t.test('local revert: with its hub SIGKILLed, a node puts the fallback back; the returning hub fails the rollout', async (t) => {
     const stable = (await rollout(hub, name)).revision as number
     const engine = await recordEngine(t, name)

@@ -51,6 +51,8 @@ class Fleet {
   bad = new Set<number>()
   /** Nodes whose agents do not act on what they are told (a slow pull, say). */
   stuck = new Set<string>()
+  /** Nodes whose copy is a surge copy (beyond the deployment's replicas). */
+  surge = new Set<string>()
   last: RolloutPlan | null = null
 
   constructor(count: number, stable: number | null, labels: (i: number) => Record<string, string> = () => ({})) {
@@ -72,6 +74,7 @@ class Fleet {
       assigned: this.assigned.get(node.id) ?? null,
       readySince: this.readySince.get(node.id) ?? null,
       observed: this.observed.get(node.id) ?? null,
+      surge: this.surge.has(node.id),
     }))
   }
 
@@ -453,4 +456,42 @@ t.test('the plan says which kind of hold a canary step is in', async (t) => {
   fleet.pass(2, s)
   fleet.agentsAct()
   t.same(fleet.pass(2, s).hold, { kind: 'manual', step: 0 })
+})
+
+t.test('maxSurge with maxUnavailable 0: an extra copy on the new revision first, then one old copy at a time, never fewer available', async (t) => {
+  const fleet = new Fleet(4, 1)
+  // n03 is the surge copy the scheduler placed for this rollout: no revision assigned yet.
+  fleet.surge.add('n03')
+  fleet.assigned.set('n03', null)
+  fleet.observed.set('n03', null)
+  fleet.readySince.set('n03', null)
+  const s = strategy({ maxUnavailable: 0, maxSurge: 1 })
+  const first = fleet.pass(2, s)
+  t.same(fleet.revisions(), [1, 1, 1, 2], 'only the surge copy starts, on the new revision')
+  t.match(first.copies.find((c) => c.nodeId === 'n00')?.reason, /waiting: 0 of at most 0 copies down/)
+  let worstAvailable = 3
+  for (let i = 0; i < 50 && fleet.record?.phase === 'progressing'; i++) {
+    fleet.agentsAct()
+    fleet.now += SECOND
+    const plan = fleet.pass(2, s)
+    const available = plan.copies.filter((c) => c.gate === 'updated' || (c.gate === 'old' && c.readySince !== null)).length
+    worstAvailable = Math.min(worstAvailable, available)
+  }
+  t.equal(fleet.record?.phase, 'complete', 'complete once the three regular copies are updated')
+  t.same(fleet.revisions(), [2, 2, 2, 2])
+  t.ok(worstAvailable >= 3, `never fewer than the 3 replicas available (at worst ${worstAvailable})`)
+})
+
+t.test('scheduledReplicas: replicas plus maxSurge only while a rollout away from a previous revision runs', async (t) => {
+  const { scheduledReplicas } = await import('../../hub/rollout/fleet-rollouts.js')
+  const { DeploymentSpec } = await import('../../protocol/index.js')
+  const spec = DeploymentSpec.parse({ replicas: 4, strategy: { maxSurge: '25%' }, template: { image: 'x' } })
+  const done = { ...(new Fleet(1, 1).record ?? {}), deployment: 'web', revision: 1, stableRevision: 1, phase: 'complete' } as RolloutRecord
+  t.equal(scheduledReplicas(spec, 1, null), 4, 'a new deployment: no surge')
+  t.equal(scheduledReplicas(spec, 1, done), 4, 'nothing rolling')
+  t.equal(scheduledReplicas(spec, 2, done), 5, 'a new revision is about to roll: 25% of 4 rounds up to 1 extra')
+  t.equal(scheduledReplicas(spec, 2, { ...done, revision: 2, phase: 'progressing' }), 5)
+  t.equal(scheduledReplicas(spec, 2, { ...done, revision: 2, phase: 'failed' }), 4, 'a failed rollout keeps no surge')
+  t.equal(scheduledReplicas(DeploymentSpec.parse({ mode: 'every-node', template: { image: 'x' } }), 2, done), null)
+  t.throws(() => DeploymentSpec.parse({ mode: 'every-node', strategy: { maxSurge: 1 }, template: { image: 'x' } }), /maxSurge needs mode: replicated/)
 })
