@@ -9,22 +9,12 @@ import t from 'tap'
 import { dockerClient, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId } from '../support/agent-process.js'
 import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
+import { prng } from '../support/prng.js'
 
 t.setTimeout(420_000)
 
 const ROUNDS = 8
 const SEED = Number(process.env.SHOAL_CHAOS_SEED ?? 20261206)
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('the agent SIGKILLed mid-reconcile and mid-outbox, again and again', async (t) => {
   t.comment(`seed ${SEED} (replay with SHOAL_CHAOS_SEED=${SEED})`)

@@ -5,22 +5,12 @@
 import t from 'tap'
 import { deploymentYaml, sleepTemplate, startHubProcess } from '../support/hub-process.js'
 import { testImage } from '../support/index.js'
+import { prng } from '../support/prng.js'
 
 t.setTimeout(300_000)
 
 const ROUNDS = 5
 const SEED = Number(process.env.SHOAL_CHAOS_SEED ?? 20261206)
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('every apply the hub answered survives a SIGKILL', async (t) => {
   t.comment(`seed ${SEED} (replay with SHOAL_CHAOS_SEED=${SEED})`)

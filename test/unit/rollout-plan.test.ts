@@ -6,21 +6,10 @@ import { RolloutStrategy, type RolloutStrategy as Strategy } from '../../protoco
 import { applyRolloutAction, RolloutActionError } from '../../hub/rollout/rollout-actions.js'
 import { planRollout } from '../../hub/rollout/plan-rollout.js'
 import type { ObservedCopy, RolloutCopy, RolloutPlan, RolloutRecord } from '../../hub/rollout/rollout-types.js'
+import { prng } from '../support/prng.js'
 
 const NOW = 1_800_000_000_000
 const SECOND = 1000
-
-/** mulberry32: the same sequence on every machine for one seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // minReadySeconds 0 unless a test sets it: the simulated agents report ready at once.
 const strategy = (input: Record<string, unknown> = {}): Strategy => RolloutStrategy.parse({ minReadySeconds: 0, ...input })

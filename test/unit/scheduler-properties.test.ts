@@ -4,22 +4,11 @@ import t from 'tap'
 import { DeploymentSpec } from '../../protocol/manifest.js'
 import { cpuMillis, memoryBytes } from '../../protocol/quantity.js'
 import { explainNode, schedule, type Placement, type ScheduleResult, type SchedulerDeployment, type SchedulerNode } from '../../hub/scheduler/index.js'
+import { prng } from '../support/prng.js'
 
 const Mi = 1024 ** 2
 const MINUTE = 60_000
 const NOW = 1_700_000_000_000
-
-/** mulberry32: small, fast, and the same sequence on every machine for one seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Rand = () => number
 const int = (rand: Rand, min: number, max: number): number => min + Math.floor(rand() * (max - min + 1))
