@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { desiredReplicas, encodeMessage, prepareSigningKey, signDocument, type Deployment, type PreparedSigningKey } from '../../protocol/index.js'
+import { desiredReplicas, encodeMessage, prepareSigningKey, signDocument, type ContainerTemplate, type Deployment, type PreparedSigningKey } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js'
 import { PassCoalescer, type TimerHost } from './pass-coalescer.js'
 import { schedule } from '../scheduler/schedule.js'
 import type { DeploymentOutcome, Placement, ScheduleResult, SchedulerDeployment, SchedulerNode } from '../scheduler/types.js'
-import type { DeploymentRecord } from '../store/deployment-repository.js'
+import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { NodeRecord } from '../store/node-repository.js'
 
@@ -171,8 +171,8 @@ export class FleetController {
     return schedule([...proposed.values()], store.nodes.list().map(toSchedulerNode), this.currentPlacements(), this.options.clock.now())
   }
 
-  private currentPlacements(): Placement[] {
-    return this.options.store.deployments.placements().map((p) => ({ deployment: p.deployment, nodeId: p.nodeId, workload: p.workload, replica: p.replica }))
+  private currentPlacements(stored: readonly PlacementRecord[] = this.options.store.deployments.placements()): Placement[] {
+    return stored.map((p) => ({ deployment: p.deployment, nodeId: p.nodeId, workload: p.workload, replica: p.replica }))
   }
 
   /** A pass when a rollout's next moment comes (minReadySeconds, a pause, a deadline), if before the timer's. */
@@ -207,7 +207,7 @@ export class FleetController {
     const nodes = store.nodes.list()
     const stored = store.deployments.placements()
     const records = store.rollouts.list()
-    const result = schedule(deployments.map((d) => withSurge(d, records.get(d.name) ?? null)), nodes.map(toSchedulerNode), this.currentPlacements(), now)
+    const result = schedule(deployments.map((d) => withSurge(d, records.get(d.name) ?? null)), nodes.map(toSchedulerNode), this.currentPlacements(stored), now)
     const rollouts = planFleetRollouts({
       deployments: deployments.map((d) => ({ name: d.name, revision: d.revision, strategy: d.manifest.spec.strategy, replicas: d.manifest.spec.mode === 'every-node' ? null : desiredReplicas(d.manifest.spec) })),
       scheduled: result.placements,
@@ -219,12 +219,14 @@ export class FleetController {
     })
     const issuedAt = isoNow(clock)
     const byName = new Map(deployments.map((d) => [d.name, d]))
+    const changedRecords = new Set([...rollouts.plans].filter(([name, plan]) => JSON.stringify(records.get(name)) !== JSON.stringify(plan.record)).map(([name]) => name))
+    const revisionsInUse = new Map<string, Set<number>>()
+    for (const p of rollouts.placements) revisionsInUse.set(p.deployment, (revisionsInUse.get(p.deployment) ?? new Set<number>()).add(p.revision))
     const eventIds: { id: number; eventType: string; message: string }[] = []
     const changedNodes = store.transaction(() => {
       const placementChange = store.deployments.replacePlacements(rollouts.placements, issuedAt)
       for (const [name, plan] of rollouts.plans) {
-        const before = records.get(name)
-        if (!before || JSON.stringify(before) !== JSON.stringify(plan.record)) store.rollouts.save(plan.record, issuedAt)
+        if (changedRecords.has(name)) store.rollouts.save(plan.record, issuedAt)
         for (const event of plan.events) {
           const id = store.status.appendEvent({ nodeId: null, workload: name, type: event.type, severity: event.severity, message: event.message, at: issuedAt, data: { deployment: name, ...event.data } }, issuedAt)
           eventIds.push({ id, eventType: event.type, message: event.message })
@@ -232,13 +234,19 @@ export class FleetController {
         }
         const deployment = byName.get(name)
         if (deployment) {
-          const inUse = new Set([deployment.revision, ...rollouts.placements.filter((p) => p.deployment === name).map((p) => p.revision)])
+          const inUse = new Set([deployment.revision, ...(revisionsInUse.get(name) ?? [])])
           if (plan.record.stableRevision !== null) inUse.add(plan.record.stableRevision)
           store.deployments.pruneRevisions(name, deployment.manifest.spec.revisionHistoryLimit, inUse)
         }
       }
       for (const name of records.keys()) if (!byName.has(name)) store.rollouts.delete(name)
-      const templateOf = (deployment: string, revision: number) => store.deployments.template(deployment, revision)
+      // Old revisions' templates, read once per pass: every copy in a rollout carries its fallback's.
+      const templates = new Map<string, ContainerTemplate | null>()
+      const templateOf = (deployment: string, revision: number): ContainerTemplate | null => {
+        const key = `${deployment}@${revision}`
+        if (!templates.has(key)) templates.set(key, store.deployments.template(deployment, revision))
+        return templates.get(key) ?? null
+      }
       const byNode = workloadsByNode(rollouts.placements, (p) => {
         const deployment = byName.get(p.deployment)
         return deployment ? workloadFor(p, deployment, rollouts.plans.get(p.deployment)?.record ?? null, templateOf) : null
@@ -264,12 +272,11 @@ export class FleetController {
     for (const nodeId of changedNodes) this.unpublished.add(nodeId)
     this.schedulePublish()
     for (const event of eventIds) feed.publish({ type: 'event', id: event.id, nodeId: null, eventType: event.eventType, message: event.message })
-    const rolloutChanged = [...rollouts.plans].filter(([name, plan]) => JSON.stringify(records.get(name)) !== JSON.stringify(plan.record)).map(([name]) => name)
     if (changedNodes.length > 0) {
       for (const nodeId of changedNodes) feed.publish({ type: 'node', nodeId, reason: 'desired' })
       for (const name of result.perDeployment.keys()) feed.publish({ type: 'deployment', name, reason: 'scheduled' })
     } else {
-      for (const name of rolloutChanged) feed.publish({ type: 'deployment', name, reason: 'rollout' })
+      for (const name of changedRecords) feed.publish({ type: 'deployment', name, reason: 'rollout' })
     }
   }
 

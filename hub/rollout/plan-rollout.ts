@@ -256,7 +256,7 @@ function moveWithinBudget(scope: Work[], all: readonly Work[], strategy: Rollout
     const values = [...new Set(scope.map(partitionOf))].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)))
     const unfinished = (value: string): boolean => scope.some((w) => partitionOf(w) === value && (w.gate === 'old' || w.gate === 'progressing'))
     const active = values.find((v) => scope.some((w) => partitionOf(w) === v && w.gate === 'progressing')) ?? values.find(unfinished)
-    for (const w of all) if (strategy.type !== 'canary' || w.wave === null) w.wave = w.wave ?? `${key}=${partitionOf(w) || '(none)'}`
+    for (const w of all) w.wave ??= `${key}=${partitionOf(w) || '(none)'}`
     if (active === undefined) return []
     group = scope.filter((w) => partitionOf(w) === active)
     population = all.filter((w) => partitionOf(w) === active)
