@@ -2,10 +2,9 @@
 // that the broker's certificate is refused because of its own clock, with both times, and keeps
 // its workloads running. Then, with its containers gone and its clock in 1970, it restarts and
 // runs them again from SQLite alone. Real hub, real agent, libfaketime on the agent only.
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import t from 'tap'
+import { selfSignedCertificate } from '../support/tls.js'
 import { dockerClient, tempDir, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId, waitForRunning } from '../support/agent-process.js'
 import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
@@ -17,9 +16,7 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
 t.test('a clock before the certificate: a clear error, workloads kept; a clock in 1970: workloads back from SQLite', async (t) => {
   t.ok(existsSync(LIBFAKETIME), `libfaketime is installed (${LIBFAKETIME}; Debian package faketime)`)
   const dir = tempDir(t, 'clock-tls')
-  const cert = join(dir, 'broker.crt')
-  const key = join(dir, 'broker.key')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  const { cert, key } = selfSignedCertificate(dir, 2)
   // Spawned agents inherit this process's environment: they trust the test's certificate.
   process.env.NODE_EXTRA_CA_CERTS = cert
   const hub = await startHubProcess(t, { extraArgs: ['--mqtt-tls-cert', cert, '--mqtt-tls-key', key] })

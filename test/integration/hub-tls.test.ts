@@ -1,10 +1,9 @@
 // The embedded broker over TLS: agents that trust the hub's certificate (NODE_EXTRA_CA_CERTS,
 // which Node applies to every TLS connection) enroll, connect over mqtts:// and run what they
 // are given; the broker refuses plain MQTT on that port.
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import mqtt from 'mqtt'
 import t from 'tap'
+import { selfSignedCertificate } from '../support/tls.js'
 import { tempDir, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId, waitForRunning } from '../support/agent-process.js'
 import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
@@ -13,9 +12,7 @@ t.setTimeout(120_000)
 
 t.test('agents enroll and run workloads over an mqtts:// embedded broker', async (t) => {
   const dir = tempDir(t, 'tls')
-  const cert = join(dir, 'broker.crt')
-  const key = join(dir, 'broker.key')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  const { cert, key } = selfSignedCertificate(dir)
   // Spawned agents inherit this process's environment: they trust the test's certificate.
   process.env.NODE_EXTRA_CA_CERTS = cert
 
