@@ -9,7 +9,7 @@ import {
   verifyDocumentSignature,
   type NodeEvent,
 } from '../../protocol/index.js'
-import { isoNow, type Clock } from '../../common/clock.js'
+import { isoNow, monotonicNow, type Clock } from '../../common/clock.js'
 import type { AgentStore } from '../store/agent-store.js'
 import { RejectionLimiter } from './rejection-limiter.js'
 
@@ -55,7 +55,7 @@ export class DesiredIntake {
         this.logger.debug({ generation: result.generation, current: result.current }, 'ignoring a desired document that is not newer')
         break
       case 'rejected': {
-        if (!this.rejections.admit(result.code, result.reason, clock.now())) break
+        if (!this.rejections.admit(result.code, result.reason, monotonicNow(clock))) break
         this.logger.warn({ code: result.code, reason: result.reason }, 'rejected a desired document')
         const rejected: NodeEvent = { nodeId, type: 'DesiredRejected', severity: 'error', message: result.reason.slice(0, 4000), at: isoNow(clock), data: { code: result.code } }
         store.enqueue([{ kind: 'event', body: rejected }])
@@ -68,7 +68,7 @@ export class DesiredIntake {
   /** Reports, as one event per code, the rejections of ended windows that were only counted. */
   flushRejections(): void {
     const { store, clock, nodeId } = this.options
-    const due = this.rejections.due(clock.now())
+    const due = this.rejections.due(monotonicNow(clock))
     if (due.length === 0) return
     const events = due.map((d): NodeEvent => ({
       nodeId,

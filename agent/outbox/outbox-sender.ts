@@ -10,6 +10,7 @@ import {
   type OutboxBatch,
   type OutboxRecord,
 } from '../../protocol/index.js'
+import { monotonicNow, systemClock, type Clock } from '../../common/clock.js'
 import type { AgentStore } from '../store/agent-store.js'
 import type { AgentTransport } from '../transport/transport.js'
 
@@ -22,6 +23,8 @@ export interface OutboxSenderOptions {
   readonly batchMaxBytes?: number
   /** Resend an unacknowledged batch after this long (the ack may have been lost). */
   readonly resendAfterMs?: number
+  /** Measures the resend interval on its monotonic reading, so a step of the wall clock neither resends at once nor never. */
+  readonly clock?: Clock
 }
 
 /**
@@ -31,6 +34,7 @@ export interface OutboxSenderOptions {
  */
 export class OutboxSender {
   private inFlightUpTo: number | null = null
+  /** Monotonic ms of the batch in flight's send. */
   private sentAt = 0
   private timer: NodeJS.Timeout | null = null
   private readonly logger: Logger
@@ -38,7 +42,10 @@ export class OutboxSender {
   /** Read once: the epoch belongs to this database file and never changes while it is open. */
   private readonly epoch: string
 
+  private readonly clock: Clock
+
   constructor(private readonly options: OutboxSenderOptions) {
+    this.clock = options.clock ?? systemClock
     this.epoch = options.store.outboxEpoch()
     this.logger = options.logger.child({ component: 'outbox', epoch: this.epoch })
   }
@@ -46,7 +53,7 @@ export class OutboxSender {
   start(): void {
     const resendAfter = this.options.resendAfterMs ?? 10_000
     this.timer = setInterval(() => {
-      if (this.inFlightUpTo !== null && Date.now() - this.sentAt > resendAfter) {
+      if (this.inFlightUpTo !== null && monotonicNow(this.clock) - this.sentAt > resendAfter) {
         this.logger.info({ upTo: this.inFlightUpTo }, 'no ack in time; resending')
         this.inFlightUpTo = null
       }
@@ -106,7 +113,7 @@ export class OutboxSender {
     if (payload.byteLength > MAX_BYTES.outbox) this.logger.warn({ bytes: payload.byteLength }, 'outbox batch is larger than the hub accepts')
     this.sending = true
     this.inFlightUpTo = last.seq
-    this.sentAt = Date.now()
+    this.sentAt = monotonicNow(this.clock)
     this.options.transport.publish('outbox', payload).then(
       () => {
         this.sending = false
