@@ -5,7 +5,7 @@ import { shouldRestart } from './crash-policy.js'
 export interface RevertWindow {
   readonly workload: string
   readonly revision: number
-  /** Epoch ms. */
+  /** Epoch ms on the reconciler's steady timeline (stored; brought back to now at start if it lies ahead). */
   readonly startedAt: number
 }
 
@@ -39,7 +39,10 @@ export interface LocalRevertInput {
   readonly reverts: ReadonlyMap<string, RevertRecord>
   readonly windows: ReadonlyMap<string, RevertWindow>
   readonly observed: ReadonlyMap<string, RevisionObservation>
+  /** Where windows are measured: the reconciler's steady timeline (epoch-like ms no clock step moves). */
   readonly now: number
+  /** The wall clock, for the `at` a revert reports; `now` when absent. */
+  readonly wallNow?: number
   readonly hubReachable: boolean
 }
 
@@ -131,7 +134,8 @@ export function decideLocalRevert(input: LocalRevertInput): LocalRevertDecision 
       window = { workload: workload.name, revision: workload.revision, startedAt: input.now }
       startWindows.push(window)
     }
-    // A clock that went backwards (a board without RTC) counts as inside the window.
+    // A start after now (a window stored before the clock was stepped back, if the reconciler
+    // had not brought it back to now at start; see stored-times.ts) counts as inside the window.
     const inWindow = input.now - window.startedAt < fallback.revertWindowSeconds * 1000
     const failure = inWindow && !input.hubReachable ? healthGateFailure(workload, input.observed.get(workload.name)) : null
     if (failure === null) {
@@ -144,7 +148,7 @@ export function decideLocalRevert(input: LocalRevertInput): LocalRevertDecision 
       toRevision: fallback.revision,
       template: fallback.template,
       reason: failure.slice(0, REASON_MAX),
-      at: new Date(input.now).toISOString(),
+      at: new Date(input.wallNow ?? input.now).toISOString(),
     }
     revert.push(record)
     active.set(workload.name, record)

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
-import { isoNow, type Clock } from '../../common/clock.js'
+import { isoNow, steadyClock, type Clock } from '../../common/clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
 import type { ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
 import { configHash } from './config-hash.js'
@@ -9,7 +9,8 @@ import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shou
 import { executeSteps, type StepOutcome } from './executor.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
 import { deriveWorkloadState } from './workload-status.js'
-import { changesStore, decideLocalRevert, type LocalRevertDecision, type LocalRevertInput, type RevertRecord, type RevisionObservation } from './local-revert.js'
+import { changesStore, decideLocalRevert, type LocalRevertDecision, type LocalRevertInput, type RevertRecord, type RevertWindow, type RevisionObservation } from './local-revert.js'
+import { rebaseStart, rebaseTiming } from './stored-times.js'
 
 /** What the node should run right now: the hub's document (if any) merged with static workloads. */
 export interface DesiredView {
@@ -66,12 +67,21 @@ export class Reconciler {
   private readonly reportedRestarts = new Map<string, number>()
   /** The last log lines of each crash-looping workload, for its events and statuses. */
   private readonly crashLogs = new Map<string, string[]>()
+  /**
+   * The time every interval is measured on (crash windows, restart and pull backoff, BackOff
+   * event pacing, revert windows, the wake-up timer): the wall clock as of this run's start,
+   * advanced by the monotonic clock, so a step of the wall clock while the agent runs changes
+   * nothing. Wall time (clock.now()) is only for the timestamps reports carry.
+   */
+  private readonly steady: () => number
 
   constructor(private readonly options: ReconcilerOptions) {
     this.logger = options.logger.child({ component: 'reconciler' })
+    this.steady = steadyClock(options.clock)
   }
 
   start(): void {
+    this.rebaseStoredTimes()
     this.timer = setInterval(() => this.request('timer'), this.options.resyncIntervalMs ?? 30_000)
     this.timer.unref()
     void this.watchEvents()
@@ -85,6 +95,36 @@ export class Reconciler {
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     if (this.retryTimer) clearTimeout(this.retryTimer)
     await this.running
+  }
+
+  /**
+   * Times a previous run stored were measured on its timeline, not this one's, and the wall
+   * clock may have been stepped between the two: crash times and window starts in the future
+   * become now, deadlines further ahead than their longest length are cut to it (rules and
+   * reasons in stored-times.ts). Once, before the first pass; everything this run stores after
+   * is on its own timeline.
+   */
+  private rebaseStoredTimes(): void {
+    const { store } = this.options
+    const now = this.steady()
+    const upsert: WorkloadRecord[] = []
+    for (const record of store.workloads()) {
+      const rebased = rebaseTiming(record, now)
+      if (rebased) upsert.push({ ...record, recentCrashes: rebased.recentCrashes, backoffUntil: rebased.backoffUntil })
+    }
+    const windows: RevertWindow[] = []
+    for (const window of store.revertWindows()) {
+      const startedAt = rebaseStart(window.startedAt, now)
+      if (startedAt !== window.startedAt) windows.push({ ...window, startedAt })
+    }
+    if (upsert.length > 0) store.record({ upsert })
+    if (windows.length > 0) store.recordLocalRevert({ startWindows: windows, clearWindows: [], revert: [], clearReverts: [], outbox: [] })
+    if (upsert.length + windows.length > 0) {
+      this.logger.warn(
+        { now: new Date(now).toISOString(), workloads: upsert.map((r) => r.name), windows: windows.map((w) => w.workload) },
+        'stored crash times, backoff deadlines or revert windows lay ahead of this clock (it was stepped back while the agent was down); brought them back to now',
+      )
+    }
   }
 
   /** Completed passes, for status and tests. */
@@ -137,7 +177,7 @@ export class Reconciler {
     const decision = this.applyLocalRevert(view, observed, records)
     const desired: DesiredWorkload[] = decision.workloads.map((workload) => ({ workload, configHash: configHash(workload, nodeId) }))
     const byName = new Map(desired.map((d) => [d.workload.name, d]))
-    const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: clock.now() })
+    const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady() })
     const actions = steps.filter((step) => step.kind !== 'wait')
     if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
     const outcomes = await executeSteps(steps, byName, {
@@ -216,7 +256,8 @@ export class Reconciler {
       reverts: new Map(store.localReverts().map((r) => [r.workload, r])),
       windows: new Map(store.revertWindows().map((w) => [w.workload, w])),
       observed: observations,
-      now: clock.now(),
+      now: this.steady(),
+      wallNow: clock.now(),
       hubReachable: this.options.hubReachable(),
     }
   }
@@ -239,7 +280,7 @@ export class Reconciler {
           this.pullFailures.set(outcome.workload, failures)
           if (desired) this.failedPulls.set(outcome.workload, desired.workload.template.image)
           events.push(event(nodeId, clock, 'ImagePullFailed', 'warning', `${outcome.error ?? 'pull failed'} (attempt ${failures}; retrying with backoff)`, outcome.workload))
-          if (desired) upserts.push({ ...baseRecord(desired, record, clock), lastError: outcome.error ?? 'pull failed', backoffUntil: clock.now() + pullBackoffMs(failures) })
+          if (desired) upserts.push({ ...baseRecord(desired, record, clock), lastError: outcome.error ?? 'pull failed', backoffUntil: this.steady() + pullBackoffMs(failures) })
         }
         continue
       }
@@ -255,7 +296,7 @@ export class Reconciler {
   }
 
   private async recordStatusWithLogs(view: DesiredView, byName: ReadonlyMap<string, DesiredWorkload>, observed: readonly ObservedContainer[], events: NodeEvent[]): Promise<void> {
-    const now = this.options.clock.now()
+    const now = this.steady()
     for (const record of this.options.store.workloads()) {
       const container = observed.find((c) => c.workload === record.name)
       if (!isCrashLooping(record.recentCrashes, now)) {
@@ -279,7 +320,7 @@ export class Reconciler {
     lastLogs: ReadonlyMap<string, string[]> = this.crashLogs,
   ): void {
     const { store, clock, nodeId } = this.options
-    const now = clock.now()
+    const now = this.steady()
     const records = new Map(store.workloads().map((r) => [r.name, r]))
     const upserts: WorkloadRecord[] = []
     const outbox: OutboxEntry[] = []
@@ -421,7 +462,7 @@ export class Reconciler {
           store.record({ upsert: [{ ...record, exitCode }] })
           this.logger.info({ workload: runtimeEvent.workload, exitCode, policy }, 'container exited; its restart policy keeps it down')
         } else {
-          const now = clock.now()
+          const now = this.steady()
           const crashes = [...recentCrashes(record.recentCrashes, now), now]
           const outbox: OutboxEntry[] = []
           if (record.state === 'crash-loop') {
@@ -463,7 +504,7 @@ export class Reconciler {
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     this.wakeTimer = null
     if (waits.length === 0 || this.stopped) return
-    const delay = Math.max(0, Math.min(...waits) - this.options.clock.now()) + 50
+    const delay = Math.max(0, Math.min(...waits) - this.steady()) + 50
     this.wakeTimer = setTimeout(() => this.request('backoff-elapsed'), delay)
     this.wakeTimer.unref()
   }
