@@ -25,7 +25,7 @@ export const HUB_PUBLISHED: readonly Channel[] = ['desired', 'ack', 'logs-reques
 const MQTT_ROOT = `shoal/${PROTOCOL_VERSION}/nodes`
 const NATS_ROOT = `shoal.${PROTOCOL_VERSION}.nodes`
 
-function isNodeId(nodeId: string): boolean {
+export function isNodeId(nodeId: string): boolean {
   return NodeId.safeParse(nodeId).success
 }
 

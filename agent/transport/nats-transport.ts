@@ -100,7 +100,8 @@ export class NatsTransport implements AgentTransport {
   private async watchDesired(nc: NatsConnection, handlers: TransportHandlers): Promise<void> {
     while (!this.closing) {
       try {
-        const kv: KV = await nc.jetstream().views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
+        // checkAPI off: binding needs no account info, so nodes are not granted $JS.API.INFO
+        const kv: KV = await nc.jetstream({ checkAPI: false }).views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
         const watch = await kv.watch({ key: natsDesiredKey(this.options.nodeId) })
         for await (const entry of watch) {
           if (entry.operation === 'PUT') handlers.onMessage('desired', Buffer.from(entry.value))

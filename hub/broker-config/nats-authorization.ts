@@ -19,7 +19,9 @@ const STREAM = `KV_${NATS_DESIRED_BUCKET}`
  * the request body filters anything else. So allowing only the node's own key there, and nothing
  * that reads the stream another way (STREAM.MSG.GET, DIRECT.GET, the plain CONSUMER.CREATE, a
  * subscription to `$KV.>`), keeps every other node's document out of reach. Replies and
- * deliveries come to the node's own inbox prefix, never the shared `_INBOX.>`.
+ * deliveries come to the node's own inbox prefix, never the shared `_INBOX.>`. The agent binds
+ * with nats.js's API check off, so it needs no `$JS.API.INFO` (account-wide figures); how many
+ * consumers a node may keep on its key is bounded by the hub (NatsConsumerWarden).
  */
 export function natsNodePermissions(nodeId: string): NatsPermissions {
   const key = natsDesiredKey(nodeId)
@@ -27,8 +29,6 @@ export function natsNodePermissions(nodeId: string): NatsPermissions {
     publish: {
       allow: [
         ...AGENT_PUBLISHED.map((channel) => natsSubject(nodeId, channel)),
-        // nats.js asks for account info before binding to the bucket (binding needs nothing else)
-        '$JS.API.INFO',
         `$JS.API.CONSUMER.CREATE.${STREAM}.*.$KV.${NATS_DESIRED_BUCKET}.${key}`,
         // flow-control replies of the ordered consumer: without them a busy consumer would stall
         `$JS.FC.${STREAM}.>`,
@@ -40,12 +40,15 @@ export function natsNodePermissions(nodeId: string): NatsPermissions {
   }
 }
 
-/** The hub: every Shoal subject, the JetStream API (it creates the bucket), and the bucket's subjects (kv.put). */
+/**
+ * The hub: every Shoal subject, the JetStream API (it creates the bucket and bounds nodes'
+ * consumers), the bucket's subjects (kv.put), and the advisories of new consumers on it.
+ */
 export function natsHubPermissions(): NatsPermissions {
   const root = `shoal.${PROTOCOL_VERSION}.>`
   return {
     publish: { allow: [root, '$JS.API.>', `$KV.${NATS_DESIRED_BUCKET}.>`] },
-    subscribe: { allow: [root, '_INBOX.>'] },
+    subscribe: { allow: [root, '_INBOX.>', `$JS.EVENT.ADVISORY.CONSUMER.CREATED.${STREAM}.>`] },
   }
 }
 

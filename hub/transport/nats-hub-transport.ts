@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { drainOrClose } from '../../common/nats/close-connection.js'
 import { AGENT_PUBLISHED, NATS_DESIRED_BUCKET, natsDesiredKey, natsSubject, natsWildcard, parseNatsSubject } from '../../protocol/index.js'
 import type { HubInboundChannel, HubTransport, HubTransportHandlers } from './hub-transport.js'
+import { NatsConsumerWarden } from './nats-consumer-warden.js'
 
 export interface NatsHubTransportOptions {
   /** nats://user:pass@host:4222 with the hub's own credentials. */
@@ -21,9 +22,11 @@ export class NatsHubTransport implements HubTransport {
   private connection: NatsConnection | null = null
   private kv: KV | null = null
   private readonly logger: Logger
+  private readonly warden: NatsConsumerWarden
 
   constructor(private readonly options: NatsHubTransportOptions) {
     this.logger = options.logger.child({ component: 'nats-hub' })
+    this.warden = new NatsConsumerWarden({ logger: this.logger })
   }
 
   get advertisedUrl(): string {
@@ -44,6 +47,9 @@ export class NatsHubTransport implements HubTransport {
     })
     this.connection = nc
     this.kv = await nc.jetstream().views.kv(NATS_DESIRED_BUCKET, { history: 1 })
+    const jsm = await nc.jetstreamManager()
+    this.warden.start(nc, jsm)
+    void this.warden.sweepNow(jsm)
     for (const channel of AGENT_PUBLISHED) {
       nc.subscribe(natsWildcard(channel), {
         callback: (error, message) => {
@@ -78,6 +84,7 @@ export class NatsHubTransport implements HubTransport {
   }
 
   async close(): Promise<void> {
+    await this.warden.stop()
     if (this.connection) await drainOrClose(this.connection, this.logger)
   }
 

@@ -4,7 +4,8 @@
 // the selectors say; node A's own credentials, used by a real NATS client, can read its own key
 // of the desired-state bucket but not B's (KV get, watch, a hand-made consumer, direct and
 // stream gets, plain subscriptions) and cannot publish as B; a revoked node's live connection
-// is cut by the reload and its credentials are refused from then on.
+// is cut by the reload and its credentials are refused from then on. A node gets no account
+// info and the hub keeps the consumers it may make on its own key within a bound.
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -90,14 +91,14 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
       for await (const status of nc.status()) if (status.permissionContext) violations.push(`${status.permissionContext.operation} ${status.permissionContext.subject}`)
     })()
 
-    const kv = await nc.jetstream().views.kv(BUCKET, { bindOnly: true })
+    const kv = await nc.jetstream({ checkAPI: false }).views.kv(BUCKET, { bindOnly: true })
     const own = await kv.watch({ key: nodeA })
     let ownDocument = ''
     for await (const entry of own) {
       ownDocument = sc.decode(entry.value)
       break
     }
-    t.match(ownDocument, nodeA, 'A reads its own desired document through a KV watch (the agent does the same)')
+    t.match(ownDocument, nodeA, 'A reads its own desired document through a KV watch, bound without account info (the agent does the same)')
 
     t.match((await failure(kv.get(nodeB), 'KV get of B')).message, /Permissions Violation/, "KV get of B's key is refused")
     t.match((await failure(kv.watch({ key: nodeB }), 'KV watch of B')).message, /Permissions Violation/, "a KV watch of B's key is refused")
@@ -141,6 +142,49 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
     })
     t.pass('nats-server refused each publish as B (outbox, presence, its KV key)')
     await waitForRunning(nodeB, ['everywhere'], 10_000)
+  })
+
+  await t.test("A's credentials get no account info and keep at most a few consumers on their key", async (t) => {
+    const credsA = agentCredentials(a)
+    const nc = await connect({ servers: new URL(broker.url).host, user: credsA.username, pass: credsA.password, inboxPrefix: `_INBOX_${nodeA}`, reconnect: false })
+    t.teardown(() => nc.close())
+    const info = await failure(nc.request('$JS.API.INFO', new Uint8Array(), { timeout: 5_000 }), 'account info')
+    t.match(info.message, /Permissions Violation/, '$JS.API.INFO (account-wide figures) is refused')
+
+    // Twelve push consumers on A's own key, each kept alive by a subscription to its deliveries.
+    const made: string[] = []
+    for (let i = 0; i < 12; i += 1) {
+      const name = `flood${i}`
+      const deliver = `_INBOX_${nodeA}.${name}`
+      nc.subscribe(deliver, { callback: () => {} })
+      const reply = await nc.request(
+        `$JS.API.CONSUMER.CREATE.${STREAM}.${name}.$KV.${BUCKET}.${nodeA}`,
+        sc.encode(JSON.stringify({ stream_name: STREAM, config: { name, filter_subject: `$KV.${BUCKET}.${nodeA}`, deliver_subject: deliver, ack_policy: 'none', deliver_policy: 'last_per_subject' } })),
+        { timeout: 5_000 },
+      )
+      t.notMatch(sc.decode(reply.data), /"error"/, `consumer ${name} created`)
+      made.push(name)
+    }
+    // The hub's view of the stream, with its own broker login.
+    const hubPassword = readFileSync(path.join(dataDir, 'broker-hub-password'), 'utf8').trim()
+    const hubConnection = await connect({ servers: new URL(broker.url).host, user: 'shoal_hub', pass: hubPassword, reconnect: false })
+    t.teardown(() => hubConnection.close())
+    const jsm = await hubConnection.jetstreamManager()
+    const heldByA = async () => {
+      const names: string[] = []
+      for await (const consumer of jsm.consumers.list(STREAM)) if (consumer.config.filter_subject === `$KV.${BUCKET}.${nodeA}`) names.push(consumer.name)
+      return names
+    }
+    const left = await waitFor(
+      async () => {
+        const names = await heldByA()
+        return names.length <= 4 ? names : undefined
+      },
+      { what: "the hub to bound A's consumers", timeoutMs: 30_000, intervalMs: 250 },
+    )
+    t.same([...left].sort(), made.slice(-4).sort(), 'the hub deleted the oldest and left the four newest')
+    await waitFor(() => new RegExp(`"nodeId":"${nodeA}"[^\\n]*node held \\d+ consumers on its desired-state key`).test(hub.log()), { what: 'the hub to log the bound it enforced', timeoutMs: 10_000 })
+    t.pass('the hub says which node held how many')
   })
 
   await t.test('after a broker restart the desired-state watches come back under these permissions', async (t) => {

@@ -150,7 +150,7 @@ authorization {
       password: "$2b$08$00000000000000000000000000000000000000000000000000000"
       permissions: {
         publish: { allow: ["shoal.v1.>", "$JS.API.>", "$KV.shoal_v1_desired.>"] }
-        subscribe: { allow: ["shoal.v1.>", "_INBOX.>"] }
+        subscribe: { allow: ["shoal.v1.>", "_INBOX.>", "$JS.EVENT.ADVISORY.CONSUMER.CREATED.KV_shoal_v1_desired.>"] }
       }
     }
     # reload check: no rights; its password changes on every rewrite
@@ -167,7 +167,7 @@ authorization {
       user: "pi-1"
       password: "$2b$08$11111111111111111111111111111111111111111111111111111"
       permissions: {
-        publish: { allow: ["shoal.v1.nodes.pi-1.outbox", "shoal.v1.nodes.pi-1.heartbeat", "shoal.v1.nodes.pi-1.presence", "shoal.v1.nodes.pi-1.logs-chunk", "$JS.API.INFO", "$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired.*.$KV.shoal_v1_desired.pi-1", "$JS.FC.KV_shoal_v1_desired.>"] }
+        publish: { allow: ["shoal.v1.nodes.pi-1.outbox", "shoal.v1.nodes.pi-1.heartbeat", "shoal.v1.nodes.pi-1.presence", "shoal.v1.nodes.pi-1.logs-chunk", "$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired.*.$KV.shoal_v1_desired.pi-1", "$JS.FC.KV_shoal_v1_desired.>"] }
         subscribe: { allow: ["shoal.v1.nodes.pi-1.ack", "shoal.v1.nodes.pi-1.logs-request", "_INBOX_pi-1.>"] }
       }
     }
@@ -181,10 +181,10 @@ t.test("a node's NATS rights name only its own subjects, key and inbox", async (
   const permissions = natsNodePermissions('pi-1')
   const all = [...(permissions.publish.allow ?? []), ...(permissions.subscribe.allow ?? [])]
   for (const subject of all) {
-    if (subject === '$JS.API.INFO' || subject.startsWith('$JS.FC.')) continue
+    if (subject.startsWith('$JS.FC.')) continue
     t.match(subject, /pi-1/, `${subject} is about pi-1`)
   }
-  t.notOk(all.some((s) => s === '_INBOX.>' || s.startsWith('$KV.') || s.includes('MSG.GET') || s.includes('DIRECT.GET') || s === `$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired`), 'nothing that reads the bucket another way, nor the shared inbox')
+  t.notOk(all.some((s) => s === '_INBOX.>' || s.startsWith('$JS.API.INFO') || s.startsWith('$KV.') || s.includes('MSG.GET') || s.includes('DIRECT.GET') || s === `$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired`), 'nothing that reads the bucket another way, nor the shared inbox')
   t.equal(natsInboxPrefix('pi-1'), '_INBOX_pi-1', "the agent's inbox prefix is the one the permissions allow")
 })
 
