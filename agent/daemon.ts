@@ -26,6 +26,7 @@ import { loadStaticWorkloads } from './static-workloads.js'
 import { AgentStore, type Identity } from './store/agent-store.js'
 import { openAgentDatabase } from './store/open-agent-database.js'
 import type { AgentTransport } from './transport/transport.js'
+import { ReconnectHints } from './transport/reconnect-hint.js'
 
 export { DATABASE_FILE }
 /** A copy of the identity outside SQLite, so a corrupt database does not cost the node its enrollment. */
@@ -142,7 +143,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     },
   })
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
-  const transport = await createTransport(config, finalIdentity, nodeLogger, presence)
+  const hints = new ReconnectHints({ nodeId, stored: store.reconnectHint(), save: (capMs) => store.saveReconnectHint(capMs), logger: nodeLogger })
+  const transport = await createTransport(config, finalIdentity, nodeLogger, presence, hints)
   hubLink = transport
   const logServer = new LogServer({ nodeId, runtime, logger: nodeLogger, workloads: () => store.workloads(), publish: (payload) => transport?.publish('logs-chunk', payload) ?? Promise.resolve() })
   let sender: OutboxSender | null = null
@@ -264,7 +266,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
 }
 
 /** Loads only the client library the node uses: mqtt.js and nats.js each cost 10-20 MB of RSS. */
-async function createTransport(config: AgentConfig, identity: Identity, logger: Logger, presence: (state: Presence['state']) => Buffer): Promise<AgentTransport | null> {
+async function createTransport(config: AgentConfig, identity: Identity, logger: Logger, presence: (state: Presence['state']) => Buffer, hints: ReconnectHints): Promise<AgentTransport | null> {
   const url = identity.brokerUrl ?? config.hubUrl
   if (!url) return null
   const parsed = new URL(url)
@@ -277,11 +279,11 @@ async function createTransport(config: AgentConfig, identity: Identity, logger: 
   const bare = parsed.toString()
   if (parsed.protocol === 'nats:' || parsed.protocol === 'tls:') {
     const { NatsTransport } = await import('./transport/nats-transport.js')
-    return new NatsTransport({ url: `${parsed.hostname}:${parsed.port || '4222'}`, nodeId: identity.nodeId, credentials, logger, online: () => presence('online') })
+    return new NatsTransport({ url: `${parsed.hostname}:${parsed.port || '4222'}`, nodeId: identity.nodeId, credentials, logger, online: () => presence('online'), hints })
   }
   if (parsed.protocol === 'mqtt:' || parsed.protocol === 'mqtts:') {
     const { MqttTransport } = await import('./transport/mqtt-transport.js')
-    return new MqttTransport({ url: bare, nodeId: identity.nodeId, credentials, logger, will: presence('offline'), online: () => presence('online') })
+    return new MqttTransport({ url: bare, nodeId: identity.nodeId, credentials, logger, will: presence('offline'), online: () => presence('online'), hints })
   }
   throw new AgentConfigError('--hub', `${parsed.protocol}// needs enrollment with --token first; give the broker URL (mqtt:// or nats://) directly for a pre-provisioned node`)
 }

@@ -46,6 +46,33 @@ export const Ack = z.strictObject({
 })
 export type Ack = z.infer<typeof Ack>
 
+/**
+ * Bounds of the reconnect cap a hub may hint: never below 1 s (a node reconnecting faster than
+ * that only burns its link while the hub is down) and never above 60 s, the cap agents use when
+ * they have no hint, so a hint (which, like an ack, is not signed) can only bring a node back
+ * sooner than an agent from before hints would come, never later.
+ */
+export const RECONNECT_CAP_BOUNDS_MS = { min: 1_000, max: 60_000 } as const
+
+/**
+ * The hub's advice for this node's reconnect backoff: the cap of its full-jitter delay, chosen
+ * from the fleet's size so that a whole fleet reconnecting after a hub restart arrives spread out
+ * at a rate the hub takes. Sent on the ack channel when the node comes online (and to every node
+ * when the advice changes); `kind` tells it from an `Ack`. Agents from before hints refuse it as
+ * a malformed ack and carry on; docs/protocol.md says so.
+ */
+export const ReconnectHint = z.strictObject({
+  kind: z.literal('reconnect-hint'),
+  nodeId: NodeId,
+  reconnectCapMs: z.number().int().min(RECONNECT_CAP_BOUNDS_MS.min).max(RECONNECT_CAP_BOUNDS_MS.max),
+})
+export type ReconnectHint = z.infer<typeof ReconnectHint>
+
+/** Whether a parsed message on the ack channel means to be a reconnect hint (then it must validate as one). */
+export function isReconnectHintShaped(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { kind?: unknown }).kind === 'reconnect-hint'
+}
+
 /** The epoch a batch or ack belongs to, legacy when it names none. */
 export function epochOf(message: { readonly epoch?: string | undefined }): string {
   return message.epoch ?? LEGACY_EPOCH

@@ -153,6 +153,21 @@ export class AgentStore {
     })
   }
 
+  /** The reconnect cap the hub last hinted, or null if it never did. */
+  reconnectHint(): number | null {
+    const row = this.db.prepare('SELECT cap_ms FROM reconnect_hint WHERE id = 1').get() as { cap_ms: number } | undefined
+    return row?.cap_ms ?? null
+  }
+
+  /** Lazily: a hint lost to a power cut comes again at the next connect; meanwhile the default applies. */
+  saveReconnectHint(capMs: number): void {
+    this.lazily(() => {
+      this.db
+        .prepare('INSERT INTO reconnect_hint (id, cap_ms, received_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET cap_ms = excluded.cap_ms, received_at = excluded.received_at')
+        .run(capMs, isoNow(this.clock))
+    })
+  }
+
   workloads(): WorkloadRecord[] {
     const rows = this.db.prepare('SELECT * FROM workload_state ORDER BY name').all() as WorkloadRow[]
     return rows.map(fromWorkloadRow)

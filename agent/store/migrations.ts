@@ -89,4 +89,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // The hub's reconnect hint (the cap of the reconnect backoff, from its fleet's size), so a
+    // restarted agent reconnects as the hub last advised from its first attempt.
+    name: 'reconnect-hint',
+    sql: `
+      CREATE TABLE reconnect_hint (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        cap_ms INTEGER NOT NULL,
+        received_at TEXT NOT NULL
+      );
+    `,
+  },
 ]

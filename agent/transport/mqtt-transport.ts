@@ -2,7 +2,8 @@ import { endWithin } from '../../common/mqtt/end-client.js'
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { mqttTopic, parseMqttTopic } from '../../protocol/index.js'
-import { jitteredBackoffMs } from './backoff.js'
+import { ReconnectBackoff } from './backoff.js'
+import type { ReconnectHints } from './reconnect-hint.js'
 import { describeClockCertError, isClockCertError, peerCertificateWindow } from './tls-clock.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type InboundChannel, type OutboundChannel, type TransportHandlers } from './transport.js'
 
@@ -16,6 +17,8 @@ export interface MqttTransportOptions {
   /** The retained "offline" presence the broker publishes if this node vanishes. */
   readonly will: Buffer
   readonly online: () => Buffer
+  /** The hub's reconnect hint; without one the default backoff applies (250 ms doubling to 60 s). */
+  readonly hints?: ReconnectHints
 }
 
 /**
@@ -26,13 +29,14 @@ export interface MqttTransportOptions {
 export class MqttTransport implements AgentTransport {
   readonly kind = 'mqtt'
   private client: MqttClient | null = null
-  private attempts = 0
+  private readonly backoff: ReconnectBackoff
   /** The clock-related TLS failure already explained since the last connect: said once, not per retry. */
   private explainedCertError: string | null = null
   private readonly logger: Logger
 
   constructor(private readonly options: MqttTransportOptions) {
     this.logger = options.logger.child({ component: 'mqtt' })
+    this.backoff = new ReconnectBackoff(() => options.hints?.current() ?? null)
   }
 
   get connected(): boolean {
@@ -49,7 +53,8 @@ export class MqttTransport implements AgentTransport {
       // A hub busy with a fleet joining can take longer than mqtt.js' old 10 s to answer a
       // CONNECT; giving up sooner only adds a reconnect (and a presence flap) to its load.
       connectTimeout: 30_000,
-      reconnectPeriod: jitteredBackoffMs(0),
+      // Replaced before every reconnect (the 'close' listener below); not used before then.
+      reconnectPeriod: 1_000,
       reconnectOnConnackError: true,
       queueQoSZero: false,
       resubscribe: false,
@@ -59,9 +64,8 @@ export class MqttTransport implements AgentTransport {
     })
     this.client = client
     client.on('connect', (connack) => {
-      this.attempts = 0
+      this.backoff.reset()
       this.explainedCertError = null
-      client.options.reconnectPeriod = jitteredBackoffMs(0)
       this.logger.info({ sessionPresent: connack.sessionPresent }, 'connected to broker')
       // Always resubscribe: the broker then re-sends the retained desired document.
       client.subscribe(
@@ -84,14 +88,15 @@ export class MqttTransport implements AgentTransport {
         this.logger.warn({ topic }, 'ignoring a message on an unexpected topic')
         return
       }
+      if (parsed.channel === 'ack' && this.options.hints?.offer(payload)) return
       handlers.onMessage(parsed.channel as InboundChannel, payload)
     })
     // Before mqtt.js' own 'close' listener, which arms the reconnect timer with whatever
     // reconnectPeriod holds then: so this attempt's jittered backoff is the one used, not the
     // previous one's.
     client.prependListener('close', () => {
-      this.attempts++
-      client.options.reconnectPeriod = jitteredBackoffMs(this.attempts)
+      client.options.reconnectPeriod = this.backoff.next()
+      this.logger.debug({ retryInMs: client.options.reconnectPeriod, hintedCapMs: this.options.hints?.current() ?? null }, 'broker connection closed; retrying')
       handlers.onDisconnected('connection closed')
     })
     client.on('error', (error) => {

@@ -2,6 +2,8 @@ import { connect, type KV, type NatsConnection, type Subscription } from 'nats'
 import type { Logger } from 'pino'
 import { drainOrClose } from '../../common/nats/close-connection.js'
 import { NATS_DESIRED_BUCKET, natsDesiredKey, natsInboxPrefix, natsSubject } from '../../protocol/index.js'
+import { ReconnectBackoff } from './backoff.js'
+import type { ReconnectHints } from './reconnect-hint.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type OutboundChannel, type TransportHandlers } from './transport.js'
 
 export interface NatsTransportOptions {
@@ -10,6 +12,8 @@ export interface NatsTransportOptions {
   readonly credentials: BrokerCredentials
   readonly logger: Logger
   readonly online: () => Buffer
+  /** The hub's reconnect hint; without one the default backoff applies (250 ms doubling to 60 s). */
+  readonly hints?: ReconnectHints
 }
 
 const KV_RETRY_MS = 5_000
@@ -27,9 +31,18 @@ export class NatsTransport implements AgentTransport {
   private closing = false
   private readonly subscriptions: Subscription[] = []
   private readonly logger: Logger
+  private readonly backoff: ReconnectBackoff
+  /**
+   * nats.js asks for the wait before every turn of its dial loop and dials once that long has
+   * passed since the last dial began, so one attempt's delay must stay the same until the next
+   * dial: it is drawn anew at each dial ('reconnecting') and reset on 'reconnect'.
+   */
+  private reconnectDelay: number
 
   constructor(private readonly options: NatsTransportOptions) {
     this.logger = options.logger.child({ component: 'nats' })
+    this.backoff = new ReconnectBackoff(() => options.hints?.current() ?? null)
+    this.reconnectDelay = this.backoff.next()
   }
 
   get connected(): boolean {
@@ -53,8 +66,7 @@ export class NatsTransport implements AgentTransport {
       inboxPrefix: natsInboxPrefix(nodeId),
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
-      reconnectTimeWait: 1_000,
-      reconnectJitter: 2_000,
+      reconnectDelayHandler: () => this.reconnectDelay,
       pingInterval: 20_000,
       ...(credentials.username ? { user: credentials.username } : {}),
       ...(credentials.password ? { pass: credentials.password } : {}),
@@ -67,8 +79,13 @@ export class NatsTransport implements AgentTransport {
     for (const channel of ['ack', 'logs-request'] as const) {
       const sub = nc.subscribe(natsSubject(nodeId, channel), {
         callback: (error, message) => {
-          if (error) this.logger.warn({ err: error, channel }, 'subscription error')
-          else handlers.onMessage(channel, Buffer.from(message.data))
+          if (error) {
+            this.logger.warn({ err: error, channel }, 'subscription error')
+            return
+          }
+          const payload = Buffer.from(message.data)
+          if (channel === 'ack' && this.options.hints?.offer(payload)) return
+          handlers.onMessage(channel, payload)
         },
       })
       this.subscriptions.push(sub)
@@ -83,7 +100,12 @@ export class NatsTransport implements AgentTransport {
       if (status.type === 'disconnect') {
         this.isUp = false
         handlers.onDisconnected('disconnected')
+      } else if (status.type === 'reconnecting') {
+        this.reconnectDelay = this.backoff.next()
+        this.logger.debug({ retryInMs: this.reconnectDelay, hintedCapMs: this.options.hints?.current() ?? null }, 'dialing NATS; the next try waits')
       } else if (status.type === 'reconnect') {
+        this.backoff.reset()
+        this.reconnectDelay = this.backoff.next()
         this.up(handlers)
       }
     }

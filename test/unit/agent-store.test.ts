@@ -118,7 +118,7 @@ t.test('migrations run from an empty file to the latest version, and again on re
   t.equal(schemaVersion(db), 0, 'a new file is at version 0')
   t.strictSame(migrate(db, MIGRATIONS), { from: 0, to: MIGRATIONS.length })
   t.equal(schemaVersion(db), MIGRATIONS.length)
-  t.strictSame(tableNames(db), ['desired', 'identity', 'local_revert', 'outbox', 'outbox_epoch', 'outbox_meta', 'revert_window', 'workload_state'])
+  t.strictSame(tableNames(db), ['desired', 'identity', 'local_revert', 'outbox', 'outbox_epoch', 'outbox_meta', 'reconnect_hint', 'revert_window', 'workload_state'])
   t.strictSame(migrate(db, MIGRATIONS), { from: MIGRATIONS.length, to: MIGRATIONS.length }, 'a second run is a no-op')
   db.close()
 
