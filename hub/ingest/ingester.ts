@@ -3,6 +3,7 @@ import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, d
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from './change-feed.js'
 import { NodeClocks, describeOffset, type SkewChange } from './clock-offset.js'
+import { ReconnectHinter } from './reconnect-hint.js'
 import type { Metrics } from '../metrics.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { HubInboundChannel } from '../transport/hub-transport.js'
@@ -41,10 +42,13 @@ export class RejectedMessage extends Error {
 export class Ingester {
   private readonly logger: Logger
   private readonly clocks: NodeClocks
+  private readonly hinter: ReconnectHinter
 
   constructor(private readonly options: IngesterOptions) {
     this.logger = options.logger.child({ component: 'ingester' })
     this.clocks = new NodeClocks(options.clockSkewThresholdMs)
+    // The reconnect hint travels on the ack channel (see ReconnectHint in protocol/outbox.ts).
+    this.hinter = new ReconnectHinter({ nodeIds: () => options.store.nodes.list().map((node) => node.id), publish: options.publishAck, logger: this.logger })
     options.metrics.describe('shoal_messages_in_total', 'messages received from agents, by channel')
     options.metrics.describe('shoal_messages_rejected_total', 'messages refused, by channel and reason')
     options.metrics.describe('shoal_outbox_records_total', 'outbox records received, by outcome')
@@ -137,8 +141,10 @@ export class Ingester {
     const presence = decodeMessage(Presence, payload, { maxBytes: MAX_BYTES.presence, what: 'presence' })
     if (presence.nodeId !== nodeId) throw new RejectedMessage('wrong-node', `presence on ${nodeId}'s topic names ${presence.nodeId}`)
     const at = isoNow(this.options.clock)
-    if (presence.state === 'online') this.markOnline(nodeId, at)
-    else this.markOffline(nodeId, at, 'the node said goodbye or its connection was lost (will message)')
+    if (presence.state === 'online') {
+      this.markOnline(nodeId, at)
+      this.hinter.nodeOnline(nodeId)
+    } else this.markOffline(nodeId, at, 'the node said goodbye or its connection was lost (will message)')
   }
 
   /** ClockSkew starts or ends: stored with its event in one transaction, so it is said once. */
