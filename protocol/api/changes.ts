@@ -1,0 +1,21 @@
+import { z } from 'zod'
+import { IsoTime, Name, NodeId } from '../primitives.js'
+
+/**
+ * One message of GET /api/v1/stream (server-sent events: `event:` is its type, `data:` this
+ * JSON). It says what changed, not how: clients fetch what they show again.
+ */
+export const Change = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('node'), nodeId: NodeId, reason: z.string() }),
+  z.strictObject({ type: z.literal('deployment'), name: Name, reason: z.string() }),
+  z.strictObject({
+    type: z.literal('event'),
+    id: z.number().int().min(1),
+    nodeId: NodeId.nullable(),
+    eventType: z.string(),
+    message: z.string(),
+    /** When the hub recorded it, on its own clock. */
+    receivedAt: IsoTime.optional(),
+  }),
+])
+export type Change = z.infer<typeof Change>
