@@ -39,6 +39,8 @@ export interface AgentProcessOptions {
   readonly extraArgs?: readonly string[]
   /** Extra environment for this process only (e.g. libfaketime, to put its clock in the past). */
   readonly env?: Readonly<Record<string, string>>
+  /** A network namespace (made by the test) to run the agent in. */
+  readonly netns?: string
 }
 
 /** What `shoal agent status -o json` prints. */
@@ -124,7 +126,7 @@ export class AgentProcess {
     if (this.alive) throw new Error(`agent ${this.nodeId} is already running (pid ${this.pid})`)
     this.current = { ...this.current, ...overrides }
     this.starts++
-    const child = spawnCli(this.logFile, this.args(), this.starts, this.current.env)
+    const child = spawnCli(this.logFile, this.args(), this.starts, this.current.env, this.current.netns)
     this.child = child
     this.exitInfo = null
     let spawnError: Error | undefined

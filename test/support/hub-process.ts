@@ -53,6 +53,8 @@ export interface HubEvent {
 export interface HubProcessOptions {
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
   readonly extraArgs?: readonly string[]
+  /** The address the API and the embedded broker listen on (default 127.0.0.1). */
+  readonly host?: string
 }
 
 
@@ -74,8 +76,9 @@ export class HubProcess {
   ) {
     this.dataDir = path.join(dir, 'data')
     this.logFile = path.join(dir, 'hub.log')
-    this.apiUrl = `http://127.0.0.1:${apiPort}`
-    this.brokerUrl = `mqtt://127.0.0.1:${mqttPort}`
+    const host = options.host ?? '127.0.0.1'
+    this.apiUrl = `http://${host}:${apiPort}`
+    this.brokerUrl = `mqtt://${host}:${mqttPort}`
   }
 
   get pid(): number | undefined {
@@ -104,9 +107,9 @@ export class HubProcess {
       '--data-dir',
       this.dataDir,
       '--listen',
-      `127.0.0.1:${this.apiPort}`,
+      `${this.options.host ?? '127.0.0.1'}:${this.apiPort}`,
       '--mqtt-listen',
-      `127.0.0.1:${this.mqttPort}`,
+      `${this.options.host ?? '127.0.0.1'}:${this.mqttPort}`,
       '--log-level',
       this.options.logLevel ?? 'info',
       ...(this.options.extraArgs ?? []),
@@ -336,6 +339,8 @@ export interface HubAgentOptions {
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
   /** Where its data directory goes (a subdirectory per agent); default a fresh temp dir. */
   readonly dir?: string
+  /** A network namespace (made by the test) to run the agent in; the hub must listen on an address it reaches. */
+  readonly netns?: string
 }
 
 /**
@@ -365,6 +370,7 @@ export async function startHubAgent(t: AgentTestLike, hub: HubProcess, options: 
     resyncIntervalMs: options.resyncIntervalMs ?? 2_000,
     logLevel: options.logLevel ?? 'debug',
     extraArgs,
+    ...(options.netns ? { netns: options.netns } : {}),
   })
 }
 
