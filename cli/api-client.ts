@@ -1,98 +1,59 @@
-import type { deploymentDetailView, deploymentView, nodeDetailView, nodeView } from '../hub/api/views.js'
-import type { RolloutService } from '../hub/rollout/rollout-service.js'
-import type { EventRecord } from '../hub/store/status-repository.js'
+import type {
+  ApplyResponse,
+  DeploymentDeleted,
+  DeploymentDetail,
+  DeploymentList,
+  DeploymentView,
+  DrainResult,
+  DryRunResponse,
+  ErrorDetail,
+  EventList,
+  EventView,
+  Health,
+  NodeDetail,
+  NodeList,
+  NodePatch,
+  NodeView,
+  RevisionChange,
+  RevisionHistory,
+  RolloutAction,
+  RolloutStatus,
+  TokenCreated,
+  TokenList,
+  TokenRequest,
+  TokenRevoked,
+  TokenView,
+} from '../protocol/api/index.js'
 import { CliError, ExitCode } from './io.js'
 
-/** The hub's JSON shapes, as the CLI reads them (the CLI ships with the hub it talks to). */
-export type NodeView = ReturnType<typeof nodeView>
-export type NodeDetailView = ReturnType<typeof nodeDetailView>
-export type DeploymentView = ReturnType<typeof deploymentView>
-export type DeploymentDetailView = ReturnType<typeof deploymentDetailView>
-export type EventView = EventRecord
-export type RolloutStatus = ReturnType<RolloutService['status']>
-export type RevisionHistory = ReturnType<RolloutService['history']>
-export type RolloutCopyView = RolloutStatus['copies'][number]
-
-/** What `rollout undo` and `rollout restart` answer: the new revision, the one its template came from, the rollout. */
-export interface RevisionChange {
-  readonly revision: number
-  readonly from: number
-  readonly rollout: RolloutStatus
+// The hub's JSON shapes are the API contract's (protocol/api), the same types the hub builds
+// its answers as; the CLI reads them under the names its commands use.
+export type {
+  ApplyResponse,
+  DeploymentView,
+  DrainResult,
+  DryRunResponse,
+  ErrorDetail,
+  EventView,
+  NodePatch,
+  NodeView,
+  RevisionChange,
+  RevisionHistory,
+  RolloutAction,
+  RolloutStatus,
+  TokenRequest,
+  TokenView,
 }
-
-export type RolloutAction = 'pause' | 'resume' | 'promote'
-
-export interface PlacementPreview {
-  readonly deployment: string
-  readonly nodeId: string
-  readonly workload: string
-  readonly replica: number
-}
-
-export interface ApplyResult {
-  readonly kind: string
-  readonly name: string
-  readonly outcome?: 'created' | 'configured' | 'unchanged'
-  readonly revision?: number
-  readonly placements?: readonly PlacementPreview[]
-  readonly desired: number
-  readonly placed?: number
-  readonly pending: number
-  readonly why: string | null
-}
-
-export interface ApplyResponse {
-  readonly dryRun?: boolean
-  readonly results: readonly ApplyResult[]
-}
-
-export interface TokenRequest {
-  readonly ttl?: string
-  readonly maxUses?: number
-  readonly labels?: Readonly<Record<string, string>>
-}
-
-export interface TokenResponse {
-  readonly token: string
-  readonly id: string
-  readonly labels: Readonly<Record<string, string>>
-  readonly maxUses: number | null
-  readonly uses: number
-  readonly expiresAt: string | null
-  readonly createdAt: string
-}
-
-/** A join token as listed: no secret, its uses and whether it still enrolls. */
-export interface TokenView extends Omit<TokenResponse, 'token'> {
-  readonly usesLeft: number | null
-  readonly expired: boolean
-}
-
-export interface NodePatch {
-  readonly labels?: Readonly<Record<string, string | null>>
-  readonly cordoned?: boolean
-}
-
-export interface DrainResponse {
-  readonly drained: string
-  readonly cordoned: boolean
-  readonly evicted: readonly { readonly deployment: string; readonly workload: string; readonly replica: number; readonly movedTo: string | null }[]
-  readonly kept: readonly { readonly deployment: string; readonly workload: string; readonly reason: string }[]
-}
+export type { AppliedManifest, PreviewedManifest, RolloutCopyView } from '../protocol/api/index.js'
+export type NodeDetailView = NodeDetail
+export type DeploymentDetailView = DeploymentDetail
+export type TokenResponse = TokenCreated
+export type DrainResponse = DrainResult
 
 /** One message of the hub's server-sent-events stream. */
 export interface StreamMessage {
   readonly event: string
   readonly data: unknown
-}
-
-/** One field problem the hub reported (manifests: document, path and position). */
-export interface ErrorDetail {
-  readonly documentIndex?: number
-  readonly path?: string
-  readonly line?: number
-  readonly column?: number
-  readonly message?: string
 }
 
 /** The hub could not be reached at all: not running, wrong address, DNS, TLS. */
@@ -174,15 +135,15 @@ export class HubClient {
     this.timeoutMs = options.timeoutMs ?? 30_000
   }
 
-  health(): Promise<{ ok: boolean; transport: string; broker: string }> {
+  health(): Promise<Health> {
     return this.request('GET', '/healthz')
   }
 
   async listNodes(selector?: string): Promise<NodeView[]> {
-    return (await this.request<{ items: NodeView[] }>('GET', '/api/v1/nodes', { query: { selector } })).items
+    return (await this.request<NodeList>('GET', '/api/v1/nodes', { query: { selector } })).items
   }
 
-  getNode(id: string): Promise<NodeDetailView> {
+  getNode(id: string): Promise<NodeDetail> {
     return this.request('GET', `/api/v1/nodes/${encodeURIComponent(id)}`)
   }
 
@@ -190,23 +151,25 @@ export class HubClient {
     return this.request('PATCH', `/api/v1/nodes/${encodeURIComponent(id)}`, { body: JSON.stringify(patch), contentType: 'application/json' })
   }
 
-  drainNode(id: string): Promise<DrainResponse> {
+  drainNode(id: string): Promise<DrainResult> {
     return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`)
   }
 
   async listDeployments(): Promise<DeploymentView[]> {
-    return (await this.request<{ items: DeploymentView[] }>('GET', '/api/v1/deployments')).items
+    return (await this.request<DeploymentList>('GET', '/api/v1/deployments')).items
   }
 
-  getDeployment(name: string): Promise<DeploymentDetailView> {
+  getDeployment(name: string): Promise<DeploymentDetail> {
     return this.request('GET', `/api/v1/deployments/${encodeURIComponent(name)}`)
   }
 
-  deleteDeployment(name: string): Promise<{ deleted: string }> {
+  deleteDeployment(name: string): Promise<DeploymentDeleted> {
     return this.request('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`)
   }
 
-  applyManifests(text: string, dryRun: boolean): Promise<ApplyResponse> {
+  applyManifests(text: string, dryRun: true): Promise<DryRunResponse>
+  applyManifests(text: string, dryRun: boolean): Promise<ApplyResponse | DryRunResponse>
+  applyManifests(text: string, dryRun: boolean): Promise<ApplyResponse | DryRunResponse> {
     return this.request('POST', '/api/v1/manifests', { body: text, contentType: 'application/yaml', query: { dryRun: dryRun ? 'true' : undefined } })
   }
 
@@ -234,21 +197,21 @@ export class HubClient {
     return this.request('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/restart`)
   }
 
-  createToken(request: TokenRequest): Promise<TokenResponse> {
+  createToken(request: TokenRequest): Promise<TokenCreated> {
     return this.request('POST', '/api/v1/tokens', { body: JSON.stringify(request), contentType: 'application/json' })
   }
 
   async listTokens(): Promise<TokenView[]> {
-    return (await this.request<{ items: TokenView[] }>('GET', '/api/v1/tokens')).items
+    return (await this.request<TokenList>('GET', '/api/v1/tokens')).items
   }
 
-  revokeToken(id: string): Promise<{ revoked: string }> {
+  revokeToken(id: string): Promise<TokenRevoked> {
     return this.request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`)
   }
 
   /** Events after `since` (an event id), oldest first. */
   async events(filter: { since?: number; node?: string; limit?: number } = {}): Promise<EventView[]> {
-    return (await this.request<{ items: EventView[] }>('GET', '/api/v1/events', { query: { since: filter.since, node: filter.node, limit: filter.limit } })).items
+    return (await this.request<EventList>('GET', '/api/v1/events', { query: { since: filter.since, node: filter.node, limit: filter.limit } })).items
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { MAX_BYTES } from '../../protocol/codec.js'
 import { formatManifestError } from '../../protocol/manifest-parse.js'
-import { HubRequestError, type ApplyResult, type ErrorDetail } from '../api-client.js'
+import { HubRequestError, type AppliedManifest, type ErrorDetail, type PreviewedManifest } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { indent, outputOption, renderCells, renderData, terminalOf, type OutputFormat } from '../output.js'
@@ -73,7 +73,7 @@ Examples:
       else if (options.output === 'name') io.out(response.results.map((r) => `${r.kind.toLowerCase()}/${r.name}\n`).join(''))
       else {
         const terminal = terminalOf(io, deps.env)
-        for (const result of response.results) io.out(describeResult(result, options.dryRun === true, terminal))
+        for (const result of response.results) io.out(describeResult(result, terminal))
       }
       if (!options.wait) return
       // Under -o json|yaml|name stdout stays the hub's answer; progress goes to stderr.
@@ -86,11 +86,11 @@ Examples:
     })
 }
 
-function describeResult(result: ApplyResult, dryRun: boolean, terminal: ReturnType<typeof terminalOf>): string {
+function describeResult(result: AppliedManifest | PreviewedManifest, terminal: ReturnType<typeof terminalOf>): string {
   const id = `${result.kind.toLowerCase()}/${result.name}`
   const why = result.why ? `: ${result.why}` : ''
-  if (!dryRun) return `${id} ${result.outcome ?? 'applied'}${result.revision !== undefined ? ` (revision ${result.revision})` : ''}${why}\n`
-  const placements = [...(result.placements ?? [])].sort((a, b) => a.replica - b.replica || (a.nodeId < b.nodeId ? -1 : 1))
+  if (!('placements' in result)) return `${id} ${result.outcome} (revision ${result.revision})${why}\n`
+  const placements = [...result.placements].sort((a, b) => a.replica - b.replica || (a.nodeId < b.nodeId ? -1 : 1))
   const lines = [`${id} (dry run)${why}\n`]
   if (placements.length > 0) lines.push(indent(renderCells(terminal, ['NODE', 'REPLICA'], placements.map((p) => [p.nodeId, String(p.replica)]))))
   if (result.pending > 0) lines.push(`  ${result.pending} pending: no node can take ${result.pending === 1 ? 'it' : 'them'} now\n`)

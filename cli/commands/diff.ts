@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { stringify as stringifyYaml } from 'yaml'
 import { canonicalJson, type Deployment } from '../../protocol/index.js'
 import { parseManifests } from '../../protocol/manifest-parse.js'
-import { HubRequestError, type ApplyResult, type DeploymentDetailView, type HubClient } from '../api-client.js'
+import { HubRequestError, type DeploymentDetailView, type PreviewedManifest, type HubClient } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { paint, terminalOf, type Terminal } from '../output.js'
@@ -79,11 +79,14 @@ export function changedFields(live: Deployment, wanted: Deployment): string[] {
   return fields
 }
 
+/** What a dry-run apply says of one manifest, as far as diff shows it. */
+type Preview = Pick<PreviewedManifest, 'placements' | 'pending' | 'why'>
+
 /** What applying one manifest would do, as the lines `shoal diff` prints for it. Pure. */
 export function describeDiff(
   wanted: { readonly manifest: Deployment; readonly file: string },
   live: Pick<DeploymentDetailView, 'revision' | 'manifest' | 'placements'> | null,
-  preview: ApplyResult | undefined,
+  preview: Preview | undefined,
   terminal: Terminal,
 ): { text: string; differs: boolean } {
   const name = wanted.manifest.metadata.name
@@ -111,10 +114,10 @@ export function describeDiff(
 }
 
 /** Where the copies would run after the apply, against where they run now. */
-function landing(live: Pick<DeploymentDetailView, 'placements'> | null, preview: ApplyResult | undefined): string[] {
+function landing(live: Pick<DeploymentDetailView, 'placements'> | null, preview: Preview | undefined): string[] {
   if (!preview) return []
   const now = new Set((live?.placements ?? []).map((p) => p.nodeId))
-  const then = [...new Set((preview.placements ?? []).map((p) => p.nodeId))].sort()
+  const then = [...new Set(preview.placements.map((p) => p.nodeId))].sort()
   const added = then.filter((n) => !now.has(n))
   const removed = [...now].filter((n) => !then.includes(n)).sort()
   const where = then.length === 0 ? 'no node' : then.join(', ')

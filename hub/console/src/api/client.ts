@@ -1,18 +1,19 @@
 import type {
-  ApplyResult,
+  ApplyResponse,
   DeploymentDetail,
-  DeploymentSummary,
+  DeploymentList,
   DrainResult,
-  DryRunResult,
-  FleetEvent,
+  DryRunResponse,
+  EventList,
   ManifestIssue,
   NodeDetail,
+  NodeList,
   NodePatch,
-  NodeSummary,
-  RevisionItem,
+  NodeView,
+  RevisionChange,
+  RevisionHistory,
   RolloutAction,
   RolloutStatus,
-  UndoResult,
 } from './types'
 
 /** The hub said no: its status, stable code, message (which says what to do) and details. */
@@ -54,7 +55,7 @@ export class ApiClient {
     private readonly base = '',
   ) {}
 
-  nodes(selector = ''): Promise<{ items: NodeSummary[] }> {
+  nodes(selector = ''): Promise<NodeList> {
     return this.json('GET', `/api/v1/nodes${selector.trim() ? `?selector=${encodeURIComponent(selector.trim())}` : ''}`)
   }
 
@@ -62,7 +63,7 @@ export class ApiClient {
     return this.json('GET', `/api/v1/nodes/${encodeURIComponent(id)}`)
   }
 
-  patchNode(id: string, patch: NodePatch): Promise<NodeSummary> {
+  patchNode(id: string, patch: NodePatch): Promise<NodeView> {
     return this.json('PATCH', `/api/v1/nodes/${encodeURIComponent(id)}`, JSON.stringify(patch), 'application/json')
   }
 
@@ -71,7 +72,7 @@ export class ApiClient {
     return this.json('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`, '{}', 'application/json')
   }
 
-  deployments(): Promise<{ items: DeploymentSummary[] }> {
+  deployments(): Promise<DeploymentList> {
     return this.json('GET', '/api/v1/deployments')
   }
 
@@ -83,7 +84,7 @@ export class ApiClient {
     return this.json('GET', `/api/v1/deployments/${encodeURIComponent(name)}/rollout`)
   }
 
-  revisions(name: string): Promise<{ deployment: string; items: RevisionItem[] }> {
+  revisions(name: string): Promise<RevisionHistory> {
     return this.json('GET', `/api/v1/deployments/${encodeURIComponent(name)}/revisions`)
   }
 
@@ -93,20 +94,20 @@ export class ApiClient {
   }
 
   /** A new revision with an older revision's template (the hub picks the stable one when `toRevision` is null). */
-  undo(name: string, toRevision: number | null): Promise<UndoResult> {
+  undo(name: string, toRevision: number | null): Promise<RevisionChange> {
     const body = JSON.stringify(toRevision === null ? {} : { toRevision })
     return this.json('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/undo`, body, 'application/json')
   }
 
-  events(limit = 50, node?: string): Promise<{ items: FleetEvent[] }> {
+  events(limit = 50, node?: string): Promise<EventList> {
     return this.json('GET', `/api/v1/events?limit=${limit}${node ? `&node=${encodeURIComponent(node)}` : ''}`)
   }
 
-  apply(yaml: string): Promise<{ results: ApplyResult[] }> {
+  apply(yaml: string): Promise<ApplyResponse> {
     return this.json('POST', '/api/v1/manifests', yaml, 'application/yaml')
   }
 
-  dryRun(yaml: string): Promise<{ dryRun: true; results: DryRunResult[] }> {
+  dryRun(yaml: string): Promise<DryRunResponse> {
     return this.json('POST', '/api/v1/manifests?dryRun=true', yaml, 'application/yaml')
   }
 

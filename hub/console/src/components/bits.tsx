@@ -1,11 +1,11 @@
 // Small pieces every page uses: condition and state badges, usage bars, errors, empty states.
 import type { ComponentChildren } from 'preact'
-import type { ConditionType, NodeCondition, WorkloadState } from '../api/types'
+import type { NodeConditionType, NodeCondition, WorkloadState } from '../api/types'
 import { bytes, percent } from '../format'
 
-const CONDITION_CLASS: Record<ConditionType, string> = { Ready: 'ok', Degraded: 'warn', Offline: 'bad' }
+const CONDITION_CLASS: Record<NodeConditionType, string> = { Ready: 'ok', Degraded: 'warn', Offline: 'bad' }
 
-export function conditionClass(type: ConditionType): string {
+export function conditionClass(type: NodeConditionType): string {
   return CONDITION_CLASS[type]
 }
 

@@ -1,11 +1,11 @@
-import type { FleetEvent } from '../api/types'
+import type { EventView } from '../api/types'
 import { ago, localTime } from '../format'
 import { useNow } from '../live'
 import { Link, nodeHref } from '../router'
 import { Empty } from './bits'
 
 /** Events newest first, with their node, severity and how long ago. */
-export function EventsList(props: { events: readonly FleetEvent[]; showNode?: boolean; limit?: number }) {
+export function EventsList(props: { events: readonly EventView[]; showNode?: boolean; limit?: number }) {
   const now = useNow(5000)
   const events = [...props.events].sort((a, b) => b.id - a.id).slice(0, props.limit ?? 50)
   if (events.length === 0) return <Empty>No events yet.</Empty>

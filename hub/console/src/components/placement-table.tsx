@@ -1,4 +1,4 @@
-import type { DeploymentDetail, NodeSummary } from '../api/types'
+import type { DeploymentDetail, NodeView } from '../api/types'
 import { ago } from '../format'
 import { Link, nodeHref } from '../router'
 import { ConditionBadge, Empty, StateBadge } from './bits'
@@ -29,7 +29,7 @@ export function FilteredNodes(props: { filtered: Readonly<Record<string, number>
 }
 
 /** Which nodes hold a copy, each with its node's condition and the copy's state as last reported. */
-export function PlacementTable(props: { deployment: DeploymentDetail; nodes: ReadonlyMap<string, NodeSummary>; now: number }) {
+export function PlacementTable(props: { deployment: DeploymentDetail; nodes: ReadonlyMap<string, NodeView>; now: number }) {
   const { deployment, nodes, now } = props
   if (deployment.placements.length === 0) return <Empty>No node holds a copy{deployment.why ? `: ${deployment.why}` : '.'}</Empty>
   return (

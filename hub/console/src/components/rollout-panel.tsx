@@ -1,7 +1,7 @@
 // A deployment's rollout as the deployment page shows it: phase, conditions, counts, the waves of
 // copies with each one's gate, the failure, the operator's buttons, and the kept revisions.
 import { useState } from 'preact/hooks'
-import type { Change, RevisionItem, RolloutAction, RolloutCopy, RolloutStatus, RolloutStrategy } from '../api/types'
+import type { Change, RevisionHistory, RevisionView, RolloutAction, RolloutCopyView, RolloutStatus, RolloutStrategy } from '../api/types'
 import { ago, localTime } from '../format'
 import { useLive, useResource, type Resource } from '../live'
 import { Link, nodeHref } from '../router'
@@ -10,7 +10,7 @@ import { conditionTone, GateBadge, PhaseBadge } from './rollout-badges'
 
 export interface RolloutState {
   readonly rollout: Resource<RolloutStatus>
-  readonly revisions: Resource<{ items: RevisionItem[] }>
+  readonly revisions: Resource<RevisionHistory>
   readonly busy: boolean
   readonly error: Error | null
   readonly notice: string | null
@@ -60,7 +60,7 @@ export function useRollout(name: string, onChanged: () => void): RolloutState {
 }
 
 /** Which revision "Undo" goes back to: the stable one while a rollout is under way or failed, else the one before. */
-export function undoTarget(rollout: RolloutStatus, revisions: readonly RevisionItem[]): RevisionItem | null {
+export function undoTarget(rollout: RolloutStatus, revisions: readonly RevisionView[]): RevisionView | null {
   const current = revisions.find((r) => r.current)
   const candidates = revisions.filter((r) => !r.current && (current === undefined || !sameJson(r.template, current.template)))
   if (rollout.phase !== 'complete' && rollout.stableRevision !== null) {
@@ -208,12 +208,12 @@ function Conditions(props: { rollout: RolloutStatus; now: number }) {
 
 interface Wave {
   readonly name: string
-  readonly copies: RolloutCopy[]
+  readonly copies: RolloutCopyView[]
 }
 
 /** Canary steps in order, then the rest; partition values by name; one group when there are no waves. */
-export function groupWaves(copies: readonly RolloutCopy[]): Wave[] {
-  const byName = new Map<string, RolloutCopy[]>()
+export function groupWaves(copies: readonly RolloutCopyView[]): Wave[] {
+  const byName = new Map<string, RolloutCopyView[]>()
   for (const copy of copies) {
     const name = copy.wave ?? 'all copies'
     byName.set(name, [...(byName.get(name) ?? []), copy])
@@ -227,7 +227,7 @@ export function groupWaves(copies: readonly RolloutCopy[]): Wave[] {
     .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
 }
 
-function Waves(props: { copies: readonly RolloutCopy[]; revision: number; now: number }) {
+function Waves(props: { copies: readonly RolloutCopyView[]; revision: number; now: number }) {
   if (props.copies.length === 0) return <Empty>No copies to roll out yet.</Empty>
   return (
     <div class="waves">

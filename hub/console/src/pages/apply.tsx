@@ -1,6 +1,6 @@
 import { useRef, useState } from 'preact/hooks'
 import { ApiError } from '../api/client'
-import type { ApplyResult, DryRunResult, ManifestIssue, NodeSummary } from '../api/types'
+import type { AppliedManifest, PreviewedManifest, ManifestIssue, NodeView } from '../api/types'
 import { ErrorNote, Section } from '../components/bits'
 import { ManifestEditor, type ManifestEditorHandle } from '../components/manifest-editor'
 import { FilteredNodes, PlacementTable } from '../components/placement-table'
@@ -24,8 +24,8 @@ spec:
 type Outcome =
   | { readonly kind: 'none' }
   | { readonly kind: 'refused'; readonly text: string; readonly issues: readonly ManifestIssue[]; readonly message: string }
-  | { readonly kind: 'applied'; readonly results: readonly ApplyResult[] }
-  | { readonly kind: 'preview'; readonly results: readonly DryRunResult[] }
+  | { readonly kind: 'applied'; readonly results: readonly AppliedManifest[] }
+  | { readonly kind: 'preview'; readonly results: readonly PreviewedManifest[] }
 
 /**
  * Apply manifests from an editor. The hub validates them (the same rules as `shoal validate`)
@@ -115,7 +115,7 @@ export function ApplyPage() {
   )
 }
 
-function Applied(props: { results: readonly ApplyResult[] }) {
+function Applied(props: { results: readonly AppliedManifest[] }) {
   return (
     <div class="results" aria-label="applied">
       {props.results.map((r) => (
@@ -142,7 +142,7 @@ function LivePlacement(props: { name: string }) {
   const nodes = useResource('applied-nodes', () => client.nodes(), { when: (c) => c.type === 'node' && c.reason !== 'heartbeat', minIntervalMs: 1500 })
   const d = deployment.data
   if (!d) return <ErrorNote error={deployment.error} />
-  const byId = new Map<string, NodeSummary>((nodes.data?.items ?? []).map((n) => [n.id, n]))
+  const byId = new Map<string, NodeView>((nodes.data?.items ?? []).map((n) => [n.id, n]))
   return (
     <div data-applied={d.name}>
       <p class={d.pending > 0 ? 'why' : 'muted'}>
@@ -154,7 +154,7 @@ function LivePlacement(props: { name: string }) {
   )
 }
 
-function Preview(props: { results: readonly DryRunResult[] }) {
+function Preview(props: { results: readonly PreviewedManifest[] }) {
   return (
     <div class="results" aria-label="dry run">
       {props.results.map((r) => (

@@ -1,4 +1,4 @@
-import type { NodeSummary } from '../api/types'
+import type { NodeView } from '../api/types'
 import { ErrorNote, Loading, Section } from '../components/bits'
 import { FilteredNodes, PlacementTable } from '../components/placement-table'
 import { RevisionsSection, RolloutSection, useRollout } from '../components/rollout-panel'
@@ -27,7 +27,7 @@ export function DeploymentPage(props: { name: string }) {
     )
   }
   const d = deployment.data
-  const nodeById = new Map<string, NodeSummary>((nodes.data?.items ?? []).map((n) => [n.id, n]))
+  const nodeById = new Map<string, NodeView>((nodes.data?.items ?? []).map((n) => [n.id, n]))
   return (
     <div class="page deployment" data-deployment={d.name}>
       <header class="page-head">

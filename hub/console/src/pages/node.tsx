@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks'
-import type { NodeDetail, WorkloadStatus } from '../api/types'
+import type { NodeDetail, WorkloadStatusView } from '../api/types'
 import { ConditionBadge, Empty, ErrorNote, Loading, Section, StateBadge, UsageBar } from '../components/bits'
 import { EventsList } from '../components/events-list'
 import { LabelsEditor } from '../components/labels-editor'
@@ -197,7 +197,7 @@ function Inventory(props: { node: NodeDetail }) {
 
 function Workloads(props: { node: NodeDetail; now: number }) {
   const { node, now } = props
-  const byName = new Map<string, WorkloadStatus>(node.workloadStatus.map((w) => [w.name, w]))
+  const byName = new Map<string, WorkloadStatusView>(node.workloadStatus.map((w) => [w.name, w]))
   const names = [...new Set([...node.placements.map((p) => p.workload), ...node.workloadStatus.map((w) => w.name)])].sort()
   if (names.length === 0) return <Empty>No workloads placed on this node.</Empty>
   const placed = new Set(node.placements.map((p) => p.workload))

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import { CONDITIONS, type NodeSummary } from '../api/types'
+import { CONDITIONS, type NodeView } from '../api/types'
 import { ConditionBadge, ErrorNote, UsageBar } from '../components/bits'
 import { VirtualTable, type Column } from '../components/virtual-table'
 import { ago, labelText } from '../format'
@@ -34,7 +34,7 @@ export function NodesPage() {
   const profiles = useMemo(() => [...new Set(all.map((n) => n.profile))].sort(), [all])
   const shown = useMemo(() => all.filter((n) => (!condition || n.condition.type === condition) && (!profile || n.profile === profile)), [all, condition, profile])
 
-  const columns = useMemo((): Column<NodeSummary>[] => [
+  const columns = useMemo((): Column<NodeView>[] => [
     {
       key: 'name',
       title: 'Node',

@@ -1,16 +1,16 @@
-import { CONDITIONS, type ConditionType, type DeploymentSummary, type NodeSummary } from '../api/types'
+import { CONDITIONS, type NodeConditionType, type DeploymentView, type NodeView } from '../api/types'
 import { EventsList } from '../components/events-list'
 import { ConditionBadge, Empty, ErrorNote, Loading, Section, conditionClass } from '../components/bits'
 import { useLive, useResource } from '../live'
 import { Link, deploymentHref, nodeHref } from '../router'
 import { fleetRefreshMs } from './refresh'
 
-type Counts = Record<ConditionType, number>
+type Counts = Record<NodeConditionType, number>
 
 const zero = (): Counts => ({ Ready: 0, Degraded: 0, Offline: 0 })
 
 /** Nodes counted by condition within each group (profile, site, ...), groups largest first. Pure. */
-export function countBy(nodes: readonly NodeSummary[], group: (node: NodeSummary) => string): Array<[string, Counts, number]> {
+export function countBy(nodes: readonly NodeView[], group: (node: NodeView) => string): Array<[string, Counts, number]> {
   const groups = new Map<string, Counts>()
   for (const node of nodes) {
     const key = group(node)
@@ -129,7 +129,7 @@ function GroupTable(props: { rows: Array<[string, Counts, number]>; heading: str
   )
 }
 
-function DeploymentsTable(props: { items: readonly DeploymentSummary[] }) {
+function DeploymentsTable(props: { items: readonly DeploymentView[] }) {
   if (props.items.length === 0) return <Empty>No deployments yet.</Empty>
   return (
     <table class="table compact">
