@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
+import { API_ROUTES, type LogStreamRecord } from '../../protocol/api/index.js'
 import type { Clock } from '../../common/clock.js'
 import { LogRelayError, type LogRelay, type LogRelayErrorCode } from '../logs/log-relay.js'
 import type { HubStore } from '../store/hub-store.js'
@@ -42,7 +43,7 @@ const STATUS: Record<LogRelayErrorCode, number> = {
 }
 
 export function registerLogRoutes(router: Router, services: LogRouteServices): void {
-  router.add('GET', '/api/v1/deployments/:name/logs', (context) => deploymentLogs(context, services))
+  router.route(API_ROUTES.deploymentLogs, (context) => deploymentLogs(context, services))
 }
 
 async function deploymentLogs(context: RequestContext, services: LogRouteServices): Promise<void> {
@@ -61,13 +62,6 @@ async function deploymentLogs(context: RequestContext, services: LogRouteService
   }
   await new LogResponse(context.res, targets).run(logRelay, query)
 }
-
-type LogRecord =
-  | { type: 'start'; targets: Array<{ node: string; workload: string }> }
-  | { type: 'line'; node: string; workload: string; stream: 'stdout' | 'stderr'; text: string; at?: string }
-  | { type: 'gap'; node: string; workload: string; missing: number }
-  | { type: 'error'; node: string; workload: string; code: string; message: string }
-  | { type: 'end' }
 
 /** One streamed answer: holds records until an agent answers, then writes them as they come. */
 class LogResponse {
@@ -143,7 +137,7 @@ class LogResponse {
     }
   }
 
-  private record(record: LogRecord): void {
+  private record(record: LogStreamRecord): void {
     const line = `${JSON.stringify(record)}\n`
     if (this.headersSent) this.res.write(line)
     else this.held.push(line)

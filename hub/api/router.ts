@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ApiRoute, ReplyOf } from '../../protocol/api/index.js'
+import type { Created } from './http-errors.js'
 
 export interface RequestContext {
   readonly req: IncomingMessage
@@ -12,8 +14,17 @@ export interface RequestContext {
 
 export type Handler = (context: RequestContext) => Promise<unknown> | unknown
 
+/**
+ * What a handler of an API route answers: a value of the route's reply type (for a 201, a
+ * Created around one; `satisfies` checks its body where it is made), or nothing when it writes
+ * the answer itself (a stream).
+ */
+export type RouteHandler<R extends ApiRoute> = (context: RequestContext) => Reply<R> | Promise<Reply<R>>
+type Reply<R extends ApiRoute> = R['reply']['status'] extends 201 ? Created : ReplyOf<R>
+
 interface Route {
   readonly method: string
+  readonly path: string
   readonly pattern: RegExp
   readonly keys: readonly string[]
   readonly handler: Handler
@@ -24,6 +35,11 @@ interface Route {
 export class Router {
   private readonly routes: Route[] = []
 
+  /** Registers one route of the API contract (protocol/api/routes.ts); the handler must answer its reply type. */
+  route<R extends ApiRoute>(route: R, handler: RouteHandler<NoInfer<R>>): this {
+    return this.add(route.method, route.path, handler, { public: route.public ?? false })
+  }
+
   add(method: string, path: string, handler: Handler, options: { public?: boolean } = {}): this {
     const keys: string[] = []
     const pattern = new RegExp(
@@ -32,8 +48,13 @@ export class Router {
         return '([^/]+)'
       })}$`,
     )
-    this.routes.push({ method, pattern, keys, handler, public: options.public ?? false })
+    this.routes.push({ method, path, pattern, keys, handler, public: options.public ?? false })
     return this
+  }
+
+  /** Every registered route, in order: method, path as registered, and whether it is public. */
+  list(): { method: string; path: string; public: boolean }[] {
+    return this.routes.map(({ method, path, public: isPublic }) => ({ method, path, public: isPublic }))
   }
 
   /** `malformed` names a path parameter whose percent-escapes do not decode (a client error, not ours). */

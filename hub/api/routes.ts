@@ -1,8 +1,5 @@
 import { z } from 'zod'
 import {
-  EnrollmentRequest,
-  LabelKey,
-  LabelValue,
   MAX_BYTES,
   ProtocolError,
   SelectorSyntaxError,
@@ -12,7 +9,9 @@ import {
   parseSelectorString,
   selectorMatches,
 } from '../../protocol/index.js'
+import { API_ROUTES, EventsQuery, ManifestsQuery, NodeListQuery, NodePatch, openApiDocument, type ApplyResponse, type Change, type DryRunResponse } from '../../protocol/api/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
+import { readPackageVersion } from '../../common/version.js'
 import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
 import type { BrokerAccess } from '../broker-config/broker-access.js'
@@ -49,11 +48,6 @@ export interface ApiServices {
   readonly logRelay?: LogRelay
 }
 
-const NodePatch = z.strictObject({
-  labels: z.record(LabelKey, LabelValue.nullable()).optional(),
-  cordoned: z.boolean().optional(),
-})
-
 async function jsonBody<S extends z.ZodType>(context: RequestContext, schema: S, what: string): Promise<z.infer<S>> {
   const body = await context.body()
   try {
@@ -62,6 +56,34 @@ async function jsonBody<S extends z.ZodType>(context: RequestContext, schema: S,
     if (error instanceof ProtocolError) throw badRequest(error.message, error.issues)
     throw error
   }
+}
+
+/**
+ * A query checked with its schema: each of the schema's keys read once (the first value wins,
+ * as URLSearchParams.get has it); a refusal is a 400 with the first problem's message.
+ */
+function queryOf<S extends z.ZodObject>(context: RequestContext, schema: S): z.infer<S> {
+  const raw: Record<string, string> = {}
+  for (const key of Object.keys(schema.shape)) {
+    const value = context.url.searchParams.get(key)
+    if (value !== null) raw[key] = value
+  }
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'bad query')
+  return parsed.data
+}
+
+/**
+ * GET /api/v1/openapi.json: the contract of protocol/api as an OpenAPI 3.1 document, built on
+ * first request. It takes the admin token like every other route, as Kubernetes serves
+ * /openapi/v2 only to authenticated users: the map of the API is no one else's business.
+ */
+function registerOpenApiRoute(router: Router): void {
+  let document: ReturnType<typeof openApiDocument> | null = null
+  router.route(API_ROUTES.openApi, () => {
+    document ??= openApiDocument(readPackageVersion())
+    return document
+  })
 }
 
 export function buildRoutes(services: ApiServices): Router {
@@ -73,49 +95,45 @@ export function buildRoutes(services: ApiServices): Router {
   }
   const requireNode = (id: string) => store.nodes.get(id) ?? (() => { throw notFound(`node ${id}`) })()
 
-  router.add('GET', '/healthz', () => ({ ok: true, transport: services.transport.kind, broker: services.transport.advertisedUrl }), { public: true })
-  router.add('GET', '/metrics', () => metrics.render(), { public: true })
+  router.route(API_ROUTES.health, () => ({ ok: true as const, transport: services.transport.kind, broker: services.transport.advertisedUrl }))
+  router.route(API_ROUTES.metrics, () => metrics.render())
+  registerOpenApiRoute(router)
 
-  router.add(
-    'POST',
-    '/api/v1/enroll',
-    async (context) => {
-      const address = context.req.socket.remoteAddress ?? 'unknown'
-      const waitMs = failedEnrollments.retryAfterMs(address, clock.now())
-      if (waitMs !== null) {
-        const seconds = Math.ceil(waitMs / 1000)
-        context.res.setHeader('Retry-After', String(seconds))
-        throw new ApiError(429, 'too-many-failed-enrollments', `too many failed enrollments from ${address}; try again in ${seconds} s`)
-      }
-      let request
-      try {
-        request = await jsonBody(context, EnrollmentRequest, 'enrollment request')
-      } catch (error) {
+  router.route(API_ROUTES.enroll, async (context) => {
+    const address = context.req.socket.remoteAddress ?? 'unknown'
+    const waitMs = failedEnrollments.retryAfterMs(address, clock.now())
+    if (waitMs !== null) {
+      const seconds = Math.ceil(waitMs / 1000)
+      context.res.setHeader('Retry-After', String(seconds))
+      throw new ApiError(429, 'too-many-failed-enrollments', `too many failed enrollments from ${address}; try again in ${seconds} s`)
+    }
+    let request
+    try {
+      request = await jsonBody(context, API_ROUTES.enroll.body.schema, 'enrollment request')
+    } catch (error) {
+      failedEnrollments.recordFailure(address, clock.now())
+      throw error
+    }
+    try {
+      const response = await enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
+      // The answer waits until the broker knows the new user, so the node's first login works.
+      await services.brokerAccess?.sync(`enrolled ${response.nodeId}`)
+      feed.publish({ type: 'node', nodeId: response.nodeId, reason: 'enrolled' })
+      fleet.requestSoon('enrolled')
+      return new Created(response satisfies z.infer<typeof API_ROUTES.enroll.reply.schema>)
+    } catch (error) {
+      if (error instanceof TokenRefusedError) {
         failedEnrollments.recordFailure(address, clock.now())
-        throw error
+        throw new ApiError(403, 'token-refused', error.message)
       }
-      try {
-        const response = await enroll(request, { store, profiles: services.profiles, hubPublicKey: services.hubPublicKey, transport: services.transport, now: () => clock.now() })
-        // The answer waits until the broker knows the new user, so the node's first login works.
-        await services.brokerAccess?.sync(`enrolled ${response.nodeId}`)
-        feed.publish({ type: 'node', nodeId: response.nodeId, reason: 'enrolled' })
-        fleet.requestSoon('enrolled')
-        return new Created(response)
-      } catch (error) {
-        if (error instanceof TokenRefusedError) {
-          failedEnrollments.recordFailure(address, clock.now())
-          throw new ApiError(403, 'token-refused', error.message)
-        }
-        if (error instanceof UnknownProfileError || error instanceof NoMatchingProfileError) throw badRequest(error.message)
-        throw error
-      }
-    },
-    { public: true },
-  )
+      if (error instanceof UnknownProfileError || error instanceof NoMatchingProfileError) throw badRequest(error.message)
+      throw error
+    }
+  })
 
   registerTokenRoutes(router, { store, clock }, jsonBody, audit)
 
-  router.add('POST', '/api/v1/manifests', async (context) => {
+  router.route(API_ROUTES.applyManifests, async (context) => {
     const body = await context.body()
     if (body.byteLength > MAX_BYTES.manifest) throw new ApiError(413, 'too-large', `manifests exceed ${MAX_BYTES.manifest} bytes`)
     const parsed = parseManifests(body.toString('utf8'), 'request')
@@ -127,9 +145,9 @@ export function buildRoutes(services: ApiServices): Router {
     }
     if (parsed.manifests.length === 0) throw badRequest('no manifests in the request body')
     const manifests = parsed.manifests.map((m) => m.manifest)
-    if (context.url.searchParams.get('dryRun') === 'true') {
+    if (queryOf(context, ManifestsQuery).dryRun === 'true') {
       const preview = fleet.preview(manifests)
-      return {
+      const answer: DryRunResponse = {
         dryRun: true,
         results: manifests.map((m) => {
           const outcome = preview.perDeployment.get(m.metadata.name)
@@ -143,6 +161,7 @@ export function buildRoutes(services: ApiServices): Router {
           }
         }),
       }
+      return answer
     }
     const at = isoNow(clock)
     const applied = store.transaction(() =>
@@ -154,16 +173,17 @@ export function buildRoutes(services: ApiServices): Router {
     )
     await fleet.request('apply')
     for (const result of applied) feed.publish({ type: 'deployment', name: result.name, reason: result.outcome })
-    return {
+    const answer: ApplyResponse = {
       results: applied.map((result) => {
         const outcome = fleet.outcome(result.name)
         return { ...result, desired: outcome?.desired ?? 0, placed: outcome?.placed ?? 0, pending: outcome?.pending ?? 0, why: outcome?.explanation ?? null }
       }),
     }
+    return answer
   })
 
-  router.add('GET', '/api/v1/nodes', (context) => {
-    const selectorText = context.url.searchParams.get('selector')
+  router.route(API_ROUTES.listNodes, (context) => {
+    const selectorText = queryOf(context, NodeListQuery).selector
     let selector = undefined
     try {
       selector = selectorText ? parseSelectorString(selectorText) : undefined
@@ -174,8 +194,8 @@ export function buildRoutes(services: ApiServices): Router {
     const now = clock.now()
     return { items: nodeViews(store, store.nodes.list().filter((node) => selectorMatches(selector, node.labels)), now) }
   })
-  router.add('GET', '/api/v1/nodes/:id', (context) => nodeDetailView(store, requireNode(context.params.id ?? ''), clock.now()))
-  router.add('PATCH', '/api/v1/nodes/:id', async (context) => {
+  router.route(API_ROUTES.getNode, (context) => nodeDetailView(store, requireNode(context.params.id ?? ''), clock.now()))
+  router.route(API_ROUTES.patchNode, async (context) => {
     const node = requireNode(context.params.id ?? '')
     const patch = await jsonBody(context, NodePatch, 'node patch')
     store.transaction(() => {
@@ -194,7 +214,7 @@ export function buildRoutes(services: ApiServices): Router {
     feed.publish({ type: 'node', nodeId: node.id, reason: 'patched' })
     return nodeView(store, requireNode(node.id), clock.now())
   })
-  router.add('DELETE', '/api/v1/nodes/:id', async (context) => {
+  router.route(API_ROUTES.revokeNode, async (context) => {
     const node = requireNode(context.params.id ?? '')
     store.transaction(() => {
       store.credentials.revoke(node.id)
@@ -210,13 +230,13 @@ export function buildRoutes(services: ApiServices): Router {
     return { revoked: node.id, ...(broker ? { broker: { confirmed: broker.confirmed, ...(broker.error ? { error: broker.error } : {}) } } : {}) }
   })
 
-  router.add('GET', '/api/v1/deployments', () => ({ items: store.deployments.list().map((d) => deploymentView(store, d, fleet.outcome(d.name))) }))
-  router.add('GET', '/api/v1/deployments/:name', (context) => {
+  router.route(API_ROUTES.listDeployments, () => ({ items: store.deployments.list().map((d) => deploymentView(store, d, fleet.outcome(d.name))) }))
+  router.route(API_ROUTES.getDeployment, (context) => {
     const deployment = store.deployments.get(context.params.name ?? '')
     if (!deployment) throw notFound(`deployment ${context.params.name}`)
     return deploymentDetailView(store, deployment, fleet.outcome(deployment.name))
   })
-  router.add('DELETE', '/api/v1/deployments/:name', async (context) => {
+  router.route(API_ROUTES.deleteDeployment, async (context) => {
     const name = context.params.name ?? ''
     const deleted = store.transaction(() => {
       const removed = store.deployments.delete(name)
@@ -229,21 +249,17 @@ export function buildRoutes(services: ApiServices): Router {
     return { deleted: name }
   })
 
-  router.add('GET', '/api/v1/events', (context) => {
+  router.route(API_ROUTES.events, (context) => {
     // With since: the oldest events after it, so a client can page forward without gaps;
     // without: the latest ones.
-    const sinceText = context.url.searchParams.get('since')
-    const since = Number(sinceText ?? '0')
-    const limit = Number(context.url.searchParams.get('limit') ?? '200')
-    if (!Number.isInteger(since) || since < 0) throw badRequest('since must be an event id (a whole number ≥ 0)')
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('limit must be between 1 and 1000')
-    const nodeId = context.url.searchParams.get('node')
-    return { items: store.status.events({ ...(sinceText !== null ? { sinceId: since } : {}), limit, ...(nodeId ? { nodeId } : {}) }) }
+    const { since, limit, node } = queryOf(context, EventsQuery)
+    return { items: store.status.events({ ...(since !== undefined ? { sinceId: since } : {}), limit, ...(node ? { nodeId: node } : {}) }) }
   })
-  router.add('GET', '/api/v1/stream', (context) => {
-    streamChanges(context.req, context.res, feed)
+  router.route(API_ROUTES.stream, (context) => {
+    // `satisfies`: every change the feed sends is a message the contract declares.
+    streamChanges(context.req, context.res, feed satisfies { subscribe: (listener: (change: Change) => void) => unknown })
   })
-  router.add('GET', '/api/v1/audit', () => ({ items: store.audit.list() }))
+  router.route(API_ROUTES.audit, () => ({ items: store.audit.list() }))
   registerLogRoutes(router, services)
   registerDrainRoute(router, services)
   registerRolloutRoutes(router, new RolloutService({ store, fleet, feed, clock }), jsonBody)

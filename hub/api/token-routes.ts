@@ -1,5 +1,6 @@
-import { z } from 'zod'
-import { Duration, Labels, durationMs } from '../../protocol/index.js'
+import type { z } from 'zod'
+import { durationMs } from '../../protocol/index.js'
+import { API_ROUTES, type TokenCreated } from '../../protocol/api/index.js'
 import type { Clock } from '../../common/clock.js'
 import type { HubStore } from '../store/hub-store.js'
 import { Created, notFound } from './http-errors.js'
@@ -8,20 +9,14 @@ import type { RequestContext, Router } from './router.js'
 /** A join token without a ttl expires after this (as kubeadm's do); `ttl: "0"` asks for never. */
 const DEFAULT_TOKEN_TTL = '24h'
 
-export const TokenRequest = z.strictObject({
-  ttl: z.union([Duration, z.literal('0')]).optional(),
-  maxUses: z.number().int().min(1).optional(),
-  labels: Labels.optional(),
-})
-
 type JsonBody = <S extends z.ZodType>(context: RequestContext, schema: S, what: string) => Promise<z.infer<S>>
 type Audit = (context: RequestContext, action: string, target: string, detail?: unknown) => void
 
 /** /api/v1/tokens: create, list (with uses left and expiry) and revoke join tokens. */
 export function registerTokenRoutes(router: Router, services: { readonly store: HubStore; readonly clock: Clock }, jsonBody: JsonBody, audit: Audit): void {
   const { store, clock } = services
-  router.add('POST', '/api/v1/tokens', async (context) => {
-    const request = await jsonBody(context, TokenRequest, 'token request')
+  router.route(API_ROUTES.createToken, async (context) => {
+    const request = await jsonBody(context, API_ROUTES.createToken.body.schema, 'token request')
     const now = clock.now()
     const created = store.tokens.create({
       labels: request.labels ?? {},
@@ -30,9 +25,9 @@ export function registerTokenRoutes(router: Router, services: { readonly store: 
       now: new Date(now).toISOString(),
     })
     audit(context, 'token.create', created.record.id, { maxUses: created.record.maxUses, expiresAt: created.record.expiresAt, labels: created.record.labels })
-    return new Created({ token: created.token, ...created.record })
+    return new Created({ token: created.token, ...created.record } satisfies TokenCreated)
   })
-  router.add('GET', '/api/v1/tokens', () => {
+  router.route(API_ROUTES.listTokens, () => {
     const now = clock.now()
     return {
       items: store.tokens.list().map((token) => ({
@@ -42,7 +37,7 @@ export function registerTokenRoutes(router: Router, services: { readonly store: 
       })),
     }
   })
-  router.add('DELETE', '/api/v1/tokens/:id', (context) => {
+  router.route(API_ROUTES.revokeToken, (context) => {
     const id = context.params.id ?? ''
     const revoked = store.transaction(() => {
       const removed = store.tokens.revoke(id)

@@ -1,3 +1,4 @@
+import type { DeepReadonly, DeploymentDetail, DeploymentView, NodeClock, NodeDetail, NodeView, PlacementView, RolloutSummary } from '../../protocol/api/index.js'
 import { fleetFacts, type NodeFacts } from '../fleet/fleet-facts.js'
 import { nodeCondition } from '../fleet/node-conditions.js'
 import type { DeploymentOutcome } from '../scheduler/types.js'
@@ -5,9 +6,11 @@ import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repo
 import type { HubStore } from '../store/hub-store.js'
 import type { NodeRecord } from '../store/node-repository.js'
 
+// Each view builds a value of its type in protocol/api (the API contract), read-only because it
+// is made of the store's read-only records.
 
 /** The API's shape of a node: what operators read, no credentials. */
-export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?: NodeFacts) {
+export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?: NodeFacts): DeepReadonly<NodeView> {
   const workloads = facts?.workloads ?? store.status.workloads({ nodeId: node.id })
   const latest = facts ? facts.latestGeneration : (store.desired.generation(node.id) ?? 0)
   const heartbeat = node.lastHeartbeat
@@ -37,7 +40,7 @@ export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?:
  * The node's clock against the hub's: `offsetSeconds` is node minus hub, estimated from its
  * heartbeats (negative: behind), null before the first; `skewedSince` is when ClockSkew began.
  */
-export function clockView(node: NodeRecord) {
+export function clockView(node: NodeRecord): NodeClock {
   const offsetMs = node.clockOffsetMs ?? null
   return {
     offsetSeconds: offsetMs === null ? null : Math.round(offsetMs / 100) / 10,
@@ -48,13 +51,12 @@ export function clockView(node: NodeRecord) {
 }
 
 /** Views of many nodes, with every node's workloads and generation read once, not once per node. */
-export function nodeViews(store: HubStore, nodes: readonly NodeRecord[], now: number) {
+export function nodeViews(store: HubStore, nodes: readonly NodeRecord[], now: number): DeepReadonly<NodeView>[] {
   const facts = fleetFacts(store)
   return nodes.map((node) => nodeView(store, node, now, facts(node.id)))
 }
 
-
-export function nodeDetailView(store: HubStore, node: NodeRecord, now: number) {
+export function nodeDetailView(store: HubStore, node: NodeRecord, now: number): DeepReadonly<NodeDetail> {
   return {
     ...nodeView(store, node, now),
     inventory: node.inventory,
@@ -64,11 +66,11 @@ export function nodeDetailView(store: HubStore, node: NodeRecord, now: number) {
   }
 }
 
-export function placementView(placement: PlacementRecord) {
+export function placementView(placement: PlacementRecord): PlacementView {
   return { nodeId: placement.nodeId, workload: placement.workload, deployment: placement.deployment, replica: placement.replica, revision: placement.revision, since: placement.createdAt }
 }
 
-export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null) {
+export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null): DeepReadonly<DeploymentView> {
   const statuses = store.status.workloads({ deployment: deployment.name })
   const placements = store.deployments.placements().filter((p) => p.deployment === deployment.name)
   // Ready: running and not unhealthy at the revision its rollout assigned it (a canary holds old
@@ -94,14 +96,14 @@ export function deploymentView(store: HubStore, deployment: DeploymentRecord, ou
 }
 
 /** The rollout in one line's worth of fields; the whole of it is at /rollout. */
-function rolloutSummary(store: HubStore, deployment: DeploymentRecord) {
+function rolloutSummary(store: HubStore, deployment: DeploymentRecord): RolloutSummary | null {
   const record = store.rollouts.get(deployment.name)
   if (!record) return null
   const failed = record.failure ? `${record.failure.reason}${record.failure.rolledBack ? `, rolled back to revision ${record.stableRevision}` : ''}` : null
   return { revision: record.revision, stableRevision: record.stableRevision, phase: record.phase, paused: record.paused, failed }
 }
 
-export function deploymentDetailView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null) {
+export function deploymentDetailView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null): DeepReadonly<DeploymentDetail> {
   const statuses = store.status.workloads({ deployment: deployment.name })
   const placements = store.deployments.placements().filter((p) => p.deployment === deployment.name)
   return {
