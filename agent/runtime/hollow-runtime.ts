@@ -17,8 +17,10 @@ import {
 /**
  * SIMULATED: a container engine held in memory, so that "hollow" agents (the real agent code
  * over this runtime) can stand in for a fleet in fleet-scale benchmarks, the way Kubernetes'
- * kubemark runs hollow kubelets. Nothing is executed; containers "run" until told to stop.
- * Never use it outside benchmarks: tests run against the real Docker engine.
+ * kubemark runs hollow kubelets. Nothing is executed; containers "run" until told to stop or
+ * crash. Besides benchmarks, unit tests drive the reconciler over it (test/unit/reconciler.test.ts)
+ * where the engine's behaviour is not what is tested; everything about Docker itself is
+ * tested against the real engine.
  */
 
 /** One lifecycle change, with the node that owns the container, for observers (benchmarks time fan-out with it). */
@@ -130,6 +132,16 @@ export class HollowRuntime implements ContainerRuntime {
     }
     this.containers.delete(containerId)
     this.emit(container, 'destroy')
+  }
+
+  /** SIMULATED fault: the container's process exits by itself with this code, as a crash does. */
+  crash(containerId: string, exitCode: number): void {
+    const container = this.require(containerId, 'crash')
+    if (container.state !== 'running') return
+    container.state = 'exited'
+    container.exitCode = exitCode
+    container.finishedAt = new Date().toISOString()
+    this.emit(container, 'die', exitCode)
   }
 
   // Simulated containers print nothing.
