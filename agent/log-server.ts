@@ -136,7 +136,7 @@ export class LogServer {
 
   private async serve(request: LogRequest, cancelled: AbortSignal): Promise<void> {
     const { runtime, nodeId } = this.options
-    const started = Date.now()
+    const started = performance.now()
     const sender = new ChunkSender(request, this.options)
     const batcher = new LogBatcher(this.options.batch)
     // One signal for the reader: the hub's cancel, the agent stopping, the follow bound, a dead link.
@@ -199,7 +199,7 @@ export class LogServer {
             : { end: true }
       await sender.send(last, ending).catch(() => undefined)
     }
-    const summary = { requestId: request.requestId, workload: request.workload, follow: request.follow, lines, chunks: sender.sent, reason, ms: Date.now() - started }
+    const summary = { requestId: request.requestId, workload: request.workload, follow: request.follow, lines, chunks: sender.sent, reason, ms: Math.round(performance.now() - started) }
     if (failure) this.log.warn({ ...summary, error: failure.message }, 'log request failed')
     else this.log.info(summary, 'log request ended')
   }
@@ -216,10 +216,11 @@ export class LogServer {
 }
 
 /** Numbers chunks and sends them one after another, whoever calls: the reading loop or the flush timer. */
+// Intervals on the monotonic clock: a wall-clock step must not stall or hurry keepalive chunks.
 class ChunkSender {
   private seq = 0
   private queue: Promise<void> = Promise.resolve()
-  private lastSentAt = Date.now()
+  private lastSentAt = performance.now()
   private failed = false
   sent = 0
   onFailure: () => void = () => undefined
@@ -234,20 +235,20 @@ class ChunkSender {
   }
 
   idleMs(): number {
-    return Date.now() - this.lastSentAt
+    return performance.now() - this.lastSentAt
   }
 
   send(lines: ChunkLine[], ending: Pick<LogChunk, 'end' | 'error' | 'errorCode'> = { end: false }): Promise<void> {
     if (this.failed) return Promise.reject(new Error('the log stream already failed'))
     // The seq is taken now, in call order; the queue keeps the sends in that order too.
     const chunk: LogChunk = { requestId: this.request.requestId, nodeId: this.options.nodeId, seq: this.seq++, lines, ...ending }
-    this.lastSentAt = Date.now()
+    this.lastSentAt = performance.now()
     const next = this.queue.then(async () => {
       if (this.failed) throw new Error('the log stream already failed')
       try {
         await this.options.publish(encodeMessage(chunk))
         this.sent++
-        this.lastSentAt = Date.now()
+        this.lastSentAt = performance.now()
       } catch (error) {
         this.failed = true
         this.onFailure()
