@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { mqttTopic, parseMqttTopic } from '../../protocol/index.js'
 import { ReconnectBackoff } from './backoff.js'
 import type { ReconnectHints } from './reconnect-hint.js'
+import { RepeatedFailureLog } from './repeated-failure-log.js'
 import { describeClockCertError, isClockCertError, peerCertificateWindow } from './tls-clock.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type InboundChannel, type OutboundChannel, type TransportHandlers } from './transport.js'
 
@@ -33,6 +34,9 @@ export class MqttTransport implements AgentTransport {
   /** The clock-related TLS failure already explained since the last connect: said once, not per retry. */
   private explainedCertError: string | null = null
   private readonly logger: Logger
+  private readonly failures = new RepeatedFailureLog()
+  /** null before the first attempt settles: the first failure then counts as the link going down. */
+  private linkUp: boolean | null = null
 
   constructor(private readonly options: MqttTransportOptions) {
     this.logger = options.logger.child({ component: 'mqtt' })
@@ -65,6 +69,8 @@ export class MqttTransport implements AgentTransport {
     this.client = client
     client.on('connect', (connack) => {
       this.backoff.reset()
+      this.failures.reset()
+      this.linkUp = true
       this.explainedCertError = null
       this.logger.info({ sessionPresent: connack.sessionPresent }, 'connected to broker')
       // Always resubscribe: the broker then re-sends the retained desired document.
@@ -97,14 +103,18 @@ export class MqttTransport implements AgentTransport {
     client.prependListener('close', () => {
       client.options.reconnectPeriod = this.backoff.next()
       this.logger.debug({ retryInMs: client.options.reconnectPeriod, hintedCapMs: this.options.hints?.current() ?? null }, 'broker connection closed; retrying')
-      handlers.onDisconnected('connection closed')
+      // Once per outage, not per failed attempt.
+      if (this.linkUp !== false) handlers.onDisconnected('connection closed')
+      this.linkUp = false
     })
     client.on('error', (error) => {
       if (isClockCertError(error)) {
         this.explainClockCertError(error.code)
         return
       }
-      this.logger.warn({ err: error }, 'broker connection error')
+      const { warn, heldBack } = this.failures.next(error.message, performance.now())
+      if (warn) this.logger.warn({ err: error, ...(heldBack > 0 ? { similarSinceLastWarning: heldBack } : {}) }, 'broker connection error')
+      else this.logger.debug({ err: error }, 'broker connection error (repeated)')
     })
   }
 
