@@ -1,9 +1,10 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
-import { createServer, type Server } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import type { Logger } from 'pino'
 import { AGENT_PUBLISHED, HUB_PUBLISHED, mqttTopic, mqttWildcard, parseMqttTopic, type Channel } from '../../protocol/index.js'
 import type { HubInboundChannel, HubTransport, HubTransportHandlers } from './hub-transport.js'
+import { MAX_NODE_PACKET_BYTES, MqttPacketSizeGuard } from './mqtt-packet-guard.js'
 
 export interface EmbeddedBrokerOptions {
   readonly host: string
@@ -13,7 +14,6 @@ export interface EmbeddedBrokerOptions {
   /** PEM certificate chain and key: agents then dial mqtts:// (TLS) instead of mqtt://. */
   readonly tls?: { readonly cert: string; readonly key: string }
   readonly logger: Logger
-  /** The node a username/password belongs to, or null. */
   /** The node these credentials belong to, or null; async so password hashing stays off the event loop. */
   readonly authenticate: (username: string, password: string) => Promise<string | null>
 }
@@ -108,7 +108,8 @@ export class EmbeddedBroker implements HubTransport {
         ),
       )
     }
-    const server = this.options.tls ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, broker.handle) : createServer(broker.handle)
+    const accept = (socket: Socket): void => this.guardPacketSizes(socket, broker.handle(socket))
+    const server = this.options.tls ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, accept) : createServer(accept)
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -120,6 +121,29 @@ export class EmbeddedBroker implements HubTransport {
     const address = server.address()
     this.boundPort = typeof address === 'object' && address ? address.port : this.options.port
     this.logger.info({ url: this.advertisedUrl }, 'embedded MQTT broker listening')
+  }
+
+  /**
+   * Closes a connection at the fixed header of a packet larger than any node sends, before
+   * aedes buffers its body (it would take up to 256 MB). aedes parses through `client._parser`,
+   * fed from `conn.read()` on 'readable'; wrapping that parser right after `handle` (no data has
+   * been read yet) sees every byte in order.
+   */
+  private guardPacketSizes(socket: Socket, client: Client): void {
+    const parser = (client as Client & { _parser?: { parse(buf: Buffer): unknown } })._parser
+    if (!parser) throw new Error('aedes client without a parser: the packet size guard needs updating for this aedes version')
+    const guard = new MqttPacketSizeGuard()
+    const parse = parser.parse.bind(parser)
+    parser.parse = (buf: Buffer) => {
+      const verdict = guard.feed(buf)
+      if (verdict === null) return parse(buf)
+      this.logger.warn(
+        { remoteAddress: socket.remoteAddress, clientId: client.id ?? null, ...verdict, maxPacketBytes: MAX_NODE_PACKET_BYTES },
+        'tooLarge' in verdict ? `closing a connection that sent an MQTT packet of ${verdict.tooLarge} bytes (a node sends at most ${MAX_NODE_PACKET_BYTES})` : `closing a connection that sent a malformed MQTT packet: ${verdict.malformed}`,
+      )
+      socket.destroy()
+      return undefined
+    }
   }
 
   publishDesired(nodeId: string, payload: Buffer): Promise<void> {

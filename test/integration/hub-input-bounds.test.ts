@@ -1,9 +1,12 @@
 // Hostile input against a real hub process (issue 11 items 1 and 4): a megabyte of nesting is a
 // quick 400 naming the limit while /healthz keeps answering and memory stays put; the same from
 // a node over MQTT is a counted rejection; a client that never finishes its headers is cut; one
-// address cannot hold more than its share of connections while another still gets through.
+// address cannot hold more than its share of connections while another still gets through; an
+// MQTT packet larger than any node sends is cut at its header.
 // Times are measured and printed, never asserted.
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import t from 'tap'
 import { mqttTopic } from '../../protocol/topics.js'
 import { waitFor } from '../support/wait.js'
@@ -137,6 +140,24 @@ t.test('hostile input and hostile clients against a real hub', async (t) => {
       },
       { what: 'a connection from 127.0.0.3 to be served again once one of its streams closed', timeoutMs: 15_000, intervalMs: 100 },
     )
+  })
+
+  await t.test('an MQTT packet declaring more than a node ever sends is cut at its header, before its body is buffered', async (t) => {
+    const socket = connect(hub.mqttPort, '127.0.0.1')
+    t.teardown(() => socket.destroy())
+    await once(socket, 'connect')
+    const closed = once(socket, 'close')
+    // A PUBLISH whose fixed header declares 256 MB, then its body trickling in.
+    socket.write(Buffer.from([0x32, 0xff, 0xff, 0xff, 0x7f]))
+    const junk = Buffer.alloc(64 * 1024, 0x61)
+    const trickle = setInterval(() => socket.writable && socket.write(junk), 10)
+    t.teardown(() => clearInterval(trickle))
+    await closed
+    clearInterval(trickle)
+    t.pass('the hub closed the connection')
+    await waitFor(() => /closing a connection that sent an MQTT packet of 268435455 bytes/.test(readFileSync(hub.logFile, 'utf8')), { what: 'the hub to say why it closed it', timeoutMs: 10_000 })
+    t.pass('and said why, with the size')
+    t.equal((await fetch(`${hub.apiUrl}/healthz`)).status, 200, 'the hub keeps answering')
   })
 
   await t.test('a client that never finishes its headers is cut within the header timeout', async (t) => {

@@ -34,7 +34,7 @@ t.test('Mosquitto with hub-generated users and ACLs: placement, isolation, revoc
   // The operator's part: generate the files once, point mosquitto.conf at them, start it.
   await writeBrokerConfig(dataDir, 'mosquitto', authDir)
   const broker = await startMosquitto(t, {
-    configLines: ['allow_anonymous false', 'use_username_as_clientid true', `password_file ${authDir}/mosquitto.passwd`, `acl_file ${authDir}/mosquitto.acl`, 'log_type all'],
+    configLines: ['allow_anonymous false', 'use_username_as_clientid true', 'max_packet_size 1100000', `password_file ${authDir}/mosquitto.passwd`, `acl_file ${authDir}/mosquitto.acl`, 'log_type all'],
   })
   const hub = await startHubProcess(t, { dataDir, args: ['--mqtt-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', String(broker.pid)] })
   t.match(hub.log(), /"confirmed":true[^\n]*broker configuration written and reloaded/, 'the hub rewrote the files, signalled Mosquitto and saw the reload take effect')
