@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import type { ContainerTemplate, DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
-import { admitToOutbox, hasRoomForDropNotice, type OutboxLimits } from '../outbox/outbox-policy.js'
+import { dropNotice, placeInOutbox, type OutboxKind, type OutboxLimits } from '../outbox/outbox-policy.js'
 import type { RevertRecord, RevertWindow } from '../reconcile/local-revert.js'
 
 export interface Identity {
@@ -319,28 +319,18 @@ export class AgentStore {
     let dropped = meta.dropped_events
     const insert = this.db.prepare('INSERT INTO outbox (seq, kind, body, bytes, created_at) VALUES (?, ?, ?, ?, ?)')
     const now = isoNow(this.clock)
-    const append = (kind: 'status' | 'event', text: string): void => {
+    const append = (kind: OutboxKind, text: string): void => {
       insert.run(nextSeq++, kind, text, Buffer.byteLength(text), now)
     }
+    // The rule (compaction, the bound, the drop notice) is placeInOutbox; this applies it.
     for (const entry of entries) {
       const text = JSON.stringify(entry.body)
-      const bytes = Buffer.byteLength(text)
-      if (entry.kind === 'status') {
-        // Compaction: a newer status supersedes every unsent older one.
-        this.db.prepare("DELETE FROM outbox WHERE kind = 'status'").run()
-        append('status', text)
-        continue
-      }
-      const occupancy = this.occupancy()
-      if (dropped > 0) {
-        const notice = dropNotice(entry.body, dropped, now)
-        if (hasRoomForDropNotice(occupancy, this.limits, Buffer.byteLength(notice), bytes)) {
-          append('event', notice)
-          dropped = 0
-        }
-      }
-      if (dropped === 0 && admitToOutbox('event', bytes, this.occupancy(), this.limits) === 'insert') append('event', text)
-      else dropped++
+      const notice = dropped > 0 ? JSON.stringify(dropNotice(entry.body.nodeId, dropped, now)) : ''
+      const placement = placeInOutbox(entry.kind, Buffer.byteLength(text), { occupancy: () => this.occupancy(), dropped }, this.limits, Buffer.byteLength(notice))
+      if (placement.supersede !== null) this.db.prepare('DELETE FROM outbox WHERE kind = ?').run(placement.supersede)
+      if (placement.notice) append('event', notice)
+      if (placement.append) append(entry.kind, text)
+      dropped = placement.dropped
     }
     this.db.prepare('UPDATE outbox_meta SET next_seq = ?, dropped_events = ? WHERE id = 1').run(nextSeq, dropped)
   }
@@ -369,18 +359,6 @@ export class AgentStore {
     this.appendedInTransaction = false
     for (const listener of this.outboxListeners) listener()
   }
-}
-
-function dropNotice(next: NodeEvent, count: number, at: string): string {
-  const notice: NodeEvent = {
-    nodeId: next.nodeId,
-    type: 'EventsDropped',
-    severity: 'warning',
-    message: `${count} event(s) were dropped because the outbox reached its bound while the hub was unreachable`,
-    at,
-    data: { count },
-  }
-  return JSON.stringify(notice)
 }
 
 function fromWorkloadRow(row: WorkloadRow): WorkloadRecord {
