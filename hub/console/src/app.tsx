@@ -9,6 +9,7 @@ import { NodePage } from './pages/node'
 import { NodesPage } from './pages/nodes'
 import { OverviewPage } from './pages/overview'
 import { SignInPage } from './pages/sign-in'
+import { TokensPage } from './pages/tokens'
 import { Link, matchRoute, useLocation, type Route } from './router'
 import { clearToken, loadToken, saveToken } from './session'
 
@@ -67,6 +68,9 @@ function SignedIn(props: { token: string; onSignOut: (why: string | null) => voi
           <NavLink href="/apply" active={route.page === 'apply'}>
             Apply
           </NavLink>
+          <NavLink href="/tokens" active={route.page === 'tokens'}>
+            Join tokens
+          </NavLink>
         </nav>
         <span class={`stream-state ${stream}`} data-stream={stream} title={stream === 'live' ? 'receiving live updates from the hub' : 'not receiving updates; reconnecting'}>
           {stream === 'live' ? 'live' : stream === 'connecting' ? 'connecting…' : 'reconnecting…'}
@@ -105,6 +109,8 @@ function Page(props: { route: Route }) {
       return <DeploymentPage key={route.name} name={route.name} />
     case 'apply':
       return <ApplyPage />
+    case 'tokens':
+      return <TokensPage />
     case 'not-found':
       return (
         <div class="page">

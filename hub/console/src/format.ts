@@ -15,6 +15,20 @@ export function ago(iso: string | null, now: number): string {
   return `${Math.round(h / 24)}d ago`
 }
 
+/** "in 45s", "in 23h", "in 6d" for a time ahead; `ago()` for one past (so "12m ago"). */
+export function relative(iso: string, now: number): string {
+  const ms = Date.parse(iso) - now
+  if (!Number.isFinite(ms)) return '?'
+  if (ms <= 0) return ago(iso, now)
+  const s = Math.round(ms / 1000)
+  if (s < 90) return `in ${s}s`
+  const m = Math.round(s / 60)
+  if (m < 90) return `in ${m}m`
+  const h = Math.round(m / 60)
+  if (h < 36) return `in ${h}h`
+  return `in ${Math.round(h / 24)}d`
+}
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
 
 /** 1536 → "1.5 KiB". */

@@ -9,6 +9,7 @@ export type Route =
   | { readonly page: 'deployments' }
   | { readonly page: 'deployment'; readonly name: string }
   | { readonly page: 'apply' }
+  | { readonly page: 'tokens' }
   | { readonly page: 'not-found'; readonly path: string }
 
 export function matchRoute(path: string): Route {
@@ -19,6 +20,7 @@ export function matchRoute(path: string): Route {
   if (first === 'nodes') return second === undefined ? { page: 'nodes' } : { page: 'node', id: second }
   if (first === 'deployments') return second === undefined ? { page: 'deployments' } : { page: 'deployment', name: second }
   if (first === 'apply' && second === undefined) return { page: 'apply' }
+  if (first === 'tokens' && second === undefined) return { page: 'tokens' }
   return { page: 'not-found', path }
 }
 

@@ -14,6 +14,10 @@ import type {
   RevisionHistory,
   RolloutAction,
   RolloutStatus,
+  TokenCreated,
+  TokenList,
+  TokenRequest,
+  TokenRevoked,
 } from './types'
 
 /** The hub said no: its status, stable code, message (which says what to do) and details. */
@@ -109,6 +113,21 @@ export class ApiClient {
 
   dryRun(yaml: string): Promise<DryRunResponse> {
     return this.json('POST', '/api/v1/manifests?dryRun=true', yaml, 'application/yaml')
+  }
+
+  /** Join tokens as listed: uses, uses left and expiry, never their secrets. */
+  tokens(): Promise<TokenList> {
+    return this.json('GET', '/api/v1/tokens')
+  }
+
+  /** A new join token; the answer is the only one that carries its secret. */
+  createToken(request: TokenRequest): Promise<TokenCreated> {
+    return this.json('POST', '/api/v1/tokens', JSON.stringify(request), 'application/json')
+  }
+
+  /** The token enrolls no more nodes; the hub answers 404 (not-found) when it is already gone. */
+  revokeToken(id: string): Promise<TokenRevoked> {
+    return this.json('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`)
   }
 
   /** The change stream; the caller reads the body and aborts through `signal`. */

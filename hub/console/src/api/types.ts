@@ -31,6 +31,11 @@ export type {
   RolloutPhase,
   RolloutStatus,
   RolloutSummary,
+  TokenCreated,
+  TokenList,
+  TokenRequest,
+  TokenRevoked,
+  TokenView,
   WorkloadStatusView,
 } from '../../../../protocol/api/index.js'
 export type { RolloutStrategy } from '../../../../protocol/rollout-strategy.js'
