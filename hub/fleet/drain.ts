@@ -2,6 +2,7 @@ import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { PlacementRecord } from '../store/deployment-repository.js'
 import type { HubStore } from '../store/hub-store.js'
+import { NodeNotFoundError } from '../store/not-found.js'
 
 /** What a drain did: replicated copies sent elsewhere, every-node copies left where they are. */
 export interface DrainResult {
@@ -9,13 +10,6 @@ export interface DrainResult {
   readonly cordoned: true
   readonly evicted: readonly { readonly deployment: string; readonly workload: string; readonly replica: number; readonly movedTo: string | null }[]
   readonly kept: readonly { readonly deployment: string; readonly workload: string; readonly reason: string }[]
-}
-
-export class NodeNotFoundError extends Error {
-  constructor(readonly nodeId: string) {
-    super(`node ${nodeId} not found`)
-    this.name = 'NodeNotFoundError'
-  }
 }
 
 /**

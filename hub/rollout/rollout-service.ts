@@ -2,19 +2,13 @@ import { canonicalJson, type Deployment } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { HubStore } from '../store/hub-store.js'
+import { DeploymentNotFoundError } from '../store/not-found.js'
 import { budgetFor } from './plan-rollout.js'
 import { applyRolloutAction, RolloutActionError, type RolloutAction } from './rollout-actions.js'
 import type { CopyPlan, RolloutPlan, RolloutRecord } from './rollout-types.js'
 
 /** The annotation `rollout restart` sets on the template: a new revision that changes nothing else. */
 export const RESTARTED_AT_ANNOTATION = 'shoal.dev/restartedAt'
-
-export class DeploymentNotFoundError extends Error {
-  constructor(readonly deployment: string) {
-    super(`deployment ${deployment} not found`)
-    this.name = 'DeploymentNotFoundError'
-  }
-}
 
 /** What the fleet controller offers this service: a pass on demand, and its last step per deployment. */
 export interface RolloutFleet {

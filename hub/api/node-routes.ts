@@ -1,0 +1,53 @@
+import { z } from 'zod'
+import { SelectorSyntaxError, parseSelectorString, selectorMatches, type LabelSelector } from '../../protocol/index.js'
+import { API_ROUTES, NodeListQuery, NodePatch } from '../../protocol/api/index.js'
+import type { Clock } from '../../common/clock.js'
+import type { NodeRevocationService } from '../enrollment/node-revocation.js'
+import type { NodePatchService } from '../fleet/node-patch.js'
+import type { HubStore } from '../store/hub-store.js'
+import { badRequest, notFound } from './http-errors.js'
+import { jsonBody, queryOf } from './request.js'
+import type { RequestContext, Router } from './router.js'
+import { answer } from './service-errors.js'
+import { nodeDetailView, nodeView, nodeViews } from './views.js'
+
+export interface NodeRouteServices {
+  readonly store: HubStore
+  readonly clock: Clock
+  readonly patches: NodePatchService
+  readonly revocations: NodeRevocationService
+}
+
+/** `?selector=` as a label selector; a malformed one is a 400. */
+function selectorOf(context: RequestContext): LabelSelector | undefined {
+  const text = queryOf(context, NodeListQuery).selector
+  try {
+    return text ? parseSelectorString(text) : undefined
+  } catch (error) {
+    if (error instanceof SelectorSyntaxError || error instanceof z.ZodError) throw badRequest(`bad selector: ${(error as Error).message}`)
+    throw error
+  }
+}
+
+/** /api/v1/nodes: list (by selector), read, patch labels and cordon, revoke. Drain is in drain-route.ts. */
+export function registerNodeRoutes(router: Router, services: NodeRouteServices): void {
+  const { store, clock, patches, revocations } = services
+  router.route(API_ROUTES.listNodes, (context) => {
+    const selector = selectorOf(context)
+    return { items: nodeViews(store, store.nodes.list().filter((node) => selectorMatches(selector, node.labels)), clock.now()) }
+  })
+  router.route(API_ROUTES.getNode, (context) => {
+    const node = store.nodes.get(context.params.id ?? '')
+    if (!node) throw notFound(`node ${context.params.id ?? ''}`)
+    return nodeDetailView(store, node, clock.now())
+  })
+  router.route(API_ROUTES.patchNode, (context) =>
+    answer(async () => {
+      const id = context.params.id ?? ''
+      patches.require(id)
+      const patch = await jsonBody(context, NodePatch, 'node patch')
+      return nodeView(store, await patches.patch(id, patch, context.actor), clock.now())
+    }),
+  )
+  router.route(API_ROUTES.revokeNode, (context) => answer(() => revocations.revoke(context.params.id ?? '', context.actor)))
+}

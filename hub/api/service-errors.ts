@@ -1,0 +1,34 @@
+import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
+import { ManifestsRefusedError } from '../deployments/read-manifests.js'
+import { EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
+import { RolloutActionError } from '../rollout/rollout-actions.js'
+import { DeploymentNotFoundError, JoinTokenNotFoundError, NodeNotFoundError } from '../store/not-found.js'
+import { TokenRefusedError } from '../store/token-repository.js'
+import { ApiError, badRequest, notFound } from './http-errors.js'
+
+/** The HTTP answer for a service's typed error; any other error is returned as it is. */
+export function httpErrorOf(error: unknown): unknown {
+  if (error instanceof NodeNotFoundError) return notFound(`node ${error.nodeId}`)
+  if (error instanceof DeploymentNotFoundError) return notFound(`deployment ${error.deployment}`)
+  if (error instanceof JoinTokenNotFoundError) return notFound(`join token ${error.tokenId}`)
+  if (error instanceof ManifestsRefusedError) return badRequest(error.message, error.problems)
+  if (error instanceof RolloutActionError) return new ApiError(409, 'rollout-conflict', error.message)
+  if (error instanceof TokenRefusedError) return new ApiError(403, 'token-refused', error.message)
+  if (error instanceof UnknownProfileError || error instanceof NoMatchingProfileError) return badRequest(error.message)
+  if (error instanceof EnrollmentThrottledError) return new ApiError(429, 'too-many-failed-enrollments', error.message)
+  return error
+}
+
+/**
+ * Runs a route's call into a service and maps its typed errors onto HTTP answers (ApiErrors
+ * from reading the request pass through). With `res`, a throttled enrollment also says when to
+ * try again (Retry-After).
+ */
+export async function answer<T>(work: () => T | Promise<T>, res?: { setHeader(name: string, value: string): unknown }): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof EnrollmentThrottledError) res?.setHeader('Retry-After', String(error.retryAfterSeconds))
+    throw httpErrorOf(error)
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * A use case asked for a record the store does not hold. Services throw these; the API answers
+ * 404 (hub/api/service-errors.ts).
+ */
+export class NodeNotFoundError extends Error {
+  constructor(readonly nodeId: string) {
+    super(`node ${nodeId} not found`)
+    this.name = 'NodeNotFoundError'
+  }
+}
+
+export class DeploymentNotFoundError extends Error {
+  constructor(readonly deployment: string) {
+    super(`deployment ${deployment} not found`)
+    this.name = 'DeploymentNotFoundError'
+  }
+}
+
+export class JoinTokenNotFoundError extends Error {
+  constructor(readonly tokenId: string) {
+    super(`join token ${tokenId} not found`)
+    this.name = 'JoinTokenNotFoundError'
+  }
+}

@@ -1,0 +1,113 @@
+// DeploymentService and readManifests (hub/deployments/) against a real SQLite hub store, a real
+// fleet controller (its passes run on request; nothing is published anywhere) and a fixed clock.
+import path from 'node:path'
+import pino from 'pino'
+import t from 'tap'
+import { DeploymentService } from '../../hub/deployments/deployment-service.js'
+import { ManifestsRefusedError, readManifests } from '../../hub/deployments/read-manifests.js'
+import { loadOrCreateSecrets } from '../../hub/enrollment/hub-secrets.js'
+import { FleetController } from '../../hub/fleet/fleet-controller.js'
+import { ChangeFeed, type Change } from '../../hub/ingest/change-feed.js'
+import { Metrics } from '../../hub/metrics.js'
+import { HubStore } from '../../hub/store/hub-store.js'
+import { DeploymentNotFoundError } from '../../hub/store/not-found.js'
+import { openHubDatabase } from '../../hub/store/open-hub-database.js'
+import { nodeRecord } from '../support/hub-nodes.js'
+import { tempDir } from '../support/tmp.js'
+import type { TestLike } from '../support/types.js'
+
+const T0 = Date.parse('2030-01-01T00:00:00.000Z')
+const AT = new Date(T0).toISOString()
+
+const manifest = (name: string, image: string, replicas = 1): string =>
+  `apiVersion: shoal/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  replicas: ${replicas}\n  template:\n    image: ${image}\n`
+
+function setUp(t: TestLike, nodes: readonly string[] = ['n1', 'n2']) {
+  const dir = tempDir(t, 'deployment-service')
+  const store = new HubStore(openHubDatabase(path.join(dir, 'hub.db')))
+  const clock = { now: () => T0 }
+  const feed = new ChangeFeed()
+  const changes: Change[] = []
+  feed.subscribe((change) => changes.push(change))
+  const fleet = new FleetController({ store, clock, logger: pino({ level: 'silent' }), metrics: new Metrics(), feed, privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem, publishDesired: async () => {} })
+  t.teardown(async () => {
+    await fleet.stop()
+    store.close()
+  })
+  for (const id of nodes) {
+    store.nodes.insert(nodeRecord(id, { createdAt: AT }))
+    store.nodes.setOnline(id, true, AT)
+  }
+  return { store, feed, changes, fleet, service: new DeploymentService({ store, fleet, feed, clock }) }
+}
+
+t.test('readManifests', async (t) => {
+  t.test('reads every document of a multi-document text', async (t) => {
+    const manifests = readManifests(`${manifest('a', 'a:1')}---\n${manifest('b', 'b:1')}`, 'request')
+    t.same(manifests.map((m) => m.metadata.name), ['a', 'b'])
+  })
+  t.test('refuses the whole text when one document is wrong, with each problem located', async (t) => {
+    const error = t.throws(() => readManifests(`${manifest('a', 'a:1')}---\n${manifest('b', 'b:1').replace('replicas: 1', 'replicas: -1')}`, 'request')) as ManifestsRefusedError
+    t.type(error, ManifestsRefusedError)
+    t.match(error.message, /^1 problem\(s\) in the manifests: /)
+    t.match(error.problems, [{ documentIndex: 1, path: 'spec.replicas', line: Number, column: Number }])
+  })
+  t.test('refuses a text with no manifests, without problems to list', async (t) => {
+    const error = t.throws(() => readManifests('# nothing here\n', 'request')) as ManifestsRefusedError
+    t.equal(error.message, 'no manifests in the request body')
+    t.equal(error.problems, undefined)
+  })
+})
+
+t.test('apply stores a revision per changed template, audits it, and answers with the pass outcome', async (t) => {
+  const { store, changes, service } = setUp(t)
+  const first = await service.apply(readManifests(manifest('web', 'web:1', 2), 'request'), 'alice')
+  t.same(first.results, [{ kind: 'Deployment', name: 'web', outcome: 'created', revision: 1, desired: 2, placed: 2, pending: 0, why: '2/2 replicas placed; 2/2 nodes match' }])
+  t.equal(store.deployments.placements().length, 2, 'the pass placed both copies before the answer')
+  const again = await service.apply(readManifests(manifest('web', 'web:1', 2), 'request'), 'alice')
+  t.match(again.results, [{ outcome: 'unchanged', revision: 1 }])
+  const changed = await service.apply(readManifests(manifest('web', 'web:2', 2), 'request'), 'bob')
+  t.match(changed.results, [{ outcome: 'configured', revision: 2 }])
+  t.same(
+    store.audit.list().map((e) => [e.actor, e.action, e.target, e.detail]).reverse(),
+    [
+      ['alice', 'deployment.created', 'web', '{"revision":1}'],
+      ['bob', 'deployment.configured', 'web', '{"revision":2}'],
+    ],
+    'one audit entry per change, none for an unchanged apply',
+  )
+  const told = changes.flatMap((c) => (c.type === 'deployment' && c.reason !== 'scheduled' ? [c.reason] : []))
+  t.same(told, ['created', 'unchanged', 'configured'], 'watchers hear of every apply, after the pass (which says "scheduled" itself)')
+})
+
+t.test('apply is all or nothing: a failing write stores none of the manifests', async (t) => {
+  const { store, service } = setUp(t)
+  store.db.exec("CREATE TRIGGER refuse_b BEFORE INSERT ON deployments WHEN NEW.name = 'b' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+  await t.rejects(service.apply(readManifests(`${manifest('a', 'a:1')}---\n${manifest('b', 'b:1')}`, 'request'), 'alice'), /refused/)
+  t.same(store.deployments.list(), [], 'a was rolled back with b')
+  t.same(store.audit.list(), [])
+})
+
+t.test('preview says where copies would go and why some cannot, and stores nothing', async (t) => {
+  const { store, changes, service } = setUp(t, ['n1'])
+  const preview = service.preview(readManifests(manifest('web', 'web:1', 1), 'request'))
+  t.same(preview, { dryRun: true, results: [{ kind: 'Deployment', name: 'web', desired: 1, pending: 0, why: '1/1 replicas placed; 1/1 nodes match', placements: [{ deployment: 'web', nodeId: 'n1', workload: 'web', replica: 0 }] }] })
+  const crowded = service.preview(readManifests(manifest('big', 'big:1', 1).replace('image: big:1', 'image: big:1\n    resources:\n      cpu: "64"'), 'request'))
+  t.match(crowded.results, [{ name: 'big', desired: 1, pending: 1, placements: [], why: String }])
+  t.same(store.deployments.list(), [])
+  t.same(changes, [])
+})
+
+t.test('delete removes the deployment and its placements, audited; a missing one is DeploymentNotFoundError', async (t) => {
+  const { store, changes, service } = setUp(t)
+  await service.apply(readManifests(manifest('web', 'web:1', 2), 'request'), 'alice')
+  t.same(await service.delete('web', 'carol'), { deleted: 'web' })
+  t.same(store.deployments.list(), [])
+  t.same(store.deployments.placements(), [], 'the pass after the delete left no placement')
+  t.match(store.audit.list()[0], { actor: 'carol', action: 'deployment.delete', target: 'web', detail: null })
+  t.match(changes.at(-1), { type: 'deployment', name: 'web', reason: 'deleted' })
+  const error = await service.delete('web', 'carol').catch((e: unknown) => e)
+  t.type(error, DeploymentNotFoundError)
+  t.equal((error as DeploymentNotFoundError).deployment, 'web')
+  t.equal(store.audit.list().length, 2, 'no audit entry for a delete that found nothing')
+})
