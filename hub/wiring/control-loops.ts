@@ -1,0 +1,57 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../../common/clock.js'
+import { registerConditionMetrics } from '../fleet/condition-metrics.js'
+import { FleetController } from '../fleet/fleet-controller.js'
+import type { ChangeFeed } from '../ingest/change-feed.js'
+import { Ingester } from '../ingest/ingester.js'
+import { LogRelay } from '../logs/log-relay.js'
+import type { Metrics } from '../metrics.js'
+import type { HubStore } from '../store/hub-store.js'
+import type { HubTransport } from '../transport/hub-transport.js'
+
+export interface ControlLoopParts {
+  readonly store: HubStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly feed: ChangeFeed
+  readonly transport: HubTransport
+  readonly privateKeyPem: string
+  readonly schedulerIntervalMs?: number | undefined
+  readonly clockSkewThresholdMs?: number | undefined
+}
+
+/**
+ * The hub's loops over one transport: the fleet controller (documents out), the log relay, and
+ * the ingester (reports in), which asks the fleet for a pass on presence changes and on reports
+ * about a rollout's copies. Built, not started. Also the metrics not owned by one of them. Wiring only.
+ */
+export function createControlLoops(parts: ControlLoopParts): { readonly fleet: FleetController; readonly logRelay: LogRelay; readonly ingester: Ingester } {
+  const { store, clock, logger, metrics, feed, transport } = parts
+  metrics.describe('shoal_messages_out_total', 'messages sent to agents, by channel')
+  registerConditionMetrics(metrics, store, clock)
+  const fleet = new FleetController({
+    store,
+    clock,
+    logger,
+    metrics,
+    feed,
+    privateKeyPem: parts.privateKeyPem,
+    publishDesired: (nodeId, payload) => transport.publishDesired(nodeId, payload),
+    ...(parts.schedulerIntervalMs ? { intervalMs: parts.schedulerIntervalMs } : {}),
+  })
+  const logRelay = new LogRelay({ publish: (nodeId, payload) => transport.publishLogRequest(nodeId, payload), node: (nodeId) => store.nodes.get(nodeId), logger, metrics })
+  const ingester = new Ingester({
+    store,
+    clock,
+    logger,
+    metrics,
+    feed,
+    publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
+    onPresenceChange: () => fleet.requestSoon('presence'),
+    onStatus: (deployments) => fleet.reported(deployments),
+    onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
+    ...(parts.clockSkewThresholdMs !== undefined ? { clockSkewThresholdMs: parts.clockSkewThresholdMs } : {}),
+  })
+  return { fleet, logRelay, ingester }
+}
