@@ -44,11 +44,10 @@ export interface OutboxPlacement {
 export function placeInOutbox(kind: OutboxKind, bytes: number, state: OutboxState, limits: OutboxLimits, noticeBytes: number): OutboxPlacement {
   if (kind === 'status') return { supersede: 'status', notice: false, append: true, dropped: state.dropped }
   const occupancy = state.occupancy()
-  if (state.dropped > 0) {
-    const roomForBoth = fits(occupancy, 2, noticeBytes + bytes, limits)
-    return roomForBoth ? { supersede: null, notice: true, append: true, dropped: 0 } : { supersede: null, notice: false, append: false, dropped: state.dropped + 1 }
-  }
-  return fits(occupancy, 1, bytes, limits) ? { supersede: null, notice: false, append: true, dropped: 0 } : { supersede: null, notice: false, append: false, dropped: 1 }
+  const noticeFirst = state.dropped > 0
+  const kept = noticeFirst ? fits(occupancy, 2, noticeBytes + bytes, limits) : fits(occupancy, 1, bytes, limits)
+  if (!kept) return { supersede: null, notice: false, append: false, dropped: state.dropped + 1 }
+  return { supersede: null, notice: noticeFirst, append: true, dropped: 0 }
 }
 
 function fits(occupancy: OutboxOccupancy, records: number, bytes: number, limits: OutboxLimits): boolean {
