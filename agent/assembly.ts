@@ -1,0 +1,80 @@
+// Wiring for startAgent: each function constructs and connects a group of parts and holds no
+// decisions of its own (those live in the units it names, each tested alone).
+import type { Logger } from 'pino'
+import { memoryBytes, type Inventory } from '../protocol/index.js'
+import type { Clock } from '../common/clock.js'
+import { loadProfiles } from '../firmware-profiles/catalog.js'
+import { matchProfile } from '../firmware-profiles/matcher.js'
+import type { FirmwareProfile } from '../firmware-profiles/schema.js'
+import { imageCollectedEvent } from './agent-events.js'
+import type { AgentConfig } from './config.js'
+import { wantedImages } from './desired-view.js'
+import { takeDesired } from './hub-link/link-handlers.js'
+import { ImageCollector } from './image-collector.js'
+import { DesiredIntake } from './intake/desired-intake.js'
+import { DesiredRetry } from './intake/desired-retry.js'
+import { collectInventory } from './inventory.js'
+import type { OutboxLimits } from './outbox/outbox-policy.js'
+import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
+import type { ContainerRuntime } from './runtime/runtime.js'
+import type { AgentStore } from './store/agent-store.js'
+
+/** This machine's inventory and the firmware profile it matches (or the one `--profile` names). */
+export async function chooseProfile(config: Pick<AgentConfig, 'profile'>, logger: Logger): Promise<{ inventory: Inventory; profile: FirmwareProfile }> {
+  const inventory = await collectInventory({ onProbeFailed: (probe, reason) => logger.debug({ probe, reason }, 'inventory probe failed') })
+  const choice = matchProfile(inventory, await loadProfiles(), config.profile ?? undefined)
+  logger.info({ profile: choice.profile.name, reasons: choice.reasons }, 'firmware profile chosen')
+  return { inventory, profile: choice.profile }
+}
+
+export function outboxLimits(profile: FirmwareProfile): OutboxLimits {
+  return { maxRecords: profile.agent.outbox.maxRecords, maxBytes: memoryBytes(profile.agent.outbox.maxBytes) }
+}
+
+export interface ReconcilingOptions {
+  readonly config: Pick<AgentConfig, 'containerLabels' | 'resyncIntervalMs'>
+  readonly nodeId: string
+  readonly runtime: ContainerRuntime
+  readonly store: AgentStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly view: () => DesiredView
+  readonly hubReachable: () => boolean
+}
+
+/** The reconcile loop, started, and the intake that feeds it documents (retried when the store fails). */
+export function startReconciling({ config, nodeId, runtime, store, clock, logger, view, hubReachable }: ReconcilingOptions): {
+  reconciler: Reconciler
+  intake: DesiredIntake
+  desiredRetry: DesiredRetry
+} {
+  const { containerLabels: extraLabels, resyncIntervalMs } = config
+  const reconciler = new Reconciler({ nodeId, runtime, store, clock, logger, desired: view, hubReachable, extraLabels, resyncIntervalMs })
+  reconciler.start()
+  const intake = new DesiredIntake({ nodeId, store, clock, logger, hubPublicKey: () => store.identity()?.hubPublicKey ?? null })
+  const desiredRetry = new DesiredRetry({ retryMs: 5_000, logger: logger.child({ component: 'intake' }), take: takeDesired(intake, reconciler) })
+  return { reconciler, intake, desiredRetry }
+}
+
+export interface ImageCollectionOptions {
+  readonly nodeId: string
+  readonly runtime: ContainerRuntime
+  readonly profile: FirmwareProfile
+  readonly store: AgentStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly view: () => DesiredView
+}
+
+/** Image garbage collection, started: it keeps what wantedImages names and reports each removal as an event. */
+export function startImageCollection({ nodeId, runtime, profile, store, clock, logger, view }: ImageCollectionOptions): ImageCollector {
+  const images = new ImageCollector({
+    runtime,
+    thresholds: profile.agent.imageGc,
+    wantedImages: () => wantedImages(view().workloads, store.localReverts()),
+    removed: (image, bytes) => store.enqueue([{ kind: 'event', body: imageCollectedEvent(nodeId, clock, image, bytes) }]),
+    logger,
+  })
+  images.start()
+  return images
+}

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino'
+import type { Workload } from '../protocol/index.js'
+import type { DesiredView } from './reconcile/reconciler.js'
+import type { RevertRecord } from './reconcile/local-revert.js'
+import { loadStaticWorkloads, type StaticLoadResult } from './static-workloads.js'
+import type { StoredDesired } from './store/agent-store.js'
+
+/**
+ * What the reconciler works towards: the hub's workloads and the static ones. With a hub
+ * configured but no document from it yet, containers the agent cannot account for are kept.
+ */
+export function composeDesiredView(desired: StoredDesired | null, staticWorkloads: readonly Workload[], hubConfigured: boolean): DesiredView {
+  return {
+    workloads: [...(desired?.document.workloads ?? []), ...staticWorkloads],
+    generation: desired?.generation ?? 0,
+    keepUnknown: hubConfigured && desired === null,
+  }
+}
+
+/**
+ * The images garbage collection must keep: every desired workload's, its fallback's (a fallback's
+ * image must survive until its window closes: offline, it could not be pulled again) and every
+ * local revert's.
+ */
+export function wantedImages(workloads: readonly Workload[], localReverts: readonly Pick<RevertRecord, 'template'>[]): string[] {
+  return [...workloads.flatMap((w) => [w.template.image, ...(w.fallback ? [w.fallback.template.image] : [])]), ...localReverts.map((r) => r.template.image)]
+}
+
+/** The static directory's workloads as last read; a manifest that does not load is logged and left out. */
+export class StaticWorkloads {
+  private loaded: Workload[] = []
+
+  constructor(
+    private readonly dir: string | null,
+    private readonly logger: Logger,
+    private readonly load: (dir: string) => StaticLoadResult = loadStaticWorkloads,
+  ) {}
+
+  current(): readonly Workload[] {
+    return this.loaded
+  }
+
+  /** Reads the directory again; without one, nothing changes. */
+  reload(): void {
+    if (!this.dir) return
+    const result = this.load(this.dir)
+    for (const error of result.errors) this.logger.error({ staticDir: this.dir }, `static manifest: ${error}`)
+    this.loaded = result.workloads
+  }
+}

@@ -1,0 +1,42 @@
+import { encodeMessage, type Heartbeat } from '../../protocol/index.js'
+import type { AgentStore } from '../store/agent-store.js'
+import type { AgentTransport } from '../transport/transport.js'
+
+/** What the agent's own store adds to a heartbeat; the sampler adds the machine's figures. */
+export interface HeartbeatFigures {
+  readonly observedGeneration: number
+  readonly outboxDepth: number
+  readonly running: number
+  readonly total: number
+}
+
+export type HeartbeatSource = Pick<AgentStore, 'desired' | 'outboxDepth' | 'workloads'>
+
+/** The generation the node has (0 before any), records waiting for the hub, and workloads running of all known. */
+export function heartbeatFigures(store: HeartbeatSource): HeartbeatFigures {
+  const workloads = store.workloads()
+  return {
+    observedGeneration: store.desired()?.generation ?? 0,
+    outboxDepth: store.outboxDepth().records,
+    running: workloads.filter((w) => w.state === 'running').length,
+    total: workloads.length,
+  }
+}
+
+export interface HeartbeatBeatOptions {
+  readonly link: Pick<AgentTransport, 'connected' | 'publish'>
+  readonly store: HeartbeatSource
+  readonly sample: (figures: HeartbeatFigures) => Promise<Heartbeat>
+}
+
+/**
+ * One heartbeat: only while the link is up (nothing queues it offline: a stale heartbeat is no
+ * news), and a failed publish is let go, as the next beat replaces it.
+ */
+export function heartbeatBeat({ link, store, sample }: HeartbeatBeatOptions): () => Promise<void> {
+  return async () => {
+    if (!link.connected) return
+    const heartbeat = await sample(heartbeatFigures(store))
+    await link.publish('heartbeat', encodeMessage(heartbeat)).catch(() => undefined)
+  }
+}

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../../common/clock.js'
+import { HeartbeatSampler } from '../heartbeat.js'
+import type { IntervalTimers } from '../interval-timers.js'
+import { OutboxSender } from '../outbox/outbox-sender.js'
+import type { AgentStore } from '../store/agent-store.js'
+import type { AgentTransport } from '../transport/transport.js'
+import { coalescedKick } from './coalesced-kick.js'
+import { heartbeatBeat } from './heartbeat-beat.js'
+import { linkHandlers, type LinkParts } from './link-handlers.js'
+
+export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredRetry' | 'logServer'> {
+  readonly nodeId: string
+  readonly store: AgentStore
+  readonly transport: AgentTransport
+  readonly logger: Logger
+  readonly clock: Clock
+  readonly dataDir: string
+  readonly heartbeatIntervalMs: number
+  readonly timers: IntervalTimers
+}
+
+/** Wiring only: the outbox sender, heartbeats and the link's handlers (linkHandlers), started. */
+export function startHubLink({ nodeId, store, transport, logger, clock, dataDir, heartbeatIntervalMs, timers, ...parts }: HubLinkOptions): OutboxSender {
+  const outbox = new OutboxSender({ nodeId, store, transport, logger })
+  const sampler = new HeartbeatSampler(nodeId, dataDir, clock)
+  const beat = heartbeatBeat({ link: transport, store, sample: (figures) => sampler.sample(figures) })
+  transport.start(linkHandlers({ outbox, beat, logger, ...parts }))
+  outbox.start()
+  store.onOutboxAppended(coalescedKick(() => outbox.kick()))
+  timers.every(heartbeatIntervalMs, () => void beat())
+  return outbox
+}

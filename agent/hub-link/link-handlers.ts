@@ -1,0 +1,72 @@
+import type { Logger } from 'pino'
+import type { InboundChannel, TransportHandlers } from '../transport/transport.js'
+
+/** A reconcile trigger, as the reconciler takes it. */
+export interface ReconcileRequests {
+  request(reason: 'desired' | 'hub-unreachable'): void
+}
+
+export interface LinkParts {
+  readonly outbox: { onConnected(): void; onAck(payload: Buffer): void; kick(): void }
+  /** Sends one heartbeat now. */
+  readonly beat: () => Promise<void>
+  readonly reconciler: ReconcileRequests
+  /** Takes a desired document, and keeps retrying one the store could not keep. */
+  readonly desiredRetry: { offer(payload: Buffer): void }
+  readonly logServer: { receive(payload: Buffer): void }
+  readonly logger: Logger
+}
+
+/** What each inbound channel does; the mapped type makes a new channel fail to compile until it has a handler. */
+export type InboundHandlers = { readonly [C in InboundChannel]: (payload: Buffer) => void }
+
+/**
+ * What the agent does as its hub link comes and goes and messages arrive. Up: the outbox sends
+ * at once, and a heartbeat goes out so the hub does not show load and disk unknown for a whole
+ * interval. Down: the agent works from its local store, and a pass may now revert a copy failing
+ * its new revision locally.
+ */
+export function linkHandlers(parts: LinkParts): TransportHandlers {
+  const { outbox, beat, reconciler, logger } = parts
+  return {
+    onConnected: () => {
+      outbox.onConnected()
+      void beat()
+    },
+    onDisconnected: (reason) => {
+      logger.info({ reason }, 'hub link down; working from the local store')
+      reconciler.request('hub-unreachable')
+    },
+    onMessage: dispatchInbound(inboundHandlers(parts), logger),
+  }
+}
+
+/** A desired document goes to intake, and the outbox is nudged (the hub is listening); an ack to the outbox; a logs request to the log server. */
+export function inboundHandlers({ outbox, desiredRetry, logServer }: Pick<LinkParts, 'outbox' | 'desiredRetry' | 'logServer'>): InboundHandlers {
+  return {
+    desired: (payload) => {
+      desiredRetry.offer(payload)
+      outbox.kick()
+    },
+    ack: (payload) => outbox.onAck(payload),
+    'logs-request': (payload) => logServer.receive(payload),
+  }
+}
+
+/** Hands each message to its channel's handler; one that throws drops the message with a log line, and nothing stored changes. */
+export function dispatchInbound(handlers: InboundHandlers, logger: Logger): (channel: InboundChannel, payload: Buffer) => void {
+  return (channel, payload) => {
+    try {
+      handlers[channel](payload)
+    } catch (error) {
+      logger.error({ err: error, channel }, 'failed to handle a message; it was dropped and nothing stored changed')
+    }
+  }
+}
+
+/** Intake's answer to a desired document: only an accepted (verified, newer) one asks for a pass. */
+export function takeDesired(intake: { receive(payload: Buffer): { readonly outcome: string } }, reconciler: ReconcileRequests): (payload: Buffer) => void {
+  return (payload) => {
+    if (intake.receive(payload).outcome === 'accepted') reconciler.request('desired')
+  }
+}

@@ -1,0 +1,33 @@
+/** The parts of a running agent that stop, as stopAgent needs them. */
+export interface StoppableAgent {
+  readonly timers: { stop(): void }
+  readonly images: { stop(): void }
+  /** Null without a hub. */
+  readonly sender: { stop(): void } | null
+  readonly desiredRetry: { stop(): void }
+  readonly logServer: { stop(): Promise<void> }
+  readonly reconciler: { stop(): Promise<void> }
+  /** Null without a hub. */
+  readonly link: { close(goodbye?: Buffer): Promise<void> } | null
+  /** The "offline" presence to say on the way out; made only when there is a link to say it on. */
+  readonly goodbye: () => Buffer
+  readonly store: { close(): void }
+}
+
+/**
+ * Stops in an order that loses nothing: first what starts work on a timer or a message (timers,
+ * image collection, the sender, the desired retry), then the log server and the reconciler, whose
+ * pass in progress finishes and stores what it did; then the link, saying goodbye so the hub marks
+ * the node offline at once; the store last, so no part writes to a closed database. Containers are
+ * never stopped: the engine keeps them running.
+ */
+export async function stopAgent(parts: StoppableAgent): Promise<void> {
+  parts.timers.stop()
+  parts.images.stop()
+  parts.sender?.stop()
+  parts.desiredRetry.stop()
+  await parts.logServer.stop()
+  await parts.reconciler.stop()
+  if (parts.link) await parts.link.close(parts.goodbye())
+  parts.store.close()
+}

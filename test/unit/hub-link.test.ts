@@ -1,0 +1,149 @@
+// The agent's side of the hub link without a broker (agent/hub-link/): what happens as the link
+// comes and goes, which part each inbound channel reaches, the heartbeat's figures, and how
+// outbox notifications are coalesced. The parts are recording fakes, named as such.
+import { pino, type Logger } from 'pino'
+import t from 'tap'
+import { coalescedKick } from '../../agent/hub-link/coalesced-kick.js'
+import { heartbeatBeat, heartbeatFigures, type HeartbeatSource } from '../../agent/hub-link/heartbeat-beat.js'
+import { dispatchInbound, inboundHandlers, linkHandlers, takeDesired, type LinkParts } from '../../agent/hub-link/link-handlers.js'
+import type { OutboxDepth, StoredDesired, WorkloadRecord } from '../../agent/store/agent-store.js'
+import type { Heartbeat } from '../../protocol/index.js'
+
+function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  return { logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }), lines }
+}
+
+/** Every part of the link as a recording fake: each call is written to `calls` as `part.method(payload)`. */
+function recordingParts(): { parts: LinkParts; calls: string[]; lines: Record<string, unknown>[] } {
+  const calls: string[] = []
+  const record = (what: string) => (payload?: Buffer) => void calls.push(payload ? `${what}(${payload.toString()})` : what)
+  const { logger, lines } = capturingLogger()
+  const parts: LinkParts = {
+    outbox: { onConnected: record('outbox.onConnected'), onAck: record('outbox.onAck'), kick: record('outbox.kick') },
+    beat: async () => void calls.push('beat'),
+    reconciler: { request: (reason) => void calls.push(`reconciler.request(${reason})`) },
+    desiredRetry: { offer: record('desiredRetry.offer') },
+    logServer: { receive: record('logServer.receive') },
+    logger,
+  }
+  return { parts, calls, lines }
+}
+
+t.test('link up: the outbox goes first, then a heartbeat at once', async (t) => {
+  const { parts, calls } = recordingParts()
+  linkHandlers(parts).onConnected()
+  t.strictSame(calls, ['outbox.onConnected', 'beat'])
+})
+
+t.test('link down: logged, and a reconcile pass is asked for (a local revert may now apply)', async (t) => {
+  const { parts, calls, lines } = recordingParts()
+  linkHandlers(parts).onDisconnected('keepalive timeout')
+  t.strictSame(calls, ['reconciler.request(hub-unreachable)'])
+  t.strictSame(
+    lines.map((l) => [l['level'], l['msg'], l['reason']]),
+    [[30, 'hub link down; working from the local store', 'keepalive timeout']],
+  )
+})
+
+t.test('each inbound channel reaches its part', async (t) => {
+  const { parts, calls } = recordingParts()
+  const { onMessage } = linkHandlers(parts)
+  onMessage('desired', Buffer.from('doc'))
+  onMessage('ack', Buffer.from('ack'))
+  onMessage('logs-request', Buffer.from('req'))
+  t.strictSame(calls, ['desiredRetry.offer(doc)', 'outbox.kick', 'outbox.onAck(ack)', 'logServer.receive(req)'])
+  t.strictSame(Object.keys(inboundHandlers(parts)).sort(), ['ack', 'desired', 'logs-request'])
+})
+
+t.test('a handler that throws drops its message with an error log; the next message is handled', async (t) => {
+  const { logger, lines } = capturingLogger()
+  const seen: string[] = []
+  const dispatch = dispatchInbound(
+    {
+      desired: () => {
+        throw new Error('disk full')
+      },
+      ack: (payload) => void seen.push(payload.toString()),
+      'logs-request': () => undefined,
+    },
+    logger,
+  )
+  t.doesNotThrow(() => dispatch('desired', Buffer.from('doc')))
+  dispatch('ack', Buffer.from('a1'))
+  t.strictSame(seen, ['a1'])
+  t.equal(lines.length, 1)
+  t.match(lines[0], { level: 50, channel: 'desired', msg: 'failed to handle a message; it was dropped and nothing stored changed', err: { message: 'disk full' } })
+})
+
+t.test('takeDesired: only an accepted document asks for a pass', async (t) => {
+  const requests: string[] = []
+  const reconciler = { request: (reason: string) => void requests.push(reason) }
+  for (const outcome of ['accepted', 'stale', 'rejected', 'store-failed']) takeDesired({ receive: () => ({ outcome }) }, reconciler)(Buffer.from('x'))
+  t.strictSame(requests, ['desired'])
+})
+
+const depth = (records: number): OutboxDepth => ({ records, bytes: records * 100, droppedEvents: 0 })
+function source(generation: number | null, records: number, states: WorkloadRecord['state'][]): HeartbeatSource {
+  return {
+    desired: () => (generation === null ? null : ({ generation } as StoredDesired)),
+    outboxDepth: () => depth(records),
+    workloads: () => states.map((state, i) => ({ name: `w${i}`, state }) as WorkloadRecord),
+  }
+}
+
+t.test("heartbeatFigures: the generation held, what waits for the hub, and how many run of all", async (t) => {
+  t.strictSame(heartbeatFigures(source(12, 3, ['running', 'exited', 'running', 'crash-loop' as WorkloadRecord['state']])), { observedGeneration: 12, outboxDepth: 3, running: 2, total: 4 })
+  t.strictSame(heartbeatFigures(source(null, 0, [])), { observedGeneration: 0, outboxDepth: 0, running: 0, total: 0 }, 'before any document')
+})
+
+const sampled = (figures: { observedGeneration: number; outboxDepth: number }): Promise<Heartbeat> =>
+  Promise.resolve({ nodeId: 'n1', at: '2030-01-01T00:00:00.000Z', uptimeSeconds: 5, cpuPercent: null, memory: null, disk: null, ...figures } as unknown as Heartbeat)
+
+t.test('a beat publishes the sampled heartbeat while the link is up, and nothing while it is down', async (t) => {
+  const published: Buffer[] = []
+  const link = { connected: false, publish: async (_channel: string, payload: Buffer) => void published.push(payload) }
+  let samples = 0
+  const beat = heartbeatBeat({ link, store: source(4, 1, ['running']), sample: (f) => (samples++, sampled(f)) })
+  await beat()
+  t.equal(samples, 0, 'offline: not even sampled')
+  t.equal(published.length, 0)
+  link.connected = true
+  await beat()
+  t.equal(published.length, 1)
+  t.match(JSON.parse(published[0]!.toString()), { nodeId: 'n1', observedGeneration: 4, outboxDepth: 1 })
+})
+
+t.test('a failed publish is let go: the next beat replaces it', async (t) => {
+  const link = { connected: true, publish: () => Promise.reject(new Error('not connected')) }
+  await t.resolves(heartbeatBeat({ link, store: source(1, 0, []), sample: sampled })())
+})
+
+t.test('coalescedKick: a burst of notifications kicks once, on the next turn; a later one kicks again', async (t) => {
+  const deferred: (() => void)[] = []
+  let kicks = 0
+  const notify = coalescedKick(
+    () => kicks++,
+    (run) => void deferred.push(run),
+  )
+  notify()
+  notify()
+  notify()
+  t.equal(kicks, 0, 'not in the same turn')
+  t.equal(deferred.length, 1, 'one kick queued for the burst')
+  deferred.shift()?.()
+  t.equal(kicks, 1)
+  notify()
+  t.equal(deferred.length, 1, 'a notification after the kick queues another')
+  deferred.shift()?.()
+  t.equal(kicks, 2)
+})
+
+t.test('coalescedKick defers with setImmediate by default', async (t) => {
+  let kicks = 0
+  const notify = coalescedKick(() => kicks++)
+  notify()
+  notify()
+  await new Promise<void>((resolve) => setImmediate(resolve))
+  t.equal(kicks, 1)
+})
