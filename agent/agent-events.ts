@@ -11,7 +11,13 @@ export function nodeEvent(nodeId: string, clock: Clock, type: string, severity: 
 
 /** Said once after start when the database was unreadable and a fresh one took its place. */
 export function storeResetEvent(nodeId: string, clock: Clock, movedAside: string): NodeEvent {
-  return nodeEvent(nodeId, clock, 'StoreReset', 'error', `the local database was unreadable and was moved aside to ${movedAside}; keeping running containers and waiting for the hub's document`)
+  return nodeEvent(
+    nodeId,
+    clock,
+    'StoreReset',
+    'error',
+    `the local database was unreadable and was moved aside to ${movedAside}; keeping running containers and waiting for the hub's document`,
+  )
 }
 
 export function imageCollectedEvent(nodeId: string, clock: Clock, image: string, bytes: number): NodeEvent {

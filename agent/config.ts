@@ -56,7 +56,10 @@ export function parseHubUrl(text: string | undefined): string | null {
   try {
     url = new URL(text)
   } catch {
-    throw new AgentConfigError('--hub', `not a URL: ${JSON.stringify(text)} (expected mqtt://, mqtts:// or nats://host:port, or the hub's http(s):// URL with --token)`)
+    throw new AgentConfigError(
+      '--hub',
+      `not a URL: ${JSON.stringify(text)} (expected mqtt://, mqtts:// or nats://host:port, or the hub's http(s):// URL with --token)`,
+    )
   }
   if (!['mqtt:', 'mqtts:', 'nats:', 'tls:', 'http:', 'https:'].includes(url.protocol)) {
     throw new AgentConfigError('--hub', `unsupported scheme ${url.protocol} (use mqtt://, mqtts://, nats:// or http(s):// with --token)`)
@@ -78,6 +81,11 @@ export function parseNodeName(text: string | undefined): string | null {
 
 /** A node name from a hostname: lower-case, dashes for anything else, trimmed to 63. */
 export function nodeNameFromHostname(hostname: string): string {
-  const cleaned = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '')
+  const cleaned = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '')
   return cleaned === '' ? 'node' : cleaned
 }

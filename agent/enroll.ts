@@ -60,18 +60,22 @@ export async function enrollWithHub(hubUrl: string, request: EnrollmentRequest, 
 function postJson(url: URL, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: 'POST', signal, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = []
-      let bytes = 0
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.byteLength
-        // The answer is a small JSON document; anything far larger is not the hub.
-        if (bytes > MAX_BYTES.manifest) req.destroy(new Error(`enrollment response larger than ${MAX_BYTES.manifest} bytes`))
-        else chunks.push(chunk)
-      })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
+    const req = send(
+      url,
+      { method: 'POST', signal, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = []
+        let bytes = 0
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.byteLength
+          // The answer is a small JSON document; anything far larger is not the hub.
+          if (bytes > MAX_BYTES.manifest) req.destroy(new Error(`enrollment response larger than ${MAX_BYTES.manifest} bytes`))
+          else chunks.push(chunk)
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('error', reject)
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })

@@ -42,7 +42,10 @@ export class HeartbeatSampler {
       await delay(FIRST_SAMPLE_WINDOW_MS)
     }
     const now = cpuTimes()
-    const cpuPercent = this.previous && now.total > this.previous.total ? Math.min(100, Math.max(0, 100 * (1 - (now.idle - this.previous.idle) / (now.total - this.previous.total)))) : null
+    const cpuPercent =
+      this.previous && now.total > this.previous.total
+        ? Math.min(100, Math.max(0, 100 * (1 - (now.idle - this.previous.idle) / (now.total - this.previous.total))))
+        : null
     this.previous = now
     let disk: Heartbeat['disk'] = null
     try {

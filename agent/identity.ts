@@ -106,7 +106,10 @@ async function enrollNode(config: AgentConfig, identity: Identity, inventory: In
 function pinnedKey(pinned: string | null, offeredOption: string | null): string | null {
   const offered = offeredOption ? readHubKey(offeredOption) : null
   if (pinned && offered && pinned !== offered) {
-    throw new AgentConfigError('--hub-key', 'differs from the hub key this node already pinned; a node trusts one hub key (re-enroll with a fresh data directory to change it)')
+    throw new AgentConfigError(
+      '--hub-key',
+      'differs from the hub key this node already pinned; a node trusts one hub key (re-enroll with a fresh data directory to change it)',
+    )
   }
   return pinned ?? offered
 }

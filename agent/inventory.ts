@@ -110,18 +110,17 @@ export async function collectInventory(options: CollectOptions = {}): Promise<In
   const { timeoutMs = 4000, source = systemFactSource, onProbeFailed } = options
   const probe = <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => bounded(name, run, timeoutMs, onProbeFailed)
 
-  const [osInfo, cpu, memoryTotal, system, graphics, filesystems, dockerVersion, deviceTreeModel, deviceTreeCompatible] =
-    await Promise.all([
-      probe('osInfo', () => source.osInfo()),
-      probe('cpu', () => source.cpu()),
-      probe('mem', () => source.memoryTotal()),
-      probe('system', () => source.system()),
-      probe('graphics', () => source.graphics()),
-      probe('fsSize', () => source.filesystems()),
-      probe('dockerInfo', () => source.dockerVersion()),
-      probe('device-tree model', () => source.deviceTree('model')),
-      probe('device-tree compatible', () => source.deviceTree('compatible')),
-    ])
+  const [osInfo, cpu, memoryTotal, system, graphics, filesystems, dockerVersion, deviceTreeModel, deviceTreeCompatible] = await Promise.all([
+    probe('osInfo', () => source.osInfo()),
+    probe('cpu', () => source.cpu()),
+    probe('mem', () => source.memoryTotal()),
+    probe('system', () => source.system()),
+    probe('graphics', () => source.graphics()),
+    probe('fsSize', () => source.filesystems()),
+    probe('dockerInfo', () => source.dockerVersion()),
+    probe('device-tree model', () => source.deviceTree('model')),
+    probe('device-tree compatible', () => source.deviceTree('compatible')),
+  ])
 
   return buildInventory({
     nodeArch: os.arch(),
@@ -163,7 +162,20 @@ export function buildInventory(facts: MachineFacts): Inventory {
 }
 
 // DMI fields that vendors leave at the BIOS template's default say nothing about the machine.
-const PLACEHOLDERS = new Set(['', '-', 'none', 'n/a', 'default string', 'not specified', 'not applicable', 'to be filled by o.e.m.', 'o.e.m.', 'system manufacturer', 'system product name', 'unknown'])
+const PLACEHOLDERS = new Set([
+  '',
+  '-',
+  'none',
+  'n/a',
+  'default string',
+  'not specified',
+  'not applicable',
+  'to be filled by o.e.m.',
+  'o.e.m.',
+  'system manufacturer',
+  'system product name',
+  'unknown',
+])
 
 function hardware(facts: MachineFacts): Inventory['hardware'] {
   const manufacturer = meaningful(facts.system?.manufacturer)
@@ -212,7 +224,12 @@ function disks(filesystems: NonNullable<MachineFacts['filesystems']>): Inventory
 /** Trims, drops NULs and control characters (device-tree strings end in \0) and cuts to `max`. */
 function clip(value: string, max: number): string {
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().replace(/\s+/g, ' ').slice(0, max).trim()
+  return value
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .slice(0, max)
+    .trim()
 }
 
 function positiveInt(value: number | undefined): number | undefined {
@@ -228,12 +245,7 @@ function defined<T extends Record<string, unknown>>(record: T): { [K in keyof T]
 const TIMED_OUT = Symbol('timed out')
 
 /** Resolves to undefined when `run` fails or outlives `ms`; the timer is cleared as soon as `run` settles. */
-async function bounded<T>(
-  name: string,
-  run: () => Promise<T>,
-  ms: number,
-  onFailed: CollectOptions['onProbeFailed'],
-): Promise<T | undefined> {
+async function bounded<T>(name: string, run: () => Promise<T>, ms: number, onFailed: CollectOptions['onProbeFailed']): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(() => resolve(TIMED_OUT), ms)

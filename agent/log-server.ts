@@ -182,7 +182,8 @@ export class LogServer {
         }
       }
     } catch (error) {
-      if (!reader.signal.aborted) failure = { code: 'failed', message: `reading the log of ${request.workload} failed: ${(error as Error).message}`.slice(0, 2000) }
+      if (!reader.signal.aborted)
+        failure = { code: 'failed', message: `reading the log of ${request.workload} failed: ${(error as Error).message}`.slice(0, 2000) }
     } finally {
       for (const timer of timers) clearTimeout(timer)
       cancelled.removeEventListener('abort', onCancel)
@@ -199,7 +200,15 @@ export class LogServer {
             : { end: true }
       await sender.send(last, ending).catch(() => undefined)
     }
-    const summary = { requestId: request.requestId, workload: request.workload, follow: request.follow, lines, chunks: sender.sent, reason, ms: Math.round(performance.now() - started) }
+    const summary = {
+      requestId: request.requestId,
+      workload: request.workload,
+      follow: request.follow,
+      lines,
+      chunks: sender.sent,
+      reason,
+      ms: Math.round(performance.now() - started),
+    }
     if (failure) this.log.warn({ ...summary, error: failure.message }, 'log request failed')
     else this.log.info(summary, 'log request ended')
   }

@@ -20,7 +20,9 @@ export function loadStaticWorkloads(dir: string): StaticLoadResult {
   const errors: string[] = []
   let files: string[]
   try {
-    files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()
+    files = readdirSync(dir)
+      .filter((f) => /\.(ya?ml|json)$/.test(f))
+      .sort()
   } catch (error) {
     return { workloads, errors: [`cannot read static directory ${dir}: ${(error as Error).message}`] }
   }

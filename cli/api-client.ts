@@ -276,7 +276,12 @@ export class HubClient {
     try {
       return JSON.parse(text) as T
     } catch {
-      throw new HubRequestError(response.status, 'not-a-hub', `${this.hub} answered HTTP ${response.status} with something other than JSON (${response.headers.get('content-type') ?? 'no content type'}); is this the hub API URL?`, [])
+      throw new HubRequestError(
+        response.status,
+        'not-a-hub',
+        `${this.hub} answered HTTP ${response.status} with something other than JSON (${response.headers.get('content-type') ?? 'no content type'}); is this the hub API URL?`,
+        [],
+      )
     }
   }
 
@@ -290,7 +295,12 @@ export class HubClient {
     }
     const error = body.error
     if (!error?.message) {
-      return new HubRequestError(response.status, 'not-a-hub', `${this.hub} answered HTTP ${response.status} ${response.statusText} without a hub error; is this the hub API URL?`, [])
+      return new HubRequestError(
+        response.status,
+        'not-a-hub',
+        `${this.hub} answered HTTP ${response.status} ${response.statusText} without a hub error; is this the hub API URL?`,
+        [],
+      )
     }
     return new HubRequestError(response.status, error.code ?? 'error', error.message, Array.isArray(error.details) ? error.details : [])
   }

@@ -55,7 +55,9 @@ export function readConfig(path: string): CliConfig {
   const parsed = ConfigFile.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    throw new CliError(`${path} is not a shoal config (${issue?.path.join('.') || 'top level'}: ${issue?.message}); fix it or remove it and run shoal login again`)
+    throw new CliError(
+      `${path} is not a shoal config (${issue?.path.join('.') || 'top level'}: ${issue?.message}); fix it or remove it and run shoal login again`,
+    )
   }
   return parsed.data
 }
@@ -93,7 +95,10 @@ export function normaliseHubUrl(text: string, source: string): string {
     throw new CliError(`${source}: ${JSON.stringify(text)} is not a URL; give the hub's address such as http://hub.local:8080`, ExitCode.usage)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliError(`${source}: ${JSON.stringify(text)} is not an http(s) URL; the CLI talks to the hub API, e.g. http://hub.local:8080 (not the broker)`, ExitCode.usage)
+    throw new CliError(
+      `${source}: ${JSON.stringify(text)} is not an http(s) URL; the CLI talks to the hub API, e.g. http://hub.local:8080 (not the broker)`,
+      ExitCode.usage,
+    )
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }

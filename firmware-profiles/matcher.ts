@@ -81,9 +81,7 @@ export function matchProfile(inventory: Inventory, profiles: readonly FirmwarePr
   if (override !== undefined) {
     const chosen = ranked.find((evaluation) => evaluation.profile.name === override)
     if (!chosen) throw new UnknownProfileError(override, profiles.map((profile) => profile.name).sort())
-    const note = chosen.report.matched
-      ? []
-      : ['its match rules do not all hold for this machine; the override wins anyway']
+    const note = chosen.report.matched ? [] : ['its match rules do not all hold for this machine; the override wins anyway']
     return { profile: chosen.profile, reasons: [`chosen by override '${override}'`, ...chosen.report.reasons, ...note], candidates }
   }
 

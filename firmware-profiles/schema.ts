@@ -71,7 +71,9 @@ const Percent = z.number().int().min(1).max(100)
 
 const MemoryRange = z
   .strictObject({
-    min: MemoryQuantity.optional().describe('smallest total memory (inclusive) this profile fits, e.g. 1536Mi; kernels report a little less than the label on the box'),
+    min: MemoryQuantity.optional().describe(
+      'smallest total memory (inclusive) this profile fits, e.g. 1536Mi; kernels report a little less than the label on the box',
+    ),
     max: MemoryQuantity.optional().describe('largest total memory (inclusive) this profile fits, e.g. 8Gi'),
   })
   .refine((range) => range.min !== undefined || range.max !== undefined, 'give min, max or both')
@@ -95,11 +97,7 @@ export const ProfileMatch = z
       .optional()
       .describe('patterns tested against hardware model, hardware manufacturer and CPU model; any one matching is enough'),
     memory: MemoryRange.optional(),
-    gpuVendors: z
-      .array(Pattern)
-      .min(1)
-      .optional()
-      .describe('patterns tested against each GPU vendor, e.g. nvidia; at least one GPU must match'),
+    gpuVendors: z.array(Pattern).min(1).optional().describe('patterns tested against each GPU vendor, e.g. nvidia; at least one GPU must match'),
   })
   .describe('rules on the node inventory; every rule given must hold, and an empty match fits any machine')
 export type ProfileMatch = z.output<typeof ProfileMatch>
@@ -107,7 +105,9 @@ export type ProfileMatch = z.output<typeof ProfileMatch>
 const AgentTuning = z
   .strictObject({
     heartbeatInterval: PositiveDuration.describe('how often the agent tells the hub it is alive'),
-    statusBatchInterval: PositiveDuration.describe('how often the agent retries its outbox unprompted; a stored change is sent at once, and changes made while a batch awaits its ack go together in the next'),
+    statusBatchInterval: PositiveDuration.describe(
+      'how often the agent retries its outbox unprompted; a stored change is sent at once, and changes made while a batch awaits its ack go together in the next',
+    ),
     outbox: z
       .strictObject({
         maxRecords: z.number().int().min(100).describe('most records kept while the hub has not acknowledged them; superseded status compacts first'),
@@ -137,13 +137,7 @@ export const FirmwareProfile = z
   .strictObject({
     name: Name.describe('unique profile name across the catalog'),
     description: z.string().min(1).max(200).describe('one line saying which machines this profile is for'),
-    priority: z
-      .number()
-      .int()
-      .min(-1000)
-      .max(1000)
-      .default(0)
-      .describe('breaks ties between matching profiles of equal specificity; higher wins'),
+    priority: z.number().int().min(-1000).max(1000).default(0).describe('breaks ties between matching profiles of equal specificity; higher wins'),
     match: ProfileMatch,
     labels: Labels.default({}).describe('labels the profile adds to the node'),
     capabilities: z

@@ -55,7 +55,17 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   const metrics = new Metrics()
   const feed = new ChangeFeed()
   const { transport, broker } = createBrokerLink(config, store, logger)
-  const loops = createControlLoops({ store, clock, logger, metrics, feed, transport, privateKeyPem: secrets.privateKeyPem, schedulerIntervalMs: config.schedulerIntervalMs, clockSkewThresholdMs: config.clockSkewThresholdMs })
+  const loops = createControlLoops({
+    store,
+    clock,
+    logger,
+    metrics,
+    feed,
+    transport,
+    privateKeyPem: secrets.privateKeyPem,
+    schedulerIntervalMs: config.schedulerIntervalMs,
+    clockSkewThresholdMs: config.clockSkewThresholdMs,
+  })
   const { fleet, ingester } = loops
   // The broker must know the hub's own user (and today's nodes) before the hub logs in.
   if (broker) await broker.access.sync('hub start')
@@ -72,7 +82,18 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   teardown.add(() => fleet.stop())
   await fleet.start().catch(abandon)
 
-  const parts = { store, fleet, feed, metrics, clock, transport, profiles, hubPublicKey: secrets.publicKey, logRelay: loops.logRelay, ...(broker ? { brokerAccess: broker.access } : {}) }
+  const parts = {
+    store,
+    fleet,
+    feed,
+    metrics,
+    clock,
+    transport,
+    profiles,
+    hubPublicKey: secrets.publicKey,
+    logRelay: loops.logRelay,
+    ...(broker ? { brokerAccess: broker.access } : {}),
+  }
   const server = createHubApiServer(parts, { adminToken: secrets.adminToken, logger, consoleDir: config.consoleDir })
   const port = await listen(server, config.listenHost, config.listenPort).catch(abandon)
   teardown.add(() => closeServer(server))

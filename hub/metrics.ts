@@ -53,7 +53,7 @@ export class Metrics {
       header(name, 'summary')
       const sorted = [...samples].sort((a, b) => a - b)
       for (const q of [0.5, 0.9, 0.99]) {
-        const value = sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+        const value = sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0)
         lines.push(`${name}{quantile="${q}"} ${value}`)
       }
       lines.push(`${name}_count ${samples.length}`)

@@ -39,8 +39,6 @@ export const Inventory = z.strictObject({
       }),
     )
     .max(32),
-  runtime: z
-    .strictObject({ name: z.string().max(64), version: z.string().max(64) })
-    .nullable(),
+  runtime: z.strictObject({ name: z.string().max(64), version: z.string().max(64) }).nullable(),
 })
 export type Inventory = z.infer<typeof Inventory>

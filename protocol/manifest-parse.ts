@@ -91,7 +91,13 @@ export function parseManifests(text: string, file = '<input>'): ManifestParseRes
       // An alias to an anchor that is not (yet) defined, or an alias bomb.
       const range = unresolvedAliasRange(document) ?? document.contents?.range
       const position = range ? lineCounter.linePos(range[0]) : undefined
-      errors.push({ file, documentIndex, path: '', message: firstLine((cause as Error).message), ...(position ? { line: position.line, column: position.col } : {}) })
+      errors.push({
+        file,
+        documentIndex,
+        path: '',
+        message: firstLine((cause as Error).message),
+        ...(position ? { line: position.line, column: position.col } : {}),
+      })
       return
     }
     const issues = validateManifestValue(value)
@@ -111,7 +117,12 @@ function boundsFault(text: string, file: string): ManifestError | null {
   if (text.length * 3 > MAX_BYTES.manifest) {
     const bytes = Buffer.byteLength(text)
     if (bytes > MAX_BYTES.manifest) {
-      return { file, documentIndex: 0, path: '', message: `${bytes} bytes is over the ${MAX_BYTES.manifest}-byte limit for manifests; split them into several files` }
+      return {
+        file,
+        documentIndex: 0,
+        path: '',
+        message: `${bytes} bytes is over the ${MAX_BYTES.manifest}-byte limit for manifests; split them into several files`,
+      }
     }
   }
   const deep = yamlDepthExceeded(text)

@@ -45,7 +45,11 @@ export const DeploymentSpec = z
     }
     const surge = spec.strategy.maxSurge
     if (spec.mode === 'every-node' && surge !== undefined && surge !== 0 && surge !== '0%') {
-      ctx.addIssue({ code: 'custom', path: ['strategy', 'maxSurge'], message: 'maxSurge needs mode: replicated (an every-node deployment has one copy per matching node and no spare node to surge onto)' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['strategy', 'maxSurge'],
+        message: 'maxSurge needs mode: replicated (an every-node deployment has one copy per matching node and no spare node to surge onto)',
+      })
     }
   })
 export type DeploymentSpec = z.infer<typeof DeploymentSpec>

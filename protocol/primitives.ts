@@ -22,15 +22,16 @@ export const LabelKey = z
 export const LabelValue = z
   .string()
   .max(63)
-  .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, 'must be empty or letters, digits, "-", "_" or ".", starting and ending with a letter or digit (max 63)')
+  .regex(
+    /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/,
+    'must be empty or letters, digits, "-", "_" or ".", starting and ending with a letter or digit (max 63)',
+  )
 
 export const Labels = z.record(LabelKey, LabelValue)
 export type Labels = z.infer<typeof Labels>
 
 /** Durations as operators write them: "500ms", "10s", "5m", "1h30m", "2d". */
-export const Duration = z
-  .string()
-  .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 500ms, 10s, 5m, 1h30m or 2d')
+export const Duration = z.string().regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as 500ms, 10s, 5m, 1h30m or 2d')
 
 export const IsoTime = z.iso.datetime({ offset: true })
 

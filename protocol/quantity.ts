@@ -25,10 +25,7 @@ export const MemoryQuantity = z.union([
 export type MemoryQuantity = z.infer<typeof MemoryQuantity>
 
 /** CPU in cores (0.5) or millicores ("500m"); never negative. */
-export const CpuQuantity = z.union([
-  z.number().nonnegative(),
-  z.string().regex(CPU_PATTERN, 'must be a non-negative CPU quantity such as 0.5, 2 or 500m'),
-])
+export const CpuQuantity = z.union([z.number().nonnegative(), z.string().regex(CPU_PATTERN, 'must be a non-negative CPU quantity such as 0.5, 2 or 500m')])
 export type CpuQuantity = z.infer<typeof CpuQuantity>
 
 export function memoryBytes(quantity: MemoryQuantity): number {

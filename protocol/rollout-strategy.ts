@@ -27,7 +27,11 @@ export const CanaryStep = z
   .superRefine((step, ctx) => {
     const given = (['count', 'percent', 'selector'] as const).filter((key) => step[key] !== undefined)
     if (given.length !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: `a step takes exactly one of count, percent or selector (got ${given.length === 0 ? 'none' : given.join(' and ')})` })
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `a step takes exactly one of count, percent or selector (got ${given.length === 0 ? 'none' : given.join(' and ')})`,
+      })
     }
   })
 export type CanaryStep = z.infer<typeof CanaryStep>
@@ -46,7 +50,9 @@ export const RolloutStrategy = z
   .strictObject({
     type: z.enum(['rolling', 'canary']).default('rolling'),
     maxUnavailable: CountOrPercent.default('25%').describe('copies that may be down for the rollout at once (percent rounds down; never below 1)'),
-    maxSurge: CountOrPercent.optional().describe('replicated only: extra copies of the new revision on other nodes while old ones are replaced (percent rounds up)'),
+    maxSurge: CountOrPercent.optional().describe(
+      'replicated only: extra copies of the new revision on other nodes while old ones are replaced (percent rounds up)',
+    ),
     // Not 0 as in Kubernetes: a container that exits at once looks running for an instant, and
     // without a settle time that instant would let the next wave start.
     minReadySeconds: z.number().int().min(0).max(86_400).default(5).describe('a new copy must stay running and healthy this long to count as updated'),
@@ -61,7 +67,11 @@ export const RolloutStrategy = z
       ctx.addIssue({ code: 'custom', path: ['revertWindow'], message: 'revertWindow is at most 7d' })
     }
     if (strategy.type === 'canary' && strategy.steps === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'a canary strategy needs steps (for example [{ selector: { matchLabels: { ring: canary } }, pause: manual }])' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps'],
+        message: 'a canary strategy needs steps (for example [{ selector: { matchLabels: { ring: canary } }, pause: manual }])',
+      })
     }
     if (strategy.type === 'rolling' && strategy.steps !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['steps'], message: 'steps belong to type: canary; a rolling update has none' })

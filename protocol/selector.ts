@@ -103,7 +103,10 @@ export function parseSelectorString(text: string): LabelSelector {
 function readTerm(term: string): { expression: MatchExpression; equality: boolean } | null {
   let match: RegExpExecArray | null
   if ((match = /^([^\s=!(),]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term))) {
-    const values = (match[3] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '')
+    const values = (match[3] ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '')
     return { expression: { key: match[1] ?? '', operator: match[2] === 'in' ? 'In' : 'NotIn', values }, equality: false }
   }
   if ((match = /^([^\s=!(),]+)\s*!=\s*([^\s=!(),]*)$/.exec(term))) {

@@ -73,7 +73,9 @@ export function verifyDocumentSignature(document: unknown, publicKey: string): v
   // spelling, so that no byte of a signed document can change and still verify.
   const signature = Buffer.from(record.signature, 'base64')
   if (signature.length !== ED25519_SIGNATURE_BYTES || signature.toString('base64') !== record.signature) {
-    throw new ProtocolError('bad-signature', `signature is not ${ED25519_SIGNATURE_BYTES} bytes in canonical base64`, [{ path: 'signature', message: 'malformed' }])
+    throw new ProtocolError('bad-signature', `signature is not ${ED25519_SIGNATURE_BYTES} bytes in canonical base64`, [
+      { path: 'signature', message: 'malformed' },
+    ])
   }
   let valid = false
   try {

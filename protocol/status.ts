@@ -47,7 +47,10 @@ export const EventSeverity = z.enum(['info', 'warning', 'error'])
 /** Something that happened on a node: a transition, a rejected document, dropped events. */
 export const NodeEvent = z.strictObject({
   nodeId: NodeId,
-  type: z.string().regex(/^[A-Z][A-Za-z]+$/).max(64),
+  type: z
+    .string()
+    .regex(/^[A-Z][A-Za-z]+$/)
+    .max(64),
   severity: EventSeverity,
   workload: Name.optional(),
   message: z.string().max(4000),

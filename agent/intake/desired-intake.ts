@@ -1,14 +1,5 @@
 import type { Logger } from 'pino'
-import {
-  DesiredDocument,
-  MAX_BYTES,
-  ProtocolError,
-  decodeJson,
-  isNewer,
-  validate,
-  verifyDocumentSignature,
-  type NodeEvent,
-} from '../../protocol/index.js'
+import { DesiredDocument, MAX_BYTES, ProtocolError, decodeJson, isNewer, validate, verifyDocumentSignature, type NodeEvent } from '../../protocol/index.js'
 import { isoNow, monotonicNow, type Clock } from '../../common/clock.js'
 import type { AgentStore } from '../store/agent-store.js'
 import { RejectionLimiter } from './rejection-limiter.js'
@@ -57,7 +48,14 @@ export class DesiredIntake {
       case 'rejected': {
         if (!this.rejections.admit(result.code, result.reason, monotonicNow(clock))) break
         this.logger.warn({ code: result.code, reason: result.reason }, 'rejected a desired document')
-        const rejected: NodeEvent = { nodeId, type: 'DesiredRejected', severity: 'error', message: result.reason.slice(0, 4000), at: isoNow(clock), data: { code: result.code } }
+        const rejected: NodeEvent = {
+          nodeId,
+          type: 'DesiredRejected',
+          severity: 'error',
+          message: result.reason.slice(0, 4000),
+          at: isoNow(clock),
+          data: { code: result.code },
+        }
         store.enqueue([{ kind: 'event', body: rejected }])
         break
       }
@@ -70,14 +68,20 @@ export class DesiredIntake {
     const { store, clock, nodeId } = this.options
     const due = this.rejections.due(monotonicNow(clock))
     if (due.length === 0) return
-    const events = due.map((d): NodeEvent => ({
-      nodeId,
-      type: 'DesiredRejected',
-      severity: 'error',
-      message: `${d.count} more desired document(s) rejected with code ${d.code} within ${d.windowMs / 1000} s, counted but not reported one by one; the last: ${d.lastReason}`.slice(0, 4000),
-      at: isoNow(clock),
-      data: { code: d.code, suppressed: d.count },
-    }))
+    const events = due.map(
+      (d): NodeEvent => ({
+        nodeId,
+        type: 'DesiredRejected',
+        severity: 'error',
+        message:
+          `${d.count} more desired document(s) rejected with code ${d.code} within ${d.windowMs / 1000} s, counted but not reported one by one; the last: ${d.lastReason}`.slice(
+            0,
+            4000,
+          ),
+        at: isoNow(clock),
+        data: { code: d.code, suppressed: d.count },
+      }),
+    )
     for (const d of due) this.logger.warn({ code: d.code, count: d.count, reason: d.lastReason }, 'rejected desired documents (summary)')
     store.enqueue(events.map((body) => ({ kind: 'event' as const, body })))
   }
@@ -88,7 +92,12 @@ export class DesiredIntake {
     try {
       const raw = decodeJson(payload, MAX_BYTES.desired)
       const key = this.options.hubPublicKey()
-      if (key === null) return { outcome: 'rejected', code: 'no-pinned-key', reason: 'no hub key is pinned (enroll with --token, or pass --hub-key), so no desired document can be trusted' }
+      if (key === null)
+        return {
+          outcome: 'rejected',
+          code: 'no-pinned-key',
+          reason: 'no hub key is pinned (enroll with --token, or pass --hub-key), so no desired document can be trusted',
+        }
       verifyDocumentSignature(raw, key)
       const document = validate(DesiredDocument, raw, 'desired document')
       if (document.nodeId !== nodeId) {

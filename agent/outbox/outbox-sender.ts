@@ -52,13 +52,16 @@ export class OutboxSender {
 
   start(): void {
     const resendAfter = this.options.resendAfterMs ?? 10_000
-    this.timer = setInterval(() => {
-      if (this.inFlightUpTo !== null && monotonicNow(this.clock) - this.sentAt > resendAfter) {
-        this.logger.info({ upTo: this.inFlightUpTo }, 'no ack in time; resending')
-        this.inFlightUpTo = null
-      }
-      this.kick()
-    }, Math.min(resendAfter, 5_000))
+    this.timer = setInterval(
+      () => {
+        if (this.inFlightUpTo !== null && monotonicNow(this.clock) - this.sentAt > resendAfter) {
+          this.logger.info({ upTo: this.inFlightUpTo }, 'no ack in time; resending')
+          this.inFlightUpTo = null
+        }
+        this.kick()
+      },
+      Math.min(resendAfter, 5_000),
+    )
     this.timer.unref()
     this.kick()
   }

@@ -68,7 +68,13 @@ async function applyStep(
   }
   const create = async (): Promise<string> => {
     const { workload, configHash } = desired()
-    const id = await runtime.create({ nodeId: context.nodeId, name: containerName(context.nodeId, workload.name), workload, configHash, extraLabels: context.extraLabels })
+    const id = await runtime.create({
+      nodeId: context.nodeId,
+      name: containerName(context.nodeId, workload.name),
+      workload,
+      configHash,
+      extraLabels: context.extraLabels,
+    })
     created.set(step.workload, id)
     return id
   }

@@ -71,9 +71,15 @@ function stepsForWorkload(workload: Workload, configHash: string, container: Obs
   if (needsImage && !input.imagesPresent.has(workload.template.image)) {
     if (backoffUntil > input.now) return [{ kind: 'wait', workload: name, until: backoffUntil, reason: 'pull-backoff' }]
     const pull: Step = { kind: 'pull', workload: name, image: workload.template.image }
-    return container === undefined ? [pull, { kind: 'create', workload: name }, { kind: 'start', workload: name, containerId: null }] : [pull, { kind: 'recreate', workload: name, containerId: container.id }]
+    return container === undefined
+      ? [pull, { kind: 'create', workload: name }, { kind: 'start', workload: name, containerId: null }]
+      : [pull, { kind: 'recreate', workload: name, containerId: container.id }]
   }
-  if (container === undefined) return [{ kind: 'create', workload: name }, { kind: 'start', workload: name, containerId: null }]
+  if (container === undefined)
+    return [
+      { kind: 'create', workload: name },
+      { kind: 'start', workload: name, containerId: null },
+    ]
   if (container.configHash !== configHash) return [{ kind: 'recreate', workload: name, containerId: container.id }]
   switch (container.state) {
     case 'running':

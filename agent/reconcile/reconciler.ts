@@ -9,7 +9,15 @@ import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shou
 import { executeSteps, type StepOutcome } from './executor.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
 import { deriveWorkloadState } from './workload-status.js'
-import { changesStore, decideLocalRevert, type LocalRevertDecision, type LocalRevertInput, type RevertRecord, type RevertWindow, type RevisionObservation } from './local-revert.js'
+import {
+  changesStore,
+  decideLocalRevert,
+  type LocalRevertDecision,
+  type LocalRevertInput,
+  type RevertRecord,
+  type RevertWindow,
+  type RevisionObservation,
+} from './local-revert.js'
 import { rebaseStart, rebaseTiming } from './stored-times.js'
 
 /** What the node should run right now: the hub's document (if any) merged with static workloads. */
@@ -212,15 +220,32 @@ export class Reconciler {
     if (changesStore(decision)) {
       const outbox: OutboxEntry[] = []
       for (const r of decision.revert) {
-        this.logger.warn({ workload: r.workload, fromRevision: r.fromRevision, toRevision: r.toRevision, reason: r.reason }, 'hub unreachable; reverting to the fallback revision')
+        this.logger.warn(
+          { workload: r.workload, fromRevision: r.fromRevision, toRevision: r.toRevision, reason: r.reason },
+          'hub unreachable; reverting to the fallback revision',
+        )
         const message = `${r.workload}: revision ${r.fromRevision} failed (${r.reason}) while the hub was unreachable; reverted to revision ${r.toRevision}`
-        outbox.push({ kind: 'event', body: event(nodeId, clock, 'LocalRevert', 'warning', message, r.workload, { fromRevision: r.fromRevision, toRevision: r.toRevision, reason: r.reason }) })
+        outbox.push({
+          kind: 'event',
+          body: event(nodeId, clock, 'LocalRevert', 'warning', message, r.workload, {
+            fromRevision: r.fromRevision,
+            toRevision: r.toRevision,
+            reason: r.reason,
+          }),
+        })
       }
       for (const r of decision.clearReverts) {
         const now = decision.workloads.find((w) => w.name === r.workload)?.revision ?? null
         this.logger.info({ workload: r.workload, fromRevision: r.fromRevision, revision: now }, 'a newer document supersedes the local revert')
         const message = `${r.workload}: local revert from revision ${r.fromRevision} cleared; ${now === null ? 'no longer desired' : `now revision ${now}`}`
-        outbox.push({ kind: 'event', body: event(nodeId, clock, 'LocalRevertCleared', 'info', message, r.workload, { fromRevision: r.fromRevision, toRevision: r.toRevision, revision: now }) })
+        outbox.push({
+          kind: 'event',
+          body: event(nodeId, clock, 'LocalRevertCleared', 'info', message, r.workload, {
+            fromRevision: r.fromRevision,
+            toRevision: r.toRevision,
+            revision: now,
+          }),
+        })
       }
       store.recordLocalRevert({
         startWindows: decision.startWindows,
@@ -279,8 +304,22 @@ export class Reconciler {
           const failures = (this.pullFailures.get(outcome.workload) ?? 0) + 1
           this.pullFailures.set(outcome.workload, failures)
           if (desired) this.failedPulls.set(outcome.workload, desired.workload.template.image)
-          events.push(event(nodeId, clock, 'ImagePullFailed', 'warning', `${outcome.error ?? 'pull failed'} (attempt ${failures}; retrying with backoff)`, outcome.workload))
-          if (desired) upserts.push({ ...baseRecord(desired, record, clock), lastError: outcome.error ?? 'pull failed', backoffUntil: this.steady() + pullBackoffMs(failures) })
+          events.push(
+            event(
+              nodeId,
+              clock,
+              'ImagePullFailed',
+              'warning',
+              `${outcome.error ?? 'pull failed'} (attempt ${failures}; retrying with backoff)`,
+              outcome.workload,
+            ),
+          )
+          if (desired)
+            upserts.push({
+              ...baseRecord(desired, record, clock),
+              lastError: outcome.error ?? 'pull failed',
+              backoffUntil: this.steady() + pullBackoffMs(failures),
+            })
         }
         continue
       }
@@ -295,7 +334,12 @@ export class Reconciler {
     return events
   }
 
-  private async recordStatusWithLogs(view: DesiredView, byName: ReadonlyMap<string, DesiredWorkload>, observed: readonly ObservedContainer[], events: NodeEvent[]): Promise<void> {
+  private async recordStatusWithLogs(
+    view: DesiredView,
+    byName: ReadonlyMap<string, DesiredWorkload>,
+    observed: readonly ObservedContainer[],
+    events: NodeEvent[],
+  ): Promise<void> {
     const now = this.steady()
     for (const record of this.options.store.workloads()) {
       const container = observed.find((c) => c.workload === record.name)
@@ -372,10 +416,26 @@ export class Reconciler {
           const severity = next.state === 'crash-loop' || next.state === 'failed' ? 'warning' : 'info'
           const message = `${workload.name}: ${record?.state ?? 'new'} → ${next.state}${derived.message ? ` (${derived.message})` : ''}`
           const logLines = lastLogs.get(workload.name)
-          events.push(event(nodeId, clock, 'WorkloadStateChanged', severity, message, workload.name, { from: record?.state ?? null, to: next.state, exitCode: next.exitCode, lastLog: logLines?.join('\n') ?? null }))
+          events.push(
+            event(nodeId, clock, 'WorkloadStateChanged', severity, message, workload.name, {
+              from: record?.state ?? null,
+              to: next.state,
+              exitCode: next.exitCode,
+              lastLog: logLines?.join('\n') ?? null,
+            }),
+          )
         }
         if (record && record.health !== next.health) {
-          events.push(event(nodeId, clock, 'WorkloadHealthChanged', next.health === 'unhealthy' ? 'warning' : 'info', `${workload.name}: health ${record.health} → ${next.health}`, workload.name))
+          events.push(
+            event(
+              nodeId,
+              clock,
+              'WorkloadHealthChanged',
+              next.health === 'unhealthy' ? 'warning' : 'info',
+              `${workload.name}: health ${record.health} → ${next.health}`,
+              workload.name,
+            ),
+          )
         }
       }
     }
@@ -391,7 +451,10 @@ export class Reconciler {
       this.backoffTallies.delete(name)
     }
     for (const e of events) outbox.push({ kind: 'event', body: e })
-    outbox.push({ kind: 'status', body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs, reasons) })
+    outbox.push({
+      kind: 'status',
+      body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs, reasons),
+    })
     store.record({ upsert: upserts, remove: removed, outbox })
   }
 
@@ -471,7 +534,11 @@ export class Reconciler {
             this.backoffTallies.set(record.name, counted.tally)
             if (counted.emit !== null) {
               const message = `${record.name}: back-off restarting failed container (${counted.emit} restart${counted.emit === 1 ? '' : 's'} since the last report, exit code ${exitCode ?? 'unknown'})`
-              const body = event(this.options.nodeId, clock, 'BackOff', 'warning', message, record.name, { count: counted.emit, exitCode: exitCode ?? null, restarts: record.restarts + 1 })
+              const body = event(this.options.nodeId, clock, 'BackOff', 'warning', message, record.name, {
+                count: counted.emit,
+                exitCode: exitCode ?? null,
+                restarts: record.restarts + 1,
+              })
               outbox.push({ kind: 'event', body })
             }
           } else {
@@ -485,7 +552,13 @@ export class Reconciler {
         }
       }
     }
-    if (runtimeEvent.action === 'die' || runtimeEvent.action === 'destroy' || runtimeEvent.action === 'health_status' || runtimeEvent.action === 'start' || runtimeEvent.action === 'oom') {
+    if (
+      runtimeEvent.action === 'die' ||
+      runtimeEvent.action === 'destroy' ||
+      runtimeEvent.action === 'health_status' ||
+      runtimeEvent.action === 'start' ||
+      runtimeEvent.action === 'oom'
+    ) {
       this.request(`engine:${runtimeEvent.action}`)
     }
   }

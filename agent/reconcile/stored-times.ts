@@ -52,6 +52,9 @@ export interface StoredTiming {
 export function rebaseTiming(timing: StoredTiming, now: number): StoredTiming | null {
   const recentCrashes = rebaseCrashes(timing.recentCrashes, now)
   const backoffUntil = rebaseDeadline(timing.backoffUntil, now, MAX_BACKOFF_DEADLINE_MS)
-  const same = backoffUntil === timing.backoffUntil && recentCrashes.length === timing.recentCrashes.length && recentCrashes.every((at, i) => at === timing.recentCrashes[i])
+  const same =
+    backoffUntil === timing.backoffUntil &&
+    recentCrashes.length === timing.recentCrashes.length &&
+    recentCrashes.every((at, i) => at === timing.recentCrashes[i])
   return same ? null : { recentCrashes, backoffUntil }
 }

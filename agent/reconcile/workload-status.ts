@@ -45,7 +45,12 @@ export function deriveWorkloadState(workload: Workload, container: ObservedConta
     case 'exited':
     case 'dead':
       if (!shouldRestart(workload.template.restartPolicy, exitCode)) {
-        return { state: 'exited', health: 'none', exitCode, message: `exited with code ${exitCode ?? 'unknown'}; restart policy ${workload.template.restartPolicy}` }
+        return {
+          state: 'exited',
+          health: 'none',
+          exitCode,
+          message: `exited with code ${exitCode ?? 'unknown'}; restart policy ${workload.template.restartPolicy}`,
+        }
       }
       return looping
         ? { state: 'crash-loop', health: 'none', exitCode, message: crashMessage(history, exitCode) }

@@ -96,10 +96,7 @@ function healthTest(check: HealthCheck): string[] {
   if (check.exec) return ['CMD', ...check.exec.command]
   if (check.http) {
     const url = shellQuote(`http://${urlHost(check.http.host)}:${check.http.port}${check.http.path}`)
-    return [
-      'CMD-SHELL',
-      `if command -v wget >/dev/null 2>&1; then wget -q -O /dev/null ${url}; else curl -fsS -o /dev/null ${url}; fi`,
-    ]
+    return ['CMD-SHELL', `if command -v wget >/dev/null 2>&1; then wget -q -O /dev/null ${url}; else curl -fsS -o /dev/null ${url}; fi`]
   }
   if (check.tcp) {
     const host = shellQuote(check.tcp.host)

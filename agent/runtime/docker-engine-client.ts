@@ -121,7 +121,11 @@ export class DockerEngineClient {
    */
   async stopContainer(id: string, seconds?: number): Promise<void> {
     const graceMs = seconds === undefined ? MAX_STOP_GRACE_MS : seconds * 1000
-    await this.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { ...(seconds === undefined ? {} : { query: { t: seconds } }), ok: [304], timeoutMs: graceMs + this.timeoutMs })
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/stop`, {
+      ...(seconds === undefined ? {} : { query: { t: seconds } }),
+      ok: [304],
+      timeoutMs: graceMs + this.timeoutMs,
+    })
   }
 
   async removeContainer(id: string, options: { readonly force: boolean; readonly volumes: boolean }): Promise<void> {
@@ -176,7 +180,9 @@ export class DockerEngineClient {
     try {
       return JSON.parse(body.toString('utf8')) as T
     } catch (error) {
-      throw new DockerEngineError(`the engine answered ${method} ${path} with something that is not JSON`, `${method} ${path}`, undefined, 'EBADRESPONSE', { cause: error })
+      throw new DockerEngineError(`the engine answered ${method} ${path} with something that is not JSON`, `${method} ${path}`, undefined, 'EBADRESPONSE', {
+        cause: error,
+      })
     }
   }
 
@@ -190,7 +196,10 @@ export class DockerEngineClient {
       if (!succeeded(response.statusCode, options.ok)) throw failure(method, path, response.statusCode, body)
       return body
     } catch (error) {
-      if (timer.expired) throw new DockerEngineError(`the engine did not answer ${method} ${path} within ${timeoutMs} ms`, `${method} ${path}`, undefined, 'ETIMEDOUT', { cause: error })
+      if (timer.expired)
+        throw new DockerEngineError(`the engine did not answer ${method} ${path} within ${timeoutMs} ms`, `${method} ${path}`, undefined, 'ETIMEDOUT', {
+          cause: error,
+        })
       throw asEngineError(error, method, path)
     }
   }
@@ -204,7 +213,10 @@ export class DockerEngineClient {
       if (succeeded(response.statusCode, options.ok)) return response
       throw failure(method, path, response.statusCode, await readAll(response))
     } catch (error) {
-      if (timer.expired) throw new DockerEngineError(`the engine did not answer ${method} ${path} within ${timeoutMs} ms`, `${method} ${path}`, undefined, 'ETIMEDOUT', { cause: error })
+      if (timer.expired)
+        throw new DockerEngineError(`the engine did not answer ${method} ${path} within ${timeoutMs} ms`, `${method} ${path}`, undefined, 'ETIMEDOUT', {
+          cause: error,
+        })
       throw asEngineError(error, method, path)
     }
   }

@@ -33,7 +33,10 @@ export function toRuntimeError(error: unknown, what: string, fallback: RuntimeEr
   const withStatus = status === undefined ? context : { ...context, httpStatus: String(status) }
   if (status === undefined && isUnreachable(error)) {
     const code = String((error as { code?: unknown }).code ?? 'error')
-    return new RuntimeError('unavailable', `${what}: the Docker engine is unreachable (${code}: ${detail}); is dockerd running and is its socket readable?`, { ...context, cause: code })
+    return new RuntimeError('unavailable', `${what}: the Docker engine is unreachable (${code}: ${detail}); is dockerd running and is its socket readable?`, {
+      ...context,
+      cause: code,
+    })
   }
   if (status === 404) return new RuntimeError('not-found', `${what}: ${detail}`, withStatus)
   if (status === 409) return new RuntimeError('conflict', `${what}: ${detail}`, withStatus)

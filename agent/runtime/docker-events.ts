@@ -114,7 +114,9 @@ export async function* followEvents(options: FollowEventsOptions): AsyncGenerato
       failures = 0
       const splitter = new NdjsonSplitter()
       for await (const chunk of stream) {
-        const messages = splitter.push(chunk, (line, error) => logger.warn({ line: line.slice(0, 200), err: error.message }, 'skipping a docker event that is not JSON'))
+        const messages = splitter.push(chunk, (line, error) =>
+          logger.warn({ line: line.slice(0, 200), err: error.message }, 'skipping a docker event that is not JSON'),
+        )
         for (const raw of messages) {
           const message = raw as DockerEventMessage
           const second = typeof message.time === 'number' ? message.time : undefined

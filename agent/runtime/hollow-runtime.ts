@@ -89,7 +89,11 @@ export class HollowRuntime implements ContainerRuntime {
   async create(spec: ContainerSpec): Promise<string> {
     await this.delay()
     const image = spec.workload.template.image
-    if (!this.images.has(image)) throw new RuntimeError('not-found', `create container ${spec.name}: image ${image} is not present; pull it first (simulated engine)`, { name: spec.name, image })
+    if (!this.images.has(image))
+      throw new RuntimeError('not-found', `create container ${spec.name}: image ${image} is not present; pull it first (simulated engine)`, {
+        name: spec.name,
+        image,
+      })
     if ([...this.containers.values()].some((c) => c.spec.name === spec.name)) {
       throw new RuntimeError('conflict', `create container ${spec.name}: the name is taken (simulated engine)`, { name: spec.name })
     }
@@ -215,7 +219,13 @@ export class HollowRuntime implements ContainerRuntime {
   }
 
   private emit(container: HollowContainer, action: RuntimeEvent['action'], exitCode?: number): void {
-    const event: RuntimeEvent = { action, containerId: container.id, workload: container.spec.workload.name, at: new Date(), ...(exitCode !== undefined ? { exitCode } : {}) }
+    const event: RuntimeEvent = {
+      action,
+      containerId: container.id,
+      workload: container.spec.workload.name,
+      at: new Date(),
+      ...(exitCode !== undefined ? { exitCode } : {}),
+    }
     for (const subscriber of this.subscribers) if (subscriber.nodeId === container.spec.nodeId) subscriber.push(event)
     this.options.onEvent?.({ ...event, nodeId: container.spec.nodeId, name: container.spec.name, revision: container.spec.workload.revision })
   }

@@ -105,7 +105,14 @@ export class AgentStore {
 
   identity(): Identity | null {
     const row = this.db.prepare('SELECT node_id, hub_public_key, broker_url, username, password, enrolled_at FROM identity WHERE id = 1').get() as
-      | { node_id: string; hub_public_key: string | null; broker_url: string | null; username: string | null; password: string | null; enrolled_at: string | null }
+      | {
+          node_id: string
+          hub_public_key: string | null
+          broker_url: string | null
+          username: string | null
+          password: string | null
+          enrolled_at: string | null
+        }
       | undefined
     if (!row) return null
     return {
@@ -163,7 +170,9 @@ export class AgentStore {
   saveReconnectHint(capMs: number): void {
     this.lazily(() => {
       this.db
-        .prepare('INSERT INTO reconnect_hint (id, cap_ms, received_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET cap_ms = excluded.cap_ms, received_at = excluded.received_at')
+        .prepare(
+          'INSERT INTO reconnect_hint (id, cap_ms, received_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET cap_ms = excluded.cap_ms, received_at = excluded.received_at',
+        )
         .run(capMs, isoNow(this.clock))
     })
   }
@@ -300,7 +309,9 @@ export class AgentStore {
   }
 
   private meta(): { next_seq: number; dropped_events: number } {
-    const row = this.db.prepare('SELECT next_seq, dropped_events FROM outbox_meta WHERE id = 1').get() as { next_seq: number; dropped_events: number } | undefined
+    const row = this.db.prepare('SELECT next_seq, dropped_events FROM outbox_meta WHERE id = 1').get() as
+      | { next_seq: number; dropped_events: number }
+      | undefined
     if (row) return row
     // A fresh database starts its sequence at the clock (ms). Correctness after a corrupt file
     // was moved aside does not rest on this (the clock may be in the past): the fresh database
@@ -326,7 +337,13 @@ export class AgentStore {
     for (const entry of entries) {
       const text = JSON.stringify(entry.body)
       const notice = dropped > 0 ? JSON.stringify(dropNotice(entry.body.nodeId, dropped, now)) : ''
-      const placement = placeInOutbox(entry.kind, Buffer.byteLength(text), { occupancy: () => this.occupancy(), dropped }, this.limits, Buffer.byteLength(notice))
+      const placement = placeInOutbox(
+        entry.kind,
+        Buffer.byteLength(text),
+        { occupancy: () => this.occupancy(), dropped },
+        this.limits,
+        Buffer.byteLength(notice),
+      )
       if (placement.supersede !== null) this.db.prepare('DELETE FROM outbox WHERE kind = ?').run(placement.supersede)
       if (placement.notice) append('event', notice)
       if (placement.append) append(entry.kind, text)

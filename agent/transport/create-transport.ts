@@ -20,14 +20,17 @@ export function brokerEndpoint(identity: Pick<Identity, 'brokerUrl' | 'username'
   if (!url) return null
   const parsed = new URL(url)
   const credentials = {
-    ...(identity.username ?? parsed.username ? { username: identity.username ?? decodeURIComponent(parsed.username) } : {}),
-    ...(identity.password ?? parsed.password ? { password: identity.password ?? decodeURIComponent(parsed.password) } : {}),
+    ...((identity.username ?? parsed.username) ? { username: identity.username ?? decodeURIComponent(parsed.username) } : {}),
+    ...((identity.password ?? parsed.password) ? { password: identity.password ?? decodeURIComponent(parsed.password) } : {}),
   }
   parsed.username = ''
   parsed.password = ''
   if (parsed.protocol === 'nats:' || parsed.protocol === 'tls:') return { kind: 'nats', server: `${parsed.hostname}:${parsed.port || '4222'}`, credentials }
   if (parsed.protocol === 'mqtt:' || parsed.protocol === 'mqtts:') return { kind: 'mqtt', url: parsed.toString(), credentials }
-  throw new AgentConfigError('--hub', `${parsed.protocol}// needs enrollment with --token first; give the broker URL (mqtt:// or nats://) directly for a pre-provisioned node`)
+  throw new AgentConfigError(
+    '--hub',
+    `${parsed.protocol}// needs enrollment with --token first; give the broker URL (mqtt:// or nats://) directly for a pre-provisioned node`,
+  )
 }
 
 /** Loads only the client library the node uses: mqtt.js and nats.js each cost 10-20 MB of RSS. */
@@ -46,5 +49,13 @@ export async function createTransport(
     return new NatsTransport({ url: endpoint.server, nodeId: identity.nodeId, credentials, logger, online: () => presence('online'), hints })
   }
   const { MqttTransport } = await import('./mqtt-transport.js')
-  return new MqttTransport({ url: endpoint.url, nodeId: identity.nodeId, credentials, logger, will: presence('offline'), online: () => presence('online'), hints })
+  return new MqttTransport({
+    url: endpoint.url,
+    nodeId: identity.nodeId,
+    credentials,
+    logger,
+    will: presence('offline'),
+    online: () => presence('online'),
+    hints,
+  })
 }

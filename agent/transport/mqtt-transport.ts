@@ -6,7 +6,14 @@ import { ReconnectBackoff } from './backoff.js'
 import type { ReconnectHints } from './reconnect-hint.js'
 import { RepeatedFailureLog } from './repeated-failure-log.js'
 import { describeClockCertError, isClockCertError, peerCertificateWindow } from './tls-clock.js'
-import { NotConnectedError, type AgentTransport, type BrokerCredentials, type InboundChannel, type OutboundChannel, type TransportHandlers } from './transport.js'
+import {
+  NotConnectedError,
+  type AgentTransport,
+  type BrokerCredentials,
+  type InboundChannel,
+  type OutboundChannel,
+  type TransportHandlers,
+} from './transport.js'
 
 const INBOUND: readonly InboundChannel[] = ['desired', 'ack', 'logs-request']
 
@@ -81,7 +88,7 @@ export class MqttTransport implements AgentTransport {
           // mqtt.js 5 reports a SUBACK refusal (0x80) as an error, so both paths name the ACL.
           const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic)
           if (error || refused.length > 0) {
-            this.logger.error({ err: error ?? undefined, topics: refused }, 'broker refused subscriptions (check this node\'s credentials and ACL)')
+            this.logger.error({ err: error ?? undefined, topics: refused }, "broker refused subscriptions (check this node's credentials and ACL)")
           }
         },
       )

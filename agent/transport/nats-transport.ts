@@ -18,7 +18,6 @@ export interface NatsTransportOptions {
 
 const KV_RETRY_MS = 5_000
 
-
 /**
  * NATS core for acks, log requests and reports; the desired document comes from a JetStream
  * KV watch on this node's key (latest value first, then every update). The client never gives

@@ -30,9 +30,9 @@ export function agentCommand(io: CliIo): Command {
   const agent = new Command('agent').description('run the node agent, or inspect its local state')
   agent
     .command('run')
-    .description('run the agent daemon: keep this node\'s workloads running, online or offline')
+    .description("run the agent daemon: keep this node's workloads running, online or offline")
     .requiredOption('--data-dir <dir>', 'where the agent keeps its SQLite store and identity')
-    .option('--hub <url>', 'the hub\'s API to enroll with (http://host:8080, with --token), or its broker: mqtt://, mqtts://, nats://')
+    .option('--hub <url>', "the hub's API to enroll with (http://host:8080, with --token), or its broker: mqtt://, mqtts://, nats://")
     .option('--token <token>', 'a join token for enrollment with the hub')
     .option('--hub-key <key|file>', 'pin this hub public key (base64) when not enrolling with a token')
     .option('--name <name>', 'node name (default: the hostname)')
@@ -77,8 +77,8 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
 
   agent
     .command('status')
-    .description('show this node\'s identity, accepted generation, workloads and outbox, from the local store alone')
-    .requiredOption('--data-dir <dir>', 'the agent\'s data directory')
+    .description("show this node's identity, accepted generation, workloads and outbox, from the local store alone")
+    .requiredOption('--data-dir <dir>', "the agent's data directory")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .addHelpText('after', '\nExample:\n  shoal agent status --data-dir /var/lib/shoal -o json\n')
     .action((options: { dataDir: string; output: 'table' | 'json' }) => {
@@ -119,13 +119,26 @@ function readStatusReport(path: string) {
       enrolledAt: identity?.enrolledAt ?? null,
       generation: desired?.generation ?? null,
       acceptedAt: desired?.acceptedAt ?? null,
-      workloads: workloads.map((w) => ({ name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode, containerId: w.containerId, since: w.since, lastError: w.lastError })),
+      workloads: workloads.map((w) => ({
+        name: w.name,
+        deployment: w.deployment,
+        revision: w.revision,
+        state: w.state,
+        health: w.health,
+        restarts: w.restarts,
+        exitCode: w.exitCode,
+        containerId: w.containerId,
+        since: w.since,
+        lastError: w.lastError,
+      })),
       outbox: store.outboxDepth(),
     }
   } catch (error) {
     const code = (error as { code?: unknown }).code
     if (typeof code === 'string' && code.startsWith('SQLITE_')) {
-      throw new CliError(`cannot read the agent database at ${path}: ${(error as Error).message}. If it is damaged, \`shoal agent run\` moves it aside (agent.db.corrupt-*) on its next start and re-syncs from the hub.`)
+      throw new CliError(
+        `cannot read the agent database at ${path}: ${(error as Error).message}. If it is damaged, \`shoal agent run\` moves it aside (agent.db.corrupt-*) on its next start and re-syncs from the hub.`,
+      )
     }
     throw error
   } finally {

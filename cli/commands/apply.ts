@@ -53,7 +53,8 @@ Examples:
   $ helm template ./chart | shoal apply -f -`,
     )
     .action(async (options: ApplyOptions) => {
-      if (options.wait && options.dryRun) throw new CliError('--wait follows what apply changed; a --dry-run changes nothing (drop one of them)', ExitCode.usage)
+      if (options.wait && options.dryRun)
+        throw new CliError('--wait follows what apply changed; a --dry-run changes nothing (drop one of them)', ExitCode.usage)
       const timeoutMs = timeoutOption(options.timeout)
       const sources = await readValidSources(options.filename, io, deps, 'nothing was applied')
       const body = combine(sources)
@@ -92,7 +93,16 @@ function describeResult(result: AppliedManifest | PreviewedManifest, terminal: R
   if (!('placements' in result)) return `${id} ${result.outcome} (revision ${result.revision})${why}\n`
   const placements = [...result.placements].sort((a, b) => a.replica - b.replica || (a.nodeId < b.nodeId ? -1 : 1))
   const lines = [`${id} (dry run)${why}\n`]
-  if (placements.length > 0) lines.push(indent(renderCells(terminal, ['NODE', 'REPLICA'], placements.map((p) => [p.nodeId, String(p.replica)]))))
+  if (placements.length > 0)
+    lines.push(
+      indent(
+        renderCells(
+          terminal,
+          ['NODE', 'REPLICA'],
+          placements.map((p) => [p.nodeId, String(p.replica)]),
+        ),
+      ),
+    )
   if (result.pending > 0) lines.push(`  ${result.pending} pending: no node can take ${result.pending === 1 ? 'it' : 'them'} now\n`)
   return lines.join('')
 }
@@ -102,7 +112,10 @@ export async function readValidSources(paths: readonly string[], io: CliIo, deps
   const sources = await readSources(paths, io, deps)
   const report = validateSources(sources)
   if (!report.valid) {
-    for (const error of report.errors) io.err(`${error.documentIndex === null ? `${error.file}: ${error.message}` : formatManifestError({ file: error.file, documentIndex: error.documentIndex, path: error.path, message: error.message, ...(error.line === null ? {} : { line: error.line }), ...(error.column === null ? {} : { column: error.column }) })}\n`)
+    for (const error of report.errors)
+      io.err(
+        `${error.documentIndex === null ? `${error.file}: ${error.message}` : formatManifestError({ file: error.file, documentIndex: error.documentIndex, path: error.path, message: error.message, ...(error.line === null ? {} : { line: error.line }), ...(error.column === null ? {} : { column: error.column }) })}\n`,
+      )
     throw new CliError(`${report.errors.length} problem(s) in the manifests; ${consequence} (fix them, or check with shoal validate)`, ExitCode.failed)
   }
   return sources as { file: string; text: string }[]
@@ -153,7 +166,11 @@ async function readSources(paths: readonly string[], io: CliIo, deps: ApplyDeps)
     }
   }
   const total = sources.reduce((sum, s) => sum + ('text' in s ? Buffer.byteLength(s.text) : 0), 0)
-  if (total > MAX_BYTES.manifest) throw new CliError(`the manifests add up to ${total} bytes, over the hub's ${MAX_BYTES.manifest}-byte limit for one apply; apply them in parts`, ExitCode.failed)
+  if (total > MAX_BYTES.manifest)
+    throw new CliError(
+      `the manifests add up to ${total} bytes, over the hub's ${MAX_BYTES.manifest}-byte limit for one apply; apply them in parts`,
+      ExitCode.failed,
+    )
   return sources
 }
 

@@ -113,12 +113,16 @@ export function bashScript(root: CommandType): string {
           const sub = key.slice(verb.name.length + 1)
           lines.push(`      if [[ \${args[0]} == ${sub} ]]; then`)
           lines.push(`        if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "${options.join(' ')}" -- "$cur") ); return; fi`)
-          ;(SUBCOMMAND_ARGS[key] ?? []).forEach((completer, i) => lines.push(`        if (( \${#args[@]} == ${i + 1} )); then ${bashCompleter(completer)}; return; fi`))
+          ;(SUBCOMMAND_ARGS[key] ?? []).forEach((completer, i) =>
+            lines.push(`        if (( \${#args[@]} == ${i + 1} )); then ${bashCompleter(completer)}; return; fi`),
+          )
           lines.push('      fi')
         }
       } else {
         lines.push(`      if [[ $cur == -* ]]; then COMPREPLY=( $(compgen -W "${verb.options.join(' ')}" -- "$cur") ); return; fi`)
-        ;(POSITIONAL[verb.name] ?? []).forEach((completer, i) => lines.push(`      if (( \${#args[@]} == ${i} )); then ${bashCompleter(completer)}; return; fi`))
+        ;(POSITIONAL[verb.name] ?? []).forEach((completer, i) =>
+          lines.push(`      if (( \${#args[@]} == ${i} )); then ${bashCompleter(completer)}; return; fi`),
+        )
       }
       return `    ${verb.name})\n${lines.join('\n')}\n      ;;`
     })
@@ -167,7 +171,9 @@ export function zshScript(root: CommandType): string {
           const sub = key.slice(verb.name.length + 1)
           lines.push(`      if [[ \${args[1]} == ${sub} ]]; then`)
           lines.push(`        if [[ $PREFIX == -* ]]; then compadd -- ${options.join(' ')}; return; fi`)
-          ;(SUBCOMMAND_ARGS[key] ?? []).forEach((completer, i) => lines.push(`        if (( \${#args} == ${i + 1} )); then ${zshCompleter(completer)}; return; fi`))
+          ;(SUBCOMMAND_ARGS[key] ?? []).forEach((completer, i) =>
+            lines.push(`        if (( \${#args} == ${i + 1} )); then ${zshCompleter(completer)}; return; fi`),
+          )
           lines.push('      fi')
         }
       } else {

@@ -28,7 +28,13 @@ export function contextCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env):
         io.err(`no contexts in ${path}; add one with shoal login URL --token TOKEN\n`)
         return
       }
-      io.out(renderCells(terminalOf(io, env), ['CURRENT', 'NAME', 'HUB'], items.map((c) => [c.current ? '*' : '', c.name, c.hub])))
+      io.out(
+        renderCells(
+          terminalOf(io, env),
+          ['CURRENT', 'NAME', 'HUB'],
+          items.map((c) => [c.current ? '*' : '', c.name, c.hub]),
+        ),
+      )
     })
   context
     .command('use')
@@ -40,7 +46,10 @@ export function contextCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env):
       const config = readConfig(path)
       if (!config.contexts.some((c) => c.name === name)) {
         const known = config.contexts.map((c) => c.name).join(', ')
-        throw new CliError(`no context named ${JSON.stringify(name)}${known ? ` (known: ${known})` : ''}; add it with shoal login URL --token TOKEN --name ${name}`, ExitCode.failed)
+        throw new CliError(
+          `no context named ${JSON.stringify(name)}${known ? ` (known: ${known})` : ''}; add it with shoal login URL --token TOKEN --name ${name}`,
+          ExitCode.failed,
+        )
       }
       writeConfig(path, { ...config, currentContext: name })
       io.out(`switched to context "${name}"\n`)

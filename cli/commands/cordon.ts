@@ -70,7 +70,10 @@ Example:
         result = await client.drainNode(name)
       } catch (error) {
         if (error instanceof HubRequestError && error.status === 404 && error.hubMessage.startsWith('no such endpoint')) {
-          throw new CliError(`the hub at ${client.hub} has no drain endpoint (it is older than this CLI); nothing was changed: cordon the node with shoal cordon ${name} and upgrade the hub`, ExitCode.failed)
+          throw new CliError(
+            `the hub at ${client.hub} has no drain endpoint (it is older than this CLI); nothing was changed: cordon the node with shoal cordon ${name} and upgrade the hub`,
+            ExitCode.failed,
+          )
         }
         notFoundAsCliError(error, name)
       }
@@ -79,7 +82,8 @@ Example:
         return
       }
       const lines = [`node/${name} cordoned`]
-      for (const e of result.evicted) lines.push(`moved ${e.deployment} (replica ${e.replica}) ${e.movedTo ? `to ${e.movedTo}` : 'off the node; pending: no other node can take it now'}`)
+      for (const e of result.evicted)
+        lines.push(`moved ${e.deployment} (replica ${e.replica}) ${e.movedTo ? `to ${e.movedTo}` : 'off the node; pending: no other node can take it now'}`)
       for (const k of result.kept) lines.push(`kept ${k.deployment}: ${k.reason}`)
       lines.push(`node/${name} drained`)
       io.out(`${lines.join('\n')}\n`)

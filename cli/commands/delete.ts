@@ -20,7 +20,8 @@ export function deleteCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env): 
       try {
         await client.deleteDeployment(name)
       } catch (error) {
-        if (error instanceof HubRequestError && error.status === 404) throw new CliError(`deployment ${JSON.stringify(name)} not found; list deployments with shoal get deployments`, ExitCode.failed)
+        if (error instanceof HubRequestError && error.status === 404)
+          throw new CliError(`deployment ${JSON.stringify(name)} not found; list deployments with shoal get deployments`, ExitCode.failed)
         throw error
       }
       io.out(`deployment/${name} deleted\n`)

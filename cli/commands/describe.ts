@@ -4,12 +4,35 @@ import { HubRequestError, type DeploymentDetailView, type EventView, type HubCli
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { formatAge } from '../table.js'
-import { ageOf, formatBytes, formatLabels, formatPercent, indent, outputOption, paint, renderCells, renderData, renderFields, sortedBy, terminalOf, type Cell, type OutputFormat, type Terminal } from '../output.js'
+import {
+  ageOf,
+  formatBytes,
+  formatLabels,
+  formatPercent,
+  indent,
+  outputOption,
+  paint,
+  renderCells,
+  renderData,
+  renderFields,
+  sortedBy,
+  terminalOf,
+  type Cell,
+  type OutputFormat,
+  type Terminal,
+} from '../output.js'
 import { describeOffset } from '../../hub/ingest/clock-offset.js'
 import { EVENT_HEADERS, eventRow } from './get.js'
 
 type Kind = 'node' | 'deployment'
-const KINDS: Readonly<Record<string, Kind>> = { node: 'node', nodes: 'node', no: 'node', deployment: 'deployment', deployments: 'deployment', deploy: 'deployment' }
+const KINDS: Readonly<Record<string, Kind>> = {
+  node: 'node',
+  nodes: 'node',
+  no: 'node',
+  deployment: 'deployment',
+  deployments: 'deployment',
+  deploy: 'deployment',
+}
 
 interface DescribeOptions extends ConnectionOptions {
   output: OutputFormat
@@ -47,7 +70,8 @@ Examples:
       const kind = KINDS[kindText.toLowerCase()]
       if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node or deployment`, ExitCode.usage)
       const eventCount = Number(options.events)
-      if (!Number.isInteger(eventCount) || eventCount < 0 || eventCount > 1000) throw new CliError('--events must be a whole number from 0 to 1000', ExitCode.usage)
+      if (!Number.isInteger(eventCount) || eventCount < 0 || eventCount > 1000)
+        throw new CliError('--events must be a whole number from 0 to 1000', ExitCode.usage)
       const client = connect(options, deps.env)
       const detail = kind === 'node' ? await getNode(client, name) : await getDeployment(client, name)
       if (options.output === 'json' || options.output === 'yaml') {
@@ -69,7 +93,8 @@ export async function getNode(client: HubClient, name: string): Promise<NodeDeta
   try {
     return await client.getNode(name)
   } catch (error) {
-    if (error instanceof HubRequestError && error.status === 404) throw new CliError(`node ${JSON.stringify(name)} not found; list nodes with shoal get nodes`, ExitCode.failed)
+    if (error instanceof HubRequestError && error.status === 404)
+      throw new CliError(`node ${JSON.stringify(name)} not found; list nodes with shoal get nodes`, ExitCode.failed)
     throw error
   }
 }
@@ -78,7 +103,8 @@ async function getDeployment(client: HubClient, name: string): Promise<Deploymen
   try {
     return await client.getDeployment(name)
   } catch (error) {
-    if (error instanceof HubRequestError && error.status === 404) throw new CliError(`deployment ${JSON.stringify(name)} not found; list deployments with shoal get deployments`, ExitCode.failed)
+    if (error instanceof HubRequestError && error.status === 404)
+      throw new CliError(`deployment ${JSON.stringify(name)} not found; list deployments with shoal get deployments`, ExitCode.failed)
     throw error
   }
 }
@@ -101,7 +127,10 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
   const usage = node.usage
   const fields: [string, string][] = [
     ['Name', node.id],
-    ['Condition', `${paint(terminal, condition.type === 'Ready' ? 'green' : condition.type === 'Offline' ? 'red' : 'yellow', condition.type)}${since}${condition.reasons.length > 0 ? `\n${condition.reasons.map((r) => `- ${r}`).join('\n')}` : ''}`],
+    [
+      'Condition',
+      `${paint(terminal, condition.type === 'Ready' ? 'green' : condition.type === 'Offline' ? 'red' : 'yellow', condition.type)}${since}${condition.reasons.length > 0 ? `\n${condition.reasons.map((r) => `- ${r}`).join('\n')}` : ''}`,
+    ],
     ['Cordoned', node.cordoned ? 'yes (takes no new workloads)' : 'no'],
     ['Profile', node.profile],
     ['Arch', node.arch],
@@ -109,7 +138,10 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     ['Capabilities', node.capabilities.length === 0 ? '<none>' : node.capabilities.join(', ')],
     ['Last seen', node.lastSeenAt ? `${node.lastSeenAt} (${formatAge(node.lastSeenAt, now)} ago)` : 'never'],
     ['Clock', clockText(node, terminal, now)],
-    ['Generation', `${node.generation.observed} applied of ${node.generation.latest}${node.generation.observed < node.generation.latest ? ' (catching up)' : ''}`],
+    [
+      'Generation',
+      `${node.generation.observed} applied of ${node.generation.latest}${node.generation.observed < node.generation.latest ? ' (catching up)' : ''}`,
+    ],
     ['Enrolled', `${node.createdAt} (${formatAge(node.createdAt, now)} ago)`],
   ]
   const inventoryFields: [string, string][] = [
@@ -118,7 +150,10 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     ['Memory', formatBytes(inventory.memoryBytes)],
     ['Disks', disks],
     ['OS', `${inventory.os.distro} ${inventory.os.release} (${inventory.os.platform}, kernel ${inventory.os.kernel})`],
-    ['Capacity', `cpu ${node.capacity.cpuMillis}m, memory ${formatBytes(node.capacity.memoryBytes)}${node.capacity.gpus ? `, ${node.capacity.gpus} gpu` : ''}; reserved cpu ${node.reserved.cpuMillis}m, memory ${formatBytes(node.reserved.memoryBytes)}`],
+    [
+      'Capacity',
+      `cpu ${node.capacity.cpuMillis}m, memory ${formatBytes(node.capacity.memoryBytes)}${node.capacity.gpus ? `, ${node.capacity.gpus} gpu` : ''}; reserved cpu ${node.reserved.cpuMillis}m, memory ${formatBytes(node.reserved.memoryBytes)}`,
+    ],
   ]
   const usageText = usage
     ? `cpu ${usage.cpuPercent === null ? '-' : `${Math.round(usage.cpuPercent)}%`}, memory ${formatBytes(usage.memory.usedBytes)}/${formatBytes(usage.memory.totalBytes)} (${formatPercent(usage.memory.usedBytes, usage.memory.totalBytes)})${usage.disk ? `, disk ${formatBytes(usage.disk.usedBytes)}/${formatBytes(usage.disk.totalBytes)} (${formatPercent(usage.disk.usedBytes, usage.disk.totalBytes)})` : ''}, outbox ${usage.outboxDepth} (heartbeat ${formatAge(usage.receivedAt, now)} ago)`
@@ -149,7 +184,18 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     section('Inventory', indent(renderFields(inventoryFields))),
     section('Usage', `  ${usageText}`),
     section('Workloads', workloadRows.length === 0 ? '  <none>' : indent(renderCells(terminal, workloadHeaders, workloadRows))),
-    section('Events', events.length === 0 ? '  <none>' : indent(renderCells(terminal, [...EVENT_HEADERS], events.map((e) => eventRow(e, now))))),
+    section(
+      'Events',
+      events.length === 0
+        ? '  <none>'
+        : indent(
+            renderCells(
+              terminal,
+              [...EVENT_HEADERS],
+              events.map((e) => eventRow(e, now)),
+            ),
+          ),
+    ),
   ].join('')
 }
 
@@ -213,7 +259,21 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
   return [
     renderFields(fields),
     section(pending ? 'Pending' : 'Scheduling', `  ${pending ? paint(terminal, 'yellow', why) : why}`),
-    section('Placements', rows.length === 0 ? '  <none>' : indent(renderCells(terminal, ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'], rows))),
-    section('Events', events.length === 0 ? '  <none>' : indent(renderCells(terminal, [...EVENT_HEADERS], events.map((e) => eventRow(e, now))))),
+    section(
+      'Placements',
+      rows.length === 0 ? '  <none>' : indent(renderCells(terminal, ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'], rows)),
+    ),
+    section(
+      'Events',
+      events.length === 0
+        ? '  <none>'
+        : indent(
+            renderCells(
+              terminal,
+              [...EVENT_HEADERS],
+              events.map((e) => eventRow(e, now)),
+            ),
+          ),
+    ),
   ].join('')
 }

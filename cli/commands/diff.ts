@@ -65,7 +65,9 @@ export function unifiedHunks(lines: readonly DiffLine[], context = 3): string[] 
 
 /** A manifest as YAML with its keys sorted, so the live one and the file's line up. */
 function manifestLines(manifest: Deployment): string[] {
-  return stringifyYaml(JSON.parse(canonicalJson(manifest)), { lineWidth: 0 }).replace(/\n$/, '').split('\n')
+  return stringifyYaml(JSON.parse(canonicalJson(manifest)), { lineWidth: 0 })
+    .replace(/\n$/, '')
+    .split('\n')
 }
 
 /** The top-level spec fields (and metadata) that differ: "spec.replicas", "spec.template". */
@@ -74,7 +76,8 @@ export function changedFields(live: Deployment, wanted: Deployment): string[] {
   if (canonicalJson(live.metadata) !== canonicalJson(wanted.metadata)) fields.push('metadata')
   const keys = [...new Set([...Object.keys(live.spec), ...Object.keys(wanted.spec)])].sort()
   for (const key of keys) {
-    if (canonicalJson((live.spec as Record<string, unknown>)[key] ?? null) !== canonicalJson((wanted.spec as Record<string, unknown>)[key] ?? null)) fields.push(`spec.${key}`)
+    if (canonicalJson((live.spec as Record<string, unknown>)[key] ?? null) !== canonicalJson((wanted.spec as Record<string, unknown>)[key] ?? null))
+      fields.push(`spec.${key}`)
   }
   return fields
 }
@@ -132,7 +135,11 @@ export function diffCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Comm
   return addConnectionOptions(
     new Command('diff')
       .description('show what shoal apply -f would change against the live deployments, whether it makes a new revision, and where copies would run')
-      .requiredOption('-f, --filename <path>', 'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+      .requiredOption(
+        '-f, --filename <path>',
+        'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input (repeatable)',
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      ),
   )
     .addHelpText(
       'after',
@@ -169,7 +176,12 @@ async function diff(options: DiffOptions, io: CliIo, deps: ApplyDeps): Promise<b
   for (const source of sources) {
     for (const { manifest } of parseManifests(source.text, source.file).manifests) {
       const live = await liveDeployment(client, manifest.metadata.name)
-      const result = describeDiff({ manifest, file: source.file }, live, preview.results.find((r) => r.name === manifest.metadata.name), terminal)
+      const result = describeDiff(
+        { manifest, file: source.file },
+        live,
+        preview.results.find((r) => r.name === manifest.metadata.name),
+        terminal,
+      )
       io.out(result.text)
       differs ||= result.differs
     }

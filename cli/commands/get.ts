@@ -96,7 +96,8 @@ Examples:
       const selector = parseSelectorOption(options.selector)
       const limit = Number(options.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', ExitCode.usage)
-      if (options.node && resource !== 'events') throw new CliError('--node filters events only; for nodes use shoal get nodes -l or shoal describe node NAME', ExitCode.usage)
+      if (options.node && resource !== 'events')
+        throw new CliError('--node filters events only; for nodes use shoal get nodes -l or shoal describe node NAME', ExitCode.usage)
       const client = connect(options, deps.env)
       const terminal = terminalOf(io, deps.env)
       const view = { client, io, terminal, format: options.output, now: deps.now, selector, selectorText: options.selector }
@@ -259,7 +260,14 @@ async function getEvents(view: View, filter: { limit: number; node?: string }, w
     if (view.format === 'json' || view.format === 'yaml') view.io.out(renderData(view.format, { items: events }))
     else if (view.format === 'name') view.io.out(events.map((e) => `${e.id}\n`).join(''))
     else if (events.length === 0) view.io.err('no events found\n')
-    else view.io.out(renderCells(view.terminal, headers, events.map((e) => eventRow(e, view.now(), wide))))
+    else
+      view.io.out(
+        renderCells(
+          view.terminal,
+          headers,
+          events.map((e) => eventRow(e, view.now(), wide)),
+        ),
+      )
     return
   }
   const table = new StreamingTable(view.terminal, headers)

@@ -33,7 +33,8 @@ function parseThreshold(text: string): number {
   } catch {
     ms = Number.NaN
   }
-  if (!(ms >= 1000)) throw new CliError(`--clock-skew-threshold: expected a duration of at least 1s such as 2m or 90s, got ${JSON.stringify(text)}`, ExitCode.usage)
+  if (!(ms >= 1000))
+    throw new CliError(`--clock-skew-threshold: expected a duration of at least 1s such as 2m or 90s, got ${JSON.stringify(text)}`, ExitCode.usage)
   return ms
 }
 
@@ -41,7 +42,8 @@ function parseThreshold(text: string): number {
 export function parseHostPort(text: string, option: string): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text)
   const port = Number(match?.[2])
-  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`${option}: expected HOST:PORT such as 127.0.0.1:8080, got ${JSON.stringify(text)}`, ExitCode.usage)
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`${option}: expected HOST:PORT such as 127.0.0.1:8080, got ${JSON.stringify(text)}`, ExitCode.usage)
   return { host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port }
 }
 
@@ -66,13 +68,21 @@ export function hubCommand(io: CliIo): Command {
     .option('--mqtt-listen <host:port>', 'embedded MQTT broker address (the default transport)', '127.0.0.1:1883')
     .option('--mqtt-tls-cert <file>', 'serve the embedded broker over TLS (mqtts://) with this PEM certificate chain')
     .option('--mqtt-tls-key <file>', 'the PEM private key for --mqtt-tls-cert')
-    .option('--mqtt-url <url>', 'use an external MQTT broker instead, with the hub\'s credentials: mqtt://user:pass@host:1883')
+    .option('--mqtt-url <url>', "use an external MQTT broker instead, with the hub's credentials: mqtt://user:pass@host:1883")
     .option('--nats-url <url>', 'use NATS with JetStream instead: nats://user:pass@host:4222')
     .option('--advertise <url>', 'the broker URL agents are told to dial (default: the one the hub uses)')
-    .option('--broker-auth-dir <dir>', 'with --mqtt-url (Mosquitto) or --nats-url: write the broker\'s users and rights here and keep them in step with enrollments and revocations (docs/brokers.md)')
-    .option('--broker-reload-pid <pid|file>', 'send the broker SIGHUP after each rewrite of --broker-auth-dir (a PID or a pid file; repeat for several servers)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option(
+      '--broker-auth-dir <dir>',
+      "with --mqtt-url (Mosquitto) or --nats-url: write the broker's users and rights here and keep them in step with enrollments and revocations (docs/brokers.md)",
+    )
+    .option(
+      '--broker-reload-pid <pid|file>',
+      'send the broker SIGHUP after each rewrite of --broker-auth-dir (a PID or a pid file; repeat for several servers)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
-    .option('--clock-skew-threshold <duration>', 'a node whose clock is further than this from the hub\'s has the ClockSkew condition (e.g. 30s, 5m)', '2m')
+    .option('--clock-skew-threshold <duration>', "a node whose clock is further than this from the hub's has the ClockSkew condition (e.g. 30s, 5m)", '2m')
     .addHelpText(
       'after',
       `
@@ -113,21 +123,33 @@ Examples:
       let running
       try {
         const brokerAuth = options.brokerAuthDir ? { dir: options.brokerAuthDir, reloadTargets: options.brokerReloadPid } : undefined
-        running = await startHub({ dataDir: options.dataDir, listenHost: listen.host, listenPort: listen.port, transport, clockSkewThresholdMs, ...(brokerAuth ? { brokerAuth } : {}) }, { logger })
+        running = await startHub(
+          {
+            dataDir: options.dataDir,
+            listenHost: listen.host,
+            listenPort: listen.port,
+            transport,
+            clockSkewThresholdMs,
+            ...(brokerAuth ? { brokerAuth } : {}),
+          },
+          { logger },
+        )
       } catch (error) {
         if (error instanceof HubDatabaseError || error instanceof UnsafeDataDirError) throw new CliError(error.message)
         if (error instanceof BrokerAuthConfigError) throw new CliError(error.message, ExitCode.usage)
         throw error
       }
       for (const path of running.createdSecrets) io.err(`created ${path} (mode 0600)\n`)
-      io.err(`hub API:     ${running.apiUrl}\nbroker:      ${running.brokerUrl}\nadmin token: ${join(options.dataDir, 'admin-token')}\nhub key:     ${join(options.dataDir, 'hub-public-key.txt')}\n`)
+      io.err(
+        `hub API:     ${running.apiUrl}\nbroker:      ${running.brokerUrl}\nadmin token: ${join(options.dataDir, 'admin-token')}\nhub key:     ${join(options.dataDir, 'hub-public-key.txt')}\n`,
+      )
       await runUntilSignal(logger, () => running.stop(), { stoppingMessage: 'hub stopping' })
     })
 
   hub
     .command('broker-config')
-    .description('write an external broker\'s users and rights (Mosquitto password and ACL files, or a nats-server authorization include) from the hub database')
-    .requiredOption('--data-dir <dir>', 'the hub data directory (created, with the hub\'s broker password, on first use)')
+    .description("write an external broker's users and rights (Mosquitto password and ACL files, or a nats-server authorization include) from the hub database")
+    .requiredOption('--data-dir <dir>', "the hub data directory (created, with the hub's broker password, on first use)")
     .addOption(new Option('--kind <kind>', 'which broker').choices(['mosquitto', 'nats']).makeOptionMandatory())
     .requiredOption('--out <dir>', 'where to write the files (the broker reads them from there)')
     .addHelpText(
@@ -150,7 +172,10 @@ Examples:
         throw error
       }
       for (const path of written.created) io.err(`created ${path} (mode 0600)\n`)
-      if (written.missing.length > 0) io.err(`warning: ${written.missing.length} node(s) enrolled before the hub kept broker hashes are left out (enroll them again): ${written.missing.join(', ')}\n`)
+      if (written.missing.length > 0)
+        io.err(
+          `warning: ${written.missing.length} node(s) enrolled before the hub kept broker hashes are left out (enroll them again): ${written.missing.join(', ')}\n`,
+        )
       io.out(`${written.files.map((f) => `wrote ${f}`).join('\n')}\n${written.nodes} node(s) and the hub user ${written.hubUser}\n`)
     })
 

@@ -24,7 +24,8 @@ export function parseLabelChanges(args: readonly string[]): Record<string, strin
     if (!checkedKey.success) throw new CliError(`label key ${JSON.stringify(key)} ${checkedKey.error.issues[0]?.message ?? 'is invalid'}`, ExitCode.usage)
     if (value !== null) {
       const checkedValue = LabelValue.safeParse(value)
-      if (!checkedValue.success) throw new CliError(`label value ${JSON.stringify(value)} of ${key} ${checkedValue.error.issues[0]?.message ?? 'is invalid'}`, ExitCode.usage)
+      if (!checkedValue.success)
+        throw new CliError(`label value ${JSON.stringify(value)} of ${key} ${checkedValue.error.issues[0]?.message ?? 'is invalid'}`, ExitCode.usage)
     }
     if (Object.hasOwn(changes, key)) throw new CliError(`label ${key} is given twice; give each key once`, ExitCode.usage)
     changes[key] = value
@@ -53,14 +54,16 @@ Examples:
   $ shoal label node pi-17 tier-`,
     )
     .action(async (kind: string, name: string, args: string[], options: ConnectionOptions & { output: OutputFormat }) => {
-      if (!['node', 'nodes', 'no'].includes(kind.toLowerCase())) throw new CliError(`cannot label ${JSON.stringify(kind)}; only nodes have labels you can change here (shoal label node NAME k=v)`, ExitCode.usage)
+      if (!['node', 'nodes', 'no'].includes(kind.toLowerCase()))
+        throw new CliError(`cannot label ${JSON.stringify(kind)}; only nodes have labels you can change here (shoal label node NAME k=v)`, ExitCode.usage)
       const changes = parseLabelChanges(args)
       const client = connect(options, env)
       let node
       try {
         node = await client.patchNode(name, { labels: changes })
       } catch (error) {
-        if (error instanceof HubRequestError && error.status === 404) throw new CliError(`node ${JSON.stringify(name)} not found; list nodes with shoal get nodes`, ExitCode.failed)
+        if (error instanceof HubRequestError && error.status === 404)
+          throw new CliError(`node ${JSON.stringify(name)} not found; list nodes with shoal get nodes`, ExitCode.failed)
         throw error
       }
       if (options.output === 'json' || options.output === 'yaml') io.out(renderData(options.output, node))

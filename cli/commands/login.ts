@@ -32,13 +32,15 @@ Examples:
       const hub = normaliseHubUrl(url, 'URL')
       const token = readToken(options)
       const name = options.name ?? contextNameFor(hub)
-      if (!/^[A-Za-z0-9][-A-Za-z0-9_.]*$/.test(name)) throw new CliError(`--name: ${JSON.stringify(name)} is not a usable context name; use letters, digits, "-", "_" and "."`, ExitCode.usage)
+      if (!/^[A-Za-z0-9][-A-Za-z0-9_.]*$/.test(name))
+        throw new CliError(`--name: ${JSON.stringify(name)} is not a usable context name; use letters, digits, "-", "_" and "."`, ExitCode.usage)
       const client = new HubClient({ hub, token, timeoutMs: 15_000 })
       const health = await client.health()
       try {
         await client.events({ limit: 1 }) // an authenticated call: proves the token
       } catch (error) {
-        if (error instanceof HubAuthError) throw new CliError(`the hub at ${hub} refused this token; use its admin token (the file admin-token in the hub's data directory)`, ExitCode.failed)
+        if (error instanceof HubAuthError)
+          throw new CliError(`the hub at ${hub} refused this token; use its admin token (the file admin-token in the hub's data directory)`, ExitCode.failed)
         throw error
       }
       const path = configPath(env)
@@ -59,6 +61,7 @@ function readToken(options: LoginOptions): string {
       throw new CliError(`cannot read --token-file ${options.tokenFile}: ${(error as Error).message}`, ExitCode.usage)
     }
   }
-  if (!options.token) throw new CliError('login needs the admin token: --token TOKEN or --token-file FILE (it is in the hub data directory, file admin-token)', ExitCode.usage)
+  if (!options.token)
+    throw new CliError('login needs the admin token: --token TOKEN or --token-file FILE (it is in the hub data directory, file admin-token)', ExitCode.usage)
   return options.token.trim()
 }

@@ -40,7 +40,7 @@ export function logsCommand(io: CliIo, deps: LogsDeps = defaultDeps): Command {
       .option('--follow-for <duration>', `stop following after this long (at most ${MAX_FOLLOW_SECONDS / 60}m)`, '10m')
       .option('--timestamps', 'show the time Docker recorded for each line')
       .option('--prefix', 'prefix every line with its node, even for one node')
-      .addOption(new Option('-o, --output <format>', 'text, or json: the hub\'s NDJSON records as they come').choices(['text', 'json']).default('text')),
+      .addOption(new Option('-o, --output <format>', "text, or json: the hub's NDJSON records as they come").choices(['text', 'json']).default('text')),
   )
     .addHelpText(
       'after',
@@ -72,19 +72,25 @@ export function toQuery(options: Pick<LogsOptions, 'node' | 'tail' | 'since' | '
   if (options.node) query.set('node', options.node)
   if (options.tail !== undefined) {
     const tail = Number(options.tail)
-    if (!/^\d+$/.test(options.tail) || tail > 10_000) throw new CliError(`--tail must be a whole number from 0 to 10000, got ${JSON.stringify(options.tail)}`, ExitCode.usage)
+    if (!/^\d+$/.test(options.tail) || tail > 10_000)
+      throw new CliError(`--tail must be a whole number from 0 to 10000, got ${JSON.stringify(options.tail)}`, ExitCode.usage)
     query.set('tail', String(tail))
   }
   if (options.since !== undefined) {
     if (!Duration.safeParse(options.since).success && !IsoTime.safeParse(options.since).success) {
-      throw new CliError(`--since must be a duration such as 10m or an RFC 3339 time such as 2025-03-01T12:00:00Z, got ${JSON.stringify(options.since)}`, ExitCode.usage)
+      throw new CliError(
+        `--since must be a duration such as 10m or an RFC 3339 time such as 2025-03-01T12:00:00Z, got ${JSON.stringify(options.since)}`,
+        ExitCode.usage,
+      )
     }
     query.set('since', options.since)
   }
   if (options.follow) {
-    if (!Duration.safeParse(options.followFor).success) throw new CliError(`--follow-for must be a duration such as 30s or 5m, got ${JSON.stringify(options.followFor)}`, ExitCode.usage)
+    if (!Duration.safeParse(options.followFor).success)
+      throw new CliError(`--follow-for must be a duration such as 30s or 5m, got ${JSON.stringify(options.followFor)}`, ExitCode.usage)
     const seconds = Math.ceil(durationMs(options.followFor) / 1000)
-    if (seconds < 1 || seconds > MAX_FOLLOW_SECONDS) throw new CliError(`--follow-for must be between 1s and ${MAX_FOLLOW_SECONDS / 60}m, got ${options.followFor}`, ExitCode.usage)
+    if (seconds < 1 || seconds > MAX_FOLLOW_SECONDS)
+      throw new CliError(`--follow-for must be between 1s and ${MAX_FOLLOW_SECONDS / 60}m, got ${options.followFor}`, ExitCode.usage)
     query.set('follow', 'true')
     query.set('followSeconds', String(seconds))
   }
@@ -98,7 +104,13 @@ interface StreamOptions {
   readonly signal: AbortSignal
 }
 
-async function streamLogs(io: CliIo, connection: Pick<Connection, 'hub' | 'token' | 'source'>, deployment: string, query: URLSearchParams, options: StreamOptions): Promise<void> {
+async function streamLogs(
+  io: CliIo,
+  connection: Pick<Connection, 'hub' | 'token' | 'source'>,
+  deployment: string,
+  query: URLSearchParams,
+  options: StreamOptions,
+): Promise<void> {
   const url = `${connection.hub}/api/v1/deployments/${encodeURIComponent(deployment)}/logs?${query.toString()}`
   const request = new AbortController()
   const stop = (): void => request.abort()
@@ -139,7 +151,13 @@ async function errorFor(hub: string, response: Response): Promise<CliError> {
     // not the hub's JSON error
   }
   const error = body.error
-  if (!error?.message) return new HubRequestError(response.status, 'not-a-hub', `${hub} answered HTTP ${response.status} ${response.statusText} without a hub error; is this the hub API URL?`, [])
+  if (!error?.message)
+    return new HubRequestError(
+      response.status,
+      'not-a-hub',
+      `${hub} answered HTTP ${response.status} ${response.statusText} without a hub error; is this the hub API URL?`,
+      [],
+    )
   return new HubRequestError(response.status, error.code ?? 'error', error.message, Array.isArray(error.details) ? error.details : [])
 }
 
@@ -223,7 +241,11 @@ export class LogPrinter {
     if (this.failures.length === 0) return
     // In text mode each failure was printed when it came; JSON output leaves stderr to this.
     if (this.options.output === 'json') throw new CliError(this.failures.join('; '))
-    throw new CliError(this.failures.length === 1 ? 'a node\'s log could not be read to its end (see above)' : `the logs of ${this.failures.length} nodes could not be read (see above)`)
+    throw new CliError(
+      this.failures.length === 1
+        ? "a node's log could not be read to its end (see above)"
+        : `the logs of ${this.failures.length} nodes could not be read (see above)`,
+    )
   }
 
   private prefixOf(node: string): string {

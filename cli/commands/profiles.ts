@@ -9,22 +9,19 @@ import { CliError, ExitCode, type CliIo } from '../io.js'
 
 type OutputFormat = 'table' | 'json'
 
-const outputOption = (): Option =>
-  new Option('-o, --output <format>', 'output format').choices(['table', 'json'] satisfies OutputFormat[]).default('table')
+const outputOption = (): Option => new Option('-o, --output <format>', 'output format').choices(['table', 'json'] satisfies OutputFormat[]).default('table')
 const dirOption = (): Option => new Option('--profiles-dir <dir>', 'load profiles from this directory instead of the shipped ones')
 
 /** `shoal profiles list|match`: shows the firmware profile catalog and which profile a machine gets. */
 export function profilesCommand(io: CliIo): Command {
-  const profiles = new Command('profiles')
-    .description('list firmware profiles and show which one a machine matches')
-    .addHelpText(
-      'after',
-      `
+  const profiles = new Command('profiles').description('list firmware profiles and show which one a machine matches').addHelpText(
+    'after',
+    `
 Examples:
   $ shoal profiles list
   $ shoal profiles match                          # this machine
   $ shoal profiles match --inventory pi4.json -o json`,
-    )
+  )
 
   profiles.addCommand(
     new Command('list')
@@ -48,7 +45,7 @@ Examples:
   profiles.addCommand(
     new Command('match')
       .description('show which firmware profile a machine gets, and why')
-      .option('--inventory <file>', 'inventory of another machine, as JSON or YAML (default: collect this machine\'s)')
+      .option('--inventory <file>', "inventory of another machine, as JSON or YAML (default: collect this machine's)")
       .option('--profile <name>', 'force this profile, as an agent started with an override would')
       .addOption(outputOption())
       .addOption(dirOption())
@@ -65,7 +62,11 @@ Examples:
         const inventory = options.inventory === undefined ? await thisMachine() : await readInventory(options.inventory)
         const choice = choose(inventory, catalog, options.profile)
         const source = options.inventory ?? 'this machine'
-        io.out(options.output === 'json' ? json({ source, inventory, profile: choice.profile, reasons: choice.reasons, candidates: choice.candidates }) : matchText(source, inventory, choice, options.profile !== undefined))
+        io.out(
+          options.output === 'json'
+            ? json({ source, inventory, profile: choice.profile, reasons: choice.reasons, candidates: choice.candidates })
+            : matchText(source, inventory, choice, options.profile !== undefined),
+        )
       }),
   )
   return profiles
@@ -143,7 +144,12 @@ function matchText(source: string, inventory: Inventory, choice: ProfileChoice, 
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows.reduce<number[]>((max, row) => row.map((cell, i) => Math.max(max[i] ?? 0, cell.length)), [])
-  const lines = rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd())
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  )
   return `${lines.join('\n')}\n`
 }
 

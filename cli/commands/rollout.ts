@@ -4,7 +4,20 @@ import { durationMs } from '../../protocol/index.js'
 import { HubRequestError, HubUnreachableError, type HubClient, type RevisionHistory, type RolloutAction, type RolloutStatus } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
-import { ageOf, indent, outputOption, paint, renderCells, renderData, renderFields, terminalOf, type Cell, type Colour, type OutputFormat, type Terminal } from '../output.js'
+import {
+  ageOf,
+  indent,
+  outputOption,
+  paint,
+  renderCells,
+  renderData,
+  renderFields,
+  terminalOf,
+  type Cell,
+  type Colour,
+  type OutputFormat,
+  type Terminal,
+} from '../output.js'
 import { formatAge } from '../table.js'
 import { interruptSignal, watchHub } from '../watch.js'
 
@@ -27,19 +40,23 @@ export async function rolloutCall<T>(name: string, call: () => Promise<T>): Prom
     return await call()
   } catch (error) {
     if (error instanceof HubRequestError && error.status === 404) {
-      if (error.hubMessage.startsWith('no such endpoint')) throw new CliError('this hub has no rollout API (it predates progressive delivery); upgrade the hub', ExitCode.failed)
+      if (error.hubMessage.startsWith('no such endpoint'))
+        throw new CliError('this hub has no rollout API (it predates progressive delivery); upgrade the hub', ExitCode.failed)
       throw new CliError(`deployment ${JSON.stringify(name)} not found; list deployments with shoal get deployments`, ExitCode.failed)
     }
-    if (error instanceof HubRequestError && error.code === 'rollout-conflict') throw new CliError(`${error.hubMessage} (see shoal rollout status ${name})`, ExitCode.failed)
+    if (error instanceof HubRequestError && error.code === 'rollout-conflict')
+      throw new CliError(`${error.hubMessage} (see shoal rollout status ${name})`, ExitCode.failed)
     throw error
   }
 }
 
 /** `shoal rollout status|history|undo|pause|resume|promote|restart DEPLOYMENT`. */
 export function rolloutCommand(io: CliIo, deps: RolloutDeps = defaultDeps): Command {
-  const rollout = new Command('rollout').description('follow and steer the rollout of a deployment: status, history, pause, resume, promote, undo, restart').addHelpText(
-    'after',
-    `
+  const rollout = new Command('rollout')
+    .description('follow and steer the rollout of a deployment: status, history, pause, resume, promote, undo, restart')
+    .addHelpText(
+      'after',
+      `
 A template change makes a new revision, which the hub rolls out to the copies as the
 deployment's spec.strategy says (rolling or canary). These verbs read and steer it.
 
@@ -47,7 +64,7 @@ Examples:
   $ shoal rollout status web -w
   $ shoal rollout promote web
   $ shoal rollout undo web --to-revision 3`,
-  )
+    )
   const verb = (name: string, description: string): Command =>
     addConnectionOptions(rollout.command(name).description(description).argument('<deployment>', 'the deployment name'))
 
@@ -76,7 +93,11 @@ Examples:
       const history = await rolloutCall(name, () => connect(options, deps.env).rolloutHistory(name))
       if (revision !== undefined) {
         const item = history.items.find((i) => i.revision === revision)
-        if (!item) throw new CliError(`deployment ${name} keeps no revision ${revision} (kept: ${history.items.map((i) => i.revision).join(', ') || 'none'}); see shoal rollout history ${name}`, ExitCode.failed)
+        if (!item)
+          throw new CliError(
+            `deployment ${name} keeps no revision ${revision} (kept: ${history.items.map((i) => i.revision).join(', ') || 'none'}); see shoal rollout history ${name}`,
+            ExitCode.failed,
+          )
         io.out(options.output === 'json' || options.output === 'yaml' ? renderData(options.output, item) : renderRevision(item))
         return
       }
@@ -117,7 +138,10 @@ Examples:
       const to = options.toRevision === undefined ? undefined : positiveInteger(options.toRevision, '--to-revision')
       const change = await rolloutCall(name, () => connect(options, deps.env).rolloutUndo(name, to))
       if (options.output === 'json' || options.output === 'yaml') io.out(renderData(options.output, change))
-      else io.out(`deployment/${name} rolled back: revision ${change.revision} has the template of revision ${change.from}; follow it with shoal rollout status ${name} -w\n`)
+      else
+        io.out(
+          `deployment/${name} rolled back: revision ${change.revision} has the template of revision ${change.from}; follow it with shoal rollout status ${name} -w\n`,
+        )
     })
 
   verb('restart', 'replace every copy (a new revision that only changes an annotation), within the strategy')
@@ -156,7 +180,13 @@ export function observed(status: RolloutStatus): boolean {
 }
 
 const PHASE_COLOUR: Readonly<Record<RolloutStatus['phase'], Colour>> = { progressing: 'yellow', complete: 'green', failed: 'red' }
-const GATE_COLOUR: Readonly<Record<RolloutStatus['copies'][number]['gate'], Colour | null>> = { old: null, progressing: 'yellow', updated: 'green', failed: 'red', offline: 'red' }
+const GATE_COLOUR: Readonly<Record<RolloutStatus['copies'][number]['gate'], Colour | null>> = {
+  old: null,
+  progressing: 'yellow',
+  updated: 'green',
+  failed: 'red',
+  offline: 'red',
+}
 
 /** "2/3 copies updated, 1 failing; canary step 1 of 2 holds until shoal rollout promote" */
 export function summaryLine(status: RolloutStatus): string {
@@ -170,7 +200,8 @@ export function summaryLine(status: RolloutStatus): string {
 function strategyText(status: RolloutStatus): string {
   const { strategy } = status
   const parts: string[] = [strategy.type]
-  if (strategy.type === 'canary') parts.push(status.step < status.steps ? `step ${status.step + 1} of ${status.steps}` : `past the last of ${status.steps} steps`)
+  if (strategy.type === 'canary')
+    parts.push(status.step < status.steps ? `step ${status.step + 1} of ${status.steps}` : `past the last of ${status.steps} steps`)
   parts.push(`maxUnavailable ${strategy.maxUnavailable}`)
   if (strategy.minReadySeconds > 0) parts.push(`minReadySeconds ${strategy.minReadySeconds}`)
   if (strategy.partitionBy) parts.push(`partitionBy ${strategy.partitionBy}`)
@@ -188,14 +219,22 @@ export function renderRolloutStatus(status: RolloutStatus, context: { terminal: 
   const { counts, failure } = status
   const fields: [string, string][] = [
     ['Deployment', status.deployment],
-    ['Phase', `${paint(terminal, PHASE_COLOUR[status.phase], status.phase)}${status.paused ? ' (paused)' : ''}${observed(status) ? '' : ' (the hub has not started this revision yet)'}`],
+    [
+      'Phase',
+      `${paint(terminal, PHASE_COLOUR[status.phase], status.phase)}${status.paused ? ' (paused)' : ''}${observed(status) ? '' : ' (the hub has not started this revision yet)'}`,
+    ],
     ['Revision', `${status.revision} (stable: ${status.stableRevision ?? 'none yet'})`],
     ['Strategy', strategyText(status)],
-    ['Copies', `${counts.updated}/${counts.total} updated, ${counts.onRevision} told to run revision ${status.revision}, ${counts.failed} failed; at most ${counts.maxUnavailable} down at once`],
+    [
+      'Copies',
+      `${counts.updated}/${counts.total} updated, ${counts.onRevision} told to run revision ${status.revision}, ${counts.failed} failed; at most ${counts.maxUnavailable} down at once`,
+    ],
     ['Started', status.startedAt ? `${status.startedAt} (${formatAge(status.startedAt, now)} ago)` : '-'],
   ]
   if (failure) {
-    const back = failure.rolledBack ? `rolled back to revision ${status.stableRevision}` : 'not rolled back (rollback.auto is off, or there was no earlier revision)'
+    const back = failure.rolledBack
+      ? `rolled back to revision ${status.stableRevision}`
+      : 'not rolled back (rollback.auto is off, or there was no earlier revision)'
     fields.push(['Failure', `${paint(terminal, 'red', failure.reason)}: ${failure.message}\n${back}`])
   }
   const conditionRows = status.conditions.map((c): Cell[] => [
@@ -205,10 +244,19 @@ export function renderRolloutStatus(status: RolloutStatus, context: { terminal: 
     ageOf(c.lastTransitionTime, now),
     c.message || '-',
   ])
-  const copyRows = status.copies.map((c): Cell[] => [c.nodeId, String(c.revision), { text: c.gate, colour: GATE_COLOUR[c.gate] }, c.wave ?? '-', c.reason ?? '-'])
+  const copyRows = status.copies.map((c): Cell[] => [
+    c.nodeId,
+    String(c.revision),
+    { text: c.gate, colour: GATE_COLOUR[c.gate] },
+    c.wave ?? '-',
+    c.reason ?? '-',
+  ])
   return [
     renderFields(fields),
-    section('Conditions', conditionRows.length === 0 ? '  <none yet>' : indent(renderCells(terminal, ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'], conditionRows))),
+    section(
+      'Conditions',
+      conditionRows.length === 0 ? '  <none yet>' : indent(renderCells(terminal, ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'], conditionRows)),
+    ),
     section('Copies', copyRows.length === 0 ? '  <none placed>' : indent(renderCells(terminal, ['NODE', 'REVISION', 'GATE', 'WAVE', 'REASON'], copyRows))),
   ].join('')
 }
@@ -233,7 +281,14 @@ function renderRevision(item: RevisionHistory['items'][number]): string {
   ])}\nTemplate:\n${indent(stringifyYaml(item.template, { lineWidth: 0 }))}`
 }
 
-async function watchStatus(client: HubClient, io: CliIo, name: string, render: (status: RolloutStatus, now: () => number) => string, terminal: Terminal, deps: RolloutDeps): Promise<void> {
+async function watchStatus(
+  client: HubClient,
+  io: CliIo,
+  name: string,
+  render: (status: RolloutStatus, now: () => number) => string,
+  terminal: Terminal,
+  deps: RolloutDeps,
+): Promise<void> {
   const interrupt = deps.watchSignal ? null : interruptSignal()
   const ended = new AbortController()
   const outer = deps.watchSignal ?? (interrupt as { signal: AbortSignal }).signal
@@ -264,7 +319,8 @@ async function watchStatus(client: HubClient, io: CliIo, name: string, render: (
     interrupt?.dispose()
   }
   const final = outcome as RolloutStatus | null
-  if (final?.phase === 'failed') throw new CliError(`the rollout of deployment/${name} revision ${final.revision} failed: ${final.failure?.reason ?? 'unknown reason'}`, ExitCode.failed)
+  if (final?.phase === 'failed')
+    throw new CliError(`the rollout of deployment/${name} revision ${final.revision} failed: ${final.failure?.reason ?? 'unknown reason'}`, ExitCode.failed)
 }
 
 export interface FollowTarget {
@@ -337,7 +393,9 @@ export function followReport(results: readonly FollowResult[], timeoutText: stri
           ? `  rolled back: the updated copies return to revision ${status.stableRevision}\n`
           : `  not rolled back: undo with shoal rollout undo ${name}, or apply a fixed revision\n`,
       )
-      problems.push(`the rollout of deployment/${name} revision ${status.revision} failed${failure?.rolledBack ? ` and was rolled back to revision ${status.stableRevision}` : ''} (see shoal rollout status ${name})`)
+      problems.push(
+        `the rollout of deployment/${name} revision ${status.revision} failed${failure?.rolledBack ? ` and was rolled back to revision ${status.stableRevision}` : ''} (see shoal rollout status ${name})`,
+      )
     } else if (result === 'timeout') {
       const where = status ? ` (${summaryLine(status)})` : ''
       problems.push(`deployment/${name} was not rolled out within ${timeoutText}${where}; it goes on on the hub: shoal rollout status ${name} -w`)

@@ -47,7 +47,8 @@ export function jsonSchemaOf(name: SchemaName): Record<string, unknown> {
     $schema,
     title: entry.title,
     description: entry.description,
-    $comment: 'Generated from the zod schemas in protocol/ by `shoal schema`. Cross-field rules (for example replicas with mode every-node, exactly one health-check probe, values for In/NotIn) are checked by `shoal validate`.',
+    $comment:
+      'Generated from the zod schemas in protocol/ by `shoal schema`. Cross-field rules (for example replicas with mode every-node, exactly one health-check probe, values for In/NotIn) are checked by `shoal validate`.',
     ...body,
   }
 }
@@ -69,7 +70,11 @@ Examples:
     .action((name: SchemaName | undefined) => {
       if (name === undefined) {
         const width = Math.max(...Object.keys(SCHEMAS).map((key) => key.length))
-        io.out(`${Object.entries(SCHEMAS).map(([key, entry]) => `${key.padEnd(width)}  ${entry.description}`).join('\n')}\n`)
+        io.out(
+          `${Object.entries(SCHEMAS)
+            .map(([key, entry]) => `${key.padEnd(width)}  ${entry.description}`)
+            .join('\n')}\n`,
+        )
         return
       }
       io.out(`${JSON.stringify(jsonSchemaOf(name), null, 2)}\n`)

@@ -49,11 +49,15 @@ Examples:
       }
       if (options.maxUses !== undefined) {
         const uses = Number(options.maxUses)
-        if (!Number.isInteger(uses) || uses < 1) throw new CliError(`--max-uses ${JSON.stringify(options.maxUses)}: use a whole number of at least 1`, ExitCode.usage)
+        if (!Number.isInteger(uses) || uses < 1)
+          throw new CliError(`--max-uses ${JSON.stringify(options.maxUses)}: use a whole number of at least 1`, ExitCode.usage)
         request.maxUses = uses
       }
       if (options.labels !== undefined) {
-        const parts = options.labels.split(',').map((p) => p.trim()).filter((p) => p !== '')
+        const parts = options.labels
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== '')
         if (parts.some((p) => !p.includes('='))) throw new CliError('--labels: use key=value pairs separated by commas, e.g. site=a,tier=edge', ExitCode.usage)
         request.labels = parseLabelChanges(parts) as Record<string, string>
       }
@@ -111,14 +115,20 @@ Examples:
         ),
       )
     })
-  addConnectionOptions(token.command('revoke').description('revoke a join token: it enrolls no more nodes (nodes it enrolled stay)').argument('<id>', 'the token ID shown by shoal token list'))
+  addConnectionOptions(
+    token
+      .command('revoke')
+      .description('revoke a join token: it enrolls no more nodes (nodes it enrolled stay)')
+      .argument('<id>', 'the token ID shown by shoal token list'),
+  )
     .addHelpText('after', '\nExample:\n  $ shoal token revoke k3x9q2\n')
     .action(async (id: string, options: ConnectionOptions) => {
       const client = connect(options, env)
       try {
         await client.revokeToken(id)
       } catch (error) {
-        if (error instanceof HubRequestError && error.status === 404) throw new CliError(`join token ${JSON.stringify(id)} not found; list them with shoal token list`)
+        if (error instanceof HubRequestError && error.status === 404)
+          throw new CliError(`join token ${JSON.stringify(id)} not found; list them with shoal token list`)
         throw error
       }
       io.out(`token/${id} revoked\n`)

@@ -2,7 +2,20 @@ import { Command, Option } from 'commander'
 import type { NodeView } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
-import { ageOf, formatBytes, formatPercent, nodeStatusCell, outputOption, renderCells, renderData, terminalOf, type Cell, type Colour, type OutputFormat, type Terminal } from '../output.js'
+import {
+  ageOf,
+  formatBytes,
+  formatPercent,
+  nodeStatusCell,
+  outputOption,
+  renderCells,
+  renderData,
+  terminalOf,
+  type Cell,
+  type Colour,
+  type OutputFormat,
+  type Terminal,
+} from '../output.js'
 import { parseSelectorOption } from './get.js'
 
 type SortKey = 'name' | 'cpu' | 'memory' | 'disk'
@@ -40,7 +53,8 @@ Examples:
   $ shoal top nodes -l site=factory-7 --sort-by memory`,
     )
     .action(async (resource: string, options: TopOptions) => {
-      if (!['nodes', 'node', 'no'].includes(resource.toLowerCase())) throw new CliError(`cannot top ${JSON.stringify(resource)}; use shoal top nodes`, ExitCode.usage)
+      if (!['nodes', 'node', 'no'].includes(resource.toLowerCase()))
+        throw new CliError(`cannot top ${JSON.stringify(resource)}; use shoal top nodes`, ExitCode.usage)
       parseSelectorOption(options.selector)
       const nodes = sortNodes(await connect(options, deps.env).listNodes(options.selector), options.sortBy)
       if (options.output === 'json' || options.output === 'yaml') {

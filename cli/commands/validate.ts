@@ -97,7 +97,14 @@ export function validateSources(sources: readonly ManifestSource[]): ValidationR
     }
     fileErrors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
     if (result.manifests.length === 0 && result.errors.length === 0) {
-      fileErrors.push({ file: source.file, documentIndex: null, path: '', line: null, column: null, message: 'no manifests found (the file is empty or holds only comments)' })
+      fileErrors.push({
+        file: source.file,
+        documentIndex: null,
+        path: '',
+        line: null,
+        column: null,
+        message: 'no manifests found (the file is empty or holds only comments)',
+      })
     }
     errors.push(...fileErrors)
     files.push({ file: source.file, valid: fileErrors.length === 0, manifests, errorCount: fileErrors.length })
@@ -158,7 +165,8 @@ async function readSource(file: string): Promise<ManifestSource> {
   try {
     const info = await stat(file)
     if (info.isDirectory()) return { file, readError: 'cannot read: it is a directory (pass the files inside it, e.g. dir/*.yaml)' }
-    if (info.size > MAX_BYTES.manifest) return { file, readError: `cannot read: ${info.size} bytes is over the ${MAX_BYTES.manifest}-byte limit for a manifest file` }
+    if (info.size > MAX_BYTES.manifest)
+      return { file, readError: `cannot read: ${info.size} bytes is over the ${MAX_BYTES.manifest}-byte limit for a manifest file` }
     return { file, text: await readFile(file, 'utf8') }
   } catch (error) {
     return { file, readError: `cannot read: ${describeFsError(error)}` }
@@ -169,7 +177,8 @@ async function readStdinSource(io: CliIo, deps: ValidateDeps): Promise<ManifestS
   if (process.stdin.isTTY && deps === defaultDeps) io.err('reading manifests from standard input (end with Ctrl-D)\n')
   try {
     const text = await deps.readStdin()
-    if (Buffer.byteLength(text) > MAX_BYTES.manifest) return { file: STDIN_NAME, readError: `cannot read: input is over the ${MAX_BYTES.manifest}-byte limit for a manifest file` }
+    if (Buffer.byteLength(text) > MAX_BYTES.manifest)
+      return { file: STDIN_NAME, readError: `cannot read: input is over the ${MAX_BYTES.manifest}-byte limit for a manifest file` }
     return { file: STDIN_NAME, text }
   } catch (error) {
     return { file: STDIN_NAME, readError: `cannot read: ${describeFsError(error)}` }

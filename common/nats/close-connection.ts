@@ -13,12 +13,19 @@ const CLOSE_BOUND_MS = 1_000
  */
 export async function drainOrClose(nc: NatsConnection, logger: Logger, boundMs = NATS_DRAIN_BOUND_MS): Promise<void> {
   if (nc.isClosed()) return
-  const drained = await within(nc.drain().then(() => true), boundMs)
+  const drained = await within(
+    nc.drain().then(() => true),
+    boundMs,
+  )
   // A drain that raced the server going away can resolve while the client goes on reconnecting
   // (and its timers keep the process alive): only a closed connection is done.
   if (drained === true && nc.isClosed()) return
-  if (drained !== true) logger.warn({ boundMs, err: drained === 'timeout' ? undefined : drained }, 'NATS drain did not finish; closing the connection without it')
-  const closed = await within(nc.close().then(() => true), CLOSE_BOUND_MS)
+  if (drained !== true)
+    logger.warn({ boundMs, err: drained === 'timeout' ? undefined : drained }, 'NATS drain did not finish; closing the connection without it')
+  const closed = await within(
+    nc.close().then(() => true),
+    CLOSE_BOUND_MS,
+  )
   if (closed !== true) logger.warn({ err: closed === 'timeout' ? undefined : closed }, 'NATS close did not finish; leaving the connection behind')
 }
 

@@ -26,7 +26,8 @@ export function parseLogQuery(params: URLSearchParams, now: number): DeploymentL
   let tail: number | undefined
   if (tailText !== null && tailText !== '') {
     tail = Number(tailText)
-    if (!/^\d+$/.test(tailText) || !Number.isSafeInteger(tail) || tail > MAX_TAIL) throw badRequest(`tail must be a whole number of lines from 0 to ${MAX_TAIL}, got ${JSON.stringify(tailText)}`)
+    if (!/^\d+$/.test(tailText) || !Number.isSafeInteger(tail) || tail > MAX_TAIL)
+      throw badRequest(`tail must be a whole number of lines from 0 to ${MAX_TAIL}, got ${JSON.stringify(tailText)}`)
   }
   const sinceText = params.get('since')
   const since = sinceText === null || sinceText === '' ? undefined : parseSince(sinceText, now)

@@ -109,7 +109,12 @@ class LogResponse {
   private async relayOne(relay: LogRelay, target: LogTarget, query: DeploymentLogQuery): Promise<LogRelayError | null> {
     const where = { node: target.nodeId, workload: target.workload }
     try {
-      const logQuery = { follow: query.follow, followSeconds: query.followSeconds, ...(query.tail !== undefined ? { tail: query.tail } : {}), ...(query.since !== undefined ? { since: query.since } : {}) }
+      const logQuery = {
+        follow: query.follow,
+        followSeconds: query.followSeconds,
+        ...(query.tail !== undefined ? { tail: query.tail } : {}),
+        ...(query.since !== undefined ? { since: query.since } : {}),
+      }
       for await (const event of relay.request(target.nodeId, target.workload, logQuery, this.gone.signal)) {
         switch (event.type) {
           case 'open':
@@ -131,7 +136,8 @@ class LogResponse {
       return null
     } catch (caught) {
       // Anything else is a bug, but it must not leave the other nodes' streams running unread.
-      const error = caught instanceof LogRelayError ? caught : new LogRelayError('failed', target.nodeId, `relaying the log failed: ${(caught as Error).message}`)
+      const error =
+        caught instanceof LogRelayError ? caught : new LogRelayError('failed', target.nodeId, `relaying the log failed: ${(caught as Error).message}`)
       this.record({ type: 'error', ...where, code: error.code, message: error.message })
       return error
     }

@@ -34,7 +34,13 @@ export function registerNodeRoutes(router: Router, services: NodeRouteServices):
   const { store, clock, patches, revocations } = services
   router.route(API_ROUTES.listNodes, (context) => {
     const selector = selectorOf(context)
-    return { items: nodeViews(store, store.nodes.list().filter((node) => selectorMatches(selector, node.labels)), clock.now()) }
+    return {
+      items: nodeViews(
+        store,
+        store.nodes.list().filter((node) => selectorMatches(selector, node.labels)),
+        clock.now(),
+      ),
+    }
   })
   router.route(API_ROUTES.getNode, (context) => {
     const node = store.nodes.get(context.params.id ?? '')

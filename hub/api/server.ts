@@ -89,7 +89,12 @@ export function createApiServer(options: ApiServerOptions): Server {
     const isPublic = matched !== null && 'route' in matched && matched.route.public
     if (!isPublic && !authorized(req)) {
       res.setHeader('www-authenticate', 'Bearer')
-      sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong bearer token; use the admin token from the hub data directory (shoal login URL --token ...)' } })
+      sendJson(res, 401, {
+        error: {
+          code: 'unauthorized',
+          message: 'missing or wrong bearer token; use the admin token from the hub data directory (shoal login URL --token ...)',
+        },
+      })
       return
     }
     if (matched === null) {
@@ -160,7 +165,10 @@ function limitConnectionsPerClient(server: Server, max: number, refused: WeakSet
     }
     refused.add(socket)
     const body = JSON.stringify({
-      error: { code: 'too-many-connections', message: `${address} already has ${max} connections open to this hub, the most one client may; close some, or retry shortly` },
+      error: {
+        code: 'too-many-connections',
+        message: `${address} already has ${max} connections open to this hub, the most one client may; close some, or retry shortly`,
+      },
     })
     socket.end(
       `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,

@@ -23,7 +23,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
  * script, no outside host (it also runs air-gapped), no framing.
  */
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -37,10 +38,7 @@ export interface StaticFilesOptions {
   readonly reservedPrefixes?: readonly string[]
 }
 
-export type StaticTarget =
-  | { readonly kind: 'file'; readonly file: string }
-  | { readonly kind: 'app' }
-  | { readonly kind: 'refused' }
+export type StaticTarget = { readonly kind: 'file'; readonly file: string } | { readonly kind: 'app' } | { readonly kind: 'refused' }
 
 /**
  * Where a request path leads inside `root`. Pure, and the whole of the traversal defence:
@@ -112,7 +110,8 @@ export function serveStaticFiles(options: StaticFilesOptions): (req: IncomingMes
       case 'app':
         return sendFile(req, res, path.join(base, 'index.html'), base, 'no-cache')
       case 'file':
-        if (!sendFile(req, res, target.file, base, isHashedAsset(pathname) ? 'public, max-age=31536000, immutable' : 'no-cache')) sendText(res, method, 404, 'not found\n')
+        if (!sendFile(req, res, target.file, base, isHashedAsset(pathname) ? 'public, max-age=31536000, immutable' : 'no-cache'))
+          sendText(res, method, 404, 'not found\n')
         return true
     }
   }
@@ -161,6 +160,11 @@ function sendFile(req: IncomingMessage, res: ServerResponse, file: string, realR
 }
 
 function sendText(res: ServerResponse, method: string, status: number, text: string): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache' })
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-cache',
+  })
   res.end(method === 'HEAD' ? undefined : text)
 }

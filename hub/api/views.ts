@@ -1,4 +1,13 @@
-import type { DeepReadonly, DeploymentDetail, DeploymentView, NodeClock, NodeDetail, NodeView, PlacementView, RolloutSummary } from '../../protocol/api/index.js'
+import type {
+  DeepReadonly,
+  DeploymentDetail,
+  DeploymentView,
+  NodeClock,
+  NodeDetail,
+  NodeView,
+  PlacementView,
+  RolloutSummary,
+} from '../../protocol/api/index.js'
 import { fleetFacts, type NodeFacts } from '../fleet/fleet-facts.js'
 import { nodeCondition } from '../fleet/node-conditions.js'
 import type { DeploymentOutcome } from '../scheduler/types.js'
@@ -29,7 +38,16 @@ export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?:
     capacity: node.capacity,
     reserved: node.reserved,
     // `at` is the node's own clock, `receivedAt` the hub's: ages are measured from receivedAt.
-    usage: heartbeat ? { cpuPercent: heartbeat.cpuPercent, memory: heartbeat.memory, disk: heartbeat.disk, outboxDepth: heartbeat.outboxDepth, at: heartbeat.at, receivedAt: node.lastHeartbeatAt ?? node.lastSeenAt ?? heartbeat.at } : null,
+    usage: heartbeat
+      ? {
+          cpuPercent: heartbeat.cpuPercent,
+          memory: heartbeat.memory,
+          disk: heartbeat.disk,
+          outboxDepth: heartbeat.outboxDepth,
+          at: heartbeat.at,
+          receivedAt: node.lastHeartbeatAt ?? node.lastSeenAt ?? heartbeat.at,
+        }
+      : null,
     clock: clockView(node),
     workloads: { running: workloads.filter((w) => w.state === 'running').length, total: workloads.length },
     createdAt: node.createdAt,
@@ -60,14 +78,24 @@ export function nodeDetailView(store: HubStore, node: NodeRecord, now: number): 
   return {
     ...nodeView(store, node, now),
     inventory: node.inventory,
-    placements: store.deployments.placements().filter((p) => p.nodeId === node.id).map(placementView),
+    placements: store.deployments
+      .placements()
+      .filter((p) => p.nodeId === node.id)
+      .map(placementView),
     workloadStatus: store.status.workloads({ nodeId: node.id }),
     events: store.status.events({ nodeId: node.id, limit: 50 }),
   }
 }
 
 export function placementView(placement: PlacementRecord): PlacementView {
-  return { nodeId: placement.nodeId, workload: placement.workload, deployment: placement.deployment, replica: placement.replica, revision: placement.revision, since: placement.createdAt }
+  return {
+    nodeId: placement.nodeId,
+    workload: placement.workload,
+    deployment: placement.deployment,
+    replica: placement.replica,
+    revision: placement.revision,
+    since: placement.createdAt,
+  }
 }
 
 export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null): DeepReadonly<DeploymentView> {
@@ -76,14 +104,19 @@ export function deploymentView(store: HubStore, deployment: DeploymentRecord, ou
   // Ready: running and not unhealthy at the revision its rollout assigned it (a canary holds old
   // copies back on purpose); up to date: ready at the deployment's current revision.
   const readyAt = (revisionOf: (p: PlacementRecord) => number | null) =>
-    statuses.filter((s) => s.state === 'running' && s.health !== 'unhealthy' && placements.some((p) => p.nodeId === s.nodeId && p.workload === s.name && (revisionOf(p) ?? deployment.revision) === s.revision)).length
+    statuses.filter(
+      (s) =>
+        s.state === 'running' &&
+        s.health !== 'unhealthy' &&
+        placements.some((p) => p.nodeId === s.nodeId && p.workload === s.name && (revisionOf(p) ?? deployment.revision) === s.revision),
+    ).length
   const ready = readyAt((p) => p.revision)
   const upToDate = readyAt(() => deployment.revision)
   return {
     name: deployment.name,
     revision: deployment.revision,
     mode: deployment.manifest.spec.mode,
-    desired: outcome?.desired ?? (deployment.manifest.spec.mode === 'every-node' ? placements.length : deployment.manifest.spec.replicas ?? 1),
+    desired: outcome?.desired ?? (deployment.manifest.spec.mode === 'every-node' ? placements.length : (deployment.manifest.spec.replicas ?? 1)),
     placed: placements.length,
     ready,
     upToDate,

@@ -88,7 +88,12 @@ export class BrokerAccess {
     let nodes = 0
     let missing: string[] = []
     try {
-      const built = brokerAuthInput(this.options.db, kind, this.hub, confirm ? { username: RELOAD_CHECK_USERNAME, hashes: brokerHashes(checkPassword) } : undefined)
+      const built = brokerAuthInput(
+        this.options.db,
+        kind,
+        this.hub,
+        confirm ? { username: RELOAD_CHECK_USERNAME, hashes: brokerHashes(checkPassword) } : undefined,
+      )
       nodes = built.input.nodes.length
       missing = built.missing
       files = writeBrokerFiles(dir, renderBrokerFiles(kind, built.input))
@@ -96,7 +101,11 @@ export class BrokerAccess {
       this.logger.error({ err: error, reason }, 'cannot write the broker configuration')
       return { files: [], nodes, missing, signalled: [], confirmed: false, error: (error as Error).message }
     }
-    if (missing.length > 0) this.logger.warn({ nodes: missing }, 'nodes without a password hash for this broker (enrolled before the hub kept broker hashes, or, for NATS, while the hub was not on NATS) are left out; enroll them again')
+    if (missing.length > 0)
+      this.logger.warn(
+        { nodes: missing },
+        'nodes without a password hash for this broker (enrolled before the hub kept broker hashes, or, for NATS, while the hub was not on NATS) are left out; enroll them again',
+      )
     if (reloadTargets.length === 0) {
       this.logger.info({ reason, files, nodes }, 'broker configuration written; reload the broker to apply it')
       return { files, nodes, missing, signalled: [], confirmed: null }
@@ -106,9 +115,20 @@ export class BrokerAccess {
     let confirmed: boolean | null = null
     if (confirm && probe) {
       confirmed = await probeUntilAccepted(probe, RELOAD_CHECK_USERNAME, checkPassword, { timeoutMs: this.options.confirmTimeoutMs ?? 10_000, intervalMs: 100 })
-      if (!confirmed) this.logger.error({ reason, files }, 'the broker did not take up the new configuration in time; check that it reads these files and that the hub may signal it')
+      if (!confirmed)
+        this.logger.error(
+          { reason, files },
+          'the broker did not take up the new configuration in time; check that it reads these files and that the hub may signal it',
+        )
     }
     this.logger.info({ reason, nodes, signalled: reload.signalled, confirmed }, 'broker configuration written and reloaded')
-    return { files, nodes, missing, signalled: reload.signalled, confirmed, ...(reload.failed.length > 0 ? { error: reload.failed.map((f) => `${f.target}: ${f.reason}`).join('; ') } : {}) }
+    return {
+      files,
+      nodes,
+      missing,
+      signalled: reload.signalled,
+      confirmed,
+      ...(reload.failed.length > 0 ? { error: reload.failed.map((f) => `${f.target}: ${f.reason}`).join('; ') } : {}),
+    }
   }
 }

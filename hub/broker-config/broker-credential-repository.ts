@@ -18,7 +18,9 @@ export class BrokerCredentialRepository {
 
   set(nodeId: string, hashes: BrokerHashes): void {
     this.sql
-      .get('INSERT INTO broker_credentials (node_id, mosquitto_hash, nats_hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET mosquitto_hash = excluded.mosquitto_hash, nats_hash = excluded.nats_hash')
+      .get(
+        'INSERT INTO broker_credentials (node_id, mosquitto_hash, nats_hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET mosquitto_hash = excluded.mosquitto_hash, nats_hash = excluded.nats_hash',
+      )
       .run(nodeId, hashes.mosquitto, hashes.nats)
   }
 
@@ -30,12 +32,15 @@ export class BrokerCredentialRepository {
    */
   users(kind: BrokerKind): { users: NodeBrokerUser[]; missing: string[] } {
     const rows = this.sql
-      .get('SELECT c.node_id, c.username, b.mosquitto_hash, b.nats_hash FROM node_credentials c LEFT JOIN broker_credentials b ON b.node_id = c.node_id ORDER BY c.node_id')
+      .get(
+        'SELECT c.node_id, c.username, b.mosquitto_hash, b.nats_hash FROM node_credentials c LEFT JOIN broker_credentials b ON b.node_id = c.node_id ORDER BY c.node_id',
+      )
       .all() as { node_id: string; username: string; mosquitto_hash: string | null; nats_hash: string | null }[]
     const users: NodeBrokerUser[] = []
     const missing: string[] = []
     for (const row of rows) {
-      if (row.mosquitto_hash !== null && (kind === 'mosquitto' || row.nats_hash !== null)) users.push({ nodeId: row.node_id, username: row.username, hashes: { mosquitto: row.mosquitto_hash, nats: row.nats_hash } })
+      if (row.mosquitto_hash !== null && (kind === 'mosquitto' || row.nats_hash !== null))
+        users.push({ nodeId: row.node_id, username: row.username, hashes: { mosquitto: row.mosquitto_hash, nats: row.nats_hash } })
       else missing.push(row.node_id)
     }
     return { users, missing }

@@ -10,7 +10,15 @@ const ATTEMPT_TIMEOUT_MS = 3_000
 export function mqttProbe(url: string): BrokerProbe {
   return (username, password) =>
     new Promise<boolean>((resolve) => {
-      const client = mqtt.connect(url, { username, password, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: ATTEMPT_TIMEOUT_MS, clientId: `${username}-${Math.random().toString(16).slice(2, 10)}` })
+      const client = mqtt.connect(url, {
+        username,
+        password,
+        protocolVersion: 4,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: ATTEMPT_TIMEOUT_MS,
+        clientId: `${username}-${Math.random().toString(16).slice(2, 10)}`,
+      })
       const finish = (accepted: boolean): void => {
         client.removeAllListeners()
         client.on('error', () => undefined)
@@ -38,7 +46,12 @@ export function natsProbe(url: string): BrokerProbe {
 }
 
 /** Probes until the broker accepts the login or the bound passes; resolves to whether it did. */
-export async function probeUntilAccepted(probe: BrokerProbe, username: string, password: string, options: { timeoutMs: number; intervalMs: number }): Promise<boolean> {
+export async function probeUntilAccepted(
+  probe: BrokerProbe,
+  username: string,
+  password: string,
+  options: { timeoutMs: number; intervalMs: number },
+): Promise<boolean> {
   const deadline = Date.now() + options.timeoutMs
   for (;;) {
     if (await probe(username, password)) return true

@@ -11,7 +11,8 @@ export interface ReloadOutcome {
 export function resolveReloadTarget(target: string, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): number {
   const text = /^\d+$/.test(target) ? target : readFile(target).trim()
   const pid = Number(text)
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid <= 1) throw new Error(`${target}: expected a process id, found ${JSON.stringify(text.slice(0, 20))}`)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid <= 1)
+    throw new Error(`${target}: expected a process id, found ${JSON.stringify(text.slice(0, 20))}`)
   return pid
 }
 
@@ -20,7 +21,10 @@ export function resolveReloadTarget(target: string, readFile: (path: string) => 
  * drops clients whose user is gone; nats-server rereads its configuration (includes too) and
  * drops clients that no longer authenticate.
  */
-export function signalReload(targets: readonly string[], kill: (pid: number, signal: NodeJS.Signals) => void = (pid, signal) => process.kill(pid, signal)): ReloadOutcome {
+export function signalReload(
+  targets: readonly string[],
+  kill: (pid: number, signal: NodeJS.Signals) => void = (pid, signal) => process.kill(pid, signal),
+): ReloadOutcome {
   const signalled: number[] = []
   const failed: { target: string; reason: string }[] = []
   for (const target of targets) {

@@ -49,7 +49,8 @@ export function checkBrokerAuthInput(input: BrokerAuthInput): void {
   const seen = new Set<string>()
   const users: BrokerUser[] = [input.hub, ...(input.reloadCheck ? [input.reloadCheck] : []), ...input.nodes]
   for (const user of users) {
-    if (!SAFE_USERNAME.test(user.username)) throw new BrokerConfigError(user.username, `broker user name ${JSON.stringify(user.username)} may only use letters, digits, "_" and "-"`)
+    if (!SAFE_USERNAME.test(user.username))
+      throw new BrokerConfigError(user.username, `broker user name ${JSON.stringify(user.username)} may only use letters, digits, "_" and "-"`)
     if (seen.has(user.username)) throw new BrokerConfigError(user.username, `broker user ${user.username} appears twice`)
     seen.add(user.username)
     for (const hash of [user.hashes.mosquitto, ...(user.hashes.nats === null ? [] : [user.hashes.nats])]) {

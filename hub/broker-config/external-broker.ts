@@ -37,10 +37,13 @@ export function setUpBrokerAccess(
   auth: BrokerAuthConfig,
   deps: { readonly dataDir: string; readonly db: Database; readonly logger: Logger },
 ): ExternalBrokerSetup {
-  if (transport.kind === 'embedded' || !transport.url) throw new BrokerAuthConfigError('--broker-auth-dir writes an external broker\'s users: use it with --mqtt-url (Mosquitto) or --nats-url')
+  if (transport.kind === 'embedded' || !transport.url)
+    throw new BrokerAuthConfigError("--broker-auth-dir writes an external broker's users: use it with --mqtt-url (Mosquitto) or --nats-url")
   const url = new URL(transport.url)
   if (url.username || url.password) {
-    throw new BrokerAuthConfigError(`with --broker-auth-dir the hub logs in as ${HUB_BROKER_USERNAME} with the password in ${HUB_BROKER_PASSWORD_FILE} (data dir); drop user:pass from ${transport.kind === 'nats' ? '--nats-url' : '--mqtt-url'}`)
+    throw new BrokerAuthConfigError(
+      `with --broker-auth-dir the hub logs in as ${HUB_BROKER_USERNAME} with the password in ${HUB_BROKER_PASSWORD_FILE} (data dir); drop user:pass from ${transport.kind === 'nats' ? '--nats-url' : '--mqtt-url'}`,
+    )
   }
   const bare = url.toString()
   const hubPassword = loadOrCreateHubBrokerPassword(deps.dataDir)

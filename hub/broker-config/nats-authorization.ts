@@ -73,7 +73,11 @@ function direction(name: string, rules: NatsPermissions['publish']): string {
 }
 
 function userBlock(comment: string, user: BrokerUser, permissions: NatsPermissions): string[] {
-  if (user.hashes.nats === null) throw new BrokerConfigError(user.username, `${user.username} has no bcrypt hash for nats-server: it enrolled while the hub was not on NATS; enroll it again`)
+  if (user.hashes.nats === null)
+    throw new BrokerConfigError(
+      user.username,
+      `${user.username} has no bcrypt hash for nats-server: it enrolled while the hub was not on NATS; enroll it again`,
+    )
   return [
     `    # ${comment}`,
     '    {',

@@ -54,7 +54,10 @@ export function verifyMosquittoHash(password: string, hash: string): boolean {
   }
   if (parts[1] === '6' && parts.length === 4) {
     const expected = Buffer.from(parts[3] ?? '', 'base64')
-    const actual = createHash('sha512').update(password).update(Buffer.from(parts[2] ?? '', 'base64')).digest()
+    const actual = createHash('sha512')
+      .update(password)
+      .update(Buffer.from(parts[2] ?? '', 'base64'))
+      .digest()
     return expected.length === actual.length && timingSafeEqual(expected, actual)
   }
   throw new PasswordHashFormatError(`unknown Mosquitto hash scheme $${parts[1] ?? ''}$ (expected $7$ or $6$)`)

@@ -12,7 +12,13 @@ import { brokerHashes } from './password-hashes.js'
  * On a fresh data dir it creates the database and the hub's broker password, so the files exist
  * before the broker's first start.
  */
-export function writeBrokerConfigFiles(options: { dataDir: string; kind: BrokerKind; out: string }): { files: string[]; nodes: number; missing: string[]; created: string[]; hubUser: string } {
+export function writeBrokerConfigFiles(options: { dataDir: string; kind: BrokerKind; out: string }): {
+  files: string[]
+  nodes: number
+  missing: string[]
+  created: string[]
+  hubUser: string
+} {
   preparePrivateDir(options.dataDir)
   const db = openHubDatabase(join(options.dataDir, HUB_DATABASE_FILE))
   try {

@@ -54,7 +54,14 @@ export class DeploymentService {
     const applied = store.transaction(() =>
       manifests.map((manifest) => {
         const result = store.deployments.apply(manifest, at)
-        if (result.outcome !== 'unchanged') store.audit.append({ at, actor, action: `deployment.${result.outcome}`, target: manifest.metadata.name, detail: JSON.stringify({ revision: result.revision }) })
+        if (result.outcome !== 'unchanged')
+          store.audit.append({
+            at,
+            actor,
+            action: `deployment.${result.outcome}`,
+            target: manifest.metadata.name,
+            detail: JSON.stringify({ revision: result.revision }),
+          })
         return { kind: manifest.kind, name: manifest.metadata.name, ...result }
       }),
     )

@@ -27,12 +27,20 @@ export interface ManifestProblem {
 export function readManifests(text: string, source: string): Deployment[] {
   const parsed = parseManifests(text, source)
   if (parsed.errors.length > 0) {
-    throw new ManifestsRefusedError(`${parsed.errors.length} problem(s) in the manifests: ${parsed.errors.map(formatManifestError).join('; ')}`, parsed.errors.map(problemOf))
+    throw new ManifestsRefusedError(
+      `${parsed.errors.length} problem(s) in the manifests: ${parsed.errors.map(formatManifestError).join('; ')}`,
+      parsed.errors.map(problemOf),
+    )
   }
   if (parsed.manifests.length === 0) throw new ManifestsRefusedError('no manifests in the request body')
   return parsed.manifests.map((m) => m.manifest)
 }
 
 function problemOf(error: ManifestError): ManifestProblem {
-  return { documentIndex: error.documentIndex, path: error.path, message: error.message, ...(error.line !== undefined ? { line: error.line, column: error.column } : {}) }
+  return {
+    documentIndex: error.documentIndex,
+    path: error.path,
+    message: error.message,
+    ...(error.line !== undefined ? { line: error.line, column: error.column } : {}),
+  }
 }

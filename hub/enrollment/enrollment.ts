@@ -53,8 +53,18 @@ export async function enroll(request: EnrollmentRequest, context: EnrollmentCont
     })
     store.credentials.setHashed(id, id, passwordHash)
     new BrokerCredentialRepository(store.db).set(id, hashes)
-    store.status.appendEvent({ nodeId: id, type: 'NodeEnrolled', severity: 'info', message: `${id} enrolled with token ${token.id} as ${profile.name}`, at }, at)
+    store.status.appendEvent(
+      { nodeId: id, type: 'NodeEnrolled', severity: 'info', message: `${id} enrolled with token ${token.id} as ${profile.name}`, at },
+      at,
+    )
     return id
   })
-  return { nodeId, hubPublicKey: context.hubPublicKey, transport: context.transport.kind === 'nats' ? 'nats' : 'mqtt', brokerUrl: context.transport.advertisedUrl, username: nodeId, password }
+  return {
+    nodeId,
+    hubPublicKey: context.hubPublicKey,
+    transport: context.transport.kind === 'nats' ? 'nats' : 'mqtt',
+    brokerUrl: context.transport.advertisedUrl,
+    username: nodeId,
+    password,
+  }
 }

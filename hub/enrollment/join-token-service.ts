@@ -33,7 +33,13 @@ export class JoinTokenService {
       now: new Date(now).toISOString(),
     })
     const { record } = created
-    store.audit.append({ at: isoNow(clock), actor, action: 'token.create', target: record.id, detail: JSON.stringify({ maxUses: record.maxUses, expiresAt: record.expiresAt, labels: record.labels }) })
+    store.audit.append({
+      at: isoNow(clock),
+      actor,
+      action: 'token.create',
+      target: record.id,
+      detail: JSON.stringify({ maxUses: record.maxUses, expiresAt: record.expiresAt, labels: record.labels }),
+    })
     return { token: created.token, ...record }
   }
 

@@ -28,7 +28,7 @@ export function registerConditionMetrics(metrics: Metrics, store: HubStore, cloc
   })
   // A count, not a series per node: one line whatever the fleet's size. Which nodes, and by how
   // much, is in the API (node.clock) and the ClockSkew events.
-  metrics.describe('shoal_nodes_clock_skewed', 'nodes whose clock is further from the hub\'s than the ClockSkew threshold')
+  metrics.describe('shoal_nodes_clock_skewed', "nodes whose clock is further from the hub's than the ClockSkew threshold")
   metrics.gauge('shoal_nodes_clock_skewed', () => new Map([['', countSkewed(store.nodes.list())]]))
 }
 

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto'
-import { API_VERSION, MAX_REVERT_WINDOW_SECONDS, canonicalJson, durationMs, nextGeneration, type ContainerTemplate, type UnsignedDesiredDocument, type Workload } from '../../protocol/index.js'
+import {
+  API_VERSION,
+  MAX_REVERT_WINDOW_SECONDS,
+  canonicalJson,
+  durationMs,
+  nextGeneration,
+  type ContainerTemplate,
+  type UnsignedDesiredDocument,
+  type Workload,
+} from '../../protocol/index.js'
 import type { RolloutRecord } from '../rollout/rollout-types.js'
 import type { DeploymentRecord } from '../store/deployment-repository.js'
 
@@ -17,12 +26,18 @@ export type TemplateLookup = (deployment: string, revision: number) => Container
  * The workload one copy runs: its assigned revision's template and, while a rollout moves it
  * off a stable revision, that revision as the fallback its agent may put back by itself.
  */
-export function workloadFor(placement: RevisionPlacement, deployment: DeploymentRecord, rollout: RolloutRecord | null, templateOf: TemplateLookup): Workload | null {
+export function workloadFor(
+  placement: RevisionPlacement,
+  deployment: DeploymentRecord,
+  rollout: RolloutRecord | null,
+  templateOf: TemplateLookup,
+): Workload | null {
   const template = placement.revision === deployment.revision ? deployment.manifest.spec.template : templateOf(deployment.name, placement.revision)
   if (template === null) return null
   const workload: Workload = { name: placement.workload, deployment: deployment.name, revision: placement.revision, template }
   const stable = rollout?.stableRevision ?? null
-  if (rollout === null || rollout.phase !== 'progressing' || stable === null || stable === placement.revision || placement.revision !== rollout.revision) return workload
+  if (rollout === null || rollout.phase !== 'progressing' || stable === null || stable === placement.revision || placement.revision !== rollout.revision)
+    return workload
   const fallback = templateOf(deployment.name, stable)
   if (fallback === null) return workload
   const revertWindowSeconds = Math.min(MAX_REVERT_WINDOW_SECONDS, Math.max(1, Math.round(durationMs(deployment.manifest.spec.strategy.revertWindow) / 1000)))
@@ -60,7 +75,14 @@ export function nextDocument(
   const hash = contentHash(workloads)
   if (current && current.contentHash === hash) return null
   return {
-    document: { apiVersion: API_VERSION, kind: 'NodeDesiredState', nodeId, generation: nextGeneration(current?.generation), issuedAt, workloads: [...workloads] },
+    document: {
+      apiVersion: API_VERSION,
+      kind: 'NodeDesiredState',
+      nodeId,
+      generation: nextGeneration(current?.generation),
+      issuedAt,
+      workloads: [...workloads],
+    },
     contentHash: hash,
   }
 }

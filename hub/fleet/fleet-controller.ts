@@ -1,5 +1,13 @@
 import type { Logger } from 'pino'
-import { desiredReplicas, encodeMessage, prepareSigningKey, signDocument, type ContainerTemplate, type Deployment, type PreparedSigningKey } from '../../protocol/index.js'
+import {
+  desiredReplicas,
+  encodeMessage,
+  prepareSigningKey,
+  signDocument,
+  type ContainerTemplate,
+  type Deployment,
+  type PreparedSigningKey,
+} from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
@@ -207,9 +215,19 @@ export class FleetController {
     const nodes = store.nodes.list()
     const stored = store.deployments.placements()
     const records = store.rollouts.list()
-    const result = schedule(deployments.map((d) => withSurge(d, records.get(d.name) ?? null)), nodes.map(toSchedulerNode), this.currentPlacements(stored), now)
+    const result = schedule(
+      deployments.map((d) => withSurge(d, records.get(d.name) ?? null)),
+      nodes.map(toSchedulerNode),
+      this.currentPlacements(stored),
+      now,
+    )
     const rollouts = planFleetRollouts({
-      deployments: deployments.map((d) => ({ name: d.name, revision: d.revision, strategy: d.manifest.spec.strategy, replicas: d.manifest.spec.mode === 'every-node' ? null : desiredReplicas(d.manifest.spec) })),
+      deployments: deployments.map((d) => ({
+        name: d.name,
+        revision: d.revision,
+        strategy: d.manifest.spec.strategy,
+        replicas: d.manifest.spec.mode === 'every-node' ? null : desiredReplicas(d.manifest.spec),
+      })),
       scheduled: result.placements,
       assigned: new Map(stored.map((p) => [copyKey(p.nodeId, p.workload), p])),
       nodes: new Map(nodes.map((n) => [n.id, n])),
@@ -219,7 +237,9 @@ export class FleetController {
     })
     const issuedAt = isoNow(clock)
     const byName = new Map(deployments.map((d) => [d.name, d]))
-    const changedRecords = new Set([...rollouts.plans].filter(([name, plan]) => JSON.stringify(records.get(name)) !== JSON.stringify(plan.record)).map(([name]) => name))
+    const changedRecords = new Set(
+      [...rollouts.plans].filter(([name, plan]) => JSON.stringify(records.get(name)) !== JSON.stringify(plan.record)).map(([name]) => name),
+    )
     const revisionsInUse = new Map<string, Set<number>>()
     for (const p of rollouts.placements) revisionsInUse.set(p.deployment, (revisionsInUse.get(p.deployment) ?? new Set<number>()).add(p.revision))
     const eventIds: { id: number; eventType: string; message: string }[] = []
@@ -228,7 +248,18 @@ export class FleetController {
       for (const [name, plan] of rollouts.plans) {
         if (changedRecords.has(name)) store.rollouts.save(plan.record, issuedAt)
         for (const event of plan.events) {
-          const id = store.status.appendEvent({ nodeId: null, workload: name, type: event.type, severity: event.severity, message: event.message, at: issuedAt, data: { deployment: name, ...event.data } }, issuedAt)
+          const id = store.status.appendEvent(
+            {
+              nodeId: null,
+              workload: name,
+              type: event.type,
+              severity: event.severity,
+              message: event.message,
+              at: issuedAt,
+              data: { deployment: name, ...event.data },
+            },
+            issuedAt,
+          )
           eventIds.push({ id, eventType: event.type, message: event.message })
           metrics.inc('shoal_rollout_events_total', { type: event.type })
         }
@@ -318,5 +349,4 @@ export class FleetController {
       }
     }
   }
-
 }

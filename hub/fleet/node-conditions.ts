@@ -33,6 +33,7 @@ export function nodeCondition(node: NodeRecord, workloads: readonly WorkloadStat
   if (node.lastHeartbeat && node.lastHeartbeat.outboxDepth > 1000) reasons.push(`${node.lastHeartbeat.outboxDepth} reports waiting in its outbox`)
   if (node.clockSkewSince && node.clockOffsetMs !== undefined && node.clockOffsetMs !== null) reasons.push(skewReason(node.clockOffsetMs))
   if (reasons.length > 0) return { type: 'Degraded', since: null, reasons }
-  if (latestGeneration > node.observedGeneration) return { type: 'Ready', since: null, reasons: [`applying generation ${latestGeneration} (has ${node.observedGeneration})`] }
+  if (latestGeneration > node.observedGeneration)
+    return { type: 'Ready', since: null, reasons: [`applying generation ${latestGeneration} (has ${node.observedGeneration})`] }
   return { type: 'Ready', since: null, reasons: [] }
 }

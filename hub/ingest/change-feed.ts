@@ -5,7 +5,14 @@ export type Change =
   | { readonly type: 'node'; readonly nodeId: string; readonly reason: string }
   | { readonly type: 'deployment'; readonly name: string; readonly reason: string }
   /** `receivedAt`: when the hub recorded it, on its own clock (never the node's `at`). */
-  | { readonly type: 'event'; readonly id: number; readonly nodeId: string | null; readonly eventType: string; readonly message: string; readonly receivedAt?: string }
+  | {
+      readonly type: 'event'
+      readonly id: number
+      readonly nodeId: string | null
+      readonly eventType: string
+      readonly message: string
+      readonly receivedAt?: string
+    }
 
 /** In-process fan-out of changes; one per hub, passed to whoever needs it. */
 export class ChangeFeed {

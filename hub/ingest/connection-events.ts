@@ -8,7 +8,11 @@ import type { Ingester } from './ingester.js'
  * connection opening or closing marks an enrolled node online or offline (a client that is no
  * node, such as the hub itself or a revoked device, changes nothing).
  */
-export function connectionEvents(store: Pick<HubStore, 'nodes'>, ingester: Pick<Ingester, 'handle' | 'markOnline' | 'markOffline'>, clock: Clock): HubTransportHandlers {
+export function connectionEvents(
+  store: Pick<HubStore, 'nodes'>,
+  ingester: Pick<Ingester, 'handle' | 'markOnline' | 'markOffline'>,
+  clock: Clock,
+): HubTransportHandlers {
   return {
     onMessage: (nodeId, channel, payload) => ingester.handle(nodeId, channel, payload),
     onNodeConnected: (nodeId) => {

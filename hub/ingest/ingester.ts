@@ -159,12 +159,19 @@ export class Ingester {
             severity: 'warning' as const,
             message: `${nodeId}'s clock is ${describeOffset(offsetMs)} the hub's (it reads ${nodeAt} at hub time ${at}); the hub shows its own times for this node. Set the node's time: NTP, fake-hwclock or a real-time clock`,
           }
-        : { type: 'ClockSkewCleared', severity: 'info' as const, message: `${nodeId}'s clock is within ${thresholdSeconds}s of the hub's again (offset ${offsetSeconds}s)` }
+        : {
+            type: 'ClockSkewCleared',
+            severity: 'info' as const,
+            message: `${nodeId}'s clock is within ${thresholdSeconds}s of the hub's again (offset ${offsetSeconds}s)`,
+          }
     const id = store.transaction(() => {
       store.nodes.setClockSkew(nodeId, change === 'started' ? at : null, offsetMs)
       return store.status.appendEvent({ nodeId, ...event, at, data: { offsetSeconds, thresholdSeconds, nodeTime: nodeAt, hubTime: at } }, at)
     })
-    this.logger[change === 'started' ? 'warn' : 'info']({ nodeId, offsetSeconds, nodeTime: nodeAt }, change === 'started' ? 'node clock skewed' : 'node clock back in step')
+    this.logger[change === 'started' ? 'warn' : 'info'](
+      { nodeId, offsetSeconds, nodeTime: nodeAt },
+      change === 'started' ? 'node clock skewed' : 'node clock back in step',
+    )
     feed.publish({ type: 'event', id, nodeId, eventType: event.type, message: event.message, receivedAt: at })
   }
 

@@ -73,6 +73,8 @@ export class ReconnectHinter {
 
   private send(nodeId: string, capMs: number): void {
     const hint: ReconnectHint = { kind: 'reconnect-hint', nodeId, reconnectCapMs: capMs }
-    this.options.publish(nodeId, encodeMessage(hint)).catch((error: unknown) => this.options.logger.debug({ err: error, nodeId }, 'could not send the reconnect hint; the node gets it at its next connect'))
+    this.options
+      .publish(nodeId, encodeMessage(hint))
+      .catch((error: unknown) => this.options.logger.debug({ err: error, nodeId }, 'could not send the reconnect hint; the node gets it at its next connect'))
   }
 }

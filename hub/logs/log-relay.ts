@@ -51,7 +51,16 @@ export type RelayEvent =
   /** Chunks lost on the way (at-most-once delivery); the lines in them are gone. */
   | { readonly type: 'gap'; readonly missing: number }
 
-export type LogRelayErrorCode = 'unknown-node' | 'node-offline' | 'node-timeout' | 'not-found' | 'busy' | 'failed' | 'unreachable' | 'slow-client' | 'hub-stopping'
+export type LogRelayErrorCode =
+  | 'unknown-node'
+  | 'node-offline'
+  | 'node-timeout'
+  | 'not-found'
+  | 'busy'
+  | 'failed'
+  | 'unreachable'
+  | 'slow-client'
+  | 'hub-stopping'
 
 export class LogRelayError extends Error {
   constructor(
@@ -167,7 +176,10 @@ export class LogRelay {
       chunk = decodeMessage(LogChunk, payload, { maxBytes: MAX_BYTES['logs-chunk'], what: 'log chunk' })
     } catch (error) {
       metrics?.inc('shoal_log_chunks_total', { outcome: 'invalid' })
-      this.log.warn({ nodeId, reason: error instanceof ProtocolError ? error.code : 'internal', detail: (error as Error).message.slice(0, 300) }, 'dropped a malformed log chunk')
+      this.log.warn(
+        { nodeId, reason: error instanceof ProtocolError ? error.code : 'internal', detail: (error as Error).message.slice(0, 300) },
+        'dropped a malformed log chunk',
+      )
       return
     }
     const stream = this.streams.get(chunk.requestId)
@@ -312,9 +324,18 @@ class RelayStream {
       this.opened = true
       this.push({ type: 'open' })
     }
-    for (const line of chunk.lines) this.push(line.at === undefined ? { type: 'line', stream: line.stream, text: line.text } : { type: 'line', stream: line.stream, text: line.text, at: line.at })
+    for (const line of chunk.lines)
+      this.push(
+        line.at === undefined ? { type: 'line', stream: line.stream, text: line.text } : { type: 'line', stream: line.stream, text: line.text, at: line.at },
+      )
     if (this.events.length - this.head > this.limits.maxQueuedLines) {
-      this.fail(new LogRelayError('slow-client', this.nodeId, `the client reads the log of node ${this.nodeId} too slowly; stopped after ${this.limits.maxQueuedLines} unread lines`))
+      this.fail(
+        new LogRelayError(
+          'slow-client',
+          this.nodeId,
+          `the client reads the log of node ${this.nodeId} too slowly; stopped after ${this.limits.maxQueuedLines} unread lines`,
+        ),
+      )
       return
     }
     if (failed) {

@@ -2,7 +2,14 @@ import type { GateState, ObservedCopy, RolloutCopy } from './rollout-types.js'
 
 /** Running the revision, not reported unhealthy, not reverted away from it. */
 export function isReady(observed: ObservedCopy | null, revision: number): boolean {
-  return observed !== null && observed.revision === revision && observed.revertedFrom === null && observed.state === 'running' && observed.health !== 'unhealthy' && observed.health !== 'starting'
+  return (
+    observed !== null &&
+    observed.revision === revision &&
+    observed.revertedFrom === null &&
+    observed.state === 'running' &&
+    observed.health !== 'unhealthy' &&
+    observed.health !== 'starting'
+  )
 }
 
 /** Why a copy fails the health gate for `revision`, or null if it does not (yet). */

@@ -71,7 +71,12 @@ export function planFleetRollouts(input: FleetRolloutInput): FleetRolloutResult 
         surge: deployment.replicas !== null && p.replica >= deployment.replicas,
       }
     })
-    const plan = planRollout({ deployment: { name: deployment.name, revision: deployment.revision, strategy: deployment.strategy }, record: input.records.get(deployment.name) ?? null, copies, now: input.now })
+    const plan = planRollout({
+      deployment: { name: deployment.name, revision: deployment.revision, strategy: deployment.strategy },
+      record: input.records.get(deployment.name) ?? null,
+      copies,
+      now: input.now,
+    })
     plans.set(deployment.name, plan)
     const byKey = new Map(plan.copies.map((c) => [c.key, c]))
     for (const p of own) {

@@ -95,7 +95,12 @@ function begin(input: RolloutInput, events: RolloutEvent[]): RolloutRecord {
   if (prior !== null && prior.revision === deployment.revision) return prior
   const stableRevision = prior === null ? inferStable(copies, deployment.revision) : prior.phase === 'complete' ? prior.revision : prior.stableRevision
   if (prior !== null && prior.phase === 'progressing') {
-    events.push({ type: 'RolloutSuperseded', severity: 'info', message: `revision ${deployment.revision} replaces the rollout of revision ${prior.revision}`, data: { revision: prior.revision } })
+    events.push({
+      type: 'RolloutSuperseded',
+      severity: 'info',
+      message: `revision ${deployment.revision} replaces the rollout of revision ${prior.revision}`,
+      data: { revision: prior.revision },
+    })
   }
   const from = stableRevision === null ? '' : ` from revision ${stableRevision}`
   events.push({
@@ -135,26 +140,53 @@ function detectFailure(record: RolloutRecord, strategy: RolloutStrategy, work: r
     const nodes = failed.map((w) => ({ nodeId: w.copy.nodeId, reason: w.reason ?? 'failed' }))
     return {
       reason: 'HealthGateFailed',
-      message: `${failed.length} of ${updated} updated copies failed the health gate: ${nodes.map((n) => `${n.nodeId} (${n.reason})`).join('; ')}`.slice(0, 2000),
+      message: `${failed.length} of ${updated} updated copies failed the health gate: ${nodes.map((n) => `${n.nodeId} (${n.reason})`).join('; ')}`.slice(
+        0,
+        2000,
+      ),
       nodes,
     }
   }
   const deadline = durationMs(strategy.progressDeadline)
   if (!record.paused && record.stepDoneAt === null && now - record.lastProgressAt > deadline) {
     const stuck = work.filter((w) => w.gate === 'progressing').map((w) => ({ nodeId: w.copy.nodeId, reason: w.reason ?? 'not updated' }))
-    return { reason: 'ProgressDeadlineExceeded', message: `no copy became updated for ${strategy.progressDeadline}${stuck.length ? `: ${stuck.map((n) => `${n.nodeId} (${n.reason})`).join('; ')}` : ''}`.slice(0, 2000), nodes: stuck }
+    return {
+      reason: 'ProgressDeadlineExceeded',
+      message:
+        `no copy became updated for ${strategy.progressDeadline}${stuck.length ? `: ${stuck.map((n) => `${n.nodeId} (${n.reason})`).join('; ')}` : ''}`.slice(
+          0,
+          2000,
+        ),
+      nodes: stuck,
+    }
   }
   return null
 }
 
-function fail(record: RolloutRecord, failure: Omit<RolloutFailure, 'rolledBack'>, strategy: RolloutStrategy, work: Work[], events: RolloutEvent[]): RolloutRecord {
+function fail(
+  record: RolloutRecord,
+  failure: Omit<RolloutFailure, 'rolledBack'>,
+  strategy: RolloutStrategy,
+  work: Work[],
+  events: RolloutEvent[],
+): RolloutRecord {
   const stable = record.stableRevision
   const rolledBack = strategy.rollback.auto && stable !== null
-  events.push({ type: 'RolloutFailed', severity: 'error', message: `revision ${record.revision}: ${failure.message}`, data: { revision: record.revision, reason: failure.reason, nodes: failure.nodes.map((n) => n.nodeId).join(',') } })
+  events.push({
+    type: 'RolloutFailed',
+    severity: 'error',
+    message: `revision ${record.revision}: ${failure.message}`,
+    data: { revision: record.revision, reason: failure.reason, nodes: failure.nodes.map((n) => n.nodeId).join(',') },
+  })
   if (rolledBack) {
     const moved = work.filter((w) => w.revision !== stable).length
     for (const w of work) moveTo(w, stable, record.revision)
-    events.push({ type: 'RolloutRolledBack', severity: 'warning', message: `${moved} copies return to revision ${stable}; copies the rollout never reached were not touched`, data: { revision: record.revision, stableRevision: stable } })
+    events.push({
+      type: 'RolloutRolledBack',
+      severity: 'warning',
+      message: `${moved} copies return to revision ${stable}; copies the rollout never reached were not touched`,
+      data: { revision: record.revision, stableRevision: stable },
+    })
   }
   return { ...record, phase: 'failed', failure: { ...failure, rolledBack } }
 }
@@ -185,7 +217,11 @@ function advance(start: RolloutRecord, strategy: RolloutStrategy, work: Work[], 
 
   // Canary: the steps already done, then the copies of the step being worked on.
   while (record.step < steps.length) {
-    const members = canaryMembers(steps, record.step, work.map((w) => w.copy))
+    const members = canaryMembers(
+      steps,
+      record.step,
+      work.map((w) => w.copy),
+    )
     const label = `step ${record.step + 1}: ${describeStep(steps[record.step] as (typeof steps)[number])}`
     for (const w of work) if (members.has(w.copy.key) && w.wave === null) w.wave = label
     scope = work.filter((w) => members.has(w.copy.key))
@@ -226,7 +262,11 @@ function advance(start: RolloutRecord, strategy: RolloutStrategy, work: Work[], 
       events.push({
         type: 'RolloutWave',
         severity: 'info',
-        message: `${moved.length} ${moved.length === 1 ? 'copy moves' : 'copies move'} to revision ${target}: ${moved.map((w) => w.copy.nodeId).join(', ')}`.slice(0, 2000),
+        message:
+          `${moved.length} ${moved.length === 1 ? 'copy moves' : 'copies move'} to revision ${target}: ${moved.map((w) => w.copy.nodeId).join(', ')}`.slice(
+            0,
+            2000,
+          ),
         data: { revision: target, copies: moved.length, nodes: moved.map((w) => w.copy.nodeId).join(',') },
       })
     }
@@ -234,7 +274,8 @@ function advance(start: RolloutRecord, strategy: RolloutStrategy, work: Work[], 
     for (const w of work) if (w.gate === 'old') w.waiting = 'rollout paused'
   }
 
-  const complete = record.step >= steps.length && work.every((w) => w.copy.surge === true || (w.revision === target && (w.gate === 'updated' || w.gate === 'offline')))
+  const complete =
+    record.step >= steps.length && work.every((w) => w.copy.surge === true || (w.revision === target && (w.gate === 'updated' || w.gate === 'offline')))
   if (complete) {
     events.push({ type: 'RolloutComplete', severity: 'info', message: `revision ${target} is available on every copy`, data: { revision: target } })
     record = { ...record, phase: 'complete', stableRevision: target, paused: false }
@@ -266,7 +307,9 @@ function moveWithinBudget(scope: Work[], all: readonly Work[], strategy: Rollout
   // Surge copies are not counted as down; each one up on the new revision lets one more old copy go.
   budget += all.filter((w) => w.copy.surge === true && w.available).length
   let down = population.filter((w) => w.copy.surge !== true && w.copy.online && !w.available).length
-  const online = group.filter((w) => w.gate === 'old' && w.copy.online).sort((a, b) => Number(a.available) - Number(b.available) || a.copy.nodeId.localeCompare(b.copy.nodeId))
+  const online = group
+    .filter((w) => w.gate === 'old' && w.copy.online)
+    .sort((a, b) => Number(a.available) - Number(b.available) || a.copy.nodeId.localeCompare(b.copy.nodeId))
   const moved: Work[] = []
   for (const w of online) {
     if (!w.available) {

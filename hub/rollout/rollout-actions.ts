@@ -20,7 +20,10 @@ export class RolloutActionError extends Error {
  */
 export function applyRolloutAction(record: RolloutRecord, action: RolloutAction, now: number): RolloutRecord {
   if (record.phase !== 'progressing') {
-    const why = record.phase === 'complete' ? `revision ${record.revision} is already rolled out` : `the rollout of revision ${record.revision} failed; apply a new revision or shoal rollout undo`
+    const why =
+      record.phase === 'complete'
+        ? `revision ${record.revision} is already rolled out`
+        : `the rollout of revision ${record.revision} failed; apply a new revision or shoal rollout undo`
     throw new RolloutActionError(action, record.deployment, why)
   }
   switch (action) {

@@ -29,7 +29,8 @@ export function condition(conditions: readonly RolloutCondition[], type: Conditi
 
 function progressing(record: RolloutRecord, counts: RolloutCounts): Draft {
   const done = `${counts.updated}/${counts.total} copies on revision ${record.revision}`
-  if (record.phase === 'failed' && record.failure) return { type: 'Progressing', status: 'False', reason: record.failure.reason, message: record.failure.message }
+  if (record.phase === 'failed' && record.failure)
+    return { type: 'Progressing', status: 'False', reason: record.failure.reason, message: record.failure.message }
   if (record.phase === 'complete') return { type: 'Progressing', status: 'True', reason: 'RolloutComplete', message: done }
   return { type: 'Progressing', status: 'True', reason: 'NewRevisionRolling', message: done }
 }
@@ -42,12 +43,23 @@ function available(counts: RolloutCounts): Draft {
 }
 
 function paused(record: RolloutRecord, hold: StepHold, steps: number): Draft {
-  if (record.phase === 'progressing' && record.paused) return { type: 'RolloutPaused', status: 'True', reason: 'Paused', message: 'paused by an operator; shoal rollout resume continues' }
+  if (record.phase === 'progressing' && record.paused)
+    return { type: 'RolloutPaused', status: 'True', reason: 'Paused', message: 'paused by an operator; shoal rollout resume continues' }
   if (record.phase === 'progressing' && hold?.kind === 'manual') {
-    return { type: 'RolloutPaused', status: 'True', reason: 'AwaitingPromotion', message: `canary step ${hold.step + 1} of ${steps} holds until shoal rollout promote` }
+    return {
+      type: 'RolloutPaused',
+      status: 'True',
+      reason: 'AwaitingPromotion',
+      message: `canary step ${hold.step + 1} of ${steps} holds until shoal rollout promote`,
+    }
   }
   if (record.phase === 'progressing' && hold?.kind === 'timed') {
-    return { type: 'RolloutPaused', status: 'True', reason: 'CanaryPause', message: `canary step ${hold.step + 1} of ${steps} holds until ${new Date(hold.until).toISOString()}` }
+    return {
+      type: 'RolloutPaused',
+      status: 'True',
+      reason: 'CanaryPause',
+      message: `canary step ${hold.step + 1} of ${steps} holds until ${new Date(hold.until).toISOString()}`,
+    }
   }
   return { type: 'RolloutPaused', status: 'False', reason: 'NotPaused', message: '' }
 }

@@ -38,7 +38,12 @@ export class RolloutService {
     const record = store.rollouts.get(name)
     const plan = fleet.rolloutPlan(name)
     const copies: readonly CopyPlan[] = plan?.copies ?? []
-    const placements = new Map(store.deployments.placements().filter((p) => p.deployment === name).map((p) => [`${p.nodeId}/${p.workload}`, p]))
+    const placements = new Map(
+      store.deployments
+        .placements()
+        .filter((p) => p.deployment === name)
+        .map((p) => [`${p.nodeId}/${p.workload}`, p]),
+    )
     const strategy = deployment.manifest.spec.strategy
     return {
       deployment: name,
@@ -107,7 +112,18 @@ export class RolloutService {
       const at = isoNow(clock)
       store.rollouts.save(next, at)
       store.audit.append({ at, actor, action: `rollout.${action}`, target: name, detail: JSON.stringify({ revision: next.revision }) })
-      store.status.appendEvent({ nodeId: null, workload: name, type: `Rollout${action[0]?.toUpperCase()}${action.slice(1)}d`, severity: 'info', message: `${actor} ran rollout ${action} on revision ${next.revision}`, at, data: { deployment: name, revision: next.revision } }, at)
+      store.status.appendEvent(
+        {
+          nodeId: null,
+          workload: name,
+          type: `Rollout${action[0]?.toUpperCase()}${action.slice(1)}d`,
+          severity: 'info',
+          message: `${actor} ran rollout ${action} on revision ${next.revision}`,
+          at,
+          data: { deployment: name, revision: next.revision },
+        },
+        at,
+      )
       return next
     })
     await fleet.request(`rollout-${action}`)
@@ -136,20 +152,28 @@ export class RolloutService {
   async restart(name: string, actor: string): Promise<{ revision: number; from: number }> {
     return this.replaceTemplate(name, actor, 'restart', (deployment) => {
       const template = deployment.manifest.spec.template
-      return { template: { ...template, annotations: { ...template.annotations, [RESTARTED_AT_ANNOTATION]: isoNow(this.options.clock) } }, from: deployment.revision }
+      return {
+        template: { ...template, annotations: { ...template.annotations, [RESTARTED_AT_ANNOTATION]: isoNow(this.options.clock) } },
+        from: deployment.revision,
+      }
     })
   }
 
   private previousRevision(name: string, deployment: { revision: number; manifest: Deployment }): number | null {
     const current = canonicalJson(deployment.manifest.spec.template)
-    return this.options.store.deployments.revisions(name).find((r) => r.revision < deployment.revision && canonicalJson(r.template) !== current)?.revision ?? null
+    return (
+      this.options.store.deployments.revisions(name).find((r) => r.revision < deployment.revision && canonicalJson(r.template) !== current)?.revision ?? null
+    )
   }
 
   private async replaceTemplate(
     name: string,
     actor: string,
     action: 'undo' | 'restart',
-    choose: (deployment: { revision: number; manifest: Deployment }, record: RolloutRecord | null) => { template: Deployment['spec']['template']; from: number },
+    choose: (
+      deployment: { revision: number; manifest: Deployment },
+      record: RolloutRecord | null,
+    ) => { template: Deployment['spec']['template']; from: number },
   ): Promise<{ revision: number; from: number }> {
     const { store, clock, fleet, feed } = this.options
     const result = store.transaction(() => {

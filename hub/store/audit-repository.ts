@@ -19,7 +19,9 @@ export class AuditRepository {
   }
 
   append(entry: Omit<AuditEntry, 'id'>): void {
-    this.sql.get('INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)').run(entry.at, entry.actor, entry.action, entry.target, entry.detail)
+    this.sql
+      .get('INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)')
+      .run(entry.at, entry.actor, entry.action, entry.target, entry.detail)
   }
 
   list(limit = 100): AuditEntry[] {

@@ -58,7 +58,9 @@ export class CredentialRepository {
   /** Stores a hash made by `hashSecret`; synchronous, so it fits in a transaction. */
   setHashed(nodeId: string, username: string, passwordHash: string): void {
     this.sql
-      .get('INSERT INTO node_credentials (node_id, username, password_hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash')
+      .get(
+        'INSERT INTO node_credentials (node_id, username, password_hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash',
+      )
       .run(nodeId, username, passwordHash)
   }
 
@@ -77,7 +79,9 @@ export class CredentialRepository {
   }
 
   private row(username: string): { node_id: string; password_hash: string } | undefined {
-    return this.sql.get('SELECT node_id, password_hash FROM node_credentials WHERE username = ?').get(username) as { node_id: string; password_hash: string } | undefined
+    return this.sql.get('SELECT node_id, password_hash FROM node_credentials WHERE username = ?').get(username) as
+      | { node_id: string; password_hash: string }
+      | undefined
   }
 
   revoke(nodeId: string): void {
@@ -86,6 +90,9 @@ export class CredentialRepository {
   }
 
   usernames(): { nodeId: string; username: string }[] {
-    return (this.sql.get('SELECT node_id, username FROM node_credentials ORDER BY node_id').all() as { node_id: string; username: string }[]).map((r) => ({ nodeId: r.node_id, username: r.username }))
+    return (this.sql.get('SELECT node_id, username FROM node_credentials ORDER BY node_id').all() as { node_id: string; username: string }[]).map((r) => ({
+      nodeId: r.node_id,
+      username: r.username,
+    }))
   }
 }

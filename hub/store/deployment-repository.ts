@@ -54,7 +54,13 @@ export class DeploymentRepository {
       created_at: string
       updated_at: string
     }[]
-    return rows.map((row) => ({ name: row.name, revision: row.revision, manifest: withDefaults(JSON.parse(row.manifest) as Deployment), createdAt: row.created_at, updatedAt: row.updated_at }))
+    return rows.map((row) => ({
+      name: row.name,
+      revision: row.revision,
+      manifest: withDefaults(JSON.parse(row.manifest) as Deployment),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }))
   }
 
   get(name: string): DeploymentRecord | null {
@@ -66,7 +72,9 @@ export class DeploymentRepository {
    * replicas, selector or strategy change the deployment in place, as in Kubernetes.
    */
   apply(manifest: Deployment, at: string): { outcome: ApplyOutcome; revision: number } {
-    const existing = this.sql.get('SELECT revision, manifest FROM deployments WHERE name = ?').get(manifest.metadata.name) as { revision: number; manifest: string } | undefined
+    const existing = this.sql.get('SELECT revision, manifest FROM deployments WHERE name = ?').get(manifest.metadata.name) as
+      | { revision: number; manifest: string }
+      | undefined
     const text = canonicalJson(manifest)
     const name = manifest.metadata.name
     if (existing) {
@@ -90,19 +98,27 @@ export class DeploymentRepository {
 
   /** The deployment's kept revisions, newest first. */
   revisions(name: string): RevisionRecord[] {
-    const rows = this.sql.get('SELECT revision, manifest, created_at FROM deployment_revisions WHERE name = ? ORDER BY revision DESC').all(name) as { revision: number; manifest: string; created_at: string }[]
+    const rows = this.sql.get('SELECT revision, manifest, created_at FROM deployment_revisions WHERE name = ? ORDER BY revision DESC').all(name) as {
+      revision: number
+      manifest: string
+      created_at: string
+    }[]
     return rows.map((row) => ({ revision: row.revision, template: (JSON.parse(row.manifest) as Deployment).spec.template, createdAt: row.created_at }))
   }
 
   /** One revision's template, or null when it was never made or has been pruned. */
   template(name: string, revision: number): ContainerTemplate | null {
-    const row = this.sql.get('SELECT manifest FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as { manifest: string } | undefined
+    const row = this.sql.get('SELECT manifest FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as
+      | { manifest: string }
+      | undefined
     return row ? (JSON.parse(row.manifest) as Deployment).spec.template : null
   }
 
   /** Drops all but the newest `keep` revisions, never one in `inUse` (still running, or the rollback target). */
   pruneRevisions(name: string, keep: number, inUse: ReadonlySet<number>): number {
-    const old = this.sql.get('SELECT revision FROM deployment_revisions WHERE name = ? ORDER BY revision DESC LIMIT -1 OFFSET ?').all(name, keep) as { revision: number }[]
+    const old = this.sql.get('SELECT revision FROM deployment_revisions WHERE name = ? ORDER BY revision DESC LIMIT -1 OFFSET ?').all(name, keep) as {
+      revision: number
+    }[]
     const remove = this.sql.get('DELETE FROM deployment_revisions WHERE name = ? AND revision = ?')
     let removed = 0
     for (const { revision } of old) if (!inUse.has(revision)) removed += remove.run(name, revision).changes
@@ -114,7 +130,9 @@ export class DeploymentRepository {
   }
 
   placements(): PlacementRecord[] {
-    const rows = this.sql.get('SELECT node_id, workload, deployment, replica, revision, ready_since, created_at FROM placements ORDER BY deployment, node_id, workload').all() as {
+    const rows = this.sql
+      .get('SELECT node_id, workload, deployment, replica, revision, ready_since, created_at FROM placements ORDER BY deployment, node_id, workload')
+      .all() as {
       node_id: string
       workload: string
       deployment: string
@@ -144,7 +162,9 @@ export class DeploymentRepository {
     let added = 0
     let removed = 0
     const remove = this.sql.get('DELETE FROM placements WHERE node_id = ? AND workload = ?')
-    const insert = this.sql.get('INSERT INTO placements (node_id, workload, deployment, replica, revision, ready_since, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const insert = this.sql.get(
+      'INSERT INTO placements (node_id, workload, deployment, replica, revision, ready_since, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
     const update = this.sql.get('UPDATE placements SET revision = ?, ready_since = ? WHERE node_id = ? AND workload = ?')
     for (const [key, placement] of current) {
       const keep = wanted.get(key)

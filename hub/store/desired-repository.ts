@@ -37,7 +37,11 @@ export class DesiredRepository {
 
   /** Every node's current generation and content hash, without reading the documents. */
   heads(): Map<string, DocumentHead> {
-    const rows = this.sql.get('SELECT node_id, generation, content_hash FROM desired_documents').all() as { node_id: string; generation: number; content_hash: string }[]
+    const rows = this.sql.get('SELECT node_id, generation, content_hash FROM desired_documents').all() as {
+      node_id: string
+      generation: number
+      content_hash: string
+    }[]
     return new Map(rows.map((row) => [row.node_id, { generation: row.generation, contentHash: row.content_hash }]))
   }
 
@@ -48,7 +52,12 @@ export class DesiredRepository {
       content_hash: string
       body: string
     }[]
-    return rows.map((row) => ({ nodeId: row.node_id, generation: row.generation, contentHash: row.content_hash, document: JSON.parse(row.body) as DesiredDocument }))
+    return rows.map((row) => ({
+      nodeId: row.node_id,
+      generation: row.generation,
+      contentHash: row.content_hash,
+      document: JSON.parse(row.body) as DesiredDocument,
+    }))
   }
 
   save(document: DesiredDocument, contentHash: string): void {

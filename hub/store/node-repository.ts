@@ -92,7 +92,7 @@ export class NodeRepository {
     this.sql = new Statements(db)
     this.flushAll = db.transaction((pending: readonly [string, PendingHeartbeat][]) => {
       const update = this.sql.get(
-        'UPDATE nodes SET last_heartbeat = ?, heartbeat_received_at = ?, clock_offset_ms = COALESCE(?, clock_offset_ms), last_seen_at = MAX(COALESCE(last_seen_at, \'\'), ?), observed_generation = MAX(observed_generation, ?) WHERE id = ?',
+        "UPDATE nodes SET last_heartbeat = ?, heartbeat_received_at = ?, clock_offset_ms = COALESCE(?, clock_offset_ms), last_seen_at = MAX(COALESCE(last_seen_at, ''), ?), observed_generation = MAX(observed_generation, ?) WHERE id = ?",
       )
       for (const [id, { heartbeat, at, offsetMs }] of pending) update.run(JSON.stringify(heartbeat), at, offsetMs, at, heartbeat.observedGeneration, id)
     })
@@ -154,13 +154,29 @@ export class NodeRepository {
     return this.sql.get('SELECT 1 FROM nodes WHERE id = ?').get(id) !== undefined
   }
 
-  insert(node: Omit<NodeRecord, 'online' | 'offlineSince' | 'lastSeenAt' | 'lastHeartbeat' | 'observedGeneration' | 'cordoned' | 'lastHeartbeatAt' | 'clockOffsetMs' | 'clockSkewSince'>): void {
+  insert(
+    node: Omit<
+      NodeRecord,
+      'online' | 'offlineSince' | 'lastSeenAt' | 'lastHeartbeat' | 'observedGeneration' | 'cordoned' | 'lastHeartbeatAt' | 'clockOffsetMs' | 'clockSkewSince'
+    >,
+  ): void {
     this.sql
       .get(
         `INSERT INTO nodes (id, labels, capabilities, arch, profile, inventory, capacity, reserved, heartbeat_interval_ms, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(node.id, JSON.stringify(node.labels), JSON.stringify(node.capabilities), node.arch, node.profile, JSON.stringify(node.inventory), JSON.stringify(node.capacity), JSON.stringify(node.reserved), node.heartbeatIntervalMs, node.createdAt)
+      .run(
+        node.id,
+        JSON.stringify(node.labels),
+        JSON.stringify(node.capabilities),
+        node.arch,
+        node.profile,
+        JSON.stringify(node.inventory),
+        JSON.stringify(node.capacity),
+        JSON.stringify(node.reserved),
+        node.heartbeatIntervalMs,
+        node.createdAt,
+      )
   }
 
   setLabels(id: string, labels: Readonly<Record<string, string>>): void {

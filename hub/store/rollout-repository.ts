@@ -23,7 +23,9 @@ export class RolloutRepository {
 
   save(record: RolloutRecord, at: string): void {
     this.sql
-      .get('INSERT INTO rollouts (deployment, body, updated_at) VALUES (?, ?, ?) ON CONFLICT (deployment) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at')
+      .get(
+        'INSERT INTO rollouts (deployment, body, updated_at) VALUES (?, ?, ?) ON CONFLICT (deployment) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at',
+      )
       .run(record.deployment, JSON.stringify(record), at)
   }
 

@@ -88,10 +88,13 @@ export class StatusRepository {
 
   private applyStatus(nodeId: string, status: NodeStatus, receivedAt: string, clock: NodeClockFacts | null): void {
     const previous = new Map(
-      (this.sql.get('SELECT workload, since, hub_since FROM workload_status WHERE node_id = ?').all(nodeId) as { workload: string; since: string; hub_since: string | null }[]).map((r) => [
-        r.workload,
-        { since: r.since, hubSince: r.hub_since ?? r.since },
-      ]),
+      (
+        this.sql.get('SELECT workload, since, hub_since FROM workload_status WHERE node_id = ?').all(nodeId) as {
+          workload: string
+          since: string
+          hub_since: string | null
+        }[]
+      ).map((r) => [r.workload, { since: r.since, hubSince: r.hub_since ?? r.since }]),
     )
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
@@ -112,7 +115,22 @@ export class StatusRepository {
         toleranceMs: clock?.toleranceMs ?? 0,
         previous: previous.get(w.name),
       })
-      upsert.run({ nodeId, name: w.name, deployment: w.deployment, revision: w.revision, state: w.state, health: w.health, restarts: w.restarts, exitCode: w.exitCode ?? null, message: w.message ?? null, containerId: w.containerId ?? null, since: w.since, hubSince: onHub, reportedAt: receivedAt, revert: w.revert ? JSON.stringify(w.revert) : null })
+      upsert.run({
+        nodeId,
+        name: w.name,
+        deployment: w.deployment,
+        revision: w.revision,
+        state: w.state,
+        health: w.health,
+        restarts: w.restarts,
+        exitCode: w.exitCode ?? null,
+        message: w.message ?? null,
+        containerId: w.containerId ?? null,
+        since: w.since,
+        hubSince: onHub,
+        reportedAt: receivedAt,
+        revert: w.revert ? JSON.stringify(w.revert) : null,
+      })
     }
     this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
   }
@@ -121,7 +139,17 @@ export class StatusRepository {
     return Number(
       this.sql
         .get('INSERT INTO events (node_id, seq, type, severity, workload, message, data, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(event.nodeId, seq, event.type, event.severity, event.workload ?? null, event.message, event.data ? JSON.stringify(event.data) : null, event.at, receivedAt).lastInsertRowid,
+        .run(
+          event.nodeId,
+          seq,
+          event.type,
+          event.severity,
+          event.workload ?? null,
+          event.message,
+          event.data ? JSON.stringify(event.data) : null,
+          event.at,
+          receivedAt,
+        ).lastInsertRowid,
     )
   }
 

@@ -27,7 +27,10 @@ export class TokenRepository {
     this.sql = new Statements(db)
   }
 
-  create(options: { labels: Readonly<Record<string, string>>; maxUses: number | null; expiresAt: string | null; now: string }): { token: string; record: JoinToken } {
+  create(options: { labels: Readonly<Record<string, string>>; maxUses: number | null; expiresAt: string | null; now: string }): {
+    token: string
+    record: JoinToken
+  } {
     const id = randomSecret(6)
     const token = `shoal_${id}_${randomSecret(24)}`
     this.sql
@@ -46,7 +49,14 @@ export class TokenRepository {
       expires_at: string | null
       created_at: string
     }[]
-    return rows.map((row) => ({ id: row.id, labels: JSON.parse(row.labels) as Record<string, string>, maxUses: row.max_uses, uses: row.uses, expiresAt: row.expires_at, createdAt: row.created_at }))
+    return rows.map((row) => ({
+      id: row.id,
+      labels: JSON.parse(row.labels) as Record<string, string>,
+      maxUses: row.max_uses,
+      uses: row.uses,
+      expiresAt: row.expires_at,
+      createdAt: row.created_at,
+    }))
   }
 
   /** Deletes the token: it enrolls nothing more. Nodes it already enrolled keep their own credentials. */
@@ -61,8 +71,16 @@ export class TokenRepository {
       | undefined
     if (!row) throw new TokenRefusedError('unknown join token')
     if (row.expires_at && Date.parse(row.expires_at) <= now) throw new TokenRefusedError(`join token ${row.id} expired at ${row.expires_at}`)
-    if (row.max_uses !== null && row.uses >= row.max_uses) throw new TokenRefusedError(`join token ${row.id} has been used ${row.uses} of ${row.max_uses} times`)
-    return { id: row.id, labels: JSON.parse(row.labels) as Record<string, string>, maxUses: row.max_uses, uses: row.uses, expiresAt: row.expires_at, createdAt: row.created_at }
+    if (row.max_uses !== null && row.uses >= row.max_uses)
+      throw new TokenRefusedError(`join token ${row.id} has been used ${row.uses} of ${row.max_uses} times`)
+    return {
+      id: row.id,
+      labels: JSON.parse(row.labels) as Record<string, string>,
+      maxUses: row.max_uses,
+      uses: row.uses,
+      expiresAt: row.expires_at,
+      createdAt: row.created_at,
+    }
   }
 
   /** Counts one use of a token, or throws why it cannot be used. Run inside the enrollment transaction. */

@@ -68,7 +68,7 @@ export class EmbeddedBroker implements HubTransport {
           done(null, subscription)
           return
         }
-        this.logger.warn({ clientId: client.id, topic: subscription.topic }, 'refused subscription outside the node\'s own topics')
+        this.logger.warn({ clientId: client.id, topic: subscription.topic }, "refused subscription outside the node's own topics")
         done(null, null)
       },
       authorizePublish: (client, packet, done) => {
@@ -77,7 +77,7 @@ export class EmbeddedBroker implements HubTransport {
           done(null)
           return
         }
-        this.logger.warn({ clientId: client?.id, topic: packet.topic }, 'refused publish outside the node\'s own topics; closing its connection')
+        this.logger.warn({ clientId: client?.id, topic: packet.topic }, "refused publish outside the node's own topics; closing its connection")
         done(new Error('not authorized'))
       },
       // Defence in depth: never deliver another node's message, retained ones included.
@@ -139,7 +139,9 @@ export class EmbeddedBroker implements HubTransport {
       if (verdict === null) return parse(buf)
       this.logger.warn(
         { remoteAddress: socket.remoteAddress, clientId: client.id ?? null, ...verdict, maxPacketBytes: MAX_NODE_PACKET_BYTES },
-        'tooLarge' in verdict ? `closing a connection that sent an MQTT packet of ${verdict.tooLarge} bytes (a node sends at most ${MAX_NODE_PACKET_BYTES})` : `closing a connection that sent a malformed MQTT packet: ${verdict.malformed}`,
+        'tooLarge' in verdict
+          ? `closing a connection that sent an MQTT packet of ${verdict.tooLarge} bytes (a node sends at most ${MAX_NODE_PACKET_BYTES})`
+          : `closing a connection that sent a malformed MQTT packet: ${verdict.malformed}`,
       )
       socket.destroy()
       return undefined
@@ -162,7 +164,7 @@ export class EmbeddedBroker implements HubTransport {
     const broker = this.broker as (Aedes & { clients?: Record<string, Client> }) | null
     const client = broker?.clients?.[`${AGENT_CLIENT_PREFIX}${nodeId}`]
     if (client) {
-      this.logger.info({ nodeId }, 'closing a revoked node\'s connection')
+      this.logger.info({ nodeId }, "closing a revoked node's connection")
       client.close()
     }
   }
@@ -176,7 +178,12 @@ export class EmbeddedBroker implements HubTransport {
   }
 
   /** Admits a client whose credentials name `nodeId`, if its client id is that node's. */
-  private admit(client: Client, username: string | undefined, nodeId: string | null, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+  private admit(
+    client: Client,
+    username: string | undefined,
+    nodeId: string | null,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
     if (!nodeId || client.id !== `${AGENT_CLIENT_PREFIX}${nodeId}`) {
       const error = new Error(nodeId ? `client id must be ${AGENT_CLIENT_PREFIX}${nodeId}` : 'bad username or password') as AuthenticateError
       error.returnCode = nodeId ? 2 : 4

@@ -23,7 +23,10 @@ export function apiUrlOf(host: string, port: number): string {
 }
 
 /** The API server over the hub's services, with the console at `/` when there is one. Not listening yet. Wiring only. */
-export function createHubApiServer(parts: ApiServices, options: { readonly adminToken: string; readonly logger: Logger; readonly consoleDir?: string | null | undefined }): Server {
+export function createHubApiServer(
+  parts: ApiServices,
+  options: { readonly adminToken: string; readonly logger: Logger; readonly consoleDir?: string | null | undefined },
+): Server {
   const consoleDir = consoleDirOf(options.consoleDir)
   return createApiServer({
     router: buildRoutes(parts),

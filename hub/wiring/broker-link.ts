@@ -7,7 +7,13 @@ import { MqttHubTransport } from '../transport/mqtt-hub-transport.js'
 import { NatsHubTransport } from '../transport/nats-hub-transport.js'
 
 export type HubTransportConfig =
-  | { readonly kind: 'embedded'; readonly host: string; readonly port: number; readonly advertisedHost?: string; readonly tls?: { readonly cert: string; readonly key: string } }
+  | {
+      readonly kind: 'embedded'
+      readonly host: string
+      readonly port: number
+      readonly advertisedHost?: string
+      readonly tls?: { readonly cert: string; readonly key: string }
+    }
   | { readonly kind: 'mqtt'; readonly url: string; readonly advertisedUrl?: string }
   | { readonly kind: 'nats'; readonly url: string; readonly advertisedUrl?: string }
 
@@ -36,7 +42,14 @@ export function createBrokerLink(
 function createTransport(config: HubTransportConfig, store: HubStore, logger: Logger): HubTransport {
   switch (config.kind) {
     case 'embedded':
-      return new EmbeddedBroker({ host: config.host, port: config.port, ...(config.advertisedHost ? { advertisedHost: config.advertisedHost } : {}), ...(config.tls ? { tls: config.tls } : {}), logger, authenticate: (u, p) => store.credentials.authenticate(u, p) })
+      return new EmbeddedBroker({
+        host: config.host,
+        port: config.port,
+        ...(config.advertisedHost ? { advertisedHost: config.advertisedHost } : {}),
+        ...(config.tls ? { tls: config.tls } : {}),
+        logger,
+        authenticate: (u, p) => store.credentials.authenticate(u, p),
+      })
     case 'mqtt':
       return new MqttHubTransport({ url: config.url, ...(config.advertisedUrl ? { advertisedUrl: config.advertisedUrl } : {}), logger })
     case 'nats':

@@ -40,7 +40,12 @@ export function createControlLoops(parts: ControlLoopParts): { readonly fleet: F
     publishDesired: (nodeId, payload) => transport.publishDesired(nodeId, payload),
     ...(parts.schedulerIntervalMs ? { intervalMs: parts.schedulerIntervalMs } : {}),
   })
-  const logRelay = new LogRelay({ publish: (nodeId, payload) => transport.publishLogRequest(nodeId, payload), node: (nodeId) => store.nodes.get(nodeId), logger, metrics })
+  const logRelay = new LogRelay({
+    publish: (nodeId, payload) => transport.publishLogRequest(nodeId, payload),
+    node: (nodeId) => store.nodes.get(nodeId),
+    logger,
+    metrics,
+  })
   const ingester = new Ingester({
     store,
     clock,

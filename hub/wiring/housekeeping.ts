@@ -8,7 +8,11 @@ export const HEARTBEAT_FLUSH_MS = 30_000
  * alive. Returns what stops both. Wiring only: what each does is in sweepSilentNodes and
  * heartbeatFlusher.
  */
-export function startHousekeeping(work: { readonly sweepPresence: () => unknown; readonly flushHeartbeats: () => unknown; readonly heartbeatFlushMs?: number | undefined }): () => void {
+export function startHousekeeping(work: {
+  readonly sweepPresence: () => unknown
+  readonly flushHeartbeats: () => unknown
+  readonly heartbeatFlushMs?: number | undefined
+}): () => void {
   const presenceTimer = setInterval(work.sweepPresence, PRESENCE_SWEEP_MS)
   presenceTimer.unref()
   const heartbeatTimer = setInterval(work.flushHeartbeats, work.heartbeatFlushMs ?? HEARTBEAT_FLUSH_MS)

@@ -16,7 +16,10 @@ export class Teardown {
   }
 
   async abandon(error: unknown): Promise<never> {
-    for (const step of this.steps.splice(0).reverse()) await Promise.resolve().then(step).catch(() => undefined)
+    for (const step of this.steps.splice(0).reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined)
     throw error
   }
 

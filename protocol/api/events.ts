@@ -27,7 +27,12 @@ const LIMIT = 'limit must be between 1 and 1000'
  * without gaps; without: the latest ones.
  */
 export const EventsQuery = z.object({
-  since: z.coerce.number({ error: SINCE }).int({ error: SINCE }).min(0, { error: SINCE }).optional().describe('an event id: answer the events after it, oldest first'),
+  since: z.coerce
+    .number({ error: SINCE })
+    .int({ error: SINCE })
+    .min(0, { error: SINCE })
+    .optional()
+    .describe('an event id: answer the events after it, oldest first'),
   limit: z.coerce.number({ error: LIMIT }).int({ error: LIMIT }).min(1, { error: LIMIT }).max(1000, { error: LIMIT }).default(200),
   node: z.string().optional().describe("only this node's events"),
 })

@@ -131,11 +131,20 @@ export function openApiDocument(version: string) {
     }
     return extra
   }
-  const answers = components(ANSWERS, unnamed(ANSWERS, (route) => route.reply.schema, 'Reply'), 'output')
-  const requests = components(REQUESTS, unnamed(REQUESTS, (route) => route.body?.schema, 'Body'), 'input')
+  const answers = components(
+    ANSWERS,
+    unnamed(ANSWERS, (route) => route.reply.schema, 'Reply'),
+    'output',
+  )
+  const requests = components(
+    REQUESTS,
+    unnamed(REQUESTS, (route) => route.body?.schema, 'Body'),
+    'input',
+  )
   for (const [id, schema] of Object.entries(requests.schemas)) {
     const answer = answers.schemas[id]
-    if (answer && JSON.stringify(answer) !== JSON.stringify(schema)) throw new Error(`component ${id} differs as a request and as an answer; name the two apart`)
+    if (answer && JSON.stringify(answer) !== JSON.stringify(schema))
+      throw new Error(`component ${id} differs as a request and as an answer; name the two apart`)
   }
   const ref = (ids: ReadonlyMap<z.ZodType, string>, schema: z.ZodType) => ({ $ref: `${COMPONENT_PREFIX}${ids.get(schema)}` })
 
@@ -161,14 +170,18 @@ export function openApiDocument(version: string) {
               required: true,
               ...(body.many ? { description: 'one or more documents (YAML separated by ---, or JSON)' } : {}),
               content: Object.fromEntries(
-                (body.type === 'application/yaml' ? ['application/yaml', 'application/json'] : [body.type]).map((type) => [type, { schema: ref(requests.ids, body.schema) }]),
+                (body.type === 'application/yaml' ? ['application/yaml', 'application/json'] : [body.type]).map((type) => [
+                  type,
+                  { schema: ref(requests.ids, body.schema) },
+                ]),
               ),
             },
           }
         : {}),
       responses: {
         [String(reply.status)]: {
-          description: reply.type === 'application/json' ? 'the answer' : reply.schema ? `a stream of ${reply.type}; each record as the schema says` : reply.type,
+          description:
+            reply.type === 'application/json' ? 'the answer' : reply.schema ? `a stream of ${reply.type}; each record as the schema says` : reply.type,
           content: { [reply.type]: reply.schema ? { schema: ref(answers.ids, reply.schema) } : {} },
         },
         default: { description: 'a refusal or failure', content: { 'application/json': { schema: ref(answers.ids, ApiErrorBody) } } },
@@ -184,7 +197,8 @@ export function openApiDocument(version: string) {
     info: {
       title: 'Shoal hub API',
       version,
-      description: 'Generated from the zod schemas in protocol/api/ (the one declaration of every request and answer). Every route takes the admin token as a bearer token, except those with `security: []`.',
+      description:
+        'Generated from the zod schemas in protocol/api/ (the one declaration of every request and answer). Every route takes the admin token as a bearer token, except those with `security: []`.',
     },
     paths,
     components: {

@@ -50,7 +50,13 @@ const jsonBody = <S extends z.ZodType>(schema: S) => ({ type: 'application/json'
  */
 export const API_ROUTES = {
   health: { method: 'GET', path: '/healthz', summary: 'Is the hub up; its transport and broker address', public: true, reply: json(Health) },
-  metrics: { method: 'GET', path: '/metrics', summary: 'Prometheus metrics (text exposition format)', public: true, reply: { status: 200, type: 'text/plain' } },
+  metrics: {
+    method: 'GET',
+    path: '/metrics',
+    summary: 'Prometheus metrics (text exposition format)',
+    public: true,
+    reply: { status: 200, type: 'text/plain' },
+  },
   openApi: { method: 'GET', path: '/api/v1/openapi.json', summary: 'This API, as an OpenAPI 3.1 document', reply: json(z.record(z.string(), z.unknown())) },
 
   enroll: {
@@ -77,12 +83,28 @@ export const API_ROUTES = {
 
   listNodes: { method: 'GET', path: '/api/v1/nodes', summary: 'List nodes, optionally by label selector', query: NodeListQuery, reply: json(NodeList) },
   getNode: { method: 'GET', path: '/api/v1/nodes/:id', summary: 'A node with its inventory, placements, workloads and latest events', reply: json(NodeDetail) },
-  patchNode: { method: 'PATCH', path: '/api/v1/nodes/:id', summary: 'Set or remove labels; cordon or uncordon', body: jsonBody(NodePatch), reply: json(NodeView) },
+  patchNode: {
+    method: 'PATCH',
+    path: '/api/v1/nodes/:id',
+    summary: 'Set or remove labels; cordon or uncordon',
+    body: jsonBody(NodePatch),
+    reply: json(NodeView),
+  },
   revokeNode: { method: 'DELETE', path: '/api/v1/nodes/:id', summary: "Revoke a node's credentials and forget it", reply: json(NodeRevoked) },
   drainNode: { method: 'POST', path: '/api/v1/nodes/:id/drain', summary: 'Cordon a node and move its replicated copies elsewhere', reply: json(DrainResult) },
 
-  listDeployments: { method: 'GET', path: '/api/v1/deployments', summary: 'List deployments with their counts and rollout in brief', reply: json(DeploymentList) },
-  getDeployment: { method: 'GET', path: '/api/v1/deployments/:name', summary: 'A deployment with its manifest, placements and why nodes were filtered', reply: json(DeploymentDetail) },
+  listDeployments: {
+    method: 'GET',
+    path: '/api/v1/deployments',
+    summary: 'List deployments with their counts and rollout in brief',
+    reply: json(DeploymentList),
+  },
+  getDeployment: {
+    method: 'GET',
+    path: '/api/v1/deployments/:name',
+    summary: 'A deployment with its manifest, placements and why nodes were filtered',
+    reply: json(DeploymentDetail),
+  },
   deleteDeployment: { method: 'DELETE', path: '/api/v1/deployments/:name', summary: 'Delete a deployment (its copies stop)', reply: json(DeploymentDeleted) },
   deploymentLogs: {
     method: 'GET',
@@ -92,27 +114,53 @@ export const API_ROUTES = {
     reply: { status: 200, type: 'application/x-ndjson', schema: LogStreamRecord },
   },
 
-  rolloutStatus: { method: 'GET', path: '/api/v1/deployments/:name/rollout', summary: "A deployment's rollout: phase, conditions, counts and every copy's gate", reply: json(RolloutStatus) },
+  rolloutStatus: {
+    method: 'GET',
+    path: '/api/v1/deployments/:name/rollout',
+    summary: "A deployment's rollout: phase, conditions, counts and every copy's gate",
+    reply: json(RolloutStatus),
+  },
   revisions: { method: 'GET', path: '/api/v1/deployments/:name/revisions', summary: 'The kept revisions, newest first', reply: json(RevisionHistory) },
   pauseRollout: { method: 'POST', path: '/api/v1/deployments/:name/rollout/pause', summary: 'Pause the rollout', reply: json(RolloutStatus) },
   resumeRollout: { method: 'POST', path: '/api/v1/deployments/:name/rollout/resume', summary: 'Resume a paused rollout', reply: json(RolloutStatus) },
-  promoteRollout: { method: 'POST', path: '/api/v1/deployments/:name/rollout/promote', summary: "Promote past a canary step's pause", reply: json(RolloutStatus) },
-  undoRollout: { method: 'POST', path: '/api/v1/deployments/:name/rollout/undo', summary: "A new revision with an older revision's template", body: jsonBody(UndoRequest), reply: json(RevisionChange) },
-  restartRollout: { method: 'POST', path: '/api/v1/deployments/:name/rollout/restart', summary: 'A new revision that replaces every copy, within the strategy', reply: json(RevisionChange) },
+  promoteRollout: {
+    method: 'POST',
+    path: '/api/v1/deployments/:name/rollout/promote',
+    summary: "Promote past a canary step's pause",
+    reply: json(RolloutStatus),
+  },
+  undoRollout: {
+    method: 'POST',
+    path: '/api/v1/deployments/:name/rollout/undo',
+    summary: "A new revision with an older revision's template",
+    body: jsonBody(UndoRequest),
+    reply: json(RevisionChange),
+  },
+  restartRollout: {
+    method: 'POST',
+    path: '/api/v1/deployments/:name/rollout/restart',
+    summary: 'A new revision that replaces every copy, within the strategy',
+    reply: json(RevisionChange),
+  },
 
   events: { method: 'GET', path: '/api/v1/events', summary: 'Events, the latest or those after an id', query: EventsQuery, reply: json(EventList) },
-  stream: { method: 'GET', path: '/api/v1/stream', summary: 'What changes, as server-sent events', reply: { status: 200, type: 'text/event-stream', schema: Change } },
+  stream: {
+    method: 'GET',
+    path: '/api/v1/stream',
+    summary: 'What changes, as server-sent events',
+    reply: { status: 200, type: 'text/event-stream', schema: Change },
+  },
   audit: { method: 'GET', path: '/api/v1/audit', summary: 'Who changed what', reply: json(AuditList) },
 } as const satisfies Readonly<Record<string, ApiRoute>>
 
 export type ApiRouteName = keyof typeof API_ROUTES
 
 /** What a handler of this route returns: the reply's value for a JSON route, text for text, nothing for one that streams its answer. */
-export type ReplyOf<R extends ApiRoute> = R['reply'] extends JsonReply ? DeepReadonly<z.infer<R['reply']['schema']>> : R['reply']['type'] extends 'text/plain' ? string : void
+export type ReplyOf<R extends ApiRoute> = R['reply'] extends JsonReply
+  ? DeepReadonly<z.infer<R['reply']['schema']>>
+  : R['reply']['type'] extends 'text/plain'
+    ? string
+    : void
 
 /** The same type read-only all the way down: a server may answer with the read-only records it holds. */
-export type DeepReadonly<T> = T extends (infer E)[]
-  ? readonly DeepReadonly<E>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T
+export type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T

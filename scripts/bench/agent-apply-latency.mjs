@@ -28,7 +28,10 @@ import { runBenchmark, sleep, stopProcess } from './lib/processes.mjs'
 import { DIST, benchDir, startAgentProcess, startMosquitto } from './lib/services.mjs'
 import { summarize } from './lib/stats.mjs'
 
-const options = benchArgs({ runs: 50, warmup: 3, jitterMs: 5000, logLevel: 'warn' }, 'node scripts/bench/agent-apply-latency.mjs: desired document → container running, beside dockerode create+start')
+const options = benchArgs(
+  { runs: 50, warmup: 3, jitterMs: 5000, logLevel: 'warn' },
+  'node scripts/bench/agent-apply-latency.mjs: desired document → container running, beside dockerode create+start',
+)
 const { containerCreateOptions } = await import(pathToFileURL(path.join(DIST, 'agent', 'runtime', 'docker-container-config.js')).href)
 const { Workload } = await import(pathToFileURL(path.join(DIST, 'protocol', 'index.js')).href)
 
@@ -69,7 +72,14 @@ await runBenchmark(async () => {
       check()
     })
 
-  const agent = startAgentProcess({ dataDir: path.join(dir, 'agent'), name: nodeId, hub: broker.url, hubKey: hub.publicKey, containerLabels: run.label, logLevel: options.logLevel })
+  const agent = startAgentProcess({
+    dataDir: path.join(dir, 'agent'),
+    name: nodeId,
+    hub: broker.url,
+    hubKey: hub.publicKey,
+    containerLabels: run.label,
+    logLevel: options.logLevel,
+  })
   let generation = 1
   await hub.publishDesired(generation, [])
   // An empty first document changes nothing, so the agent reports no status for it: wait for
@@ -93,7 +103,9 @@ await runBenchmark(async () => {
     const t0 = performance.now()
     await hub.publishDesired(generation, [{ name, deployment: 'lat', revision: 1, template }])
     const started = await waitEvent((e) => e.action === 'start' && e.labels['io.shoal.workload'] === name, `the start of ${name}`)
-    const status = await hub.waitForStatus((s) => s.observedGeneration === generation && s.workloads.some((w) => w.name === name && w.state === 'running'), { from: fromStatus })
+    const status = await hub.waitForStatus((s) => s.observedGeneration === generation && s.workloads.some((w) => w.name === name && w.state === 'running'), {
+      from: fromStatus,
+    })
     if (counted) agentRuns.push({ dockerStartMs: started.at - t0, statusRunningMs: status.at - t0 })
     // Empty the node again (untimed).
     generation++
@@ -147,6 +159,9 @@ await runBenchmark(async () => {
       toDockerStartEvent: floorEvent,
     },
     agentOverFloor: { p50: round(agentStart.p50 - floorEvent.p50, 1), p99: round(agentStart.p99 - floorEvent.p99, 1) },
-    raw: { agent: agentRuns.map((r) => ({ dockerStartMs: round(r.dockerStartMs, 1), statusRunningMs: round(r.statusRunningMs, 1) })), floor: floorRuns.map((r) => ({ startReturnedMs: round(r.startReturnedMs, 1), dockerStartMs: round(r.dockerStartMs, 1) })) },
+    raw: {
+      agent: agentRuns.map((r) => ({ dockerStartMs: round(r.dockerStartMs, 1), statusRunningMs: round(r.statusRunningMs, 1) })),
+      floor: floorRuns.map((r) => ({ startReturnedMs: round(r.startReturnedMs, 1), dockerStartMs: round(r.dockerStartMs, 1) })),
+    },
   })
 })

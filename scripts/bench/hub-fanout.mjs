@@ -105,7 +105,11 @@ function messageCounts(before, after) {
   }
 }
 
-const median = (values) => summarize(values.filter((v) => v !== null && v !== undefined), 3).p50
+const median = (values) =>
+  summarize(
+    values.filter((v) => v !== null && v !== undefined),
+    3,
+  ).p50
 
 /** Starts the N agents of a configuration; returns their handles and a hook on runtime starts. */
 async function startFleet(config, run, base, hub, token, onStart, result) {
@@ -117,7 +121,17 @@ async function startFleet(config, run, base, hub, token, onStart, result) {
     })
     for (let i = 0; i < config.count; i++) {
       const name = `${run.id}-${String(i).padStart(3, '0')}`
-      handles.push(startAgentProcess({ dataDir: path.join(base, name), name, hub: hub.apiUrl, token, labels: `bench=${run.id}`, containerLabels: run.label, logLevel: options.logLevel }))
+      handles.push(
+        startAgentProcess({
+          dataDir: path.join(base, name),
+          name,
+          hub: hub.apiUrl,
+          token,
+          labels: `bench=${run.id}`,
+          containerLabels: run.label,
+          logLevel: options.logLevel,
+        }),
+      )
     }
     return { handles, stopEvents }
   }
@@ -126,7 +140,17 @@ async function startFleet(config, run, base, hub, token, onStart, result) {
   result.hollow = { note: HOLLOW_NOTE, processes, enrollConcurrencyPerProcess: concurrency }
   for (let p = 0; p < processes; p++) {
     const count = Math.min(options.perProcess, config.count - p * options.perProcess)
-    const spec = { hubUrl: hub.apiUrl, token, count, prefix: `${run.id}-p${p}`, labels: { bench: run.id }, dataRoot: path.join(base, `hollow-${p}`), logLevel: options.logLevel, image: TEST_IMAGE, concurrency }
+    const spec = {
+      hubUrl: hub.apiUrl,
+      token,
+      count,
+      prefix: `${run.id}-p${p}`,
+      labels: { bench: run.id },
+      dataRoot: path.join(base, `hollow-${p}`),
+      logLevel: options.logLevel,
+      image: TEST_IMAGE,
+      concurrency,
+    }
     const handle = startProcess(`hollow fleet ${p}`, process.execPath, [HOLLOW_FLEET, JSON.stringify(spec)], { logFile: path.join(base, `hollow-${p}.log`) })
     handle.onLine = (line) => {
       const message = JSON.parse(line)
@@ -216,14 +240,19 @@ async function runRound(r, ctx) {
       polls++
       const now = performance.now()
       for (const node of nodes) {
-        if (!ackedAt.has(node.id) && node.generation.latest > (before.get(node.id) ?? 0) && node.generation.observed >= node.generation.latest) ackedAt.set(node.id, now - t0)
+        if (!ackedAt.has(node.id) && node.generation.latest > (before.get(node.id) ?? 0) && node.generation.observed >= node.generation.latest)
+          ackedAt.set(node.id, now - t0)
       }
       return ackedAt.size === config.count
     },
     { what: `all ${config.count} nodes to acknowledge round ${r} (${ackedAt.size} so far)`, timeoutMs: 180_000, intervalMs: pollIntervalMs },
   )
   const tAck = performance.now()
-  await waitFor(() => [...before.keys()].every((id) => starts.has(`${id}@${revision}`)), { what: `every node to start revision ${revision}`, timeoutMs: 60_000, intervalMs: 100 })
+  await waitFor(() => [...before.keys()].every((id) => starts.has(`${id}@${revision}`)), {
+    what: `every node to start revision ${revision}`,
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  })
   // Let trailing status batches and acks land, then close the window.
   await sleep(options.tailMs)
   const cpu1 = cpuTimes(hubPid).self
@@ -235,7 +264,9 @@ async function runRound(r, ctx) {
   const publishCpuMs = (cpuPost - cpu0) * 1000
   const restSeconds = (t1 - tPost) / 1000
   const ingestCpuMs = (cpu1 - cpuPost - idleCpuRate * restSeconds - polls * pollCpuSeconds) * 1000
-  note(`${config.name} round ${r}: post ${round(tPost - t0, 0)} ms, all running ${round(Math.max(...runningTimes), 0)} ms, all acked ${round(tAck - t0, 0)} ms, hub cpu ${round((cpu1 - cpu0) * 1000, 0)} ms`)
+  note(
+    `${config.name} round ${r}: post ${round(tPost - t0, 0)} ms, all running ${round(Math.max(...runningTimes), 0)} ms, all acked ${round(tAck - t0, 0)} ms, hub cpu ${round((cpu1 - cpu0) * 1000, 0)} ms`,
+  )
   return {
     round: r,
     revision,
@@ -244,7 +275,13 @@ async function runRound(r, ctx) {
     runningMs: summarize(runningTimes),
     allAckedMs: round(tAck - t0, 1),
     ackedMs: summarize([...ackedAt.values()]),
-    hubCpuMs: { total: round((cpu1 - cpu0) * 1000, 0), post: round(publishCpuMs, 0), afterPost: round((cpu1 - cpuPost) * 1000, 0), idleShare: round(idleCpuRate * restSeconds * 1000, 0), pollShare: round(polls * pollCpuSeconds * 1000, 0) },
+    hubCpuMs: {
+      total: round((cpu1 - cpu0) * 1000, 0),
+      post: round(publishCpuMs, 0),
+      afterPost: round((cpu1 - cpuPost) * 1000, 0),
+      idleShare: round(idleCpuRate * restSeconds * 1000, 0),
+      pollShare: round(polls * pollCpuSeconds * 1000, 0),
+    },
     windowSeconds: round((t1 - t0) / 1000, 2),
     polls,
     messages: counts,

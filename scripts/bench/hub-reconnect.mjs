@@ -62,9 +62,26 @@ await runBenchmark(async () => {
 
   /** The same hub again: same data directory, same ports (agents dial the broker URL they were given). */
   const restartHub = async () => {
-    const handle = startProcess('hub', process.execPath, [CLI, 'hub', 'serve', '--data-dir', hubData, '--listen', `127.0.0.1:${apiPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`, '--log-level', options.logLevel], {
-      logFile: path.join(dir, 'hub.log'),
-    })
+    const handle = startProcess(
+      'hub',
+      process.execPath,
+      [
+        CLI,
+        'hub',
+        'serve',
+        '--data-dir',
+        hubData,
+        '--listen',
+        `127.0.0.1:${apiPort}`,
+        '--mqtt-listen',
+        `127.0.0.1:${mqttPort}`,
+        '--log-level',
+        options.logLevel,
+      ],
+      {
+        logFile: path.join(dir, 'hub.log'),
+      },
+    )
     await waitFor(
       async () => {
         if (handle.exited) throw new Error(`hub exited (${JSON.stringify(handle.exited)})`)
@@ -84,27 +101,45 @@ await runBenchmark(async () => {
   for (let i = 0; i < options.agents; i++) {
     const name = `${run.id}-${String(i).padStart(2, '0')}`
     const dataDir = path.join(dir, name)
-    agents.push({ name, dataDir, handle: startAgentProcess({ dataDir, name, hub: apiUrl, token, labels: `bench=${run.id}`, containerLabels: run.label, logLevel: options.logLevel }) })
+    agents.push({
+      name,
+      dataDir,
+      handle: startAgentProcess({ dataDir, name, hub: apiUrl, token, labels: `bench=${run.id}`, containerLabels: run.label, logLevel: options.logLevel }),
+    })
   }
   const yaml = `apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: steady }\nspec:\n  mode: every-node\n  selector: { matchLabels: { bench: ${run.id} } }\n  template:\n    image: ${TEST_IMAGE}\n    command: ${JSON.stringify(SLEEP_COMMAND)}\n    restartPolicy: always\n    network: host\n`
   await api('POST', '/api/v1/manifests', yaml, 'application/yaml')
   const settled = async () => {
     const nodes = (await api('GET', '/api/v1/nodes')).items.filter((n) => n.labels.bench === run.id)
-    return nodes.length === options.agents && nodes.every((n) => n.online && n.workloads.running === 1) && agents.every((a) => agentFacts(a.dataDir).outbox === 0)
+    return (
+      nodes.length === options.agents && nodes.every((n) => n.online && n.workloads.running === 1) && agents.every((a) => agentFacts(a.dataDir).outbox === 0)
+    )
   }
   await waitFor(settled, { what: `${options.agents} agents enrolled, running their container, outboxes empty`, timeoutMs: 300_000, intervalMs: 500 })
   note(`${options.agents} agents up`)
 
   const rounds = []
   for (let round_ = 1; round_ <= options.rounds; round_++) {
-    await waitFor(settled, { what: 'the fleet to settle before the round (crash-loop backoff may hold a container a while)', timeoutMs: 600_000, intervalMs: 500 })
+    await waitFor(settled, {
+      what: 'the fleet to settle before the round (crash-loop backoff may hold a container a while)',
+      timeoutMs: 600_000,
+      intervalMs: 500,
+    })
     const hints = agents.map((a) => agentFacts(a.dataDir).hintMs)
     const killedAt = performance.now()
     process.kill(hub.handle.pid, 'SIGKILL')
     await hub.handle.exitedPromise
     const containers = await docker().listContainers({ filters: { label: [run.label], status: ['running'] } })
-    for (const c of containers) await docker().getContainer(c.Id).kill().catch(() => undefined)
-    await waitFor(() => agents.every((a) => agentFacts(a.dataDir).outbox > 0), { what: 'every agent to queue reports while the hub is down', timeoutMs: 60_000, intervalMs: 100 })
+    for (const c of containers)
+      await docker()
+        .getContainer(c.Id)
+        .kill()
+        .catch(() => undefined)
+    await waitFor(() => agents.every((a) => agentFacts(a.dataDir).outbox > 0), {
+      what: 'every agent to queue reports while the hub is down',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    })
     const queued = agents.map((a) => agentFacts(a.dataDir).outbox)
     const waitMs = options.outageSeconds * 1000 - (performance.now() - killedAt)
     if (waitMs > 0) await sleep(waitMs)
@@ -147,7 +182,9 @@ await runBenchmark(async () => {
       readyMs: summarize(readyMs, 0),
       drainedMs: summarize(drainedMs, 0),
     }
-    note(`round ${round_}: all Ready ${result.allReadyMs} ms, all drained ${result.allDrainedMs} ms after the hub was back (hints ${[...new Set(hints)].join(',')})`)
+    note(
+      `round ${round_}: all Ready ${result.allReadyMs} ms, all drained ${result.allDrainedMs} ms after the hub was back (hints ${[...new Set(hints)].join(',')})`,
+    )
     rounds.push(result)
   }
   for (const a of agents) await stopProcess(a.handle)
@@ -160,9 +197,18 @@ await runBenchmark(async () => {
     machine: { ...host, ...load() },
     rounds,
     summary: {
-      allReadyMs: summarize(rounds.map((r) => r.allReadyMs), 0),
-      allDrainedMs: summarize(rounds.map((r) => r.allDrainedMs), 0),
-      allReadyFromSpawnMs: summarize(rounds.map((r) => r.allReadyFromSpawnMs), 0),
+      allReadyMs: summarize(
+        rounds.map((r) => r.allReadyMs),
+        0,
+      ),
+      allDrainedMs: summarize(
+        rounds.map((r) => r.allDrainedMs),
+        0,
+      ),
+      allReadyFromSpawnMs: summarize(
+        rounds.map((r) => r.allReadyFromSpawnMs),
+        0,
+      ),
     },
   })
 })

@@ -52,7 +52,7 @@ const options = benchArgs(
     hubCpuProfile: false,
     logLevel: 'warn',
   },
-  'node scripts/bench/hub-rollout.mjs: the rollout controller\'s overhead per wave (maxUnavailable 10%, minReadySeconds 0) over N simulated nodes',
+  "node scripts/bench/hub-rollout.mjs: the rollout controller's overhead per wave (maxUnavailable 10%, minReadySeconds 0) over N simulated nodes",
 )
 if (!['every-node', 'replicated'].includes(options.mode)) {
   process.stderr.write(`--mode: every-node or replicated, not ${JSON.stringify(options.mode)}\n`)
@@ -99,7 +99,8 @@ async function allReported(log, from, nodes, deployment, revision, timeoutMs, wh
 
 async function rolloutPhase(hub, name, revision) {
   const status = await hub.api('GET', `/api/v1/deployments/${name}/rollout`)
-  if (status.revision === revision && status.phase === 'failed') throw new Error(`the rollout of revision ${revision} failed: ${JSON.stringify(status.failure ?? status).slice(0, 500)}`)
+  if (status.revision === revision && status.phase === 'failed')
+    throw new Error(`the rollout of revision ${revision} failed: ${JSON.stringify(status.failure ?? status).slice(0, 500)}`)
   return status.revision === revision ? status.phase : `at revision ${status.revision}`
 }
 
@@ -132,7 +133,11 @@ async function measureRollout(hub, sims, log, name, runId, count, version, profi
   await allReported(log, from, count, name, revision, options.rolloutTimeout * 1000, `all ${count} nodes to report revision ${revision}`)
   const tReported = monoMs()
   const cpuReported = cpuTimes(hub.handle.pid).self
-  await waitFor(async () => (await rolloutPhase(hub, name, revision)) === 'complete', { what: `the hub to call revision ${revision} complete`, timeoutMs: 60_000, intervalMs: 100 })
+  await waitFor(async () => (await rolloutPhase(hub, name, revision)) === 'complete', {
+    what: `the hub to call revision ${revision} complete`,
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  })
   const tComplete = monoMs()
   const cpu1 = cpuTimes(hub.handle.pid).self
   lag.disable()
@@ -158,9 +163,12 @@ async function measureRollout(hub, sims, log, name, runId, count, version, profi
   sends.sort((a, b) => a - b)
   // Replicated copies are named by node in the event too: the node ids are what moved.
   const waves = waveEvents.map((e, k) => {
-    const nodes = String(e.data.nodes ?? '').split(',').filter(Boolean)
+    const nodes = String(e.data.nodes ?? '')
+      .split(',')
+      .filter(Boolean)
     const times = nodes.map((n) => recv.get(n)).filter((t) => t !== undefined)
-    if (times.length !== nodes.length) throw new Error(`wave ${k + 1}: ${nodes.length - times.length} of ${nodes.length} nodes never received revision ${revision}`)
+    if (times.length !== nodes.length)
+      throw new Error(`wave ${k + 1}: ${nodes.length - times.length} of ${nodes.length} nodes never received revision ${revision}`)
     return { copies: nodes.length, firstRecv: Math.min(...times), lastRecv: Math.max(...times) }
   })
   // Copies move as the budget frees up (a sliding window, not lock-step waves): the first wave
@@ -194,7 +202,8 @@ async function measureRollout(hub, sims, log, name, runId, count, version, profi
     hubCpuMsPerWave: round(((cpuReported - cpu0) * 1000) / Math.max(1, waves.length), 0),
     pass: {
       count: passCount,
-      meanMs: passCount > 0 && (metrics1.get('shoal_schedule_seconds_count') ?? 0) < 1024 ? round((d('shoal_schedule_seconds_sum') * 1000) / passCount, 1) : null,
+      meanMs:
+        passCount > 0 && (metrics1.get('shoal_schedule_seconds_count') ?? 0) < 1024 ? round((d('shoal_schedule_seconds_sum') * 1000) / passCount, 1) : null,
       // The hub's summary covers its last 1024 passes, so these include the passes before the rollout.
       p50Ms: round((metrics1.get('shoal_schedule_seconds{quantile="0.5"}') ?? 0) * 1000, 1),
       p90Ms: round((metrics1.get('shoal_schedule_seconds{quantile="0.9"}') ?? 0) * 1000, 1),
@@ -205,12 +214,21 @@ async function measureRollout(hub, sims, log, name, runId, count, version, profi
       outboxIn: d('shoal_messages_in_total{channel="outbox"}'),
       heartbeatsIn: d('shoal_messages_in_total{channel="heartbeat"}'),
       // The hub's summaries keep their last 1024 samples: a mean over the window only while fewer were taken.
-      publishMeanMs: (metrics1.get('shoal_publish_seconds_count') ?? 0) < 1024 && d('shoal_publish_seconds_count') > 0 ? round((d('shoal_publish_seconds_sum') * 1000) / d('shoal_publish_seconds_count'), 2) : null,
+      publishMeanMs:
+        (metrics1.get('shoal_publish_seconds_count') ?? 0) < 1024 && d('shoal_publish_seconds_count') > 0
+          ? round((d('shoal_publish_seconds_sum') * 1000) / d('shoal_publish_seconds_count'), 2)
+          : null,
     },
     simulatedNodesProcess: {
       cpuSeconds: round((simCpu.user + simCpu.system) / 1e6, 2),
       // Beyond the monitor's own 10 ms period, which its histogram includes.
-      eventLoopDelayMs: Object.fromEntries([['p50', lag.percentile(50)], ['p99', lag.percentile(99)], ['max', lag.max]].map(([k, ns]) => [k, round(Math.max(0, ns / 1e6 - 10), 1)])),
+      eventLoopDelayMs: Object.fromEntries(
+        [
+          ['p50', lag.percentile(50)],
+          ['p99', lag.percentile(99)],
+          ['max', lag.max],
+        ].map(([k, ns]) => [k, round(Math.max(0, ns / 1e6 - 10), 1)]),
+      ),
     },
     events: Object.fromEntries([...new Set(events.map((e) => e.type))].map((t) => [t, events.filter((e) => e.type === t).length])),
     perWave,
@@ -253,7 +271,11 @@ async function runCount(count, dir, result) {
       },
       { what: `${count} simulated nodes online`, timeoutMs: options.joinTimeout * 1000, intervalMs: 500 },
     )
-    result.join = { seconds: round((monoMs() - joinStarted) / 1000, 1), hubCpuSeconds: round(cpuTimes(hub.handle.pid).self - cpuJoin0, 2), reconnects: sims.reduce((a, s) => a + s.connects - 1, 0) }
+    result.join = {
+      seconds: round((monoMs() - joinStarted) / 1000, 1),
+      hubCpuSeconds: round(cpuTimes(hub.handle.pid).self - cpuJoin0, 2),
+      reconnects: sims.reduce((a, s) => a + s.connects - 1, 0),
+    }
     note(`${count}: all online after ${result.join.seconds} s`)
 
     const name = `roll-${runId}`.slice(0, 63)
@@ -261,7 +283,11 @@ async function runCount(count, dir, result) {
     const first = await hub.api('POST', '/api/v1/manifests', manifest(name, runId, count, 1), 'application/yaml')
     const r1 = first.results[0].revision
     await allReported(log, firstFrom, count, name, r1, options.rolloutTimeout * 1000, `all ${count} nodes to report the first revision`)
-    await waitFor(async () => (await rolloutPhase(hub, name, r1)) === 'complete', { what: 'the first revision to be complete', timeoutMs: 60_000, intervalMs: 250 })
+    await waitFor(async () => (await rolloutPhase(hub, name, r1)) === 'complete', {
+      what: 'the first revision to be complete',
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    })
     note(`${count}: revision ${r1} on every node; settling ${options.settleSeconds} s`)
 
     for (let r = 0; r < options.rounds; r++) {

@@ -29,7 +29,12 @@ t.test('the agent SIGKILLed mid-reconcile and mid-outbox, again and again', asyn
     hub.apply(
       manifestsYaml(
         ...names.map((name) =>
-          deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, strategy: { maxUnavailable: '100%', minReadySeconds: 0 }, template: sleepTemplate(image, { env: { ROUND: String(round) } }) }),
+          deploymentYaml(name, {
+            mode: 'every-node',
+            selector: { matchLabels: { fleet } },
+            strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
+            template: sleepTemplate(image, { env: { ROUND: String(round) } }),
+          }),
         ),
       ),
     )

@@ -24,7 +24,14 @@ for (const kind of ['mosquitto', 'nats'] as const) {
     const name = `keep-${fleet}`.slice(0, 63)
     const apply = async (round: number): Promise<number> => {
       const applied = await hub.apply(
-        manifestsYaml(deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, strategy: { maxUnavailable: '100%', minReadySeconds: 0 }, template: sleepTemplate(image, { env: { ROUND: String(round) } }) })),
+        manifestsYaml(
+          deploymentYaml(name, {
+            mode: 'every-node',
+            selector: { matchLabels: { fleet } },
+            strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
+            template: sleepTemplate(image, { env: { ROUND: String(round) } }),
+          }),
+        ),
       )
       return applied.results[0].revision as number
     }
@@ -65,7 +72,11 @@ for (const kind of ['mosquitto', 'nats'] as const) {
 
       const backAt = Date.now()
       await broker.start()
-      await waitFor(() => converged(revision), { what: `round ${round}: revision ${revision} on both nodes after the broker came back`, timeoutMs: 120_000, intervalMs: 250 })
+      await waitFor(() => converged(revision), {
+        what: `round ${round}: revision ${revision} on both nodes after the broker came back`,
+        timeoutMs: 120_000,
+        intervalMs: 250,
+      })
       const convergedAfterMs = Date.now() - backAt
       await waitFor(drained, { what: `round ${round}: every outbox drained`, timeoutMs: 120_000, intervalMs: 250 })
       figures.push({ round, convergedAfterMs, drainedAfterMs: Date.now() - backAt, queuedWhileDown })

@@ -25,7 +25,10 @@ function makePartitionableLink(tap: { teardown(fn: () => void): void }): { netns
   const block = randomInt(16_384) * 4
   const subnet = (host: number) => `10.254.${Math.floor(block / 256)}.${(block % 256) + host}`
   tap.teardown(() => {
-    for (const args of [['netns', 'del', netns], ['link', 'del', hostSide]]) {
+    for (const args of [
+      ['netns', 'del', netns],
+      ['link', 'del', hostSide],
+    ]) {
       try {
         ip(...args)
       } catch {
@@ -54,7 +57,14 @@ t.test('a partition in a network namespace: both sides notice, nothing is lost, 
   const name = `keep-${fleet}`.slice(0, 63)
   const apply = async (round: number): Promise<number> => {
     const applied = await hub.apply(
-      manifestsYaml(deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, strategy: { maxUnavailable: '100%', minReadySeconds: 0 }, template: sleepTemplate(image, { env: { ROUND: String(round) } }) })),
+      manifestsYaml(
+        deploymentYaml(name, {
+          mode: 'every-node',
+          selector: { matchLabels: { fleet } },
+          strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
+          template: sleepTemplate(image, { env: { ROUND: String(round) } }),
+        }),
+      ),
     )
     return applied.results[0].revision as number
   }
@@ -92,7 +102,11 @@ t.test('a partition in a network namespace: both sides notice, nothing is lost, 
     intervalMs: 250,
   })
   const second = await apply(1)
-  await waitFor(() => agent.logLines('hub link down; working from the local store').length > linkDownBefore || undefined, { what: 'the agent to notice the dead link (keepalive)', timeoutMs: 120_000, intervalMs: 250 })
+  await waitFor(() => agent.logLines('hub link down; working from the local store').length > linkDownBefore || undefined, {
+    what: 'the agent to notice the dead link (keepalive)',
+    timeoutMs: 120_000,
+    intervalMs: 250,
+  })
   const agentNoticedMs = Date.now() - partitionedAt
   await waitFor(async () => !(await onlineAtHub()) || undefined, { what: 'the hub to mark the node offline (keepalive)', timeoutMs: 120_000, intervalMs: 250 })
   const hubNoticedMs = Date.now() - partitionedAt
@@ -105,7 +119,11 @@ t.test('a partition in a network namespace: both sides notice, nothing is lost, 
   link.up()
   await waitFor(online, { what: 'the node online again at the hub', timeoutMs: 120_000, intervalMs: 100 })
   const onlineAfterMs = Date.now() - healedAt
-  await waitFor(async () => (await running(second)).length === 1 || undefined, { what: 'the revision applied during the partition to run', timeoutMs: 120_000, intervalMs: 250 })
+  await waitFor(async () => (await running(second)).length === 1 || undefined, {
+    what: 'the revision applied during the partition to run',
+    timeoutMs: 120_000,
+    intervalMs: 250,
+  })
   const convergedAfterMs = Date.now() - healedAt
   await waitFor(async () => (await agent.status()).outbox.records === 0, { what: 'the outbox to drain after the partition', timeoutMs: 60_000 })
   const drainedAfterMs = Date.now() - healedAt
@@ -119,5 +137,7 @@ t.test('a partition in a network namespace: both sides notice, nothing is lost, 
   const receivedBeforeHeal = duringPartition.filter((e) => Date.parse((e as unknown as { receivedAt: string }).receivedAt) < healedAt)
   t.same(receivedBeforeHeal, [], 'and it arrived only after the link came back: queued, not lost')
   t.equal((await running()).length, 1, 'one copy of the workload, never two')
-  t.comment(`figures: ${JSON.stringify({ agentNoticedMs, hubNoticedMs, recordsQueued: queued, onlineAfterMs, convergedAfterMs, drainedAfterMs, eventsFromPartition: duringPartition.length })}`)
+  t.comment(
+    `figures: ${JSON.stringify({ agentNoticedMs, hubNoticedMs, recordsQueued: queued, onlineAfterMs, convergedAfterMs, drainedAfterMs, eventsFromPartition: duringPartition.length })}`,
+  )
 })

@@ -19,13 +19,20 @@ t.test('an offline reboot with the hub down: workloads back from SQLite alone, t
   const names = ['one', 'two'].map((n) => `${n}-${fleet}`.slice(0, 63))
   const apply = async (round: number): Promise<number> => {
     const documents = names.map((name) =>
-      deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, strategy: { maxUnavailable: '100%', minReadySeconds: 0 }, template: sleepTemplate(image, { env: { ROUND: String(round) } }) }),
+      deploymentYaml(name, {
+        mode: 'every-node',
+        selector: { matchLabels: { fleet } },
+        strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
+        template: sleepTemplate(image, { env: { ROUND: String(round) } }),
+      }),
     )
     return (await hub.apply(manifestsYaml(...documents))).results[0].revision as number
   }
   const runningIds = async (revision: number): Promise<string[] | undefined> => {
     const found = await dockerClient().listContainers({ filters: { label: [`io.shoal.node=${nodeId}`] } })
-    const ids = names.map((name) => found.filter((c) => c.Labels['io.shoal.workload'] === name && c.State === 'running' && Number(c.Labels['io.shoal.revision']) === revision))
+    const ids = names.map((name) =>
+      found.filter((c) => c.Labels['io.shoal.workload'] === name && c.State === 'running' && Number(c.Labels['io.shoal.revision']) === revision),
+    )
     return ids.every((list) => list.length === 1) ? ids.map((list) => list[0]?.Id ?? '') : undefined
   }
 
@@ -48,7 +55,11 @@ t.test('an offline reboot with the hub down: workloads back from SQLite alone, t
 
   const hubBackAt = Date.now()
   await hub.start()
-  await waitFor(async () => (await hub.nodes()).find((n: { id: string }) => n.id === nodeId)?.online === true || undefined, { what: 'the node online at the hub again', timeoutMs: 120_000, intervalMs: 100 })
+  await waitFor(async () => (await hub.nodes()).find((n: { id: string }) => n.id === nodeId)?.online === true || undefined, {
+    what: 'the node online at the hub again',
+    timeoutMs: 120_000,
+    intervalMs: 100,
+  })
   const onlineAfterMs = Date.now() - hubBackAt
   await waitFor(async () => (await agent.status()).outbox.records === 0, { what: 'the outbox to drain to the returned hub', timeoutMs: 120_000 })
   const drainedAfterMs = Date.now() - hubBackAt

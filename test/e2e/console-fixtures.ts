@@ -83,7 +83,17 @@ export async function startHubProcess(t: TestLike, dir: string): Promise<HubProc
     if (!response.ok) throw new Error(`${method} ${apiPath}: HTTP ${response.status}: ${text}`)
     return (text ? JSON.parse(text) : null) as T
   }
-  return { url, brokerPort, dataDir, adminToken, get pid() { return child.pid }, log, api }
+  return {
+    url,
+    brokerPort,
+    dataDir,
+    adminToken,
+    get pid() {
+      return child.pid
+    },
+    log,
+    api,
+  }
 }
 
 /** The flags Debian's Chromium needs here (root, no GPU, a closed network); headless comes from Playwright. */

@@ -62,12 +62,20 @@ const rolloutBox = (): Locator => panel().locator('.rollout')
 const button = (name: string): Locator => panel().getByRole('button', { name, exact: false })
 const copyRows = (): Locator => panel().locator('tr[data-gate]')
 
-async function waitForRollout(what: string, check: (box: { phase: string | null; revision: string | null; paused: string | null }) => boolean, timeoutMs = 60_000): Promise<void> {
+async function waitForRollout(
+  what: string,
+  check: (box: { phase: string | null; revision: string | null; paused: string | null }) => boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
   await waitFor(
     async () => {
       const box = rolloutBox()
       if ((await box.count()) === 0) return false
-      return check({ phase: await box.getAttribute('data-phase'), revision: await box.getAttribute('data-revision'), paused: await box.getAttribute('data-paused') })
+      return check({
+        phase: await box.getAttribute('data-phase'),
+        revision: await box.getAttribute('data-revision'),
+        paused: await box.getAttribute('data-paused'),
+      })
     },
     { what, timeoutMs, intervalMs: 200 },
   )
@@ -203,7 +211,10 @@ t.test('Undo rolls out the old image as a new revision', async (t) => {
   await panel().getByRole('status').filter({ hasText: 'Revision 3 rolls out the template of revision 1' }).waitFor()
   await waitFor(async () => (await history.locator('tr[data-current="true"]').getAttribute('data-revision')) === '3', { what: 'revision 3 to become current' })
   t.equal(await text(history.locator('tr[data-revision="3"] code')), testImage(), 'revision 3 has the old image')
-  t.ok(await history.locator('tr[data-revision="1"]').getByRole('button', { name: 'Undo to this revision' }).isDisabled(), 'undoing to revision 1 again would change nothing')
+  t.ok(
+    await history.locator('tr[data-revision="1"]').getByRole('button', { name: 'Undo to this revision' }).isDisabled(),
+    'undoing to revision 1 again would change nothing',
+  )
 
   // An undo is a rollout like any other: this canary holds again, and Promote finishes it.
   await waitFor(async () => (await conditionRow('RolloutPaused').getAttribute('data-reason')) === 'AwaitingPromotion', {
@@ -228,7 +239,9 @@ t.test('Pause and Resume a rolling update from the page', async (t) => {
   await button('Pause').click()
   await waitForRollout('the page to show the rollout paused', (b) => b.paused === 'true')
   t.equal((await rolloutOf(ROLLING)).paused, true, 'the hub has it paused')
-  await waitFor(async () => (await conditionRow('RolloutPaused').getAttribute('data-reason')) === 'Paused', { what: 'the RolloutPaused condition to say Paused' })
+  await waitFor(async () => (await conditionRow('RolloutPaused').getAttribute('data-reason')) === 'Paused', {
+    what: 'the RolloutPaused condition to say Paused',
+  })
   await waitFor(async () => /rollout paused/.test(await text(panel().locator('tr[data-gate="old"]'))), { what: 'a copy held back by the pause' })
   t.ok(await button('Pause').isDisabled(), 'Pause is disabled while paused')
   t.ok(await button('Resume').isEnabled(), 'Resume is enabled')

@@ -102,7 +102,11 @@ t.test('creates a token and shows its secret once, with the command a node runs'
   const id = (await panel.getAttribute('data-token-id')) ?? ''
   const secret = await panel.getByLabel('Secret').inputValue()
   t.match(await text(panel), /it will not be shown again/, 'the page says the secret is shown once')
-  t.equal(await text(panel.getByTestId('enroll-command')), `shoal agent run --data-dir /var/lib/shoal --hub ${hub.url} --token ${secret}`, 'the command names this hub and the secret')
+  t.equal(
+    await text(panel.getByTestId('enroll-command')),
+    `shoal agent run --data-dir /var/lib/shoal --hub ${hub.url} --token ${secret}`,
+    'the command names this hub and the secret',
+  )
 
   await panel.getByRole('button', { name: 'Copy secret' }).click()
   await panel.getByRole('status').filter({ hasText: 'Copied' }).waitFor()
@@ -165,17 +169,30 @@ t.test('a token that never expires', async (t) => {
 t.test('revokes a token from the page; the hub forgets it and refuses it', async (t) => {
   if (!first) throw new Error('the token from the earlier subtest is missing')
   const { id, secret, nodeId } = first
-  await row(id).getByRole('button', { name: `Revoke token ${id}` }).click()
+  await row(id)
+    .getByRole('button', { name: `Revoke token ${id}` })
+    .click()
   const confirm = row(id).getByRole('group', { name: `confirm revoking token ${id}` })
   await confirm.getByRole('button', { name: 'Cancel' }).click()
   await confirm.waitFor({ state: 'detached' })
-  t.ok((await listTokens()).some((token) => token.id === id), 'Cancel revokes nothing')
+  t.ok(
+    (await listTokens()).some((token) => token.id === id),
+    'Cancel revokes nothing',
+  )
 
-  await row(id).getByRole('button', { name: `Revoke token ${id}` }).click()
+  await row(id)
+    .getByRole('button', { name: `Revoke token ${id}` })
+    .click()
   await confirm.getByRole('button', { name: 'Yes, revoke' }).click()
   await row(id).waitFor({ state: 'detached' })
-  await page.getByRole('status').filter({ hasText: `Token ${id} revoked` }).waitFor()
-  t.notOk((await listTokens()).some((token) => token.id === id), 'GET /api/v1/tokens no longer lists it')
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Token ${id} revoked` })
+    .waitFor()
+  t.notOk(
+    (await listTokens()).some((token) => token.id === id),
+    'GET /api/v1/tokens no longer lists it',
+  )
 
   const { inventory } = await hub.api<{ inventory: unknown }>('GET', `/api/v1/nodes/${nodeId}`)
   const refused = await enroll({ token: secret, name: uniqueNodeId('late'), labels: {}, inventory, agentVersion: '0.1.0' })
@@ -187,7 +204,9 @@ t.test('a revoke the hub answers 404 says so and drops the row', async (t) => {
   const others = await listTokens()
   t.equal(others.length, 1, 'the never-expiring token is left')
   const id = others[0]?.id ?? ''
-  await row(id).getByRole('button', { name: `Revoke token ${id}` }).click()
+  await row(id)
+    .getByRole('button', { name: `Revoke token ${id}` })
+    .click()
   const confirm = row(id).getByRole('group', { name: `confirm revoking token ${id}` })
   await confirm.waitFor()
   // Someone else revokes it (say with `shoal token revoke`) while the page asks for confirmation.

@@ -128,7 +128,10 @@ t.test('lists the nodes and filters them by label selector on the hub', async (t
     timeoutMs: 15_000,
   })
   t.match(await text(page.getByTestId('node-count')), /^1 of 1 node/)
-  t.ok(selectorRequests.some((u) => decodeURIComponent(u).includes('selector=site=alpha')), 'the hub did the filtering (?selector=)')
+  t.ok(
+    selectorRequests.some((u) => decodeURIComponent(u).includes('selector=site=alpha')),
+    'the hub did the filtering (?selector=)',
+  )
   t.match(page.url(), /selector=site%3Dalpha/, 'the filter is in the URL, so it can be shared')
   page.off('request', onRequest)
 
@@ -186,7 +189,9 @@ t.test('opens a node: inventory, labels, cordon, workloads, logs', async (t) => 
   await page.locator(`table[aria-label="placement"] tr[data-node-id="${alpha.nodeId}"]`).getByRole('link', { name: alpha.nodeId }).click()
   await page.locator(`.page.node[data-node-id="${alpha.nodeId}"]`).waitFor()
   t.match(await text(page.getByRole('region', { name: 'Inventory' })), /Hostname/, 'inventory is shown')
-  await waitFor(async () => (await attribute(page.locator(`tr[data-workload="${DEPLOYMENT}"] [data-state]`), 'data-state')) === 'running', { what: 'the workload row to say running' })
+  await waitFor(async () => (await attribute(page.locator(`tr[data-workload="${DEPLOYMENT}"] [data-state]`), 'data-state')) === 'running', {
+    what: 'the workload row to say running',
+  })
 
   // Labels: add one, see it, and see the hub has it.
   const labels = page.getByRole('region', { name: 'Labels' })
@@ -215,7 +220,10 @@ t.test('opens a node: inventory, labels, cordon, workloads, logs', async (t) => 
   t.equal((await hub.api<NodeView>('GET', `/api/v1/nodes/${alpha.nodeId}`)).cordoned, false, 'uncordoned on the hub')
 
   // The live log viewer, when this hub relays logs.
-  const probe = await fetch(`${hub.url}/api/v1/deployments/${DEPLOYMENT}/logs?node=${alpha.nodeId}&tail=1`, { headers: { authorization: `Bearer ${hub.adminToken}` }, signal: AbortSignal.timeout(30_000) })
+  const probe = await fetch(`${hub.url}/api/v1/deployments/${DEPLOYMENT}/logs?node=${alpha.nodeId}&tail=1`, {
+    headers: { authorization: `Bearer ${hub.adminToken}` },
+    signal: AbortSignal.timeout(30_000),
+  })
   const probeBody = await probe.text()
   if (probe.status === 404 && probeBody.includes('no such endpoint')) {
     t.comment('this hub has no GET /api/v1/deployments/:name/logs yet: the log viewer is not exercised')
@@ -224,9 +232,17 @@ t.test('opens a node: inventory, labels, cordon, workloads, logs', async (t) => 
   }
   const logs = page.getByRole('region', { name: 'Logs' })
   await logs.getByRole('button', { name: 'Show logs' }).click()
-  await waitFor(async () => /console-tick-\d+/.test(await text(logs.getByLabel('log output'))), { what: 'log lines from the node to appear', timeoutMs: 30_000, intervalMs: 250 })
+  await waitFor(async () => /console-tick-\d+/.test(await text(logs.getByLabel('log output'))), {
+    what: 'log lines from the node to appear',
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  })
   const first = await text(logs.getByLabel('log output'))
-  await waitFor(async () => (await text(logs.getByLabel('log output'))).length > first.length, { what: 'followed lines to keep arriving', timeoutMs: 20_000, intervalMs: 250 })
+  await waitFor(async () => (await text(logs.getByLabel('log output'))).length > first.length, {
+    what: 'followed lines to keep arriving',
+    timeoutMs: 20_000,
+    intervalMs: 250,
+  })
   t.pass('the node’s log arrives and keeps following')
   await screenshot(page, 'node', { fullPage: true })
   await logs.getByRole('button', { name: 'Stop' }).click()
@@ -277,7 +293,10 @@ t.test('the nodes table stays small in the DOM at 1,000 nodes', async (t) => {
   await page.route(/\/api\/v1\/nodes(\?.*)?$/, padded)
   t.teardown(() => page.unroute(/\/api\/v1\/nodes(\?.*)?$/, padded))
   await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Nodes' }).click()
-  await waitFor(async () => /^1002 of 1002 nodes/.test(await text(page.getByTestId('node-count'))), { what: 'the table to count 1,002 nodes', timeoutMs: 20_000 })
+  await waitFor(async () => /^1002 of 1002 nodes/.test(await text(page.getByTestId('node-count'))), {
+    what: 'the table to count 1,002 nodes',
+    timeoutMs: 20_000,
+  })
   const inDom = await page.locator('[role="row"][data-node-id]').count()
   t.ok(inDom > 5 && inDom < 80, `only the rows in view are in the DOM (${inDom} of 1002)`)
   t.equal(await page.getByRole('table', { name: 'nodes' }).getAttribute('aria-rowcount'), '1003', 'the table still reports every row')

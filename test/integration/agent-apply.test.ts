@@ -51,19 +51,30 @@ t.test('applies, changes and removes workloads, and leaves unowned containers al
     await waitForRunning(nodeId, ['web-a', 'web-b'])
     t.equal(await waitFor(() => fetchText(portA), { what: 'web-a to serve', timeoutMs: 15_000 }), 'hello-web-a')
     t.equal(await waitFor(() => fetchText(portB), { what: 'web-b to serve', timeoutMs: 15_000 }), 'hello-web-b')
-    const status = await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 1 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'), {
-      what: 'generation 1 running',
-    })
+    const status = await hub.waitForStatus(
+      nodeId,
+      (s) => s.observedGeneration === 1 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'),
+      {
+        what: 'generation 1 running',
+      },
+    )
     t.same(status.workloads.map((w) => w.name).sort(), ['web-a', 'web-b'])
     const containers = await nodeContainers(nodeId)
     for (const w of status.workloads) {
       t.equal(w.containerId, containers.find((c) => c.workload === w.name)?.id, `${w.name}: the status names its container`)
       t.equal(w.revision, 1)
     }
-    t.ok(hub.events(nodeId, 'DesiredAccepted').some((e) => e.data?.generation === 1), 'the hub heard that generation 1 was accepted')
+    t.ok(
+      hub.events(nodeId, 'DesiredAccepted').some((e) => e.data?.generation === 1),
+      'the hub heard that generation 1 was accepted',
+    )
     for (const name of ['web-a', 'web-b']) {
       const transitions = hub.events(nodeId, 'WorkloadStateChanged').filter((e) => e.workload === name)
-      t.equal(transitions.at(-1)?.data?.to, 'running', `${name}: its transitions end in running (${transitions.map((e) => `${e.data?.from}→${e.data?.to}`).join(', ')})`)
+      t.equal(
+        transitions.at(-1)?.data?.to,
+        'running',
+        `${name}: its transitions end in running (${transitions.map((e) => `${e.data?.from}→${e.data?.to}`).join(', ')})`,
+      )
     }
     for (const c of containers) {
       t.equal(c.labels[TEST_RUN_LABEL], testRunId(), `${c.workload} carries the test-run label`)
@@ -90,7 +101,8 @@ t.test('applies, changes and removes workloads, and leaves unowned containers al
     t.equal(await fetchText(portB), 'hello-web-b')
     const status = await hub.waitForStatus(
       nodeId,
-      (s) => s.observedGeneration === 2 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running' && w.containerId === after.get(w.name)?.id),
+      (s) =>
+        s.observedGeneration === 2 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running' && w.containerId === after.get(w.name)?.id),
       { what: 'generation 2 running with the new container' },
     )
     t.equal(status.workloads.find((w) => w.name === 'web-a')?.revision, 2)
@@ -107,7 +119,14 @@ t.test('applies, changes and removes workloads, and leaves unowned containers al
     await waitFor(async () => (await docker.listContainers({ all: true, filters: { id: [beforeRemoval.get('web-b')?.id ?? ''] } })).length === 0, {
       what: 'web-b container to be gone',
     })
-    await waitFor(() => fetchText(portB).then(() => false, () => true), { what: 'web-b to stop serving' })
+    await waitFor(
+      () =>
+        fetchText(portB).then(
+          () => false,
+          () => true,
+        ),
+      { what: 'web-b to stop serving' },
+    )
     await hub.waitForEvent(nodeId, 'WorkloadRemoved', (e) => e.workload === 'web-b', { afterSeq: seq })
     const status = await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 3 && s.workloads.length === 1, { what: 'generation 3 status' })
     t.same(

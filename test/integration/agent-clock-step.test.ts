@@ -117,18 +117,28 @@ t.test('a clock stepped a year back and forward while a workload crash-loops: ba
   setOffset('-365d')
   const behind = await waitForEvent('ClockBehind from the agent', (e) => e.type === 'ClockBehind', 60_000)
   t.ok(Date.parse(behind.at) < Date.now() - 300 * DAY_MS, `the agent's clock reads ${behind.at}`)
-  const duringBack = await waitForEvent('a BackOff event made with the clock a year back', (e) => e.type === 'BackOff' && e.workload === 'boom' && Date.parse(e.at) < Date.now() - 300 * DAY_MS)
+  const duringBack = await waitForEvent(
+    'a BackOff event made with the clock a year back',
+    (e) => e.type === 'BackOff' && e.workload === 'boom' && Date.parse(e.at) < Date.now() - 300 * DAY_MS,
+  )
   t.pass(`BackOff events go on with the clock a year back (${duringBack.data?.count} restart(s))`)
 
   // And a year forward again.
   setOffset('+0')
   const recovered = await waitForEvent('ClockRecovered from the agent', (e) => e.type === 'ClockRecovered', 60_000)
-  const afterForward = await waitForEvent('a BackOff event made after the step forward', (e) => e.type === 'BackOff' && e.workload === 'boom' && e.id > recovered.id)
+  const afterForward = await waitForEvent(
+    'a BackOff event made after the step forward',
+    (e) => e.type === 'BackOff' && e.workload === 'boom' && e.id > recovered.id,
+  )
   t.pass(`and after the step forward (${afterForward.data?.count} restart(s))`)
 
   // Every crash counted once: the agent's restart count meets the engine's die events.
   const restarts = async (): Promise<number> => (await agent.status()).workloads.find((w) => w.name === 'boom')?.restarts ?? -1
-  await waitFor(async () => (await restarts()) === dies.length && dies.length > 0, { what: `the agent's restart count to equal the engine's ${dies.length} die events`, timeoutMs: 30_000, intervalMs: 200 })
+  await waitFor(async () => (await restarts()) === dies.length && dies.length > 0, {
+    what: `the agent's restart count to equal the engine's ${dies.length} die events`,
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  })
   t.pass(`${dies.length} crashes, each counted once`)
 
   const all = await events()
@@ -143,7 +153,10 @@ t.test('a clock stepped a year back and forward while a workload crash-loops: ba
   const paced = await backOffs()
   t.ok(paced.length >= 3, `${paced.length} BackOff events`)
   const received = paced.map((e) => Date.parse(e.receivedAt ?? ''))
-  t.ok(received.every((at) => Number.isFinite(at)), 'the hub stamps each with its receive time')
+  t.ok(
+    received.every((at) => Number.isFinite(at)),
+    'the hub stamps each with its receive time',
+  )
   const gaps = received.slice(1).map((at, i) => at - (received[i] ?? at))
   t.comment(`gaps between BackOff events at the hub (ms): ${gaps.join(', ')}`)
   t.ok(

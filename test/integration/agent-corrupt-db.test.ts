@@ -62,9 +62,13 @@ async function survivesCorruption(t: Test, hub: MqttHubDouble, damage: (dbFile: 
 
   // The hub republishes the node's latest document; the agent adopts what runs.
   await hub.publishDesired(nodeId, workloads, 3)
-  const status = await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 3 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'), {
-    what: 'generation 3 running again',
-  })
+  const status = await hub.waitForStatus(
+    nodeId,
+    (s) => s.observedGeneration === 3 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'),
+    {
+      what: 'generation 3 running again',
+    },
+  )
   const after = await waitForRunning(nodeId, ['web-a', 'web-b'])
   t.equal(after.get('web-a')?.id, before.get('web-a')?.id, 'web-a adopted, not recreated')
   t.equal(after.get('web-b')?.id, before.get('web-b')?.id, 'web-b adopted, not recreated')

@@ -51,8 +51,18 @@ t.test('a crash-looping container backs off and is reported; a `never` one stays
   await hub.publishDesired(
     nodeId,
     [
-      { name: 'boom', deployment: 'boom', revision: 1, template: { image, command: ['sh', '-c', 'echo starting; echo boom; exit 3'], restartPolicy: 'always', network: 'host' } },
-      { name: 'once', deployment: 'once', revision: 1, template: { image, command: ['sh', '-c', 'echo done once; sleep 2; exit 5'], restartPolicy: 'never', network: 'host' } },
+      {
+        name: 'boom',
+        deployment: 'boom',
+        revision: 1,
+        template: { image, command: ['sh', '-c', 'echo starting; echo boom; exit 3'], restartPolicy: 'always', network: 'host' },
+      },
+      {
+        name: 'once',
+        deployment: 'once',
+        revision: 1,
+        template: { image, command: ['sh', '-c', 'echo done once; sleep 2; exit 5'], restartPolicy: 'never', network: 'host' },
+      },
     ],
     1,
   )
@@ -62,10 +72,15 @@ t.test('a crash-looping container backs off and is reported; a `never` one stays
     t.equal(event.data?.exitCode, 3, 'the event carries the exit code')
     t.match(String(event.data?.lastLog), /boom/, 'and the last log lines')
     t.equal(event.severity, 'warning')
-    const status = await hub.waitForStatus(nodeId, (s) => s.workloads.some((w) => w.name === 'boom' && w.state === 'crash-loop'), { what: 'a crash-loop status' })
+    const status = await hub.waitForStatus(nodeId, (s) => s.workloads.some((w) => w.name === 'boom' && w.state === 'crash-loop'), {
+      what: 'a crash-loop status',
+    })
     const boom = status.workloads.find((w) => w.name === 'boom')
     t.equal(boom?.exitCode, 3, 'the status carries the exit code')
-    t.ok(boom?.lastLogLines?.some((line) => line.includes('boom')), `the status carries the last log lines: ${JSON.stringify(boom?.lastLogLines)}`)
+    t.ok(
+      boom?.lastLogLines?.some((line) => line.includes('boom')),
+      `the status carries the last log lines: ${JSON.stringify(boom?.lastLogLines)}`,
+    )
     t.ok((boom?.restarts ?? 0) >= 3, `restarts are counted (${boom?.restarts})`)
     t.match(boom?.message ?? '', /backing off/)
     const local = await agent.status()
@@ -73,8 +88,12 @@ t.test('a crash-looping container backs off and is reported; a `never` one stays
   })
 
   await t.test('crashes after the transition still reach the hub: a BackOff event with a count, and the restart count in status', async (t) => {
-    const transition = await hub.waitForEvent(nodeId, 'WorkloadStateChanged', (e) => e.workload === 'boom' && e.data?.to === 'crash-loop', { timeoutMs: 60_000 })
-    const atTransition = await hub.waitForStatus(nodeId, (s) => s.workloads.some((w) => w.name === 'boom' && w.state === 'crash-loop'), { what: 'a crash-loop status' })
+    const transition = await hub.waitForEvent(nodeId, 'WorkloadStateChanged', (e) => e.workload === 'boom' && e.data?.to === 'crash-loop', {
+      timeoutMs: 60_000,
+    })
+    const atTransition = await hub.waitForStatus(nodeId, (s) => s.workloads.some((w) => w.name === 'boom' && w.state === 'crash-loop'), {
+      what: 'a crash-loop status',
+    })
     const restartsThen = atTransition.workloads.find((w) => w.name === 'boom')?.restarts ?? 0
     const backOff = await hub.waitForEvent(nodeId, 'BackOff', (e) => e.workload === 'boom', { timeoutMs: 60_000 })
     t.ok(Number(backOff.data?.count) >= 1, `the event says how many restarts it stands for (${backOff.data?.count})`)
@@ -98,15 +117,23 @@ t.test('a crash-looping container backs off and is reported; a `never` one stays
     t.equal(containers.length, 1, 'always the same single container, never a duplicate')
     // Its first start came with the create (no container id); a start of the existing
     // container would be the agent restarting it on top of the engine.
-    const fromAgent = agent.logLines('reconciling').flatMap((l) => (l.steps as string[]) ?? []).filter((step) => /^start boom \(/.test(step))
+    const fromAgent = agent
+      .logLines('reconciling')
+      .flatMap((l) => (l.steps as string[]) ?? [])
+      .filter((step) => /^start boom \(/.test(step))
     t.same(fromAgent, [], "the agent does not fight the engine's backoff with starts of its own")
     const latest = hub.latestStatus(nodeId)?.workloads.find((w) => w.name === 'boom')
     t.equal(latest?.state, 'crash-loop', 'the latest status still says crash-loop')
-    t.ok(latest?.lastLogLines?.some((line) => line.includes('boom')), 'and still carries the last log lines')
+    t.ok(
+      latest?.lastLogLines?.some((line) => line.includes('boom')),
+      'and still carries the last log lines',
+    )
   })
 
   await t.test('a `never` container that exited stays exited', async (t) => {
-    const status = await hub.waitForStatus(nodeId, (s) => s.workloads.some((w) => w.name === 'once' && w.state === 'exited'), { what: 'once to be reported exited' })
+    const status = await hub.waitForStatus(nodeId, (s) => s.workloads.some((w) => w.name === 'once' && w.state === 'exited'), {
+      what: 'once to be reported exited',
+    })
     const once = status.workloads.find((w) => w.name === 'once')
     t.equal(once?.exitCode, 5, 'with its exit code')
     t.equal(once?.restarts, 0, 'and no restarts: it was never restarted')

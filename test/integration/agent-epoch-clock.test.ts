@@ -114,7 +114,10 @@ for (const broker of BROKERS) {
     await waitFor(() => query<{ n: number }>(agent, 'SELECT COUNT(*) AS n FROM outbox')[0]?.n === 0, { what: 'the new outbox to drain', timeoutMs: 60_000 })
     const logged = query<{ seq: number; type: string }>(agent, "SELECT seq, type FROM test_outbox_log WHERE kind = 'event' ORDER BY seq")
     t.ok(logged.length > 0, `${logged.length} event(s) reported after the restart`)
-    t.ok(logged.every((r) => r.seq < oldMark), 'all of them numbered below what the hub had acknowledged before')
+    t.ok(
+      logged.every((r) => r.seq < oldMark),
+      'all of them numbered below what the hub had acknowledged before',
+    )
     const atHub = new Map<string, number>()
     for (const e of await hub.events(nodeId)) atHub.set(`${e.seq}:${e.type}`, (atHub.get(`${e.seq}:${e.type}`) ?? 0) + 1)
     const missing = logged.filter((r) => !atHub.has(`${r.seq}:${r.type}`))
@@ -134,7 +137,10 @@ for (const broker of BROKERS) {
     )
     t.same(counts, { running: 2, total: 2 }, 'and so is its latest status')
     // Two hours behind the documents the hub signed: the agent says its clock is wrong.
-    const behind = await waitFor(async () => (await hub.events(nodeId)).find((e) => e.type === 'ClockBehind'), { what: 'the ClockBehind event at the hub', timeoutMs: 60_000 })
+    const behind = await waitFor(async () => (await hub.events(nodeId)).find((e) => e.type === 'ClockBehind'), {
+      what: 'the ClockBehind event at the hub',
+      timeoutMs: 60_000,
+    })
     t.match(behind.message, /this node's clock reads .* before .*: set its time/)
     t.ok(Number(behind.data?.behindSeconds) > 3_000, `about two hours behind the hub's newest document (${behind.data?.behindSeconds} s)`)
   })

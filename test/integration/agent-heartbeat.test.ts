@@ -28,10 +28,18 @@ t.test('a heartbeat on connect, before the first interval has passed', async (t)
   await waitFor(() => listener.connected, { what: 'the listener to connect', timeoutMs: 10_000 })
 
   const spawnedAt = Date.now()
-  const agent = await startAgentProcess(t, { nodeId, dataDir: path.join(tempDir(t, 'agent-heartbeat'), 'data'), hubUrl: broker.url, extraArgs: ['--profile', PROFILE] })
+  const agent = await startAgentProcess(t, {
+    nodeId,
+    dataDir: path.join(tempDir(t, 'agent-heartbeat'), 'data'),
+    hubUrl: broker.url,
+    extraArgs: ['--profile', PROFILE],
+  })
   const first = await waitFor(() => received[0], { what: 'the first heartbeat', timeoutMs: INTERVAL_MS + 30_000, intervalMs: 100 })
   t.equal(first.heartbeat.nodeId, nodeId)
-  t.ok(first.at - spawnedAt < INTERVAL_MS, `the first heartbeat came ${first.at - spawnedAt} ms after the agent was started, before its ${INTERVAL_MS} ms interval`)
+  t.ok(
+    first.at - spawnedAt < INTERVAL_MS,
+    `the first heartbeat came ${first.at - spawnedAt} ms after the agent was started, before its ${INTERVAL_MS} ms interval`,
+  )
   // CPU is a rate: the first heartbeat measures it over a short window of its own rather than sending none.
   t.type(first.heartbeat.cpuPercent, 'number', 'the first heartbeat already carries a CPU figure')
   t.ok((first.heartbeat.cpuPercent ?? -1) >= 0 && (first.heartbeat.cpuPercent ?? 101) <= 100, 'a percentage')

@@ -50,7 +50,12 @@ t.test('refuses what it must not apply, survives garbage, and still converges', 
 
   await t.test('a forged or tampered document is rejected and reported', async (t) => {
     const otherKey = generateSigningKeys()
-    const forged = await rejects(t, 'signed by another key', encodeMessage(hub.signedDocument(nodeId, [webA, webB], 10, otherKey.privateKeyPem)), 'bad-signature')
+    const forged = await rejects(
+      t,
+      'signed by another key',
+      encodeMessage(hub.signedDocument(nodeId, [webA, webB], 10, otherKey.privateKeyPem)),
+      'bad-signature',
+    )
     t.match(forged.message, /pinned/, 'the reason names the pinned key')
     t.equal(forged.severity, 'error')
 
@@ -62,7 +67,17 @@ t.test('refuses what it must not apply, survives garbage, and still converges', 
     await rejects(t, 'no signature at all', encodeMessage(unsigned), 'bad-signature')
     await rejects(t, 'addressed to another node', encodeMessage(hub.signedDocument('t-someone-else', [webB], 13)), 'wrong-node')
     // Signed by the right key but not a valid document: the schema check comes after the signature.
-    const invalid = signDocument({ apiVersion: 'shoal/v1', kind: 'NodeDesiredState', nodeId, generation: 14, issuedAt: new Date().toISOString(), workloads: [{ name: 'Bad Name!' }] } as never, hub.keys.privateKeyPem)
+    const invalid = signDocument(
+      {
+        apiVersion: 'shoal/v1',
+        kind: 'NodeDesiredState',
+        nodeId,
+        generation: 14,
+        issuedAt: new Date().toISOString(),
+        workloads: [{ name: 'Bad Name!' }],
+      } as never,
+      hub.keys.privateKeyPem,
+    )
     await rejects(t, 'signed but schema-invalid', encodeMessage(invalid), 'invalid')
     t.equal((await agent.status()).generation, 5, 'nothing was stored')
   })

@@ -22,8 +22,14 @@ interface StoredRevert {
 function stored(dbPath: string): { windows: Array<{ workload: string; revision: number; startedAt: number }>; reverts: Map<string, StoredRevert> } {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true })
   try {
-    const windows = db.prepare('SELECT workload, revision, started_at AS startedAt FROM revert_window ORDER BY workload').all() as Array<{ workload: string; revision: number; startedAt: number }>
-    const rows = db.prepare('SELECT workload, from_revision AS fromRevision, to_revision AS toRevision, reason FROM local_revert').all() as Array<StoredRevert & { workload: string }>
+    const windows = db.prepare('SELECT workload, revision, started_at AS startedAt FROM revert_window ORDER BY workload').all() as Array<{
+      workload: string
+      revision: number
+      startedAt: number
+    }>
+    const rows = db.prepare('SELECT workload, from_revision AS fromRevision, to_revision AS toRevision, reason FROM local_revert').all() as Array<
+      StoredRevert & { workload: string }
+    >
     return { windows, reverts: new Map(rows.map((r) => [r.workload, r])) }
   } finally {
     db.close()
@@ -71,10 +77,14 @@ t.test('a failing revision is reverted to its fallback while the hub is unreacha
   await t.test('hub reachable: the crash loop of revision 2 is reported, not reverted', async (t) => {
     const seq = hub.lastSeq(nodeId)
     await hub.publishDesired(nodeId, [bad], 2)
-    const status = await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 2 && s.workloads.some((w) => w.name === 'app' && w.revision === 2 && w.state === 'crash-loop'), {
-      what: 'revision 2 reported crash-looping',
-      timeoutMs: 60_000,
-    })
+    const status = await hub.waitForStatus(
+      nodeId,
+      (s) => s.observedGeneration === 2 && s.workloads.some((w) => w.name === 'app' && w.revision === 2 && w.state === 'crash-loop'),
+      {
+        what: 'revision 2 reported crash-looping',
+        timeoutMs: 60_000,
+      },
+    )
     t.notOk(status.workloads[0]?.revert, 'no revert in the status')
     t.same(hub.events(nodeId, 'LocalRevert', seq), [], 'no LocalRevert event')
     const app = (await nodeContainers(nodeId)).filter((c) => c.workload === 'app')
@@ -84,7 +94,11 @@ t.test('a failing revision is reverted to its fallback while the hub is unreacha
       'the node runs revision 2 only',
     )
     const { windows, reverts } = stored(dbPath)
-    t.same(windows.map((w) => [w.workload, w.revision]), [['app', 2]], 'the revert window of revision 2 was stored')
+    t.same(
+      windows.map((w) => [w.workload, w.revision]),
+      [['app', 2]],
+      'the revert window of revision 2 was stored',
+    )
     t.equal(reverts.size, 0, 'no revert stored')
   })
 
@@ -141,7 +155,11 @@ t.test('a failing revision is reverted to its fallback while the hub is unreacha
     await hub.waitForEvent(nodeId, 'DesiredAccepted', (e) => e.data?.generation === 3, { afterSeq: seq })
     await waitFor(async () => (await agent.status()).generation === 3, { what: 'the agent to store generation 3' })
     await agent.waitForPasses(agent.passCount(), 3)
-    t.equal((await runningRevision(nodeId, 'app', 1, 'revision 1')).id, reverted.id, 'still the same revision 1 container under a document that repeats revision 2')
+    t.equal(
+      (await runningRevision(nodeId, 'app', 1, 'revision 1')).id,
+      reverted.id,
+      'still the same revision 1 container under a document that repeats revision 2',
+    )
     t.equal(stored(dbPath).reverts.get('app')?.fromRevision, 2, 'the revert is still stored')
     t.same(hub.events(nodeId, 'LocalRevertCleared', seq), [], 'and was not cleared')
     const reported = hub.latestStatus(nodeId)?.workloads.find((w) => w.name === 'app')

@@ -24,14 +24,18 @@ t.test('applies a document delivered through NATS JetStream KV', async (t) => {
   const first = await waitForRunning(nodeId, ['web-a'])
   t.equal(await waitFor(() => fetchText(portA), { what: 'web-a to serve', timeoutMs: 15_000 }), 'hello-web-a')
   await hub.waitForEvent(nodeId, 'DesiredAccepted', (e) => e.data?.generation === 1)
-  await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 1 && s.workloads.length === 1 && s.workloads[0]?.state === 'running', { what: 'generation 1 running' })
+  await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 1 && s.workloads.length === 1 && s.workloads[0]?.state === 'running', {
+    what: 'generation 1 running',
+  })
 
   // A later put on the same key reaches the agent through the same watch.
   await hub.publishDesired(nodeId, [httpdWorkload('web-a', portA, image), httpdWorkload('web-b', portB, image)], 2)
   const second = await waitForRunning(nodeId, ['web-a', 'web-b'])
   t.equal(second.get('web-a')?.id, first.get('web-a')?.id, 'web-a kept its container')
   t.equal(await waitFor(() => fetchText(portB), { what: 'web-b to serve', timeoutMs: 15_000 }), 'hello-web-b')
-  await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 2 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'), { what: 'generation 2 running' })
+  await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 2 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'), {
+    what: 'generation 2 running',
+  })
 
   await waitFor(async () => (await agent.status()).outbox.records === 0, { what: 'acks over NATS to trim the outbox', timeoutMs: 30_000 })
   t.pass('the outbox drained through NATS acks')

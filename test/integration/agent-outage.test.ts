@@ -41,7 +41,9 @@ t.test('keeps working through a broker outage and delivers the outbox afterwards
 
   await hub.publishDesired(nodeId, [httpdWorkload('web', port, image), httpdWorkload('calm', portCalm, image)], 1)
   const before = await waitForRunning(nodeId, ['web', 'calm'])
-  await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 1 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'), { what: 'both running' })
+  await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 1 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running'), {
+    what: 'both running',
+  })
   await waitFor(async () => (await agent.status()).outbox.records === 0, { what: 'the outbox to drain while online' })
   const seqBeforeOutage = hub.lastSeq(nodeId)
 
@@ -89,7 +91,10 @@ t.test('keeps working through a broker outage and delivers the outbox afterwards
   await t.test('broker back: every record delivered in order exactly once, then trimmed', async (t) => {
     const pending = pendingOutbox(path.join(dataDir, 'agent.db'))
     t.ok(pending.length > 0, 'records are waiting')
-    t.ok(pending.every((r) => r.seq > seqBeforeOutage), 'they are all newer than what the hub already has')
+    t.ok(
+      pending.every((r) => r.seq > seqBeforeOutage),
+      'they are all newer than what the hub already has',
+    )
     await broker.start()
     const lastPending = pending.at(-1)?.seq ?? 0
     await waitFor(() => hub.lastSeq(nodeId) >= lastPending, { what: `the hub to receive up to seq ${lastPending}`, timeoutMs: 90_000 })
@@ -118,9 +123,13 @@ t.test('keeps working through a broker outage and delivers the outbox afterwards
       `the crash was reported: ${JSON.stringify(transitions.map((e) => e.data))}`,
     )
     t.equal(transitions.at(-1)?.data?.to, 'running', 'and the recovery')
-    const status = await hub.waitForStatus(nodeId, (s) => s.workloads.find((w) => w.name === 'web')?.restarts === 1 && s.workloads.every((w) => w.state === 'running'), {
-      what: 'a status with the restart',
-    })
+    const status = await hub.waitForStatus(
+      nodeId,
+      (s) => s.workloads.find((w) => w.name === 'web')?.restarts === 1 && s.workloads.every((w) => w.state === 'running'),
+      {
+        what: 'a status with the restart',
+      },
+    )
     t.equal(status.observedGeneration, 1)
 
     await waitFor(async () => (await agent.status()).outbox.records === 0, { what: 'the outbox to be trimmed after the acks', timeoutMs: 30_000 })

@@ -51,11 +51,15 @@ t.test('recreates its workloads from SQLite alone after a reboot with no network
     await broker.start()
     const status = await hub.waitForStatus(
       nodeId,
-      (s) => s.observedGeneration === 4 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running' && w.containerId === after.get(w.name)?.id),
+      (s) =>
+        s.observedGeneration === 4 && s.workloads.length === 2 && s.workloads.every((w) => w.state === 'running' && w.containerId === after.get(w.name)?.id),
       { what: 'the status after the reboot', timeoutMs: 90_000 },
     )
     t.ok(status, 'the hub sees both workloads running in their new containers')
-    t.ok(hub.records(nodeId).some((r) => r.seq > seq), 'records queued offline were delivered')
+    t.ok(
+      hub.records(nodeId).some((r) => r.seq > seq),
+      'records queued offline were delivered',
+    )
     await waitFor(async () => (await agent.status()).outbox.records === 0, { what: 'the outbox to drain', timeoutMs: 30_000 })
     t.same(hub.ledger.anomalies, [])
     t.same(hub.ledger.refused, [])

@@ -5,7 +5,16 @@
 import path from 'node:path'
 import t from 'tap'
 import { dockerClient, freePort, startMosquitto, tempDir, testImage, testRegistry, waitFor } from '../support/index.js'
-import { fetchText, httpdWorkload, nodeContainers, startAgentProcess, uniqueNodeId, waitForRunning, type AgentProcess, type NodeContainer } from '../support/agent-process.js'
+import {
+  fetchText,
+  httpdWorkload,
+  nodeContainers,
+  startAgentProcess,
+  uniqueNodeId,
+  waitForRunning,
+  type AgentProcess,
+  type NodeContainer,
+} from '../support/agent-process.js'
 import { startMqttHubDouble, type WorkloadInput } from '../support/hub-double.js'
 
 t.setTimeout(150_000)
@@ -18,7 +27,11 @@ async function killWhen<T>(agent: AgentProcess, what: string, condition: () => T
   return seen
 }
 
-const summary = (containers: readonly NodeContainer[]): string => containers.map((c) => `${c.workload}:${c.state}`).sort().join(', ') || 'no containers'
+const summary = (containers: readonly NodeContainer[]): string =>
+  containers
+    .map((c) => `${c.workload}:${c.state}`)
+    .sort()
+    .join(', ') || 'no containers'
 
 t.test('converges and adopts after SIGKILL mid-reconcile', async (t) => {
   const image = testImage()
@@ -32,7 +45,12 @@ t.test('converges and adopts after SIGKILL mid-reconcile', async (t) => {
   const repo = `${testRegistry()}/shoal-test/kill-${nodeId}`
   const pulled = `${repo}:1`
   await docker.getImage(image).tag({ repo, tag: '1' })
-  t.teardown(() => docker.getImage(pulled).remove({ force: true }).catch(() => undefined))
+  t.teardown(() =>
+    docker
+      .getImage(pulled)
+      .remove({ force: true })
+      .catch(() => undefined),
+  )
   const push = await docker.getImage(pulled).push({ authconfig: { serveraddress: testRegistry() } })
   await new Promise((resolve, reject) => docker.modem.followProgress(push, (error, out) => (error ? reject(error) : resolve(out))))
   await docker.getImage(pulled).remove()
@@ -113,10 +131,14 @@ t.test('converges and adopts after SIGKILL mid-reconcile', async (t) => {
       t.equal((await docker.getContainer(id ?? '').inspect()).RestartCount, 0, 'adopted containers were not restarted')
     }
     t.equal(await waitFor(() => fetchText(portC), { what: 'c to serve', timeoutMs: 15_000 }), 'hello-c-slow-stop')
-    const status = await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 3 && s.workloads.length === 3 && s.workloads.every((w) => w.state === 'running'), {
-      what: 'generation 3 running',
-      timeoutMs: 30_000,
-    })
+    const status = await hub.waitForStatus(
+      nodeId,
+      (s) => s.observedGeneration === 3 && s.workloads.length === 3 && s.workloads.every((w) => w.state === 'running'),
+      {
+        what: 'generation 3 running',
+        timeoutMs: 30_000,
+      },
+    )
     t.same(
       status.workloads.map((w) => [w.name, w.containerId]).sort(),
       names.map((n) => [n, after.get(n)?.id]),

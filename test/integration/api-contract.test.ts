@@ -29,7 +29,15 @@ import { deploymentYaml, sleepTemplate, startHubAgent, startHubProcess, type Hub
 t.setTimeout(240_000)
 
 /** Fetches a route and parses its JSON with the schema; resolves to the parsed value. */
-async function conforming<S extends z.ZodType>(t: Test, hub: HubProcess, schema: S, method: string, path: string, body?: unknown, status = 200): Promise<z.infer<S>> {
+async function conforming<S extends z.ZodType>(
+  t: Test,
+  hub: HubProcess,
+  schema: S,
+  method: string,
+  path: string,
+  body?: unknown,
+  status = 200,
+): Promise<z.infer<S>> {
   const response = await hub.api(method, path, body)
   t.equal(response.status, status, `${method} ${path} answers ${status}${response.status === status ? '' : `: ${response.text.slice(0, 300)}`}`)
   const parsed = schema.safeParse(response.body)
@@ -59,23 +67,36 @@ t.test('a real hub serves its contract, and its answers parse with it', async (t
     t.equal(answerOf('/api/v1/events'), '#/components/schemas/EventList')
     t.equal(answerOf('/api/v1/deployments/{name}/rollout'), '#/components/schemas/RolloutStatus')
     t.equal(answerOf('/api/v1/tokens', 'post', '201'), '#/components/schemas/TokenCreated')
-    for (const name of ['NodeList', 'NodeDetail', 'DeploymentList', 'EventList', 'RolloutStatus', 'TokenCreated']) t.ok(name in doc.components.schemas, `component ${name}`)
+    for (const name of ['NodeList', 'NodeDetail', 'DeploymentList', 'EventList', 'RolloutStatus', 'TokenCreated'])
+      t.ok(name in doc.components.schemas, `component ${name}`)
   })
 
   const token = await conforming(t, hub, TokenCreated, 'POST', '/api/v1/tokens', { maxUses: 1, ttl: '10m', labels: { site: 'a' } }, 201)
   t.equal(token.maxUses, 1)
   const tokens = await conforming(t, hub, TokenList, 'GET', '/api/v1/tokens')
-  t.ok(tokens.items.some((item) => item.id === token.id && item.usesLeft === 1), 'the new token is listed with its use left')
+  t.ok(
+    tokens.items.some((item) => item.id === token.id && item.usesLeft === 1),
+    'the new token is listed with its use left',
+  )
 
   const agent = await startHubAgent(t, hub, { name: uniqueNodeId('contract'), token: token.token })
   const nodeId = agent.nodeId
-  await waitFor(async () => (await hub.nodes()).some((n) => n.id === nodeId && n.condition.type === 'Ready' && n.usage !== null), { what: `${nodeId} Ready with a heartbeat`, timeoutMs: 60_000 })
+  await waitFor(async () => (await hub.nodes()).some((n) => n.id === nodeId && n.condition.type === 'Ready' && n.usage !== null), {
+    what: `${nodeId} Ready with a heartbeat`,
+    timeoutMs: 60_000,
+  })
 
   await t.test('nodes', async (t) => {
     const list = await conforming(t, hub, NodeList, 'GET', '/api/v1/nodes')
-    t.match(list.items.find((n) => n.id === nodeId), { labels: { site: 'a' }, online: true, condition: { type: 'Ready' } })
+    t.match(
+      list.items.find((n) => n.id === nodeId),
+      { labels: { site: 'a' }, online: true, condition: { type: 'Ready' } },
+    )
     const selected = await conforming(t, hub, NodeList, 'GET', '/api/v1/nodes?selector=site%3Da')
-    t.same(selected.items.map((n) => n.id), [nodeId])
+    t.same(
+      selected.items.map((n) => n.id),
+      [nodeId],
+    )
     const detail = await conforming(t, hub, NodeDetail, 'GET', `/api/v1/nodes/${nodeId}`)
     t.ok(detail.inventory.memoryBytes > 0, 'with its inventory')
     const patched = await conforming(t, hub, NodeView, 'PATCH', `/api/v1/nodes/${nodeId}`, { labels: { tier: 'edge' } })
@@ -83,7 +104,14 @@ t.test('a real hub serves its contract, and its answers parse with it', async (t
   })
 
   const image = testImage()
-  const applied = await conforming(t, hub, ApplyResponse, 'POST', '/api/v1/manifests', deploymentYaml('contract', { replicas: 1, template: sleepTemplate(image) }))
+  const applied = await conforming(
+    t,
+    hub,
+    ApplyResponse,
+    'POST',
+    '/api/v1/manifests',
+    deploymentYaml('contract', { replicas: 1, template: sleepTemplate(image) }),
+  )
   t.match(applied.results, [{ kind: 'Deployment', name: 'contract', outcome: 'created', revision: 1 }])
   await waitFor(
     async () => {
@@ -98,7 +126,14 @@ t.test('a real hub serves its contract, and its answers parse with it', async (t
     t.match(list.items, [{ name: 'contract', desired: 1, ready: 1, upToDate: 1, rollout: { phase: 'complete' } }])
     const detail = await conforming(t, hub, DeploymentDetail, 'GET', '/api/v1/deployments/contract')
     t.equal(detail.placements[0]?.status?.state, 'running', 'the placement carries its workload status')
-    const preview = await conforming(t, hub, DryRunResponse, 'POST', '/api/v1/manifests?dryRun=true', deploymentYaml('contract-preview', { replicas: 1, template: sleepTemplate(image) }))
+    const preview = await conforming(
+      t,
+      hub,
+      DryRunResponse,
+      'POST',
+      '/api/v1/manifests?dryRun=true',
+      deploymentYaml('contract-preview', { replicas: 1, template: sleepTemplate(image) }),
+    )
     t.match(preview.results, [{ name: 'contract-preview', desired: 1, pending: 0 }])
   })
 
@@ -118,8 +153,14 @@ t.test('a real hub serves its contract, and its answers parse with it', async (t
 
   await t.test('events, audit, health and a refusal', async (t) => {
     const events = await conforming(t, hub, EventList, 'GET', '/api/v1/events?limit=1000')
-    t.ok(events.items.some((e) => e.type === 'NodeEnrolled' && e.nodeId === nodeId), 'the enrollment is among them')
-    t.ok(events.items.some((e) => e.nodeId === nodeId && e.seq !== null), "and events the agent reported")
+    t.ok(
+      events.items.some((e) => e.type === 'NodeEnrolled' && e.nodeId === nodeId),
+      'the enrollment is among them',
+    )
+    t.ok(
+      events.items.some((e) => e.nodeId === nodeId && e.seq !== null),
+      'and events the agent reported',
+    )
     const paged = await conforming(t, hub, EventList, 'GET', '/api/v1/events?since=0&limit=2')
     t.equal(paged.items.length, 2)
     const audit = await conforming(t, hub, AuditList, 'GET', '/api/v1/audit')

@@ -63,7 +63,17 @@ t.test('drain over the real API server, store and fleet controller', async (t) =
     store.nodes.insert(
       nodeRecord(id, {
         labels: { pool: 'p' },
-        inventory: { hostname: id, arch: 'amd64', cpu: { model: 'test', cores: 4 }, memoryBytes: 8 << 30, disks: [], os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' }, hardware: {}, gpus: [], runtime: null },
+        inventory: {
+          hostname: id,
+          arch: 'amd64',
+          cpu: { model: 'test', cores: 4 },
+          memoryBytes: 8 << 30,
+          disks: [],
+          os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' },
+          hardware: {},
+          gpus: [],
+          runtime: null,
+        },
         createdAt: now,
       }),
     )
@@ -108,16 +118,34 @@ t.test('drain over the real API server, store and fleet controller', async (t) =
     t.equal(run.code, 0, run.err)
     t.equal(
       run.out,
-      [`node/${victim.nodeId} cordoned`, `moved mover (replica ${victim.replica}) to ${spare}`, 'kept every: every-node workloads run on each matching node', `node/${victim.nodeId} drained`, ''].join('\n'),
+      [
+        `node/${victim.nodeId} cordoned`,
+        `moved mover (replica ${victim.replica}) to ${spare}`,
+        'kept every: every-node workloads run on each matching node',
+        `node/${victim.nodeId} drained`,
+        '',
+      ].join('\n'),
     )
     t.equal(store.nodes.get(victim.nodeId)?.cordoned, true, 'cordoned')
-    t.same(placementsOf('mover').map((p) => p.nodeId).sort(), [before[1]?.nodeId, spare].sort(), 'mover now runs on the other two nodes')
-    t.ok(placementsOf('every').some((p) => p.nodeId === victim.nodeId), 'every-node copy stays')
+    t.same(
+      placementsOf('mover')
+        .map((p) => p.nodeId)
+        .sort(),
+      [before[1]?.nodeId, spare].sort(),
+      'mover now runs on the other two nodes',
+    )
+    t.ok(
+      placementsOf('every').some((p) => p.nodeId === victim.nodeId),
+      'every-node copy stays',
+    )
     t.same(workloadsSent(victim.nodeId), ['every'], 'the drained node got a document without the replica')
     t.ok((store.desired.get(victim.nodeId)?.generation ?? 0) > generation, 'with a newer generation')
     t.same(workloadsSent(spare), ['every', 'mover'], 'the spare node got the replica')
     t.match(store.audit.list().at(-1), { action: 'node.drain', target: victim.nodeId })
-    t.ok(changes.some((c) => c.type === 'node' && c.nodeId === victim.nodeId && c.reason === 'drained'), 'the change feed says so (consoles and -w update)')
+    t.ok(
+      changes.some((c) => c.type === 'node' && c.nodeId === victim.nodeId && c.reason === 'drained'),
+      'the change feed says so (consoles and -w update)',
+    )
   })
 
   await t.test('a timer pass does not bring the replica back while the node is cordoned', async (t) => {
@@ -132,14 +160,21 @@ t.test('drain over the real API server, store and fleet controller', async (t) =
     const result = JSON.parse(json.out)
     t.same(result.evicted, [{ deployment: 'mover', workload: 'mover', replica: second.replica, movedTo: null }])
     t.same(result.kept, [{ deployment: 'every', workload: 'every', reason: 'every-node workloads run on each matching node' }])
-    t.same(placementsOf('mover').map((p) => p.nodeId), [spare], 'one replica left on the only schedulable node')
+    t.same(
+      placementsOf('mover').map((p) => p.nodeId),
+      [spare],
+      'one replica left on the only schedulable node',
+    )
     t.equal(fleet.outcome('mover')?.pending, 1)
   })
 
   await t.test('draining again is harmless', async (t) => {
     const run = await shoal('drain', victim.nodeId)
     t.equal(run.code, 0, run.err)
-    t.equal(run.out, [`node/${victim.nodeId} cordoned`, 'kept every: every-node workloads run on each matching node', `node/${victim.nodeId} drained`, ''].join('\n'))
+    t.equal(
+      run.out,
+      [`node/${victim.nodeId} cordoned`, 'kept every: every-node workloads run on each matching node', `node/${victim.nodeId} drained`, ''].join('\n'),
+    )
   })
 
   await t.test('an unknown node: exit 1 and how to find names', async (t) => {
@@ -157,10 +192,28 @@ t.test('drain over the real API server, store and fleet controller', async (t) =
 })
 
 t.test('drainPlan: replicated copies leave, every-node copies and other nodes stay', async (t) => {
-  const p = (nodeId: string, deployment: string, replica = 0): PlacementRecord => ({ nodeId, deployment, workload: deployment, replica, revision: 1, readySince: null, createdAt: '2026-01-01T00:00:00Z' })
+  const p = (nodeId: string, deployment: string, replica = 0): PlacementRecord => ({
+    nodeId,
+    deployment,
+    workload: deployment,
+    replica,
+    revision: 1,
+    readySince: null,
+    createdAt: '2026-01-01T00:00:00Z',
+  })
   const modes: Record<string, 'replicated' | 'every-node'> = { web: 'replicated', agent: 'every-node' }
   const plan = drainPlan('n1', [p('n1', 'web'), p('n1', 'agent'), p('n2', 'web', 1), p('n1', 'orphan')], (name) => modes[name])
-  t.same(plan.evict.map((x) => x.deployment), ['web', 'orphan'], 'a placement of an unknown deployment leaves too')
-  t.same(plan.keep.map((x) => x.deployment), ['agent'])
-  t.same(plan.others.map((x) => x.nodeId), ['n2'])
+  t.same(
+    plan.evict.map((x) => x.deployment),
+    ['web', 'orphan'],
+    'a placement of an unknown deployment leaves too',
+  )
+  t.same(
+    plan.keep.map((x) => x.deployment),
+    ['agent'],
+  )
+  t.same(
+    plan.others.map((x) => x.nodeId),
+    ['n2'],
+  )
 })

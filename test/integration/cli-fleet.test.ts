@@ -26,14 +26,21 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
   const fleet = uniqueNodeId('fleet')
   const ids = { a: uniqueNodeId('clia'), b: uniqueNodeId('clib') }
   const token = await hub.createJoinToken({ maxUses: 2, ttl: '10m', labels: { fleet } })
-  await Promise.all([startHubAgent(t, hub, { name: ids.a, token, labels: { site: 'a' } }), startHubAgent(t, hub, { name: ids.b, token, labels: { site: 'b' } })])
+  await Promise.all([
+    startHubAgent(t, hub, { name: ids.a, token, labels: { site: 'a' } }),
+    startHubAgent(t, hub, { name: ids.b, token, labels: { site: 'b' } }),
+  ])
   const nodes = await waitFor(
     async () => {
       const items = await hub.nodes()
       // latest >= 1: the hub has issued the node its first document (passes after enrollments are
       // coalesced, so a node can be Ready at 0/0 for a moment).
       const settled = (n: any): boolean =>
-        n.online && n.condition.type === 'Ready' && n.condition.reasons.length === 0 && n.generation.latest >= 1 && n.generation.observed === n.generation.latest
+        n.online &&
+        n.condition.type === 'Ready' &&
+        n.condition.reasons.length === 0 &&
+        n.generation.latest >= 1 &&
+        n.generation.observed === n.generation.latest
       return items.length === 2 && items.every(settled) ? items : undefined
     },
     { what: 'two Ready nodes that applied their latest generation', timeoutMs: 30_000, intervalMs: 250 },
@@ -42,7 +49,14 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
   const arch = String(nodes[0].arch)
   /** Ids, profile, arch and ages as placeholders: what stays the same from run to run. */
   const normalise = (cell: string): string =>
-    normaliseAges(cell.replaceAll(ids.a, '<a>').replaceAll(ids.b, '<b>').replaceAll(fleet, '<fleet>').replaceAll(profile, '<profile>').replace(new RegExp(`\\b${arch}\\b`, 'g'), '<arch>'))
+    normaliseAges(
+      cell
+        .replaceAll(ids.a, '<a>')
+        .replaceAll(ids.b, '<b>')
+        .replaceAll(fleet, '<fleet>')
+        .replaceAll(profile, '<profile>')
+        .replace(new RegExp(`\\b${arch}\\b`, 'g'), '<arch>'),
+    )
   const golden = (t: Test, table: string): string => {
     const cells = tableCells(table, normalise)
     t.ok(cells.aligned, `the table is aligned${cells.aligned ? '' : `: ${cells.problems.join('; ')}`}`)
@@ -94,12 +108,19 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     t.equal(none.err, 'no nodes match site=nowhere\n')
 
     const json = JSON.parse((await cliOk(t, ['get', 'nodes', '-o', 'json'])).out)
-    t.same(json.items.map((n: any) => n.id), [ids.a, ids.b].sort())
+    t.same(
+      json.items.map((n: any) => n.id),
+      [ids.a, ids.b].sort(),
+    )
     t.same(Object.keys(json), ['items'])
     const api = await hub.nodes()
     for (const node of json.items) {
       const fromApi = api.find((n: any) => n.id === node.id)
-      t.same({ ...node, lastSeenAt: null, usage: null, condition: null }, { ...fromApi, lastSeenAt: null, usage: null, condition: null }, `${node.id}: the hub's own object`)
+      t.same(
+        { ...node, lastSeenAt: null, usage: null, condition: null },
+        { ...fromApi, lastSeenAt: null, usage: null, condition: null },
+        `${node.id}: the hub's own object`,
+      )
     }
     const yaml = (await cliOk(t, ['get', 'nodes', '-o', 'yaml'])).out
     t.match(yaml, new RegExp(`^items:\\n  - id: ${[ids.a, ids.b].sort()[0]}\\n`))
@@ -119,7 +140,10 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
   const webFile = path.join(manifests, 'web.yaml')
   writeFileSync(webFile, deploymentYaml('cli-web', { replicas: 1, selector: { matchLabels: { fleet, site: 'a' } }, template: sleepTemplate(image) }))
   const gpuFile = path.join(manifests, 'gpu.yaml')
-  writeFileSync(gpuFile, deploymentYaml('cli-gpu', { replicas: 1, selector: { matchLabels: { fleet } }, requires: { capabilities: ['gpu'] }, template: sleepTemplate(image) }))
+  writeFileSync(
+    gpuFile,
+    deploymentYaml('cli-gpu', { replicas: 1, selector: { matchLabels: { fleet } }, requires: { capabilities: ['gpu'] }, template: sleepTemplate(image) }),
+  )
 
   await t.test('apply --dry-run shows placements and why, and changes nothing', async (t) => {
     const run = await cliOk(t, ['apply', '-f', manifests, '--dry-run'])
@@ -137,16 +161,25 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     t.same((await hub.ok('GET', '/api/v1/deployments')).items, [], 'nothing was applied')
     const json = JSON.parse((await cliOk(t, ['apply', '-f', webFile, '--dry-run', '-o', 'json'])).out)
     t.equal(json.dryRun, true)
-    t.same(json.results[0].placements.map((p: any) => p.nodeId), [ids.a])
+    t.same(
+      json.results[0].placements.map((p: any) => p.nodeId),
+      [ids.a],
+    )
   })
 
   await t.test('apply reports problems at file:line:column and applies nothing', async (t) => {
     const bad = path.join(dir, 'bad.yaml')
-    writeFileSync(bad, ['apiVersion: shoal/v1', 'kind: Deployment', 'metadata:', '  name: cli-bad', 'spec:', '  replicas: -1', '  template:', '    image: x', ''].join('\n'))
+    writeFileSync(
+      bad,
+      ['apiVersion: shoal/v1', 'kind: Deployment', 'metadata:', '  name: cli-bad', 'spec:', '  replicas: -1', '  template:', '    image: x', ''].join('\n'),
+    )
     const run = await cli(['apply', '-f', webFile, '-f', bad])
     t.equal(run.code, 1)
     t.equal(run.out, '')
-    t.equal(run.err, `${bad}:6:13: document 0: spec.replicas: Too small: expected number to be >=0\nerror: 1 problem(s) in the manifests; nothing was applied (fix them, or check with shoal validate)\n`)
+    t.equal(
+      run.err,
+      `${bad}:6:13: document 0: spec.replicas: Too small: expected number to be >=0\nerror: 1 problem(s) in the manifests; nothing was applied (fix them, or check with shoal validate)\n`,
+    )
     t.same((await hub.ok('GET', '/api/v1/deployments')).items, [], 'not even the valid file was applied')
   })
 
@@ -177,10 +210,13 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     const wide = await cliOk(t, ['get', 'deploy', '-o', 'wide'])
     t.match(wide.out, /cli-gpu .* 0\/1 replicas placed, 1 pending; 0\/2 nodes match: 2 lack capability gpu\n/)
     const json = JSON.parse((await cliOk(t, ['get', 'deployments', '-o', 'json'])).out)
-    t.same(json.items.map((d: any) => [d.name, d.desired, d.placed, d.ready, d.pending]), [
-      ['cli-gpu', 1, 0, 0, 1],
-      ['cli-web', 1, 1, 1, 0],
-    ])
+    t.same(
+      json.items.map((d: any) => [d.name, d.desired, d.placed, d.ready, d.pending]),
+      [
+        ['cli-gpu', 1, 0, 0, 1],
+        ['cli-web', 1, 1, 1, 0],
+      ],
+    )
   })
 
   await t.test('describe deployment: spec, placements, why pending, events', async (t) => {
@@ -200,7 +236,10 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     )
     t.match(web.out, /\nScheduling:\n  1\/1 replicas placed/)
     const placements = web.out.slice(web.out.indexOf('Placements:\n') + 'Placements:\n'.length, web.out.indexOf('\n\nEvents:'))
-    t.equal(golden(t, placements.replace(/^ {2}/gm, '')), ['NODE | REPLICA | STATE | HEALTH | RESTARTS | REVISION | AGE', '<a> | 0 | running | none | 0 | 1 | <age>'].join('\n'))
+    t.equal(
+      golden(t, placements.replace(/^ {2}/gm, '')),
+      ['NODE | REPLICA | STATE | HEALTH | RESTARTS | REVISION | AGE', '<a> | 0 | running | none | 0 | 1 | <age>'].join('\n'),
+    )
     t.match(web.out, new RegExp(`\\n  \\d+[smhd] +info +WorkloadStateChanged +${ids.a} +cli-web +cli-web: .*running`))
     const json = JSON.parse((await cliOk(t, ['describe', 'deployment', 'cli-web', '-o', 'json'])).out)
     t.equal(json.name, 'cli-web')
@@ -214,7 +253,10 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     t.match(out, /\nLabels: +device-class=generic\n +fleet=\S+\n +site=a\n/)
     t.match(out, /\nInventory:\n  Hostname: +\S+\n  CPU: +.+, \d+ cores?\n  Memory: +[\d.]+[KMGT]i\n  Disks: +.+\n  OS: +.+\n  Capacity: +cpu \d+m/)
     t.match(out, /\nWorkloads:\n  NAME +DEPLOYMENT +STATE +HEALTH +RESTARTS +REVISION +AGE\n  cli-web +cli-web +running +none +0 +1 +\d+[smhd]\n/)
-    t.match(out, new RegExp(`\\nEvents:\\n  AGE +SEVERITY +TYPE +NODE +WORKLOAD +MESSAGE\\n(.*\\n)*  \\d+[smhd] +info +NodeEnrolled +${ids.a} +- +${ids.a} enrolled`))
+    t.match(
+      out,
+      new RegExp(`\\nEvents:\\n  AGE +SEVERITY +TYPE +NODE +WORKLOAD +MESSAGE\\n(.*\\n)*  \\d+[smhd] +info +NodeEnrolled +${ids.a} +- +${ids.a} enrolled`),
+    )
     const json = JSON.parse((await cliOk(t, ['describe', 'node', ids.a, '-o', 'json'])).out)
     t.equal(json.id, ids.a)
     t.ok(json.inventory.cpu.cores >= 1)
@@ -228,13 +270,18 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
   })
 
   await t.test('top nodes: CPU, memory and disk from heartbeats', async (t) => {
-    await waitFor(async () => (await hub.nodes()).every((n: any) => n.usage !== null), { what: 'a heartbeat from both nodes', timeoutMs: 60_000, intervalMs: 500 })
+    await waitFor(async () => (await hub.nodes()).every((n: any) => n.usage !== null), {
+      what: 'a heartbeat from both nodes',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    })
     const run = await cliOk(t, ['top', 'nodes'])
     const cells = tableCells(run.out)
     t.ok(cells.aligned, cells.problems.join('; '))
     const lines = run.out.trimEnd().split('\n')
     t.match(lines[0], /^NAME +STATUS +CPU +MEMORY +MEMORY% +DISK +DISK% +OUTBOX +HEARTBEAT$/)
-    for (const line of lines.slice(1)) t.match(line, /^t-cli[ab]-\w+ +Ready +(\d+%|<unknown>) +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +\d+ +\d+s$/)
+    for (const line of lines.slice(1))
+      t.match(line, /^t-cli[ab]-\w+ +Ready +(\d+%|<unknown>) +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +\d+ +\d+s$/)
     const json = JSON.parse((await cliOk(t, ['top', 'nodes', '-o', 'json', '--sort-by', 'memory'])).out)
     t.equal(json.items.length, 2)
     for (const item of json.items) t.ok(item.usage.memory.totalBytes > 0, `${item.id} reports memory`)
@@ -254,7 +301,12 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     t.equal((await cliOk(t, ['uncordon', ids.b])).out, `node/${ids.b} uncordoned\n`)
     t.equal((await hub.node(ids.b)).cordoned, false)
 
-    for (const argv of [['label', 'node', 'no-such-node', 'a=b'], ['cordon', 'no-such-node'], ['uncordon', 'no-such-node'], ['drain', 'no-such-node']]) {
+    for (const argv of [
+      ['label', 'node', 'no-such-node', 'a=b'],
+      ['cordon', 'no-such-node'],
+      ['uncordon', 'no-such-node'],
+      ['drain', 'no-such-node'],
+    ]) {
       const run = await cli(argv)
       t.equal(run.code, 1, `shoal ${argv.join(' ')} exits 1`)
       t.match(run.err, /^error: (node "no-such-node" not found; list nodes with shoal get nodes|the hub at .* has no drain endpoint.*)\n$/)
@@ -286,19 +338,33 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     const tokenId = token.slice('shoal_'.length, 'shoal_'.length + 8) // shoal_<8-character id>_<secret>
     t.equal(lines[0], 'AGE | SEVERITY | TYPE | NODE | WORKLOAD | MESSAGE')
     t.equal(lines[1], `<age> | info | NodeEnrolled | <a> | - | <a> enrolled with token ${tokenId} as <profile>`)
-    t.ok(lines.slice(1).every((line) => line.includes(' | <a> | ')), 'only events of that node')
+    t.ok(
+      lines.slice(1).every((line) => line.includes(' | <a> | ')),
+      'only events of that node',
+    )
     const json = JSON.parse((await cliOk(t, ['get', 'events', '-o', 'json', '--limit', '3'])).out)
     t.equal(json.items.length, 3)
     const ids_ = json.items.map((e: any) => e.id)
-    t.same(ids_, [...ids_].sort((x: number, y: number) => x - y), 'oldest first')
+    t.same(
+      ids_,
+      [...ids_].sort((x: number, y: number) => x - y),
+      'oldest first',
+    )
     const all = await hub.events()
-    t.same(ids_, all.slice(-3).map((e) => e.id), 'the latest three')
+    t.same(
+      ids_,
+      all.slice(-3).map((e) => e.id),
+      'the latest three',
+    )
   })
 
   await t.test('delete deployment: gone from the hub and from the node', async (t) => {
     t.equal((await cliOk(t, ['delete', 'deployment', 'cli-web'])).out, 'deployment/cli-web deleted\n')
     t.equal((await hub.api('GET', '/api/v1/deployments/cli-web')).status, 404)
-    await waitFor(async () => !(await nodeContainers(ids.a)).some((c) => c.workload === 'cli-web'), { what: 'cli-web removed from its node', timeoutMs: 60_000 })
+    await waitFor(async () => !(await nodeContainers(ids.a)).some((c) => c.workload === 'cli-web'), {
+      what: 'cli-web removed from its node',
+      timeoutMs: 60_000,
+    })
     const again = await cli(['delete', 'deployment', 'cli-web'])
     t.equal(again.code, 1)
     t.equal(again.err, 'error: deployment "cli-web" not found; list deployments with shoal get deployments\n')
@@ -310,9 +376,15 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
       deploymentYaml('cli-every', { mode: 'every-node', selector: { matchLabels: { fleet } }, template: sleepTemplate(image) }),
     )
     await runSpawned(t, ['apply', '-f', '-'], { input: yaml }).then((run) => t.equal(run.code, 0, `apply -f - (stdin) exits 0: ${run.err}`))
-    const from = await waitFor(async () => (await hub.deployment('cli-mover')).placements[0]?.nodeId as string | undefined, { what: 'cli-mover placed', timeoutMs: 30_000 })
+    const from = await waitFor(async () => (await hub.deployment('cli-mover')).placements[0]?.nodeId as string | undefined, {
+      what: 'cli-mover placed',
+      timeoutMs: 30_000,
+    })
     const to = from === ids.a ? ids.b : ids.a
-    await waitFor(async () => (await nodeContainers(from)).some((c) => c.workload === 'cli-mover' && c.state === 'running'), { what: `cli-mover running on ${from}`, timeoutMs: 60_000 })
+    await waitFor(async () => (await nodeContainers(from)).some((c) => c.workload === 'cli-mover' && c.state === 'running'), {
+      what: `cli-mover running on ${from}`,
+      timeoutMs: 60_000,
+    })
 
     const probe = await hub.api('POST', '/api/v1/nodes/no-such-node/drain')
     const wired = !(probe.status === 404 && /^no such endpoint/.test(probe.body?.error?.message ?? ''))
@@ -321,23 +393,44 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
       // Until routes.ts registers hub/api/drain-route.ts, the CLI says so and changes nothing.
       t.comment('POST /api/v1/nodes/:id/drain is not registered in this hub yet; checking the CLI refuses cleanly')
       t.equal(run.code, 1)
-      t.equal(run.err, `error: the hub at ${hub.apiUrl} has no drain endpoint (it is older than this CLI); nothing was changed: cordon the node with shoal cordon ${from} and upgrade the hub\n`)
+      t.equal(
+        run.err,
+        `error: the hub at ${hub.apiUrl} has no drain endpoint (it is older than this CLI); nothing was changed: cordon the node with shoal cordon ${from} and upgrade the hub\n`,
+      )
       t.equal((await hub.node(from)).cordoned, false)
       return
     }
     t.equal(run.code, 0, run.err)
-    t.equal(run.out, [`node/${from} cordoned`, `moved cli-mover (replica 0) to ${to}`, 'kept cli-every: every-node workloads run on each matching node', `node/${from} drained`, ''].join('\n'))
+    t.equal(
+      run.out,
+      [
+        `node/${from} cordoned`,
+        `moved cli-mover (replica 0) to ${to}`,
+        'kept cli-every: every-node workloads run on each matching node',
+        `node/${from} drained`,
+        '',
+      ].join('\n'),
+    )
     t.equal((await hub.node(from)).cordoned, true)
-    await waitFor(async () => (await nodeContainers(to)).some((c) => c.workload === 'cli-mover' && c.state === 'running'), { what: `cli-mover running on ${to}`, timeoutMs: 60_000 })
+    await waitFor(async () => (await nodeContainers(to)).some((c) => c.workload === 'cli-mover' && c.state === 'running'), {
+      what: `cli-mover running on ${to}`,
+      timeoutMs: 60_000,
+    })
     await waitFor(async () => !(await nodeContainers(from)).some((c) => c.workload === 'cli-mover'), { what: `cli-mover gone from ${from}`, timeoutMs: 60_000 })
-    t.ok((await nodeContainers(from)).some((c) => c.workload === 'cli-every'), 'the every-node workload stays')
+    t.ok(
+      (await nodeContainers(from)).some((c) => c.workload === 'cli-every'),
+      'the every-node workload stays',
+    )
     await cliOk(t, ['uncordon', from])
   })
 
   await t.test('a wrong token: exit 1 and what to do', async (t) => {
     const inProcess = await cli(['get', 'nodes', '--token', 'wrong'])
     t.equal(inProcess.code, 1)
-    t.equal(inProcess.err, `error: the hub at ${hub.apiUrl} refused the token; run shoal login ${hub.apiUrl} --token TOKEN again (the admin token is in the hub's data directory)\n`)
+    t.equal(
+      inProcess.err,
+      `error: the hub at ${hub.apiUrl} refused the token; run shoal login ${hub.apiUrl} --token TOKEN again (the admin token is in the hub's data directory)\n`,
+    )
     const spawned = await runSpawned(t, ['get', 'deployments'], { env: { SHOAL_TOKEN: 'wrong' } })
     t.equal(spawned.code, 1)
     t.equal(spawned.err, inProcess.err)
@@ -363,6 +456,10 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     const env = { SHOAL_CONFIG: path.join(dir, 'nothing.yaml'), SHOAL_HUB: hub.apiUrl, SHOAL_TOKEN: hub.adminToken }
     const fromEnv = await runSpawned(t, ['get', 'nodes'], { env })
     t.equal(fromEnv.code, 1)
-    t.equal(fromEnv.err, `error: cannot reach the hub at ${hub.apiUrl}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (the address is from SHOAL_HUB; check it)\n`, 'no shoal login hint when the address came from SHOAL_HUB')
+    t.equal(
+      fromEnv.err,
+      `error: cannot reach the hub at ${hub.apiUrl}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (the address is from SHOAL_HUB; check it)\n`,
+      'no shoal login hint when the address came from SHOAL_HUB',
+    )
   })
 })

@@ -46,7 +46,9 @@ export function spawnCli(t: TestLike, argv: readonly string[], env: NodeJS.Proce
   let err = ''
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL')
   })
@@ -54,7 +56,11 @@ export function spawnCli(t: TestLike, argv: readonly string[], env: NodeJS.Proce
 }
 
 /** Runs a spawned CLI to its end (bounded), like a shell would. */
-export async function runSpawned(t: TestLike, argv: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export async function runSpawned(
+  t: TestLike,
+  argv: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
   const timeoutMs = options.timeoutMs ?? 30_000
   const run = spawnCli(t, argv, options.env, options.input)
   const ended = await Promise.race([run.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs).unref())])
@@ -84,7 +90,8 @@ export function tableCells(table: string, normalise: (cell: string) => string = 
   const rows = lines.map((line, index) => {
     const cells = starts.map((start, i) => {
       const end = i + 1 < starts.length ? (starts[i + 1] as number) : line.length
-      if (index > 0 && start > 0 && line.length > start && line[start - 1] !== ' ') problems.push(`line ${index + 1}: column ${i + 1} does not start at ${start}: ${JSON.stringify(line)}`)
+      if (index > 0 && start > 0 && line.length > start && line[start - 1] !== ' ')
+        problems.push(`line ${index + 1}: column ${i + 1} does not start at ${start}: ${JSON.stringify(line)}`)
       return line.slice(start, end).trim()
     })
     return cells.map(normalise).join(' | ')

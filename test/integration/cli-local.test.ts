@@ -52,12 +52,27 @@ t.test('contexts', async (t) => {
 
   t.test('which hub and token: flags, then SHOAL_HUB/SHOAL_TOKEN, then the context', async (t) => {
     const file = path.join(tempDir(t, 'ctx'), 'config.yaml')
-    writeConfig(file, withContext(withContext(EMPTY_CONFIG, { name: 'other', hub: 'http://other:1', token: 'tok-other' }), { name: 'main', hub: 'http://main:1', token: 'tok-main' }))
+    writeConfig(
+      file,
+      withContext(withContext(EMPTY_CONFIG, { name: 'other', hub: 'http://other:1', token: 'tok-other' }), {
+        name: 'main',
+        hub: 'http://main:1',
+        token: 'tok-main',
+      }),
+    )
     t.match(resolveConnection({}, {}, file), { hub: 'http://main:1', token: 'tok-main', source: 'context', contextName: 'main' })
     t.match(resolveConnection({ context: 'other' }, {}, file), { hub: 'http://other:1', token: 'tok-other' })
     t.match(resolveConnection({}, { SHOAL_HUB: 'http://env:2', SHOAL_TOKEN: 'tok-env' }, file), { hub: 'http://env:2', token: 'tok-env', source: 'env' })
-    t.match(resolveConnection({ hub: 'http://flag:3/', token: 'tok-flag' }, { SHOAL_HUB: 'http://env:2', SHOAL_TOKEN: 'tok-env' }, file), { hub: 'http://flag:3', token: 'tok-flag', source: 'flag' })
-    t.match(resolveConnection({ token: 'tok-flag' }, { SHOAL_TOKEN: 'tok-env' }, file), { hub: 'http://main:1', token: 'tok-flag' }, 'a token flag with the context hub')
+    t.match(resolveConnection({ hub: 'http://flag:3/', token: 'tok-flag' }, { SHOAL_HUB: 'http://env:2', SHOAL_TOKEN: 'tok-env' }, file), {
+      hub: 'http://flag:3',
+      token: 'tok-flag',
+      source: 'flag',
+    })
+    t.match(
+      resolveConnection({ token: 'tok-flag' }, { SHOAL_TOKEN: 'tok-env' }, file),
+      { hub: 'http://main:1', token: 'tok-flag' },
+      'a token flag with the context hub',
+    )
     t.match(resolveConnection({ hub: 'http://main:1' }, {}, file), { token: 'tok-main' }, 'the context token goes with its own hub')
     t.throws(() => resolveConnection({ hub: 'http://elsewhere:9' }, {}, file), /no token for http:\/\/elsewhere:9/, 'never sends a saved token to another hub')
     t.throws(() => resolveConnection({ context: 'nope' }, {}, file), /no context named "nope"/)
@@ -75,7 +90,14 @@ t.test('contexts', async (t) => {
 
   t.test('context list and use on the file', async (t) => {
     mkdirSync(path.dirname(process.env.SHOAL_CONFIG ?? ''), { recursive: true })
-    writeConfig(process.env.SHOAL_CONFIG ?? '', withContext(withContext(EMPTY_CONFIG, { name: 'lab', hub: 'http://lab:8080', token: 'secret-lab' }), { name: 'prod', hub: 'https://prod.example', token: 'secret-prod' }))
+    writeConfig(
+      process.env.SHOAL_CONFIG ?? '',
+      withContext(withContext(EMPTY_CONFIG, { name: 'lab', hub: 'http://lab:8080', token: 'secret-lab' }), {
+        name: 'prod',
+        hub: 'https://prod.example',
+        token: 'secret-prod',
+      }),
+    )
     const list = await cli(['context', 'list'])
     t.equal(list.code, 0)
     t.equal(list.out, 'CURRENT  NAME  HUB\n         lab   http://lab:8080\n*        prod  https://prod.example\n')
@@ -84,7 +106,13 @@ t.test('contexts', async (t) => {
     t.equal(use.code, 0)
     t.equal(use.out, 'switched to context "lab"\n')
     const json = JSON.parse((await cli(['context', 'list', '-o', 'json'])).out)
-    t.same(json, { currentContext: 'lab', contexts: [{ name: 'lab', hub: 'http://lab:8080', current: true }, { name: 'prod', hub: 'https://prod.example', current: false }] })
+    t.same(json, {
+      currentContext: 'lab',
+      contexts: [
+        { name: 'lab', hub: 'http://lab:8080', current: true },
+        { name: 'prod', hub: 'https://prod.example', current: false },
+      ],
+    })
     const missing = await cli(['context', 'use', 'nope'])
     t.equal(missing.code, 1)
     t.equal(missing.err, 'error: no context named "nope" (known: lab, prod); add it with shoal login URL --token TOKEN --name nope\n')
@@ -138,7 +166,12 @@ t.test('usage mistakes exit 2 with one line that says what to do', async (t) => 
 t.test('no hub answering: exit 1 and "cannot reach" (spawned, as a shell runs it)', async (t) => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  for (const argv of [['get', 'nodes'], ['describe', 'node', 'n1'], ['cordon', 'n1'], ['token', 'create']]) {
+  for (const argv of [
+    ['get', 'nodes'],
+    ['describe', 'node', 'n1'],
+    ['cordon', 'n1'],
+    ['token', 'create'],
+  ]) {
     const run = await runSpawned(t, [...argv, '--hub', url, '--token', 'x'])
     t.equal(run.code, 1, `shoal ${argv.join(' ')} exits 1`)
     t.equal(run.err, `error: cannot reach the hub at ${url}: connect ECONNREFUSED 127.0.0.1:${port}; is it running? (check --hub)\n`)
@@ -168,7 +201,11 @@ t.test('completion scripts', async (t) => {
   // Run the completion function the way bash does on Tab, with a `shoal` on PATH that lists names.
   const bin = path.join(dir, 'bin')
   mkdirSync(bin, { recursive: true })
-  writeFileSync(path.join(bin, 'shoal'), '#!/bin/sh\n[ "$1 $2 $3 $4" = "get nodes -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\n[ "$1 $2 $3 $4" = "get node -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\nexit 0\n', { mode: 0o755 })
+  writeFileSync(
+    path.join(bin, 'shoal'),
+    '#!/bin/sh\n[ "$1 $2 $3 $4" = "get nodes -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\n[ "$1 $2 $3 $4" = "get node -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\nexit 0\n',
+    { mode: 0o755 },
+  )
   const complete = (...words: string[]): string[] => {
     const program = `source ${scriptFile}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _shoal; printf '%s\\n' "\${COMPREPLY[@]}"`
     return execFileSync('bash', ['-c', program], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } })
@@ -196,7 +233,11 @@ t.test('colour only on a terminal, and never with NO_COLOR', async (t) => {
   const plain = renderCells({ colour: false }, ['NAME', 'STATUS', 'AGE'], rows)
   t.equal(plain, 'NAME  STATUS        AGE\na     Ready         1m\nbb    Offline (5m)  2d\n')
   const coloured = renderCells({ colour: true }, ['NAME', 'STATUS', 'AGE'], rows)
-  t.equal(coloured, 'NAME  STATUS        AGE\na     \u001b[32mReady\u001b[39m         1m\nbb    \u001b[31mOffline (5m)\u001b[39m  2d\n', 'the padding stays outside the colour')
+  t.equal(
+    coloured,
+    'NAME  STATUS        AGE\na     \u001b[32mReady\u001b[39m         1m\nbb    \u001b[31mOffline (5m)\u001b[39m  2d\n',
+    'the padding stays outside the colour',
+  )
   t.equal(coloured.replace(/\u001b\[\d+m/g, ''), plain, 'colour does not move the columns')
   const io = { out: () => undefined, err: () => undefined }
   t.same(terminalOf(io, {}), { colour: false }, 'captured output is not a terminal')

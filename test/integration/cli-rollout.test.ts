@@ -44,7 +44,10 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
     startHubAgent(t, hub, { name: ids.canary, token, labels: { ring: 'canary' } }),
     startHubAgent(t, hub, { name: ids.main, token, labels: { ring: 'main' } }),
   ])
-  await waitFor(async () => (await hub.nodes()).filter((n: any) => n.online && n.condition.type === 'Ready').length === 2, { what: 'two Ready nodes', timeoutMs: 60_000 })
+  await waitFor(async () => (await hub.nodes()).filter((n: any) => n.online && n.condition.type === 'Ready').length === 2, {
+    what: 'two Ready nodes',
+    timeoutMs: 60_000,
+  })
 
   const env = { SHOAL_HUB: hub.apiUrl, SHOAL_TOKEN: hub.adminToken, SHOAL_CONFIG: path.join(dir, 'config.yaml'), NO_COLOR: '1' }
   const shoal = (argv: readonly string[], timeoutMs = 120_000): Promise<CliRun> => runSpawned(t, argv, { env, timeoutMs })
@@ -53,14 +56,24 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
   const canary = { type: 'canary', maxUnavailable: 2, steps: [{ selector: { matchLabels: { ring: 'canary' } }, pause: 'manual' }] }
   const file = (label: string, version: string, strategy: Record<string, unknown>, template: Record<string, unknown> = {}): string => {
     const target = path.join(dir, `${label}.yaml`)
-    writeFileSync(target, deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, strategy, template: sleepTemplate(image, { env: { VERSION: version }, ...template }) }))
+    writeFileSync(
+      target,
+      deploymentYaml(name, {
+        mode: 'every-node',
+        selector: { matchLabels: { fleet } },
+        strategy,
+        template: sleepTemplate(image, { env: { VERSION: version }, ...template }),
+      }),
+    )
     return target
   }
   const v1 = file('v1', '1', rolling)
-  t.teardown(() => hub.api('DELETE', `/api/v1/deployments/${name}`).then(
-    () => undefined,
-    () => undefined,
-  ))
+  t.teardown(() =>
+    hub.api('DELETE', `/api/v1/deployments/${name}`).then(
+      () => undefined,
+      () => undefined,
+    ),
+  )
 
   await t.test('apply --wait follows the first revision until it is complete', async (t) => {
     const run = await shoal(['apply', '-f', v1, '--wait'])
@@ -73,7 +86,10 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
   await t.test('rollout status and history show a finished rollout', async (t) => {
     const status = await shoal(['rollout', 'status', name])
     t.equal(status.code, 0, status.err)
-    t.match(status.out, /^Deployment: {2}\S+\nPhase: {7}complete\nRevision: {4}1 \(stable: 1\)\nStrategy: {4}rolling, maxUnavailable 1, minReadySeconds 5, rollback auto\n/)
+    t.match(
+      status.out,
+      /^Deployment: {2}\S+\nPhase: {7}complete\nRevision: {4}1 \(stable: 1\)\nStrategy: {4}rolling, maxUnavailable 1, minReadySeconds 5, rollback auto\n/,
+    )
     t.match(status.out, /\nCopies: {6}2\/2 updated, 2 told to run revision 1, 0 failed; at most 1 down at once\n/)
     t.match(status.out, /\n {2}Progressing {4}True {4}RolloutComplete/)
     const copies = status.out.slice(status.out.indexOf('\nCopies:\n') + '\nCopies:\n'.length)
@@ -85,7 +101,10 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
 
     const history = await shoal(['rollout', 'history', name])
     t.equal(history.code, 0, history.err)
-    t.same(tableCells(history.out, (c) => c.replace(/^\d+[smhd]$/, '<age>')).golden, `REVISION | IMAGE | COPIES | AGE | NOTE\n1 | ${image} | 2 | <age> | current, stable`)
+    t.same(
+      tableCells(history.out, (c) => c.replace(/^\d+[smhd]$/, '<age>')).golden,
+      `REVISION | IMAGE | COPIES | AGE | NOTE\n1 | ${image} | 2 | <age> | current, stable`,
+    )
     const one = await shoal(['rollout', 'history', name, '--revision', '1'])
     t.match(one.out, /^Revision: {2}1 \(current, stable\)\n[\s\S]*\nTemplate:\n {2}command:\n[\s\S]* {4}VERSION: "1"\n/)
     const missing = await shoal(['rollout', 'history', name, '--revision', '9'])
@@ -102,7 +121,12 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
     const template = await shoal(['diff', '-f', v2])
     t.equal(template.code, 1, template.err)
     t.equal(template.err, '')
-    t.match(template.out, new RegExp(`^deployment/${name}: changes spec.strategy, spec.template; makes revision 2, rolled out with strategy canary\\n--- deployment/${name} \\(live, revision 1\\)\\n\\+\\+\\+ deployment/${name} \\(${v2.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)\\n@@ `))
+    t.match(
+      template.out,
+      new RegExp(
+        `^deployment/${name}: changes spec.strategy, spec.template; makes revision 2, rolled out with strategy canary\\n--- deployment/${name} \\(live, revision 1\\)\\n\\+\\+\\+ deployment/${name} \\(${v2.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)\\n@@ `,
+      ),
+    )
     t.match(template.out, /\n- {6}VERSION: "1"\n\+ {6}VERSION: "2"\n/)
     t.match(template.out, /\n- {4}type: rolling\n/)
     t.match(template.out, /\n\+ {4}type: canary\n/)
@@ -130,14 +154,27 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
     await waitForRollout(hub, name, 'the canary step holds', (s) => s.revision === 2 && holding(s, 'AwaitingPromotion'))
 
     const status = await shoal(['rollout', 'status', name])
-    t.match(status.out, /\nPhase: {7}progressing\nRevision: {4}2 \(stable: 1\)\nStrategy: {4}canary, step 1 of 1, maxUnavailable 2, minReadySeconds 5, rollback auto\n/)
+    t.match(
+      status.out,
+      /\nPhase: {7}progressing\nRevision: {4}2 \(stable: 1\)\nStrategy: {4}canary, step 1 of 1, maxUnavailable 2, minReadySeconds 5, rollback auto\n/,
+    )
     t.match(status.out, /\n {2}RolloutPaused {2}True {4}AwaitingPromotion +\S+ +canary step 1 of 1 holds until shoal rollout promote\n/)
-    const copies = tableCells(status.out.slice(status.out.indexOf('\nCopies:\n') + 9).replace(/^ {2}/gm, ''), (c) => c.replace(ids.canary, '<canary>').replace(ids.main, '<main>'))
-    t.same(copies.golden.split('\n').slice(1).sort(), ['<canary> | 2 | updated | step 1: ring=canary | -', '<main> | 1 | old | rest | waiting for shoal rollout promote (canary step 1)'])
+    const copies = tableCells(status.out.slice(status.out.indexOf('\nCopies:\n') + 9).replace(/^ {2}/gm, ''), (c) =>
+      c.replace(ids.canary, '<canary>').replace(ids.main, '<main>'),
+    )
+    t.same(copies.golden.split('\n').slice(1).sort(), [
+      '<canary> | 2 | updated | step 1: ring=canary | -',
+      '<main> | 1 | old | rest | waiting for shoal rollout promote (canary step 1)',
+    ])
 
     const late = await shoal(['apply', '-f', v2, '--wait', '--timeout', '2s'])
     t.equal(late.code, 1, 'a rollout that does not finish within --timeout fails the command')
-    t.match(late.out, new RegExp(`unchanged \\(revision 2\\)[\\s\\S]*\\ndeployment/${name}: revision 2 progressing, 1/2 copies updated; canary step 1 of 1 holds until shoal rollout promote\\n$`))
+    t.match(
+      late.out,
+      new RegExp(
+        `unchanged \\(revision 2\\)[\\s\\S]*\\ndeployment/${name}: revision 2 progressing, 1/2 copies updated; canary step 1 of 1 holds until shoal rollout promote\\n$`,
+      ),
+    )
     t.equal(
       late.err,
       `error: deployment/${name} was not rolled out within 2s (revision 2 progressing, 1/2 copies updated; canary step 1 of 1 holds until shoal rollout promote); it goes on on the hub: shoal rollout status ${name} -w\n`,
@@ -145,7 +182,10 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
 
     const paused = await shoal(['rollout', 'pause', name])
     t.equal(paused.code, 0, paused.err)
-    t.match(paused.out, new RegExp(`^deployment/${name} paused: revision 2 progressing, 1/2 copies updated; paused by an operator; shoal rollout resume continues\\n$`))
+    t.match(
+      paused.out,
+      new RegExp(`^deployment/${name} paused: revision 2 progressing, 1/2 copies updated; paused by an operator; shoal rollout resume continues\\n$`),
+    )
     t.match(await rollout(hub, name), { paused: true })
     t.match((await shoal(['rollout', 'status', name])).out, /\nPhase: {7}progressing \(paused\)\n/)
     const resumed = await shoal(['rollout', 'resume', name])
@@ -154,14 +194,21 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
     await waitForRollout(hub, name, 'the canary step holds again', (s) => !s.paused && holding(s, 'AwaitingPromotion'))
 
     const watch = spawnCli(t, ['rollout', 'status', name, '-w'], env)
-    await waitFor(() => /Phase: +progressing/.test(watch.out()), { what: `status -w to print the holding rollout (so far: ${watch.out()} ${watch.err()})`, timeoutMs: 30_000, intervalMs: 100 })
+    await waitFor(() => /Phase: +progressing/.test(watch.out()), {
+      what: `status -w to print the holding rollout (so far: ${watch.out()} ${watch.err()})`,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    })
     const promoted = await shoal(['rollout', 'promote', name])
     t.equal(promoted.code, 0, promoted.err)
     t.match(promoted.out, new RegExp(`^deployment/${name} promoted: revision 2 `))
     const ended = await watch.exited
     t.same(ended, { code: 0, signal: null }, `status -w ends with the rollout (stderr: ${watch.err()})`)
     t.match(watch.out(), /\nPhase: {7}complete\nRevision: {4}2 \(stable: 2\)\n/)
-    t.same((await rollout(hub, name)).copies.map((c: any) => c.revision), [2, 2])
+    t.same(
+      (await rollout(hub, name)).copies.map((c: any) => c.revision),
+      [2, 2],
+    )
 
     const again = await shoal(['rollout', 'promote', name])
     t.equal(again.code, 1)
@@ -182,11 +229,14 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
     t.match(watched.out, /Phase: {7}complete\nRevision: {4}3 \(stable: 3\)\n/)
 
     const history = JSON.parse((await shoal(['rollout', 'history', name, '-o', 'json'])).out)
-    t.same(history.items.map((i: any) => [i.revision, i.current, i.stable, i.copies]), [
-      [3, true, true, 2],
-      [2, false, false, 0],
-      [1, false, false, 0],
-    ])
+    t.same(
+      history.items.map((i: any) => [i.revision, i.current, i.stable, i.copies]),
+      [
+        [3, true, true, 2],
+        [2, false, false, 0],
+        [1, false, false, 0],
+      ],
+    )
     t.same(history.items[0].template, history.items[2].template, "revision 3 carries revision 1's template")
 
     const usage = await shoal(['rollout', 'undo', name, '--to-revision', '0'])
@@ -210,7 +260,12 @@ t.test('rollouts driven through the shoal CLI', async (t) => {
     const bad = file('v5-bad', '5', rolling, { command: ['sh', '-c', 'exit 1'] })
     const run = await shoal(['apply', '-f', bad, '--wait', '--timeout', '2m'])
     t.equal(run.code, 1)
-    t.match(run.out, new RegExp(`\\ndeployment/${name}: revision 5 failed: HealthGateFailed: 1 of 1 updated copies failed the health gate: [^\\n]+\\n {2}(${ids.canary}|${ids.main}): (exited with code 1|crash-loop)[^\\n]*\\n {2}rolled back: the updated copies return to revision 4\\n$`))
+    t.match(
+      run.out,
+      new RegExp(
+        `\\ndeployment/${name}: revision 5 failed: HealthGateFailed: 1 of 1 updated copies failed the health gate: [^\\n]+\\n {2}(${ids.canary}|${ids.main}): (exited with code 1|crash-loop)[^\\n]*\\n {2}rolled back: the updated copies return to revision 4\\n$`,
+      ),
+    )
     t.equal(run.err, `error: the rollout of deployment/${name} revision 5 failed and was rolled back to revision 4 (see shoal rollout status ${name})\n`)
     const status = await shoal(['rollout', 'status', name])
     t.match(status.out, /\nPhase: {7}failed\n[\s\S]*\nFailure: {5}HealthGateFailed: [^\n]+\n {13}rolled back to revision 4\n/)

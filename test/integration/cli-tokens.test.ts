@@ -28,7 +28,10 @@ t.test('join tokens: list, revoke, and failed enrollments limited per address', 
   const row = listed.out.split('\n').find((line) => line.startsWith(token.id))
   t.match(row, new RegExp(`^${token.id}\\s+usable\\s+1\\s+1\\s+\\S+\\s+site=a\\s+`), 'one use, one left')
   const json = JSON.parse((await shoal(['token', 'list', '-o', 'json'])).out) as { items: { id: string; uses: number; usesLeft: number; token?: string }[] }
-  t.match(json.items.find((i) => i.id === token.id), { uses: 1, usesLeft: 1 })
+  t.match(
+    json.items.find((i) => i.id === token.id),
+    { uses: 1, usesLeft: 1 },
+  )
   t.notOk(JSON.stringify(json).includes(token.token), 'the secret is never listed')
 
   const revoked = await shoal(['token', 'revoke', token.id])
@@ -38,16 +41,22 @@ t.test('join tokens: list, revoke, and failed enrollments limited per address', 
   t.equal(again.code, 1)
   t.match(again.err, /join token .* not found; list them with shoal token list/)
   const { inventory } = await hub.node(agent.nodeId)
-  const enroll = (secret: string) => hub.api('POST', '/api/v1/enroll', { token: secret, name: uniqueNodeId('late'), labels: {}, inventory, agentVersion: '0.1.0' }, { token: null })
+  const enroll = (secret: string) =>
+    hub.api('POST', '/api/v1/enroll', { token: secret, name: uniqueNodeId('late'), labels: {}, inventory, agentVersion: '0.1.0' }, { token: null })
   const refused = await enroll(token.token)
   t.equal(refused.status, 403, 'a revoked token enrolls nothing')
-  t.ok((await hub.nodes()).some((n: any) => n.id === agent.nodeId), 'the node it enrolled stays')
+  t.ok(
+    (await hub.nodes()).some((n: any) => n.id === agent.nodeId),
+    'the node it enrolled stays',
+  )
 
   // The revoked attempt was one failure from this address; nine more reach the limit of ten.
   for (let i = 0; i < 9; i++) t.ok([400, 403].includes((await enroll(`shoal_guess${i}_x`)).status), `guess ${i + 1} is refused (a malformed or unknown token)`)
   const limited = await enroll('shoal_guess10_x')
   t.equal(limited.status, 429, 'the eleventh failure in a minute is turned away before the token is looked at')
   t.match(limited.body.error, { code: 'too-many-failed-enrollments', message: /try again in \d+ s/ })
-  const retryAfter = Number((await fetch(`${hub.apiUrl}/api/v1/enroll`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).headers.get('retry-after'))
+  const retryAfter = Number(
+    (await fetch(`${hub.apiUrl}/api/v1/enroll`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).headers.get('retry-after'),
+  )
   t.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After says when (${retryAfter} s)`)
 })

@@ -35,8 +35,16 @@ t.test('watching a live fleet', async (t) => {
     t.equal(table.out().match(/^AGE /gm)?.length, 1, 'one header only')
     await waitForOutput(json, /"type":"WorkloadStateChanged"/, 'the workload event as a JSON line')
     for (const line of json.out().trimEnd().split('\n')) t.doesNotThrow(() => JSON.parse(line), `one JSON document per line: ${line.slice(0, 80)}`)
-    const ids = json.out().trimEnd().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)
-    t.same(ids, [...new Set(ids)].sort((a, b) => a - b), 'each event once, in order')
+    const ids = json
+      .out()
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { id: number }).id)
+    t.same(
+      ids,
+      [...new Set(ids)].sort((a, b) => a - b),
+      'each event once, in order',
+    )
 
     for (const run of [table, json]) {
       run.child.kill('SIGINT')
@@ -69,4 +77,3 @@ t.test('watching a live fleet', async (t) => {
     t.same(await watch.exited, { code: 0, signal: null })
   })
 })
-

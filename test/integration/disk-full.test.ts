@@ -84,16 +84,23 @@ t.test('agent: a document it cannot store is kept in memory and stored once spac
 
   const filler = fillDisk(disk.data)
   await hub.publishDesired(nodeId, [httpdWorkload('web', port, image, { env: bulkyEnv(), revision: 2 })], 2)
-  await waitFor(() => agent.log().includes('could not store the desired document (database or disk is full)'), { what: 'the agent to say its disk is full', timeoutMs: 30_000 })
+  await waitFor(() => agent.log().includes('could not store the desired document (database or disk is full)'), {
+    what: 'the agent to say its disk is full',
+    timeoutMs: 30_000,
+  })
   t.ok(agent.alive, 'the agent keeps running')
   const during = await waitForRunning(nodeId, ['web'])
   t.equal(during.get('web')?.labels['io.shoal.revision'], '1', 'the workload keeps running at the stored revision')
 
   unlinkSync(filler)
-  const status = await hub.waitForStatus(nodeId, (s) => s.observedGeneration === 2 && s.workloads.some((w) => w.name === 'web' && w.revision === 2 && w.state === 'running'), {
-    what: 'generation 2 stored and running after space was freed',
-    timeoutMs: 60_000,
-  })
+  const status = await hub.waitForStatus(
+    nodeId,
+    (s) => s.observedGeneration === 2 && s.workloads.some((w) => w.name === 'web' && w.revision === 2 && w.state === 'running'),
+    {
+      what: 'generation 2 stored and running after space was freed',
+      timeoutMs: 60_000,
+    },
+  )
   t.equal(status.observedGeneration, 2)
   t.ok(agent.log().includes('stored the desired document that could not be stored before'))
   t.ok(agent.alive)

@@ -8,7 +8,16 @@ import path from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
 import { createDockerRuntime, type DockerRuntime } from '../../agent/runtime/docker-runtime.js'
-import { LABEL, RuntimeError, type ContainerSpec, type LogLine, type LogOptions, type ObservedContainer, type PullProgress, type RuntimeEvent } from '../../agent/runtime/runtime.js'
+import {
+  LABEL,
+  RuntimeError,
+  type ContainerSpec,
+  type LogLine,
+  type LogOptions,
+  type ObservedContainer,
+  type PullProgress,
+  type RuntimeEvent,
+} from '../../agent/runtime/runtime.js'
 import { Workload, type ContainerTemplateInput } from '../../protocol/index.js'
 import { dockerClient, freePort, removeContainersByLabel, sleep, startService, tempDir, waitFor, TEST_RUN_LABEL, type TestLike } from '../support/index.js'
 
@@ -51,13 +60,23 @@ function ensureTestImage(): void {
   }
   const root = tempDir(t, 'busybox-root')
   const applets = 'sh echo sleep cat httpd wget env nc false true ls kill date printf seq yes head'
-  execFileSync('sh', ['-c', `mkdir -p "$1/bin" && cp /bin/busybox "$1/bin/" && for a in ${applets}; do ln -s busybox "$1/bin/$a"; done && tar -C "$1" -c . | docker import - "$2" >/dev/null`, 'sh', root, image])
+  execFileSync('sh', [
+    '-c',
+    `mkdir -p "$1/bin" && cp /bin/busybox "$1/bin/" && for a in ${applets}; do ln -s busybox "$1/bin/$a"; done && tar -C "$1" -c . | docker import - "$2" >/dev/null`,
+    'sh',
+    root,
+    image,
+  ])
 }
 
 async function removeNodeVolumes(): Promise<void> {
   const docker = dockerClient()
   const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL.node}=${nodeId}`] } })
-  for (const volume of Volumes ?? []) await docker.getVolume(volume.Name).remove().catch(() => undefined)
+  for (const volume of Volumes ?? [])
+    await docker
+      .getVolume(volume.Name)
+      .remove()
+      .catch(() => undefined)
 }
 
 ensureTestImage()
@@ -107,10 +126,13 @@ t.test('runs a healthy web server on host networking, with events along the way'
   )
   t.equal(body.trim(), 'hello-shoal')
 
-  const healthy = await waitFor(async () => {
-    const container = await observed(runtime, id)
-    return container?.health === 'healthy' ? container : undefined
-  }, { what: 'the container to become healthy', timeoutMs: 20_000, intervalMs: 250 })
+  const healthy = await waitFor(
+    async () => {
+      const container = await observed(runtime, id)
+      return container?.health === 'healthy' ? container : undefined
+    },
+    { what: 'the container to become healthy', timeoutMs: 20_000, intervalMs: 250 },
+  )
   t.match(healthy, {
     id,
     name: web.name,
@@ -145,28 +167,38 @@ t.test('runs a healthy web server on host networking, with events along the way'
   )
   const die = events.find((event) => event.action === 'die')
   t.equal(typeof die?.exitCode, 'number', 'die carries the exit code')
-  t.ok(events.every((event) => event.workload === 'web'), 'events name the workload')
-  t.ok(events.every((event) => event.at instanceof Date && event.at.getTime() > Date.now() - 120_000), 'events carry their time')
+  t.ok(
+    events.every((event) => event.workload === 'web'),
+    'events name the workload',
+  )
+  t.ok(
+    events.every((event) => event.at instanceof Date && event.at.getTime() > Date.now() - 120_000),
+    'events carry their time',
+  )
 })
 
 t.test('logs: both streams apart, tail, since, follow', async (t) => {
-  const id = await runtime.create(
-    spec('talker', { command: ['sh', '-c', 'echo out1; echo err1 >&2; echo out2; sleep 1.2; echo err2 >&2; echo out3'] }),
-  )
+  const id = await runtime.create(spec('talker', { command: ['sh', '-c', 'echo out1; echo err1 >&2; echo out2; sleep 1.2; echo err2 >&2; echo out3'] }))
   await runtime.start(id)
   await waitFor(async () => (await observed(runtime, id))?.state === 'exited', { what: 'talker to exit', timeoutMs: 15_000 })
 
   const all = await collect(runtime.logs(id, {}))
   t.same(texts(all, 'stdout'), ['out1', 'out2', 'out3'])
   t.same(texts(all, 'stderr'), ['err1', 'err2'])
-  t.ok(all.every((line) => line.at === undefined), 'no times unless asked')
+  t.ok(
+    all.every((line) => line.at === undefined),
+    'no times unless asked',
+  )
 
   // The engine reads the two pipes apart, so only the order within one stream is certain.
   const tail = await collect(runtime.logs(id, { tail: 2 }))
   t.same(tail.map((line) => `${line.stream}:${line.text}`).sort(), ['stderr:err2', 'stdout:out3'])
 
   const stamped = await collect(runtime.logs(id, { timestamps: true }))
-  t.ok(stamped.every((line) => line.at !== undefined && !Number.isNaN(Date.parse(line.at))), 'every line has an RFC 3339 time')
+  t.ok(
+    stamped.every((line) => line.at !== undefined && !Number.isNaN(Date.parse(line.at))),
+    'every line has an RFC 3339 time',
+  )
   // The two pipes are stamped as they are read, so out3 may carry an earlier time than err2:
   // `since` is the earlier of the two lines after the pause.
   const afterPause = stamped.filter((line) => line.text === 'err2' || line.text === 'out3').map((line) => Date.parse(line.at ?? ''))
@@ -217,7 +249,10 @@ t.test('start, stop and remove are idempotent; create refuses a taken name', asy
 })
 
 t.test('create needs the image to be present', async (t) => {
-  const missing: ContainerSpec = { ...spec('noimage', {}), workload: Workload.parse({ name: 'noimage', deployment: 'noimage', revision: 1, template: { image: `shoal-test/absent-${runId}:1` } }) }
+  const missing: ContainerSpec = {
+    ...spec('noimage', {}),
+    workload: Workload.parse({ name: 'noimage', deployment: 'noimage', revision: 1, template: { image: `shoal-test/absent-${runId}:1` } }),
+  }
   await t.rejects(runtime.create(missing), { code: 'not-found', message: /pull it first/ })
 })
 
@@ -243,10 +278,13 @@ t.test('restart policies: never leaves an exited container alone; always revives
   const crashy = await runtime.create(spec('crashy', { command: ['sh', '-c', 'exit 1'], restartPolicy: 'always' }))
   await runtime.start(once)
   await runtime.start(crashy)
-  const revived = await waitFor(async () => {
-    const container = await observed(runtime, crashy)
-    return container && container.restartCount >= 1 ? container : undefined
-  }, { what: 'the engine to restart the crashing container', timeoutMs: 15_000, intervalMs: 200 })
+  const revived = await waitFor(
+    async () => {
+      const container = await observed(runtime, crashy)
+      return container && container.restartCount >= 1 ? container : undefined
+    },
+    { what: 'the engine to restart the crashing container', timeoutMs: 15_000, intervalMs: 200 },
+  )
   t.ok(revived.restartCount >= 1, 'always: the engine restarted it')
   const stayed = await observed(runtime, once)
   t.match(stayed, { state: 'exited', exitCode: 3, restartCount: 0 }, 'never: still exited, exit code kept')
@@ -262,7 +300,11 @@ t.test('pull failures name the image and the reason', async (t) => {
     (err: unknown) => err,
   )
   t.type(error, RuntimeError)
-  t.match(error, { code: 'pull-failed', message: new RegExp(`${nowhere.replace(/[.]/g, '\\.')}.*(connection refused|connect)`, 'i'), context: { image: nowhere } })
+  t.match(error, {
+    code: 'pull-failed',
+    message: new RegExp(`${nowhere.replace(/[.]/g, '\\.')}.*(connection refused|connect)`, 'i'),
+    context: { image: nowhere },
+  })
 })
 
 t.test('pulls from a real registry with progress, then lists and removes the image', async (t) => {
@@ -271,11 +313,21 @@ t.test('pulls from a real registry with progress, then lists and removes the ima
   const repo = `${registry}/shoal-test/pull-${runId}-${nodeId}`
   const ref = `${repo}:1`
   await docker.getImage(image).tag({ repo, tag: '1' })
-  t.teardown(() => docker.getImage(ref).remove().catch(() => undefined))
+  t.teardown(() =>
+    docker
+      .getImage(ref)
+      .remove()
+      .catch(() => undefined),
+  )
   // The engine wants an X-Registry-Auth header even for a registry without auth.
   const push = await docker.getImage(ref).push({ authconfig: { serveraddress: registry } })
-  const pushed: Array<{ error?: string }> = await new Promise((resolve, reject) => docker.modem.followProgress(push, (err, out) => (err ? reject(err) : resolve(out))))
-  t.notOk(pushed.find((event) => event.error), 'the push worked')
+  const pushed: Array<{ error?: string }> = await new Promise((resolve, reject) =>
+    docker.modem.followProgress(push, (err, out) => (err ? reject(err) : resolve(out))),
+  )
+  t.notOk(
+    pushed.find((event) => event.error),
+    'the push worked',
+  )
   await docker.getImage(ref).remove()
   t.equal(await runtime.imageExists(ref), false)
 
@@ -283,7 +335,10 @@ t.test('pulls from a real registry with progress, then lists and removes the ima
   await runtime.pull(ref, undefined, (event) => progress.push(event))
   t.ok(progress.length > 0, 'progress was reported')
   t.ok(progress.every((event) => event.image === ref && typeof event.status === 'string'))
-  t.ok(progress.some((event) => /Digest|Downloaded|up to date/i.test(event.status)), 'the engine said it finished')
+  t.ok(
+    progress.some((event) => /Digest|Downloaded|up to date/i.test(event.status)),
+    'the engine said it finished',
+  )
   t.equal(await runtime.imageExists(ref), true)
 
   const listed = (await runtime.listImages()).find((info) => info.tags.includes(ref))
@@ -291,7 +346,10 @@ t.test('pulls from a real registry with progress, then lists and removes the ima
   t.ok(listed && listed.sizeBytes > 0 && listed.createdAt instanceof Date)
 
   const missingTag = `${repo}:missing`
-  await t.rejects(runtime.pull(missingTag, undefined), { code: 'pull-failed', message: new RegExp(`${missingTag.replace(/[.]/g, '\\.')}.*(not found|unknown)`, 'i') })
+  await t.rejects(runtime.pull(missingTag, undefined), {
+    code: 'pull-failed',
+    message: new RegExp(`${missingTag.replace(/[.]/g, '\\.')}.*(not found|unknown)`, 'i'),
+  })
 
   await runtime.removeImage(ref)
   await runtime.removeImage(ref)

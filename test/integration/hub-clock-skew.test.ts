@@ -30,10 +30,20 @@ t.test('nodes 25 years behind and 3 years ahead: ClockSkew, hub-time ages and ev
   const connection = ['--hub', hub.apiUrl, '--token', hub.adminToken]
   const fleet = uniqueNodeId('skew')
   const token = await hub.createJoinToken({ maxUses: 2, ttl: '10m', labels: { fleet } })
-  const [past, future] = await Promise.all([startHubAgent(t, hub, { name: uniqueNodeId('past'), token }), startHubAgent(t, hub, { name: uniqueNodeId('future'), token })])
+  const [past, future] = await Promise.all([
+    startHubAgent(t, hub, { name: uniqueNodeId('past'), token }),
+    startHubAgent(t, hub, { name: uniqueNodeId('future'), token }),
+  ])
   const ids = { past: past.nodeId, future: future.nodeId }
-  await waitFor(async () => (await hub.nodes()).filter((n) => n.online && n.usage !== null).length === 2, { what: 'both nodes online with a heartbeat', timeoutMs: 60_000 })
-  t.same((await hub.nodes()).map((n) => n.clock.skewed), [false, false], 'in step while their clocks are right')
+  await waitFor(async () => (await hub.nodes()).filter((n) => n.online && n.usage !== null).length === 2, {
+    what: 'both nodes online with a heartbeat',
+    timeoutMs: 60_000,
+  })
+  t.same(
+    (await hub.nodes()).map((n) => n.clock.skewed),
+    [false, false],
+    'in step while their clocks are right',
+  )
 
   // The boards reboot without an RTC: the same agents, their clocks now years off.
   await Promise.all([past.stop(), future.stop()])
@@ -84,18 +94,31 @@ t.test('nodes 25 years behind and 3 years ahead: ClockSkew, hub-time ages and ev
   )
   for (const node of details) {
     const status = node.workloadStatus.find((w: any) => w.name === 'skew-sleep')
-    t.ok(Date.parse(status.hubSince) >= applied - 2000 && Date.parse(status.hubSince) <= Date.now(), `${node.id}: the workload's start on the hub's clock (${status.hubSince})`)
+    t.ok(
+      Date.parse(status.hubSince) >= applied - 2000 && Date.parse(status.hubSince) <= Date.now(),
+      `${node.id}: the workload's start on the hub's clock (${status.hubSince})`,
+    )
     t.ok(Math.abs(Date.parse(status.since) - Date.parse(status.hubSince)) > 365 * DAY_S * 1000, `${node.id}: its own since is kept beside it (${status.since})`)
   }
 
   // Events: listed in the order the hub received them, whatever their nodes' clocks said.
   const all = (await hub.events()) as Event[]
   const received = all.map((e) => Date.parse(e.receivedAt))
-  t.same(received, [...received].sort((a, b) => a - b), 'by id is by hub receive time')
+  t.same(
+    received,
+    [...received].sort((a, b) => a - b),
+    'by id is by hub receive time',
+  )
   const fromPast = all.filter((e) => e.nodeId === ids.past && e.seq !== null && e.at.startsWith('2001-'))
   const fromFuture = all.filter((e) => e.nodeId === ids.future && e.seq !== null && /^20(29|30)-/.test(e.at))
-  t.ok(fromPast.length > 0 && fromFuture.length > 0, `agent events stamped by both wrong clocks (${fromPast.length} from 2001, ${fromFuture.length} from the future)`)
-  t.ok(fromPast.every((e) => Date.parse(e.receivedAt) >= started - 1000), 'the 2001 events are received now, not 25 years ago')
+  t.ok(
+    fromPast.length > 0 && fromFuture.length > 0,
+    `agent events stamped by both wrong clocks (${fromPast.length} from 2001, ${fromFuture.length} from the future)`,
+  )
+  t.ok(
+    fromPast.every((e) => Date.parse(e.receivedAt) >= started - 1000),
+    'the 2001 events are received now, not 25 years ago',
+  )
 
   await t.test('the CLI: get nodes, describe node, get events', async (t) => {
     // Node ids and the fleet label end in random hex, which could look like an age.
@@ -121,14 +144,22 @@ t.test('nodes 25 years behind and 3 years ahead: ClockSkew, hub-time ages and ev
     const table = await cliOk(t, ['get', 'events', '--node', ids.past, ...connection])
     const cells = tableCells(table.out)
     t.ok(cells.aligned, cells.problems.join('; '))
-    const ages = table.out.trimEnd().split('\n').slice(1).map((line) => line.split(/ +/)[0])
+    const ages = table.out
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/ +/)[0])
     t.ok(ages.length > 0 && ages.every((age) => /^\d+[smh]$/.test(age ?? '')), `every event's age is from the hub's clock (${ages.join(' ')})`)
     const wideEvents = await cliOk(t, ['get', 'events', '--node', ids.past, '-o', 'wide', ...connection])
     t.match(wideEvents.out.split('\n')[0], /^ID +TIME +NODE TIME +SEVERITY/)
     t.match(wideEvents.out, /\n\d+ +20\d\d-\S+ +2001-\S+ +/, "wide: the hub's time and the node's own")
     const json = JSON.parse((await cliOk(t, ['get', 'events', '-o', 'json', '--limit', '200', ...connection])).out)
     const jsonReceived = json.items.map((e: Event) => Date.parse(e.receivedAt))
-    t.same(jsonReceived, [...jsonReceived].sort((a: number, b: number) => a - b), '-o json: in the order the hub received them')
+    t.same(
+      jsonReceived,
+      [...jsonReceived].sort((a: number, b: number) => a - b),
+      '-o json: in the order the hub received them',
+    )
   })
 
   // NTP comes back: the clock is right again and the skew ends, with an event.
@@ -142,6 +173,9 @@ t.test('nodes 25 years behind and 3 years ahead: ClockSkew, hub-time ages and ev
   const fixed = await hub.node(ids.past)
   t.equal(fixed.clock.skewed, false)
   t.ok(Math.abs(fixed.clock.offsetSeconds) < 5, `in step again (${fixed.clock.offsetSeconds} s)`)
-  t.notOk(fixed.condition.reasons.some((r: string) => r.startsWith('ClockSkew')), 'no ClockSkew reason')
+  t.notOk(
+    fixed.condition.reasons.some((r: string) => r.startsWith('ClockSkew')),
+    'no ClockSkew reason',
+  )
   t.equal(await hub.metric('shoal_nodes_clock_skewed'), 1, 'the metric counts the one still ahead')
 })

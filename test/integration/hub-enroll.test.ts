@@ -29,7 +29,21 @@ t.test('enrollment with join tokens', async (t) => {
       const dir = tempDir(t, 'agent-refused')
       const result = await execFileAsync(
         process.execPath,
-        [CLI, 'agent', 'run', '--data-dir', path.join(dir, 'data'), '--name', uniqueNodeId('refused'), '--hub', hub.apiUrl, '--token', offered, '--container-labels', `${TEST_RUN_LABEL}=${testRunId()}`],
+        [
+          CLI,
+          'agent',
+          'run',
+          '--data-dir',
+          path.join(dir, 'data'),
+          '--name',
+          uniqueNodeId('refused'),
+          '--hub',
+          hub.apiUrl,
+          '--token',
+          offered,
+          '--container-labels',
+          `${TEST_RUN_LABEL}=${testRunId()}`,
+        ],
         { timeout: 30_000 },
       ).then(
         () => null,
@@ -37,7 +51,11 @@ t.test('enrollment with join tokens', async (t) => {
       )
       t.ok(result, `${what}: the agent exited with an error`)
       t.not(result?.code, 0)
-      t.match(result?.stderr, what === 'used up' ? /refused enrollment \(403\).*used 1 of 1 times/ : /refused enrollment \(403\).*unknown join token/, `${what}: says why`)
+      t.match(
+        result?.stderr,
+        what === 'used up' ? /refused enrollment \(403\).*used 1 of 1 times/ : /refused enrollment \(403\).*unknown join token/,
+        `${what}: says why`,
+      )
       t.notOk(existsSync(path.join(dir, 'data', 'identity.json')), `${what}: no identity stored`)
     }
   })
@@ -74,8 +92,10 @@ t.test('enrollment with join tokens', async (t) => {
     t.equal(readAgentIdentity(first).hubPublicKey, pinned)
   })
 
-  await t.test('a data directory is refused under another node\'s name', async (t) => {
-    const result = await execFileAsync(process.execPath, [CLI, 'agent', 'run', '--data-dir', first.dataDir, '--name', uniqueNodeId('other')], { timeout: 30_000 }).then(
+  await t.test("a data directory is refused under another node's name", async (t) => {
+    const result = await execFileAsync(process.execPath, [CLI, 'agent', 'run', '--data-dir', first.dataDir, '--name', uniqueNodeId('other')], {
+      timeout: 30_000,
+    }).then(
       () => null,
       (error: { code: number; stderr: string }) => error,
     )

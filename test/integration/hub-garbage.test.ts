@@ -8,7 +8,16 @@ import t from 'tap'
 import { mqttTopic, type Channel } from '../../protocol/index.js'
 import { testImage, waitFor } from '../support/index.js'
 import { nodeContainers, uniqueNodeId, waitForRunning } from '../support/agent-process.js'
-import { connectRawMqtt, deploymentYaml, metricValue, publishRaw, readAgentIdentity, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
+import {
+  connectRawMqtt,
+  deploymentYaml,
+  metricValue,
+  publishRaw,
+  readAgentIdentity,
+  sleepTemplate,
+  startHubAgent,
+  startHubProcess,
+} from '../support/hub-process.js'
 
 t.setTimeout(150_000)
 
@@ -34,7 +43,7 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
   await hub.apply(deploymentYaml('base', { mode: 'every-node', selector: { matchLabels: { fleet } }, template: sleepTemplate(image) }))
   const [gBase] = await Promise.all([waitForRunning(g.nodeId, ['base']), waitForRunning(h.nodeId, ['base'])])
   await waitFor(async () => (await hub.deployment('base')).ready === 2, { what: 'base ready on both nodes', timeoutMs: 60_000, intervalMs: 500 })
-  await waitFor(async () => (await g.status()).outbox.records === 0, { what: 'g\'s outbox to drain', timeoutMs: 30_000, intervalMs: 250 })
+  await waitFor(async () => (await g.status()).outbox.records === 0, { what: "g's outbox to drain", timeoutMs: 30_000, intervalMs: 250 })
 
   // g's agent steps aside; the test publishes with g's own credentials and client id.
   await g.stop()
@@ -51,7 +60,10 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
 
   const at = new Date().toISOString()
   const event = (nodeId: string) => ({ nodeId, type: 'Garbage', severity: 'info', message: 'must never be stored', at })
-  const batch = (nodeId: string, recordNode = nodeId) => ({ nodeId, records: [{ nodeId: recordNode, seq: 9_000_000_000_000_000, kind: 'event', body: event(recordNode) }] })
+  const batch = (nodeId: string, recordNode = nodeId) => ({
+    nodeId,
+    records: [{ nodeId: recordNode, seq: 9_000_000_000_000_000, kind: 'event', body: event(recordNode) }],
+  })
   const heartbeat = (nodeId: string) => ({
     nodeId,
     at,
@@ -73,11 +85,16 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
     // would cut the connection instead (hub-input-bounds covers that).
     { channel: 'outbox', reason: 'oversize', what: 'a 520 KiB batch (limit 512 KiB)', payload: padded(batch(g.nodeId), 520 * 1024) },
     { channel: 'outbox', reason: 'invalid', what: 'a batch with no records', payload: json({ nodeId: g.nodeId, records: [] }) },
-    { channel: 'outbox', reason: 'invalid', what: 'a negative seq', payload: json({ nodeId: g.nodeId, records: [{ ...batch(g.nodeId).records[0], seq: -1 }] }) },
+    {
+      channel: 'outbox',
+      reason: 'invalid',
+      what: 'a negative seq',
+      payload: json({ nodeId: g.nodeId, records: [{ ...batch(g.nodeId).records[0], seq: -1 }] }),
+    },
     { channel: 'outbox', reason: 'invalid', what: 'JSON null', payload: 'null' },
     { channel: 'outbox', reason: 'invalid', what: 'an unknown field', payload: json({ ...batch(g.nodeId), extra: true }) },
     { channel: 'outbox', reason: 'wrong-node', what: 'a batch claiming node h', payload: json(batch(h.nodeId)) },
-    { channel: 'outbox', reason: 'wrong-node', what: 'a record claiming node h in g\'s batch', payload: json(batch(g.nodeId, h.nodeId)) },
+    { channel: 'outbox', reason: 'wrong-node', what: "a record claiming node h in g's batch", payload: json(batch(g.nodeId, h.nodeId)) },
     { channel: 'heartbeat', reason: 'malformed-json', what: 'truncated JSON', payload: '{"nodeId":' },
     { channel: 'heartbeat', reason: 'oversize', what: 'a 16 KiB heartbeat (limit 8 KiB)', payload: padded(heartbeat(g.nodeId), 16 * 1024) },
     { channel: 'heartbeat', reason: 'invalid', what: 'a heartbeat missing fields', payload: json({ nodeId: g.nodeId, at }) },
@@ -94,7 +111,11 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
 
   await t.test('each message is rejected, counted by channel and reason, and logged', async (t) => {
     for (const c of cases) {
-      t.equal(await publishRaw(raw, mqttTopic(g.nodeId, c.channel), c.payload), 'acked', `${c.channel}: ${c.what} is accepted by the broker (the node may publish there)`)
+      t.equal(
+        await publishRaw(raw, mqttTopic(g.nodeId, c.channel), c.payload),
+        'acked',
+        `${c.channel}: ${c.what} is accepted by the broker (the node may publish there)`,
+      )
     }
     const expected = new Map<string, number>()
     for (const c of cases) expected.set(`${c.channel}|${c.reason}`, (expected.get(`${c.channel}|${c.reason}`) ?? 0) + 1)
@@ -110,7 +131,11 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
     )
     for (const [key, count] of expected) {
       const [channel = '', reason = ''] = key.split('|')
-      t.equal(await hub.metric('shoal_messages_rejected_total', { channel, reason }), count, `shoal_messages_rejected_total{channel="${channel}",reason="${reason}"} = ${count}`)
+      t.equal(
+        await hub.metric('shoal_messages_rejected_total', { channel, reason }),
+        count,
+        `shoal_messages_rejected_total{channel="${channel}",reason="${reason}"} = ${count}`,
+      )
     }
     t.equal(await hub.metric('shoal_messages_rejected_total', { channel: 'outbox', reason: 'internal' }), 0, 'nothing fell through as an internal error')
     const logged = await waitFor(
@@ -138,18 +163,21 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
     const events = await hub.events()
     t.same(events, before.events, 'no event stored (not even a hub-made one)')
     const [gNow, hNow] = [await hub.node(g.nodeId), await hub.node(h.nodeId)]
-    t.same(gNow.workloadStatus, before.g.workloadStatus, 'g\'s workload status unchanged')
-    t.same(hNow.workloadStatus, before.h.workloadStatus, 'h\'s workload status unchanged')
-    t.equal(hNow.online, true, 'h was not marked offline by g\'s claim')
+    t.same(gNow.workloadStatus, before.g.workloadStatus, "g's workload status unchanged")
+    t.same(hNow.workloadStatus, before.h.workloadStatus, "h's workload status unchanged")
+    t.equal(hNow.online, true, "h was not marked offline by g's claim")
     t.same(gNow.usage, before.g.usage, 'no heartbeat recorded for g')
     t.same(hNow.generation, before.h.generation)
     t.equal(gNow.online, true, 'g\'s own presence is untouched by its invalid "offline" messages')
   })
 
-  await t.test('g\'s real agent carries on: its reports still apply and are acknowledged', async (t) => {
+  await t.test("g's real agent carries on: its reports still apply and are acknowledged", async (t) => {
     await raw.end()
     await g.start()
-    const lastSeq = Math.max(0, ...before.events.filter((e: { nodeId: string | null; seq: number | null }) => e.nodeId === g.nodeId).map((e: { seq: number | null }) => e.seq ?? 0))
+    const lastSeq = Math.max(
+      0,
+      ...before.events.filter((e: { nodeId: string | null; seq: number | null }) => e.nodeId === g.nodeId).map((e: { seq: number | null }) => e.seq ?? 0),
+    )
     await hub.apply(deploymentYaml('after', { mode: 'every-node', selector: { matchLabels: { fleet } }, template: sleepTemplate(image) }))
     const running = await waitForRunning(g.nodeId, ['after', 'base'])
     t.equal(running.get('base')?.id, gBase.get('base')?.id, 'g kept its container across the agent restart')
@@ -160,8 +188,11 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
       },
       { what: 'g\'s events about "after" at the hub', timeoutMs: 60_000, intervalMs: 250 },
     )
-    t.ok(fresh.every((e) => (e.seq ?? 0) > lastSeq), 'new events continue g\'s seq, unpoisoned by the 9e15 seq in the garbage')
-    await waitFor(async () => (await g.status()).outbox.records === 0, { what: 'g\'s outbox to drain (acks flow)', timeoutMs: 30_000, intervalMs: 250 })
+    t.ok(
+      fresh.every((e) => (e.seq ?? 0) > lastSeq),
+      "new events continue g's seq, unpoisoned by the 9e15 seq in the garbage",
+    )
+    await waitFor(async () => (await g.status()).outbox.records === 0, { what: "g's outbox to drain (acks flow)", timeoutMs: 30_000, intervalMs: 250 })
     await waitFor(async () => (await hub.deployment('after')).ready === 2, { what: 'after ready on both nodes', timeoutMs: 60_000, intervalMs: 500 })
     t.ok((await nodeContainers(h.nodeId)).every((c) => c.state === 'running'))
   })

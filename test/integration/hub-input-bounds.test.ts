@@ -83,7 +83,10 @@ t.test('hostile input and hostile clients against a real hub', async (t) => {
   })
 
   await t.test('a deeply nested JSON body is a 400 too, before authentication matters (enrollment is public)', async (t) => {
-    const response = await hub.api<ErrorBody>('POST', '/api/v1/enroll', `{"token": ${'['.repeat(MEBIBYTE / 2)}`, { token: null, contentType: 'application/json' })
+    const response = await hub.api<ErrorBody>('POST', '/api/v1/enroll', `{"token": ${'['.repeat(MEBIBYTE / 2)}`, {
+      token: null,
+      contentType: 'application/json',
+    })
     t.equal(response.status, 400)
     t.match(response.body.error, { code: 'bad-request', message: /^nesting deeper than 64 levels at line 1, column 74$/ })
   })
@@ -101,7 +104,12 @@ t.test('hostile input and hostile clients against a real hub', async (t) => {
       gpus: [],
       runtime: { name: 'docker', version: 'test' },
     }
-    const enrolled = await hub.ok<{ nodeId: string; username: string; password: string }>('POST', '/api/v1/enroll', { token, name: 'deep-node', inventory, agentVersion: 'test' })
+    const enrolled = await hub.ok<{ nodeId: string; username: string; password: string }>('POST', '/api/v1/enroll', {
+      token,
+      name: 'deep-node',
+      inventory,
+      agentVersion: 'test',
+    })
     const raw = await connectRawMqtt(t, hub.brokerUrl, { clientId: `shoal-agent-${enrolled.nodeId}`, username: enrolled.username, password: enrolled.password })
     // Under the heartbeat's 8 KiB, so it is the depth that refuses it, not the size.
     t.equal(await publishRaw(raw, mqttTopic(enrolled.nodeId, 'heartbeat'), `{"nodeId": ${'['.repeat(8000)}`), 'acked')
@@ -155,7 +163,10 @@ t.test('hostile input and hostile clients against a real hub', async (t) => {
     await closed
     clearInterval(trickle)
     t.pass('the hub closed the connection')
-    await waitFor(() => /closing a connection that sent an MQTT packet of 268435455 bytes/.test(readFileSync(hub.logFile, 'utf8')), { what: 'the hub to say why it closed it', timeoutMs: 10_000 })
+    await waitFor(() => /closing a connection that sent an MQTT packet of 268435455 bytes/.test(readFileSync(hub.logFile, 'utf8')), {
+      what: 'the hub to say why it closed it',
+      timeoutMs: 10_000,
+    })
     t.pass('and said why, with the size')
     t.equal((await fetch(`${hub.apiUrl}/healthz`)).status, 200, 'the hub keeps answering')
   })

@@ -71,14 +71,35 @@ t.test('the manifests API', async (t) => {
   })
 
   await t.test('a negative replica count', async (t) => {
-    const body = ['apiVersion: shoal/v1', 'kind: Deployment', 'metadata:', '  name: web', 'spec:', '  replicas: -2', '  template:', `    image: ${image}`, ''].join('\n')
+    const body = [
+      'apiVersion: shoal/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  replicas: -2',
+      '  template:',
+      `    image: ${image}`,
+      '',
+    ].join('\n')
     const problem = await refused(t, body)
     t.match(problem, { documentIndex: 0, path: 'spec.replicas', line: 6, column: 13 })
     t.match(problem?.message, />=\s*0/)
   })
 
   await t.test('a typo in a field name', async (t) => {
-    const body = ['apiVersion: shoal/v1', 'kind: Deployment', 'metadata:', '  name: web', 'spec:', '  replicas: 1', '  template:', `    image: ${image}`, '    comand: [sleep, "3600"]', ''].join('\n')
+    const body = [
+      'apiVersion: shoal/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  replicas: 1',
+      '  template:',
+      `    image: ${image}`,
+      '    comand: [sleep, "3600"]',
+      '',
+    ].join('\n')
     const problem = await refused(t, body)
     t.match(problem, { documentIndex: 0, path: 'spec.template.comand', line: 9, column: 5 })
     t.match(problem?.message, /unknown field "comand"/)
@@ -98,7 +119,7 @@ t.test('the manifests API', async (t) => {
     t.equal(justOver.status, 413)
     t.match(justOver.body.error, { code: 'too-large', message: /manifests exceed 1048576 bytes/ })
     const huge = await hub.api<ErrorBody>('POST', '/api/v1/manifests', `# ${'x'.repeat(8 * 1024 * 1024)}\n`)
-    t.equal(huge.status, 413, 'a body past the server\'s own bound is answered too')
+    t.equal(huge.status, 413, "a body past the server's own bound is answered too")
     t.match(huge.body.error, { code: 'too-large', message: /request body exceeds/ })
     t.equal((await hub.api('GET', '/healthz', undefined, { token: null })).status, 200, 'the hub answers on')
   })
@@ -165,7 +186,9 @@ t.test('the manifests API', async (t) => {
     } finally {
       db.close()
     }
-    const again = await execFileAsync(process.execPath, [CLI, 'hub', 'backup', '--data-dir', hub.dataDir, file], { timeout: 30_000 }).catch((error: { code: number; stderr: string }) => error)
+    const again = await execFileAsync(process.execPath, [CLI, 'hub', 'backup', '--data-dir', hub.dataDir, file], { timeout: 30_000 }).catch(
+      (error: { code: number; stderr: string }) => error,
+    )
     t.not((again as { code?: number }).code ?? 0, 0, 'refuses to overwrite an existing backup')
     t.ok(existsSync(file))
   })

@@ -54,13 +54,12 @@ t.test('replicas move after the offline grace; every-node copies wait; the retur
       'the hub placed the replica on the other pool node',
     )
     const movedAt = Date.parse(solo.placements[0].since as string)
-    t.ok(movedAt - Date.parse(offline) >= 10_000, `moved ${movedAt - Date.parse(offline)} ms after the node went offline (hub clock): not before the 10 s grace`)
-    const every = await hub.deployment('every')
-    t.same(
-      every.placements.map((p: any) => p.nodeId).sort(),
-      [...ids].sort(),
-      'the every-node copy stays placed on the dead node',
+    t.ok(
+      movedAt - Date.parse(offline) >= 10_000,
+      `moved ${movedAt - Date.parse(offline)} ms after the node went offline (hub clock): not before the 10 s grace`,
     )
+    const every = await hub.deployment('every')
+    t.same(every.placements.map((p: any) => p.nodeId).sort(), [...ids].sort(), 'the every-node copy stays placed on the dead node')
     t.match(every.why, /1 on an offline node/, `why: ${every.why}`)
     t.same(
       (await nodeContainers(r.nodeId)).map((c) => c.workload),
@@ -101,7 +100,7 @@ t.test('replicas move after the offline grace; every-node copies wait; the retur
         const list = (await hub.events(holder.nodeId)).filter((e) => e.type === 'WorkloadRemoved' && e.workload === 'solo')
         return list.length > 0 ? list : undefined
       },
-      { what: 'the holder\'s WorkloadRemoved event for solo at the hub', timeoutMs: 30_000, intervalMs: 250 },
+      { what: "the holder's WorkloadRemoved event for solo at the hub", timeoutMs: 30_000, intervalMs: 250 },
     )
     t.equal(removed.length, 1, 'the holder reported removing its surplus copy, once')
   })

@@ -52,8 +52,17 @@ t.test('three enrolled agents run exactly what selectors, profiles and capabilit
   const webPort = await freePort()
   const manifests = manifestsYaml(
     deploymentYaml('every', { mode: 'every-node', selector: { matchLabels: { fleet } }, template: sleepTemplate(image) }),
-    deploymentYaml('edge-worker', { replicas: 2, selector: { matchLabels: { fleet }, matchExpressions: [{ key: 'ring', operator: 'In', values: ['edge'] }] }, template: sleepTemplate(image) }),
-    deploymentYaml('gateway-web', { replicas: 1, selector: { matchLabels: { fleet, site: 'south' } }, requires: { profiles: ['x86-industrial-gateway'] }, template: httpdTemplate(image, webPort, 'hello-gateway') }),
+    deploymentYaml('edge-worker', {
+      replicas: 2,
+      selector: { matchLabels: { fleet }, matchExpressions: [{ key: 'ring', operator: 'In', values: ['edge'] }] },
+      template: sleepTemplate(image),
+    }),
+    deploymentYaml('gateway-web', {
+      replicas: 1,
+      selector: { matchLabels: { fleet, site: 'south' } },
+      requires: { profiles: ['x86-industrial-gateway'] },
+      template: httpdTemplate(image, webPort, 'hello-gateway'),
+    }),
     deploymentYaml('gpu-job', { replicas: 1, selector: { matchLabels: { fleet } }, requires: { capabilities: ['gpu'] }, template: sleepTemplate(image) }),
   )
 
@@ -121,13 +130,20 @@ t.test('three enrolled agents run exactly what selectors, profiles and capabilit
 
   await t.test('a dry run shows placements and changes nothing', async (t) => {
     const before = { deployments: (await hub.ok('GET', '/api/v1/deployments')).items, nodes: (await hub.nodes()).map((n: any) => [n.id, n.generation.latest]) }
-    const containersBefore = (await Promise.all(all.map((id) => nodeContainers(id)))).flat().map((c) => c.id).sort()
+    const containersBefore = (await Promise.all(all.map((id) => nodeContainers(id))))
+      .flat()
+      .map((c) => c.id)
+      .sort()
     const preview = await hub.ok(
       'POST',
       '/api/v1/manifests?dryRun=true',
       manifestsYaml(
         deploymentYaml('preview-south', { mode: 'every-node', selector: { matchLabels: { fleet, site: 'south' } }, template: sleepTemplate(image) }),
-        deploymentYaml('edge-worker', { replicas: 3, selector: { matchLabels: { fleet }, matchExpressions: [{ key: 'ring', operator: 'In', values: ['edge'] }] }, template: sleepTemplate(image) }),
+        deploymentYaml('edge-worker', {
+          replicas: 3,
+          selector: { matchLabels: { fleet }, matchExpressions: [{ key: 'ring', operator: 'In', values: ['edge'] }] },
+          template: sleepTemplate(image),
+        }),
       ),
     )
     t.equal(preview.dryRun, true)
@@ -139,9 +155,16 @@ t.test('three enrolled agents run exactly what selectors, profiles and capabilit
     t.match(worker.why, /1 pending/)
 
     t.same((await hub.ok('GET', '/api/v1/deployments')).items, before.deployments, 'deployments unchanged')
-    t.same((await hub.nodes()).map((n: any) => [n.id, n.generation.latest]), before.nodes, 'no node got a new generation')
+    t.same(
+      (await hub.nodes()).map((n: any) => [n.id, n.generation.latest]),
+      before.nodes,
+      'no node got a new generation',
+    )
     t.equal((await hub.api('GET', '/api/v1/deployments/preview-south')).status, 404)
-    const containersAfter = (await Promise.all(all.map((id) => nodeContainers(id)))).flat().map((c) => c.id).sort()
+    const containersAfter = (await Promise.all(all.map((id) => nodeContainers(id))))
+      .flat()
+      .map((c) => c.id)
+      .sort()
     t.same(containersAfter, containersBefore, 'no container started or removed')
   })
 

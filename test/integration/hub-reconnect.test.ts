@@ -37,7 +37,7 @@ function logLines(agent: AgentProcess, msg: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>)
 }
 
-t.test('agents keep the hub\'s reconnect hint and come back on it after the hub is SIGKILLed and restarted', async (t) => {
+t.test("agents keep the hub's reconnect hint and come back on it after the hub is SIGKILLed and restarted", async (t) => {
   const image = testImage()
   const hub = await startHubProcess(t)
   const fleet = uniqueNodeId('rc')
@@ -62,7 +62,11 @@ t.test('agents keep the hub\'s reconnect hint and come back on it after the hub 
     await waitFor(() => outboxDepth(agent) > 0, { what: `${agent.nodeId} to queue reports while the hub is down`, timeoutMs: 30_000, intervalMs: 100 })
   }
   for (const agent of agents) {
-    await waitFor(() => logLines(agent, 'broker connection closed; retrying').length >= 2, { what: `${agent.nodeId} to retry the broker`, timeoutMs: 30_000, intervalMs: 100 })
+    await waitFor(() => logLines(agent, 'broker connection closed; retrying').length >= 2, {
+      what: `${agent.nodeId} to retry the broker`,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    })
   }
   const restartedAt = Date.now()
   await hub.start()

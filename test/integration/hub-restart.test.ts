@@ -115,7 +115,8 @@ t.test('a hub SIGKILLed while busy loses no report, applies none twice, and neve
   for (const agent of agents) instrumentOutbox(agent)
   const pids = agents.map((a) => a.pid)
 
-  const every = (name: string, template: Record<string, unknown>) => deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, template })
+  const every = (name: string, template: Record<string, unknown>) =>
+    deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, template })
   await hub.apply(every('steady', sleepTemplate(image)))
   const steady = await Promise.all(agents.map((a) => waitForRunning(a.nodeId, ['steady'])))
   const watch = watchGenerations(hub, agents)
@@ -123,7 +124,8 @@ t.test('a hub SIGKILLed while busy loses no report, applies none twice, and neve
 
   // The busy period: a crash loop, and deployments applied one after another.
   await hub.apply(every('crasher', { image, command: ['sh', '-c', 'sleep 1; exit 3'], restartPolicy: 'always', network: 'host' }))
-  const churnEvents = async (): Promise<number> => (await hub.events()).filter((e) => e.workload?.startsWith('churn-') && e.type === 'WorkloadStateChanged').length
+  const churnEvents = async (): Promise<number> =>
+    (await hub.events()).filter((e) => e.workload?.startsWith('churn-') && e.type === 'WorkloadStateChanged').length
   const churn: string[] = []
   while (churn.length < 12) {
     const name = `churn-${churn.length}`
@@ -134,14 +136,17 @@ t.test('a hub SIGKILLed while busy loses no report, applies none twice, and neve
   const genBeforeKill = new Map((await hub.nodes()).map((n: any) => [n.id as string, n.generation.latest as number]))
   const exit = await hub.kill('SIGKILL')
   t.equal(exit.signal, 'SIGKILL', `hub killed after ${churn.length} churn deployments, while agents were busy`)
-  t.ok(agents.some((a) => loggedRecords(a).length > 0), 'the agents were reporting')
+  t.ok(
+    agents.some((a) => loggedRecords(a).length > 0),
+    'the agents were reporting',
+  )
   // While the hub is down the agents keep working and queue what they report.
   const pending = await waitFor(
     () => {
       const depth = agents.reduce((sum, a) => sum + outboxDepth(a), 0)
       return depth > 0 ? depth : undefined
     },
-    { what: 'reports to queue up in the agents\' outboxes while the hub is down', timeoutMs: 30_000, intervalMs: 100 },
+    { what: "reports to queue up in the agents' outboxes while the hub is down", timeoutMs: 30_000, intervalMs: 100 },
   )
   t.ok(pending > 0, `${pending} report(s) waiting in the agents' outboxes across the hub's restart`)
   await hub.start()
@@ -168,7 +173,8 @@ t.test('a hub SIGKILLed while busy loses no report, applies none twice, and neve
         { what: `${agent.nodeId} to accept the latest generation and drain its outbox`, timeoutMs: 60_000, intervalMs: 500 },
       )
     }
-    for (const [id, before] of genBeforeKill) t.ok(((await hub.node(id)).generation.latest as number) > before, `${id}: generation grew past ${before} after the restart`)
+    for (const [id, before] of genBeforeKill)
+      t.ok(((await hub.node(id)).generation.latest as number) > before, `${id}: generation grew past ${before} after the restart`)
   })
 
   await t.test('every event each agent generated is stored exactly once', async (t) => {
@@ -176,7 +182,10 @@ t.test('a hub SIGKILLed while busy loses no report, applies none twice, and neve
     for (const agent of agents) {
       const logged = loggedRecords(agent)
       const loggedEvents = logged.filter((r) => r.kind === 'event')
-      t.ok(loggedEvents.length >= 10, `${agent.nodeId} generated ${loggedEvents.length} events and ${logged.length - loggedEvents.length} status records while watched`)
+      t.ok(
+        loggedEvents.length >= 10,
+        `${agent.nodeId} generated ${loggedEvents.length} events and ${logged.length - loggedEvents.length} status records while watched`,
+      )
       const first = logged[0]?.seq ?? 0
       const stored: HubEvent[] = events.filter((e) => e.nodeId === agent.nodeId && e.seq !== null)
       const seqs = stored.map((e) => e.seq as number)
@@ -189,11 +198,14 @@ t.test('a hub SIGKILLed while busy loses no report, applies none twice, and neve
       )
       t.equal((await agent.status()).outbox.droppedEvents, 0, `${agent.nodeId}: its outbox dropped nothing`)
     }
-    t.ok(events.some((e) => e.type === 'WorkloadStateChanged' && e.workload === 'crasher'), 'the crash loop was reported')
+    t.ok(
+      events.some((e) => e.type === 'WorkloadStateChanged' && e.workload === 'crasher'),
+      'the crash loop was reported',
+    )
     t.comment(`records the hub received again and dropped as duplicates: ${await hub.metric('shoal_outbox_records_total', { outcome: 'duplicate' })}`)
   })
 
-  await t.test('the hub\'s status equals what the agents report (no stale status applied over a newer one)', async (t) => {
+  await t.test("the hub's status equals what the agents report (no stale status applied over a newer one)", async (t) => {
     for (const agent of agents) {
       const local = await agent.status()
       const node = await waitFor(

@@ -19,7 +19,9 @@ interface ContainerEvent {
 
 /** Docker's event stream for one deployment's containers: start, die and create, in order. */
 async function recordEngine(t: TestLike, deployment: string): Promise<{ events: ContainerEvent[]; stop: () => void }> {
-  const stream = (await dockerClient().getEvents({ filters: { type: ['container'], event: ['create', 'start', 'die'], label: [`io.shoal.deployment=${deployment}`] } })) as NodeJS.ReadableStream & { destroy(): void }
+  const stream = (await dockerClient().getEvents({
+    filters: { type: ['container'], event: ['create', 'start', 'die'], label: [`io.shoal.deployment=${deployment}`] },
+  })) as NodeJS.ReadableStream & { destroy(): void }
   const events: ContainerEvent[] = []
   let buffered = ''
   stream.on('data', (chunk: Buffer) => {
@@ -31,7 +33,11 @@ async function recordEngine(t: TestLike, deployment: string): Promise<{ events: 
       newline = buffered.indexOf('\n')
       if (!line) continue
       const raw = JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } }
-      events.push({ action: raw.Action as ContainerEvent['action'], node: raw.Actor.Attributes['io.shoal.node'] ?? '', revision: Number(raw.Actor.Attributes['io.shoal.revision']) })
+      events.push({
+        action: raw.Action as ContainerEvent['action'],
+        node: raw.Actor.Attributes['io.shoal.node'] ?? '',
+        revision: Number(raw.Actor.Attributes['io.shoal.revision']),
+      })
     }
   })
   stream.on('error', () => undefined)
@@ -64,7 +70,8 @@ async function waitForPhase(hub: HubProcess, name: string, revision: number, pha
   return waitFor(
     async () => {
       const status = await rollout(hub, name)
-      if (status.revision === revision && status.phase !== 'progressing' && status.phase !== phase) throw new Error(`rollout of revision ${revision} ended ${status.phase}: ${JSON.stringify(status.failure)}`)
+      if (status.revision === revision && status.phase !== 'progressing' && status.phase !== phase)
+        throw new Error(`rollout of revision ${revision} ended ${status.phase}: ${JSON.stringify(status.failure)}`)
       return status.revision === revision && status.phase === phase ? status : undefined
     },
     { what: `revision ${revision} of ${name} to be ${phase}`, timeoutMs, intervalMs: 250 },
@@ -96,12 +103,19 @@ t.test('rollouts across six real agents', async (t) => {
   const token = await hub.createJoinToken({ maxUses: 6, ttl: '10m', labels: { fleet } })
   const sites = ['a', 'a', 'b', 'b', 'c', 'c']
   const names = sites.map((_, i) => uniqueNodeId(`r${i}`))
-  await Promise.all(names.map((name, i) => startHubAgent(t, hub, { name, token, labels: { site: sites[i] as string, ...(i === 0 ? { ring: 'canary' } : {}) } })))
+  await Promise.all(
+    names.map((name, i) => startHubAgent(t, hub, { name, token, labels: { site: sites[i] as string, ...(i === 0 ? { ring: 'canary' } : {}) } })),
+  )
   await waitFor(async () => (await hub.nodes()).filter((n: any) => n.online).length === 6, { what: 'six online nodes', timeoutMs: 60_000 })
   const siteOf = (node: string): string => sites[names.indexOf(node)] as string
   const name = `web-${fleet}`.slice(0, 63)
   const manifest = (version: string, strategy: Record<string, unknown>, template: Record<string, unknown> = {}): string =>
-    deploymentYaml(name, { mode: 'every-node', selector: { matchLabels: { fleet } }, strategy, template: sleepTemplate(image, { env: { VERSION: version }, ...template }) })
+    deploymentYaml(name, {
+      mode: 'every-node',
+      selector: { matchLabels: { fleet } },
+      strategy,
+      template: sleepTemplate(image, { env: { VERSION: version }, ...template }),
+    })
 
   await hub.apply(manifest('1', { maxUnavailable: 2 }))
   await waitForPhase(hub, name, 1, 'complete')
@@ -114,7 +128,10 @@ t.test('rollouts across six real agents', async (t) => {
     await waitForRevisions(name, names, () => 2, 'revision 2 on every node')
     engine.stop()
     t.equal(done.stableRevision, 2)
-    t.ok(engine.events.some((e) => e.action === 'start'), 'the engine recorded the replacements')
+    t.ok(
+      engine.events.some((e) => e.action === 'start'),
+      'the engine recorded the replacements',
+    )
     const starts = engine.events.filter((e) => e.action === 'start' && e.revision === 2)
     t.same(new Set(starts.map((e) => e.node)).size, 6, 'every node started revision 2 once')
     t.ok(mostDown(engine.events, names).nodes <= 2, `never more than 2 nodes without a running copy (at worst ${mostDown(engine.events, names).nodes})`)
@@ -122,10 +139,13 @@ t.test('rollouts across six real agents', async (t) => {
     const thirdStart = engine.events.map((e, i) => [e, i] as const).filter(([e]) => e.action === 'start' && e.revision === 2)[2]?.[1] ?? -1
     t.ok(firstDie >= 0 && thirdStart > firstDie, 'the third node started only after the first wave')
     const history = (await hub.api('GET', `/api/v1/deployments/${name}/revisions`)).body
-    t.same(history.items.map((r: any) => [r.revision, r.current, r.stable]), [
-      [2, true, true],
-      [1, false, false],
-    ])
+    t.same(
+      history.items.map((r: any) => [r.revision, r.current, r.stable]),
+      [
+        [2, true, true],
+        [1, false, false],
+      ],
+    )
     const events = (await hub.api('GET', '/api/v1/events?limit=1000')).body.items.filter((e: any) => e.workload === name)
     t.ok(events.filter((e: any) => e.type === 'RolloutWave').length >= 3, 'at least three waves recorded as events')
     t.ok(events.some((e: any) => e.type === 'RolloutComplete'))
@@ -134,7 +154,12 @@ t.test('rollouts across six real agents', async (t) => {
 
   for (const bad of [
     { what: 'exits 1 at start', version: '3', template: { command: ['sh', '-c', 'exit 1'] }, reason: /exited with code 1|crash-loop/ },
-    { what: 'fails its health check', version: '4', template: { healthCheck: { exec: { command: ['false'] }, interval: '1s', timeout: '1s', retries: 1 } }, reason: /health check failing/ },
+    {
+      what: 'fails its health check',
+      version: '4',
+      template: { healthCheck: { exec: { command: ['false'] }, interval: '1s', timeout: '1s', retries: 1 } },
+      reason: /health check failing/,
+    },
   ]) {
     await t.test(`a revision that ${bad.what} fails at the first wave and the fleet returns to revision 2`, async (t) => {
       const engine = await recordEngine(t, name)
@@ -144,7 +169,10 @@ t.test('rollouts across six real agents', async (t) => {
       t.equal(failed.failure.reason, 'HealthGateFailed')
       t.equal(failed.failure.rolledBack, true)
       t.match(failed.failure.nodes[0].reason, bad.reason)
-      t.match(failed.conditions.find((c: any) => c.type === 'RolloutFailed'), { status: 'True', reason: 'HealthGateFailed', observedRevision: revision })
+      t.match(
+        failed.conditions.find((c: any) => c.type === 'RolloutFailed'),
+        { status: 'True', reason: 'HealthGateFailed', observedRevision: revision },
+      )
       await waitForRevisions(name, names, () => 2, 'revision 2 back on every node')
       engine.stop()
       const reached = new Set(engine.events.filter((e) => e.action === 'create' && e.revision === revision).map((e) => e.node))
@@ -197,7 +225,12 @@ t.test('rollouts across six real agents', async (t) => {
   await t.test('maxSurge 1, maxUnavailable 0: a replicated deployment never has fewer than its replicas running', async (t) => {
     const surged = `surge-${fleet}`.slice(0, 63)
     const replicated = (version: string) =>
-      deploymentYaml(surged, { replicas: 3, selector: { matchLabels: { fleet } }, strategy: { maxUnavailable: 0, maxSurge: 1, minReadySeconds: 2 }, template: sleepTemplate(image, { env: { VERSION: version } }) })
+      deploymentYaml(surged, {
+        replicas: 3,
+        selector: { matchLabels: { fleet } },
+        strategy: { maxUnavailable: 0, maxSurge: 1, minReadySeconds: 2 },
+        template: sleepTemplate(image, { env: { VERSION: version } }),
+      })
     const first = await hub.apply(replicated('1'))
     await waitForPhase(hub, surged, first.results[0].revision, 'complete')
     const running = async (): Promise<Map<string, number>> => runningRevisions(surged, names)
@@ -222,7 +255,10 @@ t.test('rollouts across six real agents', async (t) => {
       fewest = Math.min(fewest, up)
     }
     t.ok(fewest >= 3, `never fewer than 3 copies running during the rollout (at fewest ${fewest})`)
-    t.ok(engine.events.some((e) => e.action === 'start' && e.revision === revision), 'the new revision started')
+    t.ok(
+      engine.events.some((e) => e.action === 'start' && e.revision === revision),
+      'the new revision started',
+    )
     await hub.api('DELETE', `/api/v1/deployments/${surged}`)
   })
 
@@ -231,12 +267,22 @@ t.test('rollouts across six real agents', async (t) => {
     const engine = await recordEngine(t, name)
     // Runs a few seconds, then exits 1 under `never`: it fails its gate after the hub is gone.
     // minReadySeconds keeps the first wave from counting as updated meanwhile.
-    const applied = await hub.apply(manifest('7', { maxUnavailable: 1, minReadySeconds: 120, revertWindow: '10m' }, { command: ['sh', '-c', 'sleep 5; exit 1'], restartPolicy: 'never' }))
+    const applied = await hub.apply(
+      manifest('7', { maxUnavailable: 1, minReadySeconds: 120, revertWindow: '10m' }, { command: ['sh', '-c', 'sleep 5; exit 1'], restartPolicy: 'never' }),
+    )
     const revision = applied.results[0].revision as number
     const first = [...names].sort()[0] as string
-    await waitFor(async () => (await runningRevisions(name, [first])).get(first) === revision, { what: 'the first node to run the new revision', timeoutMs: 60_000, intervalMs: 100 })
+    await waitFor(async () => (await runningRevisions(name, [first])).get(first) === revision, {
+      what: 'the first node to run the new revision',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    })
     await hub.kill('SIGKILL')
-    await waitFor(async () => (await runningRevisions(name, [first])).get(first) === stable, { what: 'the node to revert to the stable revision by itself', timeoutMs: 90_000, intervalMs: 250 })
+    await waitFor(async () => (await runningRevisions(name, [first])).get(first) === stable, {
+      what: 'the node to revert to the stable revision by itself',
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    })
     t.pass('the agent reverted while its hub was down')
     await hub.start()
     const failed = await waitForPhase(hub, name, revision, 'failed')

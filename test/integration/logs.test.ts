@@ -81,7 +81,11 @@ function streamsEndAt50(got: readonly string[], perStream: number): boolean {
 }
 
 /** GET the logs (not following): status, records or the JSON error. */
-async function getLogs(hub: HubProcess, deployment: string, query: string): Promise<{ status: number; records: LogRecord[]; error: { code: string; message: string } | null }> {
+async function getLogs(
+  hub: HubProcess,
+  deployment: string,
+  query: string,
+): Promise<{ status: number; records: LogRecord[]; error: { code: string; message: string } | null }> {
   const response = await hub.api<string>('GET', `/api/v1/deployments/${deployment}/logs?${query}`)
   if (response.status !== 200) {
     const body = response.body as unknown as { error: { code: string; message: string } }
@@ -91,8 +95,17 @@ async function getLogs(hub: HubProcess, deployment: string, query: string): Prom
 }
 
 /** Follows a log, calling `onRecord` for each record as it comes, until the body ends or `signal` aborts. */
-async function followLogs(hub: HubProcess, deployment: string, query: string, signal: AbortSignal, onRecord: (record: LogRecord) => void): Promise<'ended' | 'aborted'> {
-  const response = await fetch(`${hub.apiUrl}/api/v1/deployments/${deployment}/logs?${query}`, { headers: { authorization: `Bearer ${hub.adminToken}` }, signal })
+async function followLogs(
+  hub: HubProcess,
+  deployment: string,
+  query: string,
+  signal: AbortSignal,
+  onRecord: (record: LogRecord) => void,
+): Promise<'ended' | 'aborted'> {
+  const response = await fetch(`${hub.apiUrl}/api/v1/deployments/${deployment}/logs?${query}`, {
+    headers: { authorization: `Bearer ${hub.adminToken}` },
+    signal,
+  })
   if (response.status !== 200) throw new Error(`follow answered ${response.status}: ${await response.text()}`)
   const decoder = new TextDecoder()
   let pending = ''
@@ -155,7 +168,11 @@ t.test('embedded broker: tail, since, follow, offline node, unknown deployment',
     manifestsYaml(
       deploymentYaml('chatty', { replicas: 1, selector: { matchLabels: { fleet, role: 'a' } }, template: template(image, CHATTY) }),
       deploymentYaml('ticker', { replicas: 1, selector: { matchLabels: { fleet, role: 'a' } }, template: template(image, TICKER) }),
-      deploymentYaml('everywhere', { mode: 'every-node', selector: { matchLabels: { fleet } }, template: template(image, "echo hello-everywhere; trap 'exit 0' TERM; sleep 3600 & wait") }),
+      deploymentYaml('everywhere', {
+        mode: 'every-node',
+        selector: { matchLabels: { fleet } },
+        template: template(image, "echo hello-everywhere; trap 'exit 0' TERM; sleep 3600 & wait"),
+      }),
     ),
   )
   await Promise.all([waitForRunning(ids.a, ['chatty', 'everywhere', 'ticker'], 90_000), waitForRunning(ids.b, ['everywhere'], 90_000)])
@@ -168,20 +185,30 @@ t.test('embedded broker: tail, since, follow, offline node, unknown deployment',
     t.same(records.at(-1), { type: 'end' })
     const got = lines(records)
     const tagged = got.map((r) => `${r.stream}:${r.text}`)
-    t.same(tagged, await engineTail(ids.a, 'chatty', 10), 'exactly the engine\'s last 10 lines, in its order')
+    t.same(tagged, await engineTail(ids.a, 'chatty', 10), "exactly the engine's last 10 lines, in its order")
     t.ok(streamsEndAt50(tagged, 5), `out-46..50 on stdout and err-46..50 on stderr: ${tagged.join(' ')}`)
-    t.ok(got.every((r) => r.node === ids.a && r.workload === 'chatty' && typeof r.at === 'string'), 'each line names its node and workload and has a time')
+    t.ok(
+      got.every((r) => r.node === ids.a && r.workload === 'chatty' && typeof r.at === 'string'),
+      'each line names its node and workload and has a time',
+    )
     t.same(texts((await getLogs(hub, 'chatty', 'tail=0')).records), [], 'tail=0 is no lines')
     const all = await getLogs(hub, 'chatty', 'tail=10000')
     t.equal(lines(all.records).length, 100, 'a large tail returns the whole log')
-    t.same(texts(all.records).filter((text) => text.startsWith('out-')), Array.from({ length: 50 }, (_, i) => `out-${i + 1}`))
+    t.same(
+      texts(all.records).filter((text) => text.startsWith('out-')),
+      Array.from({ length: 50 }, (_, i) => `out-${i + 1}`),
+    )
   })
 
   await t.test('shoal logs --tail prints stdout and stderr lines on their own streams', async (t) => {
     const result = await shoalLogs(hub, ['chatty', '--tail', '4'])
     t.equal(result.code, 0, 'exit code 0')
     const engine = await engineTail(ids.a, 'chatty', 4)
-    const onStream = (stream: string): string => engine.filter((line) => line.startsWith(`${stream}:`)).map((line) => `${line.slice(stream.length + 1)}\n`).join('')
+    const onStream = (stream: string): string =>
+      engine
+        .filter((line) => line.startsWith(`${stream}:`))
+        .map((line) => `${line.slice(stream.length + 1)}\n`)
+        .join('')
     t.equal(result.stdout, onStream('stdout'), 'stdout lines on stdout')
     t.equal(result.stderr, onStream('stderr'), 'stderr lines on stderr')
     t.match(result.stdout, /out-50\n$/)
@@ -189,18 +216,29 @@ t.test('embedded broker: tail, since, follow, offline node, unknown deployment',
   })
 
   await t.test('since: the lines at or after a time, and none before', async (t) => {
-    await waitFor(async () => tickNumber(texts((await getLogs(hub, 'ticker', 'tail=1')).records)[0]) >= 10, { what: 'ten ticks', timeoutMs: 20_000, intervalMs: 200 })
+    await waitFor(async () => tickNumber(texts((await getLogs(hub, 'ticker', 'tail=1')).records)[0]) >= 10, {
+      what: 'ten ticks',
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    })
     const cut = new Date()
     await sleep(1_200)
     const since = await getLogs(hub, 'ticker', `since=${encodeURIComponent(cut.toISOString())}`)
     const all = await getLogs(hub, 'ticker', 'tail=10000')
     const sinceLines = lines(since.records)
     t.ok(sinceLines.length >= 3, `${sinceLines.length} ticks in the last 1.2 s`)
-    t.ok(sinceLines.every((r) => timeOf(r.at) >= cut.getTime() - 1), 'no line from before the cut')
+    t.ok(
+      sinceLines.every((r) => timeOf(r.at) >= cut.getTime() - 1),
+      'no line from before the cut',
+    )
     const expected = lines(all.records).filter((r) => timeOf(r.at) >= cut.getTime())
     t.equal(sinceLines[0]?.text, expected[0]?.text, 'the first line is the first one printed after the cut')
     const numbers = sinceLines.map((r) => tickNumber(r.text))
-    t.same(numbers, numbers.map((_, i) => (numbers[0] ?? 0) + i), 'consecutive ticks')
+    t.same(
+      numbers,
+      numbers.map((_, i) => (numbers[0] ?? 0) + i),
+      'consecutive ticks',
+    )
     t.ok((numbers[0] ?? 0) > 1, 'earlier ticks left out')
     const hour = await getLogs(hub, 'ticker', 'since=1h')
     t.equal(texts(hour.records)[0], 'tick-1', 'since=1h reaches back to the first tick (no default tail with since)')
@@ -220,8 +258,18 @@ t.test('embedded broker: tail, since, follow, offline node, unknown deployment',
     t.equal(await following, 'aborted')
     const ticks = lines(seen).map((r) => tickNumber(r.text))
     t.ok(ticks.length >= 6)
-    t.same(ticks, ticks.map((_, i) => (ticks[0] ?? 0) + i), 'consecutive new ticks, in order')
-    const ended = await waitFor(() => endedRequests(agentA).slice(before).find((entry) => entry.follow === true), { what: 'the agent to end the followed request', timeoutMs: 15_000 })
+    t.same(
+      ticks,
+      ticks.map((_, i) => (ticks[0] ?? 0) + i),
+      'consecutive new ticks, in order',
+    )
+    const ended = await waitFor(
+      () =>
+        endedRequests(agentA)
+          .slice(before)
+          .find((entry) => entry.follow === true),
+      { what: 'the agent to end the followed request', timeoutMs: 15_000 },
+    )
     t.equal(ended.reason, 'cancelled', 'the agent ended it because the hub cancelled it')
     // The ticker goes on printing; the agent must not send anything more.
     const chunksAfter = await chunksReceived(hub)
@@ -236,7 +284,10 @@ t.test('embedded broker: tail, since, follow, offline node, unknown deployment',
     t.ok(Date.now() - started >= 1_900, 'it followed for its bound')
     t.ok(lines(seen).length >= 3, `${lines(seen).length} ticks in 2 s`)
     t.same(seen.at(-1), { type: 'end' })
-    t.same(seen.filter((r) => r.type === 'error'), [])
+    t.same(
+      seen.filter((r) => r.type === 'error'),
+      [],
+    )
     const cli = await shoalLogs(hub, ['ticker', '-f', '--follow-for', '2s', '--tail', '1'])
     t.equal(cli.code, 0, `exit code 0 (stderr: ${cli.stderr.trim()})`)
     t.ok(cli.stdout.split('\n').filter((line) => line.startsWith('tick-')).length >= 3, `ticks printed: ${cli.stdout.trim().split('\n').length}`)
@@ -246,7 +297,12 @@ t.test('embedded broker: tail, since, follow, offline node, unknown deployment',
     const { status, records } = await getLogs(hub, 'everywhere', 'tail=5')
     t.equal(status, 200)
     t.same(records[0]?.targets?.map((target) => target.node).sort(), [ids.a, ids.b].sort())
-    t.same(lines(records).map((r) => `${r.node}:${r.text}`).sort(), [`${ids.a}:hello-everywhere`, `${ids.b}:hello-everywhere`].sort())
+    t.same(
+      lines(records)
+        .map((r) => `${r.node}:${r.text}`)
+        .sort(),
+      [`${ids.a}:hello-everywhere`, `${ids.b}:hello-everywhere`].sort(),
+    )
     const cli = await shoalLogs(hub, ['everywhere'])
     t.equal(cli.code, 0, `exit code 0 (stderr: ${cli.stderr.trim()})`)
     t.same(cli.stdout.trim().split('\n').sort(), [`[${ids.a}] hello-everywhere`, `[${ids.b}] hello-everywhere`].sort())
@@ -265,7 +321,10 @@ t.test('embedded broker: tail, since, follow, offline node, unknown deployment',
     const merged = await getLogs(hub, 'everywhere', 'tail=5')
     t.equal(merged.status, 200, 'the other node still answers')
     t.same(texts(merged.records), ['hello-everywhere'])
-    t.match(merged.records.find((r) => r.type === 'error'), { node: ids.b, code: 'node-offline', message: offlinePattern })
+    t.match(
+      merged.records.find((r) => r.type === 'error'),
+      { node: ids.b, code: 'node-offline', message: offlinePattern },
+    )
     t.same(merged.records.at(-1), { type: 'end' })
 
     const follow = await getLogs(hub, 'everywhere', `node=${ids.b}&follow=true`)
@@ -309,13 +368,17 @@ t.test('NATS with JetStream: tail', async (t) => {
   const { status, records } = await getLogs(hub, 'chatty', 'tail=6')
   t.equal(status, 200)
   const tagged = lines(records).map((r) => `${r.stream}:${r.text}`)
-  t.same(tagged, await engineTail(nodeId, 'chatty', 6), 'exactly the engine\'s last 6 lines, in its order')
+  t.same(tagged, await engineTail(nodeId, 'chatty', 6), "exactly the engine's last 6 lines, in its order")
   t.ok(streamsEndAt50(tagged, 3), `out-48..50 and err-48..50: ${tagged.join(' ')}`)
   t.same(records.at(-1), { type: 'end' })
   const cli = await shoalLogs(hub, ['chatty', '--tail', '2'])
   t.equal(cli.code, 0, `exit code 0 (stderr: ${cli.stderr.trim()})`)
   const engine = await engineTail(nodeId, 'chatty', 2)
-  const onStream = (stream: string): string => engine.filter((line) => line.startsWith(`${stream}:`)).map((line) => `${line.slice(stream.length + 1)}\n`).join('')
+  const onStream = (stream: string): string =>
+    engine
+      .filter((line) => line.startsWith(`${stream}:`))
+      .map((line) => `${line.slice(stream.length + 1)}\n`)
+      .join('')
   t.equal(cli.stdout, onStream('stdout'), 'stdout lines on stdout')
   t.equal(cli.stderr, onStream('stderr'), 'stderr lines on stderr')
 })

@@ -51,7 +51,7 @@ async function natsClient(t: TestLike, url: string): Promise<NatsConnection> {
   return nc
 }
 
-t.test('the shared brokers from scripts/test answer', async t => {
+t.test('the shared brokers from scripts/test answer', async (t) => {
   const client = await connectAsync(testMqttUrl(), { reconnectPeriod: 0, connectTimeout: 5_000 })
   t.teardown(() => client.endAsync(true))
   t.equal(await roundtrip(client, `shoal-test/${testRunId()}/shared`, 'ping'), 'ping')
@@ -63,14 +63,14 @@ t.test('the shared brokers from scripts/test answer', async t => {
   await kv.destroy()
 })
 
-t.test('mosquitto: pub/sub, clean stop, crash and restart on the same port', async t => {
+t.test('mosquitto: pub/sub, clean stop, crash and restart on the same port', async (t) => {
   const broker = await startMosquitto(t)
   const client = await connectAsync(broker.url, { reconnectPeriod: 100, connectTimeout: 2_000 })
   t.teardown(() => client.endAsync(true))
   const topic = 'shoal-test/outage'
   t.equal(await roundtrip(client, topic, 'before'), 'before')
 
-  const closed = new Promise<void>(resolve => client.once('close', () => resolve()))
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
   await broker.stop()
   await closed
   t.equal(broker.pid, undefined, 'no process while stopped')
@@ -89,13 +89,13 @@ t.test('mosquitto: pub/sub, clean stop, crash and restart on the same port', asy
   t.equal(await roundtrip(client, topic, 'after-crash'), 'after-crash')
 })
 
-t.test('mosquitto: configLines replace the defaults', async t => {
+t.test('mosquitto: configLines replace the defaults', async (t) => {
   const broker = await startMosquitto(t, { configLines: ['allow_anonymous false'] })
   const refused = connectAsync(broker.url, { reconnectPeriod: 0, connectTimeout: 2_000 })
   await t.rejects(refused, /not authorized|Connection refused/i, 'anonymous client refused')
 })
 
-t.test('a service that dies on start-up fails fast, with its log', async t => {
+t.test('a service that dies on start-up fails fast, with its log', async (t) => {
   const started = Date.now()
   await t.rejects(startMosquitto(t, { configLines: ['no_such_option true'] }), {
     message: /mosquitto exited during start-up[\s\S]*no_such_option/,
@@ -103,7 +103,7 @@ t.test('a service that dies on start-up fails fast, with its log', async t => {
   t.ok(Date.now() - started < 5_000, 'well before the 15 s start timeout')
 })
 
-t.test('nats-server: JetStream KV survives a restart of the server', async t => {
+t.test('nats-server: JetStream KV survives a restart of the server', async (t) => {
   const server = await startNats(t)
   const nc = await natsClient(t, server.url)
   const js = nc.jetstream({ timeout: 1_000 })
@@ -126,7 +126,7 @@ t.test('nats-server: JetStream KV survives a restart of the server', async t => 
   await t.rejects(kv.update('node.a', JSON.stringify({ generation: 3 }), rev), 'stale revision refused')
 })
 
-t.test('docker: busybox with host networking serves HTTP on loopback', async t => {
+t.test('docker: busybox with host networking serves HTTP on loopback', async (t) => {
   const docker = dockerClient()
   const port = await freePort()
   const container = await docker.createContainer({
@@ -160,7 +160,7 @@ t.test('docker: busybox with host networking serves HTTP on loopback', async t =
   t.equal(gone?.statusCode, 404, 'container is gone')
 })
 
-t.test('docker: removeContainersByLabel removes what carries the label', async t => {
+t.test('docker: removeContainersByLabel removes what carries the label', async (t) => {
   const docker = dockerClient()
   const caseLabel = `io.shoal.test-case=services-${testRunId()}-${process.pid}`
   for (let i = 0; i < 2; i++) {
@@ -176,17 +176,17 @@ t.test('docker: removeContainersByLabel removes what carries the label', async t
   t.equal(left.length, 0)
 })
 
-t.test('registry: real pulls from the loopback registry', async t => {
+t.test('registry: real pulls from the loopback registry', async (t) => {
   const docker = dockerClient()
   const ref = testRegistryImage()
   const events = await pullImage(ref)
   t.ok(
-    events.some(e => String(e.status ?? '').startsWith('Digest: sha256:')),
+    events.some((e) => String(e.status ?? '').startsWith('Digest: sha256:')),
     'the pull reports a digest',
   )
   const image = await docker.getImage(ref).inspect()
   t.ok(
-    image.RepoDigests.some(d => d.startsWith(`${testRegistry()}/shoal-test/busybox@sha256:`)),
+    image.RepoDigests.some((d) => d.startsWith(`${testRegistry()}/shoal-test/busybox@sha256:`)),
     'the image records the registry digest',
   )
   await t.rejects(pullImage(`${testRegistry()}/shoal-test/busybox:no-such-tag`), /manifest unknown|not found/i)
@@ -204,8 +204,11 @@ t.test('registry: real pulls from the loopback registry', async t => {
   t.equal(result.StatusCode, 0)
 })
 
-t.test('waitFor names what it waited for', async t => {
-  await t.rejects(waitFor(() => false, { what: 'the impossible', timeoutMs: 50, intervalMs: 10 }), {
-    message: /timed out after 50 ms waiting for the impossible/,
-  })
+t.test('waitFor names what it waited for', async (t) => {
+  await t.rejects(
+    waitFor(() => false, { what: 'the impossible', timeoutMs: 50, intervalMs: 10 }),
+    {
+      message: /timed out after 50 ms waiting for the impossible/,
+    },
+  )
 })

@@ -34,10 +34,21 @@ t.test('Mosquitto with hub-generated users and ACLs: placement, isolation, revoc
   // The operator's part: generate the files once, point mosquitto.conf at them, start it.
   await writeBrokerConfig(dataDir, 'mosquitto', authDir)
   const broker = await startMosquitto(t, {
-    configLines: ['allow_anonymous false', 'use_username_as_clientid true', 'max_packet_size 1100000', `password_file ${authDir}/mosquitto.passwd`, `acl_file ${authDir}/mosquitto.acl`, 'log_type all'],
+    configLines: [
+      'allow_anonymous false',
+      'use_username_as_clientid true',
+      'max_packet_size 1100000',
+      `password_file ${authDir}/mosquitto.passwd`,
+      `acl_file ${authDir}/mosquitto.acl`,
+      'log_type all',
+    ],
   })
   const hub = await startHubProcess(t, { dataDir, args: ['--mqtt-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', String(broker.pid)] })
-  t.match(hub.log(), /"confirmed":true[^\n]*broker configuration written and reloaded/, 'the hub rewrote the files, signalled Mosquitto and saw the reload take effect')
+  t.match(
+    hub.log(),
+    /"confirmed":true[^\n]*broker configuration written and reloaded/,
+    'the hub rewrote the files, signalled Mosquitto and saw the reload take effect',
+  )
 
   const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 3 })
   const nodeA = uniqueNodeId('a')
@@ -77,7 +88,10 @@ t.test('Mosquitto with hub-generated users and ACLs: placement, isolation, revoc
     // document arrives for this last subscription, B's would have arrived before it.
     await client.subscribeAsync(`shoal/v1/nodes/${nodeA}/desired`, { qos: 1 })
     const ownTopic = `shoal/v1/nodes/${nodeA}/desired`
-    await waitFor(() => received.filter((r) => r.startsWith(`${ownTopic} `)).length >= 2, { what: "A's own retained document on both of its matching subscriptions", timeoutMs: 10_000 })
+    await waitFor(() => received.filter((r) => r.startsWith(`${ownTopic} `)).length >= 2, {
+      what: "A's own retained document on both of its matching subscriptions",
+      timeoutMs: 10_000,
+    })
     t.same(
       received.filter((r) => !r.startsWith(`${ownTopic} `)),
       [],
@@ -88,20 +102,44 @@ t.test('Mosquitto with hub-generated users and ACLs: placement, isolation, revoc
     // A's own outbox: once the hub has stored it, whatever A sent before has been handled.
     const at = new Date().toISOString()
     const mark = randomBytes(4).toString('hex')
-    const forged = { nodeId: nodeB, records: [{ nodeId: nodeB, seq: Number.MAX_SAFE_INTEGER - 1, kind: 'event', body: { nodeId: nodeB, type: 'Forged', severity: 'error', message: `forged-${mark}`, at } }] }
+    const forged = {
+      nodeId: nodeB,
+      records: [
+        {
+          nodeId: nodeB,
+          seq: Number.MAX_SAFE_INTEGER - 1,
+          kind: 'event',
+          body: { nodeId: nodeB, type: 'Forged', severity: 'error', message: `forged-${mark}`, at },
+        },
+      ],
+    }
     await client.publishAsync(`shoal/v1/nodes/${nodeB}/outbox`, JSON.stringify(forged), { qos: 1 })
     await client.publishAsync(`shoal/v1/nodes/${nodeB}/presence`, JSON.stringify({ nodeId: nodeB, state: 'offline', at }), { qos: 1, retain: true })
     await client.publishAsync(`shoal/v1/nodes/${nodeB}/desired`, 'forged desired document', { qos: 1, retain: true })
-    const sentinel = { nodeId: nodeA, records: [{ nodeId: nodeA, seq: Number.MAX_SAFE_INTEGER - 1, kind: 'event', body: { nodeId: nodeA, type: 'Sentinel', severity: 'info', message: `sentinel-${mark}`, at } }] }
+    const sentinel = {
+      nodeId: nodeA,
+      records: [
+        {
+          nodeId: nodeA,
+          seq: Number.MAX_SAFE_INTEGER - 1,
+          kind: 'event',
+          body: { nodeId: nodeA, type: 'Sentinel', severity: 'info', message: `sentinel-${mark}`, at },
+        },
+      ],
+    }
     await client.publishAsync(`shoal/v1/nodes/${nodeA}/outbox`, JSON.stringify(sentinel), { qos: 1 })
-    await waitFor(async () => (await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/events?node=${nodeA}&limit=1000`)).items.some((e) => e.message === `sentinel-${mark}`), {
-      what: "the hub to store A's sentinel event",
-      timeoutMs: 15_000,
-    })
+    await waitFor(
+      async () =>
+        (await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/events?node=${nodeA}&limit=1000`)).items.some((e) => e.message === `sentinel-${mark}`),
+      {
+        what: "the hub to store A's sentinel event",
+        timeoutMs: 15_000,
+      },
+    )
     const eventsB = await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/events?node=${nodeB}&limit=1000`)
     t.notOk(
       eventsB.items.some((e) => e.message === `forged-${mark}`),
-      "the hub never got the event A forged as B",
+      'the hub never got the event A forged as B',
     )
     const nodeBView = await hub.api<{ online: boolean }>('GET', `/api/v1/nodes/${nodeB}`)
     t.equal(nodeBView.online, true, "B's forged offline presence did not reach the hub")
@@ -118,10 +156,16 @@ t.test('Mosquitto with hub-generated users and ACLs: placement, isolation, revoc
     const linkDownBefore = b.logLines('hub link down; working from the local store').length
     const linkDownC = c.logLines('hub link down; working from the local store').length
     const revoked = await hub.api<{ revoked: string; broker?: { confirmed: boolean | null } }>('DELETE', `/api/v1/nodes/${nodeB}`)
-    t.equal(revoked.revoked, nodeB, "the API revoked B")
+    t.equal(revoked.revoked, nodeB, 'the API revoked B')
     t.equal(revoked.broker?.confirmed, true, 'the API answers after Mosquitto has loaded the rewritten files')
-    await waitFor(() => b.logLines('hub link down; working from the local store').length > linkDownBefore, { what: "agent B's broker connection to drop", timeoutMs: 15_000 })
-    await waitFor(() => b.logLines('broker connection error').some((l) => /Not authorized/i.test(JSON.stringify(l))), { what: "agent B's reconnects to be refused", timeoutMs: 20_000 })
+    await waitFor(() => b.logLines('hub link down; working from the local store').length > linkDownBefore, {
+      what: "agent B's broker connection to drop",
+      timeoutMs: 15_000,
+    })
+    await waitFor(() => b.logLines('broker connection error').some((l) => /Not authorized/i.test(JSON.stringify(l))), {
+      what: "agent B's reconnects to be refused",
+      timeoutMs: 20_000,
+    })
     await t.rejects(connectAs(broker.url, credsB.username, credsB.password, `check-${nodeB}`), /Not authorized/, "B's credentials are refused")
     t.notMatch(readFileSync(path.join(authDir, 'mosquitto.acl'), 'utf8'), new RegExp(`^user ${nodeB}$`, 'm'), 'B is gone from the ACL file')
     t.equal(c.logLines('hub link down; working from the local store').length, linkDownC, "the reload left C's connection alone")

@@ -31,7 +31,9 @@ async function failure(promise: Promise<unknown>, what: string): Promise<Error> 
     new Promise<{ ok: null }>((resolve) => setTimeout(() => resolve({ ok: null }), 10_000).unref()),
   ])
   if (outcome.ok === false) return outcome.error
-  throw new Error(outcome.ok === null ? `${what}: neither refused nor answered within 10 s` : `${what} succeeded: ${JSON.stringify(outcome.value).slice(0, 300)}`)
+  throw new Error(
+    outcome.ok === null ? `${what}: neither refused nor answered within 10 s` : `${what} succeeded: ${JSON.stringify(outcome.value).slice(0, 300)}`,
+  )
 }
 
 /** The first message of a subscription, or its error. */
@@ -58,7 +60,11 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
   writeFileSync(conf, `jetstream { store_dir: "${path.join(dir, 'jetstream')}" }\npid_file: "${pidFile}"\ninclude "broker-auth/nats-authorization.conf"\n`)
   const broker = await startNats(t, { jetstream: false, args: ['-c', conf] })
   const hub = await startHubProcess(t, { dataDir, args: ['--nats-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', pidFile] })
-  t.match(hub.log(), /"confirmed":true[^\n]*broker configuration written and reloaded/, 'the hub rewrote the file, signalled nats-server and saw the reload take effect')
+  t.match(
+    hub.log(),
+    /"confirmed":true[^\n]*broker configuration written and reloaded/,
+    'the hub rewrote the file, signalled nats-server and saw the reload take effect',
+  )
 
   const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 3 })
   const nodeA = uniqueNodeId('a')
@@ -84,11 +90,18 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
     t.equal(credsA.username, nodeA, 'each node has its own broker user')
     // Agent A stops, so its outbox sequence does not meet the sentinel below; its containers keep running.
     await a.stop()
-    const nc = await connect({ servers: new URL(broker.url).host, user: credsA.username, pass: credsA.password, inboxPrefix: `_INBOX_${nodeA}`, reconnect: false })
+    const nc = await connect({
+      servers: new URL(broker.url).host,
+      user: credsA.username,
+      pass: credsA.password,
+      inboxPrefix: `_INBOX_${nodeA}`,
+      reconnect: false,
+    })
     t.teardown(() => nc.close())
     const violations: string[] = []
     void (async () => {
-      for await (const status of nc.status()) if (status.permissionContext) violations.push(`${status.permissionContext.operation} ${status.permissionContext.subject}`)
+      for await (const status of nc.status())
+        if (status.permissionContext) violations.push(`${status.permissionContext.operation} ${status.permissionContext.subject}`)
     })()
 
     const kv = await nc.jetstream({ checkAPI: false }).views.kv(BUCKET, { bindOnly: true })
@@ -105,12 +118,26 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
     t.match((await failure(kv.watch({ key: '>' }), 'KV watch of every key')).message, /Permissions Violation/, 'a KV watch of every key is refused')
     const direct = await failure(nc.request(`$JS.API.DIRECT.GET.${STREAM}.$KV.${BUCKET}.${nodeB}`, new Uint8Array(), { timeout: 5_000 }), 'direct get')
     t.match(direct.message, /Permissions Violation/, 'a direct get of B is refused')
-    const streamGet = await failure(nc.request(`$JS.API.STREAM.MSG.GET.${STREAM}`, sc.encode(JSON.stringify({ last_by_subj: `$KV.${BUCKET}.${nodeB}` })), { timeout: 5_000 }), 'stream message get')
+    const streamGet = await failure(
+      nc.request(`$JS.API.STREAM.MSG.GET.${STREAM}`, sc.encode(JSON.stringify({ last_by_subj: `$KV.${BUCKET}.${nodeB}` })), { timeout: 5_000 }),
+      'stream message get',
+    )
     t.match(streamGet.message, /Permissions Violation/, 'a stream message get of B is refused')
     // The create subject names A's key (allowed), the request body filters B's: the server refuses the mismatch.
     const mismatch = await nc.request(
       `$JS.API.CONSUMER.CREATE.${STREAM}.sneaky.$KV.${BUCKET}.${nodeA}`,
-      sc.encode(JSON.stringify({ stream_name: STREAM, config: { name: 'sneaky', filter_subject: `$KV.${BUCKET}.${nodeB}`, deliver_subject: `_INBOX_${nodeA}.sneaky`, ack_policy: 'none', deliver_policy: 'last_per_subject' } })),
+      sc.encode(
+        JSON.stringify({
+          stream_name: STREAM,
+          config: {
+            name: 'sneaky',
+            filter_subject: `$KV.${BUCKET}.${nodeB}`,
+            deliver_subject: `_INBOX_${nodeA}.sneaky`,
+            ack_policy: 'none',
+            deliver_policy: 'last_per_subject',
+          },
+        }),
+      ),
       { timeout: 5_000 },
     )
     t.match(sc.decode(mismatch.data), /did not match filtered subject/, "a consumer whose body filters B's key under A's create subject is refused")
@@ -122,31 +149,67 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
     // whatever A sent before has been handled (one connection, in order).
     const at = new Date().toISOString()
     const mark = randomBytes(4).toString('hex')
-    const forged = { nodeId: nodeB, records: [{ nodeId: nodeB, seq: Number.MAX_SAFE_INTEGER - 1, kind: 'event', body: { nodeId: nodeB, type: 'Forged', severity: 'error', message: `forged-${mark}`, at } }] }
+    const forged = {
+      nodeId: nodeB,
+      records: [
+        {
+          nodeId: nodeB,
+          seq: Number.MAX_SAFE_INTEGER - 1,
+          kind: 'event',
+          body: { nodeId: nodeB, type: 'Forged', severity: 'error', message: `forged-${mark}`, at },
+        },
+      ],
+    }
     nc.publish(`shoal.v1.nodes.${nodeB}.outbox`, sc.encode(JSON.stringify(forged)))
     nc.publish(`shoal.v1.nodes.${nodeB}.presence`, sc.encode(JSON.stringify({ nodeId: nodeB, state: 'offline', at })))
     nc.publish(`$KV.${BUCKET}.${nodeB}`, sc.encode('forged desired document'))
-    const sentinel = { nodeId: nodeA, records: [{ nodeId: nodeA, seq: Number.MAX_SAFE_INTEGER - 1, kind: 'event', body: { nodeId: nodeA, type: 'Sentinel', severity: 'info', message: `sentinel-${mark}`, at } }] }
+    const sentinel = {
+      nodeId: nodeA,
+      records: [
+        {
+          nodeId: nodeA,
+          seq: Number.MAX_SAFE_INTEGER - 1,
+          kind: 'event',
+          body: { nodeId: nodeA, type: 'Sentinel', severity: 'info', message: `sentinel-${mark}`, at },
+        },
+      ],
+    }
     nc.publish(`shoal.v1.nodes.${nodeA}.outbox`, sc.encode(JSON.stringify(sentinel)))
     await nc.flush()
-    await waitFor(async () => (await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/events?node=${nodeA}&limit=1000`)).items.some((e) => e.message === `sentinel-${mark}`), {
-      what: "the hub to store A's sentinel event",
-      timeoutMs: 15_000,
-    })
+    await waitFor(
+      async () =>
+        (await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/events?node=${nodeA}&limit=1000`)).items.some((e) => e.message === `sentinel-${mark}`),
+      {
+        what: "the hub to store A's sentinel event",
+        timeoutMs: 15_000,
+      },
+    )
     const eventsB = await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/events?node=${nodeB}&limit=1000`)
-    t.notOk(eventsB.items.some((e) => e.message === `forged-${mark}`), 'the hub never got the event A forged as B')
+    t.notOk(
+      eventsB.items.some((e) => e.message === `forged-${mark}`),
+      'the hub never got the event A forged as B',
+    )
     t.equal((await hub.api<{ online: boolean }>('GET', `/api/v1/nodes/${nodeB}`)).online, true, "B's forged offline presence did not reach the hub")
-    await waitFor(() => [`shoal.v1.nodes.${nodeB}.outbox`, `shoal.v1.nodes.${nodeB}.presence`, `$KV.${BUCKET}.${nodeB}`].every((s) => violations.includes(`publish ${s}`)), {
-      what: 'the server to report each forged publish as a violation',
-      timeoutMs: 5_000,
-    })
+    await waitFor(
+      () => [`shoal.v1.nodes.${nodeB}.outbox`, `shoal.v1.nodes.${nodeB}.presence`, `$KV.${BUCKET}.${nodeB}`].every((s) => violations.includes(`publish ${s}`)),
+      {
+        what: 'the server to report each forged publish as a violation',
+        timeoutMs: 5_000,
+      },
+    )
     t.pass('nats-server refused each publish as B (outbox, presence, its KV key)')
     await waitForRunning(nodeB, ['everywhere'], 10_000)
   })
 
   await t.test("A's credentials get no account info and keep at most a few consumers on their key", async (t) => {
     const credsA = agentCredentials(a)
-    const nc = await connect({ servers: new URL(broker.url).host, user: credsA.username, pass: credsA.password, inboxPrefix: `_INBOX_${nodeA}`, reconnect: false })
+    const nc = await connect({
+      servers: new URL(broker.url).host,
+      user: credsA.username,
+      pass: credsA.password,
+      inboxPrefix: `_INBOX_${nodeA}`,
+      reconnect: false,
+    })
     t.teardown(() => nc.close())
     const info = await failure(nc.request('$JS.API.INFO', new Uint8Array(), { timeout: 5_000 }), 'account info')
     t.match(info.message, /Permissions Violation/, '$JS.API.INFO (account-wide figures) is refused')
@@ -159,7 +222,12 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
       nc.subscribe(deliver, { callback: () => {} })
       const reply = await nc.request(
         `$JS.API.CONSUMER.CREATE.${STREAM}.${name}.$KV.${BUCKET}.${nodeA}`,
-        sc.encode(JSON.stringify({ stream_name: STREAM, config: { name, filter_subject: `$KV.${BUCKET}.${nodeA}`, deliver_subject: deliver, ack_policy: 'none', deliver_policy: 'last_per_subject' } })),
+        sc.encode(
+          JSON.stringify({
+            stream_name: STREAM,
+            config: { name, filter_subject: `$KV.${BUCKET}.${nodeA}`, deliver_subject: deliver, ack_policy: 'none', deliver_policy: 'last_per_subject' },
+          }),
+        ),
         { timeout: 5_000 },
       )
       t.notMatch(sc.decode(reply.data), /"error"/, `consumer ${name} created`)
@@ -183,7 +251,10 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
       { what: "the hub to bound A's consumers", timeoutMs: 30_000, intervalMs: 250 },
     )
     t.same([...left].sort(), made.slice(-4).sort(), 'the hub deleted the oldest and left the four newest')
-    await waitFor(() => new RegExp(`"nodeId":"${nodeA}"[^\\n]*node held \\d+ consumers on its desired-state key`).test(hub.log()), { what: 'the hub to log the bound it enforced', timeoutMs: 10_000 })
+    await waitFor(() => new RegExp(`"nodeId":"${nodeA}"[^\\n]*node held \\d+ consumers on its desired-state key`).test(hub.log()), {
+      what: 'the hub to log the bound it enforced',
+      timeoutMs: 10_000,
+    })
     t.pass('the hub says which node held how many')
   })
 
@@ -191,7 +262,9 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
     // nats.js re-creates an ordered consumer through the plain CONSUMER.CREATE subject, which
     // nodes may not use (it would let them filter any key): the watch fails instead, and the
     // agent watches again through the allowed, key-named subject.
-    const before = await Promise.all([nodeB, nodeC].map(async (id) => (await waitForRunning(id, id === nodeB ? ['everywhere'] : ['everywhere', 'web'])).get('everywhere')?.id))
+    const before = await Promise.all(
+      [nodeB, nodeC].map(async (id) => (await waitForRunning(id, id === nodeB ? ['everywhere'] : ['everywhere', 'web'])).get('everywhere')?.id),
+    )
     await broker.stop()
     await broker.start()
     const changed = sleeperManifest('everywhere', image, { mode: 'every-node' }) as { spec: { template: Record<string, unknown> } }
@@ -217,8 +290,14 @@ t.test('nats-server with hub-generated users and permissions: placement, isolati
     const revoked = await hub.api<{ revoked: string; broker?: { confirmed: boolean | null } }>('DELETE', `/api/v1/nodes/${nodeB}`)
     t.equal(revoked.revoked, nodeB, 'the API revoked B')
     t.equal(revoked.broker?.confirmed, true, 'the API answers after nats-server has loaded the rewritten file')
-    await waitFor(() => b.logLines('hub link down; working from the local store').length > linkDownBefore, { what: "agent B's broker connection to drop", timeoutMs: 15_000 })
-    await waitFor(() => b.logLines('NATS connection closed for good').length > 0, { what: "agent B's reconnects to be refused until the client gives up", timeoutMs: 30_000 })
+    await waitFor(() => b.logLines('hub link down; working from the local store').length > linkDownBefore, {
+      what: "agent B's broker connection to drop",
+      timeoutMs: 15_000,
+    })
+    await waitFor(() => b.logLines('NATS connection closed for good').length > 0, {
+      what: "agent B's reconnects to be refused until the client gives up",
+      timeoutMs: 30_000,
+    })
     const refused = await failure(connect({ servers: new URL(broker.url).host, user: credsB.username, pass: credsB.password, reconnect: false }), "B's login")
     t.match(refused.message, /Authorization Violation/i, "B's credentials are refused")
     t.notMatch(readFileSync(path.join(authDir, 'nats-authorization.conf'), 'utf8'), `user: "${nodeB}"`, 'B is gone from the authorization file')

@@ -252,7 +252,8 @@ export interface HttpdOptions {
 export function httpdWorkload(name: string, port: number, image: string, options: HttpdOptions = {}): WorkloadInput {
   const content = `echo hello-${name} > /www/index.html`
   const serve = `httpd -f -p 127.0.0.1:${port} -h /www`
-  const script = options.fastStop === false ? `mkdir -p /www && ${content} && exec ${serve}` : `mkdir -p /www && ${content} && trap 'exit 0' TERM; ${serve} & wait`
+  const script =
+    options.fastStop === false ? `mkdir -p /www && ${content} && exec ${serve}` : `mkdir -p /www && ${content} && trap 'exit 0' TERM; ${serve} & wait`
   return {
     name,
     deployment: name,

@@ -13,7 +13,9 @@ const execFileAsync = promisify(execFile)
 
 /** `shoal hub broker-config`: the broker's files before its first start (and the hub's broker password). */
 export async function writeBrokerConfig(dataDir: string, kind: 'mosquitto' | 'nats', out: string): Promise<string> {
-  const { stdout } = await execFileAsync(process.execPath, [CLI, 'hub', 'broker-config', '--data-dir', dataDir, '--kind', kind, '--out', out], { timeout: 30_000 })
+  const { stdout } = await execFileAsync(process.execPath, [CLI, 'hub', 'broker-config', '--data-dir', dataDir, '--kind', kind, '--out', out], {
+    timeout: 30_000,
+  })
   return stdout
 }
 
@@ -34,7 +36,9 @@ export async function startHubProcess(t: AgentTestLike, options: { dataDir: stri
   const fd = openSync(logFile, 'a')
   let child: ChildProcess
   try {
-    child = spawn(process.execPath, [CLI, 'hub', 'serve', '--data-dir', options.dataDir, '--listen', '127.0.0.1:0', '--log-level', 'debug', ...options.args], { stdio: ['ignore', fd, fd] })
+    child = spawn(process.execPath, [CLI, 'hub', 'serve', '--data-dir', options.dataDir, '--listen', '127.0.0.1:0', '--log-level', 'debug', ...options.args], {
+      stdio: ['ignore', fd, fd],
+    })
   } finally {
     closeSync(fd)
   }
@@ -62,7 +66,11 @@ export async function startHubProcess(t: AgentTestLike, options: { dataDir: stri
     await stop()
     if (t.passing && !t.passing()) t.comment?.(`hub log (${logFile}), last lines:\n${log().split('\n').slice(-80).join('\n')}`)
   })
-  const started = await waitFor(() => (exited ? 'exited' : /^hub API:\s+(http:\/\/\S+)$/m.exec(log())?.[1]), { what: 'the hub to print its API address', timeoutMs: 45_000, intervalMs: 100 })
+  const started = await waitFor(() => (exited ? 'exited' : /^hub API:\s+(http:\/\/\S+)$/m.exec(log())?.[1]), {
+    what: 'the hub to print its API address',
+    timeoutMs: 45_000,
+    intervalMs: 100,
+  })
   if (started === 'exited') throw new Error(`the hub exited during start-up:\n${log().slice(-3000)}`)
   const apiUrl = started
   const adminToken = readFileSync(path.join(options.dataDir, 'admin-token'), 'utf8').trim()
@@ -92,13 +100,22 @@ export async function startHubProcess(t: AgentTestLike, options: { dataDir: stri
 
 /** Credentials an agent got at enrollment (its identity file, as on a device). */
 export function agentCredentials(agent: AgentProcess): { nodeId: string; username: string; password: string; brokerUrl: string } {
-  const identity = JSON.parse(readFileSync(path.join(agent.dataDir, 'identity.json'), 'utf8')) as { nodeId: string; username: string | null; password: string | null; brokerUrl: string | null }
+  const identity = JSON.parse(readFileSync(path.join(agent.dataDir, 'identity.json'), 'utf8')) as {
+    nodeId: string
+    username: string | null
+    password: string | null
+    brokerUrl: string | null
+  }
   if (!identity.username || !identity.password || !identity.brokerUrl) throw new Error(`agent ${agent.nodeId} has no broker credentials yet`)
   return { nodeId: identity.nodeId, username: identity.username, password: identity.password, brokerUrl: identity.brokerUrl }
 }
 
 /** Enrolls a real agent process with a join token through the hub's API. */
-export async function enrollAgent(t: AgentTestLike, hub: HubProcess, options: { nodeId: string; dataDir: string; token: string; labels: Readonly<Record<string, string>> }): Promise<AgentProcess> {
+export async function enrollAgent(
+  t: AgentTestLike,
+  hub: HubProcess,
+  options: { nodeId: string; dataDir: string; token: string; labels: Readonly<Record<string, string>> },
+): Promise<AgentProcess> {
   const labels = Object.entries(options.labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',')

@@ -20,7 +20,7 @@ export async function startMosquitto(t: TestLike, opts: MosquittoOptions = {}): 
   const port = opts.port ?? (await freePort())
   const dir = serviceDir('mosquitto')
   const extra = opts.configLines ?? []
-  const has = (key: string): boolean => extra.some(l => l.trim().startsWith(`${key} `))
+  const has = (key: string): boolean => extra.some((l) => l.trim().startsWith(`${key} `))
   const lines = [
     // As root, mosquitto would switch to its own user, which cannot read
     // files in the test's 0700 temp dirs (passwords, ACLs, certificates).

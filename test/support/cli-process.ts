@@ -30,7 +30,13 @@ function track(child: ChildProcess): void {
  * Starts `node dist/cli/main.js ARGS`, appending its output to logFile under a header line.
  * `netns` runs it inside that network namespace (`ip netns exec` execs in place: the PID is node's).
  */
-export function spawnCli(logFile: string, args: readonly string[], startNumber: number, env: Readonly<Record<string, string>> = {}, netns?: string): ChildProcess {
+export function spawnCli(
+  logFile: string,
+  args: readonly string[],
+  startNumber: number,
+  env: Readonly<Record<string, string>> = {},
+  netns?: string,
+): ChildProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test does) before the integration tests`)
   const fd = openSync(logFile, 'a')
   writeSync(fd, `--- start #${startNumber}: ${netns ? `ip netns exec ${netns} ` : ''}node ${args.join(' ')}\n`)

@@ -9,8 +9,7 @@ export function dockerClient(): Docker {
   return client
 }
 
-const statusOf = (err: unknown): number | undefined =>
-  typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined
+const statusOf = (err: unknown): number | undefined => (typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined)
 
 /**
  * Force-remove every container carrying `label` ("key" or "key=value") now.
@@ -47,7 +46,7 @@ export async function pullImage(ref: string): Promise<Array<Record<string, unkno
     docker.modem.followProgress(stream, (err: Error | null, events: Array<Record<string, unknown>>) => {
       if (err) return reject(err)
       // A failed pull can also arrive as an error event inside the stream.
-      const failed = events.find(e => typeof e.error === 'string')
+      const failed = events.find((e) => typeof e.error === 'string')
       if (failed) return reject(new Error(String(failed.error)))
       resolve(events)
     })

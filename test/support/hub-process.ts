@@ -57,7 +57,6 @@ export interface HubProcessOptions {
   readonly host?: string
 }
 
-
 export class HubProcess {
   private child: ChildProcess | null = null
   private exitInfo: ExitInfo | null = null
@@ -188,7 +187,12 @@ export class HubProcess {
       payload = typeof body === 'string' ? body : JSON.stringify(body)
       headers['content-type'] = options.contentType ?? (typeof body === 'string' ? 'application/yaml' : 'application/json')
     }
-    const response = await fetch(`${this.apiUrl}${urlPath}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(30_000) })
+    const response = await fetch(`${this.apiUrl}${urlPath}`, {
+      method,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+      signal: AbortSignal.timeout(30_000),
+    })
     const text = await response.text()
     let parsed: unknown = text
     try {
@@ -511,9 +515,18 @@ export function subscribeRaw(raw: RawMqttClient, topics: readonly string[]): Pro
 }
 
 /** Publishes (QoS 1 unless told) and resolves on PUBACK, or when the connection closes instead. */
-export function publishRaw(raw: RawMqttClient, topic: string, payload: Buffer | string, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<'acked' | 'closed'> {
+export function publishRaw(
+  raw: RawMqttClient,
+  topic: string,
+  payload: Buffer | string,
+  options: { qos?: 0 | 1; retain?: boolean } = {},
+): Promise<'acked' | 'closed'> {
   return Promise.race([
-    new Promise<'acked' | 'closed'>((resolve, reject) => raw.client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false }, (error) => (!error ? resolve('acked') : raw.client.connected ? reject(error) : resolve('closed')))),
+    new Promise<'acked' | 'closed'>((resolve, reject) =>
+      raw.client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false }, (error) =>
+        !error ? resolve('acked') : raw.client.connected ? reject(error) : resolve('closed'),
+      ),
+    ),
     raw.closed.then(() => 'closed' as const),
   ])
 }

@@ -28,7 +28,7 @@ export async function freePort(): Promise<number> {
 
 /** True when something accepts a TCP connection on host:port right now. */
 export function portAccepts(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     const sock = net.connect({ port, host })
     const done = (ok: boolean): void => {
       sock.destroy()

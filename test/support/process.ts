@@ -79,7 +79,7 @@ export function findBinary(name: string): string {
 
 function exited(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true)
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms)
     child.once('exit', () => {
       clearTimeout(timer)
@@ -171,7 +171,7 @@ export async function startService(t: TestLike, spec: ServiceSpec): Promise<Serv
     start,
     stop: () => kill('SIGTERM'),
     kill,
-    signal: sig => {
+    signal: (sig) => {
       child?.kill(sig)
     },
     log: () => {

@@ -8,7 +8,7 @@ export interface WaitOptions {
 }
 
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise(resolve => {
+  new Promise((resolve) => {
     const timer = setTimeout(done, ms)
     signal?.addEventListener('abort', done, { once: true })
     function done(): void {
@@ -22,10 +22,7 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
  * Poll `fn` until it returns a truthy value (which is returned) or the time
  * is up. A throw counts as "not yet"; the last error is kept for the message.
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  { what, timeoutMs = 10_000, intervalMs = 100, signal }: WaitOptions,
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, { what, timeoutMs = 10_000, intervalMs = 100, signal }: WaitOptions): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {

@@ -16,7 +16,11 @@ function configError(fn: () => unknown): AgentConfigError {
 t.test('labels: k=v pairs separated by commas, trimmed', async (t) => {
   t.strictSame(parseLabelList('site=factory-7,tier=edge', '--labels'), { site: 'factory-7', tier: 'edge' })
   t.strictSame(parseLabelList(' site=factory-7 ,  tier=edge ', '--labels'), { site: 'factory-7', tier: 'edge' }, 'spaces around a pair are dropped')
-  t.match(configError(() => parseLabelList('site = factory-7', '--labels')).message, /^--labels: .*"site "/, 'spaces around "=" belong to the key and value, and are refused')
+  t.match(
+    configError(() => parseLabelList('site = factory-7', '--labels')).message,
+    /^--labels: .*"site "/,
+    'spaces around "=" belong to the key and value, and are refused',
+  )
 })
 
 t.test('labels: nothing given means no labels', async (t) => {
@@ -49,7 +53,15 @@ t.test('labels: keys and values a label cannot hold are refused with the reason'
 })
 
 t.test('hub URL: MQTT, NATS and the HTTP(S) enrolment URL are accepted as given', async (t) => {
-  for (const url of ['mqtt://hub.example:1883', 'mqtts://hub.example:8883', 'nats://10.0.0.5:4222', 'tls://hub.example:4443', 'http://hub.example:8080', 'https://hub.example', 'mqtt://[::1]:1883']) {
+  for (const url of [
+    'mqtt://hub.example:1883',
+    'mqtts://hub.example:8883',
+    'nats://10.0.0.5:4222',
+    'tls://hub.example:4443',
+    'http://hub.example:8080',
+    'https://hub.example',
+    'mqtt://[::1]:1883',
+  ]) {
     t.equal(parseHubUrl(url), url, url)
   }
   t.equal(parseHubUrl(undefined), null)
@@ -100,7 +112,18 @@ t.test('node name from a hostname: lower-cased, dashes for the rest, at most 63'
 })
 
 t.test('node name from any hostname is a valid node name', async (t) => {
-  const hostnames = ['localhost', 'ip-10-0-0-5.eu-west-1.compute.internal', 'DESKTOP-7Q2L', '日本', 'x'.repeat(300), '.-.', '123', 'a--b', 'ü-ber', 'host name with spaces']
+  const hostnames = [
+    'localhost',
+    'ip-10-0-0-5.eu-west-1.compute.internal',
+    'DESKTOP-7Q2L',
+    '日本',
+    'x'.repeat(300),
+    '.-.',
+    '123',
+    'a--b',
+    'ü-ber',
+    'host name with spaces',
+  ]
   for (const hostname of hostnames) {
     const name = nodeNameFromHostname(hostname)
     t.ok(Name.safeParse(name).success, `${JSON.stringify(hostname)} → ${JSON.stringify(name)}`)

@@ -67,8 +67,15 @@ t.test('startingIdentity: a known node keeps what it has', async (t) => {
 })
 
 t.test('startingIdentity refuses a name the data directory does not answer to, and a second key', async (t) => {
-  t.throws(() => startingIdentity(identity(), { name: 'pi-18', hubKey: null }, 'h'), { name: 'AgentConfigError', option: '--name', message: /belongs to node pi-17; refusing to run it as pi-18/ })
-  t.throws(() => startingIdentity(identity(), { name: null, hubKey: OTHER_KEY }, 'h'), { option: '--hub-key', message: /differs from the hub key this node already pinned/ })
+  t.throws(() => startingIdentity(identity(), { name: 'pi-18', hubKey: null }, 'h'), {
+    name: 'AgentConfigError',
+    option: '--name',
+    message: /belongs to node pi-17; refusing to run it as pi-18/,
+  })
+  t.throws(() => startingIdentity(identity(), { name: null, hubKey: OTHER_KEY }, 'h'), {
+    option: '--hub-key',
+    message: /differs from the hub key this node already pinned/,
+  })
 })
 
 t.test('answersToName: its own id, or for an enrolled node the name the hub renamed', async (t) => {
@@ -137,6 +144,9 @@ t.test('settleIdentity refuses a foreign --name and stores nothing', async (t) =
   const store = openStore(t, dir)
   store.saveIdentity(identity())
   const { logger } = capturingLogger()
-  await t.rejects(settleIdentity({ config: config(dir, { name: 'pi-18' }), store, inventory, logger, clock }), { option: '--name', message: /refusing to run it as pi-18/ })
+  await t.rejects(settleIdentity({ config: config(dir, { name: 'pi-18' }), store, inventory, logger, clock }), {
+    option: '--name',
+    message: /refusing to run it as pi-18/,
+  })
   t.strictSame(store.identity(), identity())
 })

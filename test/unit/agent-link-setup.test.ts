@@ -15,7 +15,11 @@ t.test('brokerEndpoint: no broker and no hub, no link', async (t) => {
 })
 
 t.test('brokerEndpoint: MQTT, with the credentials taken out of the URL', async (t) => {
-  t.strictSame(brokerEndpoint(none, 'mqtt://node%40a:p%3Ass@hub:1883'), { kind: 'mqtt', url: 'mqtt://hub:1883', credentials: { username: 'node@a', password: 'p:ss' } })
+  t.strictSame(brokerEndpoint(none, 'mqtt://node%40a:p%3Ass@hub:1883'), {
+    kind: 'mqtt',
+    url: 'mqtt://hub:1883',
+    credentials: { username: 'node@a', password: 'p:ss' },
+  })
   t.strictSame(brokerEndpoint(none, 'mqtts://hub:8883'), { kind: 'mqtt', url: 'mqtts://hub:8883', credentials: {} })
 })
 
@@ -26,7 +30,11 @@ t.test('brokerEndpoint: NATS as host:port, 4222 by default', async (t) => {
 
 t.test("brokerEndpoint: the enrollment's broker and credentials win over --hub", async (t) => {
   const enrolled = { brokerUrl: 'mqtt://url-user:url-pass@broker:1883', username: 'node-n1', password: 'issued' }
-  t.strictSame(brokerEndpoint(enrolled, 'https://hub:8443'), { kind: 'mqtt', url: 'mqtt://broker:1883', credentials: { username: 'node-n1', password: 'issued' } })
+  t.strictSame(brokerEndpoint(enrolled, 'https://hub:8443'), {
+    kind: 'mqtt',
+    url: 'mqtt://broker:1883',
+    credentials: { username: 'node-n1', password: 'issued' },
+  })
 })
 
 t.test('brokerEndpoint refuses an HTTP hub without enrollment, saying what to do', async (t) => {

@@ -53,10 +53,19 @@ t.test('producers stop first, then the log server and the reconciler (awaited), 
 t.test('without a hub there is no sender, no link and no goodbye', async (t) => {
   const { parts, calls } = recordingAgent({ hub: false })
   await stopAgent(parts)
-  t.strictSame(calls, ['timers', 'images', 'desiredRetry', 'logServer stopping', 'logServer stopped', 'reconciler stopping', 'reconciler stopped', 'store.close'])
+  t.strictSame(calls, [
+    'timers',
+    'images',
+    'desiredRetry',
+    'logServer stopping',
+    'logServer stopped',
+    'reconciler stopping',
+    'reconciler stopped',
+    'store.close',
+  ])
 })
 
-t.test("IntervalTimers: every timer runs until stop, none keeps the process alive", async (t) => {
+t.test('IntervalTimers: every timer runs until stop, none keeps the process alive', async (t) => {
   const timers = new IntervalTimers()
   let a = 0
   let b = 0
@@ -72,7 +81,7 @@ t.test("IntervalTimers: every timer runs until stop, none keeps the process aliv
   t.pass('stopping twice is harmless')
 })
 
-t.test('IntervalTimers are unref\'d', async (t) => {
+t.test("IntervalTimers are unref'd", async (t) => {
   const timers = new IntervalTimers()
   const made: NodeJS.Timeout[] = []
   const original = globalThis.setInterval

@@ -60,7 +60,15 @@ function status(generation: number): NodeStatus {
 
 /** Events of one exact JSON size, so byte bounds can be tested precisely. */
 function event(n: number, overrides: Partial<NodeEvent> = {}): NodeEvent {
-  return { nodeId: NODE, type: 'WorkloadStateChanged', severity: 'info', workload: 'ingest', message: `transition ${String(n).padStart(6, '0')}`, at: new Date(T0).toISOString(), ...overrides }
+  return {
+    nodeId: NODE,
+    type: 'WorkloadStateChanged',
+    severity: 'info',
+    workload: 'ingest',
+    message: `transition ${String(n).padStart(6, '0')}`,
+    at: new Date(T0).toISOString(),
+    ...overrides,
+  }
 }
 const EVENT_BYTES = Buffer.byteLength(JSON.stringify(event(1)))
 
@@ -118,7 +126,17 @@ t.test('migrations run from an empty file to the latest version, and again on re
   t.equal(schemaVersion(db), 0, 'a new file is at version 0')
   t.strictSame(migrate(db, MIGRATIONS), { from: 0, to: MIGRATIONS.length })
   t.equal(schemaVersion(db), MIGRATIONS.length)
-  t.strictSame(tableNames(db), ['desired', 'identity', 'local_revert', 'outbox', 'outbox_epoch', 'outbox_meta', 'reconnect_hint', 'revert_window', 'workload_state'])
+  t.strictSame(tableNames(db), [
+    'desired',
+    'identity',
+    'local_revert',
+    'outbox',
+    'outbox_epoch',
+    'outbox_meta',
+    'reconnect_hint',
+    'revert_window',
+    'workload_state',
+  ])
   t.strictSame(migrate(db, MIGRATIONS), { from: MIGRATIONS.length, to: MIGRATIONS.length }, 'a second run is a no-op')
   db.close()
 
@@ -136,7 +154,7 @@ t.test('a migration that fails midway leaves the schema and version as they were
   t.teardown(() => db.close())
   const steps = [
     { name: 'one', sql: 'CREATE TABLE one (x INTEGER);' },
-    { name: 'two', sql: "CREATE TABLE two (x INTEGER); INSERT INTO one VALUES (42); CREATE TABLE broken (;" },
+    { name: 'two', sql: 'CREATE TABLE two (x INTEGER); INSERT INTO one VALUES (42); CREATE TABLE broken (;' },
   ]
   t.throws(() => migrate(db, steps), /syntax error/)
   t.equal(schemaVersion(db), 1, 'step one committed, step two did not')
@@ -155,7 +173,11 @@ t.test('a failing migration on a healthy file is thrown, not mistaken for corrup
   first.db.close()
   const broken = [...MIGRATIONS, { name: 'bad', sql: 'ALTER TABLE nowhere ADD COLUMN x;' }]
   t.throws(() => openAgentDatabase(first.path, pino({ level: 'silent' }), { migrations: broken }), /no such table: nowhere/)
-  t.strictSame(readdirSync(dir).filter((f) => f.includes('corrupt')), [], 'nothing was moved aside')
+  t.strictSame(
+    readdirSync(dir).filter((f) => f.includes('corrupt')),
+    [],
+    'nothing was moved aside',
+  )
   const again = openStore(t, { dir })
   t.equal(again.store.identity()?.hubPublicKey, 'pinned', 'the identity is still there')
 })
@@ -167,7 +189,11 @@ t.test('a database from a newer agent is refused, and kept where it is', async (
   first.db.close()
   const before = readFileSync(first.path)
   t.throws(() => openAgentDatabase(first.path, pino({ level: 'silent' })), /newer than this agent knows .*upgrade the agent/)
-  t.strictSame(readdirSync(dir).filter((f) => f.includes('corrupt')), [], 'nothing was moved aside')
+  t.strictSame(
+    readdirSync(dir).filter((f) => f.includes('corrupt')),
+    [],
+    'nothing was moved aside',
+  )
   t.ok(readFileSync(first.path).equals(before), 'the file is untouched')
 })
 
@@ -233,7 +259,14 @@ t.test('writes a peer relies on commit with synchronous FULL; rebuildable bookke
 t.test('identity round trips, and is replaced as a whole', async (t) => {
   const { store, db, path } = openStore(t)
   t.equal(store.identity(), null, 'none before enrolment')
-  const enrolled = { nodeId: NODE, hubPublicKey: 'MCowBQYDK2VwAyEA', brokerUrl: 'mqtts://hub.example:8883', username: 'node-pi-17', password: 's3cret', enrolledAt: '2025-06-01T10:00:00.000Z' }
+  const enrolled = {
+    nodeId: NODE,
+    hubPublicKey: 'MCowBQYDK2VwAyEA',
+    brokerUrl: 'mqtts://hub.example:8883',
+    username: 'node-pi-17',
+    password: 's3cret',
+    enrolledAt: '2025-06-01T10:00:00.000Z',
+  }
   store.saveIdentity(enrolled)
   t.strictSame(store.identity(), enrolled)
   const rekeyed = { nodeId: NODE, hubPublicKey: 'other', brokerUrl: null, username: null, password: null, enrolledAt: null }
@@ -252,14 +285,25 @@ t.test('the accepted desired document round trips with its event in the same wri
   const accepted = event(1, { type: 'DesiredAccepted', data: { generation: 3 } })
   store.acceptDesired(desiredDocument(3), accepted)
   t.strictSame(store.desired(), { generation: 3, document: desiredDocument(3), acceptedAt: new Date(T0 + 5_000).toISOString() })
-  t.strictSame(allPending(store).map((r) => r.body), [accepted])
+  t.strictSame(
+    allPending(store).map((r) => r.body),
+    [accepted],
+  )
   store.acceptDesired(desiredDocument(4), accepted)
   t.equal(store.desired()?.generation, 4, 'a newer document replaces the stored one')
 })
 
 t.test('workload rows round trip, including crash times and nulls, and can be removed', async (t) => {
   const { store } = openStore(t)
-  const a = workloadRecord('a', { recentCrashes: [T0 - 2_000, T0 - 1_000], exitCode: 137, lastError: 'OOM', backoffUntil: T0 + 20_000, state: 'crash-loop', health: 'unhealthy', restarts: 4 })
+  const a = workloadRecord('a', {
+    recentCrashes: [T0 - 2_000, T0 - 1_000],
+    exitCode: 137,
+    lastError: 'OOM',
+    backoffUntil: T0 + 20_000,
+    state: 'crash-loop',
+    health: 'unhealthy',
+    restarts: 4,
+  })
   const b = workloadRecord('b', { containerId: null, state: 'pending' })
   store.record({ upsert: [b, a] })
   t.strictSame(store.workloads(), [a, b], 'ordered by name')
@@ -271,24 +315,50 @@ t.test('workload rows round trip, including crash times and nulls, and can be re
 
 t.test('record() stores workload rows and outbox records together or not at all', async (t) => {
   const { store } = openStore(t)
-  store.record({ upsert: [workloadRecord('a')], outbox: [{ kind: 'event', body: event(1) }, { kind: 'status', body: status(1) }] })
-  t.strictSame(store.workloads().map((w) => w.name), ['a'])
+  store.record({
+    upsert: [workloadRecord('a')],
+    outbox: [
+      { kind: 'event', body: event(1) },
+      { kind: 'status', body: status(1) },
+    ],
+  })
+  t.strictSame(
+    store.workloads().map((w) => w.name),
+    ['a'],
+  )
   const before = allPending(store)
   t.equal(before.length, 2)
   const depthBefore = store.outboxDepth()
 
   t.throws(
-    () => store.record({ upsert: [workloadRecord('b'), { ...workloadRecord('c'), deployment: null as unknown as string }], outbox: [{ kind: 'event', body: event(2) }] }),
+    () =>
+      store.record({
+        upsert: [workloadRecord('b'), { ...workloadRecord('c'), deployment: null as unknown as string }],
+        outbox: [{ kind: 'event', body: event(2) }],
+      }),
     /NOT NULL constraint failed: workload_state.deployment/,
     'a constraint violation in the second row',
   )
   const badBody = { ...event(4), data: { huge: 1n } } as unknown as NodeEvent
   t.throws(
-    () => store.record({ upsert: [workloadRecord('b')], remove: ['a'], outbox: [{ kind: 'event', body: event(3) }, { kind: 'status', body: status(2) }, { kind: 'event', body: badBody }] }),
+    () =>
+      store.record({
+        upsert: [workloadRecord('b')],
+        remove: ['a'],
+        outbox: [
+          { kind: 'event', body: event(3) },
+          { kind: 'status', body: status(2) },
+          { kind: 'event', body: badBody },
+        ],
+      }),
     /BigInt/,
     'an exception after rows, an event and a compacting status were written',
   )
-  t.strictSame(store.workloads().map((w) => w.name), ['a'], 'no row added, none removed')
+  t.strictSame(
+    store.workloads().map((w) => w.name),
+    ['a'],
+    'no row added, none removed',
+  )
   t.strictSame(allPending(store), before, 'the outbox is exactly as it was, compacted status included')
   t.strictSame(store.outboxDepth(), depthBefore)
 
@@ -306,13 +376,26 @@ t.test('outbox listeners hear of every committed append, and of nothing else', a
   })
   store.record({ upsert: [workloadRecord('a')] })
   t.equal(heard, 0, 'bookkeeping without a report')
-  store.record({ upsert: [workloadRecord('a', { state: 'exited' })], outbox: [{ kind: 'event', body: event(1) }, { kind: 'status', body: status(1) }] })
+  store.record({
+    upsert: [workloadRecord('a', { state: 'exited' })],
+    outbox: [
+      { kind: 'event', body: event(1) },
+      { kind: 'status', body: status(1) },
+    ],
+  })
   t.equal(heard, 1, 'one transition with two records: one notification')
   store.enqueue([{ kind: 'event', body: event(2) }])
   store.acceptDesired(desiredDocument(2), event(3))
   t.equal(heard, 3, 'enqueue and an accepted document')
   const badBody = { ...event(4), data: { huge: 1n } } as unknown as NodeEvent
-  t.throws(() => store.enqueue([{ kind: 'event', body: event(5) }, { kind: 'event', body: badBody }]), /BigInt/)
+  t.throws(
+    () =>
+      store.enqueue([
+        { kind: 'event', body: event(5) },
+        { kind: 'event', body: badBody },
+      ]),
+    /BigInt/,
+  )
   t.equal(heard, 3, 'a rolled-back append is not announced')
   store.acknowledge(allPending(store).at(-1)?.seq ?? 0)
   store.enqueue([])
@@ -324,8 +407,14 @@ t.test('outbox listeners hear of every committed append, and of nothing else', a
 
 t.test('a fresh database starts its sequence at the clock, in ms', async (t) => {
   const { store } = openStore(t, { clock: manualClock(1_750_000_123_456) })
-  store.enqueue([{ kind: 'event', body: event(1) }, { kind: 'event', body: event(2) }])
-  t.strictSame(allPending(store).map((r) => r.seq), [1_750_000_123_456, 1_750_000_123_457])
+  store.enqueue([
+    { kind: 'event', body: event(1) },
+    { kind: 'event', body: event(2) },
+  ])
+  t.strictSame(
+    allPending(store).map((r) => r.seq),
+    [1_750_000_123_456, 1_750_000_123_457],
+  )
 
   const epoch = openStore(t, { clock: manualClock(0) })
   epoch.store.enqueue([{ kind: 'event', body: event(1) }])
@@ -339,7 +428,11 @@ t.test('sequence numbers strictly increase and are never reused after acknowledg
   const seqs: number[] = []
   for (let i = 0; i < 5; i++) {
     first.store.enqueue([{ kind: 'event', body: event(i) }])
-    seqs.push(...allPending(first.store).map((r) => r.seq).filter((s) => !seqs.includes(s)))
+    seqs.push(
+      ...allPending(first.store)
+        .map((r) => r.seq)
+        .filter((s) => !seqs.includes(s)),
+    )
   }
   first.store.acknowledge(seqs.at(-1)!)
   t.equal(first.store.outboxDepth().records, 0)
@@ -351,8 +444,15 @@ t.test('sequence numbers strictly increase and are never reused after acknowledg
 
   clock.advance(-60_000) // even a clock that went backwards does not rewind the sequence
   const second = openStore(t, { dir, clock })
-  second.store.enqueue([{ kind: 'status', body: status(1) }, { kind: 'event', body: event(10) }])
-  seqs.push(...allPending(second.store).map((r) => r.seq).filter((s) => !seqs.includes(s)))
+  second.store.enqueue([
+    { kind: 'status', body: status(1) },
+    { kind: 'event', body: event(10) },
+  ])
+  seqs.push(
+    ...allPending(second.store)
+      .map((r) => r.seq)
+      .filter((s) => !seqs.includes(s)),
+  )
   t.ok(isSorted(seqs), `strictly increasing: ${seqs.join(', ')}`)
   t.equal(new Set(seqs).size, seqs.length, 'no seq used twice')
 })
@@ -361,7 +461,11 @@ t.test('status compaction: only the newest unsent status remains, events are kep
   const { store } = openStore(t)
   store.enqueue([{ kind: 'status', body: status(1) }])
   store.enqueue([{ kind: 'event', body: event(1) }])
-  store.enqueue([{ kind: 'status', body: status(2) }, { kind: 'event', body: event(2) }, { kind: 'status', body: status(3) }])
+  store.enqueue([
+    { kind: 'status', body: status(2) },
+    { kind: 'event', body: event(2) },
+    { kind: 'status', body: status(3) },
+  ])
   const pending = allPending(store)
   t.strictSame(
     pending.map((r) => [r.kind, r.kind === 'status' ? (r.body as NodeStatus).observedGeneration : (r.body as NodeEvent).message]),
@@ -380,7 +484,11 @@ t.test('events past maxRecords are dropped and counted; the count is reported on
   const { store, clock } = openStore(t, { limits: { maxRecords: 4, maxBytes: 1_000_000 } })
   for (let i = 1; i <= 6; i++) store.enqueue([{ kind: 'event', body: event(i) }])
   t.strictSame(store.outboxDepth(), { records: 4, bytes: 4 * EVENT_BYTES, droppedEvents: 2 })
-  t.strictSame(allPending(store).map((r) => (r.body as NodeEvent).message), ['transition 000001', 'transition 000002', 'transition 000003', 'transition 000004'], 'the oldest are kept')
+  t.strictSame(
+    allPending(store).map((r) => (r.body as NodeEvent).message),
+    ['transition 000001', 'transition 000002', 'transition 000003', 'transition 000004'],
+    'the oldest are kept',
+  )
 
   store.enqueue([{ kind: 'status', body: status(1) }])
   t.equal(store.outboxDepth().records, 5, 'status always fits, even over the bound')
@@ -417,7 +525,10 @@ t.test('no notice until there is room for both it and the next event; drops keep
   store.acknowledge(allPending(store).at(-1)!.seq)
   store.enqueue([{ kind: 'event', body: event(6) }])
   const pending = allPending(store)
-  t.strictSame(pending.map((r) => (r.body as NodeEvent).type), ['EventsDropped', 'WorkloadStateChanged'])
+  t.strictSame(
+    pending.map((r) => (r.body as NodeEvent).type),
+    ['EventsDropped', 'WorkloadStateChanged'],
+  )
   t.strictSame((pending[0]!.body as NodeEvent).data, { count: 2 })
 })
 
@@ -440,11 +551,31 @@ t.test('pendingOutbox returns the oldest records after a seq, within a count and
   store.enqueue([1, 2, 3, 4, 5].map((i): OutboxEntry => ({ kind: 'event', body: event(i) })))
   const seqs = allPending(store).map((r) => r.seq)
   t.equal(seqs.length, 5)
-  t.strictSame(store.pendingOutbox(0, 3, Number.MAX_SAFE_INTEGER).map((r) => r.seq), seqs.slice(0, 3), 'count limit')
-  t.strictSame(store.pendingOutbox(0, 10, 2 * EVENT_BYTES).map((r) => r.seq), seqs.slice(0, 2), 'byte budget that fits two exactly')
-  t.strictSame(store.pendingOutbox(0, 10, 2 * EVENT_BYTES + 1).map((r) => r.seq), seqs.slice(0, 2), 'a byte short of three')
-  t.strictSame(store.pendingOutbox(0, 10, 1).map((r) => r.seq), seqs.slice(0, 1), 'a budget below one record still yields one')
-  t.strictSame(store.pendingOutbox(seqs[2]!, 10, Number.MAX_SAFE_INTEGER).map((r) => r.seq), seqs.slice(3), 'after a seq')
+  t.strictSame(
+    store.pendingOutbox(0, 3, Number.MAX_SAFE_INTEGER).map((r) => r.seq),
+    seqs.slice(0, 3),
+    'count limit',
+  )
+  t.strictSame(
+    store.pendingOutbox(0, 10, 2 * EVENT_BYTES).map((r) => r.seq),
+    seqs.slice(0, 2),
+    'byte budget that fits two exactly',
+  )
+  t.strictSame(
+    store.pendingOutbox(0, 10, 2 * EVENT_BYTES + 1).map((r) => r.seq),
+    seqs.slice(0, 2),
+    'a byte short of three',
+  )
+  t.strictSame(
+    store.pendingOutbox(0, 10, 1).map((r) => r.seq),
+    seqs.slice(0, 1),
+    'a budget below one record still yields one',
+  )
+  t.strictSame(
+    store.pendingOutbox(seqs[2]!, 10, Number.MAX_SAFE_INTEGER).map((r) => r.seq),
+    seqs.slice(3),
+    'after a seq',
+  )
   t.strictSame(store.pendingOutbox(seqs[4]!, 10, Number.MAX_SAFE_INTEGER), [], 'nothing after the last')
   const [first] = store.pendingOutbox(0, 1, 1)
   t.strictSame(first, { seq: seqs[0], kind: 'event', body: event(1), bytes: EVENT_BYTES }, 'rows carry the parsed body and its size')
@@ -456,7 +587,10 @@ t.test('acknowledge deletes every record up to and including the seq, and nothin
   const seqs = allPending(store).map((r) => r.seq)
   t.equal(store.acknowledge(seqs[0]! - 1), 0, 'an ack below everything deletes nothing')
   t.equal(store.acknowledge(seqs[2]!), 3)
-  t.strictSame(allPending(store).map((r) => r.seq), seqs.slice(3))
+  t.strictSame(
+    allPending(store).map((r) => r.seq),
+    seqs.slice(3),
+  )
   t.equal(store.acknowledge(seqs[2]!), 0, 'a repeated ack is harmless')
   t.strictSame(store.outboxDepth(), { records: 2, bytes: 2 * EVENT_BYTES, droppedEvents: 0 })
 })
@@ -468,7 +602,10 @@ t.test('acknowledge deletes every record up to and including the seq, and nothin
 function populatedFile(t: TapTest, dir: string): string {
   const { store, db, path } = openStore(t, { dir })
   store.saveIdentity({ nodeId: NODE, hubPublicKey: 'pinned', brokerUrl: null, username: null, password: null, enrolledAt: null })
-  for (let i = 0; i < 40; i++) store.enqueue(Array.from({ length: 25 }, (_, j): OutboxEntry => ({ kind: 'event', body: event(i * 25 + j, { message: `${'payload '.repeat(40)}${i}-${j}` }) })))
+  for (let i = 0; i < 40; i++)
+    store.enqueue(
+      Array.from({ length: 25 }, (_, j): OutboxEntry => ({ kind: 'event', body: event(i * 25 + j, { message: `${'payload '.repeat(40)}${i}-${j}` }) })),
+    )
   db.close()
   t.notOk(existsSync(`${path}-wal`), 'the WAL was checkpointed on close')
   t.ok(statSync(path).size > 200 * 1024, 'the file spans many pages')
@@ -550,7 +687,10 @@ t.test('a sound database with a hot WAL left by a killed writer opens with that 
   t.equal(opened.movedAside, null)
   t.equal(opened.store.identity()?.hubPublicKey, 'rotated-key', 'the committed write in the WAL is there')
   t.equal(opened.store.outboxDepth().records, 1_000)
-  t.strictSame(readdirSync(dir).filter((f) => f.includes('corrupt')), [])
+  t.strictSame(
+    readdirSync(dir).filter((f) => f.includes('corrupt')),
+    [],
+  )
 })
 
 t.test('a damaged file with a live WAL is moved aside with its WAL, neither altered by the check', async (t) => {

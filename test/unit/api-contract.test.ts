@@ -19,13 +19,21 @@ const router = buildRoutes({} as unknown as ApiServices)
 const doc = openApiDocument('1.2.3')
 const METHODS = ['get', 'post', 'patch', 'delete', 'put'] as const
 
-type Operation = { operationId: string; security?: unknown[]; parameters?: Array<{ name: string; in: string; required: boolean }>; responses: Record<string, unknown> }
+type Operation = {
+  operationId: string
+  security?: unknown[]
+  parameters?: Array<{ name: string; in: string; required: boolean }>
+  responses: Record<string, unknown>
+}
 const operations = Object.entries(doc.paths).flatMap(([p, item]) =>
   METHODS.filter((m) => m in item).map((m) => ({ path: p, method: m.toUpperCase(), operation: item[m] as Operation })),
 )
 
 t.test('every route the router serves is in the OpenAPI document, and nothing else is', async (t) => {
-  const served = router.list().map((r) => `${r.method} ${openApiPath(r.path).path}`).sort()
+  const served = router
+    .list()
+    .map((r) => `${r.method} ${openApiPath(r.path).path}`)
+    .sort()
   const described = operations.map((o) => `${o.method} ${o.path}`).sort()
   t.ok(served.length >= 25, `the router serves ${served.length} routes`)
   t.ok(served.includes('GET /api/v1/openapi.json'), 'including the document itself')
@@ -54,10 +62,20 @@ t.test('the document is shaped as OpenAPI 3.1: ids, path parameters, responses',
   for (const { path: p, method, operation } of operations) {
     const templated = [...p.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])
     const declared = (operation.parameters ?? []).filter((param) => param.in === 'path')
-    t.same(declared.map((param) => param.name), templated, `${method} ${p}: one path parameter per {name}`)
-    t.ok(declared.every((param) => param.required), `${method} ${p}: path parameters are required`)
+    t.same(
+      declared.map((param) => param.name),
+      templated,
+      `${method} ${p}: one path parameter per {name}`,
+    )
+    t.ok(
+      declared.every((param) => param.required),
+      `${method} ${p}: path parameters are required`,
+    )
     const statuses = Object.keys(operation.responses)
-    t.ok(statuses.some((s) => /^2\d\d$/.test(s)), `${method} ${p}: a success response`)
+    t.ok(
+      statuses.some((s) => /^2\d\d$/.test(s)),
+      `${method} ${p}: a success response`,
+    )
     t.ok(statuses.includes('default'), `${method} ${p}: the error body as default`)
   }
   t.equal(doc.paths['/api/v1/tokens']?.post ? 'described' : 'missing', 'described')
@@ -85,7 +103,11 @@ t.test('every $ref resolves, and every component is a plain schema', async (t) =
     return ref
       .slice(2)
       .split('/')
-      .reduce<unknown>((node, part) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), doc)
+      .reduce<unknown>(
+        (node, part) =>
+          node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined,
+        doc,
+      )
   }
   const broken = [...new Set(refs)].filter((ref) => resolve(ref) === undefined)
   t.same(broken, [], 'no $ref points at nothing')
@@ -132,7 +154,9 @@ t.test('GET /api/v1/openapi.json answers the document to the admin token, 401 to
 t.test('the console takes only types from protocol/, so nothing of it (nor zod) is bundled', async (t) => {
   const root = fileURLToPath(new URL('../../hub/console/src/', import.meta.url))
   const files = (function list(dir: string): string[] {
-    return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? list(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : []))
+    return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? list(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : [],
+    )
   })(root)
   const protocolImports: string[] = []
   const valueImports: string[] = []

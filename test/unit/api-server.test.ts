@@ -26,7 +26,11 @@ const auth = { authorization: `Bearer ${TOKEN}` }
 
 t.test('without the token, unknown routes and malformed paths answer 401, not 404, 405 or 500', async (t) => {
   const { url, errors } = await startServer(t)
-  for (const [method, path] of [['GET', '/api/v1/nope'], ['DELETE', '/api/v1/nodes/a'], ['GET', '/api/v1/nodes/%E0%A4%A']] as const) {
+  for (const [method, path] of [
+    ['GET', '/api/v1/nope'],
+    ['DELETE', '/api/v1/nodes/a'],
+    ['GET', '/api/v1/nodes/%E0%A4%A'],
+  ] as const) {
     const response = await fetch(url + path, { method })
     t.equal(response.status, 401, `${method} ${path}`)
     t.equal(response.headers.get('www-authenticate'), 'Bearer')

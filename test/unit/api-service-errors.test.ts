@@ -18,11 +18,26 @@ t.test('each typed error has its answer', async (t) => {
   t.same(http(new NodeNotFoundError('n1')), { status: 404, code: 'not-found', message: 'node n1 not found', details: undefined })
   t.same(http(new DeploymentNotFoundError('web')), { status: 404, code: 'not-found', message: 'deployment web not found', details: undefined })
   t.same(http(new JoinTokenNotFoundError('abc')), { status: 404, code: 'not-found', message: 'join token abc not found', details: undefined })
-  t.same(http(new ManifestsRefusedError('1 problem(s)', [{ documentIndex: 0, path: 'spec', message: 'bad' }])), { status: 400, code: 'bad-request', message: '1 problem(s)', details: [{ documentIndex: 0, path: 'spec', message: 'bad' }] })
-  t.same(http(new ManifestsRefusedError('no manifests in the request body')), { status: 400, code: 'bad-request', message: 'no manifests in the request body', details: undefined })
+  t.same(http(new ManifestsRefusedError('1 problem(s)', [{ documentIndex: 0, path: 'spec', message: 'bad' }])), {
+    status: 400,
+    code: 'bad-request',
+    message: '1 problem(s)',
+    details: [{ documentIndex: 0, path: 'spec', message: 'bad' }],
+  })
+  t.same(http(new ManifestsRefusedError('no manifests in the request body')), {
+    status: 400,
+    code: 'bad-request',
+    message: 'no manifests in the request body',
+    details: undefined,
+  })
   t.match(http(new RolloutActionError('pause', 'web', 'it has no rollout yet')), { status: 409, code: 'rollout-conflict' })
   t.same(http(new TokenRefusedError('expired')), { status: 403, code: 'token-refused', message: 'expired', details: undefined })
-  t.same(http(new EnrollmentThrottledError('1.2.3.4', 7)), { status: 429, code: 'too-many-failed-enrollments', message: 'too many failed enrollments from 1.2.3.4; try again in 7 s', details: undefined })
+  t.same(http(new EnrollmentThrottledError('1.2.3.4', 7)), {
+    status: 429,
+    code: 'too-many-failed-enrollments',
+    message: 'too many failed enrollments from 1.2.3.4; try again in 7 s',
+    details: undefined,
+  })
 })
 
 t.test('any other error, and an ApiError from reading the request, pass as they are', async (t) => {

@@ -42,8 +42,14 @@ const silent = pino({ level: 'silent' })
 
 // Known answers from the real tools (not from our code):
 // `mosquitto_passwd -b` (Mosquitto 2.0.11, default sha512-pbkdf2) and `-H sha512`,
-const MOSQUITTO_PBKDF2 = { password: 'secret', hash: '$7$101$91bbU0ITVlefsgyx$ixF0r1X1ADNrssTsvSi3e9fepm4aZHy0b6z9Yuk+qfYSu67BumwpvWusYhIRNRAEVpgO/G/2GBbKJtO6tU/bKg==' }
-const MOSQUITTO_SHA512 = { password: 'pw', hash: '$6$GTo5fIFylt0cjsmQ$1vUjjZiZT0flYRW/EFwSI6EnbfVxNbyBZa1J58Mj3L+RJOvFz5MoYzMhSUQmIgt+F55ZmdWFmBJJBOz+a1kaRg==' }
+const MOSQUITTO_PBKDF2 = {
+  password: 'secret',
+  hash: '$7$101$91bbU0ITVlefsgyx$ixF0r1X1ADNrssTsvSi3e9fepm4aZHy0b6z9Yuk+qfYSu67BumwpvWusYhIRNRAEVpgO/G/2GBbKJtO6tU/bKg==',
+}
+const MOSQUITTO_SHA512 = {
+  password: 'pw',
+  hash: '$6$GTo5fIFylt0cjsmQ$1vUjjZiZT0flYRW/EFwSI6EnbfVxNbyBZa1J58Mj3L+RJOvFz5MoYzMhSUQmIgt+F55ZmdWFmBJJBOz+a1kaRg==',
+}
 // and bcrypt from libxcrypt's crypt(3) (Debian 12), the OpenBSD test vector among them.
 const BCRYPT_VECTORS = [
   { password: 'U*U', hash: '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW' },
@@ -69,7 +75,11 @@ t.test('Mosquitto hashes: $7$ PBKDF2-SHA512 written exactly as mosquitto_passwd 
 
 t.test('NATS hashes: bcrypt that matches libxcrypt, at the chosen cost', async (t) => {
   for (const vector of BCRYPT_VECTORS) {
-    t.equal(natsHash(vector.password, { salt: vector.hash.slice(0, 29) }), vector.hash, `reproduces ${vector.hash.slice(0, 7)} for ${JSON.stringify(vector.password)}`)
+    t.equal(
+      natsHash(vector.password, { salt: vector.hash.slice(0, 29) }),
+      vector.hash,
+      `reproduces ${vector.hash.slice(0, 7)} for ${JSON.stringify(vector.password)}`,
+    )
     t.ok(verifyNatsHash(vector.password, vector.hash))
     t.notOk(verifyNatsHash(`${vector.password}!`, vector.hash))
   }
@@ -102,7 +112,11 @@ pi-1:$7$101$salt1$key1==
 rack-7:$7$101$salt2$key2==
 `,
   )
-  t.match(mosquittoPasswordFile({ ...input, reloadCheck: { username: RELOAD_CHECK_USERNAME, hashes: hashesOf(9) } }), /^shoal_reload_check:\$7\$101\$salt9\$key9==$/m, 'the reload check user logs in too')
+  t.match(
+    mosquittoPasswordFile({ ...input, reloadCheck: { username: RELOAD_CHECK_USERNAME, hashes: hashesOf(9) } }),
+    /^shoal_reload_check:\$7\$101\$salt9\$key9==$/m,
+    'the reload check user logs in too',
+  )
 })
 
 t.test('Mosquitto ACL file (golden): each node reads its own hub topics and writes its own agent topics', async (t) => {
@@ -134,7 +148,11 @@ topic write shoal/v1/nodes/rack-7/presence
 topic write shoal/v1/nodes/rack-7/logs-chunk
 `
   t.equal(mosquittoAclFile(input), expected)
-  t.equal(mosquittoAclFile({ ...input, reloadCheck: { username: RELOAD_CHECK_USERNAME, hashes: hashesOf(9) } }), expected, 'the reload check user gets no ACL lines: no rights at all')
+  t.equal(
+    mosquittoAclFile({ ...input, reloadCheck: { username: RELOAD_CHECK_USERNAME, hashes: hashesOf(9) } }),
+    expected,
+    'the reload check user gets no ACL lines: no rights at all',
+  )
 })
 
 t.test('NATS authorization include (golden): bcrypt passwords, per-user allow lists', async (t) => {
@@ -184,14 +202,33 @@ t.test("a node's NATS rights name only its own subjects, key and inbox", async (
     if (subject.startsWith('$JS.FC.')) continue
     t.match(subject, /pi-1/, `${subject} is about pi-1`)
   }
-  t.notOk(all.some((s) => s === '_INBOX.>' || s.startsWith('$JS.API.INFO') || s.startsWith('$KV.') || s.includes('MSG.GET') || s.includes('DIRECT.GET') || s === `$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired`), 'nothing that reads the bucket another way, nor the shared inbox')
+  t.notOk(
+    all.some(
+      (s) =>
+        s === '_INBOX.>' ||
+        s.startsWith('$JS.API.INFO') ||
+        s.startsWith('$KV.') ||
+        s.includes('MSG.GET') ||
+        s.includes('DIRECT.GET') ||
+        s === `$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired`,
+    ),
+    'nothing that reads the bucket another way, nor the shared inbox',
+  )
   t.equal(natsInboxPrefix('pi-1'), '_INBOX_pi-1', "the agent's inbox prefix is the one the permissions allow")
 })
 
 t.test('refuses input that could break the files', async (t) => {
-  t.throws(() => mosquittoPasswordFile({ ...input, nodes: [...input.nodes, { nodeId: 'pi-1', username: 'pi-1', hashes: hashesOf(3) }] }), BrokerConfigError, 'a user twice')
+  t.throws(
+    () => mosquittoPasswordFile({ ...input, nodes: [...input.nodes, { nodeId: 'pi-1', username: 'pi-1', hashes: hashesOf(3) }] }),
+    BrokerConfigError,
+    'a user twice',
+  )
   t.throws(() => mosquittoPasswordFile({ ...input, hub: { username: 'hub:evil', hashes: hashesOf(0) } }), BrokerConfigError, 'a ":" in a user name')
-  t.throws(() => natsAuthorizationFile({ ...input, hub: { username: 'shoal_hub', hashes: { mosquitto: '$7$x', nats: '$2b$08$"}] }' } } }), BrokerConfigError, 'a quote in a hash')
+  t.throws(
+    () => natsAuthorizationFile({ ...input, hub: { username: 'shoal_hub', hashes: { mosquitto: '$7$x', nats: '$2b$08$"}] }' } } }),
+    BrokerConfigError,
+    'a quote in a hash',
+  )
   t.throws(() => mosquittoAclFile({ ...input, nodes: [{ nodeId: 'a/b', username: 'ab', hashes: hashesOf(4) }] }), RangeError, 'a node id that is not one')
   t.notOk(NodeId.safeParse(HUB_BROKER_USERNAME).success, 'no node can enroll under the hub user name')
   t.notOk(NodeId.safeParse(RELOAD_CHECK_USERNAME).success, 'nor under the reload check user name')
@@ -200,14 +237,20 @@ t.test('refuses input that could break the files', async (t) => {
 t.test('files are replaced whole (temp file + rename), mode 0640', async (t) => {
   const dir = path.join(tempDir(t, 'broker-files'), 'auth')
   const first = writeBrokerFiles(dir, renderBrokerFiles('mosquitto', input))
-  t.same(first.map((f) => path.basename(f)), ['mosquitto.passwd', 'mosquitto.acl'])
+  t.same(
+    first.map((f) => path.basename(f)),
+    ['mosquitto.passwd', 'mosquitto.acl'],
+  )
   const inodeBefore = statSync(first[0] ?? '').ino
   writeBrokerFiles(dir, renderBrokerFiles('mosquitto', { ...input, nodes: input.nodes.slice(1) }))
-  t.not(statSync(first[0] ?? '').ino, inodeBefore, 'a new file took the old one\'s name (a reader holding the old one keeps reading it whole)')
+  t.not(statSync(first[0] ?? '').ino, inodeBefore, "a new file took the old one's name (a reader holding the old one keeps reading it whole)")
   t.notMatch(readFileSync(first[0] ?? '', 'utf8'), /pi-1/, 'the revoked node is gone')
   t.equal(statSync(first[1] ?? '').mode & 0o777, 0o640)
   t.same(readdirSync(dir).sort(), ['mosquitto.acl', 'mosquitto.passwd'], 'no temp files left behind')
-  t.same(renderBrokerFiles('nats', input).map((f) => f.name), ['nats-authorization.conf'])
+  t.same(
+    renderBrokerFiles('nats', input).map((f) => f.name),
+    ['nats-authorization.conf'],
+  )
 })
 
 t.test('reload targets: a PID or a pid file, read anew each time; failures reported, not thrown', async (t) => {
@@ -257,11 +300,15 @@ t.test('the store: broker hashes per node, revoked nodes gone, older nodes liste
     store.credentials.revoke('pi-2')
     store.nodes.delete('pi-2')
   })
-  t.same(repository.users('mosquitto').users.map((u) => u.nodeId), ['pi-1'], 'a revoked node is never written again')
+  t.same(
+    repository.users('mosquitto').users.map((u) => u.nodeId),
+    ['pi-1'],
+    'a revoked node is never written again',
+  )
   t.equal((store.db.prepare('SELECT COUNT(*) AS n FROM broker_credentials').get() as { n: number }).n, 1, 'its hashes went with it (ON DELETE CASCADE)')
 })
 
-t.test('nodes enrolled off NATS have no bcrypt hash: in Mosquitto\'s files, missing from nats-server\'s', async (t) => {
+t.test("nodes enrolled off NATS have no bcrypt hash: in Mosquitto's files, missing from nats-server's", async (t) => {
   const store = storeWithNodes(t, ['mqtt-1', 'nats-2'])
   const repository = new BrokerCredentialRepository(store.db)
   const onMqtt = await nodeBrokerHashes('pw-1', { nats: false })
@@ -271,17 +318,26 @@ t.test('nodes enrolled off NATS have no bcrypt hash: in Mosquitto\'s files, miss
   t.ok(onNats.nats !== null && verifyNatsHash('pw-2', onNats.nats) && verifyMosquittoHash('pw-2', onNats.mosquitto), 'both on NATS')
   repository.set('mqtt-1', onMqtt)
   repository.set('nats-2', onNats)
-  t.same(repository.users('mosquitto').users.map((u) => u.nodeId), ['mqtt-1', 'nats-2'])
+  t.same(
+    repository.users('mosquitto').users.map((u) => u.nodeId),
+    ['mqtt-1', 'nats-2'],
+  )
   const nats = repository.users('nats')
   t.same([nats.users.map((u) => u.nodeId), nats.missing], [['nats-2'], ['mqtt-1']], 'a node without bcrypt must enroll again for NATS')
-  t.throws(() => natsAuthorizationFile({ ...input, nodes: [{ nodeId: 'mqtt-1', username: 'mqtt-1', hashes: onMqtt }] }), BrokerConfigError, 'the NATS file refuses a user without bcrypt')
+  t.throws(
+    () => natsAuthorizationFile({ ...input, nodes: [{ nodeId: 'mqtt-1', username: 'mqtt-1', hashes: onMqtt }] }),
+    BrokerConfigError,
+    'the NATS file refuses a user without bcrypt',
+  )
 })
 
 t.test('migration 3 keeps the broker hashes of a version-2 database', async (t) => {
   const file = path.join(tempDir(t, 'migration-3'), 'hub.db')
   const db = new Database(file)
   migrate(db, HUB_MIGRATIONS.slice(0, 2))
-  db.prepare("INSERT INTO nodes (id, arch, profile, inventory, capacity, reserved, created_at) VALUES ('old-1', 'amd64', 'generic', '{}', '{}', '{}', '1970-01-01T00:00:00.000Z')").run()
+  db.prepare(
+    "INSERT INTO nodes (id, arch, profile, inventory, capacity, reserved, created_at) VALUES ('old-1', 'amd64', 'generic', '{}', '{}', '{}', '1970-01-01T00:00:00.000Z')",
+  ).run()
   db.prepare("INSERT INTO node_credentials (node_id, username, password_hash) VALUES ('old-1', 'old-1', 'scrypt$c2FsdA==$aGFzaA==')").run()
   new BrokerCredentialRepository(db).set('old-1', hashesOf(1))
   db.close()
@@ -298,7 +354,11 @@ t.test('BrokerAccess: rewrites, signals, and confirms with a reload-check login 
   const dir = path.join(tempDir(t, 'broker-access'), 'auth')
   // A stand-in broker: a real process that counts SIGHUPs, and a login check that reads the
   // password file as of the last SIGHUP, like Mosquitto.
-  const child = spawn(process.execPath, ['-e', "let n = 0; process.on('SIGHUP', () => console.log('hup', ++n)); console.log('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn(
+    process.execPath,
+    ['-e', "let n = 0; process.on('SIGHUP', () => console.log('hup', ++n)); console.log('ready'); setInterval(() => {}, 1000)"],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
   t.teardown(() => void child.kill('SIGKILL'))
   let loaded = ''
   let hups = 0
@@ -317,7 +377,16 @@ t.test('BrokerAccess: rewrites, signals, and confirms with a reload-check login 
     const line = loaded.split('\n').find((l) => l.startsWith(`${username}:`))
     return line !== undefined && verifyMosquittoHash(password, line.slice(username.length + 1))
   }
-  const access = new BrokerAccess({ kind: 'mosquitto', dir, db: store.db, hubPassword: 'hub-pw', reloadTargets: [String(child.pid)], probe, logger: silent, confirmTimeoutMs: 10_000 })
+  const access = new BrokerAccess({
+    kind: 'mosquitto',
+    dir,
+    db: store.db,
+    hubPassword: 'hub-pw',
+    reloadTargets: [String(child.pid)],
+    probe,
+    logger: silent,
+    confirmTimeoutMs: 10_000,
+  })
   const first = await access.sync('test')
   t.equal(first.confirmed, true, 'confirmed once the broker stand-in reloaded')
   t.equal(first.nodes, 1)
@@ -335,7 +404,16 @@ t.test('BrokerAccess: rewrites, signals, and confirms with a reload-check login 
   await waitFor(() => hups === 3, { what: 'three SIGHUPs in all', timeoutMs: 5_000 })
   t.equal(hups, 3, 'one reload for the first sync, one for a, one shared by b and c')
 
-  const unconfirmed = new BrokerAccess({ kind: 'mosquitto', dir, db: store.db, hubPassword: 'hub-pw', reloadTargets: [String(child.pid)], probe: async () => false, logger: silent, confirmTimeoutMs: 300 })
+  const unconfirmed = new BrokerAccess({
+    kind: 'mosquitto',
+    dir,
+    db: store.db,
+    hubPassword: 'hub-pw',
+    reloadTargets: [String(child.pid)],
+    probe: async () => false,
+    logger: silent,
+    confirmTimeoutMs: 300,
+  })
   t.equal((await unconfirmed.sync('broker ignores us')).confirmed, false, 'a broker that never takes the files up is reported, within the bound')
   const manual = new BrokerAccess({ kind: 'nats', dir, db: store.db, hubPassword: 'hub-pw', reloadTargets: [], probe: null, logger: silent })
   const written = await manual.sync('no reload configured')
@@ -374,6 +452,10 @@ t.test('shoal hub broker-config writes the files from a data dir, creating what 
   t.ok(verifyNatsHash(password, hash), "the file holds a bcrypt hash of the hub's password")
   t.ok(existsSync(path.join(dataDir, 'hub.db')))
   t.equal(await runCli(['hub', 'broker-config', '--data-dir', dataDir, '--kind', 'kafka', '--out', dir], io), 2, 'an unknown kind is a usage error')
-  t.equal(await runCli(['hub', 'serve', '--data-dir', dataDir, '--broker-reload-pid', '4242'], io), 2, '--broker-reload-pid without --broker-auth-dir is a usage error')
+  t.equal(
+    await runCli(['hub', 'serve', '--data-dir', dataDir, '--broker-reload-pid', '4242'], io),
+    2,
+    '--broker-reload-pid without --broker-auth-dir is a usage error',
+  )
   t.match(err.join(''), /--broker-reload-pid goes with --broker-auth-dir/)
 })

@@ -76,9 +76,12 @@ t.test('values JSON cannot hold faithfully are refused', async (t) => {
     ['undefined itself', undefined],
     ['a Date (it would encode as {})', new Date(0)],
     ['a Map (it would encode as {})', new Map([['a', 1]])],
-    ['a class instance', new (class Point {
-      x = 1
-    })()],
+    [
+      'a class instance',
+      new (class Point {
+        x = 1
+      })(),
+    ],
   ]
   for (const [what, value] of refused) t.throws(() => canonicalJson(value), TypeError, what)
 })

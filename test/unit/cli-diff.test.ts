@@ -33,7 +33,17 @@ t.test('lineDiff keeps common lines and puts removals before additions', async (
 t.test('unifiedHunks shows three lines of context and numbers hunks as diff -u does', async (t) => {
   const before = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`)
   const after = before.map((line, i) => (i === 9 ? 'changed' : line))
-  t.same(unifiedHunks(lineDiff(before, after)), ['@@ -7,7 +7,7 @@', ' line 7', ' line 8', ' line 9', '-line 10', '+changed', ' line 11', ' line 12', ' line 13'])
+  t.same(unifiedHunks(lineDiff(before, after)), [
+    '@@ -7,7 +7,7 @@',
+    ' line 7',
+    ' line 8',
+    ' line 9',
+    '-line 10',
+    '+changed',
+    ' line 11',
+    ' line 12',
+    ' line 13',
+  ])
   const twoChanges = before.map((line, i) => (i === 1 || i === 18 ? `${line}!` : line))
   t.equal(unifiedHunks(lineDiff(before, twoChanges)).filter((l) => l.startsWith('@@')).length, 2, 'changes far apart make two hunks')
   const close = before.map((line, i) => (i === 5 || i === 9 ? `${line}!` : line))
@@ -53,7 +63,10 @@ t.test('only a template change makes a new revision; replicas and strategy chang
 
   const newImage = deployment('  replicas: 2\n  template:\n    image: busybox:2\n')
   const rollout = describeDiff({ manifest: newImage, file: 'web.yaml' }, { revision: 4, manifest: live, placements: [] }, undefined, plain)
-  t.match(rollout.text, /^deployment\/web: changes spec\.template; makes revision 5, rolled out with strategy rolling\n--- deployment\/web \(live, revision 4\)\n\+\+\+ deployment\/web \(web\.yaml\)\n@@/)
+  t.match(
+    rollout.text,
+    /^deployment\/web: changes spec\.template; makes revision 5, rolled out with strategy rolling\n--- deployment\/web \(live, revision 4\)\n\+\+\+ deployment\/web \(web\.yaml\)\n@@/,
+  )
   t.match(rollout.text, /\n-    image: busybox:1\n\+    image: busybox:2\n/)
 
   const same = describeDiff({ manifest: live, file: 'web.yaml' }, { revision: 4, manifest: live, placements: [] }, undefined, plain)
@@ -62,7 +75,14 @@ t.test('only a template change makes a new revision; replicas and strategy chang
 
 t.test('a new deployment is all additions, and the dry run says where it would run', async (t) => {
   const wanted = deployment('  replicas: 2\n  template:\n    image: busybox:1\n')
-  const preview = { kind: 'Deployment', name: 'web', placements: [{ deployment: 'web', nodeId: 'pi-2', workload: 'web-0', replica: 0 }], desired: 2, pending: 1, why: '1/2 replicas placed, 1 pending' }
+  const preview = {
+    kind: 'Deployment',
+    name: 'web',
+    placements: [{ deployment: 'web', nodeId: 'pi-2', workload: 'web-0', replica: 0 }],
+    desired: 2,
+    pending: 1,
+    why: '1/2 replicas placed, 1 pending',
+  }
   const result = describeDiff({ manifest: wanted, file: 'web.yaml' }, null, preview, plain)
   t.ok(result.differs)
   t.match(result.text, /^deployment\/web: would be created, and its first revision rolled out\n--- \/dev\/null\n/)
@@ -84,7 +104,14 @@ function status(overrides: Partial<RolloutStatus>): RolloutStatus {
     stableRevision: 1,
     phase: 'progressing',
     paused: false,
-    strategy: { type: 'rolling', maxUnavailable: '25%', minReadySeconds: 0, progressDeadline: '10m', rollback: { auto: true, failureThreshold: 1 }, revertWindow: '10m' },
+    strategy: {
+      type: 'rolling',
+      maxUnavailable: '25%',
+      minReadySeconds: 0,
+      progressDeadline: '10m',
+      rollback: { auto: true, failureThreshold: 1 },
+      revertWindow: '10m',
+    },
     step: 0,
     steps: 0,
     startedAt: null,
@@ -99,7 +126,16 @@ function status(overrides: Partial<RolloutStatus>): RolloutStatus {
 t.test('summaryLine says how far the rollout is and why it holds', async (t) => {
   t.equal(summaryLine(status({})), 'revision 2 progressing, 1/3 copies updated')
   const held = status({
-    conditions: [{ type: 'RolloutPaused', status: 'True', reason: 'AwaitingPromotion', message: 'canary step 1 of 2 holds until shoal rollout promote', observedRevision: 2, lastTransitionTime: '' }],
+    conditions: [
+      {
+        type: 'RolloutPaused',
+        status: 'True',
+        reason: 'AwaitingPromotion',
+        message: 'canary step 1 of 2 holds until shoal rollout promote',
+        observedRevision: 2,
+        lastTransitionTime: '',
+      },
+    ],
     counts: { total: 3, updated: 1, onRevision: 1, failed: 1, maxUnavailable: 1 },
   })
   t.equal(summaryLine(held), 'revision 2 progressing, 1/3 copies updated, 1 failing; canary step 1 of 2 holds until shoal rollout promote')
@@ -108,7 +144,12 @@ t.test('summaryLine says how far the rollout is and why it holds', async (t) => 
 t.test('followReport names the failure, its nodes and the rollback, and fails the command', async (t) => {
   const failed = status({
     phase: 'failed',
-    failure: { reason: 'HealthGateFailed', message: '1 of 1 updated copies failed the health gate: pi-1 (exited with code 1)', nodes: [{ nodeId: 'pi-1', reason: 'exited with code 1' }], rolledBack: true },
+    failure: {
+      reason: 'HealthGateFailed',
+      message: '1 of 1 updated copies failed the health gate: pi-1 (exited with code 1)',
+      nodes: [{ nodeId: 'pi-1', reason: 'exited with code 1' }],
+      rolledBack: true,
+    },
   })
   const report = followReport([{ name: 'web', result: 'failed', status: failed }], '10m')
   t.equal(
@@ -118,6 +159,9 @@ t.test('followReport names the failure, its nodes and the rollback, and fails th
   t.equal(report.error?.message, 'the rollout of deployment/web revision 2 failed and was rolled back to revision 1 (see shoal rollout status web)')
   t.equal(report.error?.exitCode, 1)
   const late = followReport([{ name: 'web', result: 'timeout', status: status({}) }], '30s')
-  t.equal(late.error?.message, 'deployment/web was not rolled out within 30s (revision 2 progressing, 1/3 copies updated); it goes on on the hub: shoal rollout status web -w')
+  t.equal(
+    late.error?.message,
+    'deployment/web was not rolled out within 30s (revision 2 progressing, 1/3 copies updated); it goes on on the hub: shoal rollout status web -w',
+  )
   t.same(followReport([{ name: 'web', result: 'complete', status: status({ phase: 'complete' }) }], '10m'), { lines: '', error: null })
 })

@@ -63,7 +63,7 @@ t.test('describeOffset and skewReason say the size and the sign', async (t) => {
   t.equal(describeOffset(2 * 3_600_000 + 5 * MINUTE), '2h ahead')
   t.equal(describeOffset(-3 * MINUTE), '3m behind')
   t.equal(describeOffset(-40 * SECOND), '40s behind')
-  t.equal(skewReason(-25 * YEAR), `ClockSkew: clock 25.0y behind the hub's (${Math.round(-25 * YEAR / 1000)}s)`)
+  t.equal(skewReason(-25 * YEAR), `ClockSkew: clock 25.0y behind the hub's (${Math.round((-25 * YEAR) / 1000)}s)`)
   t.equal(skewReason(3 * MINUTE), "ClockSkew: clock 3m ahead the hub's (+180s)")
 })
 
@@ -78,18 +78,14 @@ t.test('hubSince: a workload state put on the hub clock', async (t) => {
   t.equal(
     hubSince({ ...base, since: iso(T0 + behind - 10 * MINUTE), statusAt: iso(T0 + behind), offsetMs: null }),
     iso(T0 - 10 * MINUTE),
-    'without an offset: relative to the receipt, from the node\'s own duration',
+    "without an offset: relative to the receipt, from the node's own duration",
   )
   t.equal(
     hubSince({ ...base, since: iso(T0 - 10 * MINUTE), statusAt: iso(T0), offsetMs: behind }),
     iso(T0 - 10 * MINUTE),
     'an offset that no longer fits (the clock was fixed since) is not used',
   )
-  t.equal(
-    hubSince({ ...base, since: iso(T0 + behind), statusAt: iso(T0 + behind), offsetMs: behind - MINUTE }),
-    iso(T0),
-    'never later than the receipt',
-  )
+  t.equal(hubSince({ ...base, since: iso(T0 + behind), statusAt: iso(T0 + behind), offsetMs: behind - MINUTE }), iso(T0), 'never later than the receipt')
   t.equal(
     hubSince({ ...base, since: iso(T0 - 25 * YEAR), statusAt: iso(T0), offsetMs: 0, previous: { since: iso(T0 - 25 * YEAR), hubSince: iso(T0 - 7 * MINUTE) } }),
     iso(T0 - 7 * MINUTE),
@@ -112,7 +108,7 @@ t.test('nodeCondition: ClockSkew is a reason (Degraded), with the offset', async
   t.same(nodeCondition(skewed, [], 1, T0), { type: 'Degraded', since: null, reasons: [skewReason(3 * YEAR)] })
   t.same(nodeCondition(node({ clockOffsetMs: 90 * SECOND, clockSkewSince: null }), [], 1, T0).type, 'Ready', 'an offset below the threshold is no reason')
   t.equal(countSkewed([skewed, node({}), node({ clockSkewSince: iso(T0), online: false })]), 2)
-  t.same(clockView(skewed), { offsetSeconds: Math.round(3 * YEAR / 100) / 10, skewed: true, skewedSince: iso(T0 - MINUTE), nodeTime: null })
+  t.same(clockView(skewed), { offsetSeconds: Math.round((3 * YEAR) / 100) / 10, skewed: true, skewedSince: iso(T0 - MINUTE), nodeTime: null })
 })
 
 function setup(t: { teardown(fn: () => unknown): void }) {
@@ -125,11 +121,31 @@ function setup(t: { teardown(fn: () => unknown): void }) {
   const changes: Change[] = []
   feed.subscribe((change) => changes.push(change))
   registerConditionMetrics(metrics, store, clock)
-  const newIngester = () => new Ingester({ store, clock, logger: pino({ level: 'silent' }), metrics, feed, publishAck: async () => undefined, onPresenceChange: () => undefined, clockSkewThresholdMs: THRESHOLD })
+  const newIngester = () =>
+    new Ingester({
+      store,
+      clock,
+      logger: pino({ level: 'silent' }),
+      metrics,
+      feed,
+      publishAck: async () => undefined,
+      onPresenceChange: () => undefined,
+      clockSkewThresholdMs: THRESHOLD,
+    })
   let ingester = newIngester()
   store.nodes.insert(nodeRecord('n1', { createdAt: iso(T0 - 3_600_000) }))
   const heartbeat = (nodeAt: number): void => {
-    const beat: Heartbeat = { nodeId: 'n1', at: iso(nodeAt), uptimeSeconds: 5, observedGeneration: 0, outboxDepth: 0, cpuPercent: 1, memory: { usedBytes: 1, totalBytes: 2 }, disk: null, workloads: { running: 1, total: 1 } }
+    const beat: Heartbeat = {
+      nodeId: 'n1',
+      at: iso(nodeAt),
+      uptimeSeconds: 5,
+      observedGeneration: 0,
+      outboxDepth: 0,
+      cpuPercent: 1,
+      memory: { usedBytes: 1, totalBytes: 2 },
+      disk: null,
+      workloads: { running: 1, total: 1 },
+    }
     ingester.handle('n1', 'heartbeat', encodeMessage(beat))
   }
   let seq = 0
@@ -165,13 +181,16 @@ t.test('through the ingester: a node 25 years behind gets ClockSkew once, its wo
   const node = hub.store.nodes.get('n1') as NodeRecord
   t.equal(node.clockSkewSince, iso(hub.now()), 'ClockSkew since the second heartbeat, on the hub clock')
   t.equal(node.clockOffsetMs, offset - 12, 'the least delayed sample')
-  t.equal(node.lastSeenAt, iso(hub.now()), 'last seen is the hub\'s receive time')
+  t.equal(node.lastSeenAt, iso(hub.now()), "last seen is the hub's receive time")
   t.equal(node.lastHeartbeatAt, iso(hub.now()))
   const [started] = hub.skewEvents()
   t.match(started, { type: 'ClockSkew', severity: 'warning', nodeId: 'n1', seq: null, at: iso(hub.now()), receivedAt: iso(hub.now()) }, 'a hub-recorded event')
   t.match(started?.message, /clock is 25\.0y behind the hub's/)
   t.equal(started?.data?.offsetSeconds, Math.round((offset - 12) / 1000))
-  t.ok(hub.changes.some((c) => c.type === 'event' && c.eventType === 'ClockSkew' && c.id === started?.id && c.receivedAt === iso(hub.now())), 'on the stream with its id and the hub time')
+  t.ok(
+    hub.changes.some((c) => c.type === 'event' && c.eventType === 'ClockSkew' && c.id === started?.id && c.receivedAt === iso(hub.now())),
+    'on the stream with its id and the hub time',
+  )
   t.equal(metricValue(hub.metrics.render(), 'shoal_nodes_clock_skewed'), 1, 'counted in the metric')
   t.equal(metricValue(hub.metrics.render(), 'shoal_nodes', { condition: 'Degraded' }), 1)
 
@@ -180,15 +199,20 @@ t.test('through the ingester: a node 25 years behind gets ClockSkew once, its wo
   t.equal(hub.skewEvents().length, 1, 'said once, not at every heartbeat')
 
   // A workload that started ten minutes ago by the node's clock, reported now.
-  hub.status({ nodeId: 'n1', observedGeneration: 1, at: iso(hub.now() + offset), workloads: [{ name: 'web', deployment: 'web', revision: 1, state: 'running', health: 'none', restarts: 0, since: iso(hub.now() + offset - 10 * MINUTE) }] })
+  hub.status({
+    nodeId: 'n1',
+    observedGeneration: 1,
+    at: iso(hub.now() + offset),
+    workloads: [{ name: 'web', deployment: 'web', revision: 1, state: 'running', health: 'none', restarts: 0, since: iso(hub.now() + offset - 10 * MINUTE) }],
+  })
   const [web] = hub.store.status.workloads({ nodeId: 'n1' })
-  t.equal(web?.since, iso(hub.now() + offset - 10 * MINUTE), 'the node\'s own time is kept')
+  t.equal(web?.since, iso(hub.now() + offset - 10 * MINUTE), "the node's own time is kept")
   t.equal(Date.parse(web?.hubSince ?? '') - (hub.now() - 10 * MINUTE), 12, 'beside it, the hub time: ten minutes ago (less the link delay)')
   t.equal(web?.reportedAt, iso(hub.now()))
 
   const view = nodeView(hub.store, hub.store.nodes.get('n1') as NodeRecord, hub.now())
   t.equal(view.usage?.receivedAt, iso(hub.now()), 'usage carries the hub receive time...')
-  t.equal(view.usage?.at, iso(hub.now() + offset - 20), '...beside the node\'s own')
+  t.equal(view.usage?.at, iso(hub.now() + offset - 20), "...beside the node's own")
   t.match(view.condition.reasons, [/^ClockSkew: clock 25\.0y behind/])
   t.equal(view.clock.skewed, true)
 
@@ -196,9 +220,20 @@ t.test('through the ingester: a node 25 years behind gets ClockSkew once, its wo
   hub.advance(15 * SECOND)
   hub.heartbeat(hub.now() - 15)
   t.equal(hub.store.nodes.get('n1')?.clockSkewSince, null)
-  t.same(hub.skewEvents().map((e) => [e.type, e.severity]), [['ClockSkew', 'warning'], ['ClockSkewCleared', 'info']])
+  t.same(
+    hub.skewEvents().map((e) => [e.type, e.severity]),
+    [
+      ['ClockSkew', 'warning'],
+      ['ClockSkewCleared', 'info'],
+    ],
+  )
   t.equal(metricValue(hub.metrics.render(), 'shoal_nodes_clock_skewed'), 0)
-  hub.status({ nodeId: 'n1', observedGeneration: 1, at: iso(hub.now()), workloads: [{ name: 'web', deployment: 'web', revision: 1, state: 'running', health: 'none', restarts: 0, since: web?.since ?? '' }] })
+  hub.status({
+    nodeId: 'n1',
+    observedGeneration: 1,
+    at: iso(hub.now()),
+    workloads: [{ name: 'web', deployment: 'web', revision: 1, state: 'running', health: 'none', restarts: 0, since: web?.since ?? '' }],
+  })
   t.equal(hub.store.status.workloads({ nodeId: 'n1' })[0]?.hubSince, web?.hubSince, 'the same state keeps its hub time')
 })
 
@@ -214,18 +249,22 @@ t.test('through the ingester: a node 3 years ahead; within the threshold nothing
   // the step is believed at the first heartbeat that shows it.
   hub.advance(15 * SECOND)
   hub.heartbeat(hub.now() + 3 * YEAR)
-  t.same(hub.skewEvents().map((e) => e.type), ['ClockSkew'])
+  t.same(
+    hub.skewEvents().map((e) => e.type),
+    ['ClockSkew'],
+  )
   const since = iso(hub.now())
   hub.advance(15 * SECOND)
   hub.heartbeat(hub.now() + 3 * YEAR - 8)
-  t.same(hub.skewEvents().map((e) => e.type), ['ClockSkew'], 'once')
+  t.same(
+    hub.skewEvents().map((e) => e.type),
+    ['ClockSkew'],
+    'once',
+  )
   t.match(hub.skewEvents()[0]?.message, /3\.0y ahead/)
   t.ok(Number(hub.store.nodes.get('n1')?.clockOffsetMs) > 0, 'ahead is positive')
   // The skew state is stored at once: the state decided survives the in-memory samples.
-  t.equal(
-    (hub.store.db.prepare('SELECT clock_skew_since FROM nodes WHERE id = ?').get('n1') as { clock_skew_since: string | null }).clock_skew_since,
-    since,
-  )
+  t.equal((hub.store.db.prepare('SELECT clock_skew_since FROM nodes WHERE id = ?').get('n1') as { clock_skew_since: string | null }).clock_skew_since, since)
   hub.store.nodes.flushHeartbeats()
   t.equal((hub.store.db.prepare('SELECT clock_offset_ms FROM nodes WHERE id = ?').get('n1') as { clock_offset_ms: number }).clock_offset_ms, 3 * YEAR)
   hub.restart()
@@ -233,6 +272,10 @@ t.test('through the ingester: a node 3 years ahead; within the threshold nothing
     hub.advance(15 * SECOND)
     hub.heartbeat(hub.now() + 3 * YEAR - 5)
   }
-  t.same(hub.skewEvents().map((e) => e.type), ['ClockSkew'], 'a restarted hub does not say it again')
+  t.same(
+    hub.skewEvents().map((e) => e.type),
+    ['ClockSkew'],
+    'a restarted hub does not say it again',
+  )
   t.equal(hub.store.nodes.get('n1')?.clockSkewSince, since, 'and keeps when it began')
 })

@@ -35,7 +35,9 @@ t.test('a Uint8Array that views part of a larger buffer decodes only its own byt
 t.test('encodeMessage output decodes back to the same value', async (t) => {
   const batch = {
     nodeId: 'pi-17',
-    records: [{ nodeId: 'pi-17', seq: 1, kind: 'event', body: { nodeId: 'pi-17', type: 'Started', severity: 'info', message: 'ok', at: '2025-03-01T12:00:00.000Z' } }],
+    records: [
+      { nodeId: 'pi-17', seq: 1, kind: 'event', body: { nodeId: 'pi-17', type: 'Started', severity: 'info', message: 'ok', at: '2025-03-01T12:00:00.000Z' } },
+    ],
   }
   t.same(decodeMessage(OutboxBatch, encodeMessage(batch), { maxBytes: MAX_BYTES.outbox, what: 'outbox batch' }), batch)
 })
@@ -74,7 +76,12 @@ t.test('a payload that fails the schema is refused as invalid, with the path of 
   const nested = failure(() =>
     decodeMessage(
       OutboxBatch,
-      JSON.stringify({ nodeId: 'pi-17', records: [{ nodeId: 'pi-17', seq: 1, kind: 'status', body: { nodeId: 'pi-17', observedGeneration: 'three', workloads: [], at: '2025-03-01T12:00:00Z' } }] }),
+      JSON.stringify({
+        nodeId: 'pi-17',
+        records: [
+          { nodeId: 'pi-17', seq: 1, kind: 'status', body: { nodeId: 'pi-17', observedGeneration: 'three', workloads: [], at: '2025-03-01T12:00:00Z' } },
+        ],
+      }),
       { maxBytes: MAX_BYTES.outbox, what: 'outbox batch' },
     ),
   )
@@ -85,10 +92,13 @@ t.test('a payload that fails the schema is refused as invalid, with the path of 
 t.test('unknown fields are refused, each named in its own issue', async (t) => {
   const error = failure(() => decodeMessage(Ack, '{"nodeId":"pi-17","seq":1,"extra":true,"more":1}', options))
   t.equal(error.code, 'invalid')
-  t.same(error.issues.map((issue) => [issue.path, issue.message]), [
-    ['extra', 'unknown field "extra"'],
-    ['more', 'unknown field "more"'],
-  ])
+  t.same(
+    error.issues.map((issue) => [issue.path, issue.message]),
+    [
+      ['extra', 'unknown field "extra"'],
+      ['more', 'unknown field "more"'],
+    ],
+  )
 })
 
 t.test('a missing field is reported as missing', async (t) => {
@@ -124,5 +134,9 @@ t.test('a "__proto__" key is refused as invalid, spelled plainly or with escapes
   }
   t.same(decodeJson('{"proto":"__proto__","s":"\\u00e9"}', 1024), { proto: '__proto__', s: 'é' }, 'as a value, or other escapes, it is fine')
   const Labels = z.strictObject({ labels: z.record(z.string(), z.string()) })
-  t.throws(() => decodeMessage(Labels, '{"labels":{"__proto__":"x"}}', { maxBytes: 1024, what: 'patch' }), { code: 'invalid' }, 'never reaches a record that would drop it')
+  t.throws(
+    () => decodeMessage(Labels, '{"labels":{"__proto__":"x"}}', { maxBytes: 1024, what: 'patch' }),
+    { code: 'invalid' },
+    'never reaches a record that would drop it',
+  )
 })

@@ -22,7 +22,11 @@ t.test('an event split anywhere across pieces comes out once, whole', async (t) 
   }
   const parser = new SseParser()
   const out = [...text].flatMap((c) => parser.push(c))
-  t.same(out.map((m) => JSON.parse(m.data).nodeId), ['n1', 'n2'], 'one character at a time')
+  t.same(
+    out.map((m) => JSON.parse(m.data).nodeId),
+    ['n1', 'n2'],
+    'one character at a time',
+  )
 })
 
 t.test('CRLF and CR line ends, even with CR and LF in different pieces', async (t) => {

@@ -29,7 +29,15 @@ function setUp(t: TestLike, nodes: readonly string[] = ['n1', 'n2']) {
   const feed = new ChangeFeed()
   const changes: Change[] = []
   feed.subscribe((change) => changes.push(change))
-  const fleet = new FleetController({ store, clock, logger: pino({ level: 'silent' }), metrics: new Metrics(), feed, privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem, publishDesired: async () => {} })
+  const fleet = new FleetController({
+    store,
+    clock,
+    logger: pino({ level: 'silent' }),
+    metrics: new Metrics(),
+    feed,
+    privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem,
+    publishDesired: async () => {},
+  })
   t.teardown(async () => {
     await fleet.stop()
     store.close()
@@ -44,10 +52,15 @@ function setUp(t: TestLike, nodes: readonly string[] = ['n1', 'n2']) {
 t.test('readManifests', async (t) => {
   t.test('reads every document of a multi-document text', async (t) => {
     const manifests = readManifests(`${manifest('a', 'a:1')}---\n${manifest('b', 'b:1')}`, 'request')
-    t.same(manifests.map((m) => m.metadata.name), ['a', 'b'])
+    t.same(
+      manifests.map((m) => m.metadata.name),
+      ['a', 'b'],
+    )
   })
   t.test('refuses the whole text when one document is wrong, with each problem located', async (t) => {
-    const error = t.throws(() => readManifests(`${manifest('a', 'a:1')}---\n${manifest('b', 'b:1').replace('replicas: 1', 'replicas: -1')}`, 'request')) as ManifestsRefusedError
+    const error = t.throws(() =>
+      readManifests(`${manifest('a', 'a:1')}---\n${manifest('b', 'b:1').replace('replicas: 1', 'replicas: -1')}`, 'request'),
+    ) as ManifestsRefusedError
     t.type(error, ManifestsRefusedError)
     t.match(error.message, /^1 problem\(s\) in the manifests: /)
     t.match(error.problems, [{ documentIndex: 1, path: 'spec.replicas', line: Number, column: Number }])
@@ -62,14 +75,19 @@ t.test('readManifests', async (t) => {
 t.test('apply stores a revision per changed template, audits it, and answers with the pass outcome', async (t) => {
   const { store, changes, service } = setUp(t)
   const first = await service.apply(readManifests(manifest('web', 'web:1', 2), 'request'), 'alice')
-  t.same(first.results, [{ kind: 'Deployment', name: 'web', outcome: 'created', revision: 1, desired: 2, placed: 2, pending: 0, why: '2/2 replicas placed; 2/2 nodes match' }])
+  t.same(first.results, [
+    { kind: 'Deployment', name: 'web', outcome: 'created', revision: 1, desired: 2, placed: 2, pending: 0, why: '2/2 replicas placed; 2/2 nodes match' },
+  ])
   t.equal(store.deployments.placements().length, 2, 'the pass placed both copies before the answer')
   const again = await service.apply(readManifests(manifest('web', 'web:1', 2), 'request'), 'alice')
   t.match(again.results, [{ outcome: 'unchanged', revision: 1 }])
   const changed = await service.apply(readManifests(manifest('web', 'web:2', 2), 'request'), 'bob')
   t.match(changed.results, [{ outcome: 'configured', revision: 2 }])
   t.same(
-    store.audit.list().map((e) => [e.actor, e.action, e.target, e.detail]).reverse(),
+    store.audit
+      .list()
+      .map((e) => [e.actor, e.action, e.target, e.detail])
+      .reverse(),
     [
       ['alice', 'deployment.created', 'web', '{"revision":1}'],
       ['bob', 'deployment.configured', 'web', '{"revision":2}'],
@@ -91,8 +109,22 @@ t.test('apply is all or nothing: a failing write stores none of the manifests', 
 t.test('preview says where copies would go and why some cannot, and stores nothing', async (t) => {
   const { store, changes, service } = setUp(t, ['n1'])
   const preview = service.preview(readManifests(manifest('web', 'web:1', 1), 'request'))
-  t.same(preview, { dryRun: true, results: [{ kind: 'Deployment', name: 'web', desired: 1, pending: 0, why: '1/1 replicas placed; 1/1 nodes match', placements: [{ deployment: 'web', nodeId: 'n1', workload: 'web', replica: 0 }] }] })
-  const crowded = service.preview(readManifests(manifest('big', 'big:1', 1).replace('image: big:1', 'image: big:1\n    resources:\n      cpu: "64"'), 'request'))
+  t.same(preview, {
+    dryRun: true,
+    results: [
+      {
+        kind: 'Deployment',
+        name: 'web',
+        desired: 1,
+        pending: 0,
+        why: '1/1 replicas placed; 1/1 nodes match',
+        placements: [{ deployment: 'web', nodeId: 'n1', workload: 'web', replica: 0 }],
+      },
+    ],
+  })
+  const crowded = service.preview(
+    readManifests(manifest('big', 'big:1', 1).replace('image: big:1', 'image: big:1\n    resources:\n      cpu: "64"'), 'request'),
+  )
   t.match(crowded.results, [{ name: 'big', desired: 1, pending: 1, placements: [], why: String }])
   t.same(store.deployments.list(), [])
   t.same(changes, [])

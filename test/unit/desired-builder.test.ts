@@ -11,7 +11,12 @@ const template = (image: string) => ContainerTemplate.parse({ image })
 const deployment: DeploymentRecord = {
   name: 'web',
   revision: 3,
-  manifest: Deployment.parse({ apiVersion: 'shoal/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { strategy: { revertWindow: '15m' }, template: { image: 'web:3' } } }),
+  manifest: Deployment.parse({
+    apiVersion: 'shoal/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: { strategy: { revertWindow: '15m' }, template: { image: 'web:3' } },
+  }),
   createdAt: '2026-12-01T00:00:00Z',
   updatedAt: '2026-12-01T00:00:00Z',
 }
@@ -46,7 +51,11 @@ t.test('a copy runs its assigned revision, with the stable one as fallback while
     template: template('web:3'),
     fallback: { revision: 2, template: template('web:2'), revertWindowSeconds: 900 },
   })
-  t.same(workloadFor(placement(2), deployment, record({}), templateOf), { name: 'web', deployment: 'web', revision: 2, template: template('web:2') }, 'a copy still on the stable revision has no fallback')
+  t.same(
+    workloadFor(placement(2), deployment, record({}), templateOf),
+    { name: 'web', deployment: 'web', revision: 2, template: template('web:2') },
+    'a copy still on the stable revision has no fallback',
+  )
   t.notOk(workloadFor(placement(3), deployment, record({ phase: 'complete' }), templateOf)?.fallback, 'none once the rollout completed')
   t.notOk(workloadFor(placement(3), deployment, record({ phase: 'failed' }), templateOf)?.fallback, 'none after it failed')
   t.notOk(workloadFor(placement(3), deployment, record({ stableRevision: null }), templateOf)?.fallback, 'none for a first revision')
@@ -55,12 +64,21 @@ t.test('a copy runs its assigned revision, with the stable one as fallback while
 })
 
 t.test('per node, sorted by name; the generation moves only when the content does', async (t) => {
-  const byNode = workloadsByNode([placement(3, 'n1'), { ...placement(2, 'n2') }, { nodeId: 'n1', workload: 'api', deployment: 'web', revision: 2 }], (p) => workloadFor(p, deployment, null, templateOf))
-  t.same(byNode.get('n1')?.map((w) => w.name), ['api', 'web'])
+  const byNode = workloadsByNode([placement(3, 'n1'), { ...placement(2, 'n2') }, { nodeId: 'n1', workload: 'api', deployment: 'web', revision: 2 }], (p) =>
+    workloadFor(p, deployment, null, templateOf),
+  )
+  t.same(
+    byNode.get('n1')?.map((w) => w.name),
+    ['api', 'web'],
+  )
   t.equal(byNode.get('n2')?.[0]?.revision, 2)
   const workloads = byNode.get('n1') ?? []
   const first = nextDocument('n1', workloads, null, '2026-12-06T00:00:00Z')
   t.equal(first?.document.generation, 1)
-  t.equal(nextDocument('n1', [...workloads], { generation: 1, contentHash: contentHash(workloads) }, '2026-12-06T00:01:00Z'), null, 'same content: no new document')
+  t.equal(
+    nextDocument('n1', [...workloads], { generation: 1, contentHash: contentHash(workloads) }, '2026-12-06T00:01:00Z'),
+    null,
+    'same content: no new document',
+  )
   t.equal(nextDocument('n1', workloads.slice(1), { generation: 1, contentHash: contentHash(workloads) }, '2026-12-06T00:01:00Z')?.document.generation, 2)
 })

@@ -67,7 +67,14 @@ t.test('accepts a newer signed document: stored durably, with a DesiredAccepted 
   t.strictSame(stored?.document, signDocument(unsigned(5), hub.privateKeyPem), 'the whole document, as verified')
   t.equal(stored?.acceptedAt, new Date(T0).toISOString())
   t.strictSame(events(), [
-    { nodeId: NODE, type: 'DesiredAccepted', severity: 'info', message: 'accepted generation 5 with 1 workload(s)', at: new Date(T0).toISOString(), data: { generation: 5 } },
+    {
+      nodeId: NODE,
+      type: 'DesiredAccepted',
+      severity: 'info',
+      message: 'accepted generation 5 with 1 workload(s)',
+      at: new Date(T0).toISOString(),
+      data: { generation: 5 },
+    },
   ])
 
   t.strictSame(intake.receive(signed(9, { workloads: [] })), { outcome: 'accepted', generation: 9 }, 'a later one replaces it (string payload)')
@@ -201,9 +208,11 @@ for (const rejection of rejections) {
 
     t.strictSame(store.desired(), before, 'the stored document is unchanged')
     const added = events().slice(eventsBefore.length)
-    t.strictSame(added, [
-      { nodeId: NODE, type: 'DesiredRejected', severity: 'error', message: result.reason, at: new Date(T0).toISOString(), data: { code: rejection.code } },
-    ], 'exactly one DesiredRejected event, carrying the reason code')
+    t.strictSame(
+      added,
+      [{ nodeId: NODE, type: 'DesiredRejected', severity: 'error', message: result.reason, at: new Date(T0).toISOString(), data: { code: rejection.code } }],
+      'exactly one DesiredRejected event, carrying the reason code',
+    )
   })
 }
 

@@ -8,20 +8,38 @@ import type { Workload } from '../../protocol/index.js'
 
 function workload(name: string, image = `${name}:1`, fallbackImage?: string): Workload {
   const template = (img: string) => ({ image: img, restartPolicy: 'always', network: 'host' }) as Workload['template']
-  return { name, deployment: name, revision: 2, template: template(image), ...(fallbackImage ? { fallback: { revision: 1, template: template(fallbackImage), revertWindowSeconds: 60 } } : {}) }
+  return {
+    name,
+    deployment: name,
+    revision: 2,
+    template: template(image),
+    ...(fallbackImage ? { fallback: { revision: 1, template: template(fallbackImage), revertWindowSeconds: 60 } } : {}),
+  }
 }
 
 function stored(generation: number, workloads: Workload[]): StoredDesired {
   return {
     generation,
     acceptedAt: '2030-01-01T00:00:00.000Z',
-    document: { apiVersion: 'shoal/v1', kind: 'NodeDesiredState', nodeId: 'n', generation, issuedAt: '2030-01-01T00:00:00.000Z', workloads, keyId: 'k', signature: 's' },
+    document: {
+      apiVersion: 'shoal/v1',
+      kind: 'NodeDesiredState',
+      nodeId: 'n',
+      generation,
+      issuedAt: '2030-01-01T00:00:00.000Z',
+      workloads,
+      keyId: 'k',
+      signature: 's',
+    },
   }
 }
 
 t.test("composeDesiredView: the hub's workloads, then the static ones, at the hub's generation", async (t) => {
   const view = composeDesiredView(stored(7, [workload('api')]), [workload('static-cam')], true)
-  t.strictSame(view.workloads.map((w) => w.name), ['api', 'static-cam'])
+  t.strictSame(
+    view.workloads.map((w) => w.name),
+    ['api', 'static-cam'],
+  )
   t.equal(view.generation, 7)
   t.equal(view.keepUnknown, false)
 })
@@ -32,7 +50,12 @@ t.test('composeDesiredView: before the hub has sent anything, unknown containers
 })
 
 t.test("wantedImages: every desired workload's image, its fallback's, and every local revert's", async (t) => {
-  t.strictSame(wantedImages([workload('api', 'api:2', 'api:1'), workload('db')], [{ template: workload('x', 'old:0').template }]), ['api:2', 'api:1', 'db:1', 'old:0'])
+  t.strictSame(wantedImages([workload('api', 'api:2', 'api:1'), workload('db')], [{ template: workload('x', 'old:0').template }]), [
+    'api:2',
+    'api:1',
+    'db:1',
+    'old:0',
+  ])
   t.strictSame(wantedImages([], []), [])
 })
 
@@ -51,7 +74,10 @@ t.test('StaticWorkloads: the last read wins; a bad manifest is logged and left o
   })
   t.strictSame(statics.current(), [], 'nothing before the first read')
   statics.reload()
-  t.strictSame(statics.current().map((w) => w.name), ['static-a'])
+  t.strictSame(
+    statics.current().map((w) => w.name),
+    ['static-a'],
+  )
   t.strictSame(
     lines.map((l) => [l['level'], l['msg'], l['staticDir']]),
     [[50, 'static manifest: b.yaml: not a Deployment', '/etc/shoal/static']],

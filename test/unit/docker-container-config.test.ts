@@ -121,8 +121,17 @@ t.test('resources: cpu in NanoCpus, memory in bytes, gpus as an nvidia device re
 
 t.test('named volumes are node-scoped Docker volumes with labels', async (t) => {
   t.equal(volumeName('node-1', 'cache'), 'shoal-node-1-cache')
-  const mounts = containerCreateOptions(spec({ volumes: [{ name: 'cache', path: '/var/cache', readOnly: true }, { name: 'data', path: '/data' }] }, { 'io.shoal.test-run': 'r1' }))
-    .HostConfig?.Mounts
+  const mounts = containerCreateOptions(
+    spec(
+      {
+        volumes: [
+          { name: 'cache', path: '/var/cache', readOnly: true },
+          { name: 'data', path: '/data' },
+        ],
+      },
+      { 'io.shoal.test-run': 'r1' },
+    ),
+  ).HostConfig?.Mounts
   t.equal(mounts?.length, 2)
   t.match(mounts?.[0], { Type: 'volume', Source: 'shoal-node-1-cache', Target: '/var/cache', ReadOnly: true })
   t.match(mounts?.[1], { Type: 'volume', Source: 'shoal-node-1-data', Target: '/data', ReadOnly: false })
@@ -131,7 +140,10 @@ t.test('named volumes are node-scoped Docker volumes with labels', async (t) => 
 })
 
 t.test('network mode, and ports only on a bridge', async (t) => {
-  const ports = [{ containerPort: 80, hostPort: 8080 }, { containerPort: 53, protocol: 'udp' as const, hostIP: '127.0.0.1' }]
+  const ports = [
+    { containerPort: 80, hostPort: 8080 },
+    { containerPort: 53, protocol: 'udp' as const, hostIP: '127.0.0.1' },
+  ]
   const host = containerCreateOptions(spec({ ports }))
   t.equal(host.HostConfig?.NetworkMode, 'host', 'host is the default')
   t.notOk(host.ExposedPorts)
@@ -158,7 +170,11 @@ t.test('pull credentials name the registry of the image unless told', async (t) 
   t.equal(registryOf('localhost/app'), 'localhost')
   t.equal(pullAuthConfig('registry.example/app:1', undefined), undefined)
   t.same(pullAuthConfig('registry.example/app:1', { username: 'u', password: 'p' }), { username: 'u', password: 'p', serveraddress: 'registry.example' })
-  t.same(pullAuthConfig('app:1', { username: 'u', password: 'p', registry: 'mirror.example' }), { username: 'u', password: 'p', serveraddress: 'mirror.example' })
+  t.same(pullAuthConfig('app:1', { username: 'u', password: 'p', registry: 'mirror.example' }), {
+    username: 'u',
+    password: 'p',
+    serveraddress: 'mirror.example',
+  })
 })
 
 t.test('stopSignal and stopGracePeriod become StopSignal and StopTimeout; absent, neither is set', async (t) => {

@@ -24,7 +24,12 @@ async function fakeEngine(t: TestLike, handler: Handler, timeoutMs?: number): Pr
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
-      const record = { method: request.method ?? '', url: new URL(request.url ?? '/', 'http://engine'), headers: request.headers, body: Buffer.concat(chunks).toString() }
+      const record = {
+        method: request.method ?? '',
+        url: new URL(request.url ?? '/', 'http://engine'),
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString(),
+      }
       seen.push(record)
       handler(record, response)
     })
@@ -83,13 +88,24 @@ t.test('requests: unversioned paths, filters as JSON, booleans as 1/0, name in t
   t.equal(list?.url.searchParams.get('all'), '1')
   t.same(JSON.parse(list?.url.searchParams.get('filters') ?? ''), { label: ['io.shoal.node=n1'] })
 
-  const id = await client.createContainer({ name: 'web-1', Image: 'busybox', Labels: {}, Env: ['A=1'], Tty: false, HostConfig: { RestartPolicy: { Name: 'no' }, NetworkMode: 'host' } })
+  const id = await client.createContainer({
+    name: 'web-1',
+    Image: 'busybox',
+    Labels: {},
+    Env: ['A=1'],
+    Tty: false,
+    HostConfig: { RestartPolicy: { Name: 'no' }, NetworkMode: 'host' },
+  })
   t.equal(id, 'c-new')
   const create = seen[1]
   t.equal(create?.method, 'POST')
   t.equal(create?.url.searchParams.get('name'), 'web-1')
   t.equal(create?.headers['content-type'], 'application/json')
-  t.same(JSON.parse(create?.body ?? ''), { Image: 'busybox', Labels: {}, Env: ['A=1'], Tty: false, HostConfig: { RestartPolicy: { Name: 'no' }, NetworkMode: 'host' } }, 'the name is not in the body')
+  t.same(
+    JSON.parse(create?.body ?? ''),
+    { Image: 'busybox', Labels: {}, Env: ['A=1'], Tty: false, HostConfig: { RestartPolicy: { Name: 'no' }, NetworkMode: 'host' } },
+    'the name is not in the body',
+  )
 
   await client.removeContainer('c/1', { force: true, volumes: false })
   t.equal(seen[2]?.method, 'DELETE')
@@ -119,7 +135,11 @@ t.test('engine errors carry the status and the engine message, and map to Runtim
   const missing = await rejection(client.inspectContainer('missing'))
   t.type(missing, DockerEngineError)
   t.match(missing, { statusCode: 404, message: 'No such container: missing', request: 'GET /containers/missing/json', code: undefined })
-  t.match(toRuntimeError(missing, 'inspect missing', 'failed'), { code: 'not-found', message: 'inspect missing: No such container: missing', context: { httpStatus: '404' } })
+  t.match(toRuntimeError(missing, 'inspect missing', 'failed'), {
+    code: 'not-found',
+    message: 'inspect missing: No such container: missing',
+    context: { httpStatus: '404' },
+  })
   t.match(toRuntimeError(await rejection(client.startContainer('taken')), 'start taken', 'failed'), { code: 'conflict' })
   const plain = await rejection(client.version())
   t.match(plain, { statusCode: 500, message: 'page on fire' }, 'a text body is the message')
@@ -155,12 +175,16 @@ t.test('a body cut off mid-answer is a socket error', async (t) => {
 })
 
 t.test('pulls always send X-Registry-Auth, {} without credentials, and never time out', async (t) => {
-  const { client, seen } = await fakeEngine(t, (_request, response) => {
-    response.writeHead(200, { 'Content-Type': 'application/json' })
-    response.write('{"status":"Pulling"}\n')
-    // Longer than the client's timeout: a pull takes what it takes.
-    setTimeout(() => response.end('{"status":"Done"}\n'), 300)
-  }, 100)
+  const { client, seen } = await fakeEngine(
+    t,
+    (_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' })
+      response.write('{"status":"Pulling"}\n')
+      // Longer than the client's timeout: a pull takes what it takes.
+      setTimeout(() => response.end('{"status":"Done"}\n'), 300)
+    },
+    100,
+  )
   const text = async (stream: AsyncIterable<Buffer>): Promise<string> => {
     let out = ''
     for await (const chunk of stream) out += chunk.toString()
@@ -178,13 +202,20 @@ t.test('pulls always send X-Registry-Auth, {} without credentials, and never tim
 })
 
 t.test('a stream the engine refuses fails with its status; a stream ends when the signal aborts', async (t) => {
-  const { client, seen } = await fakeEngine(t, (request, response) => {
-    if (request.url.pathname.includes('gone')) return json(response, 404, { message: 'No such container: gone' })
-    response.writeHead(200, { 'Content-Type': 'application/json' })
-    response.write('{"Action":"start"}\n')
-    // then silence, as a quiet engine
-  }, 100)
-  await t.rejects(client.followContainerLogs('gone', { stdout: true, stderr: true, timestamps: false }), { statusCode: 404, message: 'No such container: gone' })
+  const { client, seen } = await fakeEngine(
+    t,
+    (request, response) => {
+      if (request.url.pathname.includes('gone')) return json(response, 404, { message: 'No such container: gone' })
+      response.writeHead(200, { 'Content-Type': 'application/json' })
+      response.write('{"Action":"start"}\n')
+      // then silence, as a quiet engine
+    },
+    100,
+  )
+  await t.rejects(client.followContainerLogs('gone', { stdout: true, stderr: true, timestamps: false }), {
+    statusCode: 404,
+    message: 'No such container: gone',
+  })
 
   const abort = new AbortController()
   const events = await client.events({ type: ['container'] }, 1700000000, abort.signal)

@@ -23,12 +23,7 @@ function demux(chunks: Buffer[], options: Partial<LogDemuxOptions> = {}): LogLin
   return lines
 }
 
-const INTERLEAVED = Buffer.concat([
-  frame(STDOUT, 'out one\n'),
-  frame(STDERR, 'err one\n'),
-  frame(STDOUT, 'out two\nout three\n'),
-  frame(STDERR, 'err two\n'),
-])
+const INTERLEAVED = Buffer.concat([frame(STDOUT, 'out one\n'), frame(STDERR, 'err one\n'), frame(STDOUT, 'out two\nout three\n'), frame(STDERR, 'err two\n')])
 
 t.test('separates stdout and stderr and keeps their order', async (t) => {
   t.same(demux([INTERLEAVED]), [
@@ -154,10 +149,11 @@ t.test('a TTY log has no frames: all stdout, timestamps opening each line', asyn
 t.test('bytes that are not frames fail loudly, naming the offset', async (t) => {
   const demuxer = new DockerLogDemuxer({ multiplexed: true, timestamps: false })
   t.throws(() => demuxer.push(Buffer.concat([frame(STDOUT, 'ok\n'), Buffer.from('hello, I am a TTY\n')])), DockerLogFormatError)
-  t.throws(
-    () => new DockerLogDemuxer({ multiplexed: true, timestamps: false }).push(Buffer.concat([frame(STDOUT, 'ok\n'), Buffer.from('hello, world')])),
-    { name: 'DockerLogFormatError', offset: 11, message: /TTY/ },
-  )
+  t.throws(() => new DockerLogDemuxer({ multiplexed: true, timestamps: false }).push(Buffer.concat([frame(STDOUT, 'ok\n'), Buffer.from('hello, world')])), {
+    name: 'DockerLogFormatError',
+    offset: 11,
+    message: /TTY/,
+  })
 })
 
 t.test('a log that ends inside a frame is reported', async (t) => {

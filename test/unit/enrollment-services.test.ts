@@ -44,17 +44,36 @@ function recordingFleet() {
 /** An external broker's access that notes each rewrite asked for. */
 function recordingBroker() {
   const reasons: string[] = []
-  return { reasons, sync: async (reason: string): Promise<BrokerSyncResult> => (reasons.push(reason), { files: [], nodes: 0, missing: [], signalled: [], confirmed: true }) }
+  return {
+    reasons,
+    sync: async (reason: string): Promise<BrokerSyncResult> => (reasons.push(reason), { files: [], nodes: 0, missing: [], signalled: [], confirmed: true }),
+  }
 }
 
-const request = (token: string, extra: Partial<EnrollmentRequest> = {}): EnrollmentRequest => ({ token, name: 'pi-1', labels: { room: '2' }, inventory, agentVersion: '1.0.0', ...extra })
+const request = (token: string, extra: Partial<EnrollmentRequest> = {}): EnrollmentRequest => ({
+  token,
+  name: 'pi-1',
+  labels: { room: '2' },
+  inventory,
+  agentVersion: '1.0.0',
+  ...extra,
+})
 
 t.test('EnrollmentService', async (t) => {
   t.test('enrolls with a good token, answers once the broker knows the node, then tells watchers and asks for a pass', async (t) => {
     const { store, clock, feed, changes, tokens } = setUp(t)
     const fleet = recordingFleet()
     const broker = recordingBroker()
-    const service = new EnrollmentService({ store, clock, profiles, hubPublicKey: 'hub-key', transport: { kind: 'mqtt', advertisedUrl: 'mqtt://hub:1883' }, fleet, feed, brokerAccess: broker })
+    const service = new EnrollmentService({
+      store,
+      clock,
+      profiles,
+      hubPublicKey: 'hub-key',
+      transport: { kind: 'mqtt', advertisedUrl: 'mqtt://hub:1883' },
+      fleet,
+      feed,
+      brokerAccess: broker,
+    })
     const token = tokens.create({ labels: { site: 'x' } }, 'admin').token
     const response = await service.enroll(request(token), '10.0.0.1')
     t.match(response, { nodeId: 'pi-1', hubPublicKey: 'hub-key', transport: 'mqtt', brokerUrl: 'mqtt://hub:1883', username: 'pi-1', password: String })
@@ -67,7 +86,15 @@ t.test('EnrollmentService', async (t) => {
 
   t.test('an address whose tokens were refused too often waits for the window; others do not', async (t) => {
     const { store, clock, feed } = setUp(t)
-    const service = new EnrollmentService({ store, clock, profiles, hubPublicKey: 'k', transport: { kind: 'embedded', advertisedUrl: 'mqtt://hub:1883' }, fleet: recordingFleet(), feed })
+    const service = new EnrollmentService({
+      store,
+      clock,
+      profiles,
+      hubPublicKey: 'k',
+      transport: { kind: 'embedded', advertisedUrl: 'mqtt://hub:1883' },
+      fleet: recordingFleet(),
+      feed,
+    })
     for (let i = 0; i < MAX_FAILED_ENROLLMENTS; i++) {
       service.admit('10.0.0.9')
       await t.rejects(service.enroll(request('shoal_nope_0123456789abcdef'), '10.0.0.9'), TokenRefusedError)
@@ -85,9 +112,18 @@ t.test('EnrollmentService', async (t) => {
 
   t.test('requests the API could not read count as failures too; a profile that does not exist does not', async (t) => {
     const { store, clock, feed, tokens } = setUp(t)
-    const service = new EnrollmentService({ store, clock, profiles, hubPublicKey: 'k', transport: { kind: 'embedded', advertisedUrl: 'mqtt://hub:1883' }, fleet: recordingFleet(), feed })
+    const service = new EnrollmentService({
+      store,
+      clock,
+      profiles,
+      hubPublicKey: 'k',
+      transport: { kind: 'embedded', advertisedUrl: 'mqtt://hub:1883' },
+      fleet: recordingFleet(),
+      feed,
+    })
     const token = tokens.create({}, 'admin').token
-    for (let i = 0; i < MAX_FAILED_ENROLLMENTS; i++) await t.rejects(service.enroll(request(token, { profile: 'no-such-profile' }), '10.0.0.7'), UnknownProfileError)
+    for (let i = 0; i < MAX_FAILED_ENROLLMENTS; i++)
+      await t.rejects(service.enroll(request(token, { profile: 'no-such-profile' }), '10.0.0.7'), UnknownProfileError)
     t.doesNotThrow(() => service.admit('10.0.0.7'))
     for (let i = 0; i < MAX_FAILED_ENROLLMENTS; i++) service.refused('10.0.0.7')
     t.throws(() => service.admit('10.0.0.7'), EnrollmentThrottledError)
@@ -104,9 +140,22 @@ t.test('JoinTokenService', async (t) => {
   t.test('create answers the secret once, stores a digest, expires after 24h by default, and is audited', async (t) => {
     const { store, tokens } = setUp(t)
     const created = tokens.create({ maxUses: 2, labels: { site: 'x' } }, 'alice')
-    t.match(created, { token: /^shoal_/, id: String, labels: { site: 'x' }, maxUses: 2, uses: 0, expiresAt: new Date(T0 + 86_400_000).toISOString(), createdAt: new Date(T0).toISOString() })
+    t.match(created, {
+      token: /^shoal_/,
+      id: String,
+      labels: { site: 'x' },
+      maxUses: 2,
+      uses: 0,
+      expiresAt: new Date(T0 + 86_400_000).toISOString(),
+      createdAt: new Date(T0).toISOString(),
+    })
     t.notOk(JSON.stringify(store.tokens.list()).includes(created.token), 'the list never holds the secret')
-    t.match(store.audit.list()[0], { actor: 'alice', action: 'token.create', target: created.id, detail: JSON.stringify({ maxUses: 2, expiresAt: created.expiresAt, labels: { site: 'x' } }) })
+    t.match(store.audit.list()[0], {
+      actor: 'alice',
+      action: 'token.create',
+      target: created.id,
+      detail: JSON.stringify({ maxUses: 2, expiresAt: created.expiresAt, labels: { site: 'x' } }),
+    })
     t.equal(tokens.create({ ttl: '0' }, 'alice').expiresAt, null, 'ttl "0" never expires')
   })
 

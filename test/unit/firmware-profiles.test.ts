@@ -73,7 +73,11 @@ t.test('each device fixture picks its own profile, with reasons a person can rea
     {
       fixture: 'raspberry-pi-4',
       profile: 'raspberry-pi-4',
-      reasons: [/^arch arm64 is one of arm64, arm$/, /^hardware model 'Raspberry Pi 4 Model B Rev 1\.4' matches \/raspberry pi/, /^memory 3\.7 GiB within 1\.5 GiB–8 GiB$/],
+      reasons: [
+        /^arch arm64 is one of arm64, arm$/,
+        /^hardware model 'Raspberry Pi 4 Model B Rev 1\.4' matches \/raspberry pi/,
+        /^memory 3\.7 GiB within 1\.5 GiB–8 GiB$/,
+      ],
     },
     {
       fixture: 'raspberry-pi-zero-2w',
@@ -104,7 +108,12 @@ t.test('each device fixture picks its own profile, with reasons a person can rea
   for (const c of cases) {
     const choice = matchProfile(await fixture(c.fixture), profiles)
     t.equal(choice.profile.name, c.profile, `${c.fixture} gets ${c.profile}`)
-    for (const reason of c.reasons) t.ok(choice.reasons.some((r) => reason.test(r)), `${c.fixture}: a reason matches ${reason}`, { reasons: choice.reasons })
+    for (const reason of c.reasons)
+      t.ok(
+        choice.reasons.some((r) => reason.test(r)),
+        `${c.fixture}: a reason matches ${reason}`,
+        { reasons: choice.reasons },
+      )
     t.match(choice.reasons.at(-1), /^most specific of \d+ matching profiles: score \d+ beats generic-/, `${c.fixture}: says why it beat the generic profile`)
     t.equal(choice.candidates.length, profiles.length, 'every profile appears as a candidate')
     t.equal(choice.candidates[0]?.name, c.profile, 'the winner is the first candidate')
@@ -167,7 +176,10 @@ t.test('an arch no profile covers is a typed error naming the arch and the fix',
   t.equal(error.arch, 'ppc64le')
   t.match(error.message, /match\.arch includes ppc64le \(for example generic-ppc64le\.yaml\)/)
   t.equal(error.candidates.length, profiles.length)
-  t.ok(error.candidates.every((candidate) => !candidate.matched), 'no candidate matched')
+  t.ok(
+    error.candidates.every((candidate) => !candidate.matched),
+    'no candidate matched',
+  )
   t.ok(error.candidates.find((candidate) => candidate.name === 'generic-amd64')?.reasons.includes('arch ppc64le is not amd64'))
   t.equal(matchProfile(power9, profiles, 'generic-amd64').profile.name, 'generic-amd64', 'an override still works on such a machine')
 })
@@ -309,10 +321,21 @@ t.test('invalid profiles fail with file, field path and line:column', async (t) 
 
 t.test('documents that are not one YAML mapping are rejected with a clear problem', async (t) => {
   t.throws(() => parseProfile('', 'empty.yaml'), { code: 'invalid-document', problems: [{ path: '', message: /expected object, received null/ }] })
-  t.throws(() => parseProfile('- 1\n- 2\n', 'list.yaml'), { code: 'invalid-document', problems: [{ path: '', line: 1, column: 1, message: /expected object, received array/ }] })
-  t.throws(() => parseProfile('name: a\n---\nname: b\n', 'two.yaml'), { code: 'invalid-document', problems: [{ line: 2, column: 1, message: /one document; remove the "---" separator/ }] })
+  t.throws(() => parseProfile('- 1\n- 2\n', 'list.yaml'), {
+    code: 'invalid-document',
+    problems: [{ path: '', line: 1, column: 1, message: /expected object, received array/ }],
+  })
+  t.throws(() => parseProfile('name: a\n---\nname: b\n', 'two.yaml'), {
+    code: 'invalid-document',
+    problems: [{ line: 2, column: 1, message: /one document; remove the "---" separator/ }],
+  })
   t.throws(() => parseProfile('name: *nowhere\n', 'alias.yaml'), { code: 'invalid-document', message: /alias\.yaml: \(document\): .*alias/i })
-  const many = VALID_PROFILE_YAML.replace('name: test-board', 'name: Test_Board').replace('250m', '-1').replace('256Mi', 'lots').replace('15s', 'often').replace('5s', 'soon').replace('1h', 'hourly')
+  const many = VALID_PROFILE_YAML.replace('name: test-board', 'name: Test_Board')
+    .replace('250m', '-1')
+    .replace('256Mi', 'lots')
+    .replace('15s', 'often')
+    .replace('5s', 'soon')
+    .replace('1h', 'hourly')
   const error = t.throws(() => parseProfile(many, 'many.yaml')) as InvalidDocumentError
   t.equal(error.problems.length, 6, 'every problem is collected, not just the first')
   t.match(error.message, /\(and 1 more\) — fix the file and try again$/, 'the message lists five and counts the rest')
@@ -333,5 +356,8 @@ t.test('duplicate names, empty and missing directories are errors', async (t) =>
   t.same(loaded?.labels, {}, 'labels default to none')
   t.same(loaded?.capabilities, [], 'capabilities default to none')
   await writeFile(join(okDir, 'second.yaml'), VALID_PROFILE_YAML.replace('test-board', 'second-board'))
-  t.same((await loadProfiles(okDir)).map((profile) => profile.name), ['second-board', 'test-board'])
+  t.same(
+    (await loadProfiles(okDir)).map((profile) => profile.name),
+    ['second-board', 'test-board'],
+  )
 })

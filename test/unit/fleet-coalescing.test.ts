@@ -90,7 +90,9 @@ t.test('FleetController.requestSoon: 50 presence changes, one pass that sees all
   for (const id of ids) {
     store.nodes.insert(nodeRecord(id, { labels: { pool: 'p' }, createdAt: at }))
   }
-  const parsed = parseManifests('apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: busybox } }\n')
+  const parsed = parseManifests(
+    'apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: busybox } }\n',
+  )
   t.same(parsed.errors, [])
   for (const { manifest } of parsed.manifests) store.deployments.apply(manifest, at)
   await fleet.request('start')
@@ -140,21 +142,39 @@ t.test('FleetController: a document stored while an older one is being published
   store.nodes.insert(nodeRecord('n1', { labels: { pool: 'p' }, createdAt: at }))
   store.nodes.setOnline('n1', true, at)
   const apply = (image: string): void => {
-    const parsed = parseManifests(`apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: ${image} } }\n`)
+    const parsed = parseManifests(
+      `apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: ${image} } }\n`,
+    )
     for (const { manifest } of parsed.manifests) store.deployments.apply(manifest, at)
   }
 
   apply('busybox:1')
   await fleet.request('start')
-  t.same(sent.map((s) => s.generation), [1], 'generation 1 is in flight, and the pass did not wait for it')
+  t.same(
+    sent.map((s) => s.generation),
+    [1],
+    'generation 1 is in flight, and the pass did not wait for it',
+  )
   apply('busybox:2')
   await fleet.request('apply')
   t.equal(store.desired.get('n1')?.generation, 2, 'generation 2 is stored meanwhile')
-  t.same(sent.map((s) => s.generation), [1], 'one publisher: nothing overtakes the publish in flight')
+  t.same(
+    sent.map((s) => s.generation),
+    [1],
+    'one publisher: nothing overtakes the publish in flight',
+  )
   sent[0]?.settle()
   await new Promise((resolve) => setImmediate(resolve))
-  t.same(sent.map((s) => s.generation), [1, 2], 'then the newer document goes out')
+  t.same(
+    sent.map((s) => s.generation),
+    [1, 2],
+    'then the newer document goes out',
+  )
   sent[1]?.settle()
   await fleet.published()
-  t.same(sent.map((s) => s.generation), [1, 2], 'and nothing more')
+  t.same(
+    sent.map((s) => s.generation),
+    [1, 2],
+    'and nothing more',
+  )
 })

@@ -40,7 +40,15 @@ function realIngester(store: HubStore, clock: { now(): number }) {
   feed.subscribe((change) => changes.push(change))
   const presence: [string, boolean][] = []
   const metrics = new Metrics()
-  const ingester = new Ingester({ store, clock, logger: pino({ level: 'silent' }), metrics, feed, publishAck: async () => {}, onPresenceChange: (nodeId, online) => void presence.push([nodeId, online]) })
+  const ingester = new Ingester({
+    store,
+    clock,
+    logger: pino({ level: 'silent' }),
+    metrics,
+    feed,
+    publishAck: async () => {},
+    onPresenceChange: (nodeId, online) => void presence.push([nodeId, online]),
+  })
   return { ingester, changes, presence, metrics }
 }
 
@@ -116,9 +124,18 @@ t.test('connectionEvents', async (t) => {
   handlers.onNodeDisconnected('n1')
   t.match(store.nodes.get('n1'), { online: false, offlineSince: iso(T0) })
   handlers.onNodeDisconnected('ghost')
-  t.same(presence, [['n1', true], ['n1', false]])
-  t.same(changes.filter((c) => c.type === 'node').map((c) => c.type === 'node' && c.reason), ['online', 'offline'])
-  t.match(store.status.events({ nodeId: 'n1' }).map((e) => e.message), ['n1 is online', 'n1 is offline: its broker connection closed'])
+  t.same(presence, [
+    ['n1', true],
+    ['n1', false],
+  ])
+  t.same(
+    changes.filter((c) => c.type === 'node').map((c) => c.type === 'node' && c.reason),
+    ['online', 'offline'],
+  )
+  t.match(
+    store.status.events({ nodeId: 'n1' }).map((e) => e.message),
+    ['n1 is online', 'n1 is offline: its broker connection closed'],
+  )
   handlers.onMessage('n1', 'heartbeat', Buffer.from('not json'))
   t.match(metrics.render(), /shoal_messages_in_total\{channel="heartbeat"\} 1/, 'messages go to the ingester')
 })
@@ -143,7 +160,17 @@ t.test('sweepSilentNodes marks offline only online nodes silent for too long', a
 t.test('heartbeatFlusher writes held heartbeats, and on a failed write logs and keeps them', async (t) => {
   const store = openStore(t)
   store.nodes.insert(nodeRecord('n1', { createdAt: iso(T0) }))
-  const beat: Heartbeat = { nodeId: 'n1', at: iso(T0), uptimeSeconds: 10, observedGeneration: 1, outboxDepth: 0, cpuPercent: 5, memory: { usedBytes: 1, totalBytes: 2 }, disk: null, workloads: { running: 0, total: 0 } }
+  const beat: Heartbeat = {
+    nodeId: 'n1',
+    at: iso(T0),
+    uptimeSeconds: 10,
+    observedGeneration: 1,
+    outboxDepth: 0,
+    cpuPercent: 5,
+    memory: { usedBytes: 1, totalBytes: 2 },
+    disk: null,
+    workloads: { running: 0, total: 0 },
+  }
   const logged: string[] = []
   const flush = heartbeatFlusher(store, { error: (_: unknown, message: string) => void logged.push(message) })
   store.nodes.recordHeartbeat('n1', beat, iso(T0))

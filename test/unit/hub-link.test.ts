@@ -73,7 +73,12 @@ t.test('a handler that throws drops its message with an error log; the next mess
   dispatch('ack', Buffer.from('a1'))
   t.strictSame(seen, ['a1'])
   t.equal(lines.length, 1)
-  t.match(lines[0], { level: 50, channel: 'desired', msg: 'failed to handle a message; it was dropped and nothing stored changed', err: { message: 'disk full' } })
+  t.match(lines[0], {
+    level: 50,
+    channel: 'desired',
+    msg: 'failed to handle a message; it was dropped and nothing stored changed',
+    err: { message: 'disk full' },
+  })
 })
 
 t.test('takeDesired: only an accepted document asks for a pass', async (t) => {
@@ -92,13 +97,26 @@ function source(generation: number | null, records: number, states: WorkloadReco
   }
 }
 
-t.test("heartbeatFigures: the generation held, what waits for the hub, and how many run of all", async (t) => {
-  t.strictSame(heartbeatFigures(source(12, 3, ['running', 'exited', 'running', 'crash-loop' as WorkloadRecord['state']])), { observedGeneration: 12, outboxDepth: 3, running: 2, total: 4 })
+t.test('heartbeatFigures: the generation held, what waits for the hub, and how many run of all', async (t) => {
+  t.strictSame(heartbeatFigures(source(12, 3, ['running', 'exited', 'running', 'crash-loop' as WorkloadRecord['state']])), {
+    observedGeneration: 12,
+    outboxDepth: 3,
+    running: 2,
+    total: 4,
+  })
   t.strictSame(heartbeatFigures(source(null, 0, [])), { observedGeneration: 0, outboxDepth: 0, running: 0, total: 0 }, 'before any document')
 })
 
 const sampled = (figures: { observedGeneration: number; outboxDepth: number }): Promise<Heartbeat> =>
-  Promise.resolve({ nodeId: 'n1', at: '2030-01-01T00:00:00.000Z', uptimeSeconds: 5, cpuPercent: null, memory: null, disk: null, ...figures } as unknown as Heartbeat)
+  Promise.resolve({
+    nodeId: 'n1',
+    at: '2030-01-01T00:00:00.000Z',
+    uptimeSeconds: 5,
+    cpuPercent: null,
+    memory: null,
+    disk: null,
+    ...figures,
+  } as unknown as Heartbeat)
 
 t.test('a beat publishes the sampled heartbeat while the link is up, and nothing while it is down', async (t) => {
   const published: Buffer[] = []

@@ -32,7 +32,15 @@ function addNode(store: HubStore, id: string): void {
 }
 
 function doc(nodeId: string, generation: number): DesiredDocument {
-  return { apiVersion: 'shoal/v1', kind: 'NodeDesiredState', nodeId, generation, issuedAt: iso(T0), workloads: [], signature: 'sig' } as unknown as DesiredDocument
+  return {
+    apiVersion: 'shoal/v1',
+    kind: 'NodeDesiredState',
+    nodeId,
+    generation,
+    issuedAt: iso(T0),
+    workloads: [],
+    signature: 'sig',
+  } as unknown as DesiredDocument
 }
 
 const event = (nodeId: string, type: string): NodeEvent => ({ nodeId, type, severity: 'info', message: type, at: iso(T0) })
@@ -57,7 +65,19 @@ t.test('migrations', async (t) => {
     t.equal(store.db.pragma('journal_mode', { simple: true }), 'wal')
     t.equal(store.db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL')
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name)
-    for (const table of ['nodes', 'node_credentials', 'join_tokens', 'deployments', 'deployment_revisions', 'placements', 'desired_documents', 'node_epoch_seq', 'workload_status', 'events', 'audit_log']) {
+    for (const table of [
+      'nodes',
+      'node_credentials',
+      'join_tokens',
+      'deployments',
+      'deployment_revisions',
+      'placements',
+      'desired_documents',
+      'node_epoch_seq',
+      'workload_status',
+      'events',
+      'audit_log',
+    ]) {
       t.ok(tables.includes(table), `has ${table}`)
     }
   })
@@ -134,7 +154,11 @@ t.test('TokenRepository: use limits, expiry, unknown tokens', async (t) => {
   t.equal(store.tokens.consume(limited.token, T0).uses, 1)
   t.same(store.tokens.consume(limited.token, T0).labels, { site: 'a' })
   t.throws(() => store.tokens.consume(limited.token, T0), new TokenRefusedError(`join token ${limited.record.id} has been used 2 of 2 times`))
-  t.throws(() => store.tokens.check(limited.token, T0), new TokenRefusedError(`join token ${limited.record.id} has been used 2 of 2 times`), 'check refuses what consume would')
+  t.throws(
+    () => store.tokens.check(limited.token, T0),
+    new TokenRefusedError(`join token ${limited.record.id} has been used 2 of 2 times`),
+    'check refuses what consume would',
+  )
 
   const expiring = store.tokens.create({ labels: {}, maxUses: null, expiresAt: iso(T0 + 60_000), now: iso(T0) })
   t.equal(store.tokens.consume(expiring.token, T0 + 59_999).uses, 1)
@@ -183,7 +207,7 @@ t.test('CredentialRepository: verify, replace, revoke', async (t) => {
   t.not(stored[0]?.password_hash, stored[1]?.password_hash)
   t.equal(await store.credentials.authenticate('n1', 'secret-one'), 'n1')
   t.equal(await store.credentials.authenticate('n1', 'secret-one'), 'n1', 'again (from the cache)')
-  t.equal(await store.credentials.authenticate('n1', 'secret-two'), null, 'another node\'s password')
+  t.equal(await store.credentials.authenticate('n1', 'secret-two'), null, "another node's password")
   t.equal(await store.credentials.authenticate('n1', 'secret-on'), null)
   t.equal(await store.credentials.authenticate('n1', ''), null)
   t.equal(await store.credentials.authenticate('nobody', 'secret-one'), null, 'unknown user')
@@ -263,7 +287,11 @@ t.test('StatusRepository.forgetNode: a revoked node enrolled again starts a fres
   t.equal(store.status.lastSeq('n1'), 0)
   t.same(store.status.workloads({ nodeId: 'n1' }), [], 'no stale workload status')
   t.match(ingest([rec('n1', 10, event('n1', 'After'))]), { applied: 1, duplicates: 0, ackSeq: 10 }, 'a lower seq from the fresh agent is applied, not dropped')
-  t.same(store.status.events({ nodeId: 'n1' }).map((e) => e.type), ['Before', 'After'], 'history kept')
+  t.same(
+    store.status.events({ nodeId: 'n1' }).map((e) => e.type),
+    ['Before', 'After'],
+    'history kept',
+  )
 })
 
 t.test('StatusRepository.events: latest N without `since`, oldest after `since` with it', async (t) => {
@@ -307,7 +335,11 @@ t.test('DeploymentRepository.replacePlacements keeps created_at of unchanged row
     ],
     'the unchanged row keeps its first time',
   )
-  t.same(store.deployments.replacePlacements([p('n1', 'web'), p('n2', 'web', 2), p('n3', 'cache')], iso(T0 + 2000)), { added: 0, removed: 0 }, 'the same answer again changes nothing')
+  t.same(
+    store.deployments.replacePlacements([p('n1', 'web'), p('n2', 'web', 2), p('n3', 'cache')], iso(T0 + 2000)),
+    { added: 0, removed: 0 },
+    'the same answer again changes nothing',
+  )
   t.equal(store.deployments.placements().find((x) => x.nodeId === 'n1')?.createdAt, iso(T0))
   t.same(store.deployments.replacePlacements([], iso(T0 + 3000)), { added: 0, removed: 3 })
   t.same(store.deployments.placements(), [])
@@ -330,7 +362,12 @@ t.test('NodeRepository: heartbeats are held in memory, read fresh, and written i
     disk: null,
     workloads: { running: 0, total: 0 },
   })
-  const stored = (id: string) => store.db.prepare('SELECT last_heartbeat, last_seen_at, observed_generation FROM nodes WHERE id = ?').get(id) as { last_heartbeat: string | null; last_seen_at: string | null; observed_generation: number }
+  const stored = (id: string) =>
+    store.db.prepare('SELECT last_heartbeat, last_seen_at, observed_generation FROM nodes WHERE id = ?').get(id) as {
+      last_heartbeat: string | null
+      last_seen_at: string | null
+      observed_generation: number
+    }
 
   store.nodes.recordHeartbeat('n1', beat('n1', T0 + 1_000, 3), iso(T0 + 1_000))
   store.nodes.recordHeartbeat('n1', beat('n1', T0 + 16_000, 4), iso(T0 + 16_000))
@@ -342,17 +379,28 @@ t.test('NodeRepository: heartbeats are held in memory, read fresh, and written i
   t.same([n1?.lastHeartbeat?.at, n1?.lastSeenAt, n1?.observedGeneration], [iso(T0 + 16_000), iso(T0 + 16_000), 4], 'reads see the latest heartbeat at once')
   t.same(
     store.nodes.list().map((n) => [n.id, n.lastHeartbeat?.observedGeneration ?? null]),
-    [['gone', 1], ['n1', 4], ['n2', 1]],
+    [
+      ['gone', 1],
+      ['n1', 4],
+      ['n2', 1],
+    ],
     'the list too',
   )
-  t.same(silentNodes(store.nodes.list(), T0 + 70_000).map((n) => n.id), [], 'presence sees the in-memory heartbeat (silent only after 60 s from it)')
-  t.same(silentNodes(store.nodes.list(), T0 + 77_000).map((n) => n.id), ['n1'])
+  t.same(
+    silentNodes(store.nodes.list(), T0 + 70_000).map((n) => n.id),
+    [],
+    'presence sees the in-memory heartbeat (silent only after 60 s from it)',
+  )
+  t.same(
+    silentNodes(store.nodes.list(), T0 + 77_000).map((n) => n.id),
+    ['n1'],
+  )
 
   store.nodes.touch('n1', iso(T0 + 20_000))
   t.equal(store.nodes.get('n1')?.lastSeenAt, iso(T0 + 20_000), 'a later outbox batch moves last seen past the heartbeat')
   store.nodes.delete('gone')
 
-  t.equal(store.nodes.flushHeartbeats(), 2, 'the deleted node\'s heartbeat went with it')
+  t.equal(store.nodes.flushHeartbeats(), 2, "the deleted node's heartbeat went with it")
   t.equal(store.nodes.pendingHeartbeats, 0)
   t.equal(store.nodes.flushHeartbeats(), 0, 'nothing new, nothing written')
   t.same(
@@ -366,7 +414,11 @@ t.test('NodeRepository: heartbeats are held in memory, read fresh, and written i
   t.equal(reopened.nodes.get('n2')?.lastHeartbeat?.at, iso(T0 + 2_000), 'flushed heartbeats survive a restart')
   reopened.nodes.recordHeartbeat('n2', beat('n2', T0 + 30_000, 2), iso(T0 + 30_000))
   reopened.close()
-  t.equal(openStore(t, file).store.nodes.get('n2')?.lastHeartbeat?.at, iso(T0 + 2_000), 'an unflushed heartbeat is soft state: gone after a crash, replaced by the next one')
+  t.equal(
+    openStore(t, file).store.nodes.get('n2')?.lastHeartbeat?.at,
+    iso(T0 + 2_000),
+    'an unflushed heartbeat is soft state: gone after a crash, replaced by the next one',
+  )
 })
 
 t.test('NodeRepository: parsed columns are reused only while their text is unchanged', async (t) => {

@@ -9,7 +9,12 @@ import type { ContainerRuntime, ImageInfo, RuntimeDiskUsage } from '../../agent/
 // side of removal is in the Docker runtime tests.
 
 const GiB = 1024 ** 3
-const image = (id: string, tag: string, sizeGiB: number, day: number): ImageInfo => ({ id, tags: [tag], sizeBytes: sizeGiB * GiB, createdAt: new Date(Date.UTC(2026, 0, day)) })
+const image = (id: string, tag: string, sizeGiB: number, day: number): ImageInfo => ({
+  id,
+  tags: [tag],
+  sizeBytes: sizeGiB * GiB,
+  createdAt: new Date(Date.UTC(2026, 0, day)),
+})
 
 class InMemoryImages implements Pick<ContainerRuntime, 'diskUsage' | 'listImages' | 'removeImage'> {
   readonly removedIds: string[] = []
@@ -37,7 +42,10 @@ const logger = pino({ level: 'silent' })
 const thresholds = { highPercent: 85, lowPercent: 70 }
 
 t.test('removes unused images above the threshold, keeps the wanted ones, reports each removal', async (t) => {
-  const runtime = new InMemoryImages([image('a', 'old:1', 10, 1), image('b', 'web:2', 10, 2), image('c', 'mid:1', 10, 3)], { usedBytes: 90 * GiB, totalBytes: 100 * GiB })
+  const runtime = new InMemoryImages([image('a', 'old:1', 10, 1), image('b', 'web:2', 10, 2), image('c', 'mid:1', 10, 3)], {
+    usedBytes: 90 * GiB,
+    totalBytes: 100 * GiB,
+  })
   const reported: string[] = []
   const collector = new ImageCollector({ runtime, thresholds, wantedImages: () => ['web:2'], removed: (name) => reported.push(name), logger })
   t.equal(await collector.collect(), 2)

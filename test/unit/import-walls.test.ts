@@ -51,9 +51,15 @@ const uniqueFiles = [...new Set(files)]
 
 t.test('the scan sees every part and their imports', async (t) => {
   for (const part of Object.keys(ALLOWED)) {
-    t.ok(uniqueFiles.some((file) => partOf(path.relative(root, file)) === part), `finds files in ${part}/`)
+    t.ok(
+      uniqueFiles.some((file) => partOf(path.relative(root, file)) === part),
+      `finds files in ${part}/`,
+    )
   }
-  t.ok(uniqueFiles.some((file) => importsOf(file).some((target) => target.startsWith('protocol/'))), 'finds imports of protocol/')
+  t.ok(
+    uniqueFiles.some((file) => importsOf(file).some((target) => target.startsWith('protocol/'))),
+    'finds imports of protocol/',
+  )
 })
 
 t.test('every import points down, never across the hub/agent wall', async (t) => {

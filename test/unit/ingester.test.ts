@@ -10,7 +10,17 @@ import { Metrics } from '../../hub/metrics.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { openHubDatabase } from '../../hub/store/open-hub-database.js'
 import type { HubInboundChannel } from '../../hub/transport/hub-transport.js'
-import { Ack, decodeMessage, encodeMessage, type Heartbeat, type NodeEvent, type NodeStatus, type OutboxBatch, type OutboxRecord, type Presence } from '../../protocol/index.js'
+import {
+  Ack,
+  decodeMessage,
+  encodeMessage,
+  type Heartbeat,
+  type NodeEvent,
+  type NodeStatus,
+  type OutboxBatch,
+  type OutboxRecord,
+  type Presence,
+} from '../../protocol/index.js'
 import { nodeRecord } from '../support/hub-nodes.js'
 import { tempDir } from '../support/tmp.js'
 
@@ -72,7 +82,8 @@ function setup(t: { teardown(fn: () => unknown): void }) {
     onStatus: (deployments) => void statusReports.push([...deployments].sort()),
     onLogChunk: (nodeId, payload) => void logChunks.push([nodeId, payload.toString()]),
   })
-  const send = (nodeId: string, channel: HubInboundChannel, value: unknown): void => ingester.handle(nodeId, channel, Buffer.isBuffer(value) ? value : encodeMessage(value))
+  const send = (nodeId: string, channel: HubInboundChannel, value: unknown): void =>
+    ingester.handle(nodeId, channel, Buffer.isBuffer(value) ? value : encodeMessage(value))
   const rejected = () => lines.filter((l) => l['msg'] === 'rejected a message').map((l) => ({ level: l['level'], channel: l['channel'], reason: l['reason'] }))
   return {
     store,
@@ -106,7 +117,15 @@ const status = (seq: number, generation: number, workloads: [string, NodeStatus[
     nodeId: 'n1',
     observedGeneration: generation,
     at: iso(T0),
-    workloads: workloads.map(([name, state]) => ({ name, deployment: name.replace(/-\d+$/, ''), revision: generation, state, health: 'none', restarts: 0, since: iso(T0 - 60_000) })),
+    workloads: workloads.map(([name, state]) => ({
+      name,
+      deployment: name.replace(/-\d+$/, ''),
+      revision: generation,
+      state,
+      health: 'none',
+      restarts: 0,
+      since: iso(T0 - 60_000),
+    })),
   } satisfies NodeStatus,
 })
 const heartbeat = (): Heartbeat => ({
@@ -129,11 +148,18 @@ const batch = (records: OutboxRecord[], epoch: string | null = EPOCH): OutboxBat
 t.test('a batch is stored, then acknowledged with its epoch and highest seq', async (t) => {
   const hub = setup(t)
   hub.send('n1', 'outbox', batch([event(101, 'Started'), event(102, 'Pulled')]))
-  t.strictSame(hub.events().map((e) => [e.seq, e.type, e.receivedAt]), [
-    [101, 'Started', iso(T0)],
-    [102, 'Pulled', iso(T0)],
-  ])
-  t.strictSame(hub.transport.acks, [{ nodeId: 'n1', ack: { nodeId: 'n1', epoch: EPOCH, seq: 102 }, storedEventsAtSend: 2 }], 'one ack, sent after both records were stored')
+  t.strictSame(
+    hub.events().map((e) => [e.seq, e.type, e.receivedAt]),
+    [
+      [101, 'Started', iso(T0)],
+      [102, 'Pulled', iso(T0)],
+    ],
+  )
+  t.strictSame(
+    hub.transport.acks,
+    [{ nodeId: 'n1', ack: { nodeId: 'n1', epoch: EPOCH, seq: 102 }, storedEventsAtSend: 2 }],
+    'one ack, sent after both records were stored',
+  )
   t.equal(hub.store.status.lastSeq('n1', EPOCH), 102)
   t.equal(hub.store.nodes.get('n1')?.lastSeenAt, iso(T0), 'the node was seen')
   t.equal(hub.metrics.counter('shoal_outbox_records_total', { outcome: 'applied' }), 2)
@@ -158,21 +184,37 @@ t.test('dedupe is by epoch and seq: an overlapping batch adds only what is new; 
   const hub = setup(t)
   hub.send('n1', 'outbox', batch([event(1), event(2), event(3)]))
   hub.send('n1', 'outbox', batch([event(2), event(3), event(4), event(5)]))
-  t.strictSame(hub.events().map((e) => e.seq), [1, 2, 3, 4, 5])
+  t.strictSame(
+    hub.events().map((e) => e.seq),
+    [1, 2, 3, 4, 5],
+  )
   t.equal(hub.metrics.counter('shoal_outbox_records_total', { outcome: 'duplicate' }), 2)
   hub.send('n1', 'outbox', batch([event(1, 'AfterReset')], 'epoch-b'))
-  t.strictSame(hub.events().map((e) => [e.seq, e.type]).at(-1), [1, 'AfterReset'], 'seq 1 of a new database is not a duplicate')
-  t.strictSame(hub.transport.acks.map((a) => a.ack), [
-    { nodeId: 'n1', epoch: EPOCH, seq: 3 },
-    { nodeId: 'n1', epoch: EPOCH, seq: 5 },
-    { nodeId: 'n1', epoch: 'epoch-b', seq: 1 },
-  ])
+  t.strictSame(
+    hub
+      .events()
+      .map((e) => [e.seq, e.type])
+      .at(-1),
+    [1, 'AfterReset'],
+    'seq 1 of a new database is not a duplicate',
+  )
+  t.strictSame(
+    hub.transport.acks.map((a) => a.ack),
+    [
+      { nodeId: 'n1', epoch: EPOCH, seq: 3 },
+      { nodeId: 'n1', epoch: EPOCH, seq: 5 },
+      { nodeId: 'n1', epoch: 'epoch-b', seq: 1 },
+    ],
+  )
 })
 
 t.test('records out of order in a batch are stored in seq order', async (t) => {
   const hub = setup(t)
   hub.send('n1', 'outbox', batch([event(7, 'Third'), event(5, 'First'), event(6, 'Second')]))
-  t.strictSame(hub.events().map((e) => e.type), ['First', 'Second', 'Third'])
+  t.strictSame(
+    hub.events().map((e) => e.type),
+    ['First', 'Second', 'Third'],
+  )
   t.equal(hub.transport.acks[0]?.ack.seq, 7)
 })
 
@@ -184,13 +226,28 @@ t.test('a legacy batch (no epoch) is acknowledged without one', async (t) => {
 
 t.test('a newer status supersedes the older: workloads it no longer names are gone', async (t) => {
   const hub = setup(t)
-  hub.send('n1', 'outbox', batch([status(1, 1, [['web', 'running'], ['db', 'running']])]))
-  t.strictSame(hub.store.status.workloads({ nodeId: 'n1' }).map((w) => [w.name, w.state]), [
-    ['db', 'running'],
-    ['web', 'running'],
-  ])
+  hub.send(
+    'n1',
+    'outbox',
+    batch([
+      status(1, 1, [
+        ['web', 'running'],
+        ['db', 'running'],
+      ]),
+    ]),
+  )
+  t.strictSame(
+    hub.store.status.workloads({ nodeId: 'n1' }).map((w) => [w.name, w.state]),
+    [
+      ['db', 'running'],
+      ['web', 'running'],
+    ],
+  )
   hub.send('n1', 'outbox', batch([status(2, 2, [['web', 'exited']])]))
-  t.strictSame(hub.store.status.workloads({ nodeId: 'n1' }).map((w) => [w.name, w.state, w.revision]), [['web', 'exited', 2]])
+  t.strictSame(
+    hub.store.status.workloads({ nodeId: 'n1' }).map((w) => [w.name, w.state, w.revision]),
+    [['web', 'exited', 2]],
+  )
   t.strictSame(hub.statusReports, [['db', 'web'], ['web']], 'each status names the deployments it reports on')
   t.ok(hub.changes.some((c) => c.type === 'node' && c.reason === 'status'))
   t.ok(hub.changes.some((c) => c.type === 'deployment' && c.name === 'web' && c.reason === 'status'))
@@ -198,11 +255,31 @@ t.test('a newer status supersedes the older: workloads it no longer names are go
 
 t.test('within a batch the last status wins; a stale status sent late changes nothing', async (t) => {
   const hub = setup(t)
-  hub.send('n1', 'outbox', batch([status(3, 3, [['web', 'running']]), status(2, 2, [['web', 'exited'], ['db', 'running']])]))
-  t.strictSame(hub.store.status.workloads({ nodeId: 'n1' }).map((w) => [w.name, w.state, w.revision]), [['web', 'running', 3]])
+  hub.send(
+    'n1',
+    'outbox',
+    batch([
+      status(3, 3, [['web', 'running']]),
+      status(2, 2, [
+        ['web', 'exited'],
+        ['db', 'running'],
+      ]),
+    ]),
+  )
+  t.strictSame(
+    hub.store.status.workloads({ nodeId: 'n1' }).map((w) => [w.name, w.state, w.revision]),
+    [['web', 'running', 3]],
+  )
   hub.send('n1', 'outbox', batch([status(1, 1, [['old', 'running']])]))
-  t.strictSame(hub.store.status.workloads({ nodeId: 'n1' }).map((w) => w.name), ['web'], 'seq 1 is below what was stored: a duplicate')
-  t.strictSame(hub.transport.acks.map((a) => a.ack.seq), [3, 3])
+  t.strictSame(
+    hub.store.status.workloads({ nodeId: 'n1' }).map((w) => w.name),
+    ['web'],
+    'seq 1 is below what was stored: a duplicate',
+  )
+  t.strictSame(
+    hub.transport.acks.map((a) => a.ack.seq),
+    [3, 3],
+  )
 })
 
 t.test('a status that drops every copy still tells whoever waits on a rollout', async (t) => {
@@ -233,7 +310,10 @@ t.test('an ack that cannot be sent is logged; the records stay stored and the re
   hub.transport.failing = false
   hub.send('n1', 'outbox', batch([event(1)]))
   t.equal(hub.events().length, 1)
-  t.strictSame(hub.transport.acks.map((a) => a.ack.seq), [1, 1])
+  t.strictSame(
+    hub.transport.acks.map((a) => a.ack.seq),
+    [1, 1],
+  )
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -242,15 +322,45 @@ t.test('an ack that cannot be sent is logged; the records stay stored and the re
 const refusals: { what: string; nodeId: string; channel: HubInboundChannel; payload: unknown; reason: string }[] = [
   { what: 'bytes that are not JSON', nodeId: 'n1', channel: 'outbox', payload: Buffer.from('{"nodeId": "n1", "rec'), reason: 'malformed-json' },
   { what: 'a batch without records', nodeId: 'n1', channel: 'outbox', payload: { nodeId: 'n1', epoch: EPOCH, records: [] }, reason: 'invalid' },
-  { what: 'a record with an unknown field', nodeId: 'n1', channel: 'outbox', payload: batch([{ ...event(1), extra: true } as unknown as OutboxRecord]), reason: 'invalid' },
-  { what: 'an event without a type', nodeId: 'n1', channel: 'outbox', payload: batch([{ ...event(1), body: { ...event(1).body, type: undefined } } as unknown as OutboxRecord]), reason: 'invalid' },
+  {
+    what: 'a record with an unknown field',
+    nodeId: 'n1',
+    channel: 'outbox',
+    payload: batch([{ ...event(1), extra: true } as unknown as OutboxRecord]),
+    reason: 'invalid',
+  },
+  {
+    what: 'an event without a type',
+    nodeId: 'n1',
+    channel: 'outbox',
+    payload: batch([{ ...event(1), body: { ...event(1).body, type: undefined } } as unknown as OutboxRecord]),
+    reason: 'invalid',
+  },
   { what: 'a payload over the limit', nodeId: 'n1', channel: 'outbox', payload: Buffer.alloc(512 * 1024 + 1, 0x20), reason: 'oversize' },
-  { what: "a batch on n1's topic that says it is n2's", nodeId: 'n1', channel: 'outbox', payload: { ...batch([event(1)]), nodeId: 'n2' }, reason: 'wrong-node' },
+  {
+    what: "a batch on n1's topic that says it is n2's",
+    nodeId: 'n1',
+    channel: 'outbox',
+    payload: { ...batch([event(1)]), nodeId: 'n2' },
+    reason: 'wrong-node',
+  },
   { what: "a record inside n1's batch from n2", nodeId: 'n1', channel: 'outbox', payload: batch([event(1), event(2, 'Other', 'n2')]), reason: 'wrong-node' },
-  { what: 'a node that is not enrolled', nodeId: 'ghost', channel: 'outbox', payload: { ...batch([event(1, 'X', 'ghost')]), nodeId: 'ghost' }, reason: 'unknown-node' },
+  {
+    what: 'a node that is not enrolled',
+    nodeId: 'ghost',
+    channel: 'outbox',
+    payload: { ...batch([event(1, 'X', 'ghost')]), nodeId: 'ghost' },
+    reason: 'unknown-node',
+  },
   { what: 'a heartbeat naming another node', nodeId: 'n1', channel: 'heartbeat', payload: { ...heartbeat(), nodeId: 'n2' }, reason: 'wrong-node' },
   { what: 'a heartbeat missing its figures', nodeId: 'n1', channel: 'heartbeat', payload: { nodeId: 'n1', at: iso(T0) }, reason: 'invalid' },
-  { what: 'presence naming another node', nodeId: 'n1', channel: 'presence', payload: { nodeId: 'n2', state: 'online', at: iso(T0) } satisfies Presence, reason: 'wrong-node' },
+  {
+    what: 'presence naming another node',
+    nodeId: 'n1',
+    channel: 'presence',
+    payload: { nodeId: 'n2', state: 'online', at: iso(T0) } satisfies Presence,
+    reason: 'wrong-node',
+  },
   { what: 'presence in an unknown state', nodeId: 'n1', channel: 'presence', payload: { nodeId: 'n1', state: 'asleep', at: iso(T0) }, reason: 'invalid' },
   { what: 'an unknown channel', nodeId: 'n1', channel: 'gossip' as HubInboundChannel, payload: {}, reason: 'unknown-channel' },
 ]

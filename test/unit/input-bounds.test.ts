@@ -130,7 +130,8 @@ t.test('parseManifests refuses text over the manifest size limit', async (t) => 
 })
 
 t.test('a valid manifest with ordinary nesting still parses', async (t) => {
-  const text = 'apiVersion: shoal/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {tier: front}\nspec:\n  template:\n    image: nginx:1\n    env: {GREETING: "[hi] {there}"}\n    command: ["sh", "-c", "[ -f /x ] && echo {}"]\n'
+  const text =
+    'apiVersion: shoal/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {tier: front}\nspec:\n  template:\n    image: nginx:1\n    env: {GREETING: "[hi] {there}"}\n    command: ["sh", "-c", "[ -f /x ] && echo {}"]\n'
   const result = parseManifests(text, 'web.yaml')
   t.same(result.errors, [])
   t.equal(result.manifests[0]?.manifest.metadata.name, 'web')
@@ -138,7 +139,12 @@ t.test('a valid manifest with ordinary nesting still parses', async (t) => {
 
 t.test('YAML aliases stay bounded: an alias bomb is an error, not an expansion', async (t) => {
   const lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
-  for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`)
+  for (let i = 1; i < 10; i++)
+    lines.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(', ')}]`,
+    )
   const result = parseManifests(`${lines.join('\n')}\n`, 'bomb.yaml')
   t.equal(result.manifests.length, 0)
   t.match(result.errors[0]?.message, /alias|Excessive/i)

@@ -1,13 +1,6 @@
 import os from 'node:os'
 import t from 'tap'
-import {
-  UnsupportedArchError,
-  buildInventory,
-  collectInventory,
-  mapArch,
-  type FactSource,
-  type MachineFacts,
-} from '../../agent/inventory.js'
+import { UnsupportedArchError, buildInventory, collectInventory, mapArch, type FactSource, type MachineFacts } from '../../agent/inventory.js'
 import { Inventory } from '../../protocol/inventory.js'
 
 /** The bare facts node:os always has; each test adds what systeminformation would say. */
@@ -91,7 +84,19 @@ t.test('probes that fail fall back to what node:os knows', async (t) => {
 })
 
 t.test('maps Node and kernel architecture names to image architecture names', async (t) => {
-  const cases = { x64: 'amd64', x86_64: 'amd64', arm64: 'arm64', aarch64: 'arm64', arm: 'arm', armv7l: 'arm', armv6l: 'arm', riscv64: 'riscv64', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' }
+  const cases = {
+    x64: 'amd64',
+    x86_64: 'amd64',
+    arm64: 'arm64',
+    aarch64: 'arm64',
+    arm: 'arm',
+    armv7l: 'arm',
+    armv6l: 'arm',
+    riscv64: 'riscv64',
+    ia32: '386',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+  }
   for (const [node, ours] of Object.entries(cases)) t.equal(mapArch(node), ours, `${node} → ${ours}`)
   t.throws(() => mapArch('mips'), new UnsupportedArchError('mips'))
   t.throws(() => buildInventory({ ...BARE, nodeArch: 'loong64' }), { code: 'unsupported-arch', nodeArch: 'loong64' })

@@ -27,7 +27,10 @@ function template(tag: string, overrides: Partial<ContainerTemplateInput> = {}):
 }
 
 /** `web` at revision 2 with revision 1 as its fallback, as a rollout sends it. */
-function rolling(name = 'web', options: { revision?: number; fallbackRevision?: number; windowSeconds?: number; restartPolicy?: RestartPolicy } = {}): Workload {
+function rolling(
+  name = 'web',
+  options: { revision?: number; fallbackRevision?: number; windowSeconds?: number; restartPolicy?: RestartPolicy } = {},
+): Workload {
   const revision = options.revision ?? 2
   const fallbackRevision = options.fallbackRevision ?? revision - 1
   return {
@@ -109,7 +112,10 @@ t.test('the health gate: an exit counts only when final and non-zero', async (t)
     const failure = healthGateFailure(rolling('web', { restartPolicy: policy }), seen({ state: 'exited', exitCode }))
     t.equal(failure !== null, fails, `${policy}, exit ${String(exitCode)}: ${failure ?? 'no failure'}`)
   }
-  t.match(healthGateFailure(rolling('web', { restartPolicy: 'never' }), seen({ state: 'exited', exitCode: 3 })), /exited \(exit code 3\) under restart policy never/)
+  t.match(
+    healthGateFailure(rolling('web', { restartPolicy: 'never' }), seen({ state: 'exited', exitCode: 3 })),
+    /exited \(exit code 3\) under restart policy never/,
+  )
 })
 
 t.test('an unknown state is a programming error', async (t) => {
@@ -120,7 +126,11 @@ t.test('reverts a failing copy inside its window while the hub is unreachable', 
   const decision = decideLocalRevert(input())
   const record = revertOf({ reason: 'crash-loop (exit code 1)', at: ISO(T0 + 10_000) })
   t.strictSame(decision.revert, [record], 'one revert, recorded with its reason and time')
-  t.strictSame(decision.workloads, [{ name: 'web', deployment: 'web', revision: 1, template: template('1') }], 'the copy runs the fallback, without a fallback of its own')
+  t.strictSame(
+    decision.workloads,
+    [{ name: 'web', deployment: 'web', revision: 1, template: template('1') }],
+    'the copy runs the fallback, without a fallback of its own',
+  )
   t.strictSame([...decision.active], [['web', record]])
   t.strictSame(decision.clearReverts, [])
   t.strictSame(decision.startWindows, [])
@@ -196,7 +206,9 @@ t.test('a failure seen in the very pass that starts the window reverts', async (
 
 t.test('a window of an older revision is replaced when a newer revision comes with a fallback', async (t) => {
   const now = T0 + 2 * WINDOW_S * 1000
-  const decision = decideLocalRevert(input({ workloads: [rolling('web', { revision: 3 })], observed: new Map([['web', seen({ revision: 3, state: 'crash-loop' })]]), now }))
+  const decision = decideLocalRevert(
+    input({ workloads: [rolling('web', { revision: 3 })], observed: new Map([['web', seen({ revision: 3, state: 'crash-loop' })]]), now }),
+  )
   t.strictSame(decision.startWindows, [windowOf('web', 3, now)], 'a fresh window for revision 3')
   t.equal(decision.revert[0]?.fromRevision, 3)
   t.equal(decision.revert[0]?.toRevision, 2)
@@ -229,7 +241,9 @@ t.test('a revert sticks while the document asks for the revision it reverted fro
   for (const [what, workload] of variants) {
     for (const hubReachable of [false, true]) {
       for (const now of [T0 + 20_000, T0 + 100 * WINDOW_S * 1000]) {
-        const decision = decideLocalRevert(input({ workloads: [workload], reverts: new Map([['web', record]]), observed: new Map([['web', seen({ revision: 1 })]]), hubReachable, now }))
+        const decision = decideLocalRevert(
+          input({ workloads: [workload], reverts: new Map([['web', record]]), observed: new Map([['web', seen({ revision: 1 })]]), hubReachable, now }),
+        )
         const label = `${what}, hub ${hubReachable ? 'reachable' : 'unreachable'}, ${now === T0 + 20_000 ? 'inside' : 'after'} the window`
         t.strictSame(decision.workloads, [{ name: 'web', deployment: 'web', revision: 1, template: template('1') }], `${label}: still revision 1`)
         t.strictSame([...decision.active], [['web', record]], `${label}: the revert stays in force`)
@@ -272,7 +286,9 @@ t.test('a newer revision that fails again may revert again, to its own fallback'
 })
 
 t.test('a revert of a workload no longer desired is cleared', async (t) => {
-  const decision = decideLocalRevert(input({ workloads: [plain('other', 1)], reverts: new Map([['web', revertOf()]]), windows: new Map(), observed: new Map() }))
+  const decision = decideLocalRevert(
+    input({ workloads: [plain('other', 1)], reverts: new Map([['web', revertOf()]]), windows: new Map(), observed: new Map() }),
+  )
   t.strictSame(decision.clearReverts, [revertOf()])
   t.strictSame(decision.workloads, [plain('other', 1)])
 })
@@ -292,8 +308,14 @@ t.test('each workload is decided on its own; order and unrelated workloads are k
       ]),
     }),
   )
-  t.strictSame(decision.workloads.map((w) => `${w.name}@${w.revision}`), ['static-a@1', 'web@1', 'api@2', 'db@1'])
-  t.strictSame(decision.revert.map((r) => r.workload), ['web', 'db'])
+  t.strictSame(
+    decision.workloads.map((w) => `${w.name}@${w.revision}`),
+    ['static-a@1', 'web@1', 'api@2', 'db@1'],
+  )
+  t.strictSame(
+    decision.revert.map((r) => r.workload),
+    ['web', 'db'],
+  )
   t.strictSame(decision.startWindows, [windowOf('db', 2, T0 + 10_000)], "db's window starts now, and it already fails")
 })
 
@@ -338,7 +360,7 @@ t.test('a database from before local revert is migrated in place, its data kept'
   const path = join(tempDir(t, 'local-revert-migrate'), 'agent.db')
   const old = new Database(path)
   migrate(old, MIGRATIONS.slice(0, 2))
-  old.prepare("INSERT INTO outbox_meta (id, next_seq, dropped_events) VALUES (1, 42, 0)").run()
+  old.prepare('INSERT INTO outbox_meta (id, next_seq, dropped_events) VALUES (1, 42, 0)').run()
   old.close()
   const opened = openAgentDatabase(path, pino({ level: 'silent' }))
   t.teardown(() => opened.db.open && opened.db.close())

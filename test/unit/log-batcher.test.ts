@@ -45,8 +45,15 @@ t.test('toChunkLines keeps stream and time on every piece', async (t) => {
 t.test('batches hold at most maxLines lines, in order', async (t) => {
   const lines = Array.from({ length: 23 }, (_, i) => out(`line-${i}`))
   const result = batches(new LogBatcher({ maxLines: 10 }), lines)
-  t.same(result.map((b) => b.length), [10, 10, 3])
-  t.same(result.flat().map((l) => l.text), lines.map((l) => l.text), 'every line once, in order')
+  t.same(
+    result.map((b) => b.length),
+    [10, 10, 3],
+  )
+  t.same(
+    result.flat().map((l) => l.text),
+    lines.map((l) => l.text),
+    'every line once, in order',
+  )
 })
 
 t.test('batches stay within maxBytes of JSON; a bigger line travels alone', async (t) => {
@@ -59,13 +66,19 @@ t.test('batches stay within maxBytes of JSON; a bigger line travels alone', asyn
     if (batch.some((l) => l.text.startsWith('B'))) t.equal(batch.length, 1, 'the oversize line is alone in its batch')
     else t.ok(bytes <= 200, `batch of ${bytes} bytes`)
   }
-  t.same(result.flat().map((l) => l.text), [...small.slice(0, 6), big, ...small.slice(6)].map((l) => l.text))
+  t.same(
+    result.flat().map((l) => l.text),
+    [...small.slice(0, 6), big, ...small.slice(6)].map((l) => l.text),
+  )
 })
 
 t.test('a batch counts escaped bytes, not characters', async (t) => {
   // A control character takes six bytes in JSON.
   const batcher = new LogBatcher({ maxLines: 1000, maxBytes: 1000 })
-  const result = batches(batcher, Array.from({ length: 10 }, () => out('\u0001'.repeat(50))))
+  const result = batches(
+    batcher,
+    Array.from({ length: 10 }, () => out('\u0001'.repeat(50))),
+  )
   t.ok(result.length >= 3, `${result.length} batches for 3000+ bytes of JSON`)
 })
 
@@ -87,7 +100,10 @@ t.test('take empties the batcher; size counts what waits', async (t) => {
   t.same(batcher.add(out('a')), [])
   t.same(batcher.add(out('b')), [])
   t.equal(batcher.size, 2)
-  t.same(batcher.take().map((l) => l.text), ['a', 'b'])
+  t.same(
+    batcher.take().map((l) => l.text),
+    ['a', 'b'],
+  )
   t.equal(batcher.size, 0)
   t.same(batcher.take(), [])
   t.throws(() => new LogBatcher({ maxLines: MAX_CHUNK_LINES + 1 }), RangeError)

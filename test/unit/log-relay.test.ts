@@ -31,7 +31,14 @@ function harness(options: Partial<LogRelayOptions> = {}, nodes: Record<string, R
     return sent[n] as LogRequest
   }
   const reply = (request: LogRequest, seq: number, lines: string[], extra: Partial<LogChunk> = {}): void => {
-    const chunk: LogChunk = { requestId: request.requestId, nodeId: request.nodeId, seq, lines: lines.map((text) => ({ stream: text.startsWith('err') ? 'stderr' : 'stdout', text })), end: false, ...extra }
+    const chunk: LogChunk = {
+      requestId: request.requestId,
+      nodeId: request.nodeId,
+      seq,
+      lines: lines.map((text) => ({ stream: text.startsWith('err') ? 'stderr' : 'stdout', text })),
+      end: false,
+      ...extra,
+    }
     relay.receive(request.nodeId, encodeMessage(chunk))
   }
   return { relay, sent, request, reply, metrics }
@@ -49,7 +56,8 @@ async function collect(stream: AsyncIterable<RelayEvent>): Promise<{ events: Rel
   }
 }
 
-const texts = (events: readonly RelayEvent[]): string[] => events.flatMap((e) => (e.type === 'line' ? [e.text] : e.type === 'gap' ? [`<gap ${e.missing}>`] : ['<open>']))
+const texts = (events: readonly RelayEvent[]): string[] =>
+  events.flatMap((e) => (e.type === 'line' ? [e.text] : e.type === 'gap' ? [`<gap ${e.missing}>`] : ['<open>']))
 
 t.test('sends one request and yields the lines of ordered chunks until the end', async (t) => {
   const { relay, request, reply, sent } = harness()
@@ -213,7 +221,10 @@ t.test('a chunk for a request nobody reads is counted and the agent told to stop
 })
 
 t.test("a chunk on another node's topic is not taken for this stream", async (t) => {
-  const { relay, request, reply } = harness({ answerTimeoutMs: 200 }, { 'pi-1': { online: true, offlineSince: null }, 'pi-2': { online: true, offlineSince: null } })
+  const { relay, request, reply } = harness(
+    { answerTimeoutMs: 200 },
+    { 'pi-1': { online: true, offlineSince: null }, 'pi-2': { online: true, offlineSince: null } },
+  )
   const reading = collect(relay.request('pi-1', 'web', { follow: false }))
   const req = await request()
   const forged: LogChunk = { requestId: req.requestId, nodeId: 'pi-1', seq: 0, lines: [{ stream: 'stdout', text: 'forged' }], end: true }

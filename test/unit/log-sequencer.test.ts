@@ -117,7 +117,11 @@ t.test('any arrival order yields every chunk exactly once, in order', async (t) 
     const s = new ChunkSequencer<Chunk>(1000)
     const out: number[] = []
     for (const c of arrivals) out.push(...s.push(c).ready.map((r) => r.seq))
-    t.same(out, Array.from({ length: count }, (_, i) => i), `round ${round}`)
+    t.same(
+      out,
+      Array.from({ length: count }, (_, i) => i),
+      `round ${round}`,
+    )
     t.ok(s.finished)
   }
 })

@@ -8,7 +8,20 @@ const silent = pino({ level: 'silent' })
 const NODE = 'pi-1'
 
 function container(id: string, workload: string, state: ObservedContainer['state'] = 'running', startedAt = '2025-03-01T12:00:00Z'): ObservedContainer {
-  return { id, name: `shoal-${NODE}-${workload}`, workload, deployment: workload, revision: 1, configHash: 'h', state, exitCode: null, health: 'none', restartCount: 0, startedAt, finishedAt: null }
+  return {
+    id,
+    name: `shoal-${NODE}-${workload}`,
+    workload,
+    deployment: workload,
+    revision: 1,
+    configHash: 'h',
+    state,
+    exitCode: null,
+    health: 'none',
+    restartCount: 0,
+    startedAt,
+    finishedAt: null,
+  }
 }
 
 /** A log that a test writes to while the server follows it. */
@@ -61,7 +74,9 @@ function harness(history: string[], options: Partial<LogServerOptions> & { conta
           throw new Error('engine went away')
         })()
       }
-      const lines = history.slice(logOptions.tail === undefined ? 0 : Math.max(0, history.length - logOptions.tail)).map((text): LogLine => ({ stream: text.startsWith('err') ? 'stderr' : 'stdout', text }))
+      const lines = history
+        .slice(logOptions.tail === undefined ? 0 : Math.max(0, history.length - logOptions.tail))
+        .map((text): LogLine => ({ stream: text.startsWith('err') ? 'stderr' : 'stdout', text }))
       return (async function* () {
         yield* lines
         if (logOptions.follow) yield* live.read(logOptions.signal)
@@ -83,7 +98,8 @@ function harness(history: string[], options: Partial<LogServerOptions> & { conta
     keepaliveMs: 60,
     ...options,
   })
-  const send = (request: Partial<LogRequest> & { requestId: string; workload: string }): void => server.receive(encodeMessage({ nodeId: NODE, follow: false, followSeconds: 60, ...request }))
+  const send = (request: Partial<LogRequest> & { requestId: string; workload: string }): void =>
+    server.receive(encodeMessage({ nodeId: NODE, follow: false, followSeconds: 60, ...request }))
   const of = (requestId: string): LogChunk[] => chunks.filter((c) => c.requestId === requestId)
   const waitFor = async (what: () => boolean, ms = 3_000): Promise<void> => {
     const deadline = Date.now() + ms
@@ -107,7 +123,11 @@ t.test('answers a tail with ordered chunks, both streams, and an end marker', as
   h.send({ requestId: 'req-tail-0001', workload: 'web', tail: 10 })
   await h.waitFor(h.ended('req-tail-0001'))
   const chunks = h.of('req-tail-0001')
-  t.same(chunks.map((c) => c.seq), chunks.map((_, i) => i), 'seq 0, 1, 2, ... with no gap')
+  t.same(
+    chunks.map((c) => c.seq),
+    chunks.map((_, i) => i),
+    'seq 0, 1, 2, ... with no gap',
+  )
   t.ok(chunks.every((c) => c.lines.length <= 7))
   t.same(lineTexts(chunks), history.slice(-10))
   t.same(chunks.flatMap((c) => c.lines.map((l) => l.stream)).slice(0, 2), ['stdout', 'stderr'])
@@ -131,7 +151,17 @@ t.test('an unknown workload gets an end chunk with a not-found error', async (t)
   const h = harness([], { workloads: () => [] })
   h.send({ requestId: 'req-nope-0001', workload: 'nope' })
   await h.waitFor(h.ended('req-nope-0001'))
-  t.same(h.of('req-nope-0001'), [{ requestId: 'req-nope-0001', nodeId: NODE, seq: 0, lines: [], end: true, error: `no container for workload nope on node ${NODE} (is the deployment placed here and started?)`, errorCode: 'not-found' }])
+  t.same(h.of('req-nope-0001'), [
+    {
+      requestId: 'req-nope-0001',
+      nodeId: NODE,
+      seq: 0,
+      lines: [],
+      end: true,
+      error: `no container for workload nope on node ${NODE} (is the deployment placed here and started?)`,
+      errorCode: 'not-found',
+    },
+  ])
 })
 
 t.test('falls back to the stored container id when the engine does not list the workload', async (t) => {
@@ -165,7 +195,10 @@ t.test('following: answers at once, streams new lines within the flush interval,
   h.live.end()
   await h.waitFor(h.ended('req-follow-01'))
   const chunks = h.of('req-follow-01')
-  t.same(chunks.map((c) => c.seq), chunks.map((_, i) => i))
+  t.same(
+    chunks.map((c) => c.seq),
+    chunks.map((_, i) => i),
+  )
   t.same(lineTexts(chunks), ['old-2', 'new-1', 'err-new-2'])
 })
 
@@ -180,7 +213,10 @@ t.test('a cancel stops a follow with no further chunk', async (t) => {
   h.live.write('after-cancel')
   await new Promise((resolve) => setTimeout(resolve, 150))
   t.equal(h.of('req-cancel-01').length, count, 'nothing sent after the cancel')
-  t.notOk(h.of('req-cancel-01').some((c) => c.end), 'and no end marker: the hub is not listening')
+  t.notOk(
+    h.of('req-cancel-01').some((c) => c.end),
+    'and no end marker: the hub is not listening',
+  )
   h.send({ requestId: 'req-cancel-01', workload: 'web', follow: true })
   await new Promise((resolve) => setTimeout(resolve, 50))
   t.equal(h.server.activeCount, 0, 'the same request delivered again is not served again')
@@ -210,7 +246,8 @@ t.test('more requests than the limit are refused at once with busy', async (t) =
   t.match(h.of('req-busy-0003'), [{ seq: 0, end: true, errorCode: 'busy', error: /already serves 2 log requests/ }])
   t.equal(h.server.activeCount, 2)
   await h.server.stop()
-  for (const id of ['req-busy-0001', 'req-busy-0002']) t.match(h.of(id).at(-1), { end: true, errorCode: 'failed', error: /stopping/ }, `${id} told the hub the agent stops`)
+  for (const id of ['req-busy-0001', 'req-busy-0002'])
+    t.match(h.of(id).at(-1), { end: true, errorCode: 'failed', error: /stopping/ }, `${id} told the hub the agent stops`)
   t.equal(h.server.activeCount, 0)
   h.send({ requestId: 'req-busy-0004', workload: 'web' })
   await h.waitFor(h.ended('req-busy-0004'))

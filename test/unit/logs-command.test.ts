@@ -48,7 +48,15 @@ t.test('toQuery refuses bad flags as usage errors', async (t) => {
 t.test('prints stdout lines to stdout and stderr lines to stderr, prefixed when several nodes', async (t) => {
   const io = capture()
   const printer = new LogPrinter(io, { output: 'text' })
-  printer.take(record({ type: 'start', targets: [{ node: 'pi-1', workload: 'web' }, { node: 'pi-2', workload: 'web' }] }))
+  printer.take(
+    record({
+      type: 'start',
+      targets: [
+        { node: 'pi-1', workload: 'web' },
+        { node: 'pi-2', workload: 'web' },
+      ],
+    }),
+  )
   printer.take(record({ type: 'line', node: 'pi-1', workload: 'web', stream: 'stdout', text: 'hello' }))
   printer.take(record({ type: 'line', node: 'pi-2', workload: 'web', stream: 'stderr', text: 'oops' }))
   printer.take(record({ type: 'gap', node: 'pi-2', workload: 'web', missing: 2 }))

@@ -17,7 +17,10 @@ interface ExpectedError {
 }
 
 const readJson = <T>(url: URL): T => JSON.parse(readFileSync(url, 'utf8')) as T
-const manifestFiles = (dir: URL): string[] => readdirSync(dir).filter((name) => name !== 'expected.json').sort()
+const manifestFiles = (dir: URL): string[] =>
+  readdirSync(dir)
+    .filter((name) => name !== 'expected.json')
+    .sort()
 const parseFixture = (dir: URL, name: string) => parseManifests(readFileSync(new URL(name, dir), 'utf8'), name)
 
 t.test('fixtures', async (t) => {
@@ -48,7 +51,10 @@ t.test('fixtures', async (t) => {
       const result = parseFixture(invalidDir, name)
       const actual = result.errors.map(({ documentIndex, path, line, column, message }) => ({ documentIndex, path, line, column, message }))
       t.same(actual, invalidExpected[name], name)
-      t.ok(result.errors.every((error) => error.file === name), `${name}: errors name the file`)
+      t.ok(
+        result.errors.every((error) => error.file === name),
+        `${name}: errors name the file`,
+      )
     }
   })
 
@@ -65,18 +71,37 @@ t.test('fixtures', async (t) => {
 
   t.test('documents in a multi-document file are validated independently', async (t) => {
     const result = parseFixture(invalidDir, 'multi-second-invalid.yaml')
-    t.same(result.manifests.map((parsed) => [parsed.documentIndex, parsed.manifest.metadata.name]), [[0, 'web'], [2, 'worker']])
-    t.same(result.errors.map((error) => error.documentIndex), [1])
+    t.same(
+      result.manifests.map((parsed) => [parsed.documentIndex, parsed.manifest.metadata.name]),
+      [
+        [0, 'web'],
+        [2, 'worker'],
+      ],
+    )
+    t.same(
+      result.errors.map((error) => error.documentIndex),
+      [1],
+    )
   })
 
   t.test('a parsed manifest records where its name is', async (t) => {
     const result = parseFixture(validDir, 'multi.yaml')
-    t.same(result.manifests.map(({ line, column }) => [line, column]), [[6, 9], [16, 9], [27, 9]])
+    t.same(
+      result.manifests.map(({ line, column }) => [line, column]),
+      [
+        [6, 9],
+        [16, 9],
+        [27, 9],
+      ],
+    )
   })
 })
 
 t.test('formatManifestError prints file:line:column, the document, the field path and the message', async (t) => {
-  const [error] = parseManifests('apiVersion: shoal/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replcas: 3\n  template: {image: x}\n', 'web.yaml').errors
+  const [error] = parseManifests(
+    'apiVersion: shoal/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replcas: 3\n  template: {image: x}\n',
+    'web.yaml',
+  ).errors
   t.ok(error)
   t.equal(formatManifestError(error!), 'web.yaml:5:3: document 0: spec.replcas: unknown field "replcas"')
   t.equal(formatManifestError({ file: 'x.yaml', documentIndex: 2, path: '', message: 'broken' }), 'x.yaml: document 2: broken')
@@ -125,7 +150,12 @@ t.test('defaults', async (t) => {
 t.test('hostile or broken YAML comes back as located errors, never as an exception', async (t) => {
   t.test('an alias bomb is refused', async (t) => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
-    for (const [name, previous] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd']] as const) {
+    for (const [name, previous] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+    ] as const) {
       bomb.push(`${name}: &${name} [${Array(10).fill(`*${previous}`).join(', ')}]`)
     }
     const result = parseManifests(`${bomb.join('\n')}\n`, 'bomb.yaml')
@@ -136,7 +166,19 @@ t.test('hostile or broken YAML comes back as located errors, never as an excepti
   })
 
   t.test('arbitrary text never throws', async (t) => {
-    const samples = ['', '\u0000\u0001\u0002', '{{{{', ']]]', '- - - -', 'a: [}', '%YAML 9.9\n---\na: 1', '!!binary x', '? ? ?', '"unterminated', 'key: !!int notanumber']
+    const samples = [
+      '',
+      '\u0000\u0001\u0002',
+      '{{{{',
+      ']]]',
+      '- - - -',
+      'a: [}',
+      '%YAML 9.9\n---\na: 1',
+      '!!binary x',
+      '? ? ?',
+      '"unterminated',
+      'key: !!int notanumber',
+    ]
     for (const sample of samples) {
       t.doesNotThrow(() => parseManifests(sample, 'junk.yaml'), JSON.stringify(sample))
     }
@@ -283,7 +325,10 @@ t.test('a __proto__ key anywhere is an error at its line, not a key silently dro
   const result = parseManifests(text, 'web.yaml')
   t.same(result.manifests, [])
   t.match(result.errors, [{ file: 'web.yaml', line: 6, column: 5, message: /"__proto__" cannot be a key/ }])
-  const json = parseManifests('{"apiVersion":"shoal/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"template":{"image":"x","env":{"__proto__":"1"}}}}', 'web.json')
+  const json = parseManifests(
+    '{"apiVersion":"shoal/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"template":{"image":"x","env":{"__proto__":"1"}}}}',
+    'web.json',
+  )
   t.equal(json.errors.length, 1, 'JSON input too')
 })
 

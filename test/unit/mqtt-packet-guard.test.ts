@@ -60,5 +60,7 @@ t.test('a header declaring 256 MB is refused from its first five bytes', async (
 })
 
 t.test('a remaining length of more than four bytes is malformed', async (t) => {
-  t.same(new MqttPacketSizeGuard(Number.MAX_SAFE_INTEGER).feed(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01])), { malformed: 'remaining length longer than four bytes' })
+  t.same(new MqttPacketSizeGuard(Number.MAX_SAFE_INTEGER).feed(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01])), {
+    malformed: 'remaining length longer than four bytes',
+  })
 })

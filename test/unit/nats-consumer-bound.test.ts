@@ -6,7 +6,15 @@ const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toIS
 
 t.test('a filter names a node only when it is exactly one valid node key of the bucket', async (t) => {
   t.equal(nodeOfDesiredFilter(key('pi-1')), 'pi-1')
-  for (const filter of ['', '$KV.shoal_v1_desired.', '$KV.shoal_v1_desired.>', '$KV.shoal_v1_desired.*', '$KV.other.pi-1', '$KV.shoal_v1_desired.Pi_1', 'shoal.v1.nodes.pi-1.ack']) {
+  for (const filter of [
+    '',
+    '$KV.shoal_v1_desired.',
+    '$KV.shoal_v1_desired.>',
+    '$KV.shoal_v1_desired.*',
+    '$KV.other.pi-1',
+    '$KV.shoal_v1_desired.Pi_1',
+    'shoal.v1.nodes.pi-1.ack',
+  ]) {
     t.equal(nodeOfDesiredFilter(filter), null, `${JSON.stringify(filter)} names no node`)
   }
 })
@@ -28,7 +36,11 @@ t.test('beyond the bound the oldest go and the newest stay, per node', async (t)
   ]
   const excess = consumersOverBound(consumers, 2)
   t.equal(excess.length, 2, 'a and c are over a bound of 2')
-  t.same(excess[0], { nodeId: 'a', held: 12, names: ['a11', 'a10', 'a09', 'a08', 'a07', 'a06', 'a05', 'a04', 'a03', 'a02'] }, 'a keeps its two newest (a00, a01), oldest deleted first')
+  t.same(
+    excess[0],
+    { nodeId: 'a', held: 12, names: ['a11', 'a10', 'a09', 'a08', 'a07', 'a06', 'a05', 'a04', 'a03', 'a02'] },
+    'a keeps its two newest (a00, a01), oldest deleted first',
+  )
   t.same(excess[1], { nodeId: 'c', held: 3, names: ['c0'] })
 })
 

@@ -48,9 +48,25 @@ t.test('a node behind the latest generation is Ready, saying what it is applying
 })
 
 t.test('countConditions counts every node once and names every condition, zero or not', async (t) => {
-  const facts = (workloads: Record<string, WorkloadStatusRecord[]>) => (id: string): NodeFacts => ({ workloads: workloads[id] ?? [], latestGeneration: 3 })
+  const facts =
+    (workloads: Record<string, WorkloadStatusRecord[]>) =>
+    (id: string): NodeFacts => ({ workloads: workloads[id] ?? [], latestGeneration: 3 })
   const nodes = [node('a'), node('b', { online: false }), node('c'), node('d', { lastSeenAt: ago(120_000) })]
   const counts = countConditions(nodes, facts({ c: [workload('web', 'crash-loop')] }), NOW)
-  t.same([...counts], [['Ready', 1], ['Offline', 1], ['Degraded', 2]])
-  t.same([...countConditions([], facts({}), NOW)], [['Ready', 0], ['Offline', 0], ['Degraded', 0]])
+  t.same(
+    [...counts],
+    [
+      ['Ready', 1],
+      ['Offline', 1],
+      ['Degraded', 2],
+    ],
+  )
+  t.same(
+    [...countConditions([], facts({}), NOW)],
+    [
+      ['Ready', 0],
+      ['Offline', 0],
+      ['Degraded', 0],
+    ],
+  )
 })

@@ -30,12 +30,23 @@ function setUp(t: TestLike) {
   const feed = new ChangeFeed()
   const changes: Change[] = []
   feed.subscribe((change) => changes.push(change))
-  const fleet = new FleetController({ store, clock, logger: pino({ level: 'silent' }), metrics: new Metrics(), feed, privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem, publishDesired: async () => {} })
+  const fleet = new FleetController({
+    store,
+    clock,
+    logger: pino({ level: 'silent' }),
+    metrics: new Metrics(),
+    feed,
+    privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem,
+    publishDesired: async () => {},
+  })
   t.teardown(async () => {
     await fleet.stop()
     store.close()
   })
-  for (const [id, site] of [['n1', 'a'], ['n2', 'b']] as const) {
+  for (const [id, site] of [
+    ['n1', 'a'],
+    ['n2', 'b'],
+  ] as const) {
     store.nodes.insert(nodeRecord(id, { labels: { site, tier: 'edge' }, createdAt: AT }))
     store.nodes.setOnline(id, true, AT)
   }
@@ -44,7 +55,12 @@ function setUp(t: TestLike) {
 
 /** One copy of `web` on nodes with site=a. */
 function applyWeb(store: HubStore): void {
-  const manifest = Deployment.parse({ apiVersion: 'shoal/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 1, selector: { matchLabels: { site: 'a' } }, template: { image: 'web:1' } } })
+  const manifest = Deployment.parse({
+    apiVersion: 'shoal/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: { replicas: 1, selector: { matchLabels: { site: 'a' } }, template: { image: 'web:1' } },
+  })
   store.deployments.apply(manifest, AT)
 }
 
@@ -57,7 +73,12 @@ function recordingTransport() {
 /** An external broker's access that notes each rewrite it was asked for and answers `result`. */
 function recordingBroker(result: Partial<BrokerSyncResult>) {
   const reasons: string[] = []
-  return { reasons, sync: async (reason: string): Promise<BrokerSyncResult> => (reasons.push(reason), { files: [], nodes: 0, missing: [], signalled: [], confirmed: true, ...result }) }
+  return {
+    reasons,
+    sync: async (reason: string): Promise<BrokerSyncResult> => (
+      reasons.push(reason), { files: [], nodes: 0, missing: [], signalled: [], confirmed: true, ...result }
+    ),
+  }
 }
 
 t.test('patchedLabels sets, replaces and removes keys and keeps the rest', async (t) => {
@@ -70,13 +91,21 @@ t.test('NodePatchService', async (t) => {
     const { store, clock, feed, changes, fleet } = setUp(t)
     applyWeb(store)
     await fleet.request('test')
-    t.same(store.deployments.placements().map((p) => p.nodeId), ['n1'])
+    t.same(
+      store.deployments.placements().map((p) => p.nodeId),
+      ['n1'],
+    )
     const patches = new NodePatchService({ store, fleet, feed, clock })
     const after = await patches.patch('n1', { labels: { site: null, owner: 'ops' }, cordoned: true }, 'alice')
     t.same(after.labels, { tier: 'edge', owner: 'ops' })
     t.equal(after.cordoned, true)
     t.same(store.deployments.placements(), [], 'web has no node with site=a left')
-    t.match(store.audit.list()[0], { actor: 'alice', action: 'node.patch', target: 'n1', detail: JSON.stringify({ labels: { site: null, owner: 'ops' }, cordoned: true }) })
+    t.match(store.audit.list()[0], {
+      actor: 'alice',
+      action: 'node.patch',
+      target: 'n1',
+      detail: JSON.stringify({ labels: { site: null, owner: 'ops' }, cordoned: true }),
+    })
     t.match(changes.at(-1), { type: 'node', nodeId: 'n1', reason: 'patched' })
   })
   t.test('a patch without labels leaves them; one without cordoned leaves that', async (t) => {
@@ -97,7 +126,18 @@ t.test('NodePatchService', async (t) => {
 })
 
 t.test('NodeRevocationService', async (t) => {
-  const outboxRecord = (seq: number): OutboxRecord => ({ nodeId: 'n1', seq, kind: 'status', body: { nodeId: 'n1', observedGeneration: 1, at: AT, workloads: [{ name: 'web', deployment: 'web', revision: 1, state: 'running', health: 'none', restarts: 0, since: AT }] } }) as OutboxRecord
+  const outboxRecord = (seq: number): OutboxRecord =>
+    ({
+      nodeId: 'n1',
+      seq,
+      kind: 'status',
+      body: {
+        nodeId: 'n1',
+        observedGeneration: 1,
+        at: AT,
+        workloads: [{ name: 'web', deployment: 'web', revision: 1, state: 'running', health: 'none', restarts: 0, since: AT }],
+      },
+    }) as OutboxRecord
 
   t.test('removes the node, its credentials and status in one step, rewrites the broker, cuts the connection, and replaces its copies', async (t) => {
     const { store, clock, feed, changes, fleet } = setUp(t)
@@ -116,17 +156,32 @@ t.test('NodeRevocationService', async (t) => {
     t.same(answer, { revoked: placedOn, broker: { confirmed: true } })
     const other = placedOn === 'n1' ? 'n2' : 'n1'
     t.equal(store.nodes.get(placedOn ?? ''), null)
-    t.same(store.credentials.usernames().map((c) => c.nodeId), [other], 'only the other node can still log in')
+    t.same(
+      store.credentials.usernames().map((c) => c.nodeId),
+      [other],
+      'only the other node can still log in',
+    )
     t.equal(store.status.lastSeq(placedOn ?? ''), 0, 'its dedupe state is forgotten')
     t.same(broker.reasons, [`revoked ${placedOn}`])
     t.same(transport.disconnected, [placedOn])
-    t.same(store.deployments.placements().map((p) => p.nodeId), [other], 'the pass before the answer placed web on the other node')
+    t.same(
+      store.deployments.placements().map((p) => p.nodeId),
+      [other],
+      'the pass before the answer placed web on the other node',
+    )
     t.match(store.audit.list()[0], { actor: 'alice', action: 'node.revoke', target: placedOn, detail: null })
     t.match(changes.at(-1), { type: 'node', nodeId: placedOn, reason: 'revoked' })
   })
   t.test("the answer carries the broker's error, and says nothing of a broker when there is none", async (t) => {
     const { store, clock, feed, fleet } = setUp(t)
-    const failing = new NodeRevocationService({ store, clock, fleet, feed, transport: recordingTransport(), brokerAccess: recordingBroker({ confirmed: false, error: 'reload refused' }) })
+    const failing = new NodeRevocationService({
+      store,
+      clock,
+      fleet,
+      feed,
+      transport: recordingTransport(),
+      brokerAccess: recordingBroker({ confirmed: false, error: 'reload refused' }),
+    })
     t.same(await failing.revoke('n1', 'a'), { revoked: 'n1', broker: { confirmed: false, error: 'reload refused' } })
     const embedded = new NodeRevocationService({ store, clock, fleet, feed, transport: recordingTransport() })
     t.same(await embedded.revoke('n2', 'a'), { revoked: 'n2' })

@@ -20,8 +20,16 @@ const place = (kind: OutboxKind, bytes: number, occupancy: OutboxOccupancy, drop
 
 t.test('a status supersedes every unsent status and always fits, even over the bound', async (t) => {
   t.strictSame(place('status', 10, { records: 0, bytes: 0 }, 0), { supersede: 'status', notice: false, append: true, dropped: 0 })
-  t.strictSame(place('status', 10_000, { records: 99, bytes: 99_999 }, 0), { supersede: 'status', notice: false, append: true, dropped: 0 }, 'far over both bounds')
-  t.strictSame(place('status', 10, { records: 3, bytes: 300 }, 4), { supersede: 'status', notice: false, append: true, dropped: 4 }, 'the dropped count waits for an event')
+  t.strictSame(
+    place('status', 10_000, { records: 99, bytes: 99_999 }, 0),
+    { supersede: 'status', notice: false, append: true, dropped: 0 },
+    'far over both bounds',
+  )
+  t.strictSame(
+    place('status', 10, { records: 3, bytes: 300 }, 4),
+    { supersede: 'status', notice: false, append: true, dropped: 4 },
+    'the dropped count waits for an event',
+  )
   let read = 0
   placeInOutbox('status', 10, { occupancy: () => (read++, { records: 0, bytes: 0 }), dropped: 0 }, LIMITS, 0)
   t.equal(read, 0, 'a status does not make the store count the outbox')
@@ -41,7 +49,11 @@ t.test('an event past either bound is dropped and counted', async (t) => {
 t.test('after drops, the notice goes first, and only when it and the next event both fit', async (t) => {
   t.strictSame(place('event', 100, { records: 0, bytes: 0 }, 2), { supersede: null, notice: true, append: true, dropped: 0 })
   t.strictSame(place('event', 100, { records: 1, bytes: 150 }, 2), { supersede: null, notice: true, append: true, dropped: 0 }, 'exactly room for both')
-  t.strictSame(place('event', 100, { records: 2, bytes: 0 }, 2), { supersede: null, notice: false, append: false, dropped: 3 }, 'room for one record: the event is dropped too')
+  t.strictSame(
+    place('event', 100, { records: 2, bytes: 0 }, 2),
+    { supersede: null, notice: false, append: false, dropped: 3 },
+    'room for one record: the event is dropped too',
+  )
   t.strictSame(place('event', 100, { records: 1, bytes: 151 }, 2), { supersede: null, notice: false, append: false, dropped: 3 }, 'a byte short of both')
 })
 
@@ -66,7 +78,8 @@ t.test('every small case: the bound holds, nothing is lost uncounted, and a noti
               event.append === (records + 1 + (dropped > 0 ? 1 : 0) <= LIMITS.maxRecords && used + bytes + (dropped > 0 ? noticeBytes : 0) <= LIMITS.maxBytes)
             if (!ok) t.fail(`event ${JSON.stringify({ occupancy, bytes, noticeBytes, dropped, event })}`)
             const status = place('status', bytes, occupancy, dropped, noticeBytes)
-            if (status.supersede !== 'status' || !status.append || status.notice || status.dropped !== dropped) t.fail(`status ${JSON.stringify({ occupancy, dropped, status })}`)
+            if (status.supersede !== 'status' || !status.append || status.notice || status.dropped !== dropped)
+              t.fail(`status ${JSON.stringify({ occupancy, dropped, status })}`)
           }
         }
       }
@@ -162,7 +175,9 @@ for (const seed of [1, 2, 3, 17, 2024]) {
         store.enqueue(entries)
         model.enqueue(entries, now)
       }
-      const stored = store.pendingOutbox(0, 1_000_000, Number.MAX_SAFE_INTEGER).map((r) => ({ seq: r.seq, kind: r.kind, text: JSON.stringify(r.body), bytes: r.bytes }))
+      const stored = store
+        .pendingOutbox(0, 1_000_000, Number.MAX_SAFE_INTEGER)
+        .map((r) => ({ seq: r.seq, kind: r.kind, text: JSON.stringify(r.body), bytes: r.bytes }))
       const expected = model.rows.map((r) => ({ ...r, bytes: Buffer.byteLength(r.text) }))
       if (JSON.stringify(stored) !== JSON.stringify(expected) || store.outboxDepth().droppedEvents !== model.dropped) {
         t.strictSame({ stored, dropped: store.outboxDepth().droppedEvents }, { stored: expected, dropped: model.dropped }, `step ${step} differs`)

@@ -73,7 +73,7 @@ t.test('a database from before epochs keeps the legacy epoch; an empty one gets 
   const used = join(dir, 'used.db')
   makeOld(used, true)
   const upgraded = open(t, used)
-  t.equal(upgraded.store.outboxEpoch(), LEGACY_EPOCH, 'its pending records were numbered against the hub\'s legacy mark, so they stay in it')
+  t.equal(upgraded.store.outboxEpoch(), LEGACY_EPOCH, "its pending records were numbered against the hub's legacy mark, so they stay in it")
   t.equal(upgraded.store.outboxDepth().records, 1, 'nothing lost')
 
   const empty = join(dir, 'empty.db')

@@ -72,9 +72,12 @@ t.test('a new epoch with seqs below the old high-water mark is stored; the old e
   t.same(send({ nodeId: 'n1', epoch: old, records: [ev('n1', 5_000, 'OldA'), ev('n1', 5_001, 'OldB')] }), { nodeId: 'n1', epoch: old, seq: 5_001 })
 
   // The database was recreated and the clock is in the past: seqs restart far lower.
-  t.same(send({ nodeId: 'n1', epoch: fresh, records: [ev('n1', 10, 'NewA'), ev('n1', 11, 'NewB')] }), { nodeId: 'n1', epoch: fresh, seq: 11 },
-    'acked under the new epoch, with its own seq')
-  t.same(types(), ['OldA', 'OldB', 'NewA', 'NewB'], 'the new epoch\'s records are stored, not dropped as duplicates')
+  t.same(
+    send({ nodeId: 'n1', epoch: fresh, records: [ev('n1', 10, 'NewA'), ev('n1', 11, 'NewB')] }),
+    { nodeId: 'n1', epoch: fresh, seq: 11 },
+    'acked under the new epoch, with its own seq',
+  )
+  t.same(types(), ['OldA', 'OldB', 'NewA', 'NewB'], "the new epoch's records are stored, not dropped as duplicates")
   t.equal(store.status.lastSeq('n1', old), 5_001, 'the old epoch keeps its high-water mark')
   t.equal(store.status.lastSeq('n1', fresh), 11)
 
@@ -99,7 +102,7 @@ t.test('legacy batches (no epoch) still work, and their ack names no epoch', asy
   t.equal(store.status.lastSeq('n1'), 102)
 })
 
-t.test('the migration keeps each node\'s stored seq as its legacy epoch', async (t) => {
+t.test("the migration keeps each node's stored seq as its legacy epoch", async (t) => {
   const file = path.join(tempDir(t, 'outbox-epoch-migrate'), 'hub.db')
   const epochStep = HUB_MIGRATIONS.findIndex((m) => m.name === 'outbox-epochs')
   t.ok(epochStep > 0, 'the step exists')
@@ -111,7 +114,7 @@ t.test('the migration keeps each node\'s stored seq as its legacy epoch', async 
 
   const { store, send, types } = setup(t, file)
   t.equal(store.db.pragma('user_version', { simple: true }), HUB_MIGRATIONS.length, 'migrated to the latest')
-  t.equal(store.status.lastSeq('n1'), 7_000, 'the old high-water mark is the legacy epoch\'s')
+  t.equal(store.status.lastSeq('n1'), 7_000, "the old high-water mark is the legacy epoch's")
   t.same(send({ nodeId: 'n1', records: [ev('n1', 6_999, 'Dup'), ev('n1', 7_001, 'Next')] }), { nodeId: 'n1', seq: 7_001 })
   t.same(types(), ['Next'], 'a record already acknowledged before the upgrade is still a duplicate')
 })

@@ -65,7 +65,9 @@ t.test('a wall clock stepped a year back and forth neither resends a batch early
     sender.stop()
     store.close()
   })
-  store.enqueue([{ kind: 'event', body: { nodeId: NODE, type: 'WorkloadStateChanged', severity: 'info', workload: 'web', message: 'one', at: new Date(T0).toISOString() } }])
+  store.enqueue([
+    { kind: 'event', body: { nodeId: NODE, type: 'WorkloadStateChanged', severity: 'info', workload: 'web', message: 'one', at: new Date(T0).toISOString() } },
+  ])
   sender.start()
   await waitFor(() => transport.sent.length === 1, { what: 'the first send' })
   const seqs = transport.sent[0]?.records.map((r) => r.seq) ?? []
@@ -87,7 +89,11 @@ t.test('a wall clock stepped a year back and forth neither resends a batch early
   t.equal(transport.sent.length, 1, 'not before the interval has passed on the monotonic clock')
   clock.advance(2)
   await waitFor(() => transport.sent.length === 2, { what: 'the resend once the interval has passed' })
-  t.same(transport.sent[1]?.records.map((r) => r.seq), seqs, 'the same records, again')
+  t.same(
+    transport.sent[1]?.records.map((r) => r.seq),
+    seqs,
+    'the same records, again',
+  )
 
   sender.onAck(encodeMessage({ nodeId: NODE, epoch: store.outboxEpoch(), seq: seqs[0] }))
   t.equal(store.outboxDepth().records, 0, 'the ack deletes them')

@@ -73,7 +73,10 @@ t.test('an ack that arrives before the publish settles still lets the next batch
   first.settle()
   await settled()
   t.equal(transport.sent.length, 2, 'the second batch goes as soon as the first publish settles')
-  t.strictSame(transport.sent[1]!.batch.records.map((r) => (r.body as NodeEvent).message), ['transition 2'])
+  t.strictSame(
+    transport.sent[1]!.batch.records.map((r) => (r.body as NodeEvent).message),
+    ['transition 2'],
+  )
 })
 
 t.test('the usual order (PUBACK, then ack) sends the next batch on the ack', async (t) => {
@@ -81,7 +84,10 @@ t.test('the usual order (PUBACK, then ack) sends the next batch on the ack', asy
   store.enqueue([{ kind: 'event', body: event(1) }])
   sender.kick()
   const first = transport.sent[0]!
-  store.enqueue([{ kind: 'event', body: event(2) }, { kind: 'event', body: event(3) }])
+  store.enqueue([
+    { kind: 'event', body: event(2) },
+    { kind: 'event', body: event(3) },
+  ])
   first.settle()
   await settled()
   t.equal(transport.sent.length, 1, 'settled but not acknowledged: still in flight')
@@ -100,22 +106,28 @@ t.test('a failed publish does not resend at once; the next kick does', async (t)
   t.equal(transport.sent.length, 1, 'no hot retry loop from the failure itself')
   sender.kick()
   t.equal(transport.sent.length, 2, 'the retry sends the same records again')
-  t.strictSame(transport.sent[1]!.batch.records.map((r) => r.seq), transport.sent[0]!.batch.records.map((r) => r.seq))
+  t.strictSame(
+    transport.sent[1]!.batch.records.map((r) => r.seq),
+    transport.sent[0]!.batch.records.map((r) => r.seq),
+  )
 })
 
-t.test('batches carry the database\'s epoch; an ack for another epoch (or none) deletes nothing', async (t) => {
+t.test("batches carry the database's epoch; an ack for another epoch (or none) deletes nothing", async (t) => {
   const { store, transport, sender } = setup(t)
-  store.enqueue([{ kind: 'event', body: event(1) }, { kind: 'event', body: event(2) }])
+  store.enqueue([
+    { kind: 'event', body: event(1) },
+    { kind: 'event', body: event(2) },
+  ])
   sender.kick()
   const first = transport.sent[0]!
   const epoch = store.outboxEpoch()
-  t.equal(first.batch.epoch, epoch, 'the batch names this database\'s epoch')
+  t.equal(first.batch.epoch, epoch, "the batch names this database's epoch")
   first.settle()
   await settled()
   const last = first.batch.records.at(-1)!.seq
   sender.onAck(ack(last + 1_000, 'an-older-database'))
   sender.onAck(ack(last + 1_000))
-  t.equal(store.outboxDepth().records, 2, 'acks for another epoch, or the legacy one, leave this epoch\'s records alone')
+  t.equal(store.outboxDepth().records, 2, "acks for another epoch, or the legacy one, leave this epoch's records alone")
   sender.onAck(ack(last, epoch))
   t.equal(store.outboxDepth().records, 0, 'the ack for this epoch deletes them')
 })

@@ -41,10 +41,19 @@ t.test('list prints a table of name, arch and description', async (t) => {
   const lines = out.trimEnd().split('\n')
   t.match(lines[0], /^NAME\s+ARCH\s+DESCRIPTION$/)
   t.equal(lines.length, 10, 'header and nine profiles')
-  t.ok(lines.some((line) => /^raspberry-pi-4\s+arm64,arm\s+Raspberry Pi 4 Model B/.test(line)), 'the Pi 4 row')
-  t.ok(lines.some((line) => /^x86-datacenter-gpu\s+amd64\s+x86 servers/.test(line)), 'the GPU server row')
+  t.ok(
+    lines.some((line) => /^raspberry-pi-4\s+arm64,arm\s+Raspberry Pi 4 Model B/.test(line)),
+    'the Pi 4 row',
+  )
+  t.ok(
+    lines.some((line) => /^x86-datacenter-gpu\s+amd64\s+x86 servers/.test(line)),
+    'the GPU server row',
+  )
   const descriptionColumn = lines[0]?.indexOf('DESCRIPTION')
-  t.ok(lines.every((line) => line.length > (descriptionColumn ?? 0)), 'columns are aligned')
+  t.ok(
+    lines.every((line) => line.length > (descriptionColumn ?? 0)),
+    'columns are aligned',
+  )
 })
 
 t.test('list -o json is the catalog, parseable and sorted', async (t) => {
@@ -66,8 +75,16 @@ t.test('match --inventory explains the choice in words', async (t) => {
   t.match(out, /machine: pi4-line3 \(arm64, Raspberry Pi 4 Model B Rev 1\.4\) from .*raspberry-pi-4\.json\n/)
   t.match(out, /\n {2}- hardware model 'Raspberry Pi 4 Model B Rev 1\.4' matches \/raspberry pi/)
   t.match(out, /\n {2}- memory 3\.7 GiB within 1\.5 GiB–8 GiB\n/)
-  t.match(out, /\n {2}NAME\s+MATCHED\s+SCORE\s+NOT CHOSEN BECAUSE\n {2}raspberry-pi-4\s+yes\s+11\n {2}generic-arm64\s+yes\s+1\s+ranked lower\n/, 'candidates best first')
-  t.match(out, /\n {2}raspberry-pi-zero-2w\s+no\s+1\s+no model pattern \(\/raspberry pi zero 2\/i\) matches hardware model 'Raspberry Pi 4 Model B Rev 1\.4'/, 'says why a near miss lost')
+  t.match(
+    out,
+    /\n {2}NAME\s+MATCHED\s+SCORE\s+NOT CHOSEN BECAUSE\n {2}raspberry-pi-4\s+yes\s+11\n {2}generic-arm64\s+yes\s+1\s+ranked lower\n/,
+    'candidates best first',
+  )
+  t.match(
+    out,
+    /\n {2}raspberry-pi-zero-2w\s+no\s+1\s+no model pattern \(\/raspberry pi zero 2\/i\) matches hardware model 'Raspberry Pi 4 Model B Rev 1\.4'/,
+    'says why a near miss lost',
+  )
 })
 
 t.test('match -o json is a stable object that parses back', async (t) => {
@@ -97,7 +114,10 @@ t.test('match reads YAML inventories and honours --profile', async (t) => {
   const file = join(dir, 'ipc.yaml')
   await writeFile(file, stringify(inventory))
   t.match((await run('match', '--inventory', file)).out, /^profile: x86-industrial-gateway\n/)
-  const forced = JSON.parse((await run('match', '--inventory', file, '--profile', 'generic-amd64', '-o', 'json')).out) as { profile: { name: string }; reasons: string[] }
+  const forced = JSON.parse((await run('match', '--inventory', file, '--profile', 'generic-amd64', '-o', 'json')).out) as {
+    profile: { name: string }
+    reasons: string[]
+  }
   t.equal(forced.profile.name, 'generic-amd64')
   t.equal(forced.reasons[0], "chosen by override 'generic-amd64'")
 })

@@ -79,8 +79,14 @@ const files = sourceFiles(protocolDir)
 
 t.test('the scan sees the protocol sources and their imports', async (t) => {
   t.ok(files.length >= 10, `${files.length} files`)
-  t.ok(files.some((file) => specifiersOf(file).includes('zod')), 'finds zod imports')
-  t.ok(files.some((file) => specifiersOf(file).includes('node:crypto')), 'finds the node:crypto import of signing.ts')
+  t.ok(
+    files.some((file) => specifiersOf(file).includes('zod')),
+    'finds zod imports',
+  )
+  t.ok(
+    files.some((file) => specifiersOf(file).includes('node:crypto')),
+    'finds the node:crypto import of signing.ts',
+  )
   // The scanner itself must see through every import form, or the checks below prove nothing.
   const probe = ts.preProcessFile(
     "import type { A } from '../hub/a.js'\nexport * from '../agent/b.js'\nconst c = await import('node:fs')\nimport {\n  d,\n} from 'node:net'\n",

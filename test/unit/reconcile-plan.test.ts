@@ -52,7 +52,14 @@ function plan(scenario: Scenario): Step[] {
   const desired: DesiredWorkload[] = (scenario.desired ?? []).map((w) => ({ workload: w, configHash: hashOf(w) }))
   const timing = new Map<string, WorkloadTiming>(Object.entries(scenario.backoff ?? {}).map(([name, backoffUntil]) => [name, { backoffUntil }]))
   const images = scenario.images ?? desired.map((d) => d.workload.template.image)
-  return planSteps({ desired, observed: scenario.observed ?? [], timing, imagesPresent: new Set(images), keepUnknown: scenario.keepUnknown ?? false, now: scenario.now ?? NOW })
+  return planSteps({
+    desired,
+    observed: scenario.observed ?? [],
+    timing,
+    imagesPresent: new Set(images),
+    keepUnknown: scenario.keepUnknown ?? false,
+    now: scenario.now ?? NOW,
+  })
 }
 
 t.test('with no container and the image absent, pulls, then creates and starts', async (t) => {
@@ -72,7 +79,11 @@ t.test('with no container and the image present, creates and starts without pull
 
 t.test('does nothing when the matching container is running', async (t) => {
   t.strictSame(plan({ desired: [workload('ingest')], observed: [container('ingest')] }), [])
-  t.strictSame(plan({ desired: [workload('ingest')], observed: [container('ingest')], images: [] }), [], 'a running match needs no image, even if it was pruned')
+  t.strictSame(
+    plan({ desired: [workload('ingest')], observed: [container('ingest')], images: [] }),
+    [],
+    'a running match needs no image, even if it was pruned',
+  )
 })
 
 t.test('recreates a container whose config hash differs', async (t) => {
@@ -116,7 +127,11 @@ t.test('an exited container is started again or left alone as its restart policy
   for (const { policy, exitCode, restart } of cases) {
     const desired = workload('job', { restartPolicy: policy })
     const steps = plan({ desired: [desired], observed: [container('job', { state: 'exited', exitCode, configHash: hashOf(desired) })] })
-    t.strictSame(steps, restart ? [{ kind: 'start', workload: 'job', containerId: 'job-c1' }] : [], `${policy}, exit code ${String(exitCode)}: ${restart ? 'start' : 'nothing'}`)
+    t.strictSame(
+      steps,
+      restart ? [{ kind: 'start', workload: 'job', containerId: 'job-c1' }] : [],
+      `${policy}, exit code ${String(exitCode)}: ${restart ? 'start' : 'nothing'}`,
+    )
   }
 })
 
@@ -125,13 +140,24 @@ t.test('waits, with the time to wake, while the restart backoff is in the future
   t.strictSame(plan({ desired: [workload('ingest')], observed, backoff: { ingest: NOW + 20_000 } }), [
     { kind: 'wait', workload: 'ingest', until: NOW + 20_000, reason: 'restart-backoff' },
   ])
-  t.strictSame(plan({ desired: [workload('ingest')], observed, backoff: { ingest: NOW } }), [{ kind: 'start', workload: 'ingest', containerId: 'ingest-c1' }], 'backoff ending now: start')
-  t.strictSame(plan({ desired: [workload('ingest')], observed, backoff: { ingest: NOW - 1 } }), [{ kind: 'start', workload: 'ingest', containerId: 'ingest-c1' }], 'backoff elapsed: start')
+  t.strictSame(
+    plan({ desired: [workload('ingest')], observed, backoff: { ingest: NOW } }),
+    [{ kind: 'start', workload: 'ingest', containerId: 'ingest-c1' }],
+    'backoff ending now: start',
+  )
+  t.strictSame(
+    plan({ desired: [workload('ingest')], observed, backoff: { ingest: NOW - 1 } }),
+    [{ kind: 'start', workload: 'ingest', containerId: 'ingest-c1' }],
+    'backoff elapsed: start',
+  )
 })
 
 t.test('a backoff does not hold back a container that needs no restart', async (t) => {
   const job = workload('job', { restartPolicy: 'never' })
-  t.strictSame(plan({ desired: [job], observed: [container('job', { state: 'exited', exitCode: 1, configHash: hashOf(job) })], backoff: { job: NOW + 10_000 } }), [])
+  t.strictSame(
+    plan({ desired: [job], observed: [container('job', { state: 'exited', exitCode: 1, configHash: hashOf(job) })], backoff: { job: NOW + 10_000 } }),
+    [],
+  )
   t.strictSame(plan({ desired: [workload('ingest')], observed: [container('ingest')], backoff: { ingest: NOW + 10_000 } }), [])
 })
 
@@ -146,7 +172,11 @@ t.test('a dead container, which the engine cannot start, is replaced when its po
     { kind: 'wait', workload: 'ingest', until: NOW + 5_000, reason: 'restart-backoff' },
   ])
   const once = workload('once', { restartPolicy: 'never' })
-  t.strictSame(plan({ desired: [once], observed: [container('once', { state: 'dead', exitCode: 1, configHash: hashOf(once) })] }), [], 'never: left for inspection')
+  t.strictSame(
+    plan({ desired: [once], observed: [container('once', { state: 'dead', exitCode: 1, configHash: hashOf(once) })] }),
+    [],
+    'never: left for inspection',
+  )
 })
 
 t.test('leaves restarting, paused and removing containers alone', async (t) => {
@@ -193,19 +223,30 @@ t.test('among duplicates, a matching config outranks running, and the most recen
     desired: [workload('ingest')],
     observed: [container('ingest', { id: 'x-exited', state: 'exited', configHash: 'old1' }), container('ingest', { id: 'y-running', configHash: 'old2' })],
   })
-  t.strictSame(noneMatch, [
-    { kind: 'remove', workload: 'ingest', containerId: 'x-exited', reason: 'duplicate' },
-    { kind: 'recreate', workload: 'ingest', containerId: 'y-running' },
-  ], 'with no match, the running one is kept and recreated')
+  t.strictSame(
+    noneMatch,
+    [
+      { kind: 'remove', workload: 'ingest', containerId: 'x-exited', reason: 'duplicate' },
+      { kind: 'recreate', workload: 'ingest', containerId: 'y-running' },
+    ],
+    'with no match, the running one is kept and recreated',
+  )
 })
 
 t.test('removes containers of workloads that are no longer desired', async (t) => {
-  const steps = plan({ desired: [workload('ingest')], observed: [container('ingest'), container('retired'), container('retired', { id: 'retired-c0', state: 'exited' })] })
+  const steps = plan({
+    desired: [workload('ingest')],
+    observed: [container('ingest'), container('retired'), container('retired', { id: 'retired-c0', state: 'exited' })],
+  })
   t.strictSame(steps, [
     { kind: 'remove', workload: 'retired', containerId: 'retired-c0', reason: 'not-desired' },
     { kind: 'remove', workload: 'retired', containerId: 'retired-c1', reason: 'not-desired' },
   ])
-  t.strictSame(plan({ desired: [], observed: [container('retired')] }), [{ kind: 'remove', workload: 'retired', containerId: 'retired-c1', reason: 'not-desired' }], 'an empty document removes everything')
+  t.strictSame(
+    plan({ desired: [], observed: [container('retired')] }),
+    [{ kind: 'remove', workload: 'retired', containerId: 'retired-c1', reason: 'not-desired' }],
+    'an empty document removes everything',
+  )
 })
 
 t.test('keepUnknown spares containers it cannot account for, but still tidies desired workloads', async (t) => {
@@ -261,7 +302,7 @@ t.test('the plan is the same whatever order the inputs come in, and the inputs a
   const frozenDesired = JSON.stringify(desired)
   const frozenObserved = JSON.stringify(observed)
   let seed = 7
-  const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+  const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
   const shuffle = <T>(items: readonly T[]): T[] => {
     const copy = [...items]
     for (let i = copy.length - 1; i > 0; i--) {
@@ -301,11 +342,20 @@ t.test('pulls again only once the pull backoff has elapsed', async (t) => {
     { kind: 'wait', workload: 'ingest', until: NOW + 15_000, reason: 'pull-backoff' },
   ])
   const upgraded = workload('ingest', { image: 'registry.example/ingest:2' })
-  t.strictSame(plan({ desired: [upgraded], observed: [container('ingest')], images: [], backoff: { ingest: NOW + 15_000 } }), [
-    { kind: 'wait', workload: 'ingest', until: NOW + 15_000, reason: 'pull-backoff' },
-  ], 'the old container keeps running while the new image cannot be pulled')
-  t.strictSame(plan({ desired: [workload('ingest')], images: [], backoff: { ingest: NOW } }).map((s) => s.kind), ['pull', 'create', 'start'])
-  t.strictSame(plan({ desired: [workload('ingest')], backoff: { ingest: NOW + 15_000 } }).map((s) => s.kind), ['create', 'start'], 'an image that turned up meanwhile is used at once')
+  t.strictSame(
+    plan({ desired: [upgraded], observed: [container('ingest')], images: [], backoff: { ingest: NOW + 15_000 } }),
+    [{ kind: 'wait', workload: 'ingest', until: NOW + 15_000, reason: 'pull-backoff' }],
+    'the old container keeps running while the new image cannot be pulled',
+  )
+  t.strictSame(
+    plan({ desired: [workload('ingest')], images: [], backoff: { ingest: NOW } }).map((s) => s.kind),
+    ['pull', 'create', 'start'],
+  )
+  t.strictSame(
+    plan({ desired: [workload('ingest')], backoff: { ingest: NOW + 15_000 } }).map((s) => s.kind),
+    ['create', 'start'],
+    'an image that turned up meanwhile is used at once',
+  )
 })
 
 t.test('one workload waiting does not hold back another', async (t) => {
@@ -343,7 +393,10 @@ t.test('invariants hold over every combination of state, policy, exit code, conf
                     ? []
                     : layout === 'one'
                       ? [container('target', { state, exitCode, configHash: hash })]
-                      : [container('target', { id: 'target-c1', state, exitCode, configHash: hash }), container('target', { id: 'target-c2', state: 'exited', exitCode: 1, configHash: 'other00000000000' })]
+                      : [
+                          container('target', { id: 'target-c1', state, exitCode, configHash: hash }),
+                          container('target', { id: 'target-c2', state: 'exited', exitCode: 1, configHash: 'other00000000000' }),
+                        ]
                 const observed = [...own, container('neighbour'), container('stray')]
                 const steps = plan({
                   desired: [target, neighbour],
@@ -374,7 +427,8 @@ t.test('invariants hold over every combination of state, policy, exit code, conf
                 if (kinds.includes('create') && kinds.includes('recreate')) fail('both create and recreate')
                 if (kinds.filter((k) => k === 'create' || k === 'recreate').length > 1) fail('more than one new container')
                 const createAt = kinds.indexOf('create')
-                if (createAt >= 0 && !(mine[createAt + 1]?.kind === 'start' && (mine[createAt + 1] as { containerId: string | null }).containerId === null)) fail('create without a start of the new container')
+                if (createAt >= 0 && !(mine[createAt + 1]?.kind === 'start' && (mine[createAt + 1] as { containerId: string | null }).containerId === null))
+                  fail('create without a start of the new container')
                 if (createAt >= 0 && own.length > 0) fail('created although a container exists')
 
                 // Never start a container whose config differs, nor a dead one.
@@ -404,7 +458,12 @@ t.test('invariants hold over every combination of state, policy, exit code, conf
                 // What must happen.
                 if (layout === 'none' && !(backoff && !imagePresent) && !makesNew) fail('no container, yet nothing creates one')
                 if (layout !== 'none' && !hashMatches && !kinds.includes('recreate') && !(backoff && !imagePresent)) fail('config differs, yet no recreate')
-                if (layout !== 'none' && hashMatches && (state === 'running' || state === 'restarting' || state === 'paused' || state === 'removing') && kinds.some((k) => k !== 'remove')) {
+                if (
+                  layout !== 'none' &&
+                  hashMatches &&
+                  (state === 'running' || state === 'restarting' || state === 'paused' || state === 'removing') &&
+                  kinds.some((k) => k !== 'remove')
+                ) {
                   fail(`acted on a ${state} container whose config matches`)
                 }
               }

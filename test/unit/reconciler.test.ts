@@ -20,7 +20,12 @@ const NODE = 'pi-1'
 const silent = pino({ level: 'silent' })
 
 function workload(name: string, extra: Partial<Workload['template']> = {}, revision = 1): Workload {
-  return { name, deployment: name, revision, template: { image: IMAGE, command: ['sleep', '3600'], restartPolicy: 'always', network: 'host', ...extra } as Workload['template'] }
+  return {
+    name,
+    deployment: name,
+    revision,
+    template: { image: IMAGE, command: ['sleep', '3600'], restartPolicy: 'always', network: 'host', ...extra } as Workload['template'],
+  }
 }
 
 /** A clock the test moves by hand; wall and monotonic move together unless told otherwise. */
@@ -91,7 +96,10 @@ function harness(t: Parameters<typeof tempDir>[0], options: { images?: readonly 
       return (await runtime.list(NODE)).filter((c) => c.state === 'running').map((c) => ({ workload: c.workload, id: c.id, revision: c.revision }))
     },
     events() {
-      return store.pendingOutbox(0, 10_000, 64 * 1024 * 1024).filter((row) => row.kind === 'event').map((row) => row.body as NodeEvent)
+      return store
+        .pendingOutbox(0, 10_000, 64 * 1024 * 1024)
+        .filter((row) => row.kind === 'event')
+        .map((row) => row.body as NodeEvent)
     },
     lastStatus() {
       const statuses = store.pendingOutbox(0, 10_000, 64 * 1024 * 1024).filter((row) => row.kind === 'status')
@@ -110,13 +118,26 @@ t.test('creates and starts what is desired, stores it and reports it', async (t)
   const running = await h.running()
   t.same(running.map((c) => c.workload).sort(), ['db', 'web'], 'one running container per workload')
   t.same(
-    h.store.workloads().map((w) => [w.name, w.state, w.containerId]).sort(),
+    h.store
+      .workloads()
+      .map((w) => [w.name, w.state, w.containerId])
+      .sort(),
     running.map((c) => [c.workload, 'running', c.id]).sort(),
     'the store records each as running with its container',
   )
   const status = h.lastStatus()
-  t.same(status?.workloads.map((w) => [w.name, w.state]).sort(), [['db', 'running'], ['web', 'running']], 'the last status reports both running')
-  t.ok(h.events().some((e) => e.type === 'WorkloadStateChanged' && e.workload === 'web'), 'a state change event for each')
+  t.same(
+    status?.workloads.map((w) => [w.name, w.state]).sort(),
+    [
+      ['db', 'running'],
+      ['web', 'running'],
+    ],
+    'the last status reports both running',
+  )
+  t.ok(
+    h.events().some((e) => e.type === 'WorkloadStateChanged' && e.workload === 'web'),
+    'a state change event for each',
+  )
 })
 
 t.test('a pass with nothing to do touches nothing and reports nothing new', async (t) => {
@@ -145,9 +166,20 @@ t.test('a template change replaces the container; a removed workload is removed'
   t.equal(after[0]?.workload, 'web')
   t.not(after[0]?.id, before.get('web'), 'web runs in a new container')
   t.equal(after[0]?.revision, 2, 'of the new revision')
-  t.same(await h.runtime.list(NODE).then((all) => all.map((c) => c.id).filter((id) => id === before.get('web') || id === before.get('db'))), [], 'the old containers are gone')
-  t.same(h.store.workloads().map((w) => w.name), ['web'], 'the store forgets db')
-  t.ok(h.events().some((e) => e.type === 'WorkloadRemoved' && e.workload === 'db'), 'db removal reported')
+  t.same(
+    await h.runtime.list(NODE).then((all) => all.map((c) => c.id).filter((id) => id === before.get('web') || id === before.get('db'))),
+    [],
+    'the old containers are gone',
+  )
+  t.same(
+    h.store.workloads().map((w) => w.name),
+    ['web'],
+    'the store forgets db',
+  )
+  t.ok(
+    h.events().some((e) => e.type === 'WorkloadRemoved' && e.workload === 'db'),
+    'db removal reported',
+  )
 })
 
 t.test("containers it cannot account for stay until the hub's document is known, then go", async (t) => {
@@ -159,7 +191,11 @@ t.test("containers it cannot account for stay until the hub's document is known,
   t.equal((await h.running()).length, 1, 'kept while the desired document is unknown')
   h.setDesired([workload('web')])
   await h.pass()
-  t.same((await h.running()).map((c) => c.workload), ['web'], 'removed once the document says what belongs')
+  t.same(
+    (await h.running()).map((c) => c.workload),
+    ['web'],
+    'removed once the document says what belongs',
+  )
 })
 
 t.test('a crash is restarted only after the backoff, measured on the monotonic clock', async (t) => {
@@ -233,6 +269,10 @@ t.test('executeSteps: a failed step skips the rest of its workload, never the ot
   )
   t.match(outcomes[0]?.error, /image shoal-test\/not-pulled:1 is not present/, 'the failure says why')
   const containers = await runtime.list(NODE)
-  t.same(containers.map((c) => [c.workload, c.state]), [['fine', 'running']], 'only fine exists, running')
+  t.same(
+    containers.map((c) => [c.workload, c.state]),
+    [['fine', 'running']],
+    'only fine exists, running',
+  )
   t.equal(outcomes[2]?.containerId, containers[0]?.id, 'start reports the container it started')
 })

@@ -25,14 +25,14 @@ t.test('without a hint: 250 ms doubling to the 60 s every old agent uses', async
   t.equal(reconnectDelayMs(1, null, constant(0)), 125, 'never below half the base: no busy loop')
 })
 
-t.test('a small fleet\'s hint (1 s) keeps the base and caps every wait at 1 s', async (t) => {
+t.test("a small fleet's hint (1 s) keeps the base and caps every wait at 1 s", async (t) => {
   t.equal(reconnectDelayMs(1, 1_000, constant(ALMOST_ONE)), 500)
   t.equal(reconnectDelayMs(2, 1_000, constant(ALMOST_ONE)), 1_000)
   t.equal(reconnectDelayMs(50, 1_000, constant(ALMOST_ONE)), 1_000, 'however long the outage')
   t.equal(reconnectDelayMs(50, 1_000, constant(0)), 125)
 })
 
-t.test('a big fleet\'s hint spreads even the first retry over half the cap', async (t) => {
+t.test("a big fleet's hint spreads even the first retry over half the cap", async (t) => {
   t.equal(reconnectDelayMs(1, 60_000, constant(ALMOST_ONE)), 30_000, 'base is a quarter of the cap')
   t.equal(reconnectDelayMs(2, 60_000, constant(ALMOST_ONE)), 60_000)
   t.equal(reconnectDelayMs(1, 60_000, constant(0)), 7_500, 'and the least wait is half the base')
@@ -104,5 +104,9 @@ t.test('the store keeps the last hint across a restart, and a new database has n
   const second = open()
   t.teardown(() => second.close())
   t.equal(second.reconnectHint(), 4_000)
-  t.equal(new ReconnectHints({ nodeId: NODE, stored: second.reconnectHint(), save: () => undefined, logger: silent }).current(), 4_000, 'used from the first attempt after a restart')
+  t.equal(
+    new ReconnectHints({ nodeId: NODE, stored: second.reconnectHint(), save: () => undefined, logger: silent }).current(),
+    4_000,
+    'used from the first attempt after a restart',
+  )
 })

@@ -47,16 +47,20 @@ function hinter(ids: string[], clock: { ms: number }) {
   return { h, sent }
 }
 
-t.test('a node coming online is told the hint for today\'s fleet, on the ack channel\'s size budget', async (t) => {
+t.test("a node coming online is told the hint for today's fleet, on the ack channel's size budget", async (t) => {
   const clock = { ms: 0 }
   const { h, sent } = hinter(['a', 'b', 'c'], clock)
   h.nodeOnline('b')
   h.nodeOnline('b')
   await Promise.resolve()
-  t.strictSame(sent, [
-    { nodeId: 'b', hint: { kind: 'reconnect-hint', nodeId: 'b', reconnectCapMs: 1_000 } },
-    { nodeId: 'b', hint: { kind: 'reconnect-hint', nodeId: 'b', reconnectCapMs: 1_000 } },
-  ], 'every connect, so a node that lost one learns it again')
+  t.strictSame(
+    sent,
+    [
+      { nodeId: 'b', hint: { kind: 'reconnect-hint', nodeId: 'b', reconnectCapMs: 1_000 } },
+      { nodeId: 'b', hint: { kind: 'reconnect-hint', nodeId: 'b', reconnectCapMs: 1_000 } },
+    ],
+    'every connect, so a node that lost one learns it again',
+  )
 })
 
 t.test('when the fleet grows past a step, every node is told, not only the one connecting', async (t) => {

@@ -91,7 +91,10 @@ class Fleet {
 
   /** Online copies not available at their assigned revision. */
   down(): number {
-    return this.last?.copies.filter((c) => this.nodes.find((n) => n.id === c.nodeId)?.online && c.gate !== 'updated' && !(c.gate === 'old' && c.readySince !== null)).length ?? 0
+    return (
+      this.last?.copies.filter((c) => this.nodes.find((n) => n.id === c.nodeId)?.online && c.gate !== 'updated' && !(c.gate === 'old' && c.readySince !== null))
+        .length ?? 0
+    )
   }
 
   revisions(): number[] {
@@ -129,7 +132,10 @@ t.test('rolling with maxUnavailable 1 replaces one copy at a time, in node order
   const fleet = new Fleet(6, 1)
   const first = fleet.pass(2, strategy({ maxUnavailable: 1 }))
   t.same(fleet.revisions(), [2, 1, 1, 1, 1, 1])
-  t.match(first.events.map((e) => e.type), ['RolloutStarted', 'RolloutWave'])
+  t.match(
+    first.events.map((e) => e.type),
+    ['RolloutStarted', 'RolloutWave'],
+  )
   t.match(first.copies.find((c) => c.nodeId === 'n01')?.reason, /waiting: 1 of at most 1 copies down/)
   // The agent has not acted yet: nothing else moves.
   fleet.pass(2, strategy({ maxUnavailable: 1 }))
@@ -169,14 +175,23 @@ t.test('a revision that crash-loops fails at the first wave and the fleet return
   t.equal(record.phase, 'failed')
   t.equal(record.failure?.reason, 'HealthGateFailed')
   t.equal(record.failure?.rolledBack, true)
-  t.same(record.failure?.nodes.map((n) => n.nodeId), ['n00', 'n01'])
+  t.same(
+    record.failure?.nodes.map((n) => n.nodeId),
+    ['n00', 'n01'],
+  )
   t.match(record.failure?.message, /n00 \(crash-loop: exit code 1\)/)
   t.same(fleet.revisions(), [1, 1, 1, 1, 1, 1], 'every copy back on revision 1')
   for (const id of ['n02', 'n03', 'n04', 'n05']) t.same(fleet.history.get(id), [1], `${id} never ran revision 2`)
-  t.match(fleet.last?.events.map((e) => e.type), ['RolloutFailed', 'RolloutRolledBack'])
+  t.match(
+    fleet.last?.events.map((e) => e.type),
+    ['RolloutFailed', 'RolloutRolledBack'],
+  )
   const failed = record.conditions.find((c) => c.type === 'RolloutFailed')
   t.match(failed, { status: 'True', reason: 'HealthGateFailed', observedRevision: 2 })
-  t.match(record.conditions.find((c) => c.type === 'Progressing'), { status: 'False', reason: 'HealthGateFailed' })
+  t.match(
+    record.conditions.find((c) => c.type === 'Progressing'),
+    { status: 'False', reason: 'HealthGateFailed' },
+  )
   // Later passes hold the rollback; a copy the scheduler adds runs the stable revision.
   fleet.nodes.push({ id: 'n99', labels: {}, online: true })
   fleet.assigned.set('n99', null)
@@ -298,14 +313,20 @@ t.test('canary: a selector step holds until promoted, and nothing beyond it move
   t.same(fleet.revisions(), [1, 1, 2, 1, 2, 1], 'hours later, still only the canary ring')
   const record = fleet.record as RolloutRecord
   t.equal(record.phase, 'progressing', 'a manual hold does not run into the progress deadline')
-  t.match(record.conditions.find((c) => c.type === 'RolloutPaused'), { status: 'True', reason: 'AwaitingPromotion' })
+  t.match(
+    record.conditions.find((c) => c.type === 'RolloutPaused'),
+    { status: 'True', reason: 'AwaitingPromotion' },
+  )
   t.match(fleet.last?.copies.find((c) => c.nodeId === 'n00')?.reason, /waiting for shoal rollout promote \(canary step 1\)/)
   fleet.record = applyRolloutAction(record, 'promote', fleet.now)
   fleet.pass(2, s)
   t.same(fleet.revisions(), [2, 2, 2, 2, 2, 2], 'after promote the rest rolls (maxUnavailable 6)')
   fleet.run(2, s)
   t.equal(fleet.record?.phase, 'complete')
-  t.match(fleet.record?.conditions.find((c) => c.type === 'RolloutPaused'), { status: 'False' })
+  t.match(
+    fleet.record?.conditions.find((c) => c.type === 'RolloutPaused'),
+    { status: 'False' },
+  )
 })
 
 t.test('canary: cumulative count and percent steps with a timed pause', async (t) => {
@@ -316,7 +337,10 @@ t.test('canary: cumulative count and percent steps with a timed pause', async (t
   fleet.agentsAct()
   const holding = fleet.pass(2, s)
   t.equal(holding.wakeAt, fleet.now + 60 * SECOND, 'wakes when the pause ends')
-  t.match(holding.record.conditions.find((c) => c.type === 'RolloutPaused'), { status: 'True', reason: 'CanaryPause' })
+  t.match(
+    holding.record.conditions.find((c) => c.type === 'RolloutPaused'),
+    { status: 'True', reason: 'CanaryPause' },
+  )
   fleet.now += 60 * SECOND
   fleet.pass(2, s)
   t.equal(fleet.revisions().filter((r) => r === 2).length, 5, '50% of 10 by the end of step 2')
@@ -354,7 +378,10 @@ t.test('pause holds every copy that has not moved; resume continues', async (t) 
   }
   t.same(fleet.revisions(), [2, 1, 1, 1])
   t.equal(fleet.record?.phase, 'progressing', 'a paused rollout never runs into its deadline')
-  t.match(fleet.record?.conditions.find((c) => c.type === 'RolloutPaused'), { status: 'True', reason: 'Paused' })
+  t.match(
+    fleet.record?.conditions.find((c) => c.type === 'RolloutPaused'),
+    { status: 'True', reason: 'Paused' },
+  )
   fleet.record = applyRolloutAction(fleet.record as RolloutRecord, 'resume', fleet.now)
   fleet.run(2, s)
   t.equal(fleet.record?.phase, 'complete')
@@ -367,7 +394,10 @@ t.test('a newer revision during a rollout supersedes it and keeps the last fully
   fleet.pass(2, strategy({ maxUnavailable: 1 }))
   fleet.agentsAct()
   const next = fleet.pass(3, strategy({ maxUnavailable: 1 }))
-  t.match(next.events.map((e) => e.type), ['RolloutSuperseded', 'RolloutStarted'])
+  t.match(
+    next.events.map((e) => e.type),
+    ['RolloutSuperseded', 'RolloutStarted'],
+  )
   t.equal(next.record.stableRevision, 1)
   fleet.bad.add(3)
   fleet.run(3, strategy({ maxUnavailable: 1 }))
@@ -412,14 +442,16 @@ t.test('random fleets: within budget, monotonic, and always complete or rolled b
       const initiallyDown = fleet.nodes.filter((n) => !n.online).length
       if (down > budget) t.fail(`round ${round} pass ${pass}: ${down} copies down with maxUnavailable ${budget} (${initiallyDown} offline)`)
       const updated = plan.copies.filter((c) => c.revision === 2).length
-      if (plan.record.phase === 'progressing' && updated < updatedBefore) t.fail(`round ${round}: copies on the new revision went from ${updatedBefore} to ${updated}`)
+      if (plan.record.phase === 'progressing' && updated < updatedBefore)
+        t.fail(`round ${round}: copies on the new revision went from ${updatedBefore} to ${updated}`)
       updatedBefore = updated
       fleet.agentsAct()
       fleet.now += 5 * SECOND
     }
     const phase = fleet.record?.phase
     if (bad && fleet.nodes.some((n) => n.online)) {
-      if (phase !== 'failed' || fleet.revisions().some((r) => r !== 1)) t.fail(`round ${round}: a bad revision ended ${phase} with ${fleet.revisions().join(',')}`)
+      if (phase !== 'failed' || fleet.revisions().some((r) => r !== 1))
+        t.fail(`round ${round}: a bad revision ended ${phase} with ${fleet.revisions().join(',')}`)
     } else if (!bad && (phase !== 'complete' || fleet.revisions().some((r) => r !== 2))) {
       t.fail(`round ${round}: a good revision ended ${phase} with ${fleet.revisions().join(',')}`)
     }

@@ -104,7 +104,13 @@ function serialize(result: ScheduleResult): string {
 const ELIGIBILITY = new Set(['selector', 'arch', 'capabilities', 'profile', 'data-affinity'])
 
 /** The rules every result must obey; returns the first broken one, or null. */
-function violation(result: ScheduleResult, deployments: readonly SchedulerDeployment[], nodes: readonly SchedulerNode[], now: number, deep = true): string | null {
+function violation(
+  result: ScheduleResult,
+  deployments: readonly SchedulerDeployment[],
+  nodes: readonly SchedulerNode[],
+  now: number,
+  deep = true,
+): string | null {
   const byName = new Map(deployments.map((d) => [d.name, d]))
   const byId = new Map(nodes.map((n) => [n.id, n]))
   const seen = new Set<string>()
@@ -150,7 +156,8 @@ function violation(result: ScheduleResult, deployments: readonly SchedulerDeploy
     const holding = new Set(mine.map((p) => p.nodeId))
     for (const node of nodes) {
       const why = explainNode(deployment, node, context)
-      if (holding.has(node.id) && why.checks.some((c) => ELIGIBILITY.has(c.check) && !c.passed)) return `${deployment.name} kept on ineligible ${node.id}: ${why.summary}`
+      if (holding.has(node.id) && why.checks.some((c) => ELIGIBILITY.has(c.check) && !c.passed))
+        return `${deployment.name} kept on ineligible ${node.id}: ${why.summary}`
       const wantsMore = deployment.spec.mode === 'every-node' || out.pending > 0
       if (!holding.has(node.id) && wantsMore && why.fits) return `${deployment.name} left a copy pending although ${node.id} fits`
     }
@@ -246,9 +253,7 @@ t.test('1,000 nodes and 20 deployments schedule, re-schedule without churn, and 
   const rand = prng(1000)
   const { nodes: raw, deployments } = randomFleet(rand, 1000, 20)
   const nodes = raw.map((n) => ({ ...n, online: true, offlineSince: null }))
-  const widened = deployments.map((d) =>
-    d.spec.mode === 'replicated' ? { ...d, spec: { ...d.spec, replicas: int(rand, 10, 60) } } : d,
-  )
+  const widened = deployments.map((d) => (d.spec.mode === 'replicated' ? { ...d, spec: { ...d.spec, replicas: int(rand, 10, 60) } } : d))
   const first = schedule(widened, nodes, [], NOW)
   t.ok(first.placements.length > 200, `${first.placements.length} placements`)
   t.equal(violation(first, widened, nodes, NOW, false), null)
@@ -267,6 +272,10 @@ t.test('1,000 nodes and 20 deployments schedule, re-schedule without churn, and 
     if (!mine.some((p) => lostIds.has(p.nodeId))) continue
     const holding = new Set(mine.map((p) => p.nodeId))
     const free = lost.filter((n) => !holding.has(n.id) && explainNode(d, n, context).fits)
-    t.same(free.map((n) => n.id), [], `${d.name} keeps copies on lost nodes only because no other node fits`)
+    t.same(
+      free.map((n) => n.id),
+      [],
+      `${d.name} keeps copies on lost nodes only because no other node fits`,
+    )
   }
 })

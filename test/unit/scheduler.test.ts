@@ -204,7 +204,10 @@ t.test('every-node copies claim room before replicated deployments', async (t) =
   const daemon = deployment('zz-daemon', { mode: 'every-node', resources: { memory: '768Mi' } })
   const api = deployment('api', { resources: { memory: '512Mi' } })
   const result = schedule([api, daemon], nodes, [], NOW)
-  t.same(result.placements.map((p) => p.deployment), ['zz-daemon'])
+  t.same(
+    result.placements.map((p) => p.deployment),
+    ['zz-daemon'],
+  )
 })
 
 t.test('a kept copy that no longer fits its node is removed and its replica placed elsewhere', async (t) => {
@@ -237,7 +240,10 @@ t.test('requires.profiles places only on nodes running one of the profiles', asy
   const nodes = [node('pi', { profile: 'raspberry-pi-4' }), node('jetson', { profile: 'jetson-orin-nano' }), node('dc', { profile: 'x86-datacenter-gpu' })]
   const result = schedule([deployment('vision', { replicas: 3, requires: { profiles: ['jetson-orin-nano', 'x86-datacenter-gpu'] } })], nodes, [], NOW)
   t.same(where(result, 'vision'), ['dc', 'jetson'])
-  t.equal(outcome(result, 'vision').explanation, '2/3 replicas placed, 1 pending (at most one per node); 2/3 nodes match: 1 is not profile jetson-orin-nano or x86-datacenter-gpu')
+  t.equal(
+    outcome(result, 'vision').explanation,
+    '2/3 replicas placed, 1 pending (at most one per node); 2/3 nodes match: 1 is not profile jetson-orin-nano or x86-datacenter-gpu',
+  )
 })
 
 // ---------------------------------------------------------------- selectors
@@ -251,10 +257,30 @@ t.test('selector operators', async (t) => {
   ]
   const cases: { name: string; selector: SpecOptions['selector']; expect: string[]; reason: string }[] = [
     { name: 'matchLabels', selector: { matchLabels: { site: 'f7' } }, expect: ['edge', 'gateway'], reason: 'do not match selector site=f7' },
-    { name: 'In', selector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['edge', 'core'] }] }, expect: ['core', 'edge'], reason: 'do not match selector tier in (edge,core)' },
-    { name: 'NotIn (a node without the key passes)', selector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['core'] }] }, expect: ['bare', 'edge', 'gateway'], reason: 'do not match selector tier notin (core)' },
-    { name: 'Exists (an empty value counts)', selector: { matchExpressions: [{ key: 'gpu', operator: 'Exists' }] }, expect: ['gateway'], reason: 'do not match selector gpu' },
-    { name: 'DoesNotExist', selector: { matchExpressions: [{ key: 'site', operator: 'DoesNotExist' }] }, expect: ['bare', 'core'], reason: 'do not match selector !site' },
+    {
+      name: 'In',
+      selector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['edge', 'core'] }] },
+      expect: ['core', 'edge'],
+      reason: 'do not match selector tier in (edge,core)',
+    },
+    {
+      name: 'NotIn (a node without the key passes)',
+      selector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['core'] }] },
+      expect: ['bare', 'edge', 'gateway'],
+      reason: 'do not match selector tier notin (core)',
+    },
+    {
+      name: 'Exists (an empty value counts)',
+      selector: { matchExpressions: [{ key: 'gpu', operator: 'Exists' }] },
+      expect: ['gateway'],
+      reason: 'do not match selector gpu',
+    },
+    {
+      name: 'DoesNotExist',
+      selector: { matchExpressions: [{ key: 'site', operator: 'DoesNotExist' }] },
+      expect: ['bare', 'core'],
+      reason: 'do not match selector !site',
+    },
     { name: 'an empty selector matches every node', selector: {}, expect: ['bare', 'core', 'edge', 'gateway'], reason: '' },
   ]
   for (const c of cases) {
@@ -269,10 +295,17 @@ t.test('selector operators', async (t) => {
 
 t.test('a node failing several selector terms is filtered once, naming every failing term', async (t) => {
   const selector = { matchLabels: { site: 'f7' }, matchExpressions: [{ key: 'tier', operator: 'In' as const, values: ['edge', 'gateway'] }] }
-  const nodes = [node('a', { labels: { site: 'f7', tier: 'edge' } }), node('b', { labels: { site: 'f8', tier: 'core' } }), node('c', { labels: { site: 'f7', tier: 'core' } })]
+  const nodes = [
+    node('a', { labels: { site: 'f7', tier: 'edge' } }),
+    node('b', { labels: { site: 'f8', tier: 'core' } }),
+    node('c', { labels: { site: 'f7', tier: 'core' } }),
+  ]
   const out = outcome(schedule([deployment('web', { replicas: 1, selector })], nodes, [], NOW), 'web')
   t.same(out.filtered, { 'do not match selector site=f7, tier in (edge,gateway)': 1, 'do not match selector tier in (edge,gateway)': 1 })
-  t.equal(out.explanation, '1/1 replicas placed; 1/3 nodes match: 1 does not match selector site=f7, tier in (edge,gateway), 1 does not match selector tier in (edge,gateway)')
+  t.equal(
+    out.explanation,
+    '1/1 replicas placed; 1/3 nodes match: 1 does not match selector site=f7, tier in (edge,gateway), 1 does not match selector tier in (edge,gateway)',
+  )
 })
 
 t.test('a node whose labels stop matching loses its copies, and replicas move', async (t) => {
@@ -296,14 +329,22 @@ t.test('copies already on a node stay when it is cordoned', async (t) => {
   const deployments = [deployment('web', { replicas: 1 }), deployment('agent', { mode: 'every-node' })]
   const current = [placement('web', 'a'), placement('agent', 'a'), placement('agent', 'b')]
   const result = schedule(deployments, [node('a', { cordoned: true }), node('b')], current, NOW)
-  t.same(result.placements, [...current].sort((x, y) => x.deployment.localeCompare(y.deployment) || x.nodeId.localeCompare(y.nodeId)))
+  t.same(
+    result.placements,
+    [...current].sort((x, y) => x.deployment.localeCompare(y.deployment) || x.nodeId.localeCompare(y.nodeId)),
+  )
   t.same(result.removed, [])
 })
 
 // ---------------------------------------------------------------- data affinity
 
 t.test('required data affinity places only where the data set is (data=X or data/X)', async (t) => {
-  const nodes = [node('label', { labels: { data: 'ticks' } }), node('key', { labels: { 'data/ticks': 'v3' } }), node('other', { labels: { data: 'logs' } }), node('none')]
+  const nodes = [
+    node('label', { labels: { data: 'ticks' } }),
+    node('key', { labels: { 'data/ticks': 'v3' } }),
+    node('other', { labels: { data: 'logs' } }),
+    node('none'),
+  ]
   const result = schedule([deployment('ingest', { replicas: 4, affinity: { data: { required: ['ticks'] } } })], nodes, [], NOW)
   t.same(where(result, 'ingest'), ['key', 'label'])
   t.same(outcome(result, 'ingest').filtered, { 'lack data set ticks': 2 })
@@ -314,11 +355,23 @@ t.test('preferred data affinity ranks nodes holding the data first, without excl
   const ingest = deployment('ingest', { replicas: 3, affinity: { data: { preferred: ['ticks'] } } })
   const result = schedule([ingest], nodes, [], NOW)
   t.same(where(result, 'ingest'), ['a', 'b', 'c'])
-  t.same(outcome(result, 'ingest').added.map((p) => [p.nodeId, p.replica]), [['a', 2], ['b', 0], ['c', 1]], 'b and c were chosen before a')
+  t.same(
+    outcome(result, 'ingest').added.map((p) => [p.nodeId, p.replica]),
+    [
+      ['a', 2],
+      ['b', 0],
+      ['c', 1],
+    ],
+    'b and c were chosen before a',
+  )
 })
 
 t.test('spread outranks preferred data affinity', async (t) => {
-  const nodes = [node('a1', { labels: { site: 'a', data: 'ticks' } }), node('a2', { labels: { site: 'a', data: 'ticks' } }), node('b1', { labels: { site: 'b' } })]
+  const nodes = [
+    node('a1', { labels: { site: 'a', data: 'ticks' } }),
+    node('a2', { labels: { site: 'a', data: 'ticks' } }),
+    node('b1', { labels: { site: 'b' } }),
+  ]
   const ingest = deployment('ingest', { replicas: 2, spread: { topologyKey: 'site' }, affinity: { data: { preferred: ['ticks'] } } })
   t.same(where(schedule([ingest], nodes, [], NOW), 'ingest'), ['a1', 'b1'])
 })
@@ -347,7 +400,7 @@ t.test('a replica on a node offline past grace moves to a feasible node, keeping
   t.equal(out.waiting, 0)
 })
 
-t.test('the grace period is the deployment\'s own', async (t) => {
+t.test("the grace period is the deployment's own", async (t) => {
   const nodes = [offline('a', 10), node('b')]
   const patient = schedule([deployment('web', { offlineGrace: '1h' })], nodes, [placement('web', 'a')], NOW)
   t.same(where(patient, 'web'), ['a'])
@@ -400,7 +453,10 @@ t.test('surplus copies present when a node returns are removed down to the repli
   t.equal(result.placements.length, 2)
   t.equal(new Set(result.placements.map((p) => p.replica)).size, 2, 'ordinals stay distinct')
   t.same(result.placements, [placement('web', 'a', 0), placement('web', 'b', 1)], 'the clashing copy got ordinal 2 and, as the highest, went')
-  t.same(outcome(result, 'web').removed.map((r) => r.reason), ['surplus: 2 replicas wanted'])
+  t.same(
+    outcome(result, 'web').removed.map((r) => r.reason),
+    ['surplus: 2 replicas wanted'],
+  )
 })
 
 t.test('copies on offline nodes are the first to go in a scale-down', async (t) => {
@@ -425,7 +481,10 @@ t.test('scale-down removes from the most crowded topology domain first', async (
   const current = [placement('web', 'a1', 0), placement('web', 'a2', 1), placement('web', 'a3', 2), placement('web', 'b1', 3)]
   const result = schedule([web], nodes, current, NOW)
   t.same(result.placements, [placement('web', 'a1', 0), placement('web', 'b1', 3)])
-  t.same(outcome(result, 'web').removed.map((r) => r.placement.nodeId), ['a2', 'a3'])
+  t.same(
+    outcome(result, 'web').removed.map((r) => r.placement.nodeId),
+    ['a2', 'a3'],
+  )
 })
 
 t.test('scaling to zero removes every replica', async (t) => {
@@ -477,7 +536,10 @@ t.test('a second copy of a deployment on one node is dropped', async (t) => {
   const current = [placement('web', 'a', 0), { deployment: 'web', nodeId: 'a', workload: 'web-1', replica: 1 }]
   const result = schedule([deployment('web', { replicas: 2 })], [node('a'), node('b')], current, NOW)
   t.same(result.placements, [placement('web', 'a', 0), placement('web', 'b', 1)])
-  t.same(outcome(result, 'web').removed.map((r) => r.reason), ['a second copy on the same node'])
+  t.same(
+    outcome(result, 'web').removed.map((r) => r.reason),
+    ['a second copy on the same node'],
+  )
 })
 
 // ---------------------------------------------------------------- explanations
@@ -517,7 +579,7 @@ t.test('explainNode counts other deployments on the node but not its own copy', 
   const nodes = [node('a')]
   const placements = [placement('db', 'a'), placement('web', 'a')]
   const why = explainNode(web, nodes[0] as SchedulerNode, { deployments: [web, db], nodes, placements, now: NOW })
-  t.equal(why.fits, true, '3Gi + 4Gi fit in 8Gi; web\'s own copy is not counted twice')
+  t.equal(why.fits, true, "3Gi + 4Gi fit in 8Gi; web's own copy is not counted twice")
   t.same(why.placement, placement('web', 'a'))
 })
 

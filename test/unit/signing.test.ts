@@ -212,14 +212,25 @@ function changedLeaf(value: unknown): unknown {
 function reverseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reverseKeys)
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).reverse().map(([key, item]) => [key, reverseKeys(item)]))
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([key, item]) => [key, reverseKeys(item)]),
+    )
   }
   return value
 }
 
 t.test('a key prepared once signs exactly as the PEM does (Ed25519 is deterministic)', async (t) => {
   const keys = generateSigningKeys()
-  const unsigned = { apiVersion: 'shoal/v1' as const, kind: 'NodeDesiredState' as const, nodeId: 'pi-1', generation: 3, issuedAt: '2026-12-06T00:00:00.000Z', workloads: [] }
+  const unsigned = {
+    apiVersion: 'shoal/v1' as const,
+    kind: 'NodeDesiredState' as const,
+    nodeId: 'pi-1',
+    generation: 3,
+    issuedAt: '2026-12-06T00:00:00.000Z',
+    workloads: [],
+  }
   const prepared = prepareSigningKey(keys.privateKeyPem)
   t.same(signDocument(unsigned, prepared), signDocument(unsigned, keys.privateKeyPem))
   t.doesNotThrow(() => verifyDocumentSignature(signDocument(unsigned, prepared), keys.publicKey))

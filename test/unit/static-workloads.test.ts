@@ -27,7 +27,9 @@ function staticDir(t: TapTest, files: Record<string, string>): string {
 }
 
 t.test('loads a Deployment as a workload named with the static- prefix', async (t) => {
-  const dir = staticDir(t, { 'exporter.yaml': deployment('exporter', 'prom/node-exporter:v1.8.1', '\n    restartPolicy: on-failure\n    env: { LEVEL: info }') })
+  const dir = staticDir(t, {
+    'exporter.yaml': deployment('exporter', 'prom/node-exporter:v1.8.1', '\n    restartPolicy: on-failure\n    env: { LEVEL: info }'),
+  })
   const { workloads, errors } = loadStaticWorkloads(dir)
   t.strictSame(errors, [])
   t.equal(workloads.length, 1)
@@ -47,18 +49,35 @@ t.test('reads every document of a multi-document file, and .yml and .json files 
   const dir = staticDir(t, {
     'pair.yaml': `${deployment('first')}---\n${deployment('second')}`,
     'third.yml': deployment('third'),
-    'fourth.json': JSON.stringify({ apiVersion: 'shoal/v1', kind: 'Deployment', metadata: { name: 'fourth' }, spec: { template: { image: 'registry.example/fourth:1' } } }),
+    'fourth.json': JSON.stringify({
+      apiVersion: 'shoal/v1',
+      kind: 'Deployment',
+      metadata: { name: 'fourth' },
+      spec: { template: { image: 'registry.example/fourth:1' } },
+    }),
   })
   const { workloads, errors } = loadStaticWorkloads(dir)
   t.strictSame(errors, [])
-  t.strictSame(workloads.map((w) => w.name), ['static-fourth', 'static-first', 'static-second', 'static-third'], 'files in name order, documents in file order')
+  t.strictSame(
+    workloads.map((w) => w.name),
+    ['static-fourth', 'static-first', 'static-second', 'static-third'],
+    'files in name order, documents in file order',
+  )
 })
 
 t.test('ignores files that are not manifests', async (t) => {
-  const dir = staticDir(t, { 'README.md': '# not a manifest', 'notes.txt': 'kind: Deployment', 'app.yaml.bak': deployment('old'), 'app.yaml': deployment('app') })
+  const dir = staticDir(t, {
+    'README.md': '# not a manifest',
+    'notes.txt': 'kind: Deployment',
+    'app.yaml.bak': deployment('old'),
+    'app.yaml': deployment('app'),
+  })
   const { workloads, errors } = loadStaticWorkloads(dir)
   t.strictSame(errors, [])
-  t.strictSame(workloads.map((w) => w.name), ['static-app'])
+  t.strictSame(
+    workloads.map((w) => w.name),
+    ['static-app'],
+  )
 })
 
 t.test('an invalid file is reported with file:line, and the valid ones still load', async (t) => {
@@ -69,27 +88,46 @@ t.test('an invalid file is reported with file:line, and the valid ones still loa
     'd-also-good.yaml': deployment('also-good'),
   })
   const { workloads, errors } = loadStaticWorkloads(dir)
-  t.strictSame(workloads.map((w) => w.name), ['static-good', 'static-also-good'])
+  t.strictSame(
+    workloads.map((w) => w.name),
+    ['static-good', 'static-also-good'],
+  )
   t.equal(errors.length, 2)
-  t.match(errors[0], new RegExp(`^${escapeRegExp(join(dir, 'b-bad-field.yaml'))}:8:\\d+: document 0: spec\\.template\\.restartPolicy: must be one of "always", "on-failure" or "never", not "sometimes"$`))
+  t.match(
+    errors[0],
+    new RegExp(
+      `^${escapeRegExp(join(dir, 'b-bad-field.yaml'))}:8:\\d+: document 0: spec\\.template\\.restartPolicy: must be one of "always", "on-failure" or "never", not "sometimes"$`,
+    ),
+  )
   t.match(errors[1], new RegExp(`^${escapeRegExp(join(dir, 'c-bad-yaml.yaml'))}:\\d+:\\d+: document 0: `))
 })
 
 t.test('one invalid document of a multi-document file does not hold back the others', async (t) => {
   const dir = staticDir(t, { 'many.yaml': `${deployment('one')}---\n${deployment('Two')}---\n${deployment('three')}` })
   const { workloads, errors } = loadStaticWorkloads(dir)
-  t.strictSame(workloads.map((w) => w.name), ['static-one', 'static-three'])
+  t.strictSame(
+    workloads.map((w) => w.name),
+    ['static-one', 'static-three'],
+  )
   t.equal(errors.length, 1)
-  t.match(errors[0], new RegExp(`^${escapeRegExp(join(dir, 'many.yaml'))}:12:\\d+: document 1: metadata\\.name: must be lower-case`), 'the line within the whole file')
+  t.match(
+    errors[0],
+    new RegExp(`^${escapeRegExp(join(dir, 'many.yaml'))}:12:\\d+: document 1: metadata\\.name: must be lower-case`),
+    'the line within the whole file',
+  )
 })
 
 t.test('a name defined twice loads once; the second is reported with where both are', async (t) => {
   const dir = staticDir(t, { 'a.yaml': deployment('shared'), 'b.yaml': `${deployment('other')}---\n${deployment('shared', 'registry.example/other:2')}` })
   const { workloads, errors } = loadStaticWorkloads(dir)
-  t.strictSame(workloads.map((w) => [w.name, w.template.image]), [
-    ['static-shared', 'registry.example/shared:1'],
-    ['static-other', 'registry.example/other:1'],
-  ], 'the first definition wins')
+  t.strictSame(
+    workloads.map((w) => [w.name, w.template.image]),
+    [
+      ['static-shared', 'registry.example/shared:1'],
+      ['static-other', 'registry.example/other:1'],
+    ],
+    'the first definition wins',
+  )
   t.strictSame(errors, [
     `${join(dir, 'b.yaml')}:12:9: document 1: metadata.name: shared is defined twice in the static directory (first at ${join(dir, 'a.yaml')}:4:9)`,
   ])
@@ -114,7 +152,10 @@ t.test('long names are cut to a valid 63-character workload name, and a collisio
 
 t.test('a directory that cannot be read is one error and no workloads', async (t) => {
   const missing = join(tempDir(t, 'static'), 'nope')
-  t.strictSame(loadStaticWorkloads(missing), { workloads: [], errors: [`cannot read static directory ${missing}: ENOENT: no such file or directory, scandir '${missing}'`] })
+  t.strictSame(loadStaticWorkloads(missing), {
+    workloads: [],
+    errors: [`cannot read static directory ${missing}: ENOENT: no such file or directory, scandir '${missing}'`],
+  })
   const file = join(tempDir(t, 'static'), 'file.yaml')
   writeFileSync(file, deployment('x'))
   const notDir = loadStaticWorkloads(file)
@@ -126,7 +167,10 @@ t.test('a manifest path that cannot be read is reported, and the rest still load
   const dir = staticDir(t, { 'b.yaml': deployment('b') })
   mkdirSync(join(dir, 'a.yaml'))
   const { workloads, errors } = loadStaticWorkloads(dir)
-  t.strictSame(workloads.map((w) => w.name), ['static-b'])
+  t.strictSame(
+    workloads.map((w) => w.name),
+    ['static-b'],
+  )
   t.equal(errors.length, 1)
   t.match(errors[0], new RegExp(`^${escapeRegExp(join(dir, 'a.yaml'))}: EISDIR`))
 })

@@ -2,7 +2,14 @@
 // this run's clock (agent/reconcile/stored-times.ts): every offset that matters around now, the
 // bound of each rule, idempotence, and what crash policy then decides from the result.
 import t from 'tap'
-import { BACKOFF_MAX_MS, CRASH_LOOP_THRESHOLD, CRASH_WINDOW_MS, isCrashLooping, recentCrashes, restartBackoffUntil } from '../../agent/reconcile/crash-policy.js'
+import {
+  BACKOFF_MAX_MS,
+  CRASH_LOOP_THRESHOLD,
+  CRASH_WINDOW_MS,
+  isCrashLooping,
+  recentCrashes,
+  restartBackoffUntil,
+} from '../../agent/reconcile/crash-policy.js'
 import { MAX_BACKOFF_DEADLINE_MS, rebaseCrashes, rebaseDeadline, rebaseStart, rebaseTiming } from '../../agent/reconcile/stored-times.js'
 
 const NOW = 1_780_000_000_000
@@ -11,7 +18,23 @@ const YEAR = 365 * 24 * 3600 * SECOND
 const MAX = MAX_BACKOFF_DEADLINE_MS
 
 /** Offsets from now that sit on or beside every bound the rules have, out to a year and 25 years. */
-const OFFSETS = [-25 * YEAR, -YEAR, -CRASH_WINDOW_MS - 1, -CRASH_WINDOW_MS, -MAX - 1, -MAX, -1, 0, 1, MAX - 1, MAX, MAX + 1, CRASH_WINDOW_MS + 1, YEAR, 25 * YEAR]
+const OFFSETS = [
+  -25 * YEAR,
+  -YEAR,
+  -CRASH_WINDOW_MS - 1,
+  -CRASH_WINDOW_MS,
+  -MAX - 1,
+  -MAX,
+  -1,
+  0,
+  1,
+  MAX - 1,
+  MAX,
+  MAX + 1,
+  CRASH_WINDOW_MS + 1,
+  YEAR,
+  25 * YEAR,
+]
 
 t.test('the longest stored deadline is the backoff cap', async (t) => {
   t.equal(MAX_BACKOFF_DEADLINE_MS, BACKOFF_MAX_MS)
@@ -26,8 +49,16 @@ t.test('a crash time is kept when it is not after now, and becomes now when it i
 
 t.test('crash times: none after now, in order, anything but a finite number dropped', async (t) => {
   t.same(rebaseCrashes([], NOW), [])
-  t.same(rebaseCrashes([NOW - 3 * SECOND, NOW - 2 * SECOND, NOW - SECOND], NOW), [NOW - 3 * SECOND, NOW - 2 * SECOND, NOW - SECOND], 'crashes in the past are kept as they are')
-  t.same(rebaseCrashes([NOW - 20 * SECOND, NOW + YEAR, NOW + YEAR + 10 * SECOND], NOW), [NOW - 20 * SECOND, NOW, NOW], 'crashes stored on a clock a year ahead all happened now at the latest')
+  t.same(
+    rebaseCrashes([NOW - 3 * SECOND, NOW - 2 * SECOND, NOW - SECOND], NOW),
+    [NOW - 3 * SECOND, NOW - 2 * SECOND, NOW - SECOND],
+    'crashes in the past are kept as they are',
+  )
+  t.same(
+    rebaseCrashes([NOW - 20 * SECOND, NOW + YEAR, NOW + YEAR + 10 * SECOND], NOW),
+    [NOW - 20 * SECOND, NOW, NOW],
+    'crashes stored on a clock a year ahead all happened now at the latest',
+  )
   t.same(rebaseCrashes([NOW + 2 * SECOND, NOW - 5 * SECOND, NOW - 9 * SECOND], NOW), [NOW - 9 * SECOND, NOW - 5 * SECOND, NOW], 'sorted, oldest first')
   t.same(rebaseCrashes([Number.NaN, NOW - SECOND, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], NOW), [NOW - SECOND], 'a damaged value is no crash')
 })
@@ -44,7 +75,8 @@ t.test('a deadline is kept up to its longest length ahead, and cut to it beyond'
 })
 
 t.test('a window start is kept when it is not after now, and starts now when it is', async (t) => {
-  for (const offset of OFFSETS) t.equal(rebaseStart(NOW + offset, NOW), offset <= 0 ? NOW + offset : NOW, `a start at now ${offset >= 0 ? '+' : ''}${offset} ms`)
+  for (const offset of OFFSETS)
+    t.equal(rebaseStart(NOW + offset, NOW), offset <= 0 ? NOW + offset : NOW, `a start at now ${offset >= 0 ? '+' : ''}${offset} ms`)
   t.equal(rebaseStart(Number.NaN, NOW), NOW, 'a damaged start starts now')
 })
 
@@ -54,8 +86,14 @@ t.test('every rule is idempotent and never moves a time later than it was', asyn
       const crashes = [NOW + a, NOW + b]
       const once = rebaseCrashes(crashes, NOW)
       t.same(rebaseCrashes(once, NOW), once, `crashes at ${a}, ${b}`)
-      t.ok(once.every((at) => at <= NOW), 'none after now')
-      t.same(once, [...crashes].sort((x, y) => x - y).map((at) => Math.min(at, NOW)))
+      t.ok(
+        once.every((at) => at <= NOW),
+        'none after now',
+      )
+      t.same(
+        once,
+        [...crashes].sort((x, y) => x - y).map((at) => Math.min(at, NOW)),
+      )
     }
     const deadline = rebaseDeadline(NOW + a, NOW, MAX)
     t.equal(rebaseDeadline(deadline, NOW, MAX), deadline)
@@ -70,9 +108,17 @@ t.test('a record needs rewriting only when a time lay ahead', async (t) => {
   t.equal(rebaseTiming({ recentCrashes: [], backoffUntil: 0 }, NOW), null, 'nothing stored')
   t.equal(rebaseTiming({ recentCrashes: [NOW - 20 * SECOND, NOW - SECOND], backoffUntil: NOW + 40 * SECOND }, NOW), null, 'a steady clock')
   t.equal(rebaseTiming({ recentCrashes: [NOW], backoffUntil: NOW + MAX }, NOW), null, 'on the bounds')
-  t.same(rebaseTiming({ recentCrashes: [NOW - SECOND], backoffUntil: NOW + YEAR }, NOW), { recentCrashes: [NOW - SECOND], backoffUntil: NOW + MAX }, 'a deadline a year ahead')
+  t.same(
+    rebaseTiming({ recentCrashes: [NOW - SECOND], backoffUntil: NOW + YEAR }, NOW),
+    { recentCrashes: [NOW - SECOND], backoffUntil: NOW + MAX },
+    'a deadline a year ahead',
+  )
   t.same(rebaseTiming({ recentCrashes: [NOW + YEAR], backoffUntil: 0 }, NOW), { recentCrashes: [NOW], backoffUntil: 0 }, 'a crash a year ahead')
-  t.same(rebaseTiming({ recentCrashes: [NOW - SECOND, NOW - 2 * SECOND], backoffUntil: 0 }, NOW), { recentCrashes: [NOW - 2 * SECOND, NOW - SECOND], backoffUntil: 0 }, 'crashes out of order')
+  t.same(
+    rebaseTiming({ recentCrashes: [NOW - SECOND, NOW - 2 * SECOND], backoffUntil: 0 }, NOW),
+    { recentCrashes: [NOW - 2 * SECOND, NOW - SECOND], backoffUntil: 0 },
+    'crashes out of order',
+  )
 })
 
 t.test('after a step back of a year between two runs, the crash loop lasts one window and the backoff its cap, not a year', async (t) => {

@@ -24,12 +24,27 @@ t.test('renders left-aligned columns two spaces apart, like kubectl', async (t) 
 })
 
 t.test('a column is as wide as its widest cell or header', async (t) => {
-  t.equal(renderTable(['N', 'X'], [['long-name', '1'], ['b', '2']]), 'N          X\nlong-name  1\nb          2\n')
+  t.equal(
+    renderTable(
+      ['N', 'X'],
+      [
+        ['long-name', '1'],
+        ['b', '2'],
+      ],
+    ),
+    'N          X\nlong-name  1\nb          2\n',
+  )
   t.equal(renderTable(['NODE-IDENTIFIER', 'X'], [['a', '1']]), 'NODE-IDENTIFIER  X\na                1\n')
 })
 
 t.test('no trailing spaces: the last column is not padded, and empty trailing cells leave nothing', async (t) => {
-  const output = renderTable(['A', 'B', 'C'], [['x', '', ''], ['yyyy', 'z', '']])
+  const output = renderTable(
+    ['A', 'B', 'C'],
+    [
+      ['x', '', ''],
+      ['yyyy', 'z', ''],
+    ],
+  )
   t.equal(output, 'A     B  C\nx\nyyyy  z\n')
   for (const line of output.split('\n')) t.notMatch(line, / $/, JSON.stringify(line))
 })

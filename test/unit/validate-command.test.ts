@@ -30,12 +30,17 @@ async function shoal(...argv: string[]): Promise<Captured> {
 t.test('exit 0 and one line per file when every manifest is valid', async (t) => {
   const result = await shoal('validate', valid('multi.yaml'), valid('minimal.json'))
   t.equal(result.code, ExitCode.ok)
-  t.equal(result.out, `${valid('multi.yaml')}: 3 manifests valid (Deployment web, Deployment api, Deployment worker)\n${valid('minimal.json')}: 1 manifest valid (Deployment json-minimal)\n`)
+  t.equal(
+    result.out,
+    `${valid('multi.yaml')}: 3 manifests valid (Deployment web, Deployment api, Deployment worker)\n${valid('minimal.json')}: 1 manifest valid (Deployment json-minimal)\n`,
+  )
   t.equal(result.err, '')
 })
 
 t.test('every valid fixture validates in one run', async (t) => {
-  const files = readdirSync(path.join(fixtures, 'valid')).filter((name) => name !== 'expected.json').map(valid)
+  const files = readdirSync(path.join(fixtures, 'valid'))
+    .filter((name) => name !== 'expected.json')
+    .map(valid)
   const result = await shoal('validate', ...files)
   t.equal(result.code, ExitCode.ok, result.out + result.err)
   t.equal(result.out.trim().split('\n').length, files.length)
@@ -45,7 +50,10 @@ t.test('exit 1, and each problem located as file:line:column with document, fiel
   const cases: [string, string][] = [
     ['typo-replcas.yaml', ':6:3: document 0: spec.replcas: unknown field "replcas"'],
     ['replicas-string.yaml', ':6:13: document 0: spec.replicas: Invalid input: expected number, received string'],
-    ['selector-unknown-operator.yaml', ':9:19: document 0: spec.selector.matchExpressions[0].operator: must be one of "In", "NotIn", "Exists" or "DoesNotExist", not "Like"'],
+    [
+      'selector-unknown-operator.yaml',
+      ':9:19: document 0: spec.selector.matchExpressions[0].operator: must be one of "In", "NotIn", "Exists" or "DoesNotExist", not "Like"',
+    ],
     ['memory-negative.yaml', ':10:15: document 0: spec.template.resources.memory: must be a non-negative memory quantity'],
     ['memory-negative.json', ':9:19: document 0: spec.template.resources.memory: Too small'],
     ['multi-second-invalid.yaml', ':17:20: document 1: spec.template.restartPolicy:'],
@@ -160,7 +168,11 @@ t.test('-o json prints a stable report that parses back', async (t) => {
 
   const ok = await shoal('validate', '--output', 'json', valid('minimal.yaml'))
   t.equal(ok.code, ExitCode.ok)
-  t.same(JSON.parse(ok.out), { valid: true, files: [{ file: valid('minimal.yaml'), valid: true, manifests: [{ documentIndex: 0, kind: 'Deployment', name: 'hello' }], errorCount: 0 }], errors: [] })
+  t.same(JSON.parse(ok.out), {
+    valid: true,
+    files: [{ file: valid('minimal.yaml'), valid: true, manifests: [{ documentIndex: 0, kind: 'Deployment', name: 'hello' }], errorCount: 0 }],
+    errors: [],
+  })
   t.equal(ok.err, '')
 })
 
@@ -244,5 +256,8 @@ t.test('the built binary', { skip: notBuilt }, async (t) => {
   const stdin = run(['validate', '-o', 'json', '-'], readFileSync(invalid('memory-negative.yaml'), 'utf8'))
   t.equal(stdin.status, 1, stdin.stderr)
   const report = JSON.parse(stdin.stdout) as ValidationReport
-  t.same(report.errors.map((error) => [error.file, error.path, error.line]), [['<stdin>', 'spec.template.resources.memory', 10]])
+  t.same(
+    report.errors.map((error) => [error.file, error.path, error.line]),
+    [['<stdin>', 'spec.template.resources.memory', 10]],
+  )
 })

@@ -72,7 +72,11 @@ function SignedIn(props: { token: string; onSignOut: (why: string | null) => voi
             Join tokens
           </NavLink>
         </nav>
-        <span class={`stream-state ${stream}`} data-stream={stream} title={stream === 'live' ? 'receiving live updates from the hub' : 'not receiving updates; reconnecting'}>
+        <span
+          class={`stream-state ${stream}`}
+          data-stream={stream}
+          title={stream === 'live' ? 'receiving live updates from the hub' : 'not receiving updates; reconnecting'}
+        >
           {stream === 'live' ? 'live' : stream === 'connecting' ? 'connecting…' : 'reconnecting…'}
         </span>
         <button type="button" class="signout" onClick={() => props.onSignOut(null)}>

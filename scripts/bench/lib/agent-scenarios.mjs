@@ -37,7 +37,8 @@ function deployment(name, selector) {
  * and stop it.
  */
 export async function startScenario(scenario, dir, { logLevel = 'info' } = {}) {
-  if (!['trace', 'debug', 'info'].includes(logLevel)) throw new Error(`--log-level ${logLevel}: these scenarios detect start-up from the agent's "agent running" log line; use info, debug or trace`)
+  if (!['trace', 'debug', 'info'].includes(logLevel))
+    throw new Error(`--log-level ${logLevel}: these scenarios detect start-up from the agent's "agent running" log line; use info, debug or trace`)
   const run = benchRun(`idle-${scenario.mode}${scenario.workloads}`)
   const base = path.join(dir, run.id)
   mkdirSync(base, { recursive: true })
@@ -73,7 +74,11 @@ export async function startScenario(scenario, dir, { logLevel = 'info' } = {}) {
       const node = (await hub.api('GET', '/api/v1/nodes')).items.find((n) => n.id === name)
       return node?.online && node.generation.observed >= node.generation.latest
     },
-    { what: `${scenario.name}: ${scenario.workloads} workload(s) running${hub ? ' and the node caught up with the hub' : ''}`, timeoutMs: 120_000, intervalMs: 250 },
+    {
+      what: `${scenario.name}: ${scenario.workloads} workload(s) running${hub ? ' and the node caught up with the hub' : ''}`,
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    },
   )
   const readySeconds = (performance.now() - started) / 1000
   note(`${scenario.name}: agent pid ${agent.pid} ready after ${readySeconds.toFixed(1)} s (rss ${(memory(agent.pid).rss / MB).toFixed(1)} MiB)`)

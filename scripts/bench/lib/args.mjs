@@ -31,7 +31,10 @@ export function benchArgs(defaults, usage) {
       if (!['true', 'false', '1', '0'].includes(text)) fail(`--${toFlag(key)}: expected true or false, got ${JSON.stringify(text)}`)
       result[key] = text === 'true' || text === '1'
     } else if (Array.isArray(fallback)) {
-      result[key] = text.split(',').map((part) => part.trim()).filter(Boolean)
+      result[key] = text
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean)
     } else {
       result[key] = text
     }

@@ -71,7 +71,21 @@ function ingestStep(stack) {
 }
 
 /** Functions whose inclusive time (any sample with them on the stack) is worth listing. */
-const INCLUSIVE = ['pass', 'schedule', 'planFleetRollouts', 'signDocument', 'publicKeyOf', 'createPrivateKey', 'canonicalJson', 'nextDocument', 'replacePlacements', 'publishPending', 'ingestOutbox', 'ingestHeartbeat', 'decodeMessage']
+const INCLUSIVE = [
+  'pass',
+  'schedule',
+  'planFleetRollouts',
+  'signDocument',
+  'publicKeyOf',
+  'createPrivateKey',
+  'canonicalJson',
+  'nextDocument',
+  'replacePlacements',
+  'publishPending',
+  'ingestOutbox',
+  'ingestHeartbeat',
+  'decodeMessage',
+]
 
 export function profileWindow(dir, fromMs, toMs, top = 12) {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
@@ -114,10 +128,11 @@ export function profileWindow(dir, fromMs, toMs, top = 12) {
       if (what.startsWith('fleet pass')) add(byStep, passStep(frames), us)
       if (what.startsWith('ingesting outbox')) add(byIngestStep, ingestStep(frames), us)
       const seen = new Set()
-      for (const f of frames) if (INCLUSIVE.includes(f.functionName) && !seen.has(f.functionName)) {
-        seen.add(f.functionName)
-        add(inclusive, f.functionName, us)
-      }
+      for (const f of frames)
+        if (INCLUSIVE.includes(f.functionName) && !seen.has(f.functionName)) {
+          seen.add(f.functionName)
+          add(inclusive, f.functionName, us)
+        }
     }
   }
   const list = (map, n = top) =>

@@ -34,14 +34,20 @@ function sourceTree() {
   if (dist) {
     try {
       const dir = path.dirname(path.resolve(dist))
-      return { commit: readFileSync(path.join(dir, 'COMMIT'), 'utf8').trim(), uncommittedSourceFiles: Number(readFileSync(path.join(dir, 'UNCOMMITTED'), 'utf8').trim()), snapshot: path.resolve(dist) }
+      return {
+        commit: readFileSync(path.join(dir, 'COMMIT'), 'utf8').trim(),
+        uncommittedSourceFiles: Number(readFileSync(path.join(dir, 'UNCOMMITTED'), 'utf8').trim()),
+        snapshot: path.resolve(dist),
+      }
     } catch {
       return { snapshot: path.resolve(dist) }
     }
   }
   try {
     const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
-    const changed = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'agent', 'hub', 'protocol', 'firmware-profiles'], { encoding: 'utf8' }).split('\n').filter(Boolean).length
+    const changed = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'agent', 'hub', 'protocol', 'firmware-profiles'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean).length
     return { commit, uncommittedSourceFiles: changed }
   } catch {
     return null

@@ -37,7 +37,9 @@ export class MqttHubDouble {
     })
     await new Promise((resolve, reject) => {
       this.client.once('connect', () => {
-        this.client.subscribe([protocol.mqttTopic(this.nodeId, 'outbox'), protocol.mqttTopic(this.nodeId, 'presence')], { qos: 1 }, (error) => (error ? reject(error) : resolve()))
+        this.client.subscribe([protocol.mqttTopic(this.nodeId, 'outbox'), protocol.mqttTopic(this.nodeId, 'presence')], { qos: 1 }, (error) =>
+          error ? reject(error) : resolve(),
+        )
       })
     })
   }
@@ -73,11 +75,20 @@ export class MqttHubDouble {
   /** Signs and publishes generation `generation` with these workloads (defaults filled in, as the hub does). */
   publishDesired(generation, workloads) {
     const document = protocol.signDocument(
-      { apiVersion: protocol.API_VERSION, kind: 'NodeDesiredState', nodeId: this.nodeId, generation, issuedAt: new Date().toISOString(), workloads: workloads.map((w) => protocol.Workload.parse(w)) },
+      {
+        apiVersion: protocol.API_VERSION,
+        kind: 'NodeDesiredState',
+        nodeId: this.nodeId,
+        generation,
+        issuedAt: new Date().toISOString(),
+        workloads: workloads.map((w) => protocol.Workload.parse(w)),
+      },
       this.keys.privateKeyPem,
     )
     const payload = protocol.encodeMessage(document)
-    return new Promise((resolve, reject) => this.client.publish(protocol.mqttTopic(this.nodeId, 'desired'), payload, { qos: 1, retain: true }, (error) => (error ? reject(error) : resolve())))
+    return new Promise((resolve, reject) =>
+      this.client.publish(protocol.mqttTopic(this.nodeId, 'desired'), payload, { qos: 1, retain: true }, (error) => (error ? reject(error) : resolve())),
+    )
   }
 
   /** Resolves with the arrival time of the first status (after index `from`) that satisfies `predicate`. */

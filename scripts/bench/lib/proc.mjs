@@ -40,7 +40,13 @@ export function pss(pid) {
 export function io(pid) {
   const text = readFileSync(`/proc/${pid}/io`, 'utf8')
   const field = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN)
-  return { writeBytes: field('write_bytes'), cancelledWriteBytes: field('cancelled_write_bytes'), wchar: field('wchar'), syscw: field('syscw'), readBytes: field('read_bytes') }
+  return {
+    writeBytes: field('write_bytes'),
+    cancelledWriteBytes: field('cancelled_write_bytes'),
+    wchar: field('wchar'),
+    syscw: field('syscw'),
+    readBytes: field('read_bytes'),
+  }
 }
 
 export function alive(pid) {

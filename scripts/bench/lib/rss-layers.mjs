@@ -18,8 +18,14 @@ const LAYERS = [
   { layer: 'node (empty process)', code: '' },
   { layer: '+ the agent daemon module graph (dist/agent/daemon.js)', code: `await import(${JSON.stringify(url('agent/daemon.js'))});` },
   { layer: '+ the shoal CLI (dist/cli/program.js)', code: `await import(${JSON.stringify(url('cli/program.js'))});` },
-  { layer: '+ the MQTT transport (dist/agent/transport/mqtt-transport.js)', code: `await import(${JSON.stringify(url('agent/transport/mqtt-transport.js'))});` },
-  { layer: '+ one fetch() call (enrollment with --token loads undici, which stays loaded)', code: `await fetch('http://127.0.0.1:9/').catch(() => undefined);` },
+  {
+    layer: '+ the MQTT transport (dist/agent/transport/mqtt-transport.js)',
+    code: `await import(${JSON.stringify(url('agent/transport/mqtt-transport.js'))});`,
+  },
+  {
+    layer: '+ one fetch() call (enrollment with --token loads undici, which stays loaded)',
+    code: `await fetch('http://127.0.0.1:9/').catch(() => undefined);`,
+  },
   {
     layer: '+ the Docker runtime, created (createDockerRuntime)',
     code: `${quietLogger} await (await import(${JSON.stringify(url('agent/runtime/docker-runtime.js'))})).createDockerRuntime({ logger: quiet });`,

@@ -77,9 +77,27 @@ export async function startHub(dir, { logLevel = 'warn', nodeArgs = [] } = {}) {
   const mqttPort = await freePort()
   const dataDir = path.join(dir, 'hub')
   mkdirSync(dir, { recursive: true })
-  const handle = startProcess('hub', process.execPath, [...nodeArgs, CLI, 'hub', 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--mqtt-listen', `127.0.0.1:${mqttPort}`, '--log-level', logLevel], {
-    logFile: path.join(dir, 'hub.log'),
-  })
+  const handle = startProcess(
+    'hub',
+    process.execPath,
+    [
+      ...nodeArgs,
+      CLI,
+      'hub',
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      `127.0.0.1:${apiPort}`,
+      '--mqtt-listen',
+      `127.0.0.1:${mqttPort}`,
+      '--log-level',
+      logLevel,
+    ],
+    {
+      logFile: path.join(dir, 'hub.log'),
+    },
+  )
   const apiUrl = `http://127.0.0.1:${apiPort}`
   await waitFor(
     async () => {

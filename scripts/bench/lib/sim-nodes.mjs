@@ -99,10 +99,13 @@ export class SimNode {
       if (t.endsWith('/desired')) this.onDesired(payload)
     })
     // Heartbeats as an agent on generic-amd64 sends them (every 15 s), spread over the interval.
-    this.heartbeatTimer = setTimeout(() => {
-      this.heartbeat()
-      this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatMs)
-    }, Math.floor(Math.random() * this.heartbeatMs))
+    this.heartbeatTimer = setTimeout(
+      () => {
+        this.heartbeat()
+        this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatMs)
+      },
+      Math.floor(Math.random() * this.heartbeatMs),
+    )
   }
 
   heartbeat() {
@@ -140,7 +143,15 @@ export class SimNode {
     const status = {
       nodeId: this.nodeId,
       observedGeneration: document.generation,
-      workloads: this.workloads.map((w) => ({ name: w.name, deployment: w.deployment, revision: w.revision, state: 'running', health: 'none', restarts: 0, since: now })),
+      workloads: this.workloads.map((w) => ({
+        name: w.name,
+        deployment: w.deployment,
+        revision: w.revision,
+        state: 'running',
+        health: 'none',
+        restarts: 0,
+        since: now,
+      })),
       at: now,
     }
     const batch = { nodeId: this.nodeId, epoch: this.epoch, records: [{ nodeId: this.nodeId, seq: ++this.seq, kind: 'status', body: status }] }

@@ -34,9 +34,7 @@ export class ApiError extends Error {
 
   /** The located manifest problems of a refused POST /api/v1/manifests. */
   manifestIssues(): ManifestIssue[] {
-    return this.details.filter(
-      (d): d is ManifestIssue => typeof d === 'object' && d !== null && typeof (d as ManifestIssue).message === 'string',
-    )
+    return this.details.filter((d): d is ManifestIssue => typeof d === 'object' && d !== null && typeof (d as ManifestIssue).message === 'string')
   }
 }
 

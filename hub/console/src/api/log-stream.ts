@@ -78,9 +78,17 @@ function fromJson(piece: string): { lines: LogLine[]; end: boolean; error: strin
     case 'line':
       return { lines: [{ stream: record.stream === 'stderr' ? 'stderr' : 'stdout', text: String(record.text ?? '') }], end: false, error: null }
     case 'gap':
-      return { lines: [{ stream: 'hub', text: `… ${String(record.missing)} line(s) missing here: the node dropped them (slow link or a full buffer)` }], end: false, error: null }
+      return {
+        lines: [{ stream: 'hub', text: `… ${String(record.missing)} line(s) missing here: the node dropped them (slow link or a full buffer)` }],
+        end: false,
+        error: null,
+      }
     case 'error':
-      return { lines: [{ stream: 'hub', text: `${record.node ? `${String(record.node)}: ` : ''}${String(record.message ?? record.code ?? 'failed')}` }], end: false, error: String(record.message ?? record.code ?? 'failed') }
+      return {
+        lines: [{ stream: 'hub', text: `${record.node ? `${String(record.node)}: ` : ''}${String(record.message ?? record.code ?? 'failed')}` }],
+        end: false,
+        error: String(record.message ?? record.code ?? 'failed'),
+      }
     case 'end':
       return { lines: [], end: true, error: null }
     default:

@@ -82,10 +82,25 @@ export function LabelsEditor(props: LabelsEditorProps) {
     >
       {rows.map((r, i) => (
         <div class="label-row" key={i}>
-          <input aria-label={`label key ${i + 1}`} placeholder="key" value={r.key} onInput={(e) => update(i, { key: (e.currentTarget as HTMLInputElement).value })} />
+          <input
+            aria-label={`label key ${i + 1}`}
+            placeholder="key"
+            value={r.key}
+            onInput={(e) => update(i, { key: (e.currentTarget as HTMLInputElement).value })}
+          />
           <span>=</span>
-          <input aria-label={`label value ${i + 1}`} placeholder="value" value={r.value} onInput={(e) => update(i, { value: (e.currentTarget as HTMLInputElement).value })} />
-          <button type="button" class="icon" aria-label={`remove label ${r.key || i + 1}`} onClick={() => setRows((current) => current.filter((_, j) => j !== i))}>
+          <input
+            aria-label={`label value ${i + 1}`}
+            placeholder="value"
+            value={r.value}
+            onInput={(e) => update(i, { value: (e.currentTarget as HTMLInputElement).value })}
+          />
+          <button
+            type="button"
+            class="icon"
+            aria-label={`remove label ${r.key || i + 1}`}
+            onClick={() => setRows((current) => current.filter((_, j) => j !== i))}
+          >
             ×
           </button>
         </div>

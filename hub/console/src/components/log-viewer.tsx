@@ -7,7 +7,11 @@ import { Empty } from './bits'
 /** Lines kept on screen; older ones scroll away so a chatty workload cannot exhaust the tab. */
 const MAX_LINES = 5000
 
-type ViewerState = { readonly kind: 'idle' } | { readonly kind: 'streaming' } | { readonly kind: 'ended'; readonly note: string | null } | { readonly kind: 'failed'; readonly message: string }
+type ViewerState =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'streaming' }
+  | { readonly kind: 'ended'; readonly note: string | null }
+  | { readonly kind: 'failed'; readonly message: string }
 
 export interface LogTarget {
   readonly workload: string
@@ -95,7 +99,14 @@ export function LogViewer(props: { nodeId: string; targets: readonly LogTarget[]
         </label>
         <label>
           Last{' '}
-          <input type="number" aria-label="tail lines" min={0} max={10000} value={tail} onInput={(e) => setTail(Math.max(0, Math.min(10000, Number((e.currentTarget as HTMLInputElement).value) || 0)))} />{' '}
+          <input
+            type="number"
+            aria-label="tail lines"
+            min={0}
+            max={10000}
+            value={tail}
+            onInput={(e) => setTail(Math.max(0, Math.min(10000, Number((e.currentTarget as HTMLInputElement).value) || 0)))}
+          />{' '}
           lines
         </label>
         <label class="check">

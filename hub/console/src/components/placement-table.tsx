@@ -65,7 +65,16 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
               </td>
               <td>{status?.health ?? '–'}</td>
               <td class="num">{status?.restarts ?? '–'}</td>
-              <td class={`num ${stale ? 'warn-text' : ''}`} title={stale ? `running revision ${status?.revision}; revision ${p.revision} is on its way` : p.revision !== deployment.revision ? `the rollout keeps this copy on revision ${p.revision} for now` : ''}>
+              <td
+                class={`num ${stale ? 'warn-text' : ''}`}
+                title={
+                  stale
+                    ? `running revision ${status?.revision}; revision ${p.revision} is on its way`
+                    : p.revision !== deployment.revision
+                      ? `the rollout keeps this copy on revision ${p.revision} for now`
+                      : ''
+                }
+              >
                 {status?.revision ?? '–'}
               </td>
               <td title={status?.hubSince ?? status?.since ?? p.since}>{ago(status?.hubSince ?? status?.since ?? p.since, now)}</td>

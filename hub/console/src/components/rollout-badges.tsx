@@ -17,7 +17,11 @@ export function PhaseBadge(props: { phase: RolloutPhase; paused: boolean; title?
 export function RolloutCell(props: { rollout: RolloutSummary | null }) {
   const r = props.rollout
   if (r === null) return <span class="muted">–</span>
-  const title = r.failed ?? (r.phase === 'complete' ? `revision ${r.revision} runs everywhere` : `rolling out revision ${r.revision}${r.stableRevision === null ? '' : ` from ${r.stableRevision}`}`)
+  const title =
+    r.failed ??
+    (r.phase === 'complete'
+      ? `revision ${r.revision} runs everywhere`
+      : `rolling out revision ${r.revision}${r.stableRevision === null ? '' : ` from ${r.stableRevision}`}`)
   return <PhaseBadge phase={r.phase} paused={r.paused} title={title} />
 }
 

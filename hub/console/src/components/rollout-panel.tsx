@@ -24,7 +24,10 @@ export function useRollout(name: string, onChanged: () => void): RolloutState {
   // Gates move with the agents' reports (reason "status") and with nodes going offline.
   const when = (c: Change): boolean => (c.type === 'deployment' && c.name === name) || (c.type === 'node' && c.reason !== 'heartbeat')
   const rollout = useResource(`rollout/${name}`, () => client.rollout(name), { when, minIntervalMs: 750 })
-  const revisions = useResource(`revisions/${name}`, () => client.revisions(name), { when: (c) => c.type === 'deployment' && c.name === name, minIntervalMs: 750 })
+  const revisions = useResource(`revisions/${name}`, () => client.revisions(name), {
+    when: (c) => c.type === 'deployment' && c.name === name,
+    minIntervalMs: 750,
+  })
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<Error | null>(null)
   const [notice, setNotice] = useState<string | null>(null)
@@ -75,7 +78,8 @@ export function RolloutSection(props: { state: RolloutState; now: number }) {
   const r = state.rollout.data
   const revisions = state.revisions.data?.items ?? []
   const progressing = r?.phase === 'progressing'
-  const held = r?.conditions.some((c) => c.type === 'RolloutPaused' && c.status === 'True' && (c.reason === 'AwaitingPromotion' || c.reason === 'CanaryPause')) ?? false
+  const held =
+    r?.conditions.some((c) => c.type === 'RolloutPaused' && c.status === 'True' && (c.reason === 'AwaitingPromotion' || c.reason === 'CanaryPause')) ?? false
   // Paused during a canary hold, promote still goes on past it (and resumes).
   const stepDone = r !== null && r.copies.filter((c) => c.wave?.startsWith(`step ${r.step + 1}:`)).every((c) => c.gate === 'updated' || c.gate === 'offline')
   const canPromote = r !== null && progressing && r.strategy.type === 'canary' && r.step < r.steps && (held || (r.paused && stepDone))
@@ -95,7 +99,9 @@ export function RolloutSection(props: { state: RolloutState; now: number }) {
         type="button"
         disabled={state.busy || target === null}
         onClick={() => target && state.undo(target.revision)}
-        title={target ? `roll out revision ${target.revision}'s template (${target.image}) as a new revision` : 'no earlier revision with another template is kept'}
+        title={
+          target ? `roll out revision ${target.revision}'s template (${target.image}) as a new revision` : 'no earlier revision with another template is kept'
+        }
       >
         Undo{target ? ` to ${target.revision}` : ''}
       </button>
@@ -146,7 +152,11 @@ function RolloutBody(props: { rollout: RolloutStatus; now: number }) {
               ))}
             </ul>
           ) : null}
-          <p>{r.failure.rolledBack ? `Rolled back: every copy returns to revision ${r.stableRevision}.` : 'Not rolled back: copies stay where they are until a new revision or an undo.'}</p>
+          <p>
+            {r.failure.rolledBack
+              ? `Rolled back: every copy returns to revision ${r.stableRevision}.`
+              : 'Not rolled back: copies stay where they are until a new revision or an undo.'}
+          </p>
         </div>
       ) : null}
       <ul class="counts" aria-label="rollout counts">
@@ -282,7 +292,11 @@ export function RevisionsSection(props: { state: RolloutState; now: number }) {
   return (
     <Section title="Revisions">
       {!state.revisions.data ? (
-        state.revisions.error ? <ErrorNote error={state.revisions.error} /> : <Loading />
+        state.revisions.error ? (
+          <ErrorNote error={state.revisions.error} />
+        ) : (
+          <Loading />
+        )
       ) : items.length === 0 ? (
         <Empty>No revisions kept.</Empty>
       ) : (
@@ -318,7 +332,11 @@ export function RevisionsSection(props: { state: RolloutState; now: number }) {
                         type="button"
                         class="link"
                         disabled={state.busy || same}
-                        title={same ? `the current revision ${current?.revision} has this template already` : `a new revision with revision ${r.revision}'s template, rolled out like any other`}
+                        title={
+                          same
+                            ? `the current revision ${current?.revision} has this template already`
+                            : `a new revision with revision ${r.revision}'s template, rolled out like any other`
+                        }
                         onClick={() => state.undo(r.revision)}
                       >
                         Undo to this revision

@@ -33,7 +33,8 @@ export function tokenRequest(fields: TokenFields): { readonly request: TokenRequ
   const maxUses = fields.maxUses.trim()
   if (maxUses !== '') {
     const uses = Number(maxUses)
-    if (!Number.isInteger(uses) || uses < 1) return { problem: `max uses ${JSON.stringify(maxUses)}: use a whole number of at least 1, or leave it empty for unlimited` }
+    if (!Number.isInteger(uses) || uses < 1)
+      return { problem: `max uses ${JSON.stringify(maxUses)}: use a whole number of at least 1, or leave it empty for unlimited` }
     request.maxUses = uses
   }
   const pairs = fields.labels
@@ -121,7 +122,16 @@ export function TokenForm(props: TokenFormProps) {
       <div class="token-form-row">
         <label>
           Max uses
-          <input name="maxUses" type="number" min="1" step="1" class="narrow" placeholder="unlimited" value={fields.maxUses} onInput={(e) => set({ maxUses: value(e) })} />
+          <input
+            name="maxUses"
+            type="number"
+            min="1"
+            step="1"
+            class="narrow"
+            placeholder="unlimited"
+            value={fields.maxUses}
+            onInput={(e) => set({ maxUses: value(e) })}
+          />
         </label>
         <label class="grow">
           Labels for the nodes it enrolls

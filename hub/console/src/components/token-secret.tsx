@@ -67,8 +67,8 @@ export function TokenSecret(props: { created: TokenCreated; hubUrl: string; onDo
         </h2>
       </header>
       <p class="why">
-        <strong>Copy the secret now: it will not be shown again.</strong> The hub keeps only a digest of it. If it is lost, revoke
-        this token and create another.
+        <strong>Copy the secret now: it will not be shown again.</strong> The hub keeps only a digest of it. If it is lost, revoke this token and create
+        another.
       </p>
       <label for="token-secret-value">Secret</label>
       <div class="copy-row">

@@ -54,7 +54,12 @@ export function ApplyPage() {
     } catch (e) {
       if (e instanceof ApiError && e.status === 400) {
         const issues = e.manifestIssues()
-        setOutcome({ kind: 'refused', text: sent, issues, message: issues.length > 0 ? `The hub refused the manifests: ${issues.length} problem${issues.length === 1 ? '' : 's'}.` : e.message })
+        setOutcome({
+          kind: 'refused',
+          text: sent,
+          issues,
+          message: issues.length > 0 ? `The hub refused the manifests: ${issues.length} problem${issues.length === 1 ? '' : 's'}.` : e.message,
+        })
         const first = issues.find((i) => i.line !== undefined)
         if (first?.line !== undefined) editor.current?.goTo(first.line, first.column)
       } else {
@@ -83,7 +88,8 @@ export function ApplyPage() {
         </div>
       </header>
       <p class="muted">
-        YAML or JSON, one or more documents separated by <code>---</code>. See <code>docs/manifest.md</code> or <code>shoal schema deployment</code> for every field.
+        YAML or JSON, one or more documents separated by <code>---</code>. See <code>docs/manifest.md</code> or <code>shoal schema deployment</code> for every
+        field.
       </p>
       <ManifestEditor value={text} onInput={edit} issues={current ? refused.issues : []} handle={editor} />
       <ErrorNote error={error} />

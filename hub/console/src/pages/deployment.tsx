@@ -32,7 +32,10 @@ export function DeploymentPage(props: { name: string }) {
     <div class="page deployment" data-deployment={d.name}>
       <header class="page-head">
         <h1>
-          {d.name} <span class={`badge ${d.ready >= d.desired && d.pending === 0 ? 'ok' : 'warn'}`}>{d.ready} / {d.desired} ready</span>
+          {d.name}{' '}
+          <span class={`badge ${d.ready >= d.desired && d.pending === 0 ? 'ok' : 'warn'}`}>
+            {d.ready} / {d.desired} ready
+          </span>
         </h1>
         <div class="toolbar">
           <button
@@ -49,8 +52,8 @@ export function DeploymentPage(props: { name: string }) {
       </header>
       <ErrorNote error={deployment.error} prefix="could not refresh" />
       <p class="summary-line">
-        {d.mode === 'every-node' ? 'One copy on every matching node' : `${d.desired} replica${d.desired === 1 ? '' : 's'}`} · revision {d.revision} · placed {d.placed} · updated{' '}
-        {ago(d.updatedAt, now)}
+        {d.mode === 'every-node' ? 'One copy on every matching node' : `${d.desired} replica${d.desired === 1 ? '' : 's'}`} · revision {d.revision} · placed{' '}
+        {d.placed} · updated {ago(d.updatedAt, now)}
       </p>
       {d.pending > 0 || (d.why && d.placed < d.desired) ? (
         <div class="why" role="status" data-testid="why-pending">

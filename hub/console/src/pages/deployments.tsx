@@ -7,7 +7,10 @@ import { Link, deploymentHref } from '../router'
 export function DeploymentsPage() {
   const { client } = useLive()
   const now = useNow(5000)
-  const deployments = useResource('deployments', () => client.deployments(), { when: (c) => c.type === 'deployment' || (c.type === 'node' && c.reason !== 'heartbeat'), minIntervalMs: 1000 })
+  const deployments = useResource('deployments', () => client.deployments(), {
+    when: (c) => c.type === 'deployment' || (c.type === 'node' && c.reason !== 'heartbeat'),
+    minIntervalMs: 1000,
+  })
   const items = deployments.data?.items ?? []
   return (
     <div class="page deployments">

@@ -125,11 +125,7 @@ export function NodePage(props: { id: string }) {
               node.reload()
             }}
           />
-          {n.capabilities.length > 0 ? (
-            <p class="muted">
-              Capabilities: {n.capabilities.join(', ')}
-            </p>
-          ) : null}
+          {n.capabilities.length > 0 ? <p class="muted">Capabilities: {n.capabilities.join(', ')}</p> : null}
         </Section>
         <Section title="Inventory">
           <Inventory node={n} />
@@ -223,7 +219,11 @@ function Workloads(props: { node: NodeDetail; now: number }) {
             <tr key={name} data-workload={name}>
               <td>
                 {name}
-                {!placed.has(name) ? <span class="badge muted" title="no longer placed here; the agent is removing it">leaving</span> : null}
+                {!placed.has(name) ? (
+                  <span class="badge muted" title="no longer placed here; the agent is removing it">
+                    leaving
+                  </span>
+                ) : null}
               </td>
               <td>
                 <Link href={deploymentHref(status?.deployment ?? placement?.deployment ?? name)}>{status?.deployment ?? placement?.deployment}</Link>

@@ -32,88 +32,111 @@ export function NodesPage() {
   })
   const all = nodes.data?.items ?? []
   const profiles = useMemo(() => [...new Set(all.map((n) => n.profile))].sort(), [all])
-  const shown = useMemo(() => all.filter((n) => (!condition || n.condition.type === condition) && (!profile || n.profile === profile)), [all, condition, profile])
+  const shown = useMemo(
+    () => all.filter((n) => (!condition || n.condition.type === condition) && (!profile || n.profile === profile)),
+    [all, condition, profile],
+  )
 
-  const columns = useMemo((): Column<NodeView>[] => [
-    {
-      key: 'name',
-      title: 'Node',
-      width: 'minmax(9rem, 1.3fr)',
-      render: (n) => (
-        <Link href={nodeHref(n.id)} class="node-link">
-          {n.id}
-        </Link>
-      ),
-      sortValue: (n) => n.id,
-    },
-    {
-      key: 'condition',
-      title: 'Condition',
-      width: '7.5rem',
-      render: (n) => (
-        <>
-          <ConditionBadge condition={n.condition} />
-          {n.cordoned ? <span class="badge muted" title="cordoned: takes no new work">cordoned</span> : null}
-        </>
-      ),
-      sortValue: (n) => CONDITION_ORDER[n.condition.type],
-    },
-    { key: 'profile', title: 'Profile', width: 'minmax(7rem, 1fr)', render: (n) => n.profile, sortValue: (n) => n.profile },
-    { key: 'labels', title: 'Labels', width: 'minmax(8rem, 1.5fr)', render: (n) => <span title={labelText(n.labels)}>{labelText(n.labels)}</span> },
-    {
-      key: 'lastSeen',
-      title: 'Last seen',
-      width: '7rem',
-      render: (n) => <span title={n.lastSeenAt ?? 'never'}>{ago(n.lastSeenAt, now)}</span>,
-      sortValue: (n) => -(n.lastSeenAt ? Date.parse(n.lastSeenAt) : 0),
-    },
-    {
-      key: 'generation',
-      title: 'Generation',
-      width: '7.5rem',
-      render: (n) => (
-        <span class={n.generation.observed < n.generation.latest ? 'warn-text' : ''} title={`accepted ${n.generation.observed}, latest ${n.generation.latest}`}>
-          {n.generation.observed} / {n.generation.latest}
-        </span>
-      ),
-      sortValue: (n) => n.generation.observed - n.generation.latest,
-    },
-    { key: 'cpu', title: 'CPU', width: '7rem', render: (n) => <UsageBar kind="percent" used={n.usage?.cpuPercent ?? null} total={100} />, sortValue: (n) => n.usage?.cpuPercent ?? -1 },
-    {
-      key: 'memory',
-      title: 'Memory',
-      width: 'minmax(11.5rem, 1fr)',
-      render: (n) => <UsageBar kind="bytes" used={n.usage?.memory.usedBytes ?? null} total={n.usage?.memory.totalBytes ?? null} />,
-      sortValue: (n) => (n.usage ? n.usage.memory.usedBytes / Math.max(1, n.usage.memory.totalBytes) : -1),
-    },
-    {
-      key: 'disk',
-      title: 'Disk',
-      width: 'minmax(11.5rem, 1fr)',
-      render: (n) => <UsageBar kind="bytes" used={n.usage?.disk?.usedBytes ?? null} total={n.usage?.disk?.totalBytes ?? null} />,
-      sortValue: (n) => (n.usage?.disk ? n.usage.disk.usedBytes / Math.max(1, n.usage.disk.totalBytes) : -1),
-    },
-    {
-      key: 'workloads',
-      title: 'Workloads',
-      width: '7rem',
-      render: (n) => (
-        <span class={n.workloads.running < n.workloads.total ? 'warn-text' : ''}>
-          {n.workloads.running} / {n.workloads.total}
-        </span>
-      ),
-      sortValue: (n) => n.workloads.total,
-    },
-  ], [now])
+  const columns = useMemo(
+    (): Column<NodeView>[] => [
+      {
+        key: 'name',
+        title: 'Node',
+        width: 'minmax(9rem, 1.3fr)',
+        render: (n) => (
+          <Link href={nodeHref(n.id)} class="node-link">
+            {n.id}
+          </Link>
+        ),
+        sortValue: (n) => n.id,
+      },
+      {
+        key: 'condition',
+        title: 'Condition',
+        width: '7.5rem',
+        render: (n) => (
+          <>
+            <ConditionBadge condition={n.condition} />
+            {n.cordoned ? (
+              <span class="badge muted" title="cordoned: takes no new work">
+                cordoned
+              </span>
+            ) : null}
+          </>
+        ),
+        sortValue: (n) => CONDITION_ORDER[n.condition.type],
+      },
+      { key: 'profile', title: 'Profile', width: 'minmax(7rem, 1fr)', render: (n) => n.profile, sortValue: (n) => n.profile },
+      { key: 'labels', title: 'Labels', width: 'minmax(8rem, 1.5fr)', render: (n) => <span title={labelText(n.labels)}>{labelText(n.labels)}</span> },
+      {
+        key: 'lastSeen',
+        title: 'Last seen',
+        width: '7rem',
+        render: (n) => <span title={n.lastSeenAt ?? 'never'}>{ago(n.lastSeenAt, now)}</span>,
+        sortValue: (n) => -(n.lastSeenAt ? Date.parse(n.lastSeenAt) : 0),
+      },
+      {
+        key: 'generation',
+        title: 'Generation',
+        width: '7.5rem',
+        render: (n) => (
+          <span
+            class={n.generation.observed < n.generation.latest ? 'warn-text' : ''}
+            title={`accepted ${n.generation.observed}, latest ${n.generation.latest}`}
+          >
+            {n.generation.observed} / {n.generation.latest}
+          </span>
+        ),
+        sortValue: (n) => n.generation.observed - n.generation.latest,
+      },
+      {
+        key: 'cpu',
+        title: 'CPU',
+        width: '7rem',
+        render: (n) => <UsageBar kind="percent" used={n.usage?.cpuPercent ?? null} total={100} />,
+        sortValue: (n) => n.usage?.cpuPercent ?? -1,
+      },
+      {
+        key: 'memory',
+        title: 'Memory',
+        width: 'minmax(11.5rem, 1fr)',
+        render: (n) => <UsageBar kind="bytes" used={n.usage?.memory.usedBytes ?? null} total={n.usage?.memory.totalBytes ?? null} />,
+        sortValue: (n) => (n.usage ? n.usage.memory.usedBytes / Math.max(1, n.usage.memory.totalBytes) : -1),
+      },
+      {
+        key: 'disk',
+        title: 'Disk',
+        width: 'minmax(11.5rem, 1fr)',
+        render: (n) => <UsageBar kind="bytes" used={n.usage?.disk?.usedBytes ?? null} total={n.usage?.disk?.totalBytes ?? null} />,
+        sortValue: (n) => (n.usage?.disk ? n.usage.disk.usedBytes / Math.max(1, n.usage.disk.totalBytes) : -1),
+      },
+      {
+        key: 'workloads',
+        title: 'Workloads',
+        width: '7rem',
+        render: (n) => (
+          <span class={n.workloads.running < n.workloads.total ? 'warn-text' : ''}>
+            {n.workloads.running} / {n.workloads.total}
+          </span>
+        ),
+        sortValue: (n) => n.workloads.total,
+      },
+    ],
+    [now],
+  )
 
   const selectorError = nodes.error && selector ? nodes.error : null
   return (
     <div class="page nodes">
       <h1>Nodes</h1>
-      <form class="filters" role="search" onSubmit={(e) => {
-        e.preventDefault()
-        setQuery({ selector: selectorText.trim() || null })
-      }}>
+      <form
+        class="filters"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault()
+          setQuery({ selector: selectorText.trim() || null })
+        }}
+      >
         <label class="grow">
           Label selector
           <input

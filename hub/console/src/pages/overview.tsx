@@ -25,9 +25,18 @@ export function countBy(nodes: readonly NodeView[], group: (node: NodeView) => s
 
 export function OverviewPage() {
   const { client } = useLive()
-  const nodes = useResource('overview-nodes', () => client.nodes(), { when: (c) => c.type === 'node', minIntervalMs: (data) => fleetRefreshMs(data?.items.length ?? 0) })
-  const deployments = useResource('overview-deployments', () => client.deployments(), { when: (c) => c.type === 'deployment' || c.type === 'node', minIntervalMs: 1500 })
-  const events = useResource('overview-events', () => client.events(15), { when: (c) => c.type === 'event' || (c.type === 'node' && c.reason !== 'heartbeat' && c.reason !== 'status'), minIntervalMs: 1000 })
+  const nodes = useResource('overview-nodes', () => client.nodes(), {
+    when: (c) => c.type === 'node',
+    minIntervalMs: (data) => fleetRefreshMs(data?.items.length ?? 0),
+  })
+  const deployments = useResource('overview-deployments', () => client.deployments(), {
+    when: (c) => c.type === 'deployment' || c.type === 'node',
+    minIntervalMs: 1500,
+  })
+  const events = useResource('overview-events', () => client.events(15), {
+    when: (c) => c.type === 'event' || (c.type === 'node' && c.reason !== 'heartbeat' && c.reason !== 'status'),
+    minIntervalMs: 1000,
+  })
 
   const items = nodes.data?.items ?? []
   const totals = zero()
@@ -55,13 +64,21 @@ export function OverviewPage() {
       </div>
       <div class="grid-2">
         <Section title="By firmware profile">
-          {nodes.loading && !nodes.data ? <Loading /> : <GroupTable rows={countBy(items, (n) => n.profile)} heading="Profile" link={(key) => `/nodes?profile=${encodeURIComponent(key)}`} />}
+          {nodes.loading && !nodes.data ? (
+            <Loading />
+          ) : (
+            <GroupTable rows={countBy(items, (n) => n.profile)} heading="Profile" link={(key) => `/nodes?profile=${encodeURIComponent(key)}`} />
+          )}
         </Section>
         <Section title="By site">
           {nodes.loading && !nodes.data ? (
             <Loading />
           ) : (
-            <GroupTable rows={countBy(items, (n) => n.labels.site ?? '')} heading="Site label" link={(key) => (key ? `/nodes?selector=${encodeURIComponent(`site=${key}`)}` : '/nodes?selector=!site')} />
+            <GroupTable
+              rows={countBy(items, (n) => n.labels.site ?? '')}
+              heading="Site label"
+              link={(key) => (key ? `/nodes?selector=${encodeURIComponent(`site=${key}`)}` : '/nodes?selector=!site')}
+            />
           )}
         </Section>
       </div>
@@ -90,7 +107,8 @@ export function OverviewPage() {
           </ul>
           {totals.Offline + totals.Degraded > 10 ? (
             <p>
-              <Link href="/nodes?condition=Offline">All {totals.Offline} offline</Link> · <Link href="/nodes?condition=Degraded">all {totals.Degraded} degraded</Link>
+              <Link href="/nodes?condition=Offline">All {totals.Offline} offline</Link> ·{' '}
+              <Link href="/nodes?condition=Degraded">all {totals.Degraded} degraded</Link>
             </p>
           ) : null}
         </Section>

@@ -19,7 +19,13 @@ export function SignInPage(props: { onSignIn: (token: string) => void; reason: s
       await verifyToken(value)
       props.onSignIn(value)
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? 'the hub does not accept this token; copy it again from the hub data directory' : e instanceof Error ? e.message : String(e))
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? 'the hub does not accept this token; copy it again from the hub data directory'
+          : e instanceof Error
+            ? e.message
+            : String(e),
+      )
     } finally {
       setBusy(false)
     }
@@ -40,7 +46,9 @@ export function SignInPage(props: { onSignIn: (token: string) => void; reason: s
           </span>{' '}
           Shoal
         </h1>
-        <p>Sign in with the hub's admin token. It is in the file <code>admin-token</code> in the hub's data directory.</p>
+        <p>
+          Sign in with the hub's admin token. It is in the file <code>admin-token</code> in the hub's data directory.
+        </p>
         <label>
           Admin token
           <input

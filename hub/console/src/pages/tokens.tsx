@@ -78,8 +78,8 @@ export function TokensPage() {
         </div>
       </header>
       <p class="muted">
-        A node enrolls with <code>shoal agent run --data-dir DIR --hub URL --token SECRET</code> and gets its own credentials; the token only lets it
-        in. Tokens expire after 24 h unless told otherwise. The same as <code>shoal token create|list|revoke</code>.
+        A node enrolls with <code>shoal agent run --data-dir DIR --hub URL --token SECRET</code> and gets its own credentials; the token only lets it in. Tokens
+        expire after 24 h unless told otherwise. The same as <code>shoal token create|list|revoke</code>.
       </p>
       {panel.kind === 'form' ? (
         <TokenForm
@@ -104,7 +104,9 @@ export function TokensPage() {
           <Loading />
         )
       ) : items.length === 0 ? (
-        <Empty>No join tokens. Create one to enroll a node, or run <code>shoal token create</code>.</Empty>
+        <Empty>
+          No join tokens. Create one to enroll a node, or run <code>shoal token create</code>.
+        </Empty>
       ) : (
         <table class="table" aria-label="join tokens">
           <thead>
