@@ -1,5 +1,4 @@
 import { Duration, IsoTime, MAX_FOLLOW_SECONDS, durationMs } from '../../protocol/index.js'
-import type { PlacementRecord } from '../store/deployment-repository.js'
 import { badRequest } from './http-errors.js'
 
 /**
@@ -54,26 +53,4 @@ function parseBoolean(text: string | null, name: string): boolean {
   if (text === null || text === '' || text === 'false' || text === '0') return false
   if (text === 'true' || text === '1') return true
   throw badRequest(`${name} must be true or false, got ${JSON.stringify(text)}`)
-}
-
-export interface LogTarget {
-  readonly nodeId: string
-  readonly workload: string
-}
-
-/**
- * Where a deployment's logs are: its placements, plus workloads nodes still report (a
- * replica being moved away still has a log). One entry per (node, workload), sorted.
- */
-export function logTargets(
-  placements: readonly Pick<PlacementRecord, 'nodeId' | 'workload'>[],
-  reported: readonly { readonly nodeId: string; readonly name: string }[],
-  node: string | null,
-): LogTarget[] {
-  const all = new Map<string, LogTarget>()
-  for (const p of placements) all.set(`${p.nodeId}/${p.workload}`, { nodeId: p.nodeId, workload: p.workload })
-  for (const r of reported) all.set(`${r.nodeId}/${r.name}`, { nodeId: r.nodeId, workload: r.name })
-  return [...all.values()]
-    .filter((t) => node === null || t.nodeId === node)
-    .sort((a, b) => (a.nodeId === b.nodeId ? a.workload.localeCompare(b.workload) : a.nodeId.localeCompare(b.nodeId)))
 }

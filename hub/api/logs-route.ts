@@ -4,8 +4,10 @@ import { API_ROUTES, type LogStreamRecord } from '../../protocol/api/index.js'
 import type { Clock } from '../../common/clock.js'
 import { LogRelayError, type LogRelay, type LogRelayErrorCode } from '../logs/log-relay.js'
 import type { HubStore } from '../store/hub-store.js'
-import { ApiError, notFound } from './http-errors.js'
-import { logTargets, parseLogQuery, type DeploymentLogQuery, type LogTarget } from './log-query.js'
+import { resolveLogTargets, type LogTarget } from '../logs/log-targets.js'
+import { ApiError } from './http-errors.js'
+import { parseLogQuery, type DeploymentLogQuery } from './log-query.js'
+import { answer } from './service-errors.js'
 import type { RequestContext, Router } from './router.js'
 
 /**
@@ -49,17 +51,8 @@ export function registerLogRoutes(router: Router, services: LogRouteServices): v
 async function deploymentLogs(context: RequestContext, services: LogRouteServices): Promise<void> {
   const { store, clock, logRelay } = services
   if (!logRelay) throw new ApiError(501, 'not-implemented', 'this hub does not relay logs')
-  const name = context.params.name ?? ''
   const query = parseLogQuery(context.url.searchParams, clock.now())
-  const deployment = store.deployments.get(name)
-  if (!deployment) throw notFound(`deployment ${name}`)
-  if (query.node !== null && !store.nodes.exists(query.node)) throw notFound(`node ${query.node}`)
-  const placements = store.deployments.placements().filter((p) => p.deployment === name)
-  const targets = logTargets(placements, store.status.workloads({ deployment: name }), query.node)
-  if (targets.length === 0) {
-    if (query.node !== null) throw notFound(`a workload of deployment ${name} on node ${query.node}`)
-    throw new ApiError(409, 'not-placed', `deployment ${name} runs on no node yet; see shoal describe deployment ${name} for why`)
-  }
+  const targets = await answer(() => resolveLogTargets(store, context.params.name ?? '', query.node))
   await new LogResponse(context.res, targets).run(logRelay, query)
 }
 

@@ -1,6 +1,7 @@
 import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
 import { ManifestsRefusedError } from '../deployments/read-manifests.js'
 import { EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
+import { WorkloadNotPlacedError } from '../logs/log-targets.js'
 import { RolloutActionError } from '../rollout/rollout-actions.js'
 import { DeploymentNotFoundError, JoinTokenNotFoundError, NodeNotFoundError } from '../store/not-found.js'
 import { TokenRefusedError } from '../store/token-repository.js'
@@ -11,6 +12,11 @@ export function httpErrorOf(error: unknown): unknown {
   if (error instanceof NodeNotFoundError) return notFound(`node ${error.nodeId}`)
   if (error instanceof DeploymentNotFoundError) return notFound(`deployment ${error.deployment}`)
   if (error instanceof JoinTokenNotFoundError) return notFound(`join token ${error.tokenId}`)
+  if (error instanceof WorkloadNotPlacedError) {
+    return error.nodeId === null
+      ? new ApiError(409, 'not-placed', error.message)
+      : notFound(`a workload of deployment ${error.deployment} on node ${error.nodeId}`)
+  }
   if (error instanceof ManifestsRefusedError) return badRequest(error.message, error.problems)
   if (error instanceof RolloutActionError) return new ApiError(409, 'rollout-conflict', error.message)
   if (error instanceof TokenRefusedError) return new ApiError(403, 'token-refused', error.message)

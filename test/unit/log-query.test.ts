@@ -1,6 +1,7 @@
 import t from 'tap'
 import { ApiError } from '../../hub/api/http-errors.js'
-import { DEFAULT_TAIL, logTargets, parseLogQuery, parseSince } from '../../hub/api/log-query.js'
+import { DEFAULT_TAIL, parseLogQuery, parseSince } from '../../hub/api/log-query.js'
+import { logTargets } from '../../hub/logs/log-targets.js'
 
 const NOW = Date.parse('2025-03-01T12:00:00.000Z')
 const q = (text: string) => parseLogQuery(new URLSearchParams(text), NOW)
