@@ -1,16 +1,12 @@
 import { isoNow, type Clock } from '../../common/clock.js'
+import type { DrainResult } from '../../protocol/api/index.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { PlacementRecord } from '../store/deployment-repository.js'
 import type { HubStore } from '../store/hub-store.js'
 import { NodeNotFoundError } from '../store/not-found.js'
 
 /** What a drain did: replicated copies sent elsewhere, every-node copies left where they are. */
-export interface DrainResult {
-  readonly drained: string
-  readonly cordoned: true
-  readonly evicted: readonly { readonly deployment: string; readonly workload: string; readonly replica: number; readonly movedTo: string | null }[]
-  readonly kept: readonly { readonly deployment: string; readonly workload: string; readonly reason: string }[]
-}
+export type { DrainResult }
 
 /**
  * Splits a node's placements: replicated copies leave (the scheduler places them again on

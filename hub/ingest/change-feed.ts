@@ -1,18 +1,8 @@
 import { EventEmitter } from 'node:events'
+import type { Change } from '../../protocol/api/index.js'
 
-/** What changed, for the API's server-sent-events stream and the console. */
-export type Change =
-  | { readonly type: 'node'; readonly nodeId: string; readonly reason: string }
-  | { readonly type: 'deployment'; readonly name: string; readonly reason: string }
-  /** `receivedAt`: when the hub recorded it, on its own clock (never the node's `at`). */
-  | {
-      readonly type: 'event'
-      readonly id: number
-      readonly nodeId: string | null
-      readonly eventType: string
-      readonly message: string
-      readonly receivedAt?: string
-    }
+/** What changed, for the API's server-sent-events stream and the console: the contract's shape. */
+export type { Change }
 
 /** In-process fan-out of changes; one per hub, passed to whoever needs it. */
 export class ChangeFeed {
