@@ -4,7 +4,7 @@
 // outbox drains, and every record reaches the hub once. The embedded broker restarts with the
 // hub, which hub-sigkill-apply covers. Prints its figures.
 import t from 'tap'
-import { dockerClient, startMosquitto, startNats, testImage, waitFor } from '../support/index.js'
+import { crashContainer, dockerClient, startMosquitto, startNats, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId } from '../support/agent-process.js'
 import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
@@ -57,10 +57,8 @@ for (const kind of ['mosquitto', 'nats'] as const) {
       // While the broker is down: a workload dies on node a (the agent restarts it and queues
       // what it saw), and a new revision is applied (the hub must publish it once the broker is back).
       const [victim] = await running(agents[0]?.nodeId ?? '', revision)
-      const workload = dockerClient().getContainer(victim?.Id ?? '')
-      const startedBefore = (await workload.inspect()).State.StartedAt
-      await workload.kill()
-      await waitFor(async () => ((state) => state.Running && state.StartedAt !== startedBefore)((await workload.inspect()).State) || undefined, {
+      const restarted = await crashContainer(victim?.Id ?? '')
+      await waitFor(async () => (await restarted()) || undefined, {
         what: `round ${round}: the agent to restart its workload with the broker down`,
         timeoutMs: 60_000,
         intervalMs: 250,

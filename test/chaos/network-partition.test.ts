@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import t from 'tap'
-import { dockerClient, testImage, waitFor } from '../support/index.js'
+import { crashContainer, dockerClient, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId } from '../support/agent-process.js'
 import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
@@ -91,12 +91,10 @@ t.test('a partition in a network namespace: both sides notice, nothing is lost, 
   // While partitioned: the workload dies and the agent restarts it (events queue in the outbox),
   // and the operator applies a new revision (it waits at the hub).
   const [victim] = await running(first)
-  const workload = dockerClient().getContainer(victim?.Id ?? '')
-  const startedBefore = (await workload.inspect()).State.StartedAt
-  await workload.kill()
+  const restarted = await crashContainer(victim?.Id ?? '')
   await waitFor(async () => (await agent.status()).outbox.records > 0 || undefined, { what: 'the agent to queue what it saw while cut off', timeoutMs: 30_000 })
   // The agent starts the same container again after its restart backoff.
-  await waitFor(async () => ((state) => state.Running && state.StartedAt !== startedBefore)((await workload.inspect()).State) || undefined, {
+  await waitFor(async () => (await restarted()) || undefined, {
     what: 'the agent to restart its workload from its own store',
     timeoutMs: 60_000,
     intervalMs: 250,

@@ -52,3 +52,14 @@ export async function pullImage(ref: string): Promise<Array<Record<string, unkno
     })
   })
 }
+
+/** SIGKILLs a container as a crash would; the returned check is true once something has started it again. */
+export async function crashContainer(id: string): Promise<() => Promise<boolean>> {
+  const container = dockerClient().getContainer(id)
+  const startedBefore = (await container.inspect()).State.StartedAt
+  await container.kill()
+  return async () => {
+    const { State } = await container.inspect()
+    return State.Running && State.StartedAt !== startedBefore
+  }
+}
