@@ -6,7 +6,7 @@
 import t from 'tap'
 import { crashContainer, dockerClient, startMosquitto, startNats, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId } from '../support/agent-process.js'
-import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
+import { everyNodeSleeperYaml, manifestsYaml, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
 t.setTimeout(600_000)
 
@@ -23,16 +23,7 @@ for (const kind of ['mosquitto', 'nats'] as const) {
     agents.push(await startHubAgent(t, hub, { name: uniqueNodeId(`${kind.slice(0, 4)}b`), labels: { fleet } }))
     const name = `keep-${fleet}`.slice(0, 63)
     const apply = async (round: number): Promise<number> => {
-      const applied = await hub.apply(
-        manifestsYaml(
-          deploymentYaml(name, {
-            mode: 'every-node',
-            selector: { matchLabels: { fleet } },
-            strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
-            template: sleepTemplate(image, { env: { ROUND: String(round) } }),
-          }),
-        ),
-      )
+      const applied = await hub.apply(manifestsYaml(everyNodeSleeperYaml(name, fleet, image, round)))
       return applied.results[0].revision as number
     }
     const running = async (nodeId: string, revision: number) => {

@@ -10,7 +10,7 @@ import { randomInt } from 'node:crypto'
 import t from 'tap'
 import { crashContainer, dockerClient, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId } from '../support/agent-process.js'
-import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
+import { everyNodeSleeperYaml, manifestsYaml, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
 t.setTimeout(360_000)
 
@@ -56,16 +56,7 @@ t.test('a partition in a network namespace: both sides notice, nothing is lost, 
   const nodeId = agent.nodeId
   const name = `keep-${fleet}`.slice(0, 63)
   const apply = async (round: number): Promise<number> => {
-    const applied = await hub.apply(
-      manifestsYaml(
-        deploymentYaml(name, {
-          mode: 'every-node',
-          selector: { matchLabels: { fleet } },
-          strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
-          template: sleepTemplate(image, { env: { ROUND: String(round) } }),
-        }),
-      ),
-    )
+    const applied = await hub.apply(manifestsYaml(everyNodeSleeperYaml(name, fleet, image, round)))
     return applied.results[0].revision as number
   }
   const running = async (revision?: number) => {

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { dockerClient, removeContainersByLabel, testImage, waitFor } from '../support/index.js'
 import { uniqueNodeId } from '../support/agent-process.js'
-import { deploymentYaml, manifestsYaml, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
+import { everyNodeSleeperYaml, manifestsYaml, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
 t.setTimeout(300_000)
 
@@ -18,14 +18,7 @@ t.test('an offline reboot with the hub down: workloads back from SQLite alone, t
   const nodeId = agent.nodeId
   const names = ['one', 'two'].map((n) => `${n}-${fleet}`.slice(0, 63))
   const apply = async (round: number): Promise<number> => {
-    const documents = names.map((name) =>
-      deploymentYaml(name, {
-        mode: 'every-node',
-        selector: { matchLabels: { fleet } },
-        strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
-        template: sleepTemplate(image, { env: { ROUND: String(round) } }),
-      }),
-    )
+    const documents = names.map((name) => everyNodeSleeperYaml(name, fleet, image, round))
     return (await hub.apply(manifestsYaml(...documents))).results[0].revision as number
   }
   const runningIds = async (revision: number): Promise<string[] | undefined> => {

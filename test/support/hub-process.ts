@@ -412,6 +412,19 @@ export function manifestsYaml(...documents: readonly string[]): string {
   return documents.map((d) => d.trimEnd()).join('\n---\n') + '\n'
 }
 
+/**
+ * A sleeper on every node labelled fleet=<fleet>, replaced all at once (maxUnavailable 100%, no
+ * minReadySeconds); `round` goes into its env, so each round is a new revision.
+ */
+export function everyNodeSleeperYaml(name: string, fleet: string, image: string, round: number): string {
+  return deploymentYaml(name, {
+    mode: 'every-node',
+    selector: { matchLabels: { fleet } },
+    strategy: { maxUnavailable: '100%', minReadySeconds: 0 },
+    template: sleepTemplate(image, { env: { ROUND: String(round) } }),
+  })
+}
+
 /** A container that sleeps (and stops at once on SIGTERM). */
 export function sleepTemplate(image: string, extra: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
   return { image, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], restartPolicy: 'always', network: 'host', ...extra }
