@@ -33,6 +33,8 @@ export interface HubConfig {
   readonly brokerAuth?: BrokerAuthConfig
   /** A node's clock further than this from the hub's has ClockSkew (default 2 minutes). */
   readonly clockSkewThresholdMs?: number
+  /** Connections one remote address may hold on the API (default 32); raise it behind a reverse proxy. */
+  readonly maxConnectionsPerAddress?: number
 }
 
 export interface RunningHub {
@@ -94,7 +96,12 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     logRelay: loops.logRelay,
     ...(broker ? { brokerAccess: broker.access } : {}),
   }
-  const server = createHubApiServer(parts, { adminToken: secrets.adminToken, logger, consoleDir: config.consoleDir })
+  const server = createHubApiServer(parts, {
+    adminToken: secrets.adminToken,
+    logger,
+    consoleDir: config.consoleDir,
+    ...(config.maxConnectionsPerAddress ? { maxConnectionsPerClient: config.maxConnectionsPerAddress } : {}),
+  })
   const port = await listen(server, config.listenHost, config.listenPort).catch(abandon)
   teardown.add(() => closeServer(server))
   const sweepPresence = () => sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock)

@@ -23,6 +23,7 @@ interface ServeOptions {
   brokerReloadPid: string[]
   logLevel: string
   clockSkewThreshold: string
+  maxConnectionsPerAddress: string
 }
 
 /** `--clock-skew-threshold`: a duration of at least one second. */
@@ -36,6 +37,14 @@ function parseThreshold(text: string): number {
   if (!(ms >= 1000))
     throw new CliError(`--clock-skew-threshold: expected a duration of at least 1s such as 2m or 90s, got ${JSON.stringify(text)}`, ExitCode.usage)
   return ms
+}
+
+/** `--max-connections-per-address`: a whole number from 1 to 65536. */
+function parseConnectionLimit(text: string): number {
+  const limit = Number(text)
+  if (!/^\d+$/.test(text) || !Number.isInteger(limit) || limit < 1 || limit > 65_536)
+    throw new CliError(`--max-connections-per-address: expected a whole number from 1 to 65536, got ${JSON.stringify(text)}`, ExitCode.usage)
+  return limit
 }
 
 /** "HOST:PORT" → parts; port 0 means "any free port". */
@@ -83,6 +92,11 @@ export function hubCommand(io: CliIo): Command {
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--clock-skew-threshold <duration>', "a node whose clock is further than this from the hub's has the ClockSkew condition (e.g. 30s, 5m)", '2m')
+    .option(
+      '--max-connections-per-address <n>',
+      'API connections one client address may hold at once; one more is answered 503 (raise it behind a reverse proxy, where every client has its address)',
+      '32',
+    )
     .addHelpText(
       'after',
       `
@@ -117,6 +131,7 @@ Examples:
       }
       if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
       const clockSkewThresholdMs = parseThreshold(options.clockSkewThreshold)
+      const maxConnectionsPerAddress = parseConnectionLimit(options.maxConnectionsPerAddress)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       // Loaded here, not at the top: other verbs should not pay for aedes, the API and the scheduler.
       const [{ startHub }, { BrokerAuthConfigError }] = await Promise.all([import('../../hub/hub.js'), import('../../hub/broker-config/external-broker.js')])
@@ -130,6 +145,7 @@ Examples:
             listenPort: listen.port,
             transport,
             clockSkewThresholdMs,
+            maxConnectionsPerAddress,
             ...(brokerAuth ? { brokerAuth } : {}),
           },
           { logger },

@@ -25,7 +25,12 @@ export function apiUrlOf(host: string, port: number): string {
 /** The API server over the hub's services, with the console at `/` when there is one. Not listening yet. Wiring only. */
 export function createHubApiServer(
   parts: ApiServices,
-  options: { readonly adminToken: string; readonly logger: Logger; readonly consoleDir?: string | null | undefined },
+  options: {
+    readonly adminToken: string
+    readonly logger: Logger
+    readonly consoleDir?: string | null | undefined
+    readonly maxConnectionsPerClient?: number
+  },
 ): Server {
   const consoleDir = consoleDirOf(options.consoleDir)
   return createApiServer({
@@ -33,6 +38,7 @@ export function createHubApiServer(
     adminToken: options.adminToken,
     logger: options.logger,
     maxBodyBytes: MAX_BODY_BYTES,
+    ...(options.maxConnectionsPerClient ? { limits: { maxConnectionsPerClient: options.maxConnectionsPerClient } } : {}),
     ...(consoleDir ? { fallback: serveStaticFiles({ root: consoleDir, logger: options.logger }) } : {}),
   })
 }

@@ -154,6 +154,11 @@ t.test('usage mistakes exit 2 with one line that says what to do', async (t) => 
     [['login', 'http://h:1'], /login needs the admin token/],
     [['get', 'nodes', '--hub', 'ftp://h:1', '--token', 'x'], /not an http\(s\) URL/],
     [['get', 'nodes', '--context', 'nope'], /no context named "nope"/],
+    [
+      ['hub', 'serve', '--data-dir', path.join(dir, 'hub'), '--max-connections-per-address', '0'],
+      /--max-connections-per-address: expected a whole number from 1 to 65536, got "0"/,
+    ],
+    [['hub', 'serve', '--data-dir', path.join(dir, 'hub'), '--max-connections-per-address', 'lots'], /--max-connections-per-address: expected a whole number/],
   ]
   for (const [argv, message] of cases) {
     const run = await cli(argv)
