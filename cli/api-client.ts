@@ -1,5 +1,9 @@
 import type {
   ApplyResponse,
+  ConfigObjectDeleted,
+  ConfigObjectDetail,
+  ConfigObjectList,
+  ConfigObjectView,
   DeploymentDeleted,
   DeploymentDetail,
   DeploymentList,
@@ -30,6 +34,8 @@ import { CliError, ExitCode } from './io.js'
 // its answers as; the CLI reads them under the names its commands use.
 export type {
   ApplyResponse,
+  ConfigObjectDetail,
+  ConfigObjectView,
   DeploymentView,
   DrainResult,
   DryRunResponse,
@@ -45,7 +51,12 @@ export type {
   TokenView,
 }
 export type { AppliedManifest, PreviewedManifest, RolloutCopyView } from '../protocol/api/index.js'
+export type { ConfigObjectCopy } from '../protocol/api/index.js'
 export type NodeDetailView = NodeDetail
+
+/** Config or Secret: the two kinds the hub keeps under /api/v1/configs and /api/v1/secrets. */
+export type ConfigObjectKind = 'Config' | 'Secret'
+const CONFIG_OBJECT_PATH: Readonly<Record<ConfigObjectKind, string>> = { Config: '/api/v1/configs', Secret: '/api/v1/secrets' }
 export type DeploymentDetailView = DeploymentDetail
 export type TokenResponse = TokenCreated
 export type DrainResponse = DrainResult
@@ -165,6 +176,20 @@ export class HubClient {
 
   deleteDeployment(name: string): Promise<DeploymentDeleted> {
     return this.request('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`)
+  }
+
+  /** Configs or Secrets as listed: keys, sizes, versions and users (never a Secret's values). */
+  async listConfigObjects(kind: ConfigObjectKind): Promise<ConfigObjectView[]> {
+    return (await this.request<ConfigObjectList>('GET', CONFIG_OBJECT_PATH[kind])).items
+  }
+
+  /** One Config (with its data) or Secret (never its values), and the version each copy runs. */
+  getConfigObject(kind: ConfigObjectKind, name: string): Promise<ConfigObjectDetail> {
+    return this.request('GET', `${CONFIG_OBJECT_PATH[kind]}/${encodeURIComponent(name)}`)
+  }
+
+  deleteConfigObject(kind: ConfigObjectKind, name: string): Promise<ConfigObjectDeleted> {
+    return this.request('DELETE', `${CONFIG_OBJECT_PATH[kind]}/${encodeURIComponent(name)}`)
   }
 
   applyManifests(text: string, dryRun: true): Promise<DryRunResponse>

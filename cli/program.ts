@@ -9,6 +9,7 @@ import { validateCommand } from './commands/validate.js'
 import { applyCommand } from './commands/apply.js'
 import { completionCommand } from './commands/completion.js'
 import { contextCommand } from './commands/context.js'
+import { createCommand } from './commands/create.js'
 import { cordonCommand, drainCommand, uncordonCommand } from './commands/cordon.js'
 import { deleteCommand } from './commands/delete.js'
 import { describeCommand } from './commands/describe.js'
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(contextCommand(io))
   program.addCommand(applyCommand(io))
   program.addCommand(diffCommand(io))
+  program.addCommand(createCommand(io))
   program.addCommand(deleteCommand(io))
   program.addCommand(getCommand(io))
   program.addCommand(describeCommand(io))

@@ -8,7 +8,7 @@ import { addConnectionOptions, connect, type ConnectionOptions } from '../contex
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { indent, outputOption, renderCells, renderData, terminalOf, type OutputFormat } from '../output.js'
 import { followReport, followRollouts, timeoutFlag, timeoutOption } from './rollout.js'
-import { STDIN_NAME, validateSources, type ManifestSource } from './validate.js'
+import { formatWarning, STDIN_NAME, validateSources, type ManifestSource } from './validate.js'
 
 interface ApplyOptions extends ConnectionOptions {
   filename: string[]
@@ -30,7 +30,7 @@ const MANIFEST_FILE = /\.(ya?ml|json)$/i
 export function applyCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Command {
   return addConnectionOptions(
     new Command('apply')
-      .description('create or update deployments from manifest files; --dry-run shows where they would be placed')
+      .description('create or update deployments, configs and secrets from manifest files; --dry-run shows where they would be placed')
       .requiredOption('-f, --filename <path>', 'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input (repeatable)', collect)
       .option('--dry-run', 'ask the scheduler where everything would go, change nothing')
       .option('--wait', "then follow each deployment's rollout: exit 0 when all complete, 1 when one fails or --timeout passes")
@@ -42,6 +42,9 @@ export function applyCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Com
       `
 All manifests go to the hub in one request and are applied together: if any is invalid,
 none is applied, and each problem is printed as FILE:LINE:COLUMN: document N: FIELD: MESSAGE.
+
+A changed Config or Secret prints its new version and the deployments it rolls out
+(secret/api configured (version 2); rolls out web, cam); --wait follows those too.
 
 With --wait, a line is printed whenever a rollout's progress changes; a failed rollout
 prints its reason, the failing nodes and whether it was rolled back.
@@ -79,7 +82,9 @@ Examples:
       if (!options.wait) return
       // Under -o json|yaml|name stdout stays the hub's answer; progress goes to stderr.
       const print = structured ? io.err : io.out
-      const targets = response.results.filter((r) => r.kind === 'Deployment').map((r) => ({ name: r.name }))
+      // A Config or Secret change rolls out the deployments using it: follow those as well.
+      const names = new Set(response.results.flatMap((r) => (r.kind === 'Deployment' ? [r.name] : 'rolled' in r ? (r.rolled ?? []) : [])))
+      const targets = [...names].map((name) => ({ name }))
       const results = await followRollouts(client, targets, { timeoutMs, print, warn: io.err })
       const report = followReport(results, options.timeout)
       print(report.lines)
@@ -87,10 +92,23 @@ Examples:
     })
 }
 
-function describeResult(result: AppliedManifest | PreviewedManifest, terminal: ReturnType<typeof terminalOf>): string {
+/**
+ * One applied manifest: "deployment/web configured (revision 4)", and for a Config or Secret its
+ * version and the deployments the change rolls out ("secret/api configured (version 2); rolls out web, cam").
+ */
+export function describeApplied(result: AppliedManifest): string {
   const id = `${result.kind.toLowerCase()}/${result.name}`
   const why = result.why ? `: ${result.why}` : ''
-  if (!('placements' in result)) return `${id} ${result.outcome} (revision ${result.revision})${why}\n`
+  if (result.kind === 'Deployment') return `${id} ${result.outcome} (revision ${result.revision})${why}\n`
+  const rolled = result.rolled ?? []
+  return `${id} ${result.outcome} (version ${result.revision})${rolled.length > 0 ? `; rolls out ${rolled.join(', ')}` : ''}${why}\n`
+}
+
+function describeResult(result: AppliedManifest | PreviewedManifest, terminal: ReturnType<typeof terminalOf>): string {
+  if (!('placements' in result)) return describeApplied(result)
+  const id = `${result.kind.toLowerCase()}/${result.name}`
+  const why = result.why ? `: ${result.why}` : ''
+  if (result.kind !== 'Deployment') return `${id} (dry run): valid${why}\n`
   const placements = [...result.placements].sort((a, b) => a.replica - b.replica || (a.nodeId < b.nodeId ? -1 : 1))
   const lines = [`${id} (dry run)${why}\n`]
   if (placements.length > 0)
@@ -111,6 +129,7 @@ function describeResult(result: AppliedManifest | PreviewedManifest, terminal: R
 export async function readValidSources(paths: readonly string[], io: CliIo, deps: ApplyDeps, consequence: string): Promise<{ file: string; text: string }[]> {
   const sources = await readSources(paths, io, deps)
   const report = validateSources(sources)
+  for (const warning of report.warnings) io.err(`${formatWarning(warning)}\n`)
   if (!report.valid) {
     for (const error of report.errors)
       io.err(

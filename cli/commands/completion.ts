@@ -10,9 +10,9 @@ import { OUTPUT_FORMATS } from '../output.js'
 type Completer = { readonly words: readonly string[] } | { readonly names: 'nodes' | 'deployments' | 'contexts' | 'previous' } | { readonly files: true }
 
 const POSITIONAL: Readonly<Record<string, readonly Completer[]>> = {
-  get: [{ words: ['nodes', 'deployments', 'events'] }],
-  describe: [{ words: ['node', 'deployment'] }, { names: 'previous' }],
-  delete: [{ words: ['deployment'] }, { names: 'deployments' }],
+  get: [{ words: ['nodes', 'deployments', 'events', 'configs', 'secrets'] }],
+  describe: [{ words: ['node', 'deployment', 'config', 'secret'] }, { names: 'previous' }],
+  delete: [{ words: ['deployment', 'config', 'secret'] }, { names: 'previous' }],
   label: [{ words: ['node'] }, { names: 'nodes' }],
   cordon: [{ names: 'nodes' }],
   uncordon: [{ names: 'nodes' }],
@@ -34,6 +34,7 @@ const OPTION_VALUES: Readonly<Record<string, Completer>> = {
   '--output': { words: OUTPUT_FORMATS },
   '-f': { files: true },
   '--filename': { files: true },
+  '--from-file': { files: true },
   '--token-file': { files: true },
   '--context': { names: 'contexts' },
   '--node': { names: 'nodes' },
@@ -229,7 +230,7 @@ export function completionCommand(io: CliIo): Command {
     .addHelpText(
       'after',
       `
-Node, deployment and context names complete from the current context (shoal get ... -o name).
+Node, deployment, config, secret and context names complete from the current context (shoal get ... -o name).
 
 Examples:
   $ source <(shoal completion bash)                     # this shell

@@ -1,6 +1,15 @@
 import { Command } from 'commander'
 import { describeExpression } from '../../protocol/index.js'
-import { HubRequestError, type DeploymentDetailView, type EventView, type HubClient, type NodeDetailView } from '../api-client.js'
+import {
+  HubRequestError,
+  type ConfigObjectDetail,
+  type ConfigObjectKind,
+  type DeploymentDetailView,
+  type EventView,
+  type HubClient,
+  type NodeDetailView,
+} from '../api-client.js'
+import { describeConfigObject, objectVersionsText } from '../config-object-view.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { formatAge } from '../table.js'
@@ -24,7 +33,7 @@ import {
 import { describeOffset } from '../../hub/ingest/clock-offset.js'
 import { EVENT_HEADERS, eventRow } from './get.js'
 
-type Kind = 'node' | 'deployment'
+type Kind = 'node' | 'deployment' | ConfigObjectKind
 const KINDS: Readonly<Record<string, Kind>> = {
   node: 'node',
   nodes: 'node',
@@ -32,6 +41,10 @@ const KINDS: Readonly<Record<string, Kind>> = {
   deployment: 'deployment',
   deployments: 'deployment',
   deploy: 'deployment',
+  config: 'Config',
+  configs: 'Config',
+  secret: 'Secret',
+  secrets: 'Secret',
 }
 
 interface DescribeOptions extends ConnectionOptions {
@@ -46,33 +59,47 @@ export interface DescribeDeps {
 
 const defaultDeps: DescribeDeps = { env: process.env, now: () => Date.now() }
 
-/** `shoal describe node|deployment NAME`: everything an operator asks first, in one screen. */
+/** `shoal describe node|deployment|config|secret NAME`: everything an operator asks first, in one screen. */
 export function describeCommand(io: CliIo, deps: DescribeDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('describe')
-      .description('show a node or deployment in detail: condition, labels, inventory, workloads, events, why anything is pending')
-      .argument('<kind>', 'node or deployment')
-      .argument('<name>', 'the node or deployment name')
+      .description(
+        'show a node, deployment, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs',
+      )
+      .argument('<kind>', 'node, deployment, config or secret')
+      .argument('<name>', 'its name')
       .addOption(outputOption(['table', 'json', 'yaml']))
       .option('--events <n>', 'how many recent events to show', '10'),
   )
     .addHelpText(
       'after',
       `
--o json|yaml prints the hub's detailed object as it is (for scripts).
+-o json|yaml prints the hub's detailed object as it is (for scripts). A secret shows its keys,
+their sizes, the deployments using it and the version each copy runs; never its values.
 
 Examples:
   $ shoal describe node pi-17
   $ shoal describe deployment ticker-ingest
+  $ shoal describe config line-settings
+  $ shoal describe secret broker-password
   $ shoal describe node pi-17 -o json | jq .inventory`,
     )
     .action(async (kindText: string, name: string, options: DescribeOptions) => {
       const kind = KINDS[kindText.toLowerCase()]
-      if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node or deployment`, ExitCode.usage)
+      if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node, deployment, config or secret`, ExitCode.usage)
       const eventCount = Number(options.events)
       if (!Number.isInteger(eventCount) || eventCount < 0 || eventCount > 1000)
         throw new CliError('--events must be a whole number from 0 to 1000', ExitCode.usage)
       const client = connect(options, deps.env)
+      if (kind === 'Config' || kind === 'Secret') {
+        const object = await getConfigObject(client, kind, name)
+        io.out(
+          options.output === 'json' || options.output === 'yaml'
+            ? renderData(options.output, object)
+            : describeConfigObject(object, { terminal: terminalOf(io, deps.env), now: deps.now() }),
+        )
+        return
+      }
       const detail = kind === 'node' ? await getNode(client, name) : await getDeployment(client, name)
       if (options.output === 'json' || options.output === 'yaml') {
         io.out(renderData(options.output, detail))
@@ -95,6 +122,19 @@ export async function getNode(client: HubClient, name: string): Promise<NodeDeta
   } catch (error) {
     if (error instanceof HubRequestError && error.status === 404)
       throw new CliError(`node ${JSON.stringify(name)} not found; list nodes with shoal get nodes`, ExitCode.failed)
+    throw error
+  }
+}
+
+async function getConfigObject(client: HubClient, kind: ConfigObjectKind, name: string): Promise<ConfigObjectDetail> {
+  try {
+    return await client.getConfigObject(kind, name)
+  } catch (error) {
+    if (error instanceof HubRequestError && error.status === 404)
+      throw new CliError(
+        `${kind.toLowerCase()} ${JSON.stringify(name)} not found; list ${kind.toLowerCase()}s with shoal get ${kind.toLowerCase()}s`,
+        ExitCode.failed,
+      )
     throw error
   }
 }
@@ -161,6 +201,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
   const statusByWorkload = new Map(node.workloadStatus.map((w) => [w.name, w]))
   const workloadNames = [...new Set([...node.placements.map((p) => p.workload), ...node.workloadStatus.map((w) => w.name)])].sort()
   const leaving = workloadNames.some((name) => !node.placements.some((p) => p.workload === name))
+  const versioned = node.workloadStatus.some((w) => objectVersionsText(w) !== '')
   const workloadRows = workloadNames.map((name): Cell[] => {
     const placement = node.placements.find((p) => p.workload === name)
     const status = statusByWorkload.get(name)
@@ -174,10 +215,21 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
       status ? String(status.revision) : '-',
       // When the state began on the hub's clock: a node's wrong clock does not age its workloads.
       ageOf(status?.hubSince ?? placement?.since, now),
+      ...(versioned ? [objectVersionsText(status) || '-'] : []),
       ...(leaving ? [placement ? '' : 'no longer placed here; being removed'] : []),
     ]
   })
-  const workloadHeaders = ['NAME', 'DEPLOYMENT', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE', ...(leaving ? ['NOTE'] : [])]
+  const workloadHeaders = [
+    'NAME',
+    'DEPLOYMENT',
+    'STATE',
+    'HEALTH',
+    'RESTARTS',
+    'REVISION',
+    'AGE',
+    ...(versioned ? ['CONFIG'] : []),
+    ...(leaving ? ['NOTE'] : []),
+  ]
   const events = node.events.slice(-context.events)
   return [
     renderFields(fields),
@@ -243,6 +295,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
   const pending = deployment.pending > 0
   const why = deployment.why ?? 'not scheduled yet'
   const placements = sortedBy(deployment.placements, (p) => `${String(p.replica).padStart(6, '0')}/${p.nodeId}`)
+  const versioned = placements.some((p) => objectVersionsText(p.status) !== '')
   const rows = placements.map((p): Cell[] => {
     const state = p.status?.state ?? 'pending'
     const current = p.status ? p.status.revision === deployment.revision : false
@@ -254,6 +307,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
       String(p.status?.restarts ?? 0),
       p.status ? `${p.status.revision}${current ? '' : ' (old)'}` : '-',
       ageOf(p.since, now),
+      ...(versioned ? [objectVersionsText(p.status) || '-'] : []),
     ]
   })
   return [
@@ -261,7 +315,9 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
     section(pending ? 'Pending' : 'Scheduling', `  ${pending ? paint(terminal, 'yellow', why) : why}`),
     section(
       'Placements',
-      rows.length === 0 ? '  <none>' : indent(renderCells(terminal, ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'], rows)),
+      rows.length === 0
+        ? '  <none>'
+        : indent(renderCells(terminal, ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE', ...(versioned ? ['CONFIG'] : [])], rows)),
     ),
     section(
       'Events',

@@ -175,11 +175,18 @@ async function diff(options: DiffOptions, io: CliIo, deps: ApplyDeps): Promise<b
   let differs = false
   for (const source of sources) {
     for (const { manifest } of parseManifests(source.text, source.file).manifests) {
+      if (manifest.kind !== 'Deployment') {
+        // The hub never shows a Secret's values, so there is nothing to compare them with; a Config is skipped alike.
+        io.err(
+          `${manifest.kind.toLowerCase()}/${manifest.metadata.name}: not compared (${manifest.kind}s are not diffed; shoal describe ${manifest.kind.toLowerCase()} ${manifest.metadata.name} shows its version and keys)\n`,
+        )
+        continue
+      }
       const live = await liveDeployment(client, manifest.metadata.name)
       const result = describeDiff(
         { manifest, file: source.file },
         live,
-        preview.results.find((r) => r.name === manifest.metadata.name),
+        preview.results.find((r) => r.kind === 'Deployment' && r.name === manifest.metadata.name),
         terminal,
       )
       io.out(result.text)

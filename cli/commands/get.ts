@@ -1,6 +1,15 @@
 import { Command } from 'commander'
 import { parseSelectorString, selectorMatches, SelectorSyntaxError, type LabelSelector } from '../../protocol/index.js'
-import type { DeploymentView, EventView, HubClient, NodeView } from '../api-client.js'
+import {
+  HubRequestError,
+  type ConfigObjectKind,
+  type ConfigObjectView,
+  type DeploymentView,
+  type EventView,
+  type HubClient,
+  type NodeView,
+} from '../api-client.js'
+import { renderConfigObjects } from '../config-object-view.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import {
@@ -19,7 +28,7 @@ import {
 } from '../output.js'
 import { interruptSignal, watchHub } from '../watch.js'
 
-export type Resource = 'nodes' | 'deployments' | 'events'
+export type Resource = 'nodes' | 'deployments' | 'events' | 'configs' | 'secrets'
 const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   node: 'nodes',
   nodes: 'nodes',
@@ -30,7 +39,12 @@ const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   event: 'events',
   events: 'events',
   ev: 'events',
+  config: 'configs',
+  configs: 'configs',
+  secret: 'secrets',
+  secrets: 'secrets',
 }
+const OBJECT_KIND = { configs: 'Config', secrets: 'Secret' } as const satisfies Record<'configs' | 'secrets', ConfigObjectKind>
 
 interface GetOptions extends ConnectionOptions {
   selector?: string
@@ -51,7 +65,7 @@ const defaultDeps: GetDeps = { env: process.env, now: () => Date.now() }
 
 export function resourceOf(text: string): Resource {
   const resource = RESOURCE_NAMES[text.toLowerCase()]
-  if (!resource) throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments or events`, ExitCode.usage)
+  if (!resource) throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, events, configs or secrets`, ExitCode.usage)
   return resource
 }
 
@@ -66,13 +80,17 @@ export function parseSelectorOption(text: string | undefined): LabelSelector | u
   }
 }
 
-/** `shoal get nodes|deployments|events`: tables for people, json/yaml/name for scripts, -w to follow. */
+/** `shoal get nodes|deployments|events|configs|secrets [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
 export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('get')
-      .description('list nodes, deployments or events')
-      .argument('<resource>', 'nodes (no), deployments (deploy) or events (ev)')
-      .option('-l, --selector <selector>', 'only nodes whose labels match (events: of those nodes; deployments: by their labels), e.g. site=a,tier in (edge)')
+      .description('list nodes, deployments, events, configs or secrets')
+      .argument('<resource>', 'nodes (no), deployments (deploy), events (ev), configs or secrets')
+      .argument('[name]', 'only this one (not for events)')
+      .option(
+        '-l, --selector <selector>',
+        'only nodes whose labels match (events: of those nodes; deployments, configs, secrets: by their labels), e.g. site=a,tier in (edge)',
+      )
       .addOption(outputOption())
       .option('-w, --watch', 'keep printing changes until Ctrl-C')
       .option('--node <name>', 'events: only those of this node')
@@ -89,10 +107,13 @@ Examples:
   $ shoal get nodes
   $ shoal get nodes -l site=factory-7 -o wide
   $ shoal get deployments -o json | jq '.items[] | select(.pending > 0) | .name'
-  $ shoal get events --node pi-17 -w`,
+  $ shoal get events --node pi-17 -w
+  $ shoal get secrets                     # keys, sizes, versions and users; never values
+  $ shoal get config line-settings -o yaml`,
     )
-    .action(async (resourceText: string, options: GetOptions) => {
+    .action(async (resourceText: string, name: string | undefined, options: GetOptions) => {
       const resource = resourceOf(resourceText)
+      if (name !== undefined && resource === 'events') throw new CliError('events have no names; filter them with --node or -l', ExitCode.usage)
       const selector = parseSelectorOption(options.selector)
       const limit = Number(options.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', ExitCode.usage)
@@ -105,7 +126,12 @@ Examples:
         await getEvents(view, { limit, ...(options.node ? { node: options.node } : {}) }, options.watch === true, deps)
         return
       }
-      const load = resource === 'nodes' ? () => loadNodes(view) : () => loadDeployments(view)
+      const load =
+        resource === 'nodes'
+          ? () => loadNodes(view, name)
+          : resource === 'deployments'
+            ? () => loadDeployments(view, name)
+            : () => loadConfigObjects(view, OBJECT_KIND[resource], name)
       if (!options.watch) {
         const listing = await load()
         if (listing.count === 0 && !isStructured(options.output)) io.err(emptyMessage(resource, options.selector))
@@ -142,13 +168,32 @@ function emptyMessage(resource: Resource, selector: string | undefined): string 
   return selector ? `no ${resource} match ${selector}\n` : `no ${resource} found\n`
 }
 
-async function loadNodes(view: View): Promise<Listing> {
-  const nodes = sortedBy(await view.client.listNodes(view.selectorText), (n) => n.id)
+/** With a NAME, the one item, or an error that says how to list them. */
+function only<T>(items: readonly T[], name: string | undefined, nameOf: (item: T) => string, resource: Resource): T[] {
+  if (name === undefined) return [...items]
+  const found = items.filter((item) => nameOf(item) === name)
+  if (found.length === 0)
+    throw new CliError(`${resource.replace(/s$/, '')} ${JSON.stringify(name)} not found; list ${resource} with shoal get ${resource}`, ExitCode.failed)
+  return found
+}
+
+async function loadNodes(view: View, name?: string): Promise<Listing> {
+  const nodes = only(
+    sortedBy(await view.client.listNodes(view.selectorText), (n) => n.id),
+    name,
+    (n) => n.id,
+    'nodes',
+  )
   return { text: renderNodes(nodes, view), signature: renderNodes(nodes, { ...view, now: timeless }), count: nodes.length }
 }
 
-async function loadDeployments(view: View): Promise<Listing> {
-  let deployments = sortedBy(await view.client.listDeployments(), (d) => d.name)
+async function loadDeployments(view: View, name?: string): Promise<Listing> {
+  let deployments = only(
+    sortedBy(await view.client.listDeployments(), (d) => d.name),
+    name,
+    (d) => d.name,
+    'deployments',
+  )
   if (view.selector) {
     const details = await Promise.all(deployments.map((d) => view.client.getDeployment(d.name)))
     const keep = new Set(details.filter((d) => selectorMatches(view.selector, d.manifest.metadata.labels ?? {})).map((d) => d.name))
@@ -156,6 +201,38 @@ async function loadDeployments(view: View): Promise<Listing> {
   }
   return { text: renderDeployments(deployments, view), signature: renderDeployments(deployments, { ...view, now: timeless }), count: deployments.length }
 }
+
+/**
+ * Configs or Secrets. With a NAME, -o json|yaml prints that one object as the hub describes it
+ * (a Config's data; a Secret's keys and sizes only).
+ */
+async function loadConfigObjects(view: View, kind: ConfigObjectKind, name?: string): Promise<Listing> {
+  let objects: ConfigObjectView[]
+  if (name !== undefined) {
+    let detail
+    try {
+      detail = await view.client.getConfigObject(kind, name)
+    } catch (error) {
+      if (error instanceof HubRequestError && error.status === 404)
+        throw new CliError(
+          `${kind.toLowerCase()} ${JSON.stringify(name)} not found; list ${OBJECT_PLURAL[kind]} with shoal get ${OBJECT_PLURAL[kind]}`,
+          ExitCode.failed,
+        )
+      throw error
+    }
+    if (view.format === 'json' || view.format === 'yaml') {
+      const text = renderData(view.format, detail)
+      return { text, signature: text, count: 1 }
+    }
+    objects = [detail]
+  } else {
+    objects = sortedBy(await view.client.listConfigObjects(kind), (o) => o.name)
+  }
+  if (view.selector) objects = objects.filter((o) => selectorMatches(view.selector, o.labels))
+  return { text: renderConfigObjects(objects, view), signature: renderConfigObjects(objects, { ...view, now: timeless }), count: objects.length }
+}
+
+const OBJECT_PLURAL: Readonly<Record<ConfigObjectKind, string>> = { Config: 'configs', Secret: 'secrets' }
 
 export function renderNodes(nodes: readonly NodeView[], view: Pick<View, 'terminal' | 'format' | 'now'>): string {
   if (view.format === 'json' || view.format === 'yaml') return renderData(view.format, { items: nodes })

@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { MAX_BYTES } from '../../protocol/codec.js'
-import { formatManifestError, parseManifests, type ManifestError } from '../../protocol/manifest-parse.js'
+import { formatManifestError, parseManifests, type ManifestError, type ParsedManifest } from '../../protocol/manifest-parse.js'
+import { locateInDocument } from '../manifest-locate.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 
 type OutputFormat = 'text' | 'json'
@@ -29,12 +30,17 @@ export interface ReportFile {
   readonly errorCount: number
 }
 
-/** The stable result of `shoal validate -o json`. */
+/** The stable result of `shoal validate -o json`; `warnings` only when there are some. */
 export interface ValidationReport {
   readonly valid: boolean
   readonly files: readonly ReportFile[]
   readonly errors: readonly ReportError[]
+  /** Valid, but unwise (inline registry passwords): printed, never a failure. */
+  readonly warnings: readonly ReportError[]
 }
+
+const INLINE_CREDENTIALS =
+  'warning: inline username and password travel and are stored in plain text (in every desired document, in the hub and on the node); put them in a Secret and use pullCredentials: { secret: NAME }'
 
 export interface ValidateDeps {
   /** Reads all of standard input, for the file `-`. */
@@ -53,7 +59,9 @@ export function validateCommand(io: CliIo, deps: ValidateDeps = defaultDeps): Co
       'after',
       `
 Every problem is printed as FILE:LINE:COLUMN: document N: FIELD: MESSAGE, and the
-command exits 1 if there is any (2 when it is used wrongly).
+command exits 1 if there is any (2 when it is used wrongly). Warnings (inline registry
+credentials, which travel and are stored in plain text) go to standard error in the same form
+and leave the exit code alone.
 
 Examples:
   $ shoal validate deploy/web.yaml deploy/ingest.yaml
@@ -65,7 +73,13 @@ Examples:
       const sources: ManifestSource[] = []
       for (const file of files) sources.push(file === '-' ? await readStdinSource(io, deps) : await readSource(file))
       const report = validateSources(sources)
-      io.out(options.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, sources))
+      if (options.output === 'json') {
+        const { warnings, ...rest } = report
+        io.out(`${JSON.stringify(warnings.length > 0 ? { ...rest, warnings } : rest, null, 2)}\n`)
+      } else {
+        io.out(formatReport(report, sources))
+        for (const warning of report.warnings) io.err(`${formatWarning(warning)}\n`)
+      }
       if (!report.valid) throw new CliError(summary(report), ExitCode.failed)
     })
 }
@@ -74,6 +88,7 @@ Examples:
 export function validateSources(sources: readonly ManifestSource[]): ValidationReport {
   const files: ReportFile[] = []
   const errors: ReportError[] = []
+  const warnings: ReportError[] = []
   const seen = new Map<string, { file: string; documentIndex: number }>()
   for (const source of sources) {
     if ('readError' in source) {
@@ -107,9 +122,29 @@ export function validateSources(sources: readonly ManifestSource[]): ValidationR
       })
     }
     errors.push(...fileErrors)
+    warnings.push(...credentialWarnings(source.text, source.file, result.manifests))
     files.push({ file: source.file, valid: fileErrors.length === 0, manifests, errorCount: fileErrors.length })
   }
-  return { valid: errors.length === 0, files, errors }
+  return { valid: errors.length === 0, files, errors, warnings }
+}
+
+/** Deployments whose pullCredentials carry username and password inline, located at that field. */
+export function credentialWarnings(text: string, file: string, manifests: readonly ParsedManifest[]): ReportError[] {
+  const found: ReportError[] = []
+  for (const { documentIndex, manifest } of manifests) {
+    if (manifest.kind !== 'Deployment') continue
+    const credentials = manifest.spec.template.pullCredentials
+    if (credentials?.username === undefined && credentials?.password === undefined) continue
+    const path = ['spec', 'template', 'pullCredentials']
+    const at = locateInDocument(text, documentIndex, path)
+    found.push({ file, documentIndex, path: path.join('.'), line: at?.line ?? null, column: at?.column ?? null, message: INLINE_CREDENTIALS })
+  }
+  return found
+}
+
+/** A warning as a problem is printed: FILE:LINE:COLUMN: document N: FIELD: warning: ... */
+export function formatWarning(warning: ReportError): string {
+  return formatReportError(warning)
 }
 
 function toReportError(error: ManifestError): ReportError {

@@ -17,7 +17,7 @@ delete process.env.SHOAL_HUB
 delete process.env.SHOAL_TOKEN
 
 /** Every verb this work adds (logs belongs to another file and is wired separately). */
-const VERBS = ['login', 'context', 'apply', 'delete', 'get', 'describe', 'label', 'cordon', 'uncordon', 'drain', 'token', 'top', 'completion']
+const VERBS = ['login', 'context', 'apply', 'delete', 'get', 'describe', 'label', 'cordon', 'uncordon', 'drain', 'token', 'top', 'completion', 'create']
 
 t.test('contexts', async (t) => {
   t.test('the config file is written with mode 0600 in a 0700 directory, even under a permissive umask', async (t) => {
@@ -138,7 +138,7 @@ t.test('every verb has help with an example', async (t) => {
 
 t.test('usage mistakes exit 2 with one line that says what to do', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['get', 'pods', '--hub', 'http://h:1', '--token', 'x'], /unknown resource "pods"; use nodes, deployments or events/],
+    [['get', 'pods', '--hub', 'http://h:1', '--token', 'x'], /unknown resource "pods"; use nodes, deployments, events, configs or secrets/],
     [['get', 'nodes', '-l', 'a in (', '--hub', 'http://h:1', '--token', 'x'], /-l: cannot read selector term/],
     [['get', 'nodes', '-o', 'xml'], /argument 'xml' is invalid/],
     [['label', 'node', 'n1', 'bad key=1', '--hub', 'http://h:1', '--token', 'x'], /label key "bad key" must be/],
@@ -146,11 +146,18 @@ t.test('usage mistakes exit 2 with one line that says what to do', async (t) => 
     [['label', 'deployment', 'd', 'a=b', '--hub', 'http://h:1', '--token', 'x'], /only nodes have labels/],
     [['apply'], /required option '-f, --filename <path>' not specified/],
     [['apply', '-f', path.join(dir, 'missing.yaml'), '--hub', 'http://h:1', '--token', 'x'], /missing.yaml: no such file or directory/],
-    [['delete', 'node', 'n1', '--hub', 'http://h:1', '--token', 'x'], /only deployments can be deleted/],
+    [['delete', 'node', 'n1', '--hub', 'http://h:1', '--token', 'x'], /only deployments, configs and secrets can be deleted/],
     [['token', 'create', '--ttl', 'soon', '--hub', 'http://h:1', '--token', 'x'], /use a duration such as 30m/],
     [['token', 'create', '--max-uses', '0', '--hub', 'http://h:1', '--token', 'x'], /--max-uses "0": use a whole number of at least 1/],
     [['top', 'deployments', '--hub', 'http://h:1', '--token', 'x'], /use shoal top nodes/],
     [['completion', 'fish'], /no completion for "fish"; use bash or zsh/],
+    [['get', 'events', 'e1', '--hub', 'http://h:1', '--token', 'x'], /events have no names/],
+    [['describe', 'pod', 'p', '--hub', 'http://h:1', '--token', 'x'], /use node, deployment, config or secret/],
+    [['create', 'secret', 'api', '--hub', 'http://h:1', '--token', 'x'], /a Secret needs data: give --from-literal/],
+    [['create', 'secret', 'api', '--from-literal', 'bad/key=v', '--hub', 'http://h:1', '--token', 'x'], /key "bad\/key" must be letters, digits/],
+    [['create', 'config', 'c', '--from-literal', 'a=1', '--from-literal', 'a=2', '--hub', 'http://h:1', '--token', 'x'], /key "a" is given twice/],
+    [['create', 'config', 'c', '--from-file', path.join(dir, 'missing.txt'), '--hub', 'http://h:1', '--token', 'x'], /missing.txt: no such file/],
+    [['create', 'config', 'Bad_Name', '--from-literal', 'a=1', '--dry-run'], /config name "Bad_Name" must be lower-case/],
     [['login', 'http://h:1'], /login needs the admin token/],
     [['get', 'nodes', '--hub', 'ftp://h:1', '--token', 'x'], /not an http\(s\) URL/],
     [['get', 'nodes', '--context', 'nope'], /no context named "nope"/],
@@ -208,7 +215,7 @@ t.test('completion scripts', async (t) => {
   mkdirSync(bin, { recursive: true })
   writeFileSync(
     path.join(bin, 'shoal'),
-    '#!/bin/sh\n[ "$1 $2 $3 $4" = "get nodes -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\n[ "$1 $2 $3 $4" = "get node -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\nexit 0\n',
+    '#!/bin/sh\n[ "$1 $2 $3 $4" = "get nodes -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\n[ "$1 $2 $3 $4" = "get node -o name" ] && printf "pi-1\\npi-2\\nrack-9\\n"\n[ "$1 $2 $3 $4" = "get secret -o name" ] && printf "api\\nbroker\\n"\nexit 0\n',
     { mode: 0o755 },
   )
   const complete = (...words: string[]): string[] => {
@@ -228,6 +235,11 @@ t.test('completion scripts', async (t) => {
   t.same(complete('shoal', 'context', 'u'), ['use'])
   t.same(complete('shoal', 'get', 'nodes', '--wat'), ['--watch'])
   t.same(complete('shoal', 'completion', ''), ['bash', 'zsh'])
+  t.same(complete('shoal', 'create', ''), ['config', 'secret'])
+  t.same(complete('shoal', 'create', 'secret', 'api', '--from-l'), ['--from-literal'])
+  t.same(complete('shoal', 'get', 's'), ['secrets'])
+  t.same(complete('shoal', 'describe', 'secret', 'b'), ['broker'])
+  t.same(complete('shoal', 'delete', 'secret', ''), ['api', 'broker'])
 })
 
 t.test('colour only on a terminal, and never with NO_COLOR', async (t) => {

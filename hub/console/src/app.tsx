@@ -3,6 +3,8 @@ import { ApiClient } from './api/client'
 import { openChangeStream, type StreamState } from './api/change-stream'
 import { ChangeBus, LiveContext, type Live } from './live'
 import { ApplyPage } from './pages/apply'
+import { ConfigObjectPage } from './pages/config-object'
+import { ConfigObjectsPage } from './pages/config-objects'
 import { DeploymentPage } from './pages/deployment'
 import { DeploymentsPage } from './pages/deployments'
 import { NodePage } from './pages/node'
@@ -65,6 +67,9 @@ function SignedIn(props: { token: string; onSignOut: (why: string | null) => voi
           <NavLink href="/deployments" active={route.page === 'deployments' || route.page === 'deployment'}>
             Deployments
           </NavLink>
+          <NavLink href="/configs" active={route.page === 'configs' || route.page === 'config-object'}>
+            Configs &amp; Secrets
+          </NavLink>
           <NavLink href="/apply" active={route.page === 'apply'}>
             Apply
           </NavLink>
@@ -111,6 +116,10 @@ function Page(props: { route: Route }) {
       return <DeploymentsPage />
     case 'deployment':
       return <DeploymentPage key={route.name} name={route.name} />
+    case 'configs':
+      return <ConfigObjectsPage />
+    case 'config-object':
+      return <ConfigObjectPage key={`${route.kind}/${route.name}`} kind={route.kind} name={route.name} />
     case 'apply':
       return <ApplyPage />
     case 'tokens':

@@ -10,6 +10,8 @@ export type Route =
   | { readonly page: 'deployment'; readonly name: string }
   | { readonly page: 'apply' }
   | { readonly page: 'tokens' }
+  | { readonly page: 'configs' }
+  | { readonly page: 'config-object'; readonly kind: 'Config' | 'Secret'; readonly name: string }
   | { readonly page: 'not-found'; readonly path: string }
 
 export function matchRoute(path: string): Route {
@@ -21,11 +23,14 @@ export function matchRoute(path: string): Route {
   if (first === 'deployments') return second === undefined ? { page: 'deployments' } : { page: 'deployment', name: second }
   if (first === 'apply' && second === undefined) return { page: 'apply' }
   if (first === 'tokens' && second === undefined) return { page: 'tokens' }
+  if (first === 'configs' || first === 'secrets')
+    return second === undefined ? { page: 'configs' } : { page: 'config-object', kind: first === 'configs' ? 'Config' : 'Secret', name: second }
   return { page: 'not-found', path }
 }
 
 export const nodeHref = (id: string): string => `/nodes/${encodeURIComponent(id)}`
 export const deploymentHref = (name: string): string => `/deployments/${encodeURIComponent(name)}`
+export const configObjectHref = (kind: 'Config' | 'Secret', name: string): string => `/${kind === 'Config' ? 'configs' : 'secrets'}/${encodeURIComponent(name)}`
 
 /** Fired on window after navigate() changes the URL; the browser fires popstate for back and forward. */
 const NAVIGATED = 'shoal:navigated'

@@ -1,5 +1,7 @@
 import type {
   ApplyResponse,
+  ConfigObjectDetail,
+  ConfigObjectList,
   DeploymentDetail,
   DeploymentList,
   DrainResult,
@@ -19,6 +21,9 @@ import type {
   TokenRequest,
   TokenRevoked,
 } from './types'
+
+export type ConfigObjectKind = 'Config' | 'Secret'
+const CONFIG_OBJECT_PATH = { Config: '/api/v1/configs', Secret: '/api/v1/secrets' } satisfies Record<ConfigObjectKind, string>
 
 /** The hub said no: its status, stable code, message (which says what to do) and details. */
 export class ApiError extends Error {
@@ -99,6 +104,16 @@ export class ApiClient {
   undo(name: string, toRevision: number | null): Promise<RevisionChange> {
     const body = JSON.stringify(toRevision === null ? {} : { toRevision })
     return this.json('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollout/undo`, body, 'application/json')
+  }
+
+  /** Configs or Secrets as listed: keys, sizes, versions, users; never a Secret's values. */
+  configObjects(kind: ConfigObjectKind): Promise<ConfigObjectList> {
+    return this.json('GET', CONFIG_OBJECT_PATH[kind])
+  }
+
+  /** One Config (with its data) or Secret (keys and sizes only), and which version each copy runs. */
+  configObject(kind: ConfigObjectKind, name: string): Promise<ConfigObjectDetail> {
+    return this.json('GET', `${CONFIG_OBJECT_PATH[kind]}/${encodeURIComponent(name)}`)
   }
 
   events(limit = 50, node?: string): Promise<EventList> {

@@ -5,6 +5,10 @@ import type { Change as HubChange, NodeConditionType } from '../../../../protoco
 export type {
   AppliedManifest,
   ApplyResponse,
+  ConfigObjectCopy,
+  ConfigObjectDetail,
+  ConfigObjectList,
+  ConfigObjectView,
   DeploymentDetail,
   DeploymentList,
   DeploymentView,

@@ -2,6 +2,7 @@ import type { DeploymentDetail, NodeView } from '../api/types'
 import { ago } from '../format'
 import { Link, nodeHref } from '../router'
 import { ConditionBadge, Empty, StateBadge } from './bits'
+import { ObjectVersions, hasObjectVersions } from './object-versions'
 
 /** What each scheduler check means when it turns nodes down (hub/scheduler/types.ts CheckName). */
 const CHECK_WORDS: Record<string, string> = {
@@ -32,6 +33,7 @@ export function FilteredNodes(props: { filtered: Readonly<Record<string, number>
 export function PlacementTable(props: { deployment: DeploymentDetail; nodes: ReadonlyMap<string, NodeView>; now: number }) {
   const { deployment, nodes, now } = props
   if (deployment.placements.length === 0) return <Empty>No node holds a copy{deployment.why ? `: ${deployment.why}` : '.'}</Empty>
+  const versioned = deployment.placements.some((p) => hasObjectVersions(p.status))
   return (
     <table class="table" aria-label="placement">
       <thead>
@@ -44,6 +46,7 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
           <th class="num">Restarts</th>
           <th class="num">Revision</th>
           <th>Since</th>
+          {versioned ? <th>Configs &amp; secrets</th> : null}
           <th>Message</th>
         </tr>
       </thead>
@@ -78,6 +81,11 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
                 {status?.revision ?? '–'}
               </td>
               <td title={status?.hubSince ?? status?.since ?? p.since}>{ago(status?.hubSince ?? status?.since ?? p.since, now)}</td>
+              {versioned ? (
+                <td data-testid="object-versions">
+                  <ObjectVersions status={status} />
+                </td>
+              ) : null}
               <td class="clip" title={status?.message}>
                 {status?.message ?? ''}
               </td>

@@ -4,6 +4,7 @@ import { ConditionBadge, Empty, ErrorNote, Loading, Section, StateBadge, UsageBa
 import { EventsList } from '../components/events-list'
 import { LabelsEditor } from '../components/labels-editor'
 import { LogViewer, type LogTarget } from '../components/log-viewer'
+import { ObjectVersions, hasObjectVersions } from '../components/object-versions'
 import { ago, bytes, cores, localTime } from '../format'
 import { useLive, useNow, useResource } from '../live'
 import { Link, deploymentHref } from '../router'
@@ -197,6 +198,7 @@ function Workloads(props: { node: NodeDetail; now: number }) {
   const names = [...new Set([...node.placements.map((p) => p.workload), ...node.workloadStatus.map((w) => w.name)])].sort()
   if (names.length === 0) return <Empty>No workloads placed on this node.</Empty>
   const placed = new Set(node.placements.map((p) => p.workload))
+  const versioned = node.workloadStatus.some(hasObjectVersions)
   return (
     <table class="table" aria-label="workloads">
       <thead>
@@ -208,6 +210,7 @@ function Workloads(props: { node: NodeDetail; now: number }) {
           <th class="num">Restarts</th>
           <th class="num">Revision</th>
           <th>Since</th>
+          {versioned ? <th>Configs &amp; secrets</th> : null}
           <th>Message</th>
         </tr>
       </thead>
@@ -235,6 +238,11 @@ function Workloads(props: { node: NodeDetail; now: number }) {
               <td class="num">{status?.restarts ?? '–'}</td>
               <td class="num">{status?.revision ?? '–'}</td>
               <td title={status ? `the node's clock said ${status.since}` : undefined}>{status ? ago(status.hubSince ?? status.since, now) : '–'}</td>
+              {versioned ? (
+                <td data-testid="object-versions">
+                  <ObjectVersions status={status} />
+                </td>
+              ) : null}
               <td class="clip" title={status?.message}>
                 {status?.message ?? (status?.exitCode !== undefined ? `exit code ${status.exitCode}` : '')}
               </td>
