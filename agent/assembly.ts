@@ -1,5 +1,6 @@
 // Wiring for startAgent: each function constructs and connects a group of parts and holds no
 // decisions of its own (those live in the units it names, each tested alone).
+import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { memoryBytes, type Inventory } from '../protocol/index.js'
 import type { Clock } from '../common/clock.js'
@@ -18,6 +19,9 @@ import type { OutboxLimits } from './outbox/outbox-policy.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
 import type { ContainerRuntime } from './runtime/runtime.js'
 import type { AgentStore } from './store/agent-store.js'
+import { NodeValues } from './values/node-values.js'
+import type { NodeSealingKey } from './values/sealing-key.js'
+import { CONFIG_FILES_DIR, ValueFiles, defaultSecretsDir } from './values/value-files.js'
 
 /** This machine's inventory and the firmware profile it matches (or the one `--profile` names). */
 export async function chooseProfile(config: Pick<AgentConfig, 'profile'>, logger: Logger): Promise<{ inventory: Inventory; profile: FirmwareProfile }> {
@@ -32,8 +36,9 @@ export function outboxLimits(profile: FirmwareProfile): OutboxLimits {
 }
 
 export interface ReconcilingOptions {
-  readonly config: Pick<AgentConfig, 'containerLabels' | 'resyncIntervalMs'>
+  readonly config: Pick<AgentConfig, 'containerLabels' | 'resyncIntervalMs' | 'dataDir' | 'secretsDir'>
   readonly nodeId: string
+  readonly sealing: NodeSealingKey
   readonly runtime: ContainerRuntime
   readonly store: AgentStore
   readonly clock: Clock
@@ -43,15 +48,19 @@ export interface ReconcilingOptions {
 }
 
 /** The reconcile loop, started, and the intake that feeds it documents (retried when the store fails). */
-export function startReconciling({ config, nodeId, runtime, store, clock, logger, view, hubReachable }: ReconcilingOptions): {
+export function startReconciling({ config, nodeId, sealing, runtime, store, clock, logger, view, hubReachable }: ReconcilingOptions): {
   reconciler: Reconciler
   intake: DesiredIntake
   desiredRetry: DesiredRetry
 } {
   const { containerLabels: extraLabels, resyncIntervalMs } = config
-  const reconciler = new Reconciler({ nodeId, runtime, store, clock, logger, desired: view, hubReachable, extraLabels, resyncIntervalMs })
+  const files = new ValueFiles({ configRoot: join(config.dataDir, CONFIG_FILES_DIR), secretsRoot: config.secretsDir ?? defaultSecretsDir(nodeId) })
+  const values = new NodeValues({ nodeId, privateKey: sealing.privateKey, files })
+  const sealingKey = sealing.publicKey
+  const reconciler = new Reconciler({ nodeId, runtime, store, clock, logger, desired: view, hubReachable, extraLabels, resyncIntervalMs, values, sealingKey })
   reconciler.start()
-  const intake = new DesiredIntake({ nodeId, store, clock, logger, hubPublicKey: () => store.identity()?.hubPublicKey ?? null })
+  const hubPublicKey = (): string | null => store.identity()?.hubPublicKey ?? null
+  const intake = new DesiredIntake({ nodeId, store, clock, logger, hubPublicKey, sealingKey: () => sealing.privateKey })
   const desiredRetry = new DesiredRetry({ retryMs: 5_000, logger: logger.child({ component: 'intake' }), take: takeDesired(intake, reconciler) })
   return { reconciler, intake, desiredRetry }
 }

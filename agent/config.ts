@@ -13,6 +13,8 @@ export interface AgentConfig {
   readonly containerLabels: Readonly<Record<string, string>>
   readonly dockerSocket: string | null
   readonly resyncIntervalMs: number
+  /** Where Secret files are written for containers (must be tmpfs); default /dev/shm/shoal-<node>. */
+  readonly secretsDir?: string | null
 }
 
 /** The agent's SQLite file inside --data-dir. */

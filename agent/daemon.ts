@@ -19,6 +19,7 @@ import { createDockerRuntime } from './runtime/docker-runtime.js'
 import { stopAgent } from './shutdown.js'
 import { AgentStore } from './store/agent-store.js'
 import { openAgentDatabase } from './store/open-agent-database.js'
+import { loadSealingKey } from './values/sealing-key.js'
 import { createTransport } from './transport/create-transport.js'
 import { ReconnectHints } from './transport/reconnect-hint.js'
 import type { AgentTransport } from './transport/transport.js'
@@ -50,8 +51,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const clock = deps.clock ?? systemClock
   const logger = deps.logger
   preparePrivateDir(config.dataDir)
+  // Before enrollment: the hub learns the public half with the inventory (and from every status).
+  const sealing = loadSealingKey(config.dataDir)
   const opened = openAgentDatabase(join(config.dataDir, DATABASE_FILE), logger.child({ component: 'store' }), { now: () => clock.now() })
-  const { inventory, profile } = await chooseProfile(config, logger)
+  const chosen = await chooseProfile(config, logger)
+  const profile = chosen.profile
+  const inventory = { ...chosen.inventory, sealingKey: sealing.publicKey }
   const store = new AgentStore(opened.db, clock, outboxLimits(profile))
   const identity = await settleIdentity({ config, store, inventory, logger, clock }).catch((error: unknown) => {
     store.close()
@@ -68,7 +73,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   // Set once the broker link exists; until then (and without a hub) the hub is unreachable.
   let hubLink: AgentTransport | null = null
   const hubReachable = (): boolean => hubLink?.connected ?? false
-  const { reconciler, intake, desiredRetry } = startReconciling({ config, nodeId, runtime, store, clock, logger: nodeLogger, view, hubReachable })
+  const { reconciler, intake, desiredRetry } = startReconciling({ config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable })
 
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
   const hints = new ReconnectHints({ nodeId, stored: store.reconnectHint(), save: (capMs) => store.saveReconnectHint(capMs), logger: nodeLogger })

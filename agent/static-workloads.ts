@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { MAX_BYTES, formatManifestError, parseManifests, type Workload } from '../protocol/index.js'
+import { valueRefs } from './values/resolve-values.js'
 
 export const STATIC_PREFIX = 'static-'
 
@@ -47,8 +48,21 @@ export function loadStaticWorkloads(dir: string): StaticLoadResult {
     const result = parseManifests(text, path)
     errors.push(...result.errors.map(formatManifestError))
     for (const { manifest, documentIndex, line, column } of result.manifests) {
+      if (manifest.kind !== 'Deployment') {
+        errors.push(
+          `${path}:${line}:${column}: document ${documentIndex}: a ${manifest.kind} needs the hub (it is resolved and sealed per node there); a static directory holds Deployments only`,
+        )
+        continue
+      }
       const name = `${STATIC_PREFIX}${manifest.metadata.name}`.slice(0, 63).replace(/-+$/, '')
       const where = `${path}:${line}:${column}`
+      const refs = valueRefs(manifest.spec.template)
+      if (refs.length > 0) {
+        errors.push(
+          `${where}: document ${documentIndex}: spec.template: ${manifest.metadata.name} refers to Configs or Secrets (${refs.join('; ')}), which only the hub provides; a static workload takes literal values only`,
+        )
+        continue
+      }
       const first = seen.get(name)
       if (first) {
         // Two long names can also meet here once the prefix has pushed them past 63 characters.

@@ -1,7 +1,9 @@
+import type { KeyObject } from 'node:crypto'
 import type { Logger } from 'pino'
 import { DesiredDocument, MAX_BYTES, ProtocolError, decodeJson, isNewer, validate, verifyDocumentSignature, type NodeEvent } from '../../protocol/index.js'
 import { isoNow, monotonicNow, type Clock } from '../../common/clock.js'
 import type { AgentStore } from '../store/agent-store.js'
+import { unopenableSecret } from '../values/open-secrets.js'
 import { RejectionLimiter } from './rejection-limiter.js'
 
 export type IntakeResult =
@@ -18,12 +20,15 @@ export interface DesiredIntakeOptions {
   readonly logger: Logger
   /** The hub key pinned at enrollment; null means no hub document can ever be accepted. */
   readonly hubPublicKey: () => string | null
+  /** The node's sealing key, to check every sealed Secret opens before a document is taken; null or absent: none does. */
+  readonly sealingKey?: () => KeyObject | null
 }
 
 /**
  * The only door for desired state: size, JSON, signature (over the bytes as received), schema,
- * addressee, then generation. Only a newer, verified document is stored (durably) and applied;
- * a refused one becomes an event with the reason, and nothing stored changes.
+ * addressee, generation, then its sealed Secrets (each must open with this node's key). Only a
+ * newer, verified document is stored (durably, as received: Secrets stay sealed) and applied; a
+ * refused one becomes an event with the reason, and nothing stored changes.
  */
 export class DesiredIntake {
   private readonly logger: Logger
@@ -105,6 +110,9 @@ export class DesiredIntake {
       }
       const current = store.desired()?.generation ?? null
       if (!isNewer(document.generation, current)) return { outcome: 'stale', generation: document.generation, current: current ?? 0 }
+      // Opened only to check, and dropped: a Secret is decrypted for real only when a container is made.
+      const unopenable = unopenableSecret(document, nodeId, this.options.sealingKey?.() ?? null)
+      if (unopenable) return { outcome: 'rejected', ...unopenable }
       const accepted: NodeEvent = {
         nodeId,
         type: 'DesiredAccepted',

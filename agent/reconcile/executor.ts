@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Workload } from '../../protocol/index.js'
 import type { ContainerRuntime, PullProgress } from '../runtime/runtime.js'
+import { NO_VALUES, type WorkloadValuesSource } from '../values/node-values.js'
 import type { Step } from './plan.js'
 
 /** What happened to a workload while its steps ran: enough to record and report it. */
@@ -19,6 +20,8 @@ export interface ExecutorContext {
   readonly extraLabels: Readonly<Record<string, string>>
   /** Containers the agent is stopping on purpose, so their `die` is not counted as a crash. */
   readonly stopping: Set<string>
+  /** Configs and Secrets: files written and env resolved just before a container is created or started. */
+  readonly values?: WorkloadValuesSource
   readonly onPullProgress?: (workload: string, progress: PullProgress) => void
   readonly onPullStart?: (workload: string, image: string) => void
 }
@@ -61,6 +64,7 @@ async function applyStep(
   context: ExecutorContext,
 ): Promise<string | undefined> {
   const { runtime } = context
+  const values = context.values ?? NO_VALUES
   const desired = (): { workload: Workload; configHash: string } => {
     const entry = workloads.get(step.workload)
     if (!entry) throw new Error(`no desired workload named ${step.workload}`)
@@ -68,12 +72,14 @@ async function applyStep(
   }
   const create = async (): Promise<string> => {
     const { workload, configHash } = desired()
+    const prepared = values.prepare(workload, configHash)
     const id = await runtime.create({
       nodeId: context.nodeId,
       name: containerName(context.nodeId, workload.name),
       workload,
       configHash,
       extraLabels: context.extraLabels,
+      ...(prepared ? { values: prepared } : {}),
     })
     created.set(step.workload, id)
     return id
@@ -91,7 +97,7 @@ async function applyStep(
     case 'pull': {
       const { workload } = desired()
       context.onPullStart?.(step.workload, step.image)
-      await runtime.pull(step.image, workload.template.pullCredentials, (progress) => context.onPullProgress?.(step.workload, progress))
+      await runtime.pull(step.image, values.pullCredentials(workload), (progress) => context.onPullProgress?.(step.workload, progress))
       return undefined
     }
     case 'create':
@@ -99,6 +105,11 @@ async function applyStep(
     case 'start': {
       const id = step.containerId ?? created.get(step.workload)
       if (!id) throw new Error(`no container to start for ${step.workload}`)
+      // The files again before a start: a reboot may have emptied the tmpfs since the create.
+      if (step.containerId !== null) {
+        const { workload, configHash } = desired()
+        values.prepare(workload, configHash)
+      }
       await runtime.start(id)
       return id
     }

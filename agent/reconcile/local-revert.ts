@@ -1,4 +1,4 @@
-import type { ContainerTemplate, HealthState, Workload, WorkloadState } from '../../protocol/index.js'
+import type { ContainerTemplate, HealthState, Workload, WorkloadState, WorkloadValues } from '../../protocol/index.js'
 import { shouldRestart } from './crash-policy.js'
 
 /** When the agent first ran a copy's new revision that came with a fallback. */
@@ -16,6 +16,8 @@ export interface RevertRecord {
   readonly toRevision: number
   /** The fallback's template, kept so the revert holds even if a later document drops the fallback. */
   readonly template: ContainerTemplate
+  /** The fallback's Configs and Secrets (Secrets still sealed), kept with its template. */
+  readonly values?: WorkloadValues
   readonly reason: string
   readonly at: string
 }
@@ -147,6 +149,7 @@ export function decideLocalRevert(input: LocalRevertInput): LocalRevertDecision 
       fromRevision: workload.revision,
       toRevision: fallback.revision,
       template: fallback.template,
+      ...(fallback.values ? { values: fallback.values } : {}),
       reason: failure.slice(0, REASON_MAX),
       at: new Date(input.wallNow ?? input.now).toISOString(),
     }
@@ -165,7 +168,13 @@ export function changesStore(decision: LocalRevertDecision): boolean {
   return decision.revert.length + decision.clearReverts.length + decision.startWindows.length + decision.clearWindows.length > 0
 }
 
-/** The copy as it runs after a revert: the fallback's revision and template, no fallback of its own. */
+/** The copy as it runs after a revert: the fallback's revision, template and values, no fallback of its own. */
 function reverted(workload: Workload, record: RevertRecord): Workload {
-  return { name: workload.name, deployment: workload.deployment, revision: record.toRevision, template: record.template }
+  return {
+    name: workload.name,
+    deployment: workload.deployment,
+    revision: record.toRevision,
+    template: record.template,
+    ...(record.values ? { values: record.values } : {}),
+  }
 }

@@ -19,6 +19,8 @@ import {
   type RevisionObservation,
 } from './local-revert.js'
 import { rebaseStart, rebaseTiming } from './stored-times.js'
+import { NO_VALUES, type WorkloadValuesSource } from '../values/node-values.js'
+import { valueVersions } from '../values/resolve-values.js'
 
 /** What the node should run right now: the hub's document (if any) merged with static workloads. */
 export interface DesiredView {
@@ -40,6 +42,10 @@ export interface ReconcilerOptions {
   readonly extraLabels?: Readonly<Record<string, string>>
   /** The slow timer that catches anything events missed. */
   readonly resyncIntervalMs?: number
+  /** Configs and Secrets: their files and env values. Without it, a workload that refers to one fails. */
+  readonly values?: WorkloadValuesSource
+  /** The node's sealing public key, sent in every status so the hub can seal to it. */
+  readonly sealingKey?: string
 }
 
 const LOG_LINES_ON_CRASH = 10
@@ -67,6 +73,8 @@ export class Reconciler {
   /** What the last pass ran, local reverts applied: the restart policy of a copy is its running template's. */
   private effective = new Map<string, Workload>()
   private passes = 0
+  /** The last error preparing each workload's values, so a lasting one is logged once, not every pass. */
+  private readonly valueErrors = new Map<string, string>()
   private failedPasses = 0
   private retryTimer: NodeJS.Timeout | null = null
   /** Restarts of each crash-looping workload not yet reported in a BackOff event. */
@@ -185,6 +193,9 @@ export class Reconciler {
     const decision = this.applyLocalRevert(view, observed, records)
     const desired: DesiredWorkload[] = decision.workloads.map((workload) => ({ workload, configHash: configHash(workload, nodeId) }))
     const byName = new Map(desired.map((d) => [d.workload.name, d]))
+    // Before anything starts, and every pass: a container the engine restarts by itself finds its
+    // files, also after a reboot emptied the tmpfs while the agent was down.
+    this.prepareValues(desired)
     const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady() })
     const actions = steps.filter((step) => step.kind !== 'wait')
     if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
@@ -194,6 +205,7 @@ export class Reconciler {
       logger: this.logger,
       extraLabels: this.options.extraLabels ?? {},
       stopping: this.stopping,
+      values: this.values,
       onPullStart: (workload, image) => {
         this.pulling.add(workload)
         this.logger.info({ workload, image }, 'pulling image')
@@ -205,11 +217,51 @@ export class Reconciler {
     const extraEvents = this.noteOutcomes(outcomes, byName)
     this.scheduleWake(steps)
     const after = actions.length > 0 ? await runtime.list(nodeId) : observed
+    this.pruneValues(view, desired, after)
     await this.recordStatusWithLogs(view, byName, after, extraEvents)
     // A failure this pass recorded may call for a revert: decide it now, not at the next event or timer.
     if (view.workloads.some((w) => w.fallback) && !this.options.hubReachable()) {
       const fresh = new Map(this.options.store.workloads().map((r) => [r.name, r]))
       if (decideLocalRevert(this.localRevertInput(view, after, fresh)).revert.length > 0) this.request('local-revert')
+    }
+  }
+
+  private get values(): WorkloadValuesSource {
+    return this.options.values ?? NO_VALUES
+  }
+
+  /** Writes every desired workload's value files; a failure is logged when it changes and shows again at its create or start step. */
+  private prepareValues(desired: readonly DesiredWorkload[]): void {
+    for (const { workload, configHash: hash } of desired) {
+      try {
+        this.values.prepare(workload, hash)
+        this.valueErrors.delete(workload.name)
+      } catch (error) {
+        const message = (error as Error).message
+        if (this.valueErrors.get(workload.name) !== message)
+          this.logger.warn({ workload: workload.name, reason: message }, 'cannot prepare the Configs and Secrets of a workload')
+        this.valueErrors.set(workload.name, message)
+      }
+    }
+    for (const name of this.valueErrors.keys()) if (!desired.some((d) => d.workload.name === name)) this.valueErrors.delete(name)
+  }
+
+  /**
+   * Removes the files of containers that are gone: only what a desired workload or a container
+   * still present uses is kept. Not while the hub's document is unknown (containers are kept then,
+   * and so are their files).
+   */
+  private pruneValues(view: DesiredView, desired: readonly DesiredWorkload[], observed: readonly ObservedContainer[]): void {
+    if (view.keepUnknown) return
+    try {
+      const keep = [
+        ...desired.map((d) => ({ workload: d.workload.name, configHash: d.configHash })),
+        ...observed.map((c) => ({ workload: c.workload, configHash: c.configHash })),
+      ]
+      const removed = this.values.prune(keep)
+      if (removed.length > 0) this.logger.info({ removed }, 'removed the Config and Secret files of containers that are gone')
+    } catch (error) {
+      this.logger.warn({ err: error }, 'cannot remove the Config and Secret files of containers that are gone')
     }
   }
 
@@ -487,9 +539,16 @@ export class Reconciler {
         ...(logLines ? { lastLogLines: logLines.map((line) => line.slice(0, 1000)) } : {}),
         since: record.since,
         ...revertStatus(reverts.get(workload.name), record.revision),
+        ...versionsStatus(workload, container, byName.get(workload.name)?.configHash),
       })
     }
-    return { nodeId: this.options.nodeId, observedGeneration: view.generation, workloads, at: isoNow(this.options.clock) }
+    return {
+      nodeId: this.options.nodeId,
+      observedGeneration: view.generation,
+      workloads,
+      at: isoNow(this.options.clock),
+      ...(this.options.sealingKey ? { sealingKey: this.options.sealingKey } : {}),
+    }
   }
 
   private async lastLogLines(containerId: string): Promise<string[]> {
@@ -619,6 +678,25 @@ function event(
 function revertStatus(revert: RevertRecord | undefined, revision: number): Pick<WorkloadStatus, 'revert'> {
   if (!revert || revert.toRevision !== revision) return {}
   return { revert: { fromRevision: revert.fromRevision, toRevision: revert.toRevision, reason: revert.reason, at: revert.at } }
+}
+
+/**
+ * The Config and Secret versions the running container was given: the desired ones when it carries
+ * the desired config (its values equal theirs), else those its labels recorded; nothing without a
+ * container.
+ */
+export function versionsStatus(
+  workload: Workload,
+  container: ObservedContainer | undefined,
+  desiredHash: string | undefined,
+): Pick<WorkloadStatus, 'configVersions' | 'secretVersions'> {
+  if (!container) return {}
+  const current =
+    container.configHash === desiredHash ? valueVersions(workload.values) : { configs: container.configVersions, secrets: container.secretVersions }
+  return {
+    ...(current.configs && Object.keys(current.configs).length > 0 ? { configVersions: { ...current.configs } } : {}),
+    ...(current.secrets && Object.keys(current.secrets).length > 0 ? { secretVersions: { ...current.secrets } } : {}),
+  }
 }
 
 function describeStep(step: Step): string {

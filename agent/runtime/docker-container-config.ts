@@ -1,7 +1,7 @@
 import { type ContainerTemplate, DEFAULT_STOP_GRACE_MS, type HealthCheck, type RestartPolicy } from '../../protocol/index.js'
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
 import type { AuthConfig, ContainerCreateOptions, HealthConfig, HostConfig, RestartPolicy as DockerRestartPolicy } from './docker-engine-client.js'
-import { LABEL, type ContainerSpec } from './runtime.js'
+import { LABEL, type ContainerSpec, type ContainerValues, type RegistryCredentials } from './runtime.js'
 
 /** Label on the named volumes the agent creates, beside LABEL.node. */
 export const VOLUME_LABEL = 'io.shoal.volume'
@@ -18,7 +18,7 @@ export function containerCreateOptions(spec: ContainerSpec): ContainerCreateOpti
     name: spec.name,
     Image: template.image,
     Labels: containerLabels(spec),
-    Env: environment(template.env),
+    Env: environment(template.env, spec.values),
     // Kubernetes semantics: `command` replaces the image's ENTRYPOINT (and then Docker drops
     // the image's CMD too), `args` replaces its CMD.
     ...(template.command !== undefined ? { Entrypoint: [...template.command] } : {}),
@@ -43,7 +43,26 @@ export function containerLabels(spec: ContainerSpec): Record<string, string> {
     [LABEL.deployment]: spec.workload.deployment,
     [LABEL.revision]: String(spec.workload.revision),
     [LABEL.configHash]: spec.configHash,
+    ...versionLabel(LABEL.configVersions, spec.values?.configVersions),
+    ...versionLabel(LABEL.secretVersions, spec.values?.secretVersions),
   }
+}
+
+/** `name=version,...` sorted by name; no label at all when there is nothing to say (workloads without values keep today's labels). */
+function versionLabel(label: string, versions: Readonly<Record<string, number>> | undefined): Record<string, string> {
+  const names = Object.keys(versions ?? {}).sort()
+  return names.length === 0 ? {} : { [label]: names.map((name) => `${name}=${versions?.[name]}`).join(',') }
+}
+
+/** The versions a version label holds; entries that do not parse are skipped. */
+export function parseVersionLabel(text: string | undefined): Record<string, number> | undefined {
+  if (!text) return undefined
+  const versions: Record<string, number> = {}
+  for (const part of text.split(',')) {
+    const match = /^([a-z0-9-]+)=(\d+)$/.exec(part)
+    if (match?.[1] !== undefined && match[2] !== undefined) versions[match[1]] = Number(match[2])
+  }
+  return Object.keys(versions).length > 0 ? versions : undefined
 }
 
 /**
@@ -109,7 +128,7 @@ function healthTest(check: HealthCheck): string[] {
 }
 
 /** The X-Registry-Auth body for a pull; none without credentials. */
-export function pullAuthConfig(image: string, credentials: ContainerTemplate['pullCredentials']): AuthConfig | undefined {
+export function pullAuthConfig(image: string, credentials: RegistryCredentials | undefined): AuthConfig | undefined {
   if (!credentials) return undefined
   return { username: credentials.username, password: credentials.password, serveraddress: credentials.registry ?? registryOf(image) }
 }
@@ -141,9 +160,23 @@ function hostConfig(spec: ContainerSpec): HostConfig {
   if (resources?.gpu !== undefined && resources.gpu > 0) {
     config.DeviceRequests = [{ Driver: 'nvidia', Count: resources.gpu, Capabilities: [['gpu']] }]
   }
-  if (template.volumes && template.volumes.length > 0) {
-    config.Mounts = template.volumes.map((volume) => ({
-      Type: 'volume' as const,
+  if (template.volumes && template.volumes.length > 0) config.Mounts = template.volumes.map((volume) => mount(spec, volume))
+  const bindings = portBindings(template)
+  if (bindings) config.PortBindings = bindings
+  return config
+}
+
+type Mount = NonNullable<HostConfig['Mounts']>[number]
+
+/**
+ * A named volume, or a read-only bind of the host directory holding a Config's or Secret's files
+ * (a bind, not -v: the engine refuses to start the container when the directory is missing,
+ * rather than making an empty one, so a container never runs without its Secret files).
+ */
+function mount(spec: ContainerSpec, volume: NonNullable<ContainerTemplate['volumes']>[number]): Mount {
+  if (volume.name !== undefined)
+    return {
+      Type: 'volume',
       Source: volumeName(spec.nodeId, volume.name),
       Target: volume.path,
       ReadOnly: volume.readOnly ?? false,
@@ -154,11 +187,14 @@ function hostConfig(spec: ContainerSpec): HostConfig {
         Labels: { ...spec.extraLabels, [LABEL.node]: spec.nodeId, [VOLUME_LABEL]: volume.name },
         DriverConfig: { Name: 'local', Options: {} },
       },
-    }))
-  }
-  const bindings = portBindings(template)
-  if (bindings) config.PortBindings = bindings
-  return config
+    }
+  const [kind, name, dirs] =
+    volume.config !== undefined
+      ? (['config', volume.config, spec.values?.configDirs] as const)
+      : (['secret', volume.secret ?? '', spec.values?.secretDirs] as const)
+  const source = dirs?.[name]
+  if (source === undefined) throw new RangeError(`workload ${spec.workload.name}: no files were prepared for ${kind} ${name} (volume ${volume.path})`)
+  return { Type: 'bind', Source: source, Target: volume.path, ReadOnly: true }
 }
 
 /** Port publishing means something only on a bridge network; host and none ignore it. */
@@ -178,11 +214,17 @@ function portBindings(template: ContainerTemplate): Record<string, Array<{ HostI
   return bindings
 }
 
-function environment(env: Readonly<Record<string, string>> | undefined): string[] {
+function environment(env: ContainerTemplate['env'], values: ContainerValues | undefined): string[] {
   // Sorted, so that the same env always produces the same create options.
   return Object.keys(env ?? {})
     .sort()
-    .map((key) => `${key}=${env?.[key] ?? ''}`)
+    .map((key) => {
+      const value = env?.[key]
+      if (typeof value === 'string') return `${key}=${value}`
+      const resolved = values?.env[key]
+      if (resolved === undefined) throw new RangeError(`env ${key} refers to a Config or Secret whose value was not resolved`)
+      return `${key}=${resolved}`
+    })
 }
 
 /** Whole seconds a stop of this workload waits before the kill (the engine takes seconds). */

@@ -379,13 +379,21 @@ export interface VolumeMount {
   VolumeOptions: { NoCopy: boolean; Labels: Record<string, string>; DriverConfig: { Name: string; Options: Record<string, string> } }
 }
 
+/** A host directory bound into the container (the files of a Config or Secret volume). */
+export interface BindMount {
+  Type: 'bind'
+  Source: string
+  Target: string
+  ReadOnly: boolean
+}
+
 export interface HostConfig {
   RestartPolicy: RestartPolicy
   NetworkMode: string
   NanoCpus?: number
   Memory?: number
   DeviceRequests?: Array<{ Driver: string; Count: number; Capabilities: string[][] }>
-  Mounts?: VolumeMount[]
+  Mounts?: Array<VolumeMount | BindMount>
   PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>
 }
 

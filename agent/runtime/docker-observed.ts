@@ -1,4 +1,5 @@
 import type { HealthState } from '../../protocol/index.js'
+import { parseVersionLabel } from './docker-container-config.js'
 import type { ContainerInspect } from './docker-engine-client.js'
 import { LABEL, type ContainerRunState, type ObservedContainer } from './runtime.js'
 
@@ -13,6 +14,8 @@ export function observedFromInspect(info: ContainerInspect): ObservedContainer {
   const state = RUN_STATES.has(info.State.Status) ? (info.State.Status as ContainerRunState) : 'dead'
   const revision = Number.parseInt(labels[LABEL.revision] ?? '', 10)
   const health = info.State.Health?.Status
+  const configVersions = parseVersionLabel(labels[LABEL.configVersions])
+  const secretVersions = parseVersionLabel(labels[LABEL.secretVersions])
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
@@ -27,6 +30,8 @@ export function observedFromInspect(info: ContainerInspect): ObservedContainer {
     restartCount: info.RestartCount ?? 0,
     startedAt: dockerTime(info.State.StartedAt),
     finishedAt: dockerTime(info.State.FinishedAt),
+    ...(configVersions ? { configVersions } : {}),
+    ...(secretVersions ? { secretVersions } : {}),
   }
 }
 

@@ -1,7 +1,6 @@
 import { statfs } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
-import type { ContainerTemplate } from '../../protocol/index.js'
 import { containerCreateOptions, pullAuthConfig } from './docker-container-config.js'
 import { DockerEngineClient, dockerEndpoint, type ContainerSummary, type LogQuery } from './docker-engine-client.js'
 import { httpStatus, isUnreachable, engineMessage, toRuntimeError } from './docker-errors.js'
@@ -18,6 +17,7 @@ import {
   type LogOptions,
   type ObservedContainer,
   type PullProgress,
+  type RegistryCredentials,
   type RuntimeDiskUsage,
   type RuntimeEvent,
 } from './runtime.js'
@@ -30,8 +30,6 @@ export interface DockerRuntimeOptions {
   readonly docker?: string
   readonly logger: Logger
 }
-
-type PullCredentials = ContainerTemplate['pullCredentials']
 
 /** Parallel inspects in list(): enough to hide latency, few enough not to queue up the engine. */
 const INSPECT_CONCURRENCY = 8
@@ -99,7 +97,7 @@ export class DockerRuntime implements ContainerRuntime {
    * One attempt; retries and backoff are the caller's. Progress events are handled one by one,
    * never all kept; a malformed line is skipped.
    */
-  async pull(image: string, credentials: PullCredentials, onProgress?: (progress: PullProgress) => void): Promise<void> {
+  async pull(image: string, credentials: RegistryCredentials | undefined, onProgress?: (progress: PullProgress) => void): Promise<void> {
     const failed = (error: unknown): RuntimeError =>
       isUnreachable(error) && httpStatus(error) === undefined
         ? toRuntimeError(error, `pull ${image}`, 'unavailable', { image })

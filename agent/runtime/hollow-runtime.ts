@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import type { Workload } from '../../protocol/index.js'
 import {
   RuntimeError,
   type ContainerRunState,
@@ -10,6 +9,7 @@ import {
   type LogOptions,
   type ObservedContainer,
   type PullProgress,
+  type RegistryCredentials,
   type RuntimeDiskUsage,
   type RuntimeEvent,
 } from './runtime.js'
@@ -80,7 +80,7 @@ export class HollowRuntime implements ContainerRuntime {
     return this.images.has(image)
   }
 
-  async pull(image: string, _credentials: Workload['template']['pullCredentials'], onProgress?: (progress: PullProgress) => void): Promise<void> {
+  async pull(image: string, _credentials: RegistryCredentials | undefined, onProgress?: (progress: PullProgress) => void): Promise<void> {
     await this.delay()
     onProgress?.({ image, status: 'Pull complete (simulated)' })
     this.addImage(image)
@@ -251,5 +251,7 @@ function observed(container: HollowContainer): ObservedContainer {
     restartCount: container.restartCount,
     startedAt: container.startedAt,
     finishedAt: container.finishedAt,
+    ...(spec.values && Object.keys(spec.values.configVersions).length > 0 ? { configVersions: spec.values.configVersions } : {}),
+    ...(spec.values && Object.keys(spec.values.secretVersions).length > 0 ? { secretVersions: spec.values.secretVersions } : {}),
   }
 }

@@ -7,6 +7,9 @@ export const LABEL = {
   deployment: 'io.shoal.deployment',
   revision: 'io.shoal.revision',
   configHash: 'io.shoal.config-hash',
+  /** `name=version,...` of the Configs and the Secrets a container was given (absent when none). */
+  configVersions: 'io.shoal.config-versions',
+  secretVersions: 'io.shoal.secret-versions',
 } as const
 
 export type ContainerRunState = 'created' | 'running' | 'restarting' | 'paused' | 'exited' | 'dead' | 'removing'
@@ -26,6 +29,33 @@ export interface ObservedContainer {
   readonly restartCount: number
   readonly startedAt: string | null
   readonly finishedAt: string | null
+  /** The Config and Secret versions the container was created with (its labels); absent when none. */
+  readonly configVersions?: Readonly<Record<string, number>>
+  readonly secretVersions?: Readonly<Record<string, number>>
+}
+
+/**
+ * What a workload's Config and Secret references come to on this node, ready for the engine:
+ * env values, the host directories of its value volumes, and the versions they came from.
+ * Holds secret values: never log it.
+ */
+export interface ContainerValues {
+  /** Only the variables that refer to a Config or Secret key. */
+  readonly env: Readonly<Record<string, string>>
+  /** Config name → host directory with its files. */
+  readonly configDirs: Readonly<Record<string, string>>
+  /** Secret name → host directory (on tmpfs) with its files. */
+  readonly secretDirs: Readonly<Record<string, string>>
+  readonly configVersions: Readonly<Record<string, number>>
+  readonly secretVersions: Readonly<Record<string, number>>
+}
+
+/** Registry credentials as the engine takes them (from the template inline, or read from a Secret). */
+export interface RegistryCredentials {
+  /** Default: the image's registry. */
+  readonly registry?: string
+  readonly username: string
+  readonly password: string
 }
 
 /** Everything needed to create one container for a workload. */
@@ -36,6 +66,8 @@ export interface ContainerSpec {
   readonly configHash: string
   /** Added to the io.shoal.* labels (an operator's own inventory labels, a test run id). */
   readonly extraLabels: Readonly<Record<string, string>>
+  /** Present when the template refers to a Config or Secret. */
+  readonly values?: ContainerValues
 }
 
 export interface PullProgress {
@@ -105,7 +137,7 @@ export interface ContainerRuntime {
   /** Containers labelled for this node, running or not. */
   list(nodeId: string): Promise<ObservedContainer[]>
   imageExists(image: string): Promise<boolean>
-  pull(image: string, credentials: Workload['template']['pullCredentials'], onProgress?: (progress: PullProgress) => void): Promise<void>
+  pull(image: string, credentials: RegistryCredentials | undefined, onProgress?: (progress: PullProgress) => void): Promise<void>
   create(spec: ContainerSpec): Promise<string>
   start(containerId: string): Promise<void>
   /** Without a timeout, the container's own grace period (its template's stopGracePeriod) applies. */

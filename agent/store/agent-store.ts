@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import type { ContainerTemplate, DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState } from '../../protocol/index.js'
+import type { ContainerTemplate, DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState, WorkloadValues } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import { dropNotice, placeInOutbox, type OutboxKind, type OutboxLimits } from '../outbox/outbox-policy.js'
 import type { RevertRecord, RevertWindow } from '../reconcile/local-revert.js'
@@ -221,11 +221,12 @@ export class AgentStore {
   }
 
   localReverts(): RevertRecord[] {
-    const rows = this.db.prepare('SELECT workload, from_revision, to_revision, template, reason, at FROM local_revert ORDER BY workload').all() as {
+    const rows = this.db.prepare('SELECT workload, from_revision, to_revision, template, vals, reason, at FROM local_revert ORDER BY workload').all() as {
       workload: string
       from_revision: number
       to_revision: number
       template: string
+      vals: string | null
       reason: string
       at: string
     }[]
@@ -234,6 +235,7 @@ export class AgentStore {
       fromRevision: row.from_revision,
       toRevision: row.to_revision,
       template: JSON.parse(row.template) as ContainerTemplate,
+      ...(row.vals !== null ? { values: JSON.parse(row.vals) as WorkloadValues } : {}),
       reason: row.reason,
       at: row.at,
     }))
@@ -255,11 +257,12 @@ export class AgentStore {
       const unrevert = this.db.prepare('DELETE FROM local_revert WHERE workload = ?')
       for (const name of changes.clearReverts) unrevert.run(name)
       const revert = this.db.prepare(
-        `INSERT INTO local_revert (workload, from_revision, to_revision, template, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO local_revert (workload, from_revision, to_revision, template, vals, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (workload) DO UPDATE SET from_revision = excluded.from_revision, to_revision = excluded.to_revision,
-           template = excluded.template, reason = excluded.reason, at = excluded.at`,
+           template = excluded.template, vals = excluded.vals, reason = excluded.reason, at = excluded.at`,
       )
-      for (const r of changes.revert) revert.run(r.workload, r.fromRevision, r.toRevision, JSON.stringify(r.template), r.reason, r.at)
+      for (const r of changes.revert)
+        revert.run(r.workload, r.fromRevision, r.toRevision, JSON.stringify(r.template), r.values ? JSON.stringify(r.values) : null, r.reason, r.at)
       this.insertOutbox(changes.outbox)
     })
   }

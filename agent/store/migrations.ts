@@ -101,4 +101,10 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // A local revert keeps its fallback's Configs and Secrets with its template (JSON of the
+    // protocol's WorkloadValues, Secrets still sealed; NULL when it had none).
+    name: 'local-revert-values',
+    sql: `ALTER TABLE local_revert ADD COLUMN vals TEXT;`,
+  },
 ]

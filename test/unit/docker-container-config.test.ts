@@ -135,7 +135,8 @@ t.test('named volumes are node-scoped Docker volumes with labels', async (t) => 
   t.equal(mounts?.length, 2)
   t.match(mounts?.[0], { Type: 'volume', Source: 'shoal-node-1-cache', Target: '/var/cache', ReadOnly: true })
   t.match(mounts?.[1], { Type: 'volume', Source: 'shoal-node-1-data', Target: '/data', ReadOnly: false })
-  t.same(mounts?.[0]?.VolumeOptions?.Labels, { 'io.shoal.test-run': 'r1', [LABEL.node]: 'node-1', [VOLUME_LABEL]: 'cache' })
+  const first = mounts?.[0]
+  t.same(first?.Type === 'volume' ? first.VolumeOptions.Labels : undefined, { 'io.shoal.test-run': 'r1', [LABEL.node]: 'node-1', [VOLUME_LABEL]: 'cache' })
   t.notOk(containerCreateOptions(spec()).HostConfig?.Mounts, 'no volumes, no mounts')
 })
 
