@@ -147,7 +147,8 @@ export function diffCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Comm
 Each deployment's manifest is compared with the live one (with defaults filled in on both
 sides) as a unified line diff. Only a template change makes a new revision, and so a rollout;
 replicas, selector or strategy change the deployment in place. Placements come from the
-hub's dry run. Nothing is changed.
+hub's dry run. Nothing is changed. Configs and Secrets are not compared (the hub never shows
+a Secret's values); each gets a note on stderr.
 
 Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.
 
