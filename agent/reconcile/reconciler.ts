@@ -73,6 +73,8 @@ export class Reconciler {
   /** What the last pass ran, local reverts applied: the restart policy of a copy is its running template's. */
   private effective = new Map<string, Workload>()
   private passes = 0
+  /** Whether a status went out since start: the first carries the sealing key even with nothing to run. */
+  private statusSent = false
   /** The last error preparing each workload's values, so a lasting one is logged once, not every pass. */
   private readonly valueErrors = new Map<string, string>()
   private failedPasses = 0
@@ -420,7 +422,9 @@ export class Reconciler {
     const records = new Map(store.workloads().map((r) => [r.name, r]))
     const upserts: WorkloadRecord[] = []
     const outbox: OutboxEntry[] = []
-    let changed = events.length > 0
+    // The first pass always reports when there is a key to register: a node with nothing to run
+    // (enrolled before nodes had keys) would otherwise never tell the hub what to seal its Secrets to.
+    let changed = events.length > 0 || (!this.statusSent && this.options.sealingKey !== undefined)
     // Why each workload is in its state ("crashed 3 times ...; backing off"), for the status.
     const reasons = new Map<string, string>()
     for (const { workload, configHash: hash } of byName.values()) {
@@ -508,6 +512,7 @@ export class Reconciler {
       body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs, reasons),
     })
     store.record({ upsert: upserts, remove: removed, outbox })
+    this.statusSent = true
   }
 
   private snapshot(
