@@ -52,7 +52,7 @@ export interface RunningHub {
 export async function startHub(config: HubConfig, deps: { logger: Logger; clock?: Clock }): Promise<RunningHub> {
   const clock = deps.clock ?? systemClock
   const { logger } = deps
-  const { secrets, store } = openHubState(config.dataDir)
+  const { secrets, store, objectBodies } = openHubState(config.dataDir)
   const profiles = await loadProfiles()
   const metrics = new Metrics()
   const feed = new ChangeFeed()
@@ -65,6 +65,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     feed,
     transport,
     privateKeyPem: secrets.privateKeyPem,
+    objectBodies,
     schedulerIntervalMs: config.schedulerIntervalMs,
     clockSkewThresholdMs: config.clockSkewThresholdMs,
   })
@@ -93,6 +94,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     transport,
     profiles,
     hubPublicKey: secrets.publicKey,
+    objectBodies,
     logRelay: loops.logRelay,
     ...(broker ? { brokerAccess: broker.access } : {}),
   }

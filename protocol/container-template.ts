@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DataKey } from './config-objects.js'
 import { Duration, Name } from './primitives.js'
 import { CpuQuantity, MemoryQuantity, durationMs } from './quantity.js'
 
@@ -29,11 +30,22 @@ export type RestartPolicy = z.infer<typeof RestartPolicy>
 
 export const NetworkMode = z.enum(['host', 'bridge', 'none'])
 
-export const VolumeMount = z.strictObject({
-  name: Name.describe('a named volume, kept across container recreates'),
-  path: z.string().startsWith('/', 'must be an absolute path inside the container'),
-  readOnly: z.boolean().optional(),
-})
+/** Exactly one source: a named volume, a Config's keys as files, or a Secret's keys as files (on tmpfs). */
+export const VolumeMount = z
+  .strictObject({
+    name: Name.optional().describe('a named volume, kept across container recreates'),
+    config: Name.optional().describe("a Config's keys as read-only files in the directory at path"),
+    secret: Name.optional().describe("a Secret's keys as read-only files in the directory at path, on tmpfs (never on the node's disk)"),
+    path: z.string().startsWith('/', 'must be an absolute path inside the container'),
+    readOnly: z.boolean().optional(),
+  })
+  .superRefine((volume, ctx) => {
+    const sources = [volume.name, volume.config, volume.secret].filter((source) => source !== undefined).length
+    if (sources !== 1) ctx.addIssue({ code: 'custom', message: 'a volume needs exactly one of name (a named volume), config or secret' })
+    if (volume.readOnly === false && volume.name === undefined)
+      ctx.addIssue({ code: 'custom', path: ['readOnly'], message: 'Config and Secret volumes are always read-only' })
+  })
+export type VolumeMount = z.infer<typeof VolumeMount>
 
 export const PortMapping = z.strictObject({
   containerPort: Port,
@@ -42,11 +54,24 @@ export const PortMapping = z.strictObject({
   hostIP: z.string().optional(),
 })
 
-export const PullCredentials = z.strictObject({
-  registry: z.string().min(1).optional(),
-  username: z.string().min(1),
-  password: z.string().min(1),
-})
+/**
+ * Registry credentials: a Secret with the keys username and password (sealed to each node), or
+ * inline (stored and sent in plain text; shoal validate warns).
+ */
+export const PullCredentials = z
+  .strictObject({
+    registry: z.string().min(1).optional(),
+    secret: Name.optional().describe('a Secret with the keys username and password'),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+  })
+  .superRefine((credentials, ctx) => {
+    const inline = credentials.username !== undefined || credentials.password !== undefined
+    if (credentials.secret !== undefined && inline) ctx.addIssue({ code: 'custom', message: 'give either secret or username and password, not both' })
+    else if (credentials.secret === undefined && (credentials.username === undefined || credentials.password === undefined))
+      ctx.addIssue({ code: 'custom', message: 'needs secret (a Secret with username and password), or username and password inline' })
+  })
+export type PullCredentials = z.infer<typeof PullCredentials>
 
 export const Resources = z.strictObject({
   cpu: CpuQuantity.optional(),
@@ -56,6 +81,18 @@ export const Resources = z.strictObject({
 export type Resources = z.infer<typeof Resources>
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')
+
+/** An environment variable's value taken from one key of a Config or a Secret. */
+export const EnvValueRef = z
+  .strictObject({
+    config: Name.optional(),
+    secret: Name.optional(),
+    key: DataKey,
+  })
+  .superRefine((ref, ctx) => {
+    if ((ref.config === undefined) === (ref.secret === undefined)) ctx.addIssue({ code: 'custom', message: 'needs exactly one of config or secret, with key' })
+  })
+export type EnvValueRef = z.infer<typeof EnvValueRef>
 
 /** True for text Duration itself refuses, so a malformed duration gets one message, not two. */
 function withinStopGrace(text: string): boolean {
@@ -71,7 +108,10 @@ export const ContainerTemplate = z.strictObject({
   image: z.string().min(1).max(512),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
-  env: z.record(EnvName, z.string()).optional(),
+  env: z
+    .record(EnvName, z.union([z.string(), EnvValueRef], { error: 'must be a string, or { config: NAME, key: KEY } or { secret: NAME, key: KEY }' }))
+    .optional()
+    .describe('a value, or { config | secret: NAME, key: KEY } for one key of a Config or Secret'),
   ports: z.array(PortMapping).max(64).optional(),
   volumes: z.array(VolumeMount).max(64).optional(),
   resources: Resources.optional(),

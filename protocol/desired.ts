@@ -1,7 +1,9 @@
 import { z } from 'zod'
+import { ObjectData } from './config-objects.js'
 import { ContainerTemplate } from './container-template.js'
 import { API_VERSION } from './manifest.js'
 import { Generation, IsoTime, Name, NodeId } from './primitives.js'
+import { SealedBox } from './sealing.js'
 
 /**
  * The revision a copy ran before a rollout moved it: if the new revision fails its health gate on
@@ -9,9 +11,29 @@ import { Generation, IsoTime, Name, NodeId } from './primitives.js'
  */
 export const MAX_REVERT_WINDOW_SECONDS = 7 * 24 * 3600
 
+const ObjectVersion = z.number().int().min(1)
+/** Which overrides of the object applied to this node, by index: part of what the copy runs. */
+const AppliedOverrides = z.array(z.number().int().nonnegative()).max(64)
+
+/** A Config as this node gets it: the version's base data with the overrides for its labels laid over. */
+export const ConfigValues = z.strictObject({ version: ObjectVersion, overrides: AppliedOverrides, data: ObjectData })
+export type ConfigValues = z.infer<typeof ConfigValues>
+
+/** A Secret as this node gets it: the same, sealed to the node's key (the data's canonical JSON). */
+export const SecretValues = z.strictObject({ version: ObjectVersion, overrides: AppliedOverrides, sealed: SealedBox })
+export type SecretValues = z.infer<typeof SecretValues>
+
+/** The Configs and Secrets a template refers to, by name, resolved for this node. */
+export const WorkloadValues = z.strictObject({
+  configs: z.record(Name, ConfigValues).optional(),
+  secrets: z.record(Name, SecretValues).optional(),
+})
+export type WorkloadValues = z.infer<typeof WorkloadValues>
+
 export const WorkloadFallback = z.strictObject({
   revision: z.number().int().min(1),
   template: ContainerTemplate,
+  values: WorkloadValues.optional(),
   revertWindowSeconds: z.number().int().min(1).max(MAX_REVERT_WINDOW_SECONDS),
 })
 export type WorkloadFallback = z.infer<typeof WorkloadFallback>
@@ -22,6 +44,7 @@ export const Workload = z.strictObject({
   deployment: Name,
   revision: z.number().int().min(1),
   template: ContainerTemplate,
+  values: WorkloadValues.optional().describe('the Configs and Secrets the template refers to, at the versions this revision pins'),
   fallback: WorkloadFallback.optional().describe('present while a rollout moves this copy to a new revision'),
 })
 export type Workload = z.infer<typeof Workload>

@@ -56,7 +56,17 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
       const reason = issue.issues.map((inner) => inner.message).join('; ') || issue.message
       issues.push({ path: formatPath(issue.path), message: `invalid key ${JSON.stringify(String(key))}: ${reason}`, segments: issue.path, unknownField: true })
     } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      issues.push({ path: formatPath(issue.path), message: describeUnion(issue.errors), segments: issue.path })
+      // The one branch the value has the shape of (its faults are inside it) says what is wrong;
+      // else the union's own message, when the schema gave one.
+      const inside = issue.errors.filter((branch) => branch.every((inner) => inner.path.length > 0 || inner.code === 'custom'))
+      const [only] = inside
+      if (inside.length === 1 && only) {
+        const nested = issuesFromZod({ issues: only.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })) } as z.ZodError)
+        issues.push(...nested)
+      } else {
+        const message = issue.message !== 'Invalid input' ? issue.message : describeUnion(issue.errors)
+        issues.push({ path: formatPath(issue.path), message, segments: issue.path })
+      }
     } else {
       issues.push({ path: formatPath(issue.path), message: issue.message, segments: issue.path })
     }

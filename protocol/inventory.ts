@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { Arch } from './primitives.js'
+import { SealingPublicKey } from './sealing.js'
 
 /** What an agent learns about its machine once at start (systeminformation), sent at enrollment and on change. */
 export const Inventory = z.strictObject({
@@ -40,5 +41,6 @@ export const Inventory = z.strictObject({
     )
     .max(32),
   runtime: z.strictObject({ name: z.string().max(64), version: z.string().max(64) }).nullable(),
+  sealingKey: SealingPublicKey.optional().describe("the node's X25519 public key: the hub seals the node's Secrets to it"),
 })
 export type Inventory = z.infer<typeof Inventory>

@@ -1,16 +1,12 @@
 import { z } from 'zod'
 import { ContainerTemplate } from './container-template.js'
-import { Arch, Duration, LabelKey, Labels, Name } from './primitives.js'
+import { Config, Secret } from './config-objects.js'
+import { API_VERSION, ObjectMeta } from './object-meta.js'
+import { Arch, Duration, LabelKey, Name } from './primitives.js'
 import { RolloutStrategy } from './rollout-strategy.js'
 import { LabelSelector } from './selector.js'
 
-export const API_VERSION = 'shoal/v1'
-
-export const ObjectMeta = z.strictObject({
-  name: Name,
-  labels: Labels.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-})
+export { API_VERSION, ObjectMeta }
 
 /** Hard requirements a node must meet, beyond its labels. */
 export const Requirements = z.strictObject({
@@ -64,9 +60,9 @@ export type Deployment = z.infer<typeof Deployment>
 export type DeploymentInput = z.input<typeof Deployment>
 
 /** Every kind an operator can apply; new kinds join this table. */
-export const MANIFEST_KINDS = { Deployment } as const
+export const MANIFEST_KINDS = { Deployment, Config, Secret } as const
 export type ManifestKind = keyof typeof MANIFEST_KINDS
-export type Manifest = Deployment
+export type Manifest = Deployment | Config | Secret
 
 /** Replica count the operator asked for; every-node deployments have none. */
 export function desiredReplicas(spec: DeploymentSpec): number {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { IsoTime, Name, NodeId } from './primitives.js'
+import { SealingPublicKey } from './sealing.js'
 
 export const WorkloadState = z.enum(['pending', 'pulling', 'starting', 'running', 'exited', 'crash-loop', 'failed', 'stopped'])
 export type WorkloadState = z.infer<typeof WorkloadState>
@@ -30,6 +31,8 @@ export const WorkloadStatus = z.strictObject({
   lastLogLines: z.array(z.string().max(1000)).max(20).optional(),
   since: IsoTime,
   revert: LocalRevert.optional().describe('set while the copy runs its fallback after a local revert'),
+  configVersions: z.record(Name, z.number().int().min(1)).optional().describe('the version of each Config the running container was given'),
+  secretVersions: z.record(Name, z.number().int().min(1)).optional().describe('the version of each Secret the running container was given'),
 })
 export type WorkloadStatus = z.infer<typeof WorkloadStatus>
 
@@ -39,6 +42,7 @@ export const NodeStatus = z.strictObject({
   observedGeneration: z.number().int().nonnegative(),
   workloads: z.array(WorkloadStatus).max(256),
   at: IsoTime,
+  sealingKey: SealingPublicKey.optional().describe("the node's X25519 public key, for nodes enrolled before they had one; the hub keeps the latest"),
 })
 export type NodeStatus = z.infer<typeof NodeStatus>
 

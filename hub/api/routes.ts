@@ -3,6 +3,8 @@ import type { Clock } from '../../common/clock.js'
 import { readPackageVersion } from '../../common/version.js'
 import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
 import type { BrokerAccess } from '../broker-config/broker-access.js'
+import { ConfigObjectService } from '../config-objects/config-object-service.js'
+import type { ObjectBodies } from '../config-objects/object-bodies.js'
 import { DeploymentService } from '../deployments/deployment-service.js'
 import { EnrollmentService } from '../enrollment/enrollment-service.js'
 import { JoinTokenService } from '../enrollment/join-token-service.js'
@@ -15,6 +17,7 @@ import type { Metrics } from '../metrics.js'
 import { RolloutService } from '../rollout/rollout-service.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { HubTransport } from '../transport/hub-transport.js'
+import { registerConfigObjectRoutes } from './config-object-routes.js'
 import { registerDeploymentRoutes } from './deployment-routes.js'
 import { registerDrainRoute } from './drain-route.js'
 import { registerEnrollmentRoute } from './enrollment-route.js'
@@ -36,6 +39,8 @@ export interface ApiServices {
   readonly transport: HubTransport
   readonly profiles: readonly FirmwareProfile[]
   readonly hubPublicKey: string
+  /** Config and Secret versions in and out of the store (a Secret's encrypted at rest). */
+  readonly objectBodies: ObjectBodies
   /** Rewrites an external broker's users and rights (`--broker-auth-dir`); absent otherwise. */
   readonly brokerAccess?: Pick<BrokerAccess, 'sync'>
   readonly logRelay?: LogRelay
@@ -67,7 +72,9 @@ export function buildRoutes(parts: ApiServices): Router {
   registerOpenApiRoute(router)
   registerEnrollmentRoute(router, new EnrollmentService(parts))
   registerTokenRoutes(router, new JoinTokenService(parts))
-  registerDeploymentRoutes(router, { ...parts, deployments: new DeploymentService(parts) })
+  const objects = new ConfigObjectService(store, parts.objectBodies)
+  registerDeploymentRoutes(router, { ...parts, deployments: new DeploymentService({ ...parts, objects }) })
+  registerConfigObjectRoutes(router, { objects, clock: parts.clock })
   registerNodeRoutes(router, { ...parts, patches: new NodePatchService(parts), revocations: new NodeRevocationService(parts) })
   router.route(API_ROUTES.events, (context) => {
     // With since: the oldest events after it, so a client can page forward without gaps;

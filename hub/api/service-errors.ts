@@ -3,7 +3,8 @@ import { ManifestsRefusedError } from '../deployments/read-manifests.js'
 import { EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
 import { WorkloadNotPlacedError } from '../logs/log-targets.js'
 import { RolloutActionError } from '../rollout/rollout-actions.js'
-import { DeploymentNotFoundError, JoinTokenNotFoundError, NodeNotFoundError } from '../store/not-found.js'
+import { ConfigObjectInUseError } from '../config-objects/config-object-service.js'
+import { ConfigObjectNotFoundError, DeploymentNotFoundError, JoinTokenNotFoundError, NodeNotFoundError } from '../store/not-found.js'
 import { TokenRefusedError } from '../store/token-repository.js'
 import { ApiError, badRequest, notFound } from './http-errors.js'
 
@@ -12,6 +13,8 @@ export function httpErrorOf(error: unknown): unknown {
   if (error instanceof NodeNotFoundError) return notFound(`node ${error.nodeId}`)
   if (error instanceof DeploymentNotFoundError) return notFound(`deployment ${error.deployment}`)
   if (error instanceof JoinTokenNotFoundError) return notFound(`join token ${error.tokenId}`)
+  if (error instanceof ConfigObjectNotFoundError) return notFound(`${error.kind} ${error.objectName}`)
+  if (error instanceof ConfigObjectInUseError) return new ApiError(409, 'in-use', error.message)
   if (error instanceof WorkloadNotPlacedError) {
     return error.nodeId === null
       ? new ApiError(409, 'not-placed', error.message)

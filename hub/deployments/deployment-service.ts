@@ -1,10 +1,12 @@
-import type { Deployment } from '../../protocol/index.js'
+import type { ConfigObject, Deployment, Manifest } from '../../protocol/index.js'
 import type { ApplyResponse, DeploymentDeleted, DryRunResponse } from '../../protocol/api/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
+import type { ConfigObjectService } from '../config-objects/config-object-service.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { DeploymentOutcome, ScheduleResult } from '../scheduler/types.js'
 import type { HubStore } from '../store/hub-store.js'
 import { DeploymentNotFoundError } from '../store/not-found.js'
+import { ManifestsRefusedError } from './read-manifests.js'
 
 /** What the fleet controller offers this service: a pass on demand, its last outcome, a preview. */
 export interface DeploymentFleet {
@@ -18,7 +20,11 @@ export interface DeploymentServiceOptions {
   readonly fleet: DeploymentFleet
   readonly feed: ChangeFeed
   readonly clock: Clock
+  readonly objects: ConfigObjectService
 }
+
+const isDeployment = (manifest: Manifest): manifest is Deployment => manifest.kind === 'Deployment'
+const isConfigObject = (manifest: Manifest): manifest is ConfigObject => manifest.kind !== 'Deployment'
 
 /**
  * Deployment use cases for the API: preview an apply, apply (a new revision where the template
@@ -28,9 +34,9 @@ export interface DeploymentServiceOptions {
 export class DeploymentService {
   constructor(private readonly options: DeploymentServiceOptions) {}
 
-  /** Where the copies would go with these manifests applied; stores nothing. */
-  preview(manifests: readonly Deployment[]): DryRunResponse {
-    const preview = this.options.fleet.preview(manifests)
+  /** Where the copies would go with these manifests applied; stores nothing. Configs and Secrets place nothing. */
+  preview(manifests: readonly Manifest[]): DryRunResponse {
+    const preview = this.options.fleet.preview(manifests.filter(isDeployment))
     return {
       dryRun: true,
       results: manifests.map((m) => {
@@ -47,13 +53,32 @@ export class DeploymentService {
     }
   }
 
-  /** All or nothing; answers once a pass has placed the copies (the documents are stored, maybe not yet sent). */
-  async apply(manifests: readonly Deployment[], actor: string): Promise<ApplyResponse> {
-    const { store, fleet, feed, clock } = this.options
+  /**
+   * All or nothing; answers once a pass has placed the copies (the documents are stored, maybe not
+   * yet sent). Configs and Secrets first, so deployments in the same apply may use them; then the
+   * deployments, each revision pinning the versions it refers to; then a new revision for every
+   * other deployment that uses a changed Config or Secret.
+   */
+  async apply(manifests: readonly Manifest[], actor: string): Promise<ApplyResponse> {
+    const { store, fleet, feed, clock, objects } = this.options
     const at = isoNow(clock)
-    const applied = store.transaction(() =>
-      manifests.map((manifest) => {
-        const result = store.deployments.apply(manifest, at)
+    const deployments = manifests.flatMap((manifest, index) => (isDeployment(manifest) ? [{ manifest, index }] : []))
+    const configObjects = manifests.filter(isConfigObject)
+    const applied = store.transaction(() => {
+      const objectResults = objects.applyObjects(configObjects, at, actor)
+      const problems = objects.refProblems(deployments, objectResults)
+      if (problems.length > 0) {
+        throw new ManifestsRefusedError(
+          `${problems.length} problem(s) with Config and Secret references: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+          problems.map((p) => ({
+            documentIndex: p.manifestIndex ?? 0,
+            path: p.path,
+            message: p.message,
+          })),
+        )
+      }
+      const deploymentResults = deployments.map(({ manifest }) => {
+        const result = store.deployments.apply(manifest, at, objects.pinsFor(manifest.spec.template))
         if (result.outcome !== 'unchanged')
           store.audit.append({
             at,
@@ -63,12 +88,22 @@ export class DeploymentService {
             detail: JSON.stringify({ revision: result.revision }),
           })
         return { kind: manifest.kind, name: manifest.metadata.name, ...result }
-      }),
-    )
+      })
+      objects.rollUsers(objectResults, new Set(deployments.map((d) => d.manifest.metadata.name)), at, actor)
+      return manifests.map((manifest) => {
+        const result = [...deploymentResults, ...objectResults].find((r) => r.kind === manifest.kind && r.name === manifest.metadata.name)
+        if (!result) throw new Error(`no result for ${manifest.kind} ${manifest.metadata.name}`)
+        return result
+      })
+    })
     await fleet.request('apply')
-    for (const result of applied) feed.publish({ type: 'deployment', name: result.name, reason: result.outcome })
+    for (const result of applied) {
+      if (result.kind === 'Deployment') feed.publish({ type: 'deployment', name: result.name, reason: result.outcome })
+      for (const name of 'rolled' in result ? result.rolled : []) feed.publish({ type: 'deployment', name, reason: 'configured' })
+    }
     return {
       results: applied.map((result) => {
+        if (result.kind !== 'Deployment') return { ...result, desired: 0, placed: 0, pending: 0, why: null }
         const outcome = fleet.outcome(result.name)
         return { ...result, desired: outcome?.desired ?? 0, placed: outcome?.placed ?? 0, pending: outcome?.pending ?? 0, why: outcome?.explanation ?? null }
       }),

@@ -1,4 +1,4 @@
-import { formatManifestError, parseManifests, type Deployment, type ManifestError } from '../../protocol/index.js'
+import { formatManifestError, parseManifests, type Manifest, type ManifestError } from '../../protocol/index.js'
 
 /** Manifests refused as a whole: nothing is applied when one document is wrong. */
 export class ManifestsRefusedError extends Error {
@@ -24,7 +24,7 @@ export interface ManifestProblem {
  * The manifests of one apply (YAML or JSON, several documents): all valid and at least one, or
  * ManifestsRefusedError with every problem and where it is. Pure.
  */
-export function readManifests(text: string, source: string): Deployment[] {
+export function readManifests(text: string, source: string): Manifest[] {
   const parsed = parseManifests(text, source)
   if (parsed.errors.length > 0) {
     throw new ManifestsRefusedError(

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { restrictIfExists } from '../../common/fs/private-files.js'
@@ -7,11 +8,15 @@ import { randomSecret } from '../store/credential-repository.js'
 export const SIGNING_KEY_FILE = 'hub-signing-key.pem'
 export const PUBLIC_KEY_FILE = 'hub-public-key.txt'
 export const ADMIN_TOKEN_FILE = 'admin-token'
+/** The key Secret values are encrypted with in hub.db (AES-256-GCM): apart from the database, so a copy of hub.db alone tells nothing. */
+export const SECRETS_KEY_FILE = 'secrets-key'
 
 export interface HubSecrets {
   readonly privateKeyPem: string
   readonly publicKey: string
   readonly adminToken: string
+  /** 32 bytes: encrypts Secret values at rest. */
+  readonly secretsKey: Buffer
   /** Paths of files created by this call (first start), so the hub can say where they are. */
   readonly created: readonly string[]
 }
@@ -45,5 +50,16 @@ export function loadOrCreateSecrets(dataDir: string): HubSecrets {
     writeFileSync(tokenPath, `${adminToken}\n`, { mode: 0o600, flag: 'wx' })
     created.push(tokenPath)
   }
-  return { privateKeyPem, publicKey, adminToken, created }
+  const secretsKeyPath = join(dataDir, SECRETS_KEY_FILE)
+  let secretsKey: Buffer
+  if (existsSync(secretsKeyPath)) {
+    restrictIfExists(secretsKeyPath)
+    secretsKey = Buffer.from(readFileSync(secretsKeyPath, 'utf8').trim(), 'base64')
+    if (secretsKey.length !== 32) throw new Error(`${secretsKeyPath} does not hold a 32-byte key (base64); restore it from your backup of the data directory`)
+  } else {
+    secretsKey = randomBytes(32)
+    writeFileSync(secretsKeyPath, `${secretsKey.toString('base64')}\n`, { mode: 0o600, flag: 'wx' })
+    created.push(secretsKeyPath)
+  }
+  return { privateKeyPem, publicKey, adminToken, secretsKey, created }
 }

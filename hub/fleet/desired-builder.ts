@@ -5,12 +5,13 @@ import {
   canonicalJson,
   durationMs,
   nextGeneration,
-  type ContainerTemplate,
   type UnsignedDesiredDocument,
   type Workload,
+  type WorkloadValues,
 } from '../../protocol/index.js'
+import type { RevisionPins } from '../config-objects/template-refs.js'
 import type { RolloutRecord } from '../rollout/rollout-types.js'
-import type { DeploymentRecord } from '../store/deployment-repository.js'
+import type { DeploymentRecord, RevisionContent } from '../store/deployment-repository.js'
 
 export interface RevisionPlacement {
   readonly nodeId: string
@@ -19,29 +20,49 @@ export interface RevisionPlacement {
   readonly revision: number
 }
 
-/** A stored revision's template; null when it is gone. */
-export type TemplateLookup = (deployment: string, revision: number) => ContainerTemplate | null
+/** A stored revision's template and pins; null when it is gone. */
+export type RevisionLookup = (deployment: string, revision: number) => RevisionContent | null
 
 /**
- * The workload one copy runs: its assigned revision's template and, while a rollout moves it
- * off a stable revision, that revision as the fallback its agent may put back by itself.
+ * The Configs and Secrets a revision pins, resolved for the copy's node; undefined when it pins
+ * none, null when they cannot be given to that node (the copy is left out, and the caller says why).
+ */
+export type ValuesLookup = (nodeId: string, pins: RevisionPins) => WorkloadValues | undefined | null
+
+/**
+ * The workload one copy runs: its assigned revision's template and values and, while a rollout
+ * moves it off a stable revision, that revision as the fallback its agent may put back by itself.
  */
 export function workloadFor(
   placement: RevisionPlacement,
   deployment: DeploymentRecord,
   rollout: RolloutRecord | null,
-  templateOf: TemplateLookup,
+  contentOf: RevisionLookup,
+  valuesOf: ValuesLookup,
 ): Workload | null {
-  const template = placement.revision === deployment.revision ? deployment.manifest.spec.template : templateOf(deployment.name, placement.revision)
-  if (template === null) return null
-  const workload: Workload = { name: placement.workload, deployment: deployment.name, revision: placement.revision, template }
+  const content = contentOf(deployment.name, placement.revision)
+  if (content === null) return null
+  const values = valuesOf(placement.nodeId, content.pins)
+  if (values === null) return null
+  const workload: Workload = {
+    name: placement.workload,
+    deployment: deployment.name,
+    revision: placement.revision,
+    template: content.template,
+    ...(values ? { values } : {}),
+  }
   const stable = rollout?.stableRevision ?? null
   if (rollout === null || rollout.phase !== 'progressing' || stable === null || stable === placement.revision || placement.revision !== rollout.revision)
     return workload
-  const fallback = templateOf(deployment.name, stable)
+  const fallback = contentOf(deployment.name, stable)
   if (fallback === null) return workload
+  const fallbackValues = valuesOf(placement.nodeId, fallback.pins)
+  if (fallbackValues === null) return workload
   const revertWindowSeconds = Math.min(MAX_REVERT_WINDOW_SECONDS, Math.max(1, Math.round(durationMs(deployment.manifest.spec.strategy.revertWindow) / 1000)))
-  return { ...workload, fallback: { revision: stable, template: fallback, revertWindowSeconds } }
+  return {
+    ...workload,
+    fallback: { revision: stable, template: fallback.template, ...(fallbackValues ? { values: fallbackValues } : {}), revertWindowSeconds },
+  }
 }
 
 /** Per node, the workloads its placements call for, sorted by name so equal content hashes equal. */
@@ -58,8 +79,25 @@ export function workloadsByNode<P extends RevisionPlacement>(placements: readonl
   return result
 }
 
+/**
+ * What a node runs, as a digest. A sealed Secret counts by its version and overrides, not its
+ * bytes: sealing is randomized, and the same value sealed again (after a hub restart) is no change.
+ */
 export function contentHash(workloads: readonly Workload[]): string {
-  return createHash('sha256').update(canonicalJson(workloads)).digest('hex')
+  const hashable = workloads.some((w) => w.values?.secrets || w.fallback?.values?.secrets) ? workloads.map(withoutCiphertext) : workloads
+  return createHash('sha256').update(canonicalJson(hashable)).digest('hex')
+}
+
+function withoutCiphertext(workload: Workload): unknown {
+  const strip = (values: WorkloadValues | undefined) =>
+    values?.secrets
+      ? { ...values, secrets: Object.fromEntries(Object.entries(values.secrets).map(([name, s]) => [name, { version: s.version, overrides: s.overrides }])) }
+      : values
+  return {
+    ...workload,
+    values: strip(workload.values),
+    ...(workload.fallback ? { fallback: { ...workload.fallback, values: strip(workload.fallback.values) } } : {}),
+  }
 }
 
 /**

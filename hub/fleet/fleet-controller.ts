@@ -4,11 +4,14 @@ import {
   encodeMessage,
   prepareSigningKey,
   signDocument,
-  type ContainerTemplate,
+  type ConfigObjectKind,
   type Deployment,
   type PreparedSigningKey,
 } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
+import type { ObjectBody } from '../config-objects/object-bodies.js'
+import { isValuesProblem, SealCache, ValuesResolver } from '../config-objects/values-resolver.js'
+import type { RevisionContent } from '../store/deployment-repository.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
 import { copyKey, planFleetRollouts, scheduledReplicas } from '../rollout/fleet-rollouts.js'
@@ -36,6 +39,8 @@ export interface FleetControllerOptions {
   /** Reports about a rollout's copies run a pass within this window (default 100 ms): waves wait on them. */
   readonly rolloutCoalesceMs?: number
   readonly timers?: TimerHost
+  /** One version of a Config or Secret (a Secret's decrypted), for resolving what copies run with; none by default. */
+  readonly objectBody?: (kind: ConfigObjectKind, name: string, version: number) => ObjectBody | null
 }
 
 export function toSchedulerNode(node: NodeRecord): SchedulerNode {
@@ -89,6 +94,9 @@ export class FleetController {
   private plans = new Map<string, RolloutPlan>()
   private wakeTimer: NodeJS.Timeout | null = null
   private readonly signingKey: PreparedSigningKey
+  private readonly seals = new SealCache()
+  /** Copies left out for want of their values, as last logged: said once, not every pass. */
+  private unresolvable = new Set<string>()
 
   constructor(private readonly options: FleetControllerOptions) {
     this.logger = options.logger.child({ component: 'fleet' })
@@ -271,17 +279,32 @@ export class FleetController {
         }
       }
       for (const name of records.keys()) if (!byName.has(name)) store.rollouts.delete(name)
-      // Old revisions' templates, read once per pass: every copy in a rollout carries its fallback's.
-      const templates = new Map<string, ContainerTemplate | null>()
-      const templateOf = (deployment: string, revision: number): ContainerTemplate | null => {
+      // Revisions' templates and pins, read once per pass: every copy in a rollout carries its fallback's.
+      const contents = new Map<string, RevisionContent | null>()
+      const contentOf = (deployment: string, revision: number): RevisionContent | null => {
         const key = `${deployment}@${revision}`
-        if (!templates.has(key)) templates.set(key, store.deployments.template(deployment, revision))
-        return templates.get(key) ?? null
+        if (!contents.has(key)) contents.set(key, store.deployments.revisionContent(deployment, revision))
+        return contents.get(key) ?? null
       }
+      const resolver = new ValuesResolver(this.options.objectBody ?? (() => null), this.seals)
+      const nodesById = new Map(nodes.map((n) => [n.id, n]))
+      const unresolvable = new Set<string>()
       const byNode = workloadsByNode(rollouts.placements, (p) => {
         const deployment = byName.get(p.deployment)
-        return deployment ? workloadFor(p, deployment, rollouts.plans.get(p.deployment)?.record ?? null, templateOf) : null
+        if (!deployment) return null
+        return workloadFor(p, deployment, rollouts.plans.get(p.deployment)?.record ?? null, contentOf, (nodeId, pins) => {
+          const node = nodesById.get(nodeId)
+          const values = resolver.valuesFor({ id: nodeId, labels: node?.labels ?? {}, sealingKey: node?.sealingKey ?? null }, pins)
+          if (!isValuesProblem(values)) return values
+          const said = `${nodeId}/${p.workload}: ${values.problem}`
+          unresolvable.add(said)
+          if (!this.unresolvable.has(said))
+            this.logger.warn({ nodeId, workload: p.workload, problem: values.problem }, 'copy left out: its Configs or Secrets cannot be given to the node')
+          return null
+        })
       })
+      this.unresolvable = unresolvable
+      this.seals.endPass()
       // One query for every node's current generation and hash, not one per node.
       const heads = store.desired.heads()
       const changed: string[] = []

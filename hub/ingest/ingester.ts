@@ -19,6 +19,8 @@ export interface IngesterOptions {
   readonly onPresenceChange: (nodeId: string, online: boolean) => void
   /** A node reported on copies of these deployments: a rollout may take its next step. */
   readonly onStatus?: (deployments: ReadonlySet<string>) => void
+  /** A node reported a new sealing key: its documents must be sealed again. */
+  readonly onSealingKey?: () => void
   readonly onLogChunk?: (nodeId: string, payload: Buffer) => void
   /** A node's clock further than this from the hub's has ClockSkew (default 2 minutes). */
   readonly clockSkewThresholdMs?: number
@@ -98,8 +100,14 @@ export class Ingester {
     const result = store.transaction(() => {
       const ingested = store.status.ingest(nodeId, epochOf(batch), batch.records, receivedAt, nodeClock)
       store.nodes.touch(nodeId, receivedAt)
-      return ingested
+      // The newest key reported wins: nodes enrolled before sealing register theirs this way.
+      const key = ingested.statuses.findLast((s) => s.sealingKey !== undefined)?.sealingKey
+      return { ...ingested, keyChanged: key !== undefined && node !== null && store.nodes.setSealingKey(nodeId, key) }
     })
+    if (result.keyChanged) {
+      this.logger.info({ nodeId }, 'node registered a new sealing key; its Secrets are sealed to it from now on')
+      this.options.onSealingKey?.()
+    }
     metrics.inc('shoal_outbox_records_total', { outcome: 'applied' }, result.applied)
     metrics.inc('shoal_outbox_records_total', { outcome: 'duplicate' }, result.duplicates)
     // Echo the batch's epoch (absent for legacy) so the agent deletes only its own epoch's records.

@@ -1,4 +1,5 @@
 import { canonicalJson, type Deployment } from '../../protocol/index.js'
+import { samePins, type RevisionPins } from '../config-objects/template-refs.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { HubStore } from '../store/hub-store.js'
@@ -142,9 +143,9 @@ export class RolloutService {
       const stable = record !== null && record.phase !== 'complete' ? record.stableRevision : null
       const target = toRevision ?? stable ?? this.previousRevision(name, deployment)
       if (target === null) throw new RolloutActionError('undo', name, 'there is no earlier revision to go back to')
-      const template = this.options.store.deployments.template(name, target)
-      if (template === null) throw new RolloutActionError('undo', name, `revision ${target} is not kept (see shoal rollout history ${name})`)
-      return { template, from: target }
+      const content = this.options.store.deployments.revisionContent(name, target)
+      if (content === null) throw new RolloutActionError('undo', name, `revision ${target} is not kept (see shoal rollout history ${name})`)
+      return { ...content, from: target }
     })
   }
 
@@ -154,16 +155,16 @@ export class RolloutService {
       const template = deployment.manifest.spec.template
       return {
         template: { ...template, annotations: { ...template.annotations, [RESTARTED_AT_ANNOTATION]: isoNow(this.options.clock) } },
+        pins: this.options.store.deployments.pins(name, deployment.revision),
         from: deployment.revision,
       }
     })
   }
 
   private previousRevision(name: string, deployment: { revision: number; manifest: Deployment }): number | null {
-    const current = canonicalJson(deployment.manifest.spec.template)
-    return (
-      this.options.store.deployments.revisions(name).find((r) => r.revision < deployment.revision && canonicalJson(r.template) !== current)?.revision ?? null
-    )
+    const content = (revision: { template: unknown; pins: RevisionPins }) => canonicalJson({ template: revision.template, pins: revision.pins })
+    const current = content({ template: deployment.manifest.spec.template, pins: this.options.store.deployments.pins(name, deployment.revision) })
+    return this.options.store.deployments.revisions(name).find((r) => r.revision < deployment.revision && content(r) !== current)?.revision ?? null
   }
 
   private async replaceTemplate(
@@ -173,18 +174,23 @@ export class RolloutService {
     choose: (
       deployment: { revision: number; manifest: Deployment },
       record: RolloutRecord | null,
-    ) => { template: Deployment['spec']['template']; from: number },
+    ) => { template: Deployment['spec']['template']; pins: RevisionPins; from: number },
   ): Promise<{ revision: number; from: number }> {
     const { store, clock, fleet, feed } = this.options
     const result = store.transaction(() => {
       const deployment = store.deployments.get(name)
       if (!deployment) throw new DeploymentNotFoundError(name)
-      const { template, from } = choose(deployment, store.rollouts.get(name))
-      if (canonicalJson(template) === canonicalJson(deployment.manifest.spec.template)) {
-        throw new RolloutActionError(action, name, `revision ${from} has the template revision ${deployment.revision} already runs`)
+      const { template, pins, from } = choose(deployment, store.rollouts.get(name))
+      const running = store.deployments.pins(name, deployment.revision)
+      if (canonicalJson(template) === canonicalJson(deployment.manifest.spec.template) && samePins(pins, running)) {
+        throw new RolloutActionError(
+          action,
+          name,
+          `revision ${from} has the template (and Config and Secret versions) revision ${deployment.revision} already runs`,
+        )
       }
       const at = isoNow(clock)
-      const applied = store.deployments.apply({ ...deployment.manifest, spec: { ...deployment.manifest.spec, template } }, at)
+      const applied = store.deployments.apply({ ...deployment.manifest, spec: { ...deployment.manifest.spec, template } }, at, pins)
       store.audit.append({ at, actor, action: `rollout.${action}`, target: name, detail: JSON.stringify({ revision: applied.revision, from }) })
       return { revision: applied.revision, from }
     })

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
 import { canonicalJson, RolloutStrategy, type ContainerTemplate, type Deployment } from '../../protocol/index.js'
+import { NO_PINS, samePins, type RevisionPins } from '../config-objects/template-refs.js'
 
 export interface DeploymentRecord {
   readonly name: string
@@ -27,8 +28,18 @@ export type PlacementUpdate = Omit<PlacementRecord, 'createdAt' | 'revision' | '
 export interface RevisionRecord {
   readonly revision: number
   readonly template: ContainerTemplate
+  /** The Config and Secret versions this revision runs with. */
+  readonly pins: RevisionPins
   readonly createdAt: string
 }
+
+/** What a copy at one revision runs: the template and the versions of what it refers to. */
+export interface RevisionContent {
+  readonly template: ContainerTemplate
+  readonly pins: RevisionPins
+}
+
+const pinsOf = (text: string | null): RevisionPins => (text === null ? NO_PINS : (JSON.parse(text) as RevisionPins))
 
 /** Manifests stored before a field had a default lack it; reading fills it in as parsing would. */
 function withDefaults(manifest: Deployment): Deployment {
@@ -68,10 +79,11 @@ export class DeploymentRepository {
   }
 
   /**
-   * Creates or updates by name. Only a new template makes a new revision (and so a rollout);
-   * replicas, selector or strategy change the deployment in place, as in Kubernetes.
+   * Creates or updates by name. Only a new template, or new versions of the Configs and Secrets it
+   * refers to, make a new revision (and so a rollout); replicas, selector or strategy change the
+   * deployment in place, as in Kubernetes.
    */
-  apply(manifest: Deployment, at: string): { outcome: ApplyOutcome; revision: number } {
+  apply(manifest: Deployment, at: string, pins: RevisionPins = NO_PINS): { outcome: ApplyOutcome; revision: number } {
     const existing = this.sql.get('SELECT revision, manifest FROM deployments WHERE name = ?').get(manifest.metadata.name) as
       | { revision: number; manifest: string }
       | undefined
@@ -79,8 +91,9 @@ export class DeploymentRepository {
     const name = manifest.metadata.name
     if (existing) {
       const before = JSON.parse(existing.manifest) as Deployment
-      if (canonicalJson(withDefaults(before)) === text) return { outcome: 'unchanged', revision: existing.revision }
-      if (canonicalJson(before.spec.template) === canonicalJson(manifest.spec.template)) {
+      const samePinned = samePins(this.pins(name, existing.revision), pins)
+      if (canonicalJson(withDefaults(before)) === text && samePinned) return { outcome: 'unchanged', revision: existing.revision }
+      if (canonicalJson(before.spec.template) === canonicalJson(manifest.spec.template) && samePinned) {
         this.sql.get('UPDATE deployments SET manifest = ?, updated_at = ? WHERE name = ?').run(text, at, name)
         return { outcome: 'configured', revision: existing.revision }
       }
@@ -92,18 +105,53 @@ export class DeploymentRepository {
     } else {
       this.sql.get('INSERT INTO deployments (name, revision, manifest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(name, revision, text, at, at)
     }
-    this.sql.get('INSERT INTO deployment_revisions (name, revision, manifest, created_at) VALUES (?, ?, ?, ?)').run(name, revision, text, at)
+    this.sql
+      .get('INSERT INTO deployment_revisions (name, revision, manifest, created_at, pins) VALUES (?, ?, ?, ?, ?)')
+      .run(name, revision, text, at, samePins(pins, NO_PINS) ? null : canonicalJson(pins))
     return { outcome: existing ? 'configured' : 'created', revision }
+  }
+
+  /** A new revision of the same manifest with new pins: a Config or Secret it uses changed. */
+  repin(name: string, pins: RevisionPins, at: string): number | null {
+    const existing = this.sql.get('SELECT manifest FROM deployments WHERE name = ?').get(name) as { manifest: string } | undefined
+    if (!existing) return null
+    return this.apply(JSON.parse(existing.manifest) as Deployment, at, pins).revision
+  }
+
+  /** The pins of one revision; none for a revision from before Configs or one that is gone. */
+  pins(name: string, revision: number): RevisionPins {
+    const row = this.sql.get('SELECT pins FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as { pins: string | null } | undefined
+    return pinsOf(row?.pins ?? null)
+  }
+
+  /** One revision's template and pins, or null when it was never made or has been pruned. */
+  revisionContent(name: string, revision: number): RevisionContent | null {
+    const row = this.sql.get('SELECT manifest, pins FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as
+      | { manifest: string; pins: string | null }
+      | undefined
+    return row ? { template: (JSON.parse(row.manifest) as Deployment).spec.template, pins: pinsOf(row.pins) } : null
+  }
+
+  /** Every kept revision's pins, for pruning the object versions no revision needs. */
+  allPins(): RevisionPins[] {
+    const rows = this.sql.get('SELECT pins FROM deployment_revisions WHERE pins IS NOT NULL').all() as { pins: string }[]
+    return rows.map((row) => pinsOf(row.pins))
   }
 
   /** The deployment's kept revisions, newest first. */
   revisions(name: string): RevisionRecord[] {
-    const rows = this.sql.get('SELECT revision, manifest, created_at FROM deployment_revisions WHERE name = ? ORDER BY revision DESC').all(name) as {
+    const rows = this.sql.get('SELECT revision, manifest, pins, created_at FROM deployment_revisions WHERE name = ? ORDER BY revision DESC').all(name) as {
       revision: number
       manifest: string
+      pins: string | null
       created_at: string
     }[]
-    return rows.map((row) => ({ revision: row.revision, template: (JSON.parse(row.manifest) as Deployment).spec.template, createdAt: row.created_at }))
+    return rows.map((row) => ({
+      revision: row.revision,
+      template: (JSON.parse(row.manifest) as Deployment).spec.template,
+      pins: pinsOf(row.pins),
+      createdAt: row.created_at,
+    }))
   }
 
   /** One revision's template, or null when it was never made or has been pruned. */

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { AuditRepository } from './audit-repository.js'
+import { ConfigObjectRepository } from './config-object-repository.js'
 import { CredentialRepository } from './credential-repository.js'
 import { DeploymentRepository } from './deployment-repository.js'
 import { DesiredRepository } from './desired-repository.js'
@@ -18,6 +19,7 @@ export class HubStore {
   readonly credentials: CredentialRepository
   readonly tokens: TokenRepository
   readonly audit: AuditRepository
+  readonly configObjects: ConfigObjectRepository
 
   constructor(readonly db: Database) {
     this.nodes = new NodeRepository(db)
@@ -28,6 +30,7 @@ export class HubStore {
     this.credentials = new CredentialRepository(db)
     this.tokens = new TokenRepository(db)
     this.audit = new AuditRepository(db)
+    this.configObjects = new ConfigObjectRepository(db)
   }
 
   /** Runs fn in one transaction (synchronous: no await inside). */

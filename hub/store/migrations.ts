@@ -183,4 +183,32 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE workload_status ADD COLUMN hub_since TEXT;
     `,
   },
+  {
+    // Configs and Secrets (issue 12): each object's current version, every version a revision may
+    // still pin (a Secret's body encrypted at rest), the versions each revision pins, the node's
+    // sealing key, and the versions each copy reported running.
+    name: 'config-objects',
+    sql: `
+      CREATE TABLE config_objects (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        labels TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+      );
+      CREATE TABLE config_object_versions (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (kind, name, version)
+      );
+      ALTER TABLE deployment_revisions ADD COLUMN pins TEXT;
+      ALTER TABLE nodes ADD COLUMN sealing_key TEXT;
+      ALTER TABLE workload_status ADD COLUMN object_versions TEXT;
+    `,
+  },
 ]

@@ -31,6 +31,8 @@ export interface NodeRecord {
   readonly clockOffsetMs?: number | null
   /** Since when (hub time) the node has had ClockSkew; null when its clock is within the threshold. */
   readonly clockSkewSince?: string | null
+  /** The node's X25519 public key its Secrets are sealed to; null for an agent from before sealing. */
+  readonly sealingKey?: string | null
 }
 
 interface NodeRow {
@@ -53,6 +55,7 @@ interface NodeRow {
   heartbeat_received_at: string | null
   clock_offset_ms: number | null
   clock_skew_since: string | null
+  sealing_key: string | null
 }
 
 /** The JSON columns of a row, parsed, with the text they came from. */
@@ -147,6 +150,7 @@ export class NodeRepository {
       lastHeartbeatAt: pending ? pending.at : row.heartbeat_received_at,
       clockOffsetMs: pending?.offsetMs ?? row.clock_offset_ms,
       clockSkewSince: row.clock_skew_since,
+      sealingKey: row.sealing_key ?? columns.inventory.sealingKey ?? null,
     }
   }
 
@@ -157,7 +161,16 @@ export class NodeRepository {
   insert(
     node: Omit<
       NodeRecord,
-      'online' | 'offlineSince' | 'lastSeenAt' | 'lastHeartbeat' | 'observedGeneration' | 'cordoned' | 'lastHeartbeatAt' | 'clockOffsetMs' | 'clockSkewSince'
+      | 'online'
+      | 'offlineSince'
+      | 'lastSeenAt'
+      | 'lastHeartbeat'
+      | 'observedGeneration'
+      | 'cordoned'
+      | 'lastHeartbeatAt'
+      | 'clockOffsetMs'
+      | 'clockSkewSince'
+      | 'sealingKey'
     >,
   ): void {
     this.sql
@@ -181,6 +194,11 @@ export class NodeRepository {
 
   setLabels(id: string, labels: Readonly<Record<string, string>>): void {
     this.sql.get('UPDATE nodes SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id)
+  }
+
+  /** Returns whether it changed (an agent reports its key with every status). */
+  setSealingKey(id: string, key: string): boolean {
+    return this.sql.get('UPDATE nodes SET sealing_key = ? WHERE id = ? AND sealing_key IS NOT ?').run(key, id, key).changes > 0
   }
 
   setCordoned(id: string, cordoned: boolean): void {

@@ -22,3 +22,13 @@ export class JoinTokenNotFoundError extends Error {
     this.name = 'JoinTokenNotFoundError'
   }
 }
+
+export class ConfigObjectNotFoundError extends Error {
+  constructor(
+    readonly kind: 'Config' | 'Secret',
+    readonly objectName: string,
+  ) {
+    super(`${kind} ${objectName} not found`)
+    this.name = 'ConfigObjectNotFoundError'
+  }
+}

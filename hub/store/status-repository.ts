@@ -99,11 +99,12 @@ export class StatusRepository {
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
     const upsert = this.sql.get(
-      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert)
-       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert)
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
          health = excluded.health, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
-         container_id = excluded.container_id, since = excluded.since, hub_since = excluded.hub_since, reported_at = excluded.reported_at, revert = excluded.revert`,
+         container_id = excluded.container_id, since = excluded.since, hub_since = excluded.hub_since, reported_at = excluded.reported_at, revert = excluded.revert,
+         object_versions = excluded.object_versions`,
     )
     for (const w of status.workloads) {
       const onHub = hubSince({
@@ -130,6 +131,7 @@ export class StatusRepository {
         hubSince: onHub,
         reportedAt: receivedAt,
         revert: w.revert ? JSON.stringify(w.revert) : null,
+        objectVersions: w.configVersions || w.secretVersions ? JSON.stringify({ configVersions: w.configVersions, secretVersions: w.secretVersions }) : null,
       })
     }
     this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
@@ -173,6 +175,7 @@ export class StatusRepository {
       hub_since: string | null
       reported_at: string
       revert: string | null
+      object_versions: string | null
     }[]
     return rows.map((r) => ({
       nodeId: r.node_id,
@@ -187,6 +190,7 @@ export class StatusRepository {
       ...(r.container_id !== null ? { containerId: r.container_id } : {}),
       since: r.since,
       ...(r.revert !== null ? { revert: JSON.parse(r.revert) as LocalRevert } : {}),
+      ...(r.object_versions !== null ? (JSON.parse(r.object_versions) as Pick<WorkloadStatus, 'configVersions' | 'secretVersions'>) : {}),
       reportedAt: r.reported_at,
       hubSince: r.hub_since ?? r.since,
     }))

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../../common/clock.js'
+import type { ObjectBodies } from '../config-objects/object-bodies.js'
 import { registerConditionMetrics } from '../fleet/condition-metrics.js'
 import { FleetController } from '../fleet/fleet-controller.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
@@ -17,6 +18,7 @@ export interface ControlLoopParts {
   readonly feed: ChangeFeed
   readonly transport: HubTransport
   readonly privateKeyPem: string
+  readonly objectBodies: ObjectBodies
   readonly schedulerIntervalMs?: number | undefined
   readonly clockSkewThresholdMs?: number | undefined
 }
@@ -38,6 +40,7 @@ export function createControlLoops(parts: ControlLoopParts): { readonly fleet: F
     feed,
     privateKeyPem: parts.privateKeyPem,
     publishDesired: (nodeId, payload) => transport.publishDesired(nodeId, payload),
+    objectBody: (kind, name, version) => parts.objectBodies.read(kind, name, version),
     ...(parts.schedulerIntervalMs ? { intervalMs: parts.schedulerIntervalMs } : {}),
   })
   const logRelay = new LogRelay({
@@ -55,6 +58,7 @@ export function createControlLoops(parts: ControlLoopParts): { readonly fleet: F
     publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
     onPresenceChange: () => fleet.requestSoon('presence'),
     onStatus: (deployments) => fleet.reported(deployments),
+    onSealingKey: () => fleet.requestSoon('sealing-key'),
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
     ...(parts.clockSkewThresholdMs !== undefined ? { clockSkewThresholdMs: parts.clockSkewThresholdMs } : {}),
   })

@@ -2,6 +2,7 @@
 // schema (types come from them), the list of routes, and the OpenAPI document built from both.
 // The hub builds its answers as these types, the CLI and the console read them as these types.
 export * from './changes.js'
+export * from './config-objects.js'
 export * from './deployments.js'
 export * from './envelopes.js'
 export * from './events.js'

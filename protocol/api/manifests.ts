@@ -15,6 +15,7 @@ export const AppliedManifest = z.strictObject({
   placed: Count,
   pending: Count,
   why: z.string().nullable(),
+  rolled: z.array(Name).optional().describe('Config and Secret: the deployments this change gave a new revision (and so a rollout)'),
 })
 export type AppliedManifest = z.infer<typeof AppliedManifest>
 

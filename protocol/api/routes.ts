@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { EnrollmentRequest, EnrollmentResponse } from '../enrollment.js'
 import { Deployment } from '../manifest.js'
 import { Change } from './changes.js'
+import { ConfigObjectDeleted, ConfigObjectDetail, ConfigObjectList } from './config-objects.js'
 import { DeploymentDeleted, DeploymentDetail, DeploymentList } from './deployments.js'
 import { AuditList, EventList, EventsQuery } from './events.js'
 import { Health } from './health.js'
@@ -68,6 +69,32 @@ export const API_ROUTES = {
     reply: created(EnrollmentResponse),
   },
 
+  listConfigs: {
+    method: 'GET',
+    path: '/api/v1/configs',
+    summary: 'List Configs: keys, sizes, versions and the deployments using each',
+    reply: json(ConfigObjectList),
+  },
+  getConfig: {
+    method: 'GET',
+    path: '/api/v1/configs/:name',
+    summary: 'One Config, its data, and which version each copy using it runs',
+    reply: json(ConfigObjectDetail),
+  },
+  deleteConfig: { method: 'DELETE', path: '/api/v1/configs/:name', summary: 'Delete a Config no deployment uses', reply: json(ConfigObjectDeleted) },
+  listSecrets: {
+    method: 'GET',
+    path: '/api/v1/secrets',
+    summary: 'List Secrets: keys, sizes, versions and users, never values',
+    reply: json(ConfigObjectList),
+  },
+  getSecret: {
+    method: 'GET',
+    path: '/api/v1/secrets/:name',
+    summary: 'One Secret (never its values) and which version each copy using it runs',
+    reply: json(ConfigObjectDetail),
+  },
+  deleteSecret: { method: 'DELETE', path: '/api/v1/secrets/:name', summary: 'Delete a Secret no deployment uses', reply: json(ConfigObjectDeleted) },
   createToken: { method: 'POST', path: '/api/v1/tokens', summary: 'Create a join token', body: jsonBody(TokenRequest), reply: created(TokenCreated) },
   listTokens: { method: 'GET', path: '/api/v1/tokens', summary: 'List join tokens (never their secrets)', reply: json(TokenList) },
   revokeToken: { method: 'DELETE', path: '/api/v1/tokens/:id', summary: 'Revoke a join token', reply: json(TokenRevoked) },

@@ -93,7 +93,7 @@ t.test('drain over the real API server, store and fleet controller', async (t) =
     ].join('\n'),
   )
   t.same(manifests.errors, [])
-  for (const { manifest } of manifests.manifests) store.deployments.apply(manifest, now)
+  for (const { manifest } of manifests.manifests) if (manifest.kind === 'Deployment') store.deployments.apply(manifest, now)
   await fleet.start()
 
   const placementsOf = (deployment: string): PlacementRecord[] => store.deployments.placements().filter((p) => p.deployment === deployment)

@@ -3,6 +3,9 @@
 import path from 'node:path'
 import pino from 'pino'
 import t from 'tap'
+import { AtRestCipher } from '../../hub/config-objects/at-rest-cipher.js'
+import { ConfigObjectService } from '../../hub/config-objects/config-object-service.js'
+import { ObjectBodies } from '../../hub/config-objects/object-bodies.js'
 import { DeploymentService } from '../../hub/deployments/deployment-service.js'
 import { ManifestsRefusedError, readManifests } from '../../hub/deployments/read-manifests.js'
 import { loadOrCreateSecrets } from '../../hub/enrollment/hub-secrets.js'
@@ -29,14 +32,17 @@ function setUp(t: TestLike, nodes: readonly string[] = ['n1', 'n2']) {
   const feed = new ChangeFeed()
   const changes: Change[] = []
   feed.subscribe((change) => changes.push(change))
+  const secrets = loadOrCreateSecrets(dir)
+  const objectBodies = new ObjectBodies(store.configObjects, new AtRestCipher(secrets.secretsKey))
   const fleet = new FleetController({
     store,
     clock,
     logger: pino({ level: 'silent' }),
     metrics: new Metrics(),
     feed,
-    privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem,
+    privateKeyPem: secrets.privateKeyPem,
     publishDesired: async () => {},
+    objectBody: (kind, name, version) => objectBodies.read(kind, name, version),
   })
   t.teardown(async () => {
     await fleet.stop()
@@ -46,7 +52,7 @@ function setUp(t: TestLike, nodes: readonly string[] = ['n1', 'n2']) {
     store.nodes.insert(nodeRecord(id, { createdAt: AT }))
     store.nodes.setOnline(id, true, AT)
   }
-  return { store, feed, changes, fleet, service: new DeploymentService({ store, fleet, feed, clock }) }
+  return { store, feed, changes, fleet, service: new DeploymentService({ store, fleet, feed, clock, objects: new ConfigObjectService(store, objectBodies) }) }
 }
 
 t.test('readManifests', async (t) => {

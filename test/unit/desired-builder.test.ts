@@ -4,6 +4,7 @@
 import t from 'tap'
 import { ContainerTemplate, Deployment } from '../../protocol/index.js'
 import { contentHash, nextDocument, workloadFor, workloadsByNode } from '../../hub/fleet/desired-builder.js'
+import { NO_PINS } from '../../hub/config-objects/template-refs.js'
 import type { RolloutRecord } from '../../hub/rollout/rollout-types.js'
 import type { DeploymentRecord } from '../../hub/store/deployment-repository.js'
 
@@ -21,10 +22,15 @@ const deployment: DeploymentRecord = {
   updatedAt: '2026-12-01T00:00:00Z',
 }
 const templates = new Map([
+  [3, template('web:3')],
   [2, template('web:2')],
   [1, template('web:1')],
 ])
-const templateOf = (_: string, revision: number) => templates.get(revision) ?? null
+const contentOf = (_: string, revision: number) => {
+  const found = templates.get(revision)
+  return found ? { template: found, pins: NO_PINS } : null
+}
+const noValues = () => undefined
 const record = (overrides: Partial<RolloutRecord>): RolloutRecord => ({
   deployment: 'web',
   revision: 3,
@@ -44,7 +50,7 @@ const record = (overrides: Partial<RolloutRecord>): RolloutRecord => ({
 const placement = (revision: number, nodeId = 'n1') => ({ nodeId, workload: 'web', deployment: 'web', revision })
 
 t.test('a copy runs its assigned revision, with the stable one as fallback while its rollout moves it', async (t) => {
-  t.same(workloadFor(placement(3), deployment, record({}), templateOf), {
+  t.same(workloadFor(placement(3), deployment, record({}), contentOf, noValues), {
     name: 'web',
     deployment: 'web',
     revision: 3,
@@ -52,20 +58,24 @@ t.test('a copy runs its assigned revision, with the stable one as fallback while
     fallback: { revision: 2, template: template('web:2'), revertWindowSeconds: 900 },
   })
   t.same(
-    workloadFor(placement(2), deployment, record({}), templateOf),
+    workloadFor(placement(2), deployment, record({}), contentOf, noValues),
     { name: 'web', deployment: 'web', revision: 2, template: template('web:2') },
     'a copy still on the stable revision has no fallback',
   )
-  t.notOk(workloadFor(placement(3), deployment, record({ phase: 'complete' }), templateOf)?.fallback, 'none once the rollout completed')
-  t.notOk(workloadFor(placement(3), deployment, record({ phase: 'failed' }), templateOf)?.fallback, 'none after it failed')
-  t.notOk(workloadFor(placement(3), deployment, record({ stableRevision: null }), templateOf)?.fallback, 'none for a first revision')
-  t.notOk(workloadFor(placement(3), deployment, null, templateOf)?.fallback, 'none without a rollout')
-  t.equal(workloadFor(placement(7), deployment, record({}), templateOf), null, 'a revision that is not kept gives no workload (the copy keeps its document)')
+  t.notOk(workloadFor(placement(3), deployment, record({ phase: 'complete' }), contentOf, noValues)?.fallback, 'none once the rollout completed')
+  t.notOk(workloadFor(placement(3), deployment, record({ phase: 'failed' }), contentOf, noValues)?.fallback, 'none after it failed')
+  t.notOk(workloadFor(placement(3), deployment, record({ stableRevision: null }), contentOf, noValues)?.fallback, 'none for a first revision')
+  t.notOk(workloadFor(placement(3), deployment, null, contentOf, noValues)?.fallback, 'none without a rollout')
+  t.equal(
+    workloadFor(placement(7), deployment, record({}), contentOf, noValues),
+    null,
+    'a revision that is not kept gives no workload (the copy keeps its document)',
+  )
 })
 
 t.test('per node, sorted by name; the generation moves only when the content does', async (t) => {
   const byNode = workloadsByNode([placement(3, 'n1'), { ...placement(2, 'n2') }, { nodeId: 'n1', workload: 'api', deployment: 'web', revision: 2 }], (p) =>
-    workloadFor(p, deployment, null, templateOf),
+    workloadFor(p, deployment, null, contentOf, noValues),
   )
   t.same(
     byNode.get('n1')?.map((w) => w.name),

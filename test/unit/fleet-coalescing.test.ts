@@ -94,7 +94,7 @@ t.test('FleetController.requestSoon: 50 presence changes, one pass that sees all
     'apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: busybox } }\n',
   )
   t.same(parsed.errors, [])
-  for (const { manifest } of parsed.manifests) store.deployments.apply(manifest, at)
+  for (const { manifest } of parsed.manifests) if (manifest.kind === 'Deployment') store.deployments.apply(manifest, at)
   await fleet.request('start')
   t.equal(passes(), 1)
   t.equal(store.deployments.placements().length, 0, 'nobody online yet: nothing placed')
@@ -145,7 +145,7 @@ t.test('FleetController: a document stored while an older one is being published
     const parsed = parseManifests(
       `apiVersion: shoal/v1\nkind: Deployment\nmetadata: { name: every }\nspec: { mode: every-node, selector: { matchLabels: { pool: p } }, template: { image: ${image} } }\n`,
     )
-    for (const { manifest } of parsed.manifests) store.deployments.apply(manifest, at)
+    for (const { manifest } of parsed.manifests) if (manifest.kind === 'Deployment') store.deployments.apply(manifest, at)
   }
 
   apply('busybox:1')

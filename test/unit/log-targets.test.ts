@@ -21,7 +21,7 @@ t.test('targets from placements, one node or all; typed errors for what is missi
       .join('---\n'),
   )
   t.same(parsed.errors, [])
-  for (const { manifest } of parsed.manifests) store.deployments.apply(manifest, AT)
+  for (const { manifest } of parsed.manifests) if (manifest.kind === 'Deployment') store.deployments.apply(manifest, AT)
   store.deployments.replacePlacements(
     [
       { nodeId: 'n2', workload: 'web', deployment: 'web', replica: 1 },

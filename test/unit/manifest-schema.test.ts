@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
 import { formatManifestError, parseManifests } from '../../protocol/manifest-parse.js'
-import { Deployment, desiredReplicas } from '../../protocol/manifest.js'
+import { Deployment, desiredReplicas, type Manifest } from '../../protocol/manifest.js'
 import { LabelSelector, SelectorSyntaxError, parseSelectorString, selectorMatches, selectorMismatches } from '../../protocol/selector.js'
 
 const fixtures = new URL('../fixtures/manifests/', import.meta.url)
@@ -22,6 +22,8 @@ const manifestFiles = (dir: URL): string[] =>
     .filter((name) => name !== 'expected.json')
     .sort()
 const parseFixture = (dir: URL, name: string) => parseManifests(readFileSync(new URL(name, dir), 'utf8'), name)
+/** The deployment a fixture holds (every valid fixture here is one). */
+const deploymentOf = (manifest: Manifest | undefined): Deployment | undefined => (manifest?.kind === 'Deployment' ? manifest : undefined)
 
 t.test('fixtures', async (t) => {
   const validExpected = readJson<Record<string, string[]>>(new URL('expected.json', validDir))
@@ -108,7 +110,7 @@ t.test('formatManifestError prints file:line:column, the document, the field pat
 })
 
 t.test('defaults', async (t) => {
-  const minimal = parseFixture(validDir, 'minimal.yaml').manifests[0]?.manifest
+  const minimal = deploymentOf(parseFixture(validDir, 'minimal.yaml').manifests[0]?.manifest)
   t.ok(minimal)
   const spec = minimal!.spec
 
@@ -139,7 +141,7 @@ t.test('defaults', async (t) => {
   })
 
   t.test('explicit values win over defaults', async (t) => {
-    const full = parseFixture(validDir, 'full.yaml').manifests[0]?.manifest
+    const full = deploymentOf(parseFixture(validDir, 'full.yaml').manifests[0]?.manifest)
     t.equal(full?.spec.template.restartPolicy, 'on-failure')
     t.equal(full?.spec.template.network, 'bridge')
     t.equal(full?.spec.offlineGrace, '10m')
