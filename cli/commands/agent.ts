@@ -39,7 +39,7 @@ export function agentCommand(io: CliIo): Command {
     .option('--name <name>', 'node name (default: the hostname)')
     .option('--labels <k=v,...>', 'labels for this node, added to those of its firmware profile')
     .option('--static-dir <dir>', 'run the Deployment manifests in this directory on this node, hub or not')
-    .option('--secrets-dir <dir>', "where Secret files for containers are written; must be on tmpfs (default: /dev/shm/shoal-<node>)")
+    .option('--secrets-dir <dir>', 'where Secret files for containers are written; must be on tmpfs (default: /dev/shm/shoal-<node>)')
     .option('--profile <name>', 'use this firmware profile instead of the one matched from the inventory')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--container-labels <k=v,...>', 'extra labels on every container this agent creates')
