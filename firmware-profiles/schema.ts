@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Capability, DevicePattern, HostPathRule } from '../protocol/node-policy.js'
 import { Arch, Duration, Labels, Name } from '../protocol/primitives.js'
 import { CpuQuantity, MemoryQuantity, durationMs, memoryBytes } from '../protocol/quantity.js'
 
@@ -130,6 +131,22 @@ const AgentTuning = z
       .describe('image garbage collection thresholds on the image disk'),
     concurrentPulls: z.number().int().min(1).max(16).describe('image pulls the agent runs at once'),
     inventoryRefresh: PositiveDuration.describe('how often the agent collects its inventory again'),
+    containerLogs: z
+      .strictObject({
+        maxSize: MemoryQuantity.describe('size of one container log file before it rotates, e.g. 10Mi'),
+        maxFiles: z.number().int().min(1).max(100).describe('log files kept per container, the current one included'),
+      })
+      .optional()
+      .describe("bound on each container's log on disk when its template sets none (default 10Mi x 3)"),
+    policy: z
+      .strictObject({
+        privileged: z.boolean().optional(),
+        capabilities: z.array(Capability).max(64).optional(),
+        hostPaths: z.array(HostPathRule).max(64).optional(),
+        devices: z.array(DevicePattern).max(64).optional(),
+      })
+      .optional()
+      .describe("the node policy's defaults for this device class; each field given replaces the built-in default, agent flags add to it"),
   })
   .describe('agent tuning for this device class')
 

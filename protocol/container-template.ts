@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DataKey } from './config-objects.js'
 import { Duration, Name } from './primitives.js'
+import { AbsolutePath, Capability, DevicePath } from './node-policy.js'
 import { CpuQuantity, MemoryQuantity, durationMs } from './quantity.js'
 
 /** A stop may not hold a replace (or an agent's shutdown) for longer than this. */
@@ -30,22 +31,66 @@ export type RestartPolicy = z.infer<typeof RestartPolicy>
 
 export const NetworkMode = z.enum(['host', 'bridge', 'none'])
 
-/** Exactly one source: a named volume, a Config's keys as files, or a Secret's keys as files (on tmpfs). */
+/** Exactly one source: a named volume, a host path, a Config's keys as files, or a Secret's keys as files (on tmpfs). */
 export const VolumeMount = z
   .strictObject({
     name: Name.optional().describe('a named volume, kept across container recreates'),
+    hostPath: AbsolutePath.optional().describe(
+      "a file or directory of the node, as the node's policy allows (default: /etc/localtime and /etc/timezone, read-only)",
+    ),
     config: Name.optional().describe("a Config's keys as read-only files in the directory at path"),
     secret: Name.optional().describe("a Secret's keys as read-only files in the directory at path, on tmpfs (never on the node's disk)"),
     path: z.string().startsWith('/', 'must be an absolute path inside the container'),
     readOnly: z.boolean().optional(),
   })
   .superRefine((volume, ctx) => {
-    const sources = [volume.name, volume.config, volume.secret].filter((source) => source !== undefined).length
-    if (sources !== 1) ctx.addIssue({ code: 'custom', message: 'a volume needs exactly one of name (a named volume), config or secret' })
-    if (volume.readOnly === false && volume.name === undefined)
+    const sources = [volume.name, volume.hostPath, volume.config, volume.secret].filter((source) => source !== undefined).length
+    if (sources !== 1) ctx.addIssue({ code: 'custom', message: 'a volume needs exactly one of name (a named volume), hostPath, config or secret' })
+    if (volume.readOnly === false && (volume.config !== undefined || volume.secret !== undefined))
       ctx.addIssue({ code: 'custom', path: ['readOnly'], message: 'Config and Secret volumes are always read-only' })
   })
 export type VolumeMount = z.infer<typeof VolumeMount>
+
+/** A host device passed into the container as itself: no privileged mode needed. */
+export const DeviceMapping = z.strictObject({
+  path: DevicePath.describe('the device on the node, such as /dev/ttyUSB0'),
+  containerPath: AbsolutePath.optional().describe('where the container sees it (default: the same path)'),
+  permissions: z
+    .string()
+    .regex(/^(?!.*(.).*\1)[rwm]{1,3}$/, 'must be any of r (read), w (write) and m (mknod), each once, such as rw or rwm')
+    .optional()
+    .describe('cgroup access: r, w and m (default rwm)'),
+})
+export type DeviceMapping = z.infer<typeof DeviceMapping>
+
+export const SecurityContext = z.strictObject({
+  privileged: z.boolean().optional().describe("every device and capability of the node; runs only where the node's policy allows it"),
+  capabilities: z
+    .strictObject({
+      add: z.array(Capability).max(64).optional().describe("capabilities added to Docker's default set, as the node's policy allows"),
+      drop: z.array(Capability).max(64).optional().describe('capabilities taken away (ALL: every one)'),
+    })
+    .optional(),
+  user: z
+    .string()
+    .regex(/^\d{1,10}(:\d{1,10})?$/, 'must be a numeric uid or uid:gid, such as 1000 or 1000:1000')
+    .optional()
+    .describe('run as this uid (and gid)'),
+  readOnlyRootFilesystem: z.boolean().optional(),
+})
+export type SecurityContext = z.infer<typeof SecurityContext>
+
+export const TmpfsMount = z.strictObject({
+  path: AbsolutePath,
+  size: MemoryQuantity.optional().describe('at most this much memory (default: half the RAM, as the kernel does)'),
+})
+
+/** Bounds on the container's own log on the node's disk; the agent's default (10Mi x 3, or the firmware profile's) applies without it. */
+export const ContainerLogs = z.strictObject({
+  maxSize: MemoryQuantity.optional().describe('size of one log file before it rotates, such as 10Mi'),
+  maxFiles: z.number().int().min(1).max(100).optional().describe('log files kept, the current one included'),
+})
+export type ContainerLogs = z.infer<typeof ContainerLogs>
 
 export const PortMapping = z.strictObject({
   containerPort: Port,
@@ -114,6 +159,10 @@ export const ContainerTemplate = z.strictObject({
     .describe('a value, or { config | secret: NAME, key: KEY } for one key of a Config or Secret'),
   ports: z.array(PortMapping).max(64).optional(),
   volumes: z.array(VolumeMount).max(64).optional(),
+  devices: z.array(DeviceMapping).max(32).optional().describe('host devices passed in; the copy is placed only on nodes that have them'),
+  securityContext: SecurityContext.optional(),
+  tmpfs: z.array(TmpfsMount).max(16).optional().describe('in-memory directories, such as /tmp with a read-only root filesystem'),
+  logs: ContainerLogs.optional(),
   resources: Resources.optional(),
   restartPolicy: RestartPolicy.default('always'),
   healthCheck: HealthCheck.optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { IsoTime, Name, NodeId } from './primitives.js'
+import { DevicePath, NodePolicy } from './node-policy.js'
 import { SealingPublicKey } from './sealing.js'
 
 export const WorkloadState = z.enum(['pending', 'pulling', 'starting', 'running', 'exited', 'crash-loop', 'failed', 'stopped'])
@@ -43,6 +44,8 @@ export const NodeStatus = z.strictObject({
   workloads: z.array(WorkloadStatus).max(256),
   at: IsoTime,
   sealingKey: SealingPublicKey.optional().describe("the node's X25519 public key, for nodes enrolled before they had one; the hub keeps the latest"),
+  devices: z.array(DevicePath).max(256).optional().describe("the devices present on the node that its policy's patterns match, sorted"),
+  policy: NodePolicy.optional().describe('what the node lets its containers have (absent from older agents: the default policy)'),
 })
 export type NodeStatus = z.infer<typeof NodeStatus>
 

@@ -13,6 +13,8 @@ SHOAL_BINARIES=(
   "chromium chromium"
   # libfaketime, to start an agent with its clock in the past (a board without an RTC)
   "faketime faketime"
+  # a pseudo-terminal pair standing in for a USB serial adapter (device passthrough tests)
+  "socat socat"
 )
 
 missing_packages() {
