@@ -21,6 +21,8 @@ export interface IngesterOptions {
   readonly onStatus?: (deployments: ReadonlySet<string>) => void
   /** A node reported a new sealing key: its documents must be sealed again. */
   readonly onSealingKey?: () => void
+  /** A node reported other devices or another policy: a pending copy may fit now, or a copy must leave. */
+  readonly onNodeFacts?: () => void
   readonly onLogChunk?: (nodeId: string, payload: Buffer) => void
   /** A node's clock further than this from the hub's has ClockSkew (default 2 minutes). */
   readonly clockSkewThresholdMs?: number
@@ -102,11 +104,23 @@ export class Ingester {
       store.nodes.touch(nodeId, receivedAt)
       // The newest key reported wins: nodes enrolled before sealing register theirs this way.
       const key = ingested.statuses.findLast((s) => s.sealingKey !== undefined)?.sealingKey
-      return { ...ingested, keyChanged: key !== undefined && node !== null && store.nodes.setSealingKey(nodeId, key) }
+      // Devices and policy likewise, each from the newest status that carries it; absent leaves it be.
+      const devices = ingested.statuses.findLast((s) => s.devices !== undefined)?.devices
+      const policy = ingested.statuses.findLast((s) => s.policy !== undefined)?.policy
+      return {
+        ...ingested,
+        keyChanged: key !== undefined && node !== null && store.nodes.setSealingKey(nodeId, key),
+        factsChanged: node !== null && store.nodes.setReported(nodeId, { devices, policy }),
+        devices,
+      }
     })
     if (result.keyChanged) {
       this.logger.info({ nodeId }, 'node registered a new sealing key; its Secrets are sealed to it from now on')
       this.options.onSealingKey?.()
+    }
+    if (result.factsChanged) {
+      this.logger.info({ nodeId, devices: result.devices }, 'node reported other devices or another policy; scheduling again')
+      this.options.onNodeFacts?.()
     }
     metrics.inc('shoal_outbox_records_total', { outcome: 'applied' }, result.applied)
     metrics.inc('shoal_outbox_records_total', { outcome: 'duplicate' }, result.duplicates)

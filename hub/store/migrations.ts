@@ -211,4 +211,14 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE workload_status ADD COLUMN object_versions TEXT;
     `,
   },
+  {
+    // Devices and node policy (issue 19): what each node last reported, as JSON (a sorted list of
+    // device paths; a NodePolicy). NULL: never reported, so the scheduler assumes no devices and
+    // the default policy.
+    name: 'node-devices-policy',
+    sql: `
+      ALTER TABLE nodes ADD COLUMN devices TEXT;
+      ALTER TABLE nodes ADD COLUMN policy TEXT;
+    `,
+  },
 ]

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
-import type { Heartbeat, Inventory } from '../../protocol/index.js'
+import { canonicalJson } from '../../protocol/canonical-json.js'
+import type { Heartbeat, Inventory, NodePolicy } from '../../protocol/index.js'
 
 export interface NodeCapacity {
   readonly cpuMillis: number
@@ -33,6 +34,10 @@ export interface NodeRecord {
   readonly clockSkewSince?: string | null
   /** The node's X25519 public key its Secrets are sealed to; null for an agent from before sealing. */
   readonly sealingKey?: string | null
+  /** Device paths the node last reported present, sorted; null when it never reported any (an agent from before devices). */
+  readonly devices?: readonly string[] | null
+  /** The policy the node last reported; null when it never reported one (the scheduler assumes the default). */
+  readonly policy?: NodePolicy | null
 }
 
 interface NodeRow {
@@ -56,16 +61,20 @@ interface NodeRow {
   clock_offset_ms: number | null
   clock_skew_since: string | null
   sealing_key: string | null
+  devices: string | null
+  policy: string | null
 }
 
 /** The JSON columns of a row, parsed, with the text they came from. */
 interface ParsedColumns {
-  readonly text: readonly [string, string, string, string, string]
+  readonly text: readonly [string, string, string, string, string, string | null, string | null]
   readonly labels: Record<string, string>
   readonly capabilities: string[]
   readonly inventory: Inventory
   readonly capacity: NodeCapacity
   readonly reserved: NodeRecord['reserved']
+  readonly devices: string[] | null
+  readonly policy: NodePolicy | null
 }
 
 /** The latest heartbeat of a node, held in memory until the next flush. */
@@ -116,7 +125,7 @@ export class NodeRepository {
    * text (not trusting a cache) keeps this right across rolled-back transactions.
    */
   private fromRow(row: NodeRow): NodeRecord {
-    const text = [row.labels, row.capabilities, row.inventory, row.capacity, row.reserved] as const
+    const text = [row.labels, row.capabilities, row.inventory, row.capacity, row.reserved, row.devices, row.policy] as const
     let columns = this.parsed.get(row.id)
     if (!columns || columns.text.some((value, i) => value !== text[i])) {
       columns = {
@@ -126,6 +135,8 @@ export class NodeRepository {
         inventory: JSON.parse(row.inventory) as Inventory,
         capacity: JSON.parse(row.capacity) as NodeCapacity,
         reserved: JSON.parse(row.reserved) as NodeRecord['reserved'],
+        devices: row.devices === null ? null : (JSON.parse(row.devices) as string[]),
+        policy: row.policy === null ? null : (JSON.parse(row.policy) as NodePolicy),
       }
       this.parsed.set(row.id, columns)
     }
@@ -151,6 +162,8 @@ export class NodeRepository {
       clockOffsetMs: pending?.offsetMs ?? row.clock_offset_ms,
       clockSkewSince: row.clock_skew_since,
       sealingKey: row.sealing_key ?? columns.inventory.sealingKey ?? null,
+      devices: columns.devices,
+      policy: columns.policy,
     }
   }
 
@@ -171,6 +184,8 @@ export class NodeRepository {
       | 'clockOffsetMs'
       | 'clockSkewSince'
       | 'sealingKey'
+      | 'devices'
+      | 'policy'
     >,
   ): void {
     this.sql
@@ -199,6 +214,25 @@ export class NodeRepository {
   /** Returns whether it changed (an agent reports its key with every status). */
   setSealingKey(id: string, key: string): boolean {
     return this.sql.get('UPDATE nodes SET sealing_key = ? WHERE id = ? AND sealing_key IS NOT ?').run(key, id, key).changes > 0
+  }
+
+  /**
+   * What a status says the node has and allows; a field it leaves out keeps its stored value.
+   * Returns whether either changed (agents repeat both in every status), sorted devices and
+   * canonical JSON so an unchanged report never counts as a change.
+   */
+  setReported(id: string, reported: { readonly devices?: readonly string[] | undefined; readonly policy?: NodePolicy | undefined }): boolean {
+    if (reported.devices === undefined && reported.policy === undefined) return false
+    const devices = reported.devices === undefined ? null : JSON.stringify([...new Set(reported.devices)].sort())
+    const policy = reported.policy === undefined ? null : canonicalJson(reported.policy)
+    return (
+      this.sql
+        .get(
+          `UPDATE nodes SET devices = COALESCE(@devices, devices), policy = COALESCE(@policy, policy)
+           WHERE id = @id AND ((@devices IS NOT NULL AND devices IS NOT @devices) OR (@policy IS NOT NULL AND policy IS NOT @policy))`,
+        )
+        .run({ devices, policy, id }).changes > 0
+    )
   }
 
   setCordoned(id: string, cordoned: boolean): void {

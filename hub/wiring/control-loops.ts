@@ -59,6 +59,7 @@ export function createControlLoops(parts: ControlLoopParts): { readonly fleet: F
     onPresenceChange: () => fleet.requestSoon('presence'),
     onStatus: (deployments) => fleet.reported(deployments),
     onSealingKey: () => fleet.requestSoon('sealing-key'),
+    onNodeFacts: () => fleet.requestSoon('node-devices-policy'),
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
     ...(parts.clockSkewThresholdMs !== undefined ? { clockSkewThresholdMs: parts.clockSkewThresholdMs } : {}),
   })

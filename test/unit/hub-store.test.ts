@@ -439,3 +439,40 @@ t.test('NodeRepository: parsed columns are reused only while their text is uncha
   }
   t.same(store.nodes.get('n1')?.labels, { site: 'y' }, 'a rolled-back change is not served from memory')
 })
+
+t.test('NodeRepository: devices and policy as last reported, NULL until then, kept across a reopen', async (t) => {
+  const first = openStore(t)
+  addNode(first.store, 'n1')
+  t.match(first.store.nodes.get('n1'), { devices: null, policy: null }, 'never reported')
+  const policy = { privileged: true, capabilities: ['NET_ADMIN'], hostPaths: [{ path: '/etc/localtime', readOnly: true }], devices: ['/dev/ttyUSB*'] }
+  t.equal(first.store.nodes.setReported('n1', { devices: ['/dev/ttyUSB1', '/dev/ttyUSB0'], policy }), true)
+  t.same(first.store.nodes.get('n1')?.devices, ['/dev/ttyUSB0', '/dev/ttyUSB1'], 'sorted')
+  t.same(first.store.nodes.get('n1')?.policy, policy)
+  t.equal(first.store.nodes.setReported('n1', { devices: ['/dev/ttyUSB0', '/dev/ttyUSB1'], policy: { ...policy } }), false, 'the same again is no change')
+  t.equal(first.store.nodes.setReported('n1', {}), false, 'a status without them changes nothing')
+  t.equal(first.store.nodes.setReported('n1', { devices: [] }), true, 'the devices went away')
+  t.same(first.store.nodes.get('n1')?.devices, [])
+  t.same(first.store.nodes.get('n1')?.policy, policy, 'the policy stays when only devices are reported')
+  t.equal(first.store.nodes.setReported('n1', { policy: { ...policy, privileged: false } }), true)
+  first.store.close()
+  const again = openStore(t, first.file)
+  t.match(again.store.nodes.get('n1'), { devices: [], policy: { privileged: false, capabilities: ['NET_ADMIN'] } })
+})
+
+t.test('migration node-devices-policy adds the columns to a hub.db that has nodes, as NULL', async (t) => {
+  const file = path.join(tempDir(t, 'hub-store'), 'hub.db')
+  const step = HUB_MIGRATIONS.findIndex((m) => m.name === 'node-devices-policy')
+  t.ok(step > 0, 'the step exists')
+  const raw = new Database(file)
+  for (const migration of HUB_MIGRATIONS.slice(0, step)) raw.exec(migration.sql)
+  raw.pragma(`user_version = ${step}`)
+  raw
+    .prepare(
+      "INSERT INTO nodes (id, labels, capabilities, arch, profile, inventory, capacity, reserved, heartbeat_interval_ms, created_at) VALUES ('old', '{}', '[]', 'arm64', 'p', '{}', '{}', '{}', 15000, ?)",
+    )
+    .run(iso(T0))
+  raw.close()
+  const { store } = openStore(t, file)
+  t.equal(store.db.pragma('user_version', { simple: true }), HUB_MIGRATIONS.length)
+  t.match(store.nodes.get('old'), { id: 'old', devices: null, policy: null })
+})

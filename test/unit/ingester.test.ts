@@ -21,6 +21,7 @@ import {
   type OutboxRecord,
   type Presence,
 } from '../../protocol/index.js'
+import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import { nodeRecord } from '../support/hub-nodes.js'
 import { tempDir } from '../support/tmp.js'
 
@@ -71,6 +72,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
   const presenceChanges: [string, boolean][] = []
   const statusReports: string[][] = []
   const logChunks: [string, string][] = []
+  let nodeFacts = 0
   const ingester = new Ingester({
     store,
     clock,
@@ -81,6 +83,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
     onPresenceChange: (nodeId, online) => void presenceChanges.push([nodeId, online]),
     onStatus: (deployments) => void statusReports.push([...deployments].sort()),
     onLogChunk: (nodeId, payload) => void logChunks.push([nodeId, payload.toString()]),
+    onNodeFacts: () => void nodeFacts++,
   })
   const send = (nodeId: string, channel: HubInboundChannel, value: unknown): void =>
     ingester.handle(nodeId, channel, Buffer.isBuffer(value) ? value : encodeMessage(value))
@@ -98,6 +101,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
     events,
     send,
     rejected,
+    nodeFacts: () => nodeFacts,
     advance: (ms: number) => void (now += ms),
     now: () => now,
   }
@@ -288,6 +292,35 @@ t.test('a status that drops every copy still tells whoever waits on a rollout', 
   hub.send('n1', 'outbox', batch([status(2, 2, [])]))
   t.strictSame(hub.statusReports, [['web'], []])
   t.strictSame(hub.store.status.workloads({ nodeId: 'n1' }), [])
+})
+
+t.test('devices and policy from a status are kept on the node; a change asks for a scheduling pass', async (t) => {
+  const hub = setup(t)
+  const policy = { ...DEFAULT_NODE_POLICY, capabilities: ['NET_ADMIN'] }
+  const reporting = (seq: number, facts: Pick<NodeStatus, 'devices' | 'policy'>): OutboxRecord => {
+    const record = status(seq, 1, [])
+    return { ...record, body: { ...(record.body as NodeStatus), ...facts } } as OutboxRecord
+  }
+  hub.send('n1', 'outbox', batch([status(1, 1, [])]))
+  t.match(hub.store.nodes.get('n1'), { devices: null, policy: null }, 'an agent from before devices reports neither')
+  t.equal(hub.nodeFacts(), 0)
+
+  hub.send('n1', 'outbox', batch([reporting(2, { devices: ['/dev/ttyUSB0'], policy })]))
+  t.match(hub.store.nodes.get('n1'), { devices: ['/dev/ttyUSB0'], policy })
+  t.equal(hub.nodeFacts(), 1, 'the first report is a change')
+
+  hub.send('n1', 'outbox', batch([reporting(3, { devices: ['/dev/ttyUSB0'], policy }), status(4, 1, [])]))
+  t.equal(hub.nodeFacts(), 1, 'the same again, or a status without them, is no change')
+  t.match(hub.store.nodes.get('n1'), { devices: ['/dev/ttyUSB0'], policy })
+
+  hub.send('n1', 'outbox', batch([reporting(5, { devices: [] }), reporting(6, { devices: ['/dev/ttyACM0', '/dev/ttyUSB0'] })]))
+  t.same(hub.store.nodes.get('n1')?.devices, ['/dev/ttyACM0', '/dev/ttyUSB0'], 'the newest status in a batch wins')
+  t.same(hub.store.nodes.get('n1')?.policy, policy, 'the policy stays')
+  t.equal(hub.nodeFacts(), 2, 'one pass asked for per batch')
+
+  hub.send('n1', 'outbox', batch([reporting(5, { devices: [] })]))
+  t.same(hub.store.nodes.get('n1')?.devices, ['/dev/ttyACM0', '/dev/ttyUSB0'], 'a duplicate record changes nothing')
+  t.equal(hub.store.nodes.get('n2')?.devices, null, 'another node is untouched')
 })
 
 t.test('stored events go on the change feed with their ids', async (t) => {
