@@ -1,5 +1,6 @@
 import { Command } from 'commander'
-import { describeExpression } from '../../protocol/index.js'
+import type { NodePolicyView } from '../../protocol/api/index.js'
+import { describeExpression, requiredDevices } from '../../protocol/index.js'
 import {
   HubRequestError,
   type ConfigObjectDetail,
@@ -176,6 +177,8 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     ['Arch', node.arch],
     ['Labels', Object.keys(node.labels).length === 0 ? '<none>' : formatLabels(node.labels).split(',').join('\n')],
     ['Capabilities', node.capabilities.length === 0 ? '<none>' : node.capabilities.join(', ')],
+    ['Devices', node.devices === null ? 'not reported (an agent from before devices)' : node.devices.length === 0 ? '<none>' : node.devices.join(', ')],
+    ['Policy', policyText(node.policy)],
     ['Last seen', node.lastSeenAt ? `${node.lastSeenAt} (${formatAge(node.lastSeenAt, now)} ago)` : 'never'],
     ['Clock', clockText(node, terminal, now)],
     [
@@ -202,6 +205,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
   const workloadNames = [...new Set([...node.placements.map((p) => p.workload), ...node.workloadStatus.map((w) => w.name)])].sort()
   const leaving = workloadNames.some((name) => !node.placements.some((p) => p.workload === name))
   const versioned = node.workloadStatus.some((w) => objectVersionsText(w) !== '')
+  const messaged = node.workloadStatus.some((w) => copyMessage(w) !== '')
   const workloadRows = workloadNames.map((name): Cell[] => {
     const placement = node.placements.find((p) => p.workload === name)
     const status = statusByWorkload.get(name)
@@ -217,6 +221,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
       ageOf(status?.hubSince ?? placement?.since, now),
       ...(versioned ? [objectVersionsText(status) || '-'] : []),
       ...(leaving ? [placement ? '' : 'no longer placed here; being removed'] : []),
+      ...(messaged ? [copyMessage(status) || '-'] : []),
     ]
   })
   const workloadHeaders = [
@@ -229,6 +234,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     'AGE',
     ...(versioned ? ['CONFIG'] : []),
     ...(leaving ? ['NOTE'] : []),
+    ...(messaged ? ['MESSAGE'] : []),
   ]
   const events = node.events.slice(-context.events)
   return [
@@ -249,6 +255,23 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
           ),
     ),
   ].join('')
+}
+
+/**
+ * "privileged no, capabilities NET_ADMIN, host paths /etc/localtime (ro), devices /dev/ttyUSB*", and
+ * whether the node said so or the default stands in for an agent that never reported one.
+ */
+export function policyText(policy: NodePolicyView): string {
+  const list = (items: readonly string[]): string => (items.length === 0 ? '-' : items.join(', '))
+  const hostPaths = policy.hostPaths.map((rule) => `${rule.path} (${rule.readOnly ? 'ro' : 'rw'})`)
+  const text = `privileged ${policy.privileged ? 'yes' : 'no'}, capabilities ${list(policy.capabilities)}, host paths ${list(hostPaths)}, devices ${list(policy.devices)}`
+  return policy.reported ? text : `${text}\n(the default: the node never reported a policy)`
+}
+
+/** What the agent says of a copy that is not simply running ("waiting for device /dev/ttyUSB0"), or its exit code. */
+function copyMessage(status: { readonly message?: string | undefined; readonly exitCode?: number | undefined } | null | undefined): string {
+  if (status === null || status === undefined) return ''
+  return status.message ?? (status.exitCode !== undefined ? `exit code ${status.exitCode}` : '')
 }
 
 /**
@@ -275,10 +298,13 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
     ...(selector?.matchExpressions ?? []).map(describeExpression),
   ]
   const requires = spec.requires
+  // The template's own devices are needed on the node as much as requires.devices.
+  const devices = requiredDevices(requires?.devices, template.devices)
   const requirements = [
     requires?.arch ? `arch in (${requires.arch.join(', ')})` : null,
     requires?.capabilities?.length ? `capabilities ${requires.capabilities.join(', ')}` : null,
     requires?.profiles?.length ? `profiles ${requires.profiles.join(', ')}` : null,
+    devices.length > 0 ? `${devices.length === 1 ? 'device' : 'devices'} ${devices.join(', ')}` : null,
   ].filter((x): x is string => x !== null)
   const fields: [string, string][] = [
     ['Name', deployment.name],
@@ -296,6 +322,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
   const why = deployment.why ?? 'not scheduled yet'
   const placements = sortedBy(deployment.placements, (p) => `${String(p.replica).padStart(6, '0')}/${p.nodeId}`)
   const versioned = placements.some((p) => objectVersionsText(p.status) !== '')
+  const messaged = placements.some((p) => copyMessage(p.status) !== '')
   const rows = placements.map((p): Cell[] => {
     const state = p.status?.state ?? 'pending'
     const current = p.status ? p.status.revision === deployment.revision : false
@@ -308,6 +335,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
       p.status ? `${p.status.revision}${current ? '' : ' (old)'}` : '-',
       ageOf(p.since, now),
       ...(versioned ? [objectVersionsText(p.status) || '-'] : []),
+      ...(messaged ? [copyMessage(p.status) || '-'] : []),
     ]
   })
   return [
@@ -317,7 +345,13 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
       'Placements',
       rows.length === 0
         ? '  <none>'
-        : indent(renderCells(terminal, ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE', ...(versioned ? ['CONFIG'] : [])], rows)),
+        : indent(
+            renderCells(
+              terminal,
+              ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE', ...(versioned ? ['CONFIG'] : []), ...(messaged ? ['MESSAGE'] : [])],
+              rows,
+            ),
+          ),
     ),
     section(
       'Events',

@@ -8,6 +8,7 @@ import type {
   PlacementView,
   RolloutSummary,
 } from '../../protocol/api/index.js'
+import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import { fleetFacts, type NodeFacts } from '../fleet/fleet-facts.js'
 import { nodeCondition } from '../fleet/node-conditions.js'
 import type { DeploymentOutcome } from '../scheduler/types.js'
@@ -50,6 +51,8 @@ export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?:
       : null,
     clock: clockView(node),
     workloads: { running: workloads.filter((w) => w.state === 'running').length, total: workloads.length },
+    devices: node.devices ?? null,
+    policy: { ...(node.policy ?? DEFAULT_NODE_POLICY), reported: (node.policy ?? null) !== null },
     createdAt: node.createdAt,
   }
 }

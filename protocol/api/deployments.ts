@@ -48,7 +48,7 @@ export const DeploymentDetail = DeploymentView.extend({
   /** The manifest as stored: parsed, defaults filled in. */
   manifest: Deployment,
   placements: z.array(DeploymentPlacement),
-  /** Nodes turned down, by the first check each failed ("selector": 3). */
+  /** Nodes turned down, counted by the reason of the first check each failed, written for a count ("lack device /dev/ttyUSB0": 3). */
   filtered: z.record(z.string(), Count),
 })
 export type DeploymentDetail = z.infer<typeof DeploymentDetail>

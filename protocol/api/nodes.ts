@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { Inventory } from '../inventory.js'
+import { DevicePath, NodePolicy } from '../node-policy.js'
 import { IsoTime, LabelKey, LabelValue, Labels, Name, NodeId } from '../primitives.js'
 import { Heartbeat, WorkloadStatus } from '../status.js'
 import { EventView } from './events.js'
@@ -33,6 +34,12 @@ export type NodeClock = z.infer<typeof NodeClock>
 
 const Count = z.number().int().nonnegative()
 
+/** The node's policy as the scheduler applies it: as the node reported it, or the default for a node that never did. */
+export const NodePolicyView = NodePolicy.extend({
+  reported: z.boolean().describe('false: the node never reported a policy (an agent from before policies), so the default applies'),
+})
+export type NodePolicyView = z.infer<typeof NodePolicyView>
+
 /** A node as operators read it: no credentials. */
 export const NodeView = z.strictObject({
   id: NodeId,
@@ -51,6 +58,11 @@ export const NodeView = z.strictObject({
   usage: NodeUsage.nullable(),
   clock: NodeClock,
   workloads: Heartbeat.shape.workloads,
+  devices: z
+    .array(DevicePath)
+    .nullable()
+    .describe("device paths present on the node that its policy's patterns match, sorted; null: never reported (the node has none for the scheduler)"),
+  policy: NodePolicyView,
   createdAt: IsoTime,
 })
 export type NodeView = z.infer<typeof NodeView>

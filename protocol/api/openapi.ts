@@ -11,7 +11,18 @@ import { AuditEntry, AuditList, EventList, EventView } from './events.js'
 import { Health } from './health.js'
 import { LogStreamRecord } from './logs.js'
 import { AppliedManifest, ApplyResponse, DryRunResponse, ManifestsResponse, PreviewedManifest } from './manifests.js'
-import { DrainResult, NodeCondition, NodeDetail, NodeList, NodePatch, NodeRevoked, NodeView, PlacementView, WorkloadStatusView } from './nodes.js'
+import {
+  DrainResult,
+  NodeCondition,
+  NodeDetail,
+  NodeList,
+  NodePatch,
+  NodePolicyView,
+  NodeRevoked,
+  NodeView,
+  PlacementView,
+  WorkloadStatusView,
+} from './nodes.js'
 import { RevisionChange, RevisionHistory, RevisionView, RolloutCondition, RolloutCopyView, RolloutFailure, RolloutStatus, UndoRequest } from './rollouts.js'
 import { API_ROUTES, type ApiRoute } from './routes.js'
 import { TokenCreated, TokenList, TokenRequest, TokenRevoked, TokenView } from './tokens.js'
@@ -34,6 +45,7 @@ const ANSWERS: Readonly<Record<string, z.ZodType>> = {
   PreviewedManifest,
   ManifestsResponse,
   NodeCondition,
+  NodePolicy: NodePolicyView,
   NodeView,
   NodeDetail,
   NodeList,

@@ -4,25 +4,22 @@ import { Link, nodeHref } from '../router'
 import { ConditionBadge, Empty, StateBadge } from './bits'
 import { ObjectVersions, hasObjectVersions } from './object-versions'
 
-/** What each scheduler check means when it turns nodes down (hub/scheduler/types.ts CheckName). */
-const CHECK_WORDS: Record<string, string> = {
-  selector: 'do not match the selector',
-  arch: 'have another CPU architecture',
-  capabilities: 'lack a required capability',
-  profile: 'run another firmware profile',
-  'data-affinity': 'do not hold the data',
-  cordoned: 'are cordoned',
-  ready: 'are not ready (offline)',
-  resources: 'lack CPU or memory',
+const SINGULAR_VERBS: Readonly<Record<string, string>> = { are: 'is', have: 'has', do: 'does', lack: 'lacks' }
+
+/** "lack device /dev/ttyUSB0" for one node: "lacks device /dev/ttyUSB0" (as hub/scheduler/explain.ts singular()). */
+function forOne(reason: string): string {
+  const space = reason.indexOf(' ')
+  const verb = space === -1 ? reason : reason.slice(0, space)
+  return (SINGULAR_VERBS[verb] ?? `${verb}s`) + (space === -1 ? '' : reason.slice(space))
 }
 
-/** "3 nodes do not match the selector", one line per scheduler check that turned nodes down. */
+/** "3 nodes lack device /dev/ttyUSB0", one line per reason nodes were turned down (written for a count by the scheduler). */
 export function FilteredNodes(props: { filtered: Readonly<Record<string, number>> }) {
   return (
     <ul class="filtered">
-      {Object.entries(props.filtered).map(([check, count]) => (
-        <li key={check}>
-          <strong>{count}</strong> node{count === 1 ? '' : 's'} {CHECK_WORDS[check] ?? `fail ${check}`}
+      {Object.entries(props.filtered).map(([reason, count]) => (
+        <li key={reason}>
+          <strong>{count}</strong> node{count === 1 ? '' : 's'} {count === 1 ? forOne(reason) : reason}
         </li>
       ))}
     </ul>

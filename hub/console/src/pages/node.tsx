@@ -133,6 +133,9 @@ export function NodePage(props: { id: string }) {
         </Section>
       </div>
 
+      <Section title="Devices and policy">
+        <DevicesAndPolicy node={n} />
+      </Section>
       <Section title="Workloads">
         <Workloads node={n} now={now} />
       </Section>
@@ -188,6 +191,31 @@ function Inventory(props: { node: NodeDetail }) {
           <dd>{inv.gpus.map((g) => `${g.vendor} ${g.model}`).join(', ')}</dd>
         </>
       ) : null}
+    </dl>
+  )
+}
+
+/** What the node has plugged in and what it lets containers have: the scheduler places nothing it would refuse. */
+function DevicesAndPolicy(props: { node: NodeDetail }) {
+  const { devices, policy } = props.node
+  const list = (items: readonly string[]): string => (items.length > 0 ? items.join(', ') : 'none')
+  return (
+    <dl class="facts" data-testid="devices-policy">
+      <dt>Devices</dt>
+      <dd data-testid="devices">{devices === null ? 'not reported (an agent from before devices)' : list(devices)}</dd>
+      <dt>Privileged</dt>
+      <dd>{policy.privileged ? 'allowed' : 'not allowed'}</dd>
+      <dt>Capabilities</dt>
+      <dd>{list(policy.capabilities)}</dd>
+      <dt>Host paths</dt>
+      <dd>{list(policy.hostPaths.map((rule) => `${rule.path} (${rule.readOnly ? 'read-only' : 'read-write'})`))}</dd>
+      <dt>Device patterns</dt>
+      <dd>{list(policy.devices)}</dd>
+      {policy.reported ? null : (
+        <dd class="muted" data-testid="policy-default">
+          The default policy: this node never reported one.
+        </dd>
+      )}
     </dl>
   )
 }
