@@ -8,6 +8,7 @@ import { schemaCommand } from './commands/schema.js'
 import { validateCommand } from './commands/validate.js'
 import { applyCommand } from './commands/apply.js'
 import { completionCommand } from './commands/completion.js'
+import { convertCommand } from './commands/convert.js'
 import { contextCommand } from './commands/context.js'
 import { createCommand } from './commands/create.js'
 import { cordonCommand, drainCommand, uncordonCommand } from './commands/cordon.js'
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIo): Command {
     .exitOverride()
   program.addCommand(validateCommand(io))
   program.addCommand(schemaCommand(io))
+  program.addCommand(convertCommand(io))
   program.addCommand(profilesCommand(io))
   program.addCommand(agentCommand(io))
   program.addCommand(hubCommand(io))
