@@ -2,7 +2,8 @@ import { API_VERSION, DEFAULT_NODE_POLICY, type Deployment, type DeploymentInput
 import { type ConvertOptions, type ServiceContext, type ServiceDraft, isRecord, shoalName } from './draft.js'
 import { interpolate } from './interpolate.js'
 import { type ConvertNote, NoteTaker } from './notes.js'
-import { NO_EQUIVALENT_REASON, SERVICE_KEYS } from './service.js'
+import { NO_EQUIVALENT_REASON } from './placement.js'
+import { SERVICE_KEYS } from './service.js'
 import { type ComposeSource, readCompose } from './source.js'
 
 export type { ConvertOptions } from './draft.js'
