@@ -25,7 +25,7 @@ const defaultDeps: ConvertDeps = { readStdin: () => readStream(process.stdin), v
 export function convertCommand(io: CliIo, deps: ConvertDeps = defaultDeps): Command {
   return new Command('convert')
     .description('print Shoal Deployment manifests for a Docker Compose file, and list what could not be mapped')
-    .requiredOption('-f, --file <file>', 'the compose file; - reads standard input (one file: several are not merged)')
+    .requiredOption('-f, --file <file>', 'the compose file; - reads standard input (one file: several are not merged)', collect)
     .addHelpText(
       'after',
       `
@@ -51,11 +51,15 @@ Examples:
   $ shoal convert -f docker-compose.yml 2>/dev/null | shoal apply -f -
   $ cat compose.yaml | shoal convert -f -`,
     )
-    .action(async (options: { file: string }) => {
-      const stdin = options.file === '-'
-      const file = stdin ? STDIN_NAME : options.file
-      const text = stdin ? await readStdinText(io, deps) : await readComposeFile(options.file)
-      const baseDir = stdin ? deps.cwd() : path.dirname(path.resolve(deps.cwd(), options.file))
+    .action(async (options: { file: string[] }) => {
+      const [given, ...more] = options.file
+      if (given === undefined) throw new CliError('-f FILE is required', ExitCode.usage)
+      if (more.length > 0)
+        throw new CliError('one compose file at a time: several -f are not merged (docker compose config -f a -f b > merged.yml makes one)', ExitCode.usage)
+      const stdin = given === '-'
+      const file = stdin ? STDIN_NAME : given
+      const text = stdin ? await readStdinText(io, deps) : await readComposeFile(given)
+      const baseDir = stdin ? deps.cwd() : path.dirname(path.resolve(deps.cwd(), given))
       let result: ReturnType<typeof convertCompose>
       try {
         result = convertCompose(text, file, { baseDir, homeDir: deps.homeDir(), variables: deps.variables })
@@ -72,6 +76,10 @@ Examples:
         `converted ${count} ${count === 1 ? 'service' : 'services'} to ${count === 1 ? 'a Deployment' : 'Deployments'}${unmapped > 0 ? `; ${unmapped} not mapped (listed above)` : ''}\n`,
       )
     })
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
 }
 
 async function readComposeFile(file: string): Promise<string> {

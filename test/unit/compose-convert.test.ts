@@ -916,6 +916,9 @@ t.test('shoal convert -f FILE: manifests on stdout, notes and a summary on stder
 
   const usage = capture()
   t.equal(await runCli(['convert'], usage.io), ExitCode.usage, '-f is required')
+  const two = capture()
+  t.equal(await runCli(['convert', '-f', file, '-f', broken], two.io), ExitCode.usage)
+  t.match(two.err, 'error: one compose file at a time: several -f are not merged')
   const dirAsFile = capture()
   t.equal(await runCli(['convert', '-f', dir], dirAsFile.io), ExitCode.failed)
   t.match(dirAsFile.err, 'is a directory')
