@@ -16,7 +16,9 @@ import { DesiredIntake } from './intake/desired-intake.js'
 import { DesiredRetry } from './intake/desired-retry.js'
 import { collectInventory } from './inventory.js'
 import type { OutboxLimits } from './outbox/outbox-policy.js'
+import type { NodeAdmission } from './reconcile/admission.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
+import type { ContainerLogLimits } from './runtime/runtime.js'
 import type { ContainerRuntime } from './runtime/runtime.js'
 import type { AgentStore } from './store/agent-store.js'
 import { NodeValues } from './values/node-values.js'
@@ -45,10 +47,12 @@ export interface ReconcilingOptions {
   readonly logger: Logger
   readonly view: () => DesiredView
   readonly hubReachable: () => boolean
+  readonly admission: NodeAdmission
+  readonly logDefaults: ContainerLogLimits
 }
 
 /** The reconcile loop, started, and the intake that feeds it documents (retried when the store fails). */
-export function startReconciling({ config, nodeId, sealing, runtime, store, clock, logger, view, hubReachable }: ReconcilingOptions): {
+export function startReconciling({ config, nodeId, sealing, runtime, store, clock, logger, view, hubReachable, admission, logDefaults }: ReconcilingOptions): {
   reconciler: Reconciler
   intake: DesiredIntake
   desiredRetry: DesiredRetry
@@ -57,7 +61,21 @@ export function startReconciling({ config, nodeId, sealing, runtime, store, cloc
   const files = new ValueFiles({ configRoot: join(config.dataDir, CONFIG_FILES_DIR), secretsRoot: config.secretsDir ?? defaultSecretsDir(nodeId) })
   const values = new NodeValues({ nodeId, privateKey: sealing.privateKey, files })
   const sealingKey = sealing.publicKey
-  const reconciler = new Reconciler({ nodeId, runtime, store, clock, logger, desired: view, hubReachable, extraLabels, resyncIntervalMs, values, sealingKey })
+  const reconciler = new Reconciler({
+    nodeId,
+    runtime,
+    store,
+    clock,
+    logger,
+    desired: view,
+    hubReachable,
+    extraLabels,
+    resyncIntervalMs,
+    values,
+    sealingKey,
+    admission,
+    logDefaults,
+  })
   reconciler.start()
   const hubPublicKey = (): string | null => store.identity()?.hubPublicKey ?? null
   const intake = new DesiredIntake({ nodeId, store, clock, logger, hubPublicKey, sealingKey: () => sealing.privateKey })

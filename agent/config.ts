@@ -1,4 +1,5 @@
-import { LabelKey, Labels, Name, describeIssues, issuesFromZod } from '../protocol/index.js'
+import { Capability, DevicePattern, type HostPathRule, AbsolutePath, LabelKey, Labels, Name, describeIssues, issuesFromZod } from '../protocol/index.js'
+import type { PolicyFlags } from './policy/node-policy-settings.js'
 
 /** Everything `shoal agent run` is told, validated. */
 export interface AgentConfig {
@@ -15,6 +16,8 @@ export interface AgentConfig {
   readonly resyncIntervalMs: number
   /** Where Secret files are written for containers (must be tmpfs); default /dev/shm/shoal-<node>. */
   readonly secretsDir?: string | null
+  /** What this node's operator allows beyond the firmware profile's policy; absent: nothing more. */
+  readonly policy?: PolicyFlags
 }
 
 /** The agent's SQLite file inside --data-dir. */
@@ -90,4 +93,45 @@ export function nodeNameFromHostname(hostname: string): string {
     .slice(0, 63)
     .replace(/-+$/, '')
   return cleaned === '' ? 'node' : cleaned
+}
+
+/** Splits a comma-separated flag value, dropping empty parts. */
+function listOf(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+}
+
+/** `--allow-capability NET_ADMIN,SYS_TIME`. */
+export function parseCapabilities(text: string | undefined): string[] {
+  return listOf(text).map((cap) => {
+    const checked = Capability.safeParse(cap)
+    if (!checked.success) throw new AgentConfigError('--allow-capability', `${JSON.stringify(cap)} ${describeIssues(issuesFromZod(checked.error))}`)
+    return checked.data
+  })
+}
+
+/** `--allow-host-path /srv/data:rw,/etc/ssl:ro` (read-only when no mode is given). */
+export function parseHostPaths(text: string | undefined): HostPathRule[] {
+  return listOf(text).map((entry) => {
+    const match = /^(.*?)(?::(ro|rw))?$/.exec(entry)
+    const path = match?.[1] ?? entry
+    const checked = AbsolutePath.safeParse(path)
+    if (!checked.success)
+      throw new AgentConfigError(
+        '--allow-host-path',
+        `${JSON.stringify(path)} ${describeIssues(issuesFromZod(checked.error))} (expected /path, /path:ro or /path:rw)`,
+      )
+    return { path: checked.data, readOnly: match?.[2] !== 'rw' }
+  })
+}
+
+/** `--device-pattern '/dev/ttyS*,/dev/serial/by-id/*'`. */
+export function parseDevicePatterns(text: string | undefined): string[] {
+  return listOf(text).map((pattern) => {
+    const checked = DevicePattern.safeParse(pattern)
+    if (!checked.success) throw new AgentConfigError('--device-pattern', `${JSON.stringify(pattern)} ${describeIssues(issuesFromZod(checked.error))}`)
+    return checked.data
+  })
 }

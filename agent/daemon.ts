@@ -8,6 +8,8 @@ import { clockWatcher, storeResetEvent } from './agent-events.js'
 import { chooseProfile, outboxLimits, startImageCollection, startReconciling } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
+import { DeviceWatch } from './devices/device-scanner.js'
+import { NO_POLICY_FLAGS, containerLogLimits, resolveNodePolicy } from './policy/node-policy-settings.js'
 import { composeDesiredView, StaticWorkloads } from './desired-view.js'
 import { startHubLink } from './hub-link/hub-link.js'
 import { settleIdentity } from './identity.js'
@@ -73,7 +75,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   // Set once the broker link exists; until then (and without a hub) the hub is unreachable.
   let hubLink: AgentTransport | null = null
   const hubReachable = (): boolean => hubLink?.connected ?? false
-  const { reconciler, intake, desiredRetry } = startReconciling({ config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable })
+  const policy = resolveNodePolicy(profile.agent.policy, config.policy ?? NO_POLICY_FLAGS)
+  // Scanned before the first pass, so its status already says which devices the node has.
+  let onDevices = (): void => undefined
+  const devices = new DeviceWatch({ patterns: policy.devices, logger: nodeLogger, onChange: () => onDevices() })
+  await devices.start()
+  const admission = { policy, devices: () => devices.devices }
+  const logDefaults = containerLogLimits(profile.agent.containerLogs)
+  const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults }
+  const { reconciler, intake, desiredRetry } = startReconciling(reconciling)
+  onDevices = () => reconciler.request('devices')
 
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
   const hints = new ReconnectHints({ nodeId, stored: store.reconnectHint(), save: (capMs) => store.saveReconnectHint(capMs), logger: nodeLogger })
@@ -103,6 +114,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     })
   }
   const goodbye = (): Buffer => presence('offline')
-  const parts = { timers, images, sender, desiredRetry, logServer, reconciler, link: transport, goodbye, store }
+  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, link: transport, goodbye, store }
   return { nodeId, store, reconciler, profile, stop: () => stopAgent(parts) }
 }

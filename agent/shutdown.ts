@@ -1,6 +1,7 @@
 /** The parts of a running agent that stop, as stopAgent needs them. */
 export interface StoppableAgent {
   readonly timers: { stop(): void }
+  readonly devices: { stop(): void }
   readonly images: { stop(): void }
   /** Null without a hub. */
   readonly sender: { stop(): void } | null
@@ -23,6 +24,7 @@ export interface StoppableAgent {
  */
 export async function stopAgent(parts: StoppableAgent): Promise<void> {
   parts.timers.stop()
+  parts.devices.stop()
   parts.images.stop()
   parts.sender?.stop()
   parts.desiredRetry.stop()

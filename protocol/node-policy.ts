@@ -53,9 +53,11 @@ export const DEFAULT_NODE_POLICY: NodePolicy = {
 
 /** The parts of a container template a node policy judges. */
 export interface PolicyDemand {
-  readonly devices?: ReadonlyArray<{ readonly path: string }>
-  readonly volumes?: ReadonlyArray<{ readonly hostPath?: string; readonly readOnly?: boolean }>
-  readonly securityContext?: { readonly privileged?: boolean; readonly capabilities?: { readonly add?: readonly string[] } }
+  readonly devices?: ReadonlyArray<{ readonly path: string }> | undefined
+  readonly volumes?: ReadonlyArray<{ readonly hostPath?: string | undefined; readonly readOnly?: boolean | undefined }> | undefined
+  readonly securityContext?:
+    | { readonly privileged?: boolean | undefined; readonly capabilities?: { readonly add?: readonly string[] | undefined } | undefined }
+    | undefined
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Workload } from '../../protocol/index.js'
-import type { ContainerRuntime, PullProgress } from '../runtime/runtime.js'
+import type { ContainerLogLimits, ContainerRuntime, PullProgress } from '../runtime/runtime.js'
 import { NO_VALUES, type WorkloadValuesSource } from '../values/node-values.js'
 import type { Step } from './plan.js'
 
@@ -22,6 +22,8 @@ export interface ExecutorContext {
   readonly stopping: Set<string>
   /** Configs and Secrets: files written and env resolved just before a container is created or started. */
   readonly values?: WorkloadValuesSource
+  /** The node's container log bound for templates that set none. */
+  readonly logDefaults?: ContainerLogLimits
   readonly onPullProgress?: (workload: string, progress: PullProgress) => void
   readonly onPullStart?: (workload: string, image: string) => void
 }
@@ -80,6 +82,7 @@ async function applyStep(
       configHash,
       extraLabels: context.extraLabels,
       ...(prepared ? { values: prepared } : {}),
+      ...(context.logDefaults ? { logDefaults: context.logDefaults } : {}),
     })
     created.set(step.workload, id)
     return id

@@ -24,7 +24,12 @@ export interface PlanInput {
    */
   readonly keepUnknown: boolean
   readonly now: number
+  /** Workloads the node will not run as they stand (admission.ts); absent: none. */
+  readonly held?: ReadonlyMap<string, HoldKind>
 }
+
+/** refused: none of it may run; waiting: not started until what it waits for is there. */
+export type HoldKind = 'refused' | 'waiting'
 
 /** One action for the executor; each names its workload so results can be attributed. */
 export type Step =
@@ -36,7 +41,7 @@ export type Step =
   | { readonly kind: 'recreate'; readonly workload: string; readonly containerId: string }
   | { readonly kind: 'wait'; readonly workload: string; readonly until: number; readonly reason: 'restart-backoff' | 'pull-backoff' }
 
-export type RemoveReason = 'not-desired' | 'duplicate'
+export type RemoveReason = 'not-desired' | 'duplicate' | 'refused'
 export type StepKind = Step['kind']
 
 /**
@@ -57,11 +62,28 @@ export function planSteps(input: PlanInput): Step[] {
 
   for (const { workload, configHash } of [...input.desired].sort((a, b) => byCodeUnit(a.workload.name, b.workload.name))) {
     const containers = rankContainers(byWorkload.get(workload.name) ?? [], configHash)
+    const hold = input.held?.get(workload.name)
+    if (hold === 'refused') {
+      for (const container of containers) steps.push({ kind: 'remove', workload: workload.name, containerId: container.id, reason: 'refused' })
+      continue
+    }
     const [keep, ...extras] = containers
     for (const extra of extras) steps.push({ kind: 'remove', workload: workload.name, containerId: extra.id, reason: 'duplicate' })
-    steps.push(...stepsForWorkload(workload, configHash, keep, input))
+    steps.push(...(hold === 'waiting' ? stepsWhileWaiting(workload, configHash, keep, input) : stepsForWorkload(workload, configHash, keep, input)))
   }
   return steps
+}
+
+/**
+ * A workload waiting for a device gets its image ahead of time, so it starts as soon as the
+ * device is back, and nothing else: no create, start or recreate would succeed without the device.
+ */
+function stepsWhileWaiting(workload: Workload, configHash: string, container: ObservedContainer | undefined, input: PlanInput): Step[] {
+  const needsImage = container === undefined || container.configHash !== configHash
+  if (!needsImage || input.imagesPresent.has(workload.template.image)) return []
+  const backoffUntil = input.timing.get(workload.name)?.backoffUntil ?? 0
+  if (backoffUntil > input.now) return [{ kind: 'wait', workload: workload.name, until: backoffUntil, reason: 'pull-backoff' }]
+  return [{ kind: 'pull', workload: workload.name, image: workload.template.image }]
 }
 
 function stepsForWorkload(workload: Workload, configHash: string, container: ObservedContainer | undefined, input: PlanInput): Step[] {

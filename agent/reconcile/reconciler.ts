@@ -2,7 +2,8 @@ import type { Logger } from 'pino'
 import type { NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
 import { isoNow, steadyClock, type Clock } from '../../common/clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
-import type { ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
+import type { ContainerLogLimits, ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
+import { type Hold, type NodeAdmission, heldState, holdsFor } from './admission.js'
 import { configHash } from './config-hash.js'
 import { type BackOffTally, NO_BACKOFF, tallyRestart } from './backoff-events.js'
 import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
@@ -46,6 +47,10 @@ export interface ReconcilerOptions {
   readonly values?: WorkloadValuesSource
   /** The node's sealing public key, sent in every status so the hub can seal to it. */
   readonly sealingKey?: string
+  /** The node's policy and its devices: workloads asking for more are refused, those missing a device wait. Absent: every workload is admitted. */
+  readonly admission?: NodeAdmission
+  /** The node's container log bound for templates that set none. */
+  readonly logDefaults?: ContainerLogLimits
 }
 
 const LOG_LINES_ON_CRASH = 10
@@ -72,6 +77,12 @@ export class Reconciler {
   private readonly failedPulls = new Map<string, string>()
   /** What the last pass ran, local reverts applied: the restart policy of a copy is its running template's. */
   private effective = new Map<string, Workload>()
+  /** What the last pass held back (refused by policy, waiting for a device), and why. */
+  private holds = new Map<string, Hold>()
+  /** The hold reason each workload had in the last status sent, so a device leaving a running copy is reported. */
+  private readonly reportedHolds = new Map<string, string>()
+  /** The device set in the last status sent. */
+  private reportedDevices: string | null = null
   private passes = 0
   /** Whether a status went out since start: the first carries the sealing key even with nothing to run. */
   private statusSent = false
@@ -195,10 +206,13 @@ export class Reconciler {
     const decision = this.applyLocalRevert(view, observed, records)
     const desired: DesiredWorkload[] = decision.workloads.map((workload) => ({ workload, configHash: configHash(workload, nodeId) }))
     const byName = new Map(desired.map((d) => [d.workload.name, d]))
+    const admission = this.options.admission
+    this.holds = admission ? holdsFor(decision.workloads, admission.policy, admission.devices()) : new Map()
+    const held = new Map([...this.holds].map(([name, hold]) => [name, hold.kind]))
     // Before anything starts, and every pass: a container the engine restarts by itself finds its
     // files, also after a reboot emptied the tmpfs while the agent was down.
     this.prepareValues(desired)
-    const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady() })
+    const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady(), held })
     const actions = steps.filter((step) => step.kind !== 'wait')
     if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
     const outcomes = await executeSteps(steps, byName, {
@@ -208,6 +222,7 @@ export class Reconciler {
       extraLabels: this.options.extraLabels ?? {},
       stopping: this.stopping,
       values: this.values,
+      ...(this.options.logDefaults ? { logDefaults: this.options.logDefaults } : {}),
       onPullStart: (workload, image) => {
         this.pulling.add(workload)
         this.logger.info({ workload, image }, 'pulling image')
@@ -425,6 +440,8 @@ export class Reconciler {
     // The first pass always reports when there is a key to register: a node with nothing to run
     // (enrolled before nodes had keys) would otherwise never tell the hub what to seal its Secrets to.
     let changed = events.length > 0 || (!this.statusSent && this.options.sealingKey !== undefined)
+    const devices = this.options.admission?.devices().join('\n') ?? null
+    if (devices !== this.reportedDevices) changed = true
     // Why each workload is in its state ("crashed 3 times ...; backing off"), for the status.
     const reasons = new Map<string, string>()
     for (const { workload, configHash: hash } of byName.values()) {
@@ -439,8 +456,10 @@ export class Reconciler {
         lastExitCode: replaced ? null : (record?.exitCode ?? null),
         pulling: this.pulling.has(workload.name),
       }
-      const derived = deriveWorkloadState(workload, container, history, now)
+      const hold = this.holds.get(workload.name)
+      const derived = heldState(deriveWorkloadState(workload, container, history, now), hold, container !== undefined)
       if (derived.message) reasons.set(workload.name, derived.message)
+      if ((this.reportedHolds.get(workload.name) ?? null) !== (hold?.reason ?? null)) changed = true
       const next: WorkloadRecord = {
         name: workload.name,
         deployment: workload.deployment,
@@ -501,9 +520,16 @@ export class Reconciler {
       events.push(event(nodeId, clock, 'WorkloadRemoved', 'info', `${name}: removed (no longer desired)`, name))
     }
     if (!changed) return
-    for (const { workload } of byName.values()) this.reportedRestarts.set(workload.name, records.get(workload.name)?.restarts ?? 0)
+    for (const { workload } of byName.values()) {
+      this.reportedRestarts.set(workload.name, records.get(workload.name)?.restarts ?? 0)
+      const hold = this.holds.get(workload.name)
+      if (hold) this.reportedHolds.set(workload.name, hold.reason)
+      else this.reportedHolds.delete(workload.name)
+    }
+    this.reportedDevices = devices
     for (const name of removed) {
       this.reportedRestarts.delete(name)
+      this.reportedHolds.delete(name)
       this.backoffTallies.delete(name)
     }
     for (const e of events) outbox.push({ kind: 'event', body: e })
@@ -553,6 +579,7 @@ export class Reconciler {
       workloads,
       at: isoNow(this.options.clock),
       ...(this.options.sealingKey ? { sealingKey: this.options.sealingKey } : {}),
+      ...(this.options.admission ? { devices: [...this.options.admission.devices()].slice(0, 256), policy: this.options.admission.policy } : {}),
     }
   }
 

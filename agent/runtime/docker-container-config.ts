@@ -1,7 +1,10 @@
 import { type ContainerTemplate, DEFAULT_STOP_GRACE_MS, type HealthCheck, type RestartPolicy } from '../../protocol/index.js'
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
 import type { AuthConfig, ContainerCreateOptions, HealthConfig, HostConfig, RestartPolicy as DockerRestartPolicy } from './docker-engine-client.js'
-import { LABEL, type ContainerSpec, type ContainerValues, type RegistryCredentials } from './runtime.js'
+import { LABEL, type ContainerLogLimits, type ContainerSpec, type ContainerValues, type RegistryCredentials } from './runtime.js'
+
+/** A container's log bound when neither its template nor the node's firmware profile sets one. */
+export const DEFAULT_CONTAINER_LOGS: ContainerLogLimits = { maxSizeBytes: 10 * 1024 * 1024, maxFiles: 3 }
 
 /** Label on the named volumes the agent creates, beside LABEL.node. */
 export const VOLUME_LABEL = 'io.shoal.volume'
@@ -26,6 +29,7 @@ export function containerCreateOptions(spec: ContainerSpec): ContainerCreateOpti
     Tty: false,
     HostConfig: hostConfig(spec),
   }
+  if (template.securityContext?.user !== undefined) options.User = template.securityContext.user
   if (template.healthCheck) options.Healthcheck = healthcheck(template.healthCheck)
   if (template.stopSignal !== undefined) options.StopSignal = template.stopSignal
   if (template.stopGracePeriod !== undefined) options.StopTimeout = stopGraceSeconds(template)
@@ -163,17 +167,45 @@ function hostConfig(spec: ContainerSpec): HostConfig {
   if (template.volumes && template.volumes.length > 0) config.Mounts = template.volumes.map((volume) => mount(spec, volume))
   const bindings = portBindings(template)
   if (bindings) config.PortBindings = bindings
+  if (template.devices && template.devices.length > 0) {
+    config.Devices = template.devices.map((device) => ({
+      PathOnHost: device.path,
+      PathInContainer: device.containerPath ?? device.path,
+      CgroupPermissions: device.permissions ?? 'rwm',
+    }))
+  }
+  const security = template.securityContext
+  if (security?.privileged === true) config.Privileged = true
+  if (security?.capabilities?.add?.length) config.CapAdd = [...security.capabilities.add]
+  if (security?.capabilities?.drop?.length) config.CapDrop = [...security.capabilities.drop]
+  if (security?.readOnlyRootFilesystem === true) config.ReadonlyRootfs = true
+  if (template.tmpfs && template.tmpfs.length > 0) {
+    config.Tmpfs = Object.fromEntries(template.tmpfs.map((mount) => [mount.path, mount.size !== undefined ? `size=${memoryBytes(mount.size)}` : '']))
+  }
+  config.LogConfig = logConfig(template, spec.logDefaults ?? DEFAULT_CONTAINER_LOGS)
   return config
+}
+
+/**
+ * Docker's json-file driver with rotation: unbounded by default, it fills a board's flash. Named
+ * outright, so a daemon whose default driver is another one still caps the log (and the agent
+ * still reads it through the Engine API).
+ */
+export function logConfig(template: Pick<ContainerTemplate, 'logs'>, defaults: ContainerLogLimits): { Type: string; Config: Record<string, string> } {
+  const maxSize = template.logs?.maxSize !== undefined ? memoryBytes(template.logs.maxSize) : defaults.maxSizeBytes
+  const maxFiles = template.logs?.maxFiles ?? defaults.maxFiles
+  return { Type: 'json-file', Config: { 'max-size': String(maxSize), 'max-file': String(maxFiles) } }
 }
 
 type Mount = NonNullable<HostConfig['Mounts']>[number]
 
 /**
- * A named volume, or a read-only bind of the host directory holding a Config's or Secret's files
- * (a bind, not -v: the engine refuses to start the container when the directory is missing,
- * rather than making an empty one, so a container never runs without its Secret files).
+ * A named volume, a host path, or a read-only bind of the host directory holding a Config's or
+ * Secret's files (binds, not -v: the engine refuses to start the container when the source is
+ * missing rather than making an empty directory, so a container never runs without its files).
  */
 function mount(spec: ContainerSpec, volume: NonNullable<ContainerTemplate['volumes']>[number]): Mount {
+  if (volume.hostPath !== undefined) return { Type: 'bind', Source: volume.hostPath, Target: volume.path, ReadOnly: volume.readOnly ?? false }
   if (volume.name !== undefined)
     return {
       Type: 'volume',

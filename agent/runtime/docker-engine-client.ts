@@ -379,7 +379,7 @@ export interface VolumeMount {
   VolumeOptions: { NoCopy: boolean; Labels: Record<string, string>; DriverConfig: { Name: string; Options: Record<string, string> } }
 }
 
-/** A host directory bound into the container (the files of a Config or Secret volume). */
+/** A host file or directory bound into the container (a hostPath volume, or the files of a Config or Secret volume). */
 export interface BindMount {
   Type: 'bind'
   Source: string
@@ -395,6 +395,14 @@ export interface HostConfig {
   DeviceRequests?: Array<{ Driver: string; Count: number; Capabilities: string[][] }>
   Mounts?: Array<VolumeMount | BindMount>
   PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>
+  Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>
+  Privileged?: boolean
+  CapAdd?: string[]
+  CapDrop?: string[]
+  ReadonlyRootfs?: boolean
+  /** Mount path → mount options such as `size=16777216`. */
+  Tmpfs?: Record<string, string>
+  LogConfig?: { Type: string; Config: Record<string, string> }
 }
 
 /** `POST /containers/create`: `name` goes in the query, the rest is the body. */
@@ -406,6 +414,8 @@ export interface ContainerCreateOptions {
   Entrypoint?: string[]
   Cmd?: string[]
   Tty: boolean
+  /** uid or uid:gid. */
+  User?: string
   HostConfig: HostConfig
   Healthcheck?: HealthConfig
   ExposedPorts?: Record<string, Record<string, never>>

@@ -68,6 +68,14 @@ export interface ContainerSpec {
   readonly extraLabels: Readonly<Record<string, string>>
   /** Present when the template refers to a Config or Secret. */
   readonly values?: ContainerValues
+  /** The node's bound on a container's log when the template sets none (the firmware profile's, or 10Mi x 3). */
+  readonly logDefaults?: ContainerLogLimits
+}
+
+/** How much log one container may keep on disk: files of maxSizeBytes, maxFiles of them. */
+export interface ContainerLogLimits {
+  readonly maxSizeBytes: number
+  readonly maxFiles: number
 }
 
 export interface PullProgress {

@@ -3,7 +3,17 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { pino } from 'pino'
-import { AgentConfigError, DATABASE_FILE, parseHubUrl, parseLabelList, parseNodeName, type AgentConfig } from '../../agent/config.js'
+import {
+  AgentConfigError,
+  DATABASE_FILE,
+  parseCapabilities,
+  parseDevicePatterns,
+  parseHostPaths,
+  parseHubUrl,
+  parseLabelList,
+  parseNodeName,
+  type AgentConfig,
+} from '../../agent/config.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
 import { systemClock } from '../../common/clock.js'
 import { UnsafeDataDirError } from '../../common/fs/private-files.js'
@@ -25,6 +35,10 @@ interface RunOptions {
   containerLabels?: string
   dockerSocket?: string
   resyncInterval: string
+  allowPrivileged?: boolean
+  allowCapability?: string
+  allowHostPath?: string
+  devicePattern?: string
 }
 
 export function agentCommand(io: CliIo): Command {
@@ -45,6 +59,16 @@ export function agentCommand(io: CliIo): Command {
     .option('--container-labels <k=v,...>', 'extra labels on every container this agent creates')
     .option('--docker-socket <path>', 'the Docker engine socket (default: DOCKER_HOST or /var/run/docker.sock)')
     .option('--resync-interval <ms>', 'how often to reconcile even without events', '30000')
+    .option('--allow-privileged', 'node policy: let privileged containers run here (default: refused)')
+    .option('--allow-capability <CAP,...>', 'node policy: capabilities containers may add, such as NET_ADMIN (ALL: any)')
+    .option(
+      '--allow-host-path <path[:rw],...>',
+      'node policy: host paths containers may mount, read-only unless :rw (besides /etc/localtime and /etc/timezone read-only)',
+    )
+    .option(
+      '--device-pattern <glob,...>',
+      "node policy: more devices containers may be given and the node reports, such as '/dev/ttyS*' (besides the usual ttyUSB, ttyACM, video, i2c, gpiochip, spidev)",
+    )
     .addHelpText(
       'after',
       `
@@ -54,6 +78,9 @@ Examples:
 
   # standalone: run the manifests in /etc/shoal/static, no hub at all
   shoal agent run --data-dir /var/lib/shoal --static-dir /etc/shoal/static
+
+  # a gateway whose VPN sidecar needs NET_ADMIN and whose app reads /srv/data
+  shoal agent run --data-dir /var/lib/shoal --hub http://hub.local:8080 --token TOKEN --allow-capability NET_ADMIN --allow-host-path /srv/data:rw
 
   # connect to a hub's broker with a pinned hub key
   shoal agent run --data-dir /var/lib/shoal --hub mqtt://hub.local:1883 --hub-key /etc/shoal/hub.pub --labels site=factory-7
@@ -165,6 +192,12 @@ function toConfig(options: RunOptions): AgentConfig {
       containerLabels: parseLabelList(options.containerLabels, '--container-labels'),
       dockerSocket: options.dockerSocket ?? null,
       resyncIntervalMs: resync,
+      policy: {
+        allowPrivileged: options.allowPrivileged === true,
+        allowCapabilities: parseCapabilities(options.allowCapability),
+        allowHostPaths: parseHostPaths(options.allowHostPath),
+        devicePatterns: parseDevicePatterns(options.devicePattern),
+      },
     }
   } catch (error) {
     if (error instanceof AgentConfigError) throw new CliError(error.message, ExitCode.usage)

@@ -17,6 +17,7 @@ function recordingAgent(options: { hub: boolean }): { parts: StoppableAgent; cal
   })
   const parts: StoppableAgent = {
     timers: sync('timers'),
+    devices: sync('devices'),
     images: sync('images'),
     sender: options.hub ? sync('sender') : null,
     desiredRetry: sync('desiredRetry'),
@@ -37,6 +38,7 @@ t.test('producers stop first, then the log server and the reconciler (awaited), 
   await stopAgent(parts)
   t.strictSame(calls, [
     'timers',
+    'devices',
     'images',
     'sender',
     'desiredRetry',
@@ -55,6 +57,7 @@ t.test('without a hub there is no sender, no link and no goodbye', async (t) => 
   await stopAgent(parts)
   t.strictSame(calls, [
     'timers',
+    'devices',
     'images',
     'desiredRetry',
     'logServer stopping',
