@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import {
+  DEFAULT_NODE_POLICY,
   desiredReplicas,
   encodeMessage,
   prepareSigningKey,
@@ -55,6 +56,8 @@ export function toSchedulerNode(node: NodeRecord): SchedulerNode {
     cordoned: node.cordoned,
     online: node.online,
     offlineSince: node.offlineSince ? Date.parse(node.offlineSince) : null,
+    devices: node.devices ?? [],
+    policy: node.policy ?? DEFAULT_NODE_POLICY,
   }
 }
 

@@ -1,4 +1,5 @@
 import { desiredReplicas, type DeploymentSpec } from '../../protocol/manifest.js'
+import { requiredDevices } from '../../protocol/node-policy.js'
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
 import type { Amounts, SchedulerDeployment, SchedulerNode } from './types.js'
 
@@ -14,6 +15,8 @@ export interface Demand {
   readonly topologyKey: string | null
   readonly dataRequired: readonly string[]
   readonly dataPreferred: readonly string[]
+  /** Every device path the copy needs on its node: `requires.devices` and the template's devices. */
+  readonly devices: readonly string[]
 }
 
 export function demandOf(deployment: SchedulerDeployment): Demand {
@@ -33,6 +36,7 @@ export function demandOf(deployment: SchedulerDeployment): Demand {
     topologyKey: spec.spread?.topologyKey ?? null,
     dataRequired: spec.affinity?.data?.required ?? [],
     dataPreferred: spec.affinity?.data?.preferred ?? [],
+    devices: requiredDevices(spec.requires?.devices, spec.template.devices),
   }
 }
 

@@ -8,8 +8,9 @@ import type { Placement } from './types.js'
 /**
  * First step of a pass, before anything new is placed: decide which current copies of one
  * deployment stay. A copy goes when its node no longer meets the deployment's eligibility checks
- * (selector, arch, capabilities, profile, required data), when it is a second copy on one node,
- * or when the deployment wants fewer copies than it has. Cordoned and offline nodes keep theirs.
+ * (selector, arch, capabilities, profile, required data, node policy), when it is a second copy on
+ * one node, or when the deployment wants fewer copies than it has. Cordoned and offline nodes keep
+ * theirs, and so does a node whose device went away (the agent reports that on the copy).
  */
 export function keepCurrent(work: Work, current: readonly Placement[], context: PassContext): void {
   const { demand } = work

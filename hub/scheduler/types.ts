@@ -1,4 +1,5 @@
 import type { DeploymentSpec } from '../../protocol/manifest.js'
+import type { NodePolicy } from '../../protocol/node-policy.js'
 
 /** Amounts of the resources the scheduler counts. CPU in millicores, memory in bytes. */
 export interface Amounts {
@@ -21,6 +22,10 @@ export interface SchedulerNode {
   readonly online: boolean
   /** Milliseconds since the epoch when the node went offline; null while online or when unknown. */
   readonly offlineSince: number | null
+  /** Device paths the node last reported present (those its policy's patterns match); empty when it never reported any. */
+  readonly devices: readonly string[]
+  /** What the node lets its containers have; DEFAULT_NODE_POLICY for a node that never reported one. */
+  readonly policy: NodePolicy
 }
 
 export interface SchedulerDeployment {
@@ -39,7 +44,7 @@ export interface Placement {
   readonly replica: number
 }
 
-export type CheckName = 'selector' | 'arch' | 'capabilities' | 'profile' | 'data-affinity' | 'cordoned' | 'ready' | 'resources'
+export type CheckName = 'selector' | 'arch' | 'capabilities' | 'profile' | 'data-affinity' | 'policy' | 'devices' | 'cordoned' | 'ready' | 'resources'
 
 /**
  * Why one check turned a node down. `reason` is written for several nodes

@@ -2,6 +2,7 @@
 // order gives the same output, the output is a fixed point, and the rules hold on every result.
 import t from 'tap'
 import { DeploymentSpec } from '../../protocol/manifest.js'
+import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import { cpuMillis, memoryBytes } from '../../protocol/quantity.js'
 import { explainNode, schedule, type Placement, type ScheduleResult, type SchedulerDeployment, type SchedulerNode } from '../../hub/scheduler/index.js'
 import { prng } from '../support/prng.js'
@@ -43,6 +44,10 @@ function randomNode(rand: Rand, id: string): SchedulerNode {
     cordoned: chance(rand, 0.1),
     online,
     offlineSince: online ? null : chance(rand, 0.1) ? null : NOW - int(rand, 0, 20) * MINUTE,
+    devices: shuffle(rand, ['/dev/ttyUSB0', '/dev/video0'])
+      .slice(0, int(rand, 0, 2))
+      .sort(),
+    policy: chance(rand, 0.3) ? { ...DEFAULT_NODE_POLICY, privileged: true } : DEFAULT_NODE_POLICY,
   }
 }
 
@@ -61,6 +66,7 @@ function randomDeployment(rand: Rand, name: string): SchedulerDeployment {
   if (chance(rand, 0.2)) requires['arch'] = [pick(rand, ['amd64', 'arm64'])]
   if (chance(rand, 0.2)) requires['capabilities'] = [pick(rand, ['gpu', 'cuda'])]
   if (chance(rand, 0.1)) requires['profiles'] = [pick(rand, ['raspberry-pi-4', 'jetson-orin-nano'])]
+  if (chance(rand, 0.15)) requires['devices'] = [pick(rand, ['/dev/ttyUSB0', '/dev/video0'])]
   const data: Record<string, string[]> = {}
   if (chance(rand, 0.15)) data['required'] = [pick(rand, ['ticks', 'video'])]
   if (chance(rand, 0.3)) data['preferred'] = [pick(rand, ['ticks', 'logs', 'video'])]
@@ -75,7 +81,7 @@ function randomDeployment(rand: Rand, name: string): SchedulerDeployment {
     ...(chance(rand, 0.5) ? { spread: { topologyKey: 'site' } } : {}),
     affinity: { data },
     offlineGrace: pick(rand, ['1m', '5m', '10m']),
-    template: { image: `registry.example/${name}:1`, resources },
+    template: { image: `registry.example/${name}:1`, resources, ...(chance(rand, 0.1) ? { securityContext: { privileged: true } } : {}) },
   })
   return { name, revision: 1, spec }
 }
@@ -101,7 +107,7 @@ function serialize(result: ScheduleResult): string {
   return JSON.stringify({ placements: result.placements, perDeployment: [...result.perDeployment], removed: result.removed })
 }
 
-const ELIGIBILITY = new Set(['selector', 'arch', 'capabilities', 'profile', 'data-affinity'])
+const ELIGIBILITY = new Set(['selector', 'arch', 'capabilities', 'profile', 'data-affinity', 'policy'])
 
 /** The rules every result must obey; returns the first broken one, or null. */
 function violation(
@@ -150,6 +156,8 @@ function violation(
     for (const p of out.added) {
       const n = byId.get(p.nodeId) as SchedulerNode
       if (!n.online || n.cordoned) return `${deployment.name}: new copy on offline or cordoned ${n.id}`
+      const missing = (deployment.spec.requires?.devices ?? []).filter((device) => !n.devices.includes(device))
+      if (missing.length > 0) return `${deployment.name}: new copy on ${n.id}, which lacks ${missing.join(', ')}`
     }
     if (!deep) continue
     const context = { deployments, nodes, placements: result.placements, now }

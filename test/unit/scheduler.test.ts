@@ -2,6 +2,7 @@ import t from 'tap'
 import type { z } from 'zod'
 import { DeploymentSpec } from '../../protocol/manifest.js'
 import type { Resources } from '../../protocol/container-template.js'
+import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import {
   SchedulerInputError,
   explainNode,
@@ -24,7 +25,7 @@ type NodeOptions = Partial<Omit<SchedulerNode, 'id' | 'capacity' | 'reserved'>> 
   reserved?: Partial<SchedulerNode['reserved']>
 }
 
-/** A node with 4 CPUs, 8 GiB, no GPU, no reservation, online and uncordoned unless told otherwise. */
+/** A node with 4 CPUs, 8 GiB, no GPU, no reservation, no devices, the default policy, online and uncordoned unless told otherwise. */
 function node(id: string, options: NodeOptions = {}): SchedulerNode {
   const { capacity, reserved, ...rest } = options
   return {
@@ -36,6 +37,8 @@ function node(id: string, options: NodeOptions = {}): SchedulerNode {
     cordoned: false,
     online: true,
     offlineSince: null,
+    devices: [],
+    policy: DEFAULT_NODE_POLICY,
     ...rest,
     capacity: { cpuMillis: 4000, memoryBytes: 8 * Gi, gpus: 0, ...capacity },
     reserved: { cpuMillis: 0, memoryBytes: 0, ...reserved },

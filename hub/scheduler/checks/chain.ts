@@ -2,14 +2,16 @@ import type { Demand } from '../demand.js'
 import type { Amounts, Rejection, SchedulerNode } from '../types.js'
 import type { Checker, CheckKind } from './checker.js'
 import { dataAffinityCheck } from './data-affinity.js'
+import { devicesCheck, policyCheck } from './node-policy.js'
 import { cordonedCheck, readyCheck } from './node-state.js'
 import { archCheck, capabilitiesCheck, profileCheck } from './requirements.js'
 import { resourcesCheck } from './resources.js'
 import { selectorCheck } from './selector.js'
 
 /**
- * Every feasibility check in the order a node meets them: what the node is first, then its
- * state, then its room. A node is counted under the first check it fails.
+ * Every feasibility check in the order a node meets them: what the node is first (its policy
+ * among that), then what it has plugged in, its state, then its room. A node is counted under
+ * the first check it fails.
  */
 export const CHECKS: readonly Checker[] = [
   selectorCheck,
@@ -17,6 +19,8 @@ export const CHECKS: readonly Checker[] = [
   capabilitiesCheck,
   profileCheck,
   dataAffinityCheck,
+  policyCheck,
+  devicesCheck,
   cordonedCheck,
   readyCheck,
   resourcesCheck,
