@@ -19,6 +19,8 @@ interface NodeView {
   readonly labels: Record<string, string>
   readonly cordoned: boolean
   readonly condition: { readonly type: string }
+  readonly devices: readonly string[] | null
+  readonly policy: { readonly privileged: boolean; readonly reported: boolean }
 }
 
 const DEPLOYMENT = 'console-ticker'
@@ -207,6 +209,13 @@ t.test('opens a node: inventory, labels, cordon, workloads, logs', async (t) => 
   const node = await hub.api<NodeView>('GET', `/api/v1/nodes/${alpha.nodeId}`)
   t.equal(node.labels.tier, 'edge', 'the hub stored the label')
   t.equal(node.labels.site, 'alpha', 'and kept the others')
+
+  // Devices and policy, as the agent reported them (its default policy: nothing privileged).
+  await waitFor(async () => (await hub.api<NodeView>('GET', `/api/v1/nodes/${alpha.nodeId}`)).policy.reported, { what: 'the agent to report its policy' })
+  const facts = page.getByRole('region', { name: 'Devices and policy' })
+  await waitFor(async () => (await text(facts)).includes('/etc/localtime (read-only)'), { what: 'the node policy on the page' })
+  t.match(await text(facts), /Privileged\s*not allowed/, 'privileged containers are not allowed')
+  t.notMatch(await text(facts), /never reported/, "the policy is the node's own")
 
   // Cordon and uncordon.
   const heading = page.getByRole('heading', { level: 1 })
