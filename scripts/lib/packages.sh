@@ -13,8 +13,8 @@ SHOAL_BINARIES=(
   "chromium chromium"
   # libfaketime, to start an agent with its clock in the past (a board without an RTC)
   "faketime faketime"
-  # a pseudo-terminal pair standing in for a USB serial adapter (device passthrough tests)
-  "socat socat"
+  # a loop device stands in for a USB adapter in the device passthrough tests
+  "losetup mount"
 )
 
 missing_packages() {
