@@ -345,6 +345,8 @@ export interface HubAgentOptions {
   readonly dir?: string
   /** A network namespace (made by the test) to run the agent in; the hub must listen on an address it reaches. */
   readonly netns?: string
+  /** More `shoal agent run` flags (node policy, device patterns). */
+  readonly extraArgs?: readonly string[]
 }
 
 /**
@@ -367,6 +369,7 @@ export async function startHubAgent(t: AgentTestLike, hub: HubProcess, options: 
   const labels = Object.entries(options.labels ?? {})
   if (labels.length > 0) extraArgs.push('--labels', labels.map(([k, v]) => `${k}=${v}`).join(','))
   if (options.profile) extraArgs.push('--profile', options.profile)
+  extraArgs.push(...(options.extraArgs ?? []))
   return startAgentProcess(t, {
     nodeId: options.name,
     dataDir,
