@@ -14,6 +14,7 @@ import type { ContainerTemplateInput } from '../../protocol/container-template.j
 import { DeploymentSpec } from '../../protocol/manifest.js'
 import { DEFAULT_NODE_POLICY, type NodePolicy } from '../../protocol/node-policy.js'
 import { nodeRecord } from '../support/hub-nodes.js'
+import { schedulerNode } from '../support/scheduler-nodes.js'
 
 const NOW = 1_700_000_000_000
 const USB = '/dev/ttyUSB0'
@@ -24,23 +25,7 @@ const PERMISSIVE: NodePolicy = {
   devices: ['/dev/*'],
 }
 
-function node(id: string, options: Partial<Omit<SchedulerNode, 'id'>> = {}): SchedulerNode {
-  return {
-    id,
-    labels: {},
-    capabilities: [],
-    arch: 'amd64',
-    profile: 'generic-amd64',
-    capacity: { cpuMillis: 4000, memoryBytes: 8 * 2 ** 30, gpus: 0 },
-    reserved: { cpuMillis: 0, memoryBytes: 0 },
-    cordoned: false,
-    online: true,
-    offlineSince: null,
-    devices: [],
-    policy: DEFAULT_NODE_POLICY,
-    ...options,
-  }
-}
+const node = schedulerNode
 
 type Options = Omit<z.input<typeof DeploymentSpec>, 'template'> & { template?: Omit<ContainerTemplateInput, 'image'> }
 

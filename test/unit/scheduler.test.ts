@@ -2,7 +2,6 @@ import t from 'tap'
 import type { z } from 'zod'
 import { DeploymentSpec } from '../../protocol/manifest.js'
 import type { Resources } from '../../protocol/container-template.js'
-import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import {
   SchedulerInputError,
   explainNode,
@@ -12,6 +11,7 @@ import {
   type SchedulerDeployment,
   type SchedulerNode,
 } from '../../hub/scheduler/index.js'
+import { type SchedulerNodeOptions, schedulerNode } from '../support/scheduler-nodes.js'
 
 // ---------------------------------------------------------------- builders
 
@@ -20,33 +20,10 @@ const Gi = 1024 ** 3
 const MINUTE = 60_000
 const NOW = 1_700_000_000_000
 
-type NodeOptions = Partial<Omit<SchedulerNode, 'id' | 'capacity' | 'reserved'>> & {
-  capacity?: Partial<SchedulerNode['capacity']>
-  reserved?: Partial<SchedulerNode['reserved']>
-}
-
-/** A node with 4 CPUs, 8 GiB, no GPU, no reservation, no devices, the default policy, online and uncordoned unless told otherwise. */
-function node(id: string, options: NodeOptions = {}): SchedulerNode {
-  const { capacity, reserved, ...rest } = options
-  return {
-    id,
-    labels: {},
-    capabilities: [],
-    arch: 'amd64',
-    profile: 'generic-amd64',
-    cordoned: false,
-    online: true,
-    offlineSince: null,
-    devices: [],
-    policy: DEFAULT_NODE_POLICY,
-    ...rest,
-    capacity: { cpuMillis: 4000, memoryBytes: 8 * Gi, gpus: 0, ...capacity },
-    reserved: { cpuMillis: 0, memoryBytes: 0, ...reserved },
-  }
-}
+const node = schedulerNode
 
 /** A node offline for `minutes` before NOW. */
-function offline(id: string, minutes: number, options: NodeOptions = {}): SchedulerNode {
+function offline(id: string, minutes: number, options: SchedulerNodeOptions = {}): SchedulerNode {
   return node(id, { ...options, online: false, offlineSince: NOW - minutes * MINUTE })
 }
 
