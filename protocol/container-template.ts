@@ -13,8 +13,14 @@ const Port = z.number().int().min(1).max(65535)
 export const HealthCheck = z
   .strictObject({
     exec: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
-    http: z.strictObject({ port: Port, path: z.string().startsWith('/').default('/'), host: z.string().default('127.0.0.1') }).optional(),
-    tcp: z.strictObject({ port: Port, host: z.string().default('127.0.0.1') }).optional(),
+    http: z
+      .strictObject({ port: Port, path: z.string().startsWith('/').default('/'), host: z.string().default('127.0.0.1') })
+      .optional()
+      .describe("a GET answered 200-399 passes; on bridge networking 127.0.0.1 means the container's address"),
+    tcp: z
+      .strictObject({ port: Port, host: z.string().default('127.0.0.1') })
+      .optional()
+      .describe("a connection accepted passes; on bridge networking 127.0.0.1 means the container's address"),
     interval: Duration.default('10s'),
     timeout: Duration.default('5s'),
     retries: z.number().int().min(1).max(100).default(3),
@@ -165,7 +171,12 @@ export const ContainerTemplate = z.strictObject({
   logs: ContainerLogs.optional(),
   resources: Resources.optional(),
   restartPolicy: RestartPolicy.default('always'),
-  healthCheck: HealthCheck.optional(),
+  healthCheck: HealthCheck.optional().describe(
+    'liveness: whether the copy works; http and tcp checks are run by the agent (no tools needed in the image), exec checks inside the container',
+  ),
+  readiness: HealthCheck.optional().describe(
+    'whether the copy may take work: a running copy that fails it is reported not ready, and rollouts wait for it; run by the agent (exec through the engine)',
+  ),
   network: NetworkMode.default('host').describe('edge devices usually share the host network'),
   pullCredentials: PullCredentials.optional(),
   // No defaults here: a default would change the config hash of every existing workload, and

@@ -25,6 +25,10 @@ export const WorkloadStatus = z.strictObject({
   revision: z.number().int().min(1),
   state: WorkloadState,
   health: HealthState,
+  ready: z
+    .boolean()
+    .optional()
+    .describe('running, not unhealthy, and passing its readiness check if it has one (absent from older agents: judged from state and health)'),
   containerId: z.string().max(128).optional(),
   restarts: z.number().int().nonnegative(),
   exitCode: z.number().int().optional(),

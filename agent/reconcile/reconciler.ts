@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
+import type { HealthState, NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
 import { isoNow, steadyClock, type Clock } from '../../common/clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
 import type { ContainerLogLimits, ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
@@ -9,7 +9,10 @@ import { type BackOffTally, NO_BACKOFF, tallyRestart } from './backoff-events.js
 import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
 import { executeSteps, type StepOutcome } from './executor.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
-import { deriveWorkloadState } from './workload-status.js'
+import { deriveWorkloadState, isReady } from './workload-status.js'
+import { agentRunsLiveness, probesFor } from '../probes/probe-plan.js'
+import { FIRST_PROBE_STATE } from '../probes/probe-state.js'
+import { Prober, type ProbeTarget } from '../probes/prober.js'
 import {
   changesStore,
   decideLocalRevert,
@@ -103,10 +106,15 @@ export class Reconciler {
    * nothing. Wall time (clock.now()) is only for the timestamps reports carry.
    */
   private readonly steady: () => number
+  /** The http, tcp and readiness checks the agent runs itself; a change asks for a pass, which reports it. */
+  private readonly prober: Prober
+  /** Whether each workload was ready in the last status sent. */
+  private readonly reportedReady = new Map<string, boolean>()
 
   constructor(private readonly options: ReconcilerOptions) {
     this.logger = options.logger.child({ component: 'reconciler' })
     this.steady = steadyClock(options.clock)
+    this.prober = new Prober({ runtime: options.runtime, logger: options.logger, now: this.steady, onChange: () => this.request('probe') })
   }
 
   start(): void {
@@ -120,6 +128,7 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true
     this.events.abort()
+    this.prober.stop()
     if (this.timer) clearInterval(this.timer)
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     if (this.retryTimer) clearTimeout(this.retryTimer)
@@ -235,6 +244,7 @@ export class Reconciler {
     this.scheduleWake(steps)
     const after = actions.length > 0 ? await runtime.list(nodeId) : observed
     this.pruneValues(view, desired, after)
+    this.prober.sync(probeTargets(byName, after))
     await this.recordStatusWithLogs(view, byName, after, extraEvents)
     // A failure this pass recorded may call for a revert: decide it now, not at the next event or timer.
     if (view.workloads.some((w) => w.fallback) && !this.options.hubReachable()) {
@@ -444,8 +454,13 @@ export class Reconciler {
     if (devices !== this.reportedDevices) changed = true
     // Why each workload is in its state ("crashed 3 times ...; backing off"), for the status.
     const reasons = new Map<string, string>()
+    const readiness = new Map<string, boolean>()
     for (const { workload, configHash: hash } of byName.values()) {
-      const container = observed.find((c) => c.workload === workload.name)
+      const probed = this.probed(
+        workload,
+        observed.find((c) => c.workload === workload.name),
+      )
+      const container = probed.container
       const record = records.get(workload.name)
       // Another config means another container (a rollout, a local revert): the crashes of the
       // one it replaces say nothing about it, and would report a healthy copy as crash-looping.
@@ -458,7 +473,18 @@ export class Reconciler {
       }
       const hold = this.holds.get(workload.name)
       const derived = heldState(deriveWorkloadState(workload, container, history, now), hold, container !== undefined)
-      if (derived.message) reasons.set(workload.name, derived.message)
+      const message = derived.message ?? (derived.state === 'running' ? probed.reason : null)
+      if (message) reasons.set(workload.name, message)
+      const ready = isReady(derived.state, derived.health, probed.readiness)
+      readiness.set(workload.name, ready)
+      const wasReady = this.reportedReady.get(workload.name)
+      if (wasReady !== ready) {
+        changed = true
+        if (wasReady !== undefined && workload.template.readiness) {
+          const why = ready ? 'ready' : `not ready${probed.reason ? ` (${probed.reason})` : ''}`
+          events.push(event(nodeId, clock, 'WorkloadReadinessChanged', ready ? 'info' : 'warning', `${workload.name}: ${why}`, workload.name, { ready }))
+        }
+      }
       if ((this.reportedHolds.get(workload.name) ?? null) !== (hold?.reason ?? null)) changed = true
       const next: WorkloadRecord = {
         name: workload.name,
@@ -521,6 +547,7 @@ export class Reconciler {
     }
     if (!changed) return
     for (const { workload } of byName.values()) {
+      this.reportedReady.set(workload.name, readiness.get(workload.name) ?? false)
       this.reportedRestarts.set(workload.name, records.get(workload.name)?.restarts ?? 0)
       const hold = this.holds.get(workload.name)
       if (hold) this.reportedHolds.set(workload.name, hold.reason)
@@ -529,13 +556,14 @@ export class Reconciler {
     this.reportedDevices = devices
     for (const name of removed) {
       this.reportedRestarts.delete(name)
+      this.reportedReady.delete(name)
       this.reportedHolds.delete(name)
       this.backoffTallies.delete(name)
     }
     for (const e of events) outbox.push({ kind: 'event', body: e })
     outbox.push({
       kind: 'status',
-      body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs, reasons),
+      body: this.snapshot(view, byName, observed, new Map([...records, ...upserts.map((u) => [u.name, u] as const)]), lastLogs, reasons, readiness),
     })
     store.record({ upsert: upserts, remove: removed, outbox })
     this.statusSent = true
@@ -548,6 +576,7 @@ export class Reconciler {
     records: ReadonlyMap<string, WorkloadRecord>,
     lastLogs: ReadonlyMap<string, string[]>,
     reasons: ReadonlyMap<string, string>,
+    readiness: ReadonlyMap<string, boolean>,
   ): NodeStatus {
     const workloads: WorkloadStatus[] = []
     const reverts = new Map(this.options.store.localReverts().map((r) => [r.workload, r]))
@@ -563,6 +592,7 @@ export class Reconciler {
         revision: record.revision,
         state: record.state,
         health: record.health,
+        ready: readiness.get(workload.name) ?? false,
         ...(container ? { containerId: container.id } : {}),
         restarts: record.restarts,
         ...(record.exitCode !== null ? { exitCode: record.exitCode } : {}),
@@ -581,6 +611,27 @@ export class Reconciler {
       ...(this.options.sealingKey ? { sealingKey: this.options.sealingKey } : {}),
       ...(this.options.admission ? { devices: [...this.options.admission.devices()].slice(0, 256), policy: this.options.admission.policy } : {}),
     }
+  }
+
+  /**
+   * A running container as the agent's own probes see it: their liveness replaces the engine's
+   * health (the engine runs no check then), and the readiness check's status, with the reason a
+   * failing one gives.
+   */
+  private probed(
+    workload: Workload,
+    raw: ObservedContainer | undefined,
+  ): { readonly container: ObservedContainer | undefined; readonly readiness: HealthState | null; readonly reason: string | null } {
+    if (raw === undefined || raw.state !== 'running') return { container: raw, readiness: null, reason: null }
+    const liveness = agentRunsLiveness(workload.template) ? (this.prober.status(raw.id, 'liveness') ?? FIRST_PROBE_STATE) : null
+    const ready = workload.template.readiness ? (this.prober.status(raw.id, 'readiness') ?? FIRST_PROBE_STATE) : null
+    const reason =
+      liveness?.status === 'unhealthy'
+        ? `health check failing: ${liveness.lastError ?? 'unknown'}`
+        : ready !== null && ready.status !== 'healthy'
+          ? `not ready: ${ready.lastError ?? 'readiness check starting'}`
+          : null
+    return { container: liveness ? { ...raw, health: liveness.status } : raw, readiness: ready?.status ?? null, reason }
   }
 
   private async lastLogLines(containerId: string): Promise<string[]> {
@@ -672,6 +723,18 @@ export class Reconciler {
     this.wakeTimer = setTimeout(() => this.request('backoff-elapsed'), delay)
     this.wakeTimer.unref()
   }
+}
+
+/** The running containers of the desired config that have checks the agent runs. */
+function probeTargets(byName: ReadonlyMap<string, DesiredWorkload>, observed: readonly ObservedContainer[]): ProbeTarget[] {
+  const targets: ProbeTarget[] = []
+  for (const container of observed) {
+    const desired = byName.get(container.workload)
+    if (!desired || container.state !== 'running' || container.configHash !== desired.configHash) continue
+    const probes = probesFor(desired.workload.template, container.address ?? null)
+    if (probes.length > 0) targets.push({ workload: container.workload, containerId: container.id, startedAt: container.startedAt, probes })
+  }
+  return targets
 }
 
 function baseRecord(desired: DesiredWorkload, record: WorkloadRecord | null, clock: Clock): WorkloadRecord {

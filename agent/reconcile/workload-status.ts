@@ -65,3 +65,11 @@ export function deriveWorkloadState(workload: Workload, container: ObservedConta
 function crashMessage(history: WorkloadHistory, exitCode: number | null): string {
   return `crashed ${history.recentCrashes.length} times in the last 5 minutes (last exit code ${exitCode ?? 'unknown'}); backing off`
 }
+
+/**
+ * Whether a copy may take work: running, its liveness neither starting nor failing, and its
+ * readiness check (if it has one, as the agent last ran it) passing. Pure.
+ */
+export function isReady(state: WorkloadState, health: HealthState, readiness: HealthState | null): boolean {
+  return state === 'running' && health !== 'starting' && health !== 'unhealthy' && (readiness === null || readiness === 'healthy')
+}

@@ -2,6 +2,7 @@ import { type ContainerTemplate, DEFAULT_STOP_GRACE_MS, type HealthCheck, type R
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
 import type { AuthConfig, ContainerCreateOptions, HealthConfig, HostConfig, RestartPolicy as DockerRestartPolicy } from './docker-engine-client.js'
 import { LABEL, type ContainerLogLimits, type ContainerSpec, type ContainerValues, type RegistryCredentials } from './runtime.js'
+import { agentRunsLiveness, inContainerProbeScript } from '../probes/probe-plan.js'
 
 /** A container's log bound when neither its template nor the node's firmware profile sets one. */
 export const DEFAULT_CONTAINER_LOGS: ContainerLogLimits = { maxSizeBytes: 10 * 1024 * 1024, maxFiles: 3 }
@@ -30,7 +31,7 @@ export function containerCreateOptions(spec: ContainerSpec): ContainerCreateOpti
     HostConfig: hostConfig(spec),
   }
   if (template.securityContext?.user !== undefined) options.User = template.securityContext.user
-  if (template.healthCheck) options.Healthcheck = healthcheck(template.healthCheck)
+  if (template.healthCheck && !agentRunsLiveness(template)) options.Healthcheck = healthcheck(template.healthCheck)
   if (template.stopSignal !== undefined) options.StopSignal = template.stopSignal
   if (template.stopGracePeriod !== undefined) options.StopTimeout = stopGraceSeconds(template)
   const exposed = exposedPorts(template)
@@ -100,35 +101,18 @@ export function restartPolicy(policy: RestartPolicy): DockerRestartPolicy {
 }
 
 /**
- * A Docker health check, which the engine runs inside the container. The http and tcp probes
- * are shell one-liners, so they need tools in the image: http needs wget or curl, tcp needs
- * nc (busybox has both). The probe's timeout is Docker's `Timeout`, which kills the probe;
- * no tool-level timeout flags, because busybox 1.35's `wget -T` crashes.
+ * A Docker health check, which the engine runs inside the container: exec checks, and http and
+ * tcp checks only on `network: none` (elsewhere the agent runs those itself, see probe-plan.ts).
+ * The probe's timeout is Docker's `Timeout`, which kills the probe.
  */
 export function healthcheck(check: HealthCheck): HealthConfig {
   return {
-    Test: healthTest(check),
+    Test: check.exec ? ['CMD', ...check.exec.command] : ['CMD-SHELL', inContainerProbeScript(check)],
     Interval: durationMs(check.interval) * NANOS_PER_MS,
     Timeout: durationMs(check.timeout) * NANOS_PER_MS,
     StartPeriod: durationMs(check.startPeriod) * NANOS_PER_MS,
     Retries: check.retries,
   }
-}
-
-function healthTest(check: HealthCheck): string[] {
-  if (check.exec) return ['CMD', ...check.exec.command]
-  if (check.http) {
-    const url = shellQuote(`http://${urlHost(check.http.host)}:${check.http.port}${check.http.path}`)
-    return ['CMD-SHELL', `if command -v wget >/dev/null 2>&1; then wget -q -O /dev/null ${url}; else curl -fsS -o /dev/null ${url}; fi`]
-  }
-  if (check.tcp) {
-    const host = shellQuote(check.tcp.host)
-    const port = String(check.tcp.port)
-    // `nc -z` for netcat-openbsd/-traditional; busybox's small nc has no -z but runs a
-    // program once connected (the -e goes after host and port there).
-    return ['CMD-SHELL', `nc -z ${host} ${port} >/dev/null 2>&1 || nc ${host} ${port} -e true </dev/null >/dev/null 2>&1`]
-  }
-  throw new RangeError('a health check needs exactly one of exec, http or tcp')
 }
 
 /** The X-Registry-Auth body for a pull; none without credentials. */
@@ -146,12 +130,6 @@ export function registryOf(image: string): string {
 }
 
 /** Single-quoted for sh: host and path come from a manifest and must never run as shell. */
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`
-}
-
-const urlHost = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host)
-
 function hostConfig(spec: ContainerSpec): HostConfig {
   const template = spec.workload.template
   const config: HostConfig = {

@@ -132,6 +132,21 @@ export class DockerEngineClient {
     await this.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: options.force, v: options.volumes }, timeoutMs: REMOVE_TIMEOUT_MS })
   }
 
+  /** A command to run in a running container, not started yet; its output is not attached (a probe needs only the exit code). */
+  async createExec(id: string, command: readonly string[]): Promise<string> {
+    const body = { Cmd: command, AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false }
+    return (await this.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, { body })).Id
+  }
+
+  /** Starts it detached: the engine answers at once, inspectExec says when it ended. */
+  async startExec(execId: string): Promise<void> {
+    await this.call('POST', `/exec/${encodeURIComponent(execId)}/start`, { body: { Detach: true, Tty: false } })
+  }
+
+  inspectExec(execId: string): Promise<ExecInspect> {
+    return this.json('GET', `/exec/${encodeURIComponent(execId)}/json`)
+  }
+
   /** The whole log so far, raw (multiplexed unless the container has a TTY). */
   containerLogs(id: string, query: LogQuery): Promise<Buffer> {
     return this.call('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: { ...query, follow: false } })
@@ -341,6 +356,12 @@ export interface ContainerInspect {
     readonly FinishedAt?: string
     readonly Health?: { readonly Status?: string }
   }
+  readonly NetworkSettings?: { readonly Networks?: Readonly<Record<string, { readonly IPAddress?: string }>> | null } | null
+}
+
+export interface ExecInspect {
+  readonly Running: boolean
+  readonly ExitCode: number | null
 }
 
 export interface ImageSummary {

@@ -16,6 +16,7 @@ export function observedFromInspect(info: ContainerInspect): ObservedContainer {
   const health = info.State.Health?.Status
   const configVersions = parseVersionLabel(labels[LABEL.configVersions])
   const secretVersions = parseVersionLabel(labels[LABEL.secretVersions])
+  const address = Object.values(info.NetworkSettings?.Networks ?? {}).find((network) => network.IPAddress)?.IPAddress
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
@@ -32,6 +33,7 @@ export function observedFromInspect(info: ContainerInspect): ObservedContainer {
     finishedAt: dockerTime(info.State.FinishedAt),
     ...(configVersions ? { configVersions } : {}),
     ...(secretVersions ? { secretVersions } : {}),
+    ...(address ? { address } : {}),
   }
 }
 

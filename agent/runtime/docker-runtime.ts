@@ -33,6 +33,9 @@ export interface DockerRuntimeOptions {
 
 /** Parallel inspects in list(): enough to hide latency, few enough not to queue up the engine. */
 const INSPECT_CONCURRENCY = 8
+/** An exec probe's end is polled at 20 ms, 40 ms ... 250 ms: quick commands are seen quickly. */
+const EXEC_POLL_FIRST_MS = 20
+const EXEC_POLL_MAX_MS = 250
 
 /**
  * Connect to the engine (lazily: nothing is sent until the first call). Rejects when the
@@ -193,6 +196,27 @@ export class DockerRuntime implements ContainerRuntime {
       if (status === 409 && /already in progress/i.test(engineMessage(error))) return
       throw toRuntimeError(error, `remove container ${containerId}`, 'failed', { containerId })
     }
+  }
+
+  /** Polls the detached exec: its output is not needed, and polling needs no stream hijacking. */
+  async exec(containerId: string, command: readonly string[], timeoutMs: number): Promise<number> {
+    const what = `exec in container ${containerId}`
+    const deadline = Date.now() + timeoutMs
+    try {
+      const execId = await this.docker.createExec(containerId, command)
+      await this.docker.startExec(execId)
+      for (let wait = EXEC_POLL_FIRST_MS; ; wait = Math.min(wait * 2, EXEC_POLL_MAX_MS)) {
+        const state = await this.docker.inspectExec(execId)
+        if (!state.Running && state.ExitCode !== null) return state.ExitCode
+        if (Date.now() >= deadline) break
+        await new Promise((resolve) => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - Date.now()))))
+      }
+    } catch (error) {
+      if (httpStatus(error) === 404) throw new RuntimeError('not-found', `${what}: no such container`, { containerId })
+      if (httpStatus(error) === 409) throw new RuntimeError('conflict', `${what}: ${engineMessage(error)}`, { containerId })
+      throw toRuntimeError(error, what, 'failed', { containerId })
+    }
+    throw new RuntimeError('timeout', `${what}: ${command.join(' ')} did not finish within ${timeoutMs} ms`, { containerId })
   }
 
   /** Lines of both streams in the engine's order; with `follow`, until the signal aborts or the container stops. */

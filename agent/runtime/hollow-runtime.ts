@@ -155,6 +155,12 @@ export class HollowRuntime implements ContainerRuntime {
   }
 
   /** Events for this node's containers until the signal aborts. */
+  /** A hollow container passes every command. */
+  async exec(containerId: string, _command: readonly string[], _timeoutMs: number): Promise<number> {
+    if (!this.containers.has(containerId)) throw new RuntimeError('not-found', `no such container ${containerId}`, { containerId })
+    return 0
+  }
+
   async *events(nodeId: string, signal: AbortSignal): AsyncGenerator<RuntimeEvent> {
     const queue: RuntimeEvent[] = []
     let wake: (() => void) | null = null

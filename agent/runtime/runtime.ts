@@ -32,6 +32,8 @@ export interface ObservedContainer {
   /** The Config and Secret versions the container was created with (its labels); absent when none. */
   readonly configVersions?: Readonly<Record<string, number>>
   readonly secretVersions?: Readonly<Record<string, number>>
+  /** The container's own IP on a bridge network; absent on host and none, or while it has none. */
+  readonly address?: string
 }
 
 /**
@@ -126,7 +128,7 @@ export interface RuntimeDiskUsage {
 /** Typed failures from the runtime, so the reconciler can tell "retry later" from "this will never work". */
 export class RuntimeError extends Error {
   constructor(
-    readonly code: 'unavailable' | 'not-found' | 'pull-failed' | 'create-failed' | 'conflict' | 'failed',
+    readonly code: 'unavailable' | 'not-found' | 'pull-failed' | 'create-failed' | 'conflict' | 'timeout' | 'failed',
     message: string,
     readonly context: Readonly<Record<string, string>> = {},
   ) {
@@ -152,6 +154,8 @@ export interface ContainerRuntime {
   stop(containerId: string, timeoutSeconds?: number): Promise<void>
   remove(containerId: string): Promise<void>
   logs(containerId: string, options: LogOptions): AsyncIterable<LogLine>
+  /** Runs a command in a running container and resolves with its exit code; a `timeout` RuntimeError after `timeoutMs` (the command may run on: engines cannot kill an exec). */
+  exec(containerId: string, command: readonly string[], timeoutMs: number): Promise<number>
   /** Engine events for this node's containers until the signal aborts; reconnects by itself. */
   events(nodeId: string, signal: AbortSignal): AsyncIterable<RuntimeEvent>
   listImages(): Promise<ImageInfo[]>

@@ -215,6 +215,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
       placement?.deployment ?? status?.deployment ?? '-',
       { text: state, colour: state === 'running' ? 'green' : state === 'crash-loop' || state === 'failed' ? 'red' : 'yellow' },
       status?.health ?? '-',
+      readyText(status),
       String(status?.restarts ?? 0),
       status ? String(status.revision) : '-',
       // When the state began on the hub's clock: a node's wrong clock does not age its workloads.
@@ -229,6 +230,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     'DEPLOYMENT',
     'STATE',
     'HEALTH',
+    'READY',
     'RESTARTS',
     'REVISION',
     'AGE',
@@ -331,6 +333,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
       String(p.replica),
       { text: state, colour: state === 'running' ? 'green' : state === 'crash-loop' || state === 'failed' ? 'red' : 'yellow' },
       p.status?.health ?? '-',
+      readyText(p.status),
       String(p.status?.restarts ?? 0),
       p.status ? `${p.status.revision}${current ? '' : ' (old)'}` : '-',
       ageOf(p.since, now),
@@ -348,7 +351,18 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
         : indent(
             renderCells(
               terminal,
-              ['NODE', 'REPLICA', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE', ...(versioned ? ['CONFIG'] : []), ...(messaged ? ['MESSAGE'] : [])],
+              [
+                'NODE',
+                'REPLICA',
+                'STATE',
+                'HEALTH',
+                'READY',
+                'RESTARTS',
+                'REVISION',
+                'AGE',
+                ...(versioned ? ['CONFIG'] : []),
+                ...(messaged ? ['MESSAGE'] : []),
+              ],
               rows,
             ),
           ),
@@ -366,4 +380,9 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
           ),
     ),
   ].join('')
+}
+
+/** yes or no as the agent judged it; - when it did not say (an older agent, or no status yet). */
+function readyText(status: { readonly ready?: boolean | undefined } | null | undefined): string {
+  return status?.ready === undefined ? '-' : status.ready ? 'yes' : 'no'
 }

@@ -104,13 +104,14 @@ export function placementView(placement: PlacementRecord): PlacementView {
 export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null): DeepReadonly<DeploymentView> {
   const statuses = store.status.workloads({ deployment: deployment.name })
   const placements = store.deployments.placements().filter((p) => p.deployment === deployment.name)
-  // Ready: running and not unhealthy at the revision its rollout assigned it (a canary holds old
+  // Ready: running, not unhealthy and not reported unready, at the revision its rollout assigned it (a canary holds old
   // copies back on purpose); up to date: ready at the deployment's current revision.
   const readyAt = (revisionOf: (p: PlacementRecord) => number | null) =>
     statuses.filter(
       (s) =>
         s.state === 'running' &&
         s.health !== 'unhealthy' &&
+        s.ready !== false &&
         placements.some((p) => p.nodeId === s.nodeId && p.workload === s.name && (revisionOf(p) ?? deployment.revision) === s.revision),
     ).length
   const ready = readyAt((p) => p.revision)

@@ -1,6 +1,6 @@
 import type { GateState, ObservedCopy, RolloutCopy } from './rollout-types.js'
 
-/** Running the revision, not reported unhealthy, not reverted away from it. */
+/** Running the revision, not reported unhealthy or not ready, not reverted away from it. */
 export function isReady(observed: ObservedCopy | null, revision: number): boolean {
   return (
     observed !== null &&
@@ -8,7 +8,8 @@ export function isReady(observed: ObservedCopy | null, revision: number): boolea
     observed.revertedFrom === null &&
     observed.state === 'running' &&
     observed.health !== 'unhealthy' &&
-    observed.health !== 'starting'
+    observed.health !== 'starting' &&
+    observed.ready !== false
   )
 }
 
@@ -54,5 +55,6 @@ function progressReason(copy: RolloutCopy, target: number, readySince: number | 
   const observed = copy.observed
   if (observed === null || observed.revision !== target) return `waiting for the node to run revision ${target}`
   if (observed.health === 'starting') return 'health check starting'
+  if (observed.state === 'running' && observed.ready === false) return observed.message ?? 'not ready'
   return observed.message ?? observed.state
 }

@@ -88,11 +88,12 @@ export function planFleetRollouts(input: FleetRolloutInput): FleetRolloutResult 
   return { placements, plans, wakeAt }
 }
 
-function observedCopy(status: Pick<WorkloadStatus, 'revision' | 'state' | 'health' | 'exitCode' | 'message' | 'revert'>): ObservedCopy {
+function observedCopy(status: Pick<WorkloadStatus, 'revision' | 'state' | 'health' | 'ready' | 'exitCode' | 'message' | 'revert'>): ObservedCopy {
   return {
     revision: status.revision,
     state: status.state,
     health: status.health,
+    ready: status.ready ?? null,
     exitCode: status.exitCode ?? null,
     message: status.message ?? null,
     revertedFrom: status.revert?.fromRevision ?? null,

@@ -5,6 +5,8 @@ export interface ObservedCopy {
   readonly revision: number
   readonly state: WorkloadState
   readonly health: HealthState
+  /** The agent's readiness verdict; null from agents that predate it. */
+  readonly ready: boolean | null
   readonly exitCode: number | null
   readonly message: string | null
   /** The agent put its fallback back on its own (it could not reach the hub), away from this revision. */

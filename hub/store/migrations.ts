@@ -221,4 +221,12 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE nodes ADD COLUMN policy TEXT;
     `,
   },
+  {
+    // Readiness (issue 19): whether the copy passed its readiness check, as the agent reported;
+    // NULL from agents that predate it (readiness is then judged from state and health).
+    name: 'workload-ready',
+    sql: `
+      ALTER TABLE workload_status ADD COLUMN ready INTEGER;
+    `,
+  },
 ]

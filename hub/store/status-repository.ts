@@ -99,10 +99,10 @@ export class StatusRepository {
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
     const upsert = this.sql.get(
-      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions)
-       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions)
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, ready, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @ready, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
-         health = excluded.health, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
+         health = excluded.health, ready = excluded.ready, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
          container_id = excluded.container_id, since = excluded.since, hub_since = excluded.hub_since, reported_at = excluded.reported_at, revert = excluded.revert,
          object_versions = excluded.object_versions`,
     )
@@ -123,6 +123,7 @@ export class StatusRepository {
         revision: w.revision,
         state: w.state,
         health: w.health,
+        ready: w.ready === undefined ? null : w.ready ? 1 : 0,
         restarts: w.restarts,
         exitCode: w.exitCode ?? null,
         message: w.message ?? null,
@@ -167,6 +168,7 @@ export class StatusRepository {
       revision: number
       state: WorkloadStatus['state']
       health: WorkloadStatus['health']
+      ready: number | null
       restarts: number
       exit_code: number | null
       message: string | null
@@ -184,6 +186,7 @@ export class StatusRepository {
       revision: r.revision,
       state: r.state,
       health: r.health,
+      ...(r.ready !== null ? { ready: r.ready === 1 } : {}),
       restarts: r.restarts,
       ...(r.exit_code !== null ? { exitCode: r.exit_code } : {}),
       ...(r.message !== null ? { message: r.message } : {}),

@@ -15,7 +15,7 @@ const SECOND = 1000
 const strategy = (input: Record<string, unknown> = {}): Strategy => RolloutStrategy.parse({ minReadySeconds: 0, ...input })
 
 function running(revision: number, extra: Partial<ObservedCopy> = {}): ObservedCopy {
-  return { revision, state: 'running', health: 'none', exitCode: null, message: null, revertedFrom: null, ...extra }
+  return { revision, state: 'running', health: 'none', ready: null, exitCode: null, message: null, revertedFrom: null, ...extra }
 }
 
 interface SimNode {
@@ -219,6 +219,24 @@ t.test('an unhealthy health check, a failed pull, an exit and a local revert all
   clean.pass(2, strategy())
   clean.observed.set('n00', running(2, { state: 'exited', exitCode: 0 }))
   t.equal(clean.pass(2, strategy()).record.phase, 'progressing', 'an exit with code 0 is not a failure')
+})
+
+t.test('a copy that runs but is not ready holds the rollout back without failing it', async (t) => {
+  const fleet = new Fleet(3, 1)
+  fleet.pass(2, strategy({ maxUnavailable: 1 }))
+  fleet.observed.set('n00', running(2, { health: 'healthy', ready: false, message: 'not ready: GET http://127.0.0.1:8080/ready answered 503' }))
+  const waiting = fleet.pass(2, strategy({ maxUnavailable: 1 }))
+  t.equal(waiting.record.phase, 'progressing', 'not ready is not a failure')
+  const copy = waiting.copies.find((c) => c.nodeId === 'n00')
+  t.equal(copy?.gate, 'progressing')
+  t.match(copy?.reason, /not ready: GET .* answered 503/)
+  t.same(fleet.revisions(), [2, 1, 1], 'no other copy moves while the budget is spent on the unready one')
+  fleet.observed.set('n00', running(2, { health: 'healthy', ready: true }))
+  t.equal(fleet.pass(2, strategy({ maxUnavailable: 1 })).copies.find((c) => c.nodeId === 'n00')?.gate, 'updated', 'once ready it counts as updated')
+  const older = new Fleet(1, 1)
+  older.pass(2, strategy())
+  older.observed.set('n00', running(2, { ready: null }))
+  t.equal(older.pass(2, strategy()).copies[0]?.gate, 'updated', 'an agent that reports no readiness is judged by state and health')
 })
 
 t.test('rollback.auto false stops the rollout where it is', async (t) => {

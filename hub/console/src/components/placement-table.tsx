@@ -40,6 +40,7 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
           <th class="num">Replica</th>
           <th>State</th>
           <th>Health</th>
+          <th>Ready</th>
           <th class="num">Restarts</th>
           <th class="num">Revision</th>
           <th>Since</th>
@@ -64,6 +65,7 @@ export function PlacementTable(props: { deployment: DeploymentDetail; nodes: Rea
                 <StateBadge state={status?.state ?? 'no report yet'} />
               </td>
               <td>{status?.health ?? '–'}</td>
+              <td data-testid="ready">{status?.ready === undefined ? '–' : status.ready ? 'yes' : 'no'}</td>
               <td class="num">{status?.restarts ?? '–'}</td>
               <td
                 class={`num ${stale ? 'warn-text' : ''}`}

@@ -235,6 +235,7 @@ function Workloads(props: { node: NodeDetail; now: number }) {
           <th>Deployment</th>
           <th>State</th>
           <th>Health</th>
+          <th>Ready</th>
           <th class="num">Restarts</th>
           <th class="num">Revision</th>
           <th>Since</th>
@@ -263,6 +264,7 @@ function Workloads(props: { node: NodeDetail; now: number }) {
                 <StateBadge state={status?.state ?? 'no report yet'} />
               </td>
               <td>{status?.health ?? '–'}</td>
+              <td data-testid="ready">{status?.ready === undefined ? '–' : status.ready ? 'yes' : 'no'}</td>
               <td class="num">{status?.restarts ?? '–'}</td>
               <td class="num">{status?.revision ?? '–'}</td>
               <td title={status ? `the node's clock said ${status.since}` : undefined}>{status ? ago(status.hubSince ?? status.since, now) : '–'}</td>
