@@ -112,7 +112,8 @@ t.test('runs a healthy web server on host networking, with events along the way'
   const web = spec('web', {
     command: ['sh', '-c', `mkdir -p /www && echo hello-shoal > /www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /www`],
     restartPolicy: 'always',
-    healthCheck: { http: { port, path: '/index.html' }, interval: '500ms', timeout: '2s', retries: 2 },
+    // exec: the engine's own HEALTHCHECK (the agent runs http and tcp checks itself, not the runtime).
+    healthCheck: { exec: { command: ['wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${port}/index.html`] }, interval: '500ms', timeout: '2s', retries: 2 },
   })
   const id = await runtime.create(web)
   await runtime.start(id)
@@ -145,6 +146,9 @@ t.test('runs a healthy web server on host networking, with events along the way'
     restartCount: 0,
   })
   t.ok(healthy.startedAt, 'has a start time')
+  t.equal(await runtime.exec(id, ['test', '-f', '/www/index.html'], 10_000), 0, 'exec: the exit code of a command run in the container')
+  t.equal(await runtime.exec(id, ['sh', '-c', 'exit 7'], 10_000), 7)
+  await t.rejects(runtime.exec(id, ['sleep', '30'], 300), { code: 'timeout' }, 'a command still running at its timeout is a timeout')
 
   const labels = (await dockerClient().getContainer(id).inspect()).Config.Labels
   t.match(labels, { [LABEL.node]: nodeId, [LABEL.workload]: 'web', [LABEL.revision]: '1', [TEST_RUN_LABEL]: runId })
