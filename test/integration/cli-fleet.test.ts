@@ -238,7 +238,7 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     const placements = web.out.slice(web.out.indexOf('Placements:\n') + 'Placements:\n'.length, web.out.indexOf('\n\nEvents:'))
     t.equal(
       golden(t, placements.replace(/^ {2}/gm, '')),
-      ['NODE | REPLICA | STATE | HEALTH | RESTARTS | REVISION | AGE', '<a> | 0 | running | none | 0 | 1 | <age>'].join('\n'),
+      ['NODE | REPLICA | STATE | HEALTH | READY | RESTARTS | REVISION | AGE', '<a> | 0 | running | none | yes | 0 | 1 | <age>'].join('\n'),
     )
     t.match(web.out, new RegExp(`\\n  \\d+[smhd] +info +WorkloadStateChanged +${ids.a} +cli-web +cli-web: .*running`))
     const json = JSON.parse((await cliOk(t, ['describe', 'deployment', 'cli-web', '-o', 'json'])).out)
@@ -252,7 +252,7 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     t.match(out, new RegExp(`^Name: +${ids.a}\\nCondition: +Ready\\n`))
     t.match(out, /\nLabels: +device-class=generic\n +fleet=\S+\n +site=a\n/)
     t.match(out, /\nInventory:\n  Hostname: +\S+\n  CPU: +.+, \d+ cores?\n  Memory: +[\d.]+[KMGT]i\n  Disks: +.+\n  OS: +.+\n  Capacity: +cpu \d+m/)
-    t.match(out, /\nWorkloads:\n  NAME +DEPLOYMENT +STATE +HEALTH +RESTARTS +REVISION +AGE\n  cli-web +cli-web +running +none +0 +1 +\d+[smhd]\n/)
+    t.match(out, /\nWorkloads:\n  NAME +DEPLOYMENT +STATE +HEALTH +READY +RESTARTS +REVISION +AGE\n  cli-web +cli-web +running +none +yes +0 +1 +\d+[smhd]\n/)
     t.match(
       out,
       new RegExp(`\\nEvents:\\n  AGE +SEVERITY +TYPE +NODE +WORKLOAD +MESSAGE\\n(.*\\n)*  \\d+[smhd] +info +NodeEnrolled +${ids.a} +- +${ids.a} enrolled`),
