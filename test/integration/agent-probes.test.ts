@@ -67,10 +67,10 @@ t.test('probes the agent runs', async (t) => {
     revision: 1,
     template: {
       image: testImage(),
-      command: ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p 127.0.0.1:${tcpPort} -h /tmp & wait`],
+      command: ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p 127.0.0.1:${tcpPort} -h / & wait`],
       network: 'host',
       healthCheck: { tcp: { port: tcpPort }, interval: '1s', timeout: '2s' },
-      readiness: { exec: { command: ['test', '-f', '/tmp/ready'] }, interval: '1s', timeout: '3s', retries: 1 },
+      readiness: { exec: { command: ['sh', '-c', 'test -f /ready'] }, interval: '1s', timeout: '3s', retries: 1 },
     },
   }
   await hub.publishDesired(nodeId, [web, gated], 1)
@@ -115,9 +115,9 @@ t.test('probes the agent runs', async (t) => {
 
   await t.test('exec readiness runs in the container through the engine; a tcp check from the agent passes', async (t) => {
     const before = await hub.waitForStatus(nodeId, (s) => workloadOf(s, 'gated')?.health === 'healthy', { what: 'gated healthy (tcp)', timeoutMs: 30_000 })
-    t.equal(workloadOf(before, 'gated')?.ready, false, 'not ready while /tmp/ready is missing')
-    t.match(workloadOf(before, 'gated')?.message, /not ready: test -f \/tmp\/ready exited with code 1/)
-    await execFileAsync('docker', ['exec', gatedId, 'touch', '/tmp/ready'], { timeout: 20_000 })
+    t.equal(workloadOf(before, 'gated')?.ready, false, 'not ready while /ready is missing')
+    t.match(workloadOf(before, 'gated')?.message, /not ready: sh -c test -f \/ready exited with code 1/)
+    await execFileAsync('docker', ['exec', gatedId, 'sh', '-c', ': > /ready'], { timeout: 20_000 })
     await hub.waitForStatus(nodeId, (s) => workloadOf(s, 'gated')?.ready === true, { what: 'gated ready', timeoutMs: 30_000 })
     t.pass('ready once the file exists')
   })

@@ -146,7 +146,7 @@ t.test('runs a healthy web server on host networking, with events along the way'
     restartCount: 0,
   })
   t.ok(healthy.startedAt, 'has a start time')
-  t.equal(await runtime.exec(id, ['test', '-f', '/www/index.html'], 10_000), 0, 'exec: the exit code of a command run in the container')
+  t.equal(await runtime.exec(id, ['sh', '-c', 'test -f /www/index.html'], 10_000), 0, 'exec: the exit code of a command run in the container')
   t.equal(await runtime.exec(id, ['sh', '-c', 'exit 7'], 10_000), 7)
   await t.rejects(runtime.exec(id, ['sleep', '30'], 300), { code: 'timeout' }, 'a command still running at its timeout is a timeout')
 
