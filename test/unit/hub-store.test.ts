@@ -476,3 +476,24 @@ t.test('migration node-devices-policy adds the columns to a hub.db that has node
   t.equal(store.db.pragma('user_version', { simple: true }), HUB_MIGRATIONS.length)
   t.match(store.nodes.get('old'), { id: 'old', devices: null, policy: null })
 })
+
+t.test('StatusRepository: readiness as the agent reported it; absent from older agents, absent again', async (t) => {
+  const { store, file } = openStore(t)
+  addNode(store, 'n1')
+  const withReady = (seq: number, ready: boolean | undefined): OutboxRecord => {
+    const body = status('n1', 'running')
+    const workloads = body.workloads.map((w) => (ready === undefined ? w : { ...w, ready }))
+    return rec('n1', seq, { ...body, workloads })
+  }
+  const ingest = (records: OutboxRecord[]) => store.transaction(() => store.status.ingest('n1', '', records, iso(T0)))
+  ingest([withReady(1, false)])
+  t.equal(store.status.workloads({ nodeId: 'n1' })[0]?.ready, false, 'not ready')
+  ingest([withReady(2, true)])
+  t.equal(store.status.workloads({ nodeId: 'n1' })[0]?.ready, true, 'ready')
+  ingest([withReady(3, undefined)])
+  t.notOk('ready' in (store.status.workloads({ nodeId: 'n1' })[0] ?? {}), 'an agent that does not say leaves it out, not false')
+  ingest([withReady(4, false)])
+  store.close()
+  const { store: reopened } = openStore(t, file)
+  t.equal(reopened.status.workloads({ nodeId: 'n1' })[0]?.ready, false, 'kept across a reopen')
+})
