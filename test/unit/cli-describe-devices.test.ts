@@ -77,7 +77,7 @@ t.test('describe node shows devices, policy and the message of a waiting copy', 
   t.match(out, /\nPolicy: +privileged no, capabilities -, host paths \/etc\/localtime \(ro\), \/etc\/timezone \(ro\), devices \/dev\/ttyUSB\*/)
   t.match(
     out,
-    /\n  NAME +DEPLOYMENT +STATE +HEALTH +RESTARTS +REVISION +AGE +MESSAGE\n  modbus +modbus +pending +none +0 +1 +\d+[smhd] +waiting for device \/dev\/ttyUSB0\n/,
+    /\n  NAME +DEPLOYMENT +STATE +HEALTH +READY +RESTARTS +REVISION +AGE +MESSAGE\n  modbus +modbus +pending +none +- +0 +1 +\d+[smhd] +waiting for device \/dev\/ttyUSB0\n/,
   )
 })
 
@@ -100,6 +100,7 @@ t.test("describe deployment names the devices it requires and each copy's messag
   const node = nodeDetail()
   const deployment: DeploymentDetailView = {
     name: 'modbus',
+    labels: {},
     revision: 1,
     mode: 'replicated',
     desired: 1,
@@ -119,6 +120,6 @@ t.test("describe deployment names the devices it requires and each copy's messag
   t.match(out, /\nRequires: +devices \/dev\/ttyACM0, \/dev\/ttyUSB0\n/)
   t.match(
     out,
-    /\n  NODE +REPLICA +STATE +HEALTH +RESTARTS +REVISION +AGE +MESSAGE\n  gw-1 +0 +pending +none +0 +1 +\d+[smhd] +waiting for device \/dev\/ttyUSB0\n/,
+    /\n  NODE +REPLICA +STATE +HEALTH +READY +RESTARTS +REVISION +AGE +MESSAGE\n  gw-1 +0 +pending +none +- +0 +1 +\d+[smhd] +waiting for device \/dev\/ttyUSB0\n/,
   )
 })
