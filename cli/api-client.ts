@@ -166,8 +166,9 @@ export class HubClient {
     return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`)
   }
 
-  async listDeployments(): Promise<DeploymentView[]> {
-    return (await this.request<DeploymentList>('GET', '/api/v1/deployments')).items
+  /** With a selector, only deployments whose labels match; the hub filters (a malformed selector is its 400). */
+  async listDeployments(selector?: string): Promise<DeploymentView[]> {
+    return (await this.request<DeploymentList>('GET', '/api/v1/deployments', { query: { selector } })).items
   }
 
   getDeployment(name: string): Promise<DeploymentDetail> {

@@ -188,17 +188,12 @@ async function loadNodes(view: View, name?: string): Promise<Listing> {
 }
 
 async function loadDeployments(view: View, name?: string): Promise<Listing> {
-  let deployments = only(
-    sortedBy(await view.client.listDeployments(), (d) => d.name),
+  const deployments = only(
+    sortedBy(await view.client.listDeployments(view.selectorText), (d) => d.name),
     name,
     (d) => d.name,
     'deployments',
   )
-  if (view.selector) {
-    const details = await Promise.all(deployments.map((d) => view.client.getDeployment(d.name)))
-    const keep = new Set(details.filter((d) => selectorMatches(view.selector, d.manifest.metadata.labels ?? {})).map((d) => d.name))
-    deployments = deployments.filter((d) => keep.has(d.name))
-  }
   return { text: renderDeployments(deployments, view), signature: renderDeployments(deployments, { ...view, now: timeless }), count: deployments.length }
 }
 

@@ -1,4 +1,4 @@
-import { MAX_BYTES } from '../../protocol/index.js'
+import { MAX_BYTES, selectorMatches } from '../../protocol/index.js'
 import { API_ROUTES, ManifestsQuery } from '../../protocol/api/index.js'
 import type { DeploymentService } from '../deployments/deployment-service.js'
 import { readManifests } from '../deployments/read-manifests.js'
@@ -7,6 +7,7 @@ import type { HubStore } from '../store/hub-store.js'
 import { ApiError, notFound } from './http-errors.js'
 import { queryOf } from './request.js'
 import type { Router } from './router.js'
+import { selectorOf } from './selector-query.js'
 import { answer } from './service-errors.js'
 import { deploymentDetailView, deploymentView } from './views.js'
 
@@ -28,7 +29,15 @@ export function registerDeploymentRoutes(router: Router, services: DeploymentRou
       return await deployments.apply(manifests, context.actor)
     })
   })
-  router.route(API_ROUTES.listDeployments, () => ({ items: store.deployments.list().map((d) => deploymentView(store, d, fleet.outcome(d.name))) }))
+  router.route(API_ROUTES.listDeployments, (context) => {
+    const selector = selectorOf(context)
+    return {
+      items: store.deployments
+        .list()
+        .filter((d) => selectorMatches(selector, d.manifest.metadata.labels ?? {}))
+        .map((d) => deploymentView(store, d, fleet.outcome(d.name))),
+    }
+  })
   router.route(API_ROUTES.getDeployment, (context) => {
     const deployment = store.deployments.get(context.params.name ?? '')
     if (!deployment) throw notFound(`deployment ${context.params.name}`)

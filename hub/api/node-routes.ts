@@ -1,13 +1,13 @@
-import { z } from 'zod'
-import { SelectorSyntaxError, parseSelectorString, selectorMatches, type LabelSelector } from '../../protocol/index.js'
-import { API_ROUTES, NodeListQuery, NodePatch } from '../../protocol/api/index.js'
+import { selectorMatches } from '../../protocol/index.js'
+import { API_ROUTES, NodePatch } from '../../protocol/api/index.js'
+import { selectorOf } from './selector-query.js'
 import type { Clock } from '../../common/clock.js'
 import type { NodeRevocationService } from '../enrollment/node-revocation.js'
 import type { NodePatchService } from '../fleet/node-patch.js'
 import type { HubStore } from '../store/hub-store.js'
-import { badRequest, notFound } from './http-errors.js'
-import { jsonBody, queryOf } from './request.js'
-import type { RequestContext, Router } from './router.js'
+import { notFound } from './http-errors.js'
+import { jsonBody } from './request.js'
+import type { Router } from './router.js'
 import { answer } from './service-errors.js'
 import { nodeDetailView, nodeView, nodeViews } from './views.js'
 
@@ -16,17 +16,6 @@ export interface NodeRouteServices {
   readonly clock: Clock
   readonly patches: NodePatchService
   readonly revocations: NodeRevocationService
-}
-
-/** `?selector=` as a label selector; a malformed one is a 400. */
-function selectorOf(context: RequestContext): LabelSelector | undefined {
-  const text = queryOf(context, NodeListQuery).selector
-  try {
-    return text ? parseSelectorString(text) : undefined
-  } catch (error) {
-    if (error instanceof SelectorSyntaxError || error instanceof z.ZodError) throw badRequest(`bad selector: ${(error as Error).message}`)
-    throw error
-  }
 }
 
 /** /api/v1/nodes: list (by selector), read, patch labels and cordon, revoke. Drain is in drain-route.ts. */

@@ -118,6 +118,7 @@ export function deploymentView(store: HubStore, deployment: DeploymentRecord, ou
   const upToDate = readyAt(() => deployment.revision)
   return {
     name: deployment.name,
+    labels: { ...(deployment.manifest.metadata.labels ?? {}) },
     revision: deployment.revision,
     mode: deployment.manifest.spec.mode,
     desired: outcome?.desired ?? (deployment.manifest.spec.mode === 'every-node' ? placements.length : (deployment.manifest.spec.replicas ?? 1)),

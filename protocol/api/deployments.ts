@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { Deployment, DeploymentSpec } from '../manifest.js'
-import { IsoTime, Name } from '../primitives.js'
+import { IsoTime, Labels, Name } from '../primitives.js'
 import { listOf } from './envelopes.js'
 import { PlacementView, WorkloadStatusView } from './nodes.js'
 import { RolloutPhase } from './rollouts.js'
@@ -23,6 +23,8 @@ export type DeploymentMode = z.infer<typeof DeploymentMode>
 
 export const DeploymentView = z.strictObject({
   name: Name,
+  /** The manifest's metadata.labels ({} when it has none). */
+  labels: Labels,
   revision: z.number().int().min(1),
   mode: DeploymentMode,
   desired: Count,

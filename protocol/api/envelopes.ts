@@ -5,6 +5,11 @@ export function listOf<T extends z.ZodType>(item: T) {
   return z.strictObject({ items: z.array(item) })
 }
 
+/** `?selector=` on a list: nodes by their labels, deployments by theirs. */
+export const SelectorQuery = z.object({
+  selector: z.string().optional().describe('a label selector, as kubectl writes one: "site=a,tier in (edge,core),!gpu"'),
+})
+
 /**
  * One problem the hub found in a request. Manifests add where it is (document, dotted path,
  * 1-based line and column); other refusals may carry other fields.

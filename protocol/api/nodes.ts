@@ -100,9 +100,6 @@ export type NodeDetail = z.infer<typeof NodeDetail>
 export const NodeList = listOf(NodeView)
 export type NodeList = z.infer<typeof NodeList>
 
-export const NodeListQuery = z.object({
-  selector: z.string().optional().describe('a label selector, as kubectl writes one: "site=a,tier in (edge,core),!gpu"'),
-})
 
 /** PATCH /api/v1/nodes/:id: labels to set (a null value removes the label), and cordon on or off. */
 export const NodePatch = z.strictObject({

@@ -2,13 +2,14 @@ import { z } from 'zod'
 import { EnrollmentRequest, EnrollmentResponse } from '../enrollment.js'
 import { Deployment } from '../manifest.js'
 import { Change } from './changes.js'
+import { SelectorQuery } from './envelopes.js'
 import { ConfigObjectDeleted, ConfigObjectDetail, ConfigObjectList } from './config-objects.js'
 import { DeploymentDeleted, DeploymentDetail, DeploymentList } from './deployments.js'
 import { AuditList, EventList, EventsQuery } from './events.js'
 import { Health } from './health.js'
 import { LogStreamRecord, LogsQuery } from './logs.js'
 import { ManifestsQuery, ManifestsResponse } from './manifests.js'
-import { DrainResult, NodeDetail, NodeList, NodeListQuery, NodePatch, NodeRevoked, NodeView } from './nodes.js'
+import { DrainResult, NodeDetail, NodeList, NodePatch, NodeRevoked, NodeView } from './nodes.js'
 import { RevisionChange, RevisionHistory, RolloutStatus, UndoRequest } from './rollouts.js'
 import { TokenCreated, TokenList, TokenRequest, TokenRevoked } from './tokens.js'
 
@@ -108,7 +109,7 @@ export const API_ROUTES = {
     reply: json(ManifestsResponse),
   },
 
-  listNodes: { method: 'GET', path: '/api/v1/nodes', summary: 'List nodes, optionally by label selector', query: NodeListQuery, reply: json(NodeList) },
+  listNodes: { method: 'GET', path: '/api/v1/nodes', summary: 'List nodes, optionally by label selector', query: SelectorQuery, reply: json(NodeList) },
   getNode: { method: 'GET', path: '/api/v1/nodes/:id', summary: 'A node with its inventory, placements, workloads and latest events', reply: json(NodeDetail) },
   patchNode: {
     method: 'PATCH',
@@ -123,7 +124,8 @@ export const API_ROUTES = {
   listDeployments: {
     method: 'GET',
     path: '/api/v1/deployments',
-    summary: 'List deployments with their counts and rollout in brief',
+    summary: 'List deployments with their counts and rollout in brief, optionally by label selector',
+    query: SelectorQuery,
     reply: json(DeploymentList),
   },
   getDeployment: {

@@ -61,6 +61,13 @@ const text = async (locator: Locator): Promise<string> => ((await locator.count(
 const backgroundOf = (el: unknown): string =>
   (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor
 
+/** Runs in the page: the innermost elements reaching past the window's right edge, to say what to fix. */
+const STICKING_OUT = `[...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && ![...el.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .slice(0, 4)
+  .map((el) => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' ' + Math.round(el.getBoundingClientRect().right) + 'px')
+  .join(', ')`
+
 /** The console's nodes table keeps only rows in view in the DOM; this reads what it shows. */
 const nodeRow = (page: Page, id: string): Locator => page.locator(`[role="row"][data-node-id="${id}"]`)
 
@@ -112,7 +119,7 @@ t.test('signs in with the admin token (and refuses a wrong one)', async (t) => {
   t.equal(await page.evaluate('sessionStorage.getItem("shoal.adminToken") !== null'), true, 'the token is kept in sessionStorage')
 })
 
-t.test('lists the nodes and filters them by label selector on the hub', async (t) => {
+t.test('lists the nodes; the search box finds a name, a prefix and a label value here, and passes a selector to the hub', async (t) => {
   await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Nodes' }).click()
   await nodeRow(page, alpha.nodeId).waitFor()
   await nodeRow(page, beta.nodeId).waitFor()
@@ -124,7 +131,24 @@ t.test('lists the nodes and filters them by label selector on the hub', async (t
     if (request.url().includes('/api/v1/nodes?selector=')) selectorRequests.push(request.url())
   }
   page.on('request', onRequest)
-  await page.getByLabel('label selector').fill('site=alpha')
+  await page.getByLabel('search nodes').fill(alpha.nodeId)
+  await waitFor(async () => (await nodeRow(page, beta.nodeId).count()) === 0 && (await nodeRow(page, alpha.nodeId).count()) === 1, {
+    what: 'the exact name to find only the alpha node',
+    timeoutMs: 15_000,
+  })
+  t.equal(await attribute(page.getByTestId('search-mode'), 'data-kind'), 'text', 'the box says it matched names')
+  t.match(await text(page.getByTestId('search-mode')), /whose name or labels contain/)
+  t.match(page.url(), /[?&]q=/, 'free text goes in the URL as q')
+  t.same(selectorRequests, [], 'free text is matched in the page, not sent to the hub as a selector')
+  await page.getByLabel('search nodes').fill(alpha.nodeId.slice(0, alpha.nodeId.length - 3))
+  await waitFor(async () => (await nodeRow(page, alpha.nodeId).count()) === 1, { what: 'a prefix of the name to find it', timeoutMs: 15_000 })
+  await page.getByLabel('search nodes').fill('beta')
+  await waitFor(async () => (await nodeRow(page, alpha.nodeId).count()) === 0 && (await nodeRow(page, beta.nodeId).count()) === 1, {
+    what: 'the label value beta to find the beta node',
+    timeoutMs: 15_000,
+  })
+
+  await page.getByLabel('search nodes').fill('site=alpha')
   await waitFor(async () => (await nodeRow(page, beta.nodeId).count()) === 0 && (await nodeRow(page, alpha.nodeId).count()) === 1, {
     what: 'the selector site=alpha to leave only the alpha node',
     timeoutMs: 15_000,
@@ -135,13 +159,14 @@ t.test('lists the nodes and filters them by label selector on the hub', async (t
     'the hub did the filtering (?selector=)',
   )
   t.match(page.url(), /selector=site%3Dalpha/, 'the filter is in the URL, so it can be shared')
+  t.equal(await attribute(page.getByTestId('search-mode'), 'data-kind'), 'selector', 'the box says it took a label selector')
   page.off('request', onRequest)
 
-  await page.getByLabel('label selector').fill('site in (alpha')
+  await page.getByLabel('search nodes').fill('site in (alpha')
   await page.getByRole('alert').filter({ hasText: 'selector' }).waitFor()
   t.pass('a malformed selector shows the hub’s error')
 
-  await page.getByLabel('label selector').fill('')
+  await page.getByLabel('search nodes').fill('')
   await nodeRow(page, beta.nodeId).waitFor()
   await page.getByLabel('condition').selectOption('Offline')
   await waitFor(async () => (await page.locator('[role="row"][data-node-id]').count()) === 0, { what: 'the condition filter to hide the ready nodes' })
@@ -185,6 +210,26 @@ t.test('applies a valid manifest and shows where it was placed', async (t) => {
   await waitFor(async () => /2 \/ 2 ready/.test(await text(page.locator('h1'))), { what: 'the deployment page to say 2 / 2 ready', timeoutMs: 30_000 })
   t.match(await text(page.getByLabel('spec')), /console-tick/, 'the spec is shown')
   await screenshot(page, 'deployment', { fullPage: true })
+})
+
+t.test('the deployments page finds a deployment by name and by its labels', async (t) => {
+  await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Deployments' }).click()
+  const row = page.locator(`tr[data-deployment="${DEPLOYMENT}"]`)
+  await row.waitFor()
+  await page.getByLabel('search deployments').fill('ticker')
+  await waitFor(async () => /ticker/.test(page.url()), { what: 'the text to reach the URL' })
+  t.equal(await row.count(), 1, 'a fragment of the name finds it')
+  await page.getByLabel('search deployments').fill('team=console-e2e')
+  await waitFor(async () => (await attribute(page.getByTestId('search-mode'), 'data-kind')) === 'selector', { what: 'the selector to be taken' })
+  await row.waitFor()
+  t.match(await text(page.getByTestId('deployment-count')), /^1 of 1 deployment/, 'the hub filtered by the deployment’s labels')
+  await page.getByLabel('search deployments').fill('team=elsewhere')
+  await page.getByText('No deployments match.').waitFor()
+  t.equal(await row.count(), 0, 'a selector that matches nothing shows nothing')
+  await page.getByLabel('search deployments').fill('')
+  await row.waitFor()
+  await row.getByRole('link', { name: DEPLOYMENT }).click()
+  await page.locator(`.page.deployment[data-deployment="${DEPLOYMENT}"]`).waitFor()
 })
 
 t.test('opens a node: inventory, labels, cordon, workloads, logs', async (t) => {
@@ -262,6 +307,61 @@ t.test('a node page link survives a reload (the hub serves index.html for consol
   await page.goto(`${hub.url}/nodes/${beta.nodeId}`)
   await page.locator(`.page.node[data-node-id="${beta.nodeId}"]`).waitFor()
   t.pass('deep link opened, still signed in')
+})
+
+t.test('every signed-in page fits a phone, a tablet and a desktop', async (t) => {
+  const pages = [
+    { name: 'overview', path: '/', ready: page.getByRole('heading', { name: 'Fleet overview' }) },
+    { name: 'nodes', path: '/nodes', ready: nodeRow(page, alpha.nodeId) },
+    { name: 'node', path: `/nodes/${alpha.nodeId}`, ready: page.locator(`.page.node[data-node-id="${alpha.nodeId}"]`) },
+    { name: 'deployments', path: '/deployments', ready: page.locator(`tr[data-deployment="${DEPLOYMENT}"]`) },
+    { name: 'deployment', path: `/deployments/${DEPLOYMENT}`, ready: page.locator(`.page.deployment[data-deployment="${DEPLOYMENT}"]`) },
+    { name: 'apply', path: '/apply', ready: page.getByLabel('manifest') },
+    { name: 'configs', path: '/configs', ready: page.getByRole('heading', { name: /Configs/ }) },
+    { name: 'tokens', path: '/tokens', ready: page.getByRole('heading', { name: /Join tokens/ }) },
+  ]
+  const sizes = [
+    { name: 'phone', width: 390, height: 844 },
+    { name: 'tablet', width: 768, height: 1024 },
+    { name: 'desktop', width: 1400, height: 900 },
+  ]
+  const original = page.viewportSize()
+  t.teardown(() => (original ? page.setViewportSize(original) : undefined))
+  for (const size of sizes) {
+    await page.setViewportSize({ width: size.width, height: size.height })
+    for (const target of pages) {
+      await page.goto(`${hub.url}${target.path}`)
+      await target.ready.first().waitFor()
+      await page.locator('[data-stream="live"]').waitFor()
+      const widths = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number]
+      const sticking = widths[0] <= widths[1] ? '' : ` (sticking out: ${await page.evaluate(STICKING_OUT)})`
+      t.ok(widths[0] <= widths[1], `${target.name} at ${size.name} size does not scroll sideways (${widths[0]} <= ${widths[1]})${sticking}`)
+      t.ok(await page.getByRole('button', { name: 'Sign out' }).isVisible(), `${target.name} at ${size.name}: sign-out visible`)
+      t.ok(await page.locator('[data-stream="live"]').isVisible(), `${target.name} at ${size.name}: live indicator visible`)
+      if (size.name === 'phone') await screenshot(page, `phone-${target.name}`, { fullPage: true })
+    }
+    // The navigation: in the bar on a desktop, behind Menu on a phone; either way it takes you places.
+    const nav = page.getByRole('navigation', { name: 'main' })
+    const menu = page.getByRole('button', { name: 'Menu' })
+    if (await menu.isVisible()) {
+      t.equal(await nav.isVisible(), false, `${size.name}: the navigation is folded`)
+      const box = await menu.boundingBox()
+      t.ok(box !== null && box.height >= 44, `${size.name}: the Menu button is a 44 px touch target (${box?.height})`)
+      await menu.click()
+      t.equal(await menu.getAttribute('aria-expanded'), 'true')
+    } else {
+      t.equal(size.name, 'desktop', 'only the desktop shows the navigation without a Menu button')
+    }
+    await nav.getByRole('link', { name: 'Nodes' }).click()
+    await nodeRow(page, alpha.nodeId).waitFor()
+    if (await menu.isVisible()) t.equal(await nav.isVisible(), false, `${size.name}: following a link folds the menu again`)
+    if (size.name === 'phone') {
+      const cells = await nodeRow(page, alpha.nodeId)
+        .locator('[role="cell"]')
+        .evaluateAll((els) => els.map((el) => el.getAttribute('data-column')))
+      t.same(cells, ['name', 'condition', 'lastSeen', 'workloads'], 'a phone keeps the key columns; the node page has the rest')
+    }
+  }
 })
 
 t.test('a node that stops turns offline (red) live, without a reload', async (t) => {

@@ -47,17 +47,23 @@ function SignedIn(props: { token: string; onSignOut: (why: string | null) => voi
   const live = useMemo((): Live => ({ client, stream, subscribe }), [client, stream, subscribe])
   const location = useLocation()
   const route = matchRoute(location.path)
+  // On a narrow screen the navigation folds behind a Menu button; following a link folds it again.
+  const [menuOpen, setMenuOpen] = useState(false)
+  useEffect(() => setMenuOpen(false), [location.path])
 
   return (
     <LiveContext.Provider value={live}>
-      <header class="topbar">
+      <header class={`topbar ${menuOpen ? 'menu-open' : ''}`}>
         <Link href="/" class="brand">
           <span class="logo" aria-hidden="true">
             ≋
           </span>{' '}
           Shoal
         </Link>
-        <nav aria-label="main">
+        <button type="button" class="menu-toggle" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen((open) => !open)}>
+          Menu
+        </button>
+        <nav aria-label="main" id="main-nav">
           <NavLink href="/" active={route.page === 'overview'}>
             Overview
           </NavLink>

@@ -79,8 +79,8 @@ export class ApiClient {
     return this.json('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`, '{}', 'application/json')
   }
 
-  deployments(): Promise<DeploymentList> {
-    return this.json('GET', '/api/v1/deployments')
+  deployments(selector = ''): Promise<DeploymentList> {
+    return this.json('GET', selector ? `/api/v1/deployments?selector=${encodeURIComponent(selector)}` : '/api/v1/deployments')
   }
 
   deployment(name: string): Promise<DeploymentDetail> {

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact'
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { NARROW_SCREEN, useMediaQuery } from '../media'
 
 export interface Column<T> {
   readonly key: string
@@ -9,6 +10,10 @@ export interface Column<T> {
   readonly render: (row: T) => ComponentChildren
   /** Makes the column sortable by this value. */
   readonly sortValue?: (row: T) => string | number
+  /** Its track on a narrow screen; columns without one are left out there (the row's page has them). */
+  readonly narrowWidth?: string
+  /** A shorter heading for a narrow screen. */
+  readonly narrowTitle?: string
 }
 
 export interface VirtualTableProps<T> {
@@ -31,6 +36,10 @@ const OVERSCAN = 8
  * one fixed height; cells clip what does not fit (the node page has the rest).
  */
 export function VirtualTable<T>(props: VirtualTableProps<T>) {
+  const narrow = useMediaQuery(NARROW_SCREEN)
+  const columns = narrow
+    ? props.columns.flatMap((c) => (c.narrowWidth ? [{ ...c, width: c.narrowWidth, title: c.narrowTitle ?? c.title }] : []))
+    : props.columns
   const viewport = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
   const [height, setHeight] = useState(600)
@@ -64,7 +73,7 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
     })
   }, [props.rows, props.columns, sort])
 
-  const template = props.columns.map((c) => c.width).join(' ')
+  const template = columns.map((c) => c.width).join(' ')
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN)
   const last = Math.min(sorted.length, Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN)
   const visible = sorted.slice(first, last)
@@ -74,9 +83,9 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
   }
 
   return (
-    <div class="vtable" role="table" aria-label={props.label} aria-rowcount={sorted.length + 1}>
+    <div class={`vtable ${narrow ? 'narrow' : 'wide'}`} role="table" aria-label={props.label} aria-rowcount={sorted.length + 1}>
       <div class="vtable-head" role="row" style={{ gridTemplateColumns: template }}>
-        {props.columns.map((column) => {
+        {columns.map((column) => {
           const active = sort?.key === column.key
           const ariaSort = active ? (sort?.descending ? 'descending' : 'ascending') : 'none'
           return (
@@ -107,7 +116,7 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
                 style={{ gridTemplateColumns: template, transform: `translateY(${(first + i) * ROW_HEIGHT}px)`, height: `${ROW_HEIGHT}px` }}
                 {...(props.rowData?.(row) ?? {})}
               >
-                {props.columns.map((column) => (
+                {columns.map((column) => (
                   <div role="cell" class="vtable-cell" key={column.key} data-column={column.key}>
                     {column.render(row)}
                   </div>

@@ -3,15 +3,21 @@ import { RolloutCell } from '../components/rollout-badges'
 import { ago } from '../format'
 import { useLive, useNow, useResource } from '../live'
 import { Link, deploymentHref } from '../router'
+import { SearchBox, useSearchQuery } from '../components/search-box'
+import { textMatches } from '../search'
 
 export function DeploymentsPage() {
   const { client } = useLive()
   const now = useNow(5000)
-  const deployments = useResource('deployments', () => client.deployments(), {
+  const { selector, text } = useSearchQuery()
+  const deployments = useResource(`deployments?${selector}`, () => client.deployments(selector), {
     when: (c) => c.type === 'deployment' || (c.type === 'node' && c.reason !== 'heartbeat'),
     minIntervalMs: 1000,
   })
-  const items = deployments.data?.items ?? []
+  const all = deployments.data?.items ?? []
+  const items = text ? all.filter((d) => textMatches(text, d.name, d.labels)) : all
+  const selectorError = deployments.error && selector ? deployments.error : null
+  const filtered = selector !== '' || text !== ''
   return (
     <div class="page deployments">
       <header class="page-head">
@@ -22,9 +28,17 @@ export function DeploymentsPage() {
           </Link>
         </div>
       </header>
-      <ErrorNote error={deployments.error} />
+      <div class="filters" role="search">
+        <SearchBox noun="deployment" invalid={selectorError !== null} placeholder="web, or tier=edge" />
+        <span class="count" data-testid="deployment-count" aria-live="polite">
+          {deployments.data ? `${items.length} of ${all.length} deployment${all.length === 1 ? '' : 's'}` : 'loading…'}
+        </span>
+      </div>
+      <ErrorNote error={selectorError ?? deployments.error} prefix={selectorError ? 'selector' : 'deployments'} />
       {!deployments.data ? (
         <Loading />
+      ) : items.length === 0 && filtered ? (
+        <Empty>No deployments match.</Empty>
       ) : items.length === 0 ? (
         <Empty>
           No deployments yet. <Link href="/apply">Apply a manifest</Link> or run <code>shoal apply -f FILE</code>.

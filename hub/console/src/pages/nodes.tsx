@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks'
+import { useMemo } from 'preact/hooks'
 import { CONDITIONS, type NodeView } from '../api/types'
 import { ConditionBadge, ErrorNote, UsageBar } from '../components/bits'
 import { VirtualTable, type Column } from '../components/virtual-table'
@@ -6,25 +6,18 @@ import { ago, labelText } from '../format'
 import { useLive, useNow, useResource } from '../live'
 import { Link, nodeHref, setQuery, useLocation } from '../router'
 import { fleetRefreshMs } from './refresh'
+import { textMatches } from '../search'
+import { SearchBox, useSearchQuery } from '../components/search-box'
 
 const CONDITION_ORDER = { Offline: 0, Degraded: 1, Ready: 2 } as const
 
 export function NodesPage() {
   const { client } = useLive()
   const { query } = useLocation()
-  const selector = query.get('selector') ?? ''
+  const { selector, text } = useSearchQuery()
   const condition = query.get('condition') ?? ''
   const profile = query.get('profile') ?? ''
-  const [selectorText, setSelectorText] = useState(selector)
   const now = useNow(2000)
-
-  // The selector box filters on the hub (`?selector=`), a moment after typing stops.
-  useEffect(() => {
-    if (selectorText === selector) return
-    const timer = setTimeout(() => setQuery({ selector: selectorText.trim() || null }), 350)
-    return () => clearTimeout(timer)
-  }, [selectorText, selector])
-  useEffect(() => setSelectorText(selector), [selector])
 
   const nodes = useResource(`nodes?${selector}`, () => client.nodes(selector), {
     when: (c) => c.type === 'node',
@@ -33,8 +26,9 @@ export function NodesPage() {
   const all = nodes.data?.items ?? []
   const profiles = useMemo(() => [...new Set(all.map((n) => n.profile))].sort(), [all])
   const shown = useMemo(
-    () => all.filter((n) => (!condition || n.condition.type === condition) && (!profile || n.profile === profile)),
-    [all, condition, profile],
+    () =>
+      all.filter((n) => (!condition || n.condition.type === condition) && (!profile || n.profile === profile) && (!text || textMatches(text, n.id, n.labels))),
+    [all, condition, profile, text],
   )
 
   const columns = useMemo(
@@ -43,6 +37,7 @@ export function NodesPage() {
         key: 'name',
         title: 'Node',
         width: 'minmax(9rem, 1.3fr)',
+        narrowWidth: 'minmax(0, 1fr)',
         render: (n) => (
           <Link href={nodeHref(n.id)} class="node-link">
             {n.id}
@@ -54,6 +49,7 @@ export function NodesPage() {
         key: 'condition',
         title: 'Condition',
         width: '7.5rem',
+        narrowWidth: '5.8rem',
         render: (n) => (
           <>
             <ConditionBadge condition={n.condition} />
@@ -72,6 +68,8 @@ export function NodesPage() {
         key: 'lastSeen',
         title: 'Last seen',
         width: '7rem',
+        narrowWidth: '4.6rem',
+        narrowTitle: 'Seen',
         render: (n) => <span title={n.lastSeenAt ?? 'never'}>{ago(n.lastSeenAt, now)}</span>,
         sortValue: (n) => -(n.lastSeenAt ? Date.parse(n.lastSeenAt) : 0),
       },
@@ -114,6 +112,8 @@ export function NodesPage() {
         key: 'workloads',
         title: 'Workloads',
         width: '7rem',
+        narrowWidth: '4rem',
+        narrowTitle: 'Runs',
         render: (n) => (
           <span class={n.workloads.running < n.workloads.total ? 'warn-text' : ''}>
             {n.workloads.running} / {n.workloads.total}
@@ -129,26 +129,8 @@ export function NodesPage() {
   return (
     <div class="page nodes">
       <h1>Nodes</h1>
-      <form
-        class="filters"
-        role="search"
-        onSubmit={(e) => {
-          e.preventDefault()
-          setQuery({ selector: selectorText.trim() || null })
-        }}
-      >
-        <label class="grow">
-          Label selector
-          <input
-            type="search"
-            name="selector"
-            aria-label="label selector"
-            placeholder="site=factory-7, tier in (edge,gateway), !gpu"
-            value={selectorText}
-            onInput={(e) => setSelectorText((e.currentTarget as HTMLInputElement).value)}
-            class={selectorError ? 'invalid' : ''}
-          />
-        </label>
+      <div class="filters" role="search">
+        <SearchBox noun="node" invalid={selectorError !== null} placeholder="pi-17, factory-7, or site=factory-7, tier in (edge,gateway)" />
         <label>
           Condition
           <select aria-label="condition" value={condition} onChange={(e) => setQuery({ condition: (e.currentTarget as HTMLSelectElement).value || null })}>
@@ -174,7 +156,7 @@ export function NodesPage() {
         <span class="count" data-testid="node-count" aria-live="polite">
           {nodes.data ? `${shown.length} of ${all.length} node${all.length === 1 ? '' : 's'}` : 'loading…'}
         </span>
-      </form>
+      </div>
       <ErrorNote error={selectorError ?? nodes.error} prefix={selectorError ? 'selector' : 'nodes'} />
       <VirtualTable
         label="nodes"

@@ -1,0 +1,28 @@
+// The console's search box: what it takes for a label selector and what for free text, and what
+// free text finds.
+import t from 'tap'
+import { classifySearch, searchHint, textMatches } from '../../hub/console/src/search.js'
+
+t.test('a selector is recognized by its marks; anything else is free text', async (t) => {
+  t.same(classifySearch('   '), { kind: 'empty' })
+  for (const selector of ['site=alpha', 'site==alpha', 'tier!=edge', '!gpu', 'tier in (edge,gateway)', 'tier notin (edge)', 'site=a,tier in (b)'])
+    t.same(classifySearch(` ${selector} `), { kind: 'selector', selector }, selector)
+  for (const text of ['pi-17', 'pi-1', 'factory-7', 'gpu', 'in', 'tier in']) t.same(classifySearch(text), { kind: 'text', text }, text)
+})
+
+t.test('free text finds names, prefixes, fragments, label keys and values, ignoring case', async (t) => {
+  const labels = { site: 'Factory-7', gpu: 'true' }
+  t.ok(textMatches('pi-17', 'pi-17', labels), 'the exact name')
+  t.ok(textMatches('pi-1', 'pi-17', labels), 'a prefix')
+  t.ok(textMatches('PI-17', 'pi-17', labels), 'any case')
+  t.ok(textMatches('factory', 'pi-17', labels), 'a label value')
+  t.ok(textMatches('gpu', 'pi-17', labels), 'a label key')
+  t.notOk(textMatches('pi-18', 'pi-17', labels), 'another name')
+  t.notOk(textMatches('x', 'pi-17'), 'no labels at all')
+})
+
+t.test('the hint says what the box did', async (t) => {
+  t.match(searchHint({ kind: 'empty' }, 'node'), /a node name, a label value, or a label selector/)
+  t.equal(searchHint({ kind: 'text', text: 'pi-1' }, 'node'), 'nodes whose name or labels contain “pi-1”')
+  t.equal(searchHint({ kind: 'selector', selector: 'site=a' }, 'deployment'), 'label selector site=a')
+})
