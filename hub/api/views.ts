@@ -13,6 +13,7 @@ import { fleetFacts, type NodeFacts } from '../fleet/fleet-facts.js'
 import { nodeCondition } from '../fleet/node-conditions.js'
 import type { DeploymentOutcome } from '../scheduler/types.js'
 import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
+import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { NodeRecord } from '../store/node-repository.js'
 
@@ -20,13 +21,14 @@ import type { NodeRecord } from '../store/node-repository.js'
 // is made of the store's read-only records.
 
 /** The API's shape of a node: what operators read, no credentials. */
-export function nodeView(store: HubStore, node: NodeRecord, now: number, facts?: NodeFacts): DeepReadonly<NodeView> {
+export function nodeView(store: HubStore, node: NodeRecord, now: number, profiles: readonly FirmwareProfile[], facts?: NodeFacts): DeepReadonly<NodeView> {
   const workloads = facts?.workloads ?? store.status.workloads({ nodeId: node.id })
   const latest = facts ? facts.latestGeneration : (store.desired.generation(node.id) ?? 0)
   const heartbeat = node.lastHeartbeat
   return {
     id: node.id,
     labels: node.labels,
+    profileLabels: profileLabelKeys(node, profiles),
     capabilities: node.capabilities,
     arch: node.arch,
     profile: node.profile,
@@ -72,14 +74,22 @@ export function clockView(node: NodeRecord): NodeClock {
 }
 
 /** Views of many nodes, with every node's workloads and generation read once, not once per node. */
-export function nodeViews(store: HubStore, nodes: readonly NodeRecord[], now: number): DeepReadonly<NodeView>[] {
+export function nodeViews(store: HubStore, nodes: readonly NodeRecord[], now: number, profiles: readonly FirmwareProfile[]): DeepReadonly<NodeView>[] {
   const facts = fleetFacts(store)
-  return nodes.map((node) => nodeView(store, node, now, facts(node.id)))
+  return nodes.map((node) => nodeView(store, node, now, profiles, facts(node.id)))
 }
 
-export function nodeDetailView(store: HubStore, node: NodeRecord, now: number): DeepReadonly<NodeDetail> {
+/** The node's labels that its firmware profile set and nobody changed since, sorted. */
+function profileLabelKeys(node: NodeRecord, profiles: readonly FirmwareProfile[]): string[] {
+  const given = profiles.find((profile) => profile.name === node.profile)?.labels ?? {}
+  return Object.keys(node.labels)
+    .filter((key) => given[key] === node.labels[key])
+    .sort()
+}
+
+export function nodeDetailView(store: HubStore, node: NodeRecord, now: number, profiles: readonly FirmwareProfile[]): DeepReadonly<NodeDetail> {
   return {
-    ...nodeView(store, node, now),
+    ...nodeView(store, node, now, profiles),
     inventory: node.inventory,
     placements: store.deployments
       .placements()

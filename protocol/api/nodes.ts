@@ -44,6 +44,9 @@ export type NodePolicyView = z.infer<typeof NodePolicyView>
 export const NodeView = z.strictObject({
   id: NodeId,
   labels: Labels,
+  profileLabels: z
+    .array(LabelKey)
+    .describe("keys of the labels the node's firmware profile gave it that still hold the profile's value (the rest were set by an operator, a token or the node)"),
   capabilities: z.array(z.string()),
   arch: z.string(),
   profile: z.string(),

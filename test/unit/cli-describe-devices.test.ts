@@ -15,6 +15,7 @@ function nodeDetail(overrides: Partial<NodeDetailView> = {}): NodeDetailView {
   return {
     id: 'gw-1',
     labels: {},
+    profileLabels: [],
     capabilities: [],
     arch: 'arm64',
     profile: 'raspberry-pi-4',

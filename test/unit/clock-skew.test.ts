@@ -210,7 +210,7 @@ t.test('through the ingester: a node 25 years behind gets ClockSkew once, its wo
   t.equal(Date.parse(web?.hubSince ?? '') - (hub.now() - 10 * MINUTE), 12, 'beside it, the hub time: ten minutes ago (less the link delay)')
   t.equal(web?.reportedAt, iso(hub.now()))
 
-  const view = nodeView(hub.store, hub.store.nodes.get('n1') as NodeRecord, hub.now())
+  const view = nodeView(hub.store, hub.store.nodes.get('n1') as NodeRecord, hub.now(), [])
   t.equal(view.usage?.receivedAt, iso(hub.now()), 'usage carries the hub receive time...')
   t.equal(view.usage?.at, iso(hub.now() + offset - 20), "...beside the node's own")
   t.match(view.condition.reasons, [/^ClockSkew: clock 25\.0y behind/])

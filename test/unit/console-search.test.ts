@@ -1,6 +1,7 @@
-// The console's search box: what it takes for a label selector and what for free text, and what
-// free text finds.
+// The console's search box (what it takes for a label selector, what for free text, and what free
+// text finds) and the labels its nodes table shows.
 import t from 'tap'
+import { shownLabels } from '../../hub/console/src/label-columns.js'
 import { classifySearch, searchHint, textMatches } from '../../hub/console/src/search.js'
 
 t.test('a selector is recognized by its marks; anything else is free text', async (t) => {
@@ -25,4 +26,27 @@ t.test('the hint says what the box did', async (t) => {
   t.match(searchHint({ kind: 'empty' }, 'node'), /a node name, a label value, or a label selector/)
   t.equal(searchHint({ kind: 'text', text: 'pi-1' }, 'node'), 'nodes whose name or labels contain “pi-1”')
   t.equal(searchHint({ kind: 'selector', selector: 'site=a' }, 'deployment'), 'label selector site=a')
+})
+
+t.test('the nodes table shows the labels chosen, else the node’s own before its profile’s', async (t) => {
+  const labels = { 'device-class': 'raspberry-pi', tier: 'edge', site: 'factory-7', team: 'line' }
+  const fromProfile = ['device-class', 'tier']
+  t.same(
+    shownLabels(labels, fromProfile, null),
+    [
+      ['site', 'factory-7'],
+      ['team', 'line'],
+      ['device-class', 'raspberry-pi'],
+      ['tier', 'edge'],
+    ],
+    'default: the operator’s labels first, each group by key',
+  )
+  t.same(
+    shownLabels(labels, fromProfile, ['tier', 'site', 'absent']),
+    [
+      ['tier', 'edge'],
+      ['site', 'factory-7'],
+    ],
+    'chosen: those keys in the order chosen; a key the node lacks is skipped',
+  )
 })

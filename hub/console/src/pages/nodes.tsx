@@ -1,4 +1,4 @@
-import { useMemo } from 'preact/hooks'
+import { useMemo, useState } from 'preact/hooks'
 import { CONDITIONS, type NodeView } from '../api/types'
 import { ConditionBadge, ErrorNote, UsageBar } from '../components/bits'
 import { VirtualTable, type Column } from '../components/virtual-table'
@@ -7,6 +7,9 @@ import { useLive, useNow, useResource } from '../live'
 import { Link, nodeHref, setQuery, useLocation } from '../router'
 import { fleetRefreshMs } from './refresh'
 import { textMatches } from '../search'
+import { loadChosenLabels, saveChosenLabels } from '../label-choice'
+import { shownLabels } from '../label-columns'
+import { LabelPicker } from '../components/label-picker'
 import { SearchBox, useSearchQuery } from '../components/search-box'
 
 const CONDITION_ORDER = { Offline: 0, Degraded: 1, Ready: 2 } as const
@@ -18,6 +21,11 @@ export function NodesPage() {
   const condition = query.get('condition') ?? ''
   const profile = query.get('profile') ?? ''
   const now = useNow(2000)
+  const [chosen, setChosen] = useState<string[] | null>(loadChosenLabels)
+  const choose = (keys: string[] | null): void => {
+    saveChosenLabels(keys)
+    setChosen(keys)
+  }
 
   const nodes = useResource(`nodes?${selector}`, () => client.nodes(selector), {
     when: (c) => c.type === 'node',
@@ -25,6 +33,7 @@ export function NodesPage() {
   })
   const all = nodes.data?.items ?? []
   const profiles = useMemo(() => [...new Set(all.map((n) => n.profile))].sort(), [all])
+  const labelKeys = useMemo(() => [...new Set(all.flatMap((n) => Object.keys(n.labels)))].sort(), [all])
   const shown = useMemo(
     () =>
       all.filter((n) => (!condition || n.condition.type === condition) && (!profile || n.profile === profile) && (!text || textMatches(text, n.id, n.labels))),
@@ -63,7 +72,17 @@ export function NodesPage() {
         sortValue: (n) => CONDITION_ORDER[n.condition.type],
       },
       { key: 'profile', title: 'Profile', width: 'minmax(7rem, 1fr)', render: (n) => n.profile, sortValue: (n) => n.profile },
-      { key: 'labels', title: 'Labels', width: 'minmax(8rem, 1.5fr)', render: (n) => <span title={labelText(n.labels)}>{labelText(n.labels)}</span> },
+      {
+        key: 'labels',
+        title: 'Labels',
+        width: 'minmax(8rem, 1.5fr)',
+        render: (n) => {
+          const text = shownLabels(n.labels, n.profileLabels, chosen)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(', ')
+          return <span title={labelText(n.labels)}>{text}</span>
+        },
+      },
       {
         key: 'lastSeen',
         title: 'Last seen',
@@ -122,7 +141,7 @@ export function NodesPage() {
         sortValue: (n) => n.workloads.total,
       },
     ],
-    [now],
+    [now, chosen],
   )
 
   const selectorError = nodes.error && selector ? nodes.error : null
@@ -153,6 +172,7 @@ export function NodesPage() {
             ))}
           </select>
         </label>
+        <LabelPicker keys={labelKeys} chosen={chosen} onChoose={choose} />
         <span class="count" data-testid="node-count" aria-live="polite">
           {nodes.data ? `${shown.length} of ${all.length} node${all.length === 1 ? '' : 's'}` : 'loading…'}
         </span>
