@@ -108,8 +108,9 @@ export class Reconciler {
   private readonly steady: () => number
   /** The http, tcp and readiness checks the agent runs itself; a change asks for a pass, which reports it. */
   private readonly prober: Prober
-  /** Whether each workload was ready in the last status sent. */
+  /** Whether each workload was ready in the last status sent, and what its failing check said. */
   private readonly reportedReady = new Map<string, boolean>()
+  private readonly reportedProbeReasons = new Map<string, string>()
 
   constructor(private readonly options: ReconcilerOptions) {
     this.logger = options.logger.child({ component: 'reconciler' })
@@ -455,6 +456,7 @@ export class Reconciler {
     // Why each workload is in its state ("crashed 3 times ...; backing off"), for the status.
     const reasons = new Map<string, string>()
     const readiness = new Map<string, boolean>()
+    const probeReasons = new Map<string, string>()
     for (const { workload, configHash: hash } of byName.values()) {
       const probed = this.probed(
         workload,
@@ -476,8 +478,11 @@ export class Reconciler {
       const message = derived.message ?? (derived.state === 'running' ? probed.reason : null)
       if (message) reasons.set(workload.name, message)
       const ready = isReady(derived.state, derived.health, probed.readiness)
+      if (probed.reason !== null) probeReasons.set(workload.name, probed.reason)
       readiness.set(workload.name, ready)
       const wasReady = this.reportedReady.get(workload.name)
+      // A check failing for another reason (refused, then 503) is news even when readiness is not.
+      if ((this.reportedProbeReasons.get(workload.name) ?? null) !== probed.reason) changed = true
       if (wasReady !== ready) {
         changed = true
         if (wasReady !== undefined && workload.template.readiness) {
@@ -548,6 +553,9 @@ export class Reconciler {
     if (!changed) return
     for (const { workload } of byName.values()) {
       this.reportedReady.set(workload.name, readiness.get(workload.name) ?? false)
+      const reason = probeReasons.get(workload.name)
+      if (reason === undefined) this.reportedProbeReasons.delete(workload.name)
+      else this.reportedProbeReasons.set(workload.name, reason)
       this.reportedRestarts.set(workload.name, records.get(workload.name)?.restarts ?? 0)
       const hold = this.holds.get(workload.name)
       if (hold) this.reportedHolds.set(workload.name, hold.reason)
@@ -557,6 +565,7 @@ export class Reconciler {
     for (const name of removed) {
       this.reportedRestarts.delete(name)
       this.reportedReady.delete(name)
+      this.reportedProbeReasons.delete(name)
       this.reportedHolds.delete(name)
       this.backoffTallies.delete(name)
     }
