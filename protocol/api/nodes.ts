@@ -46,7 +46,9 @@ export const NodeView = z.strictObject({
   labels: Labels,
   profileLabels: z
     .array(LabelKey)
-    .describe("keys of the labels the node's firmware profile gave it that still hold the profile's value (the rest were set by an operator, a token or the node)"),
+    .describe(
+      "keys of the labels the node's firmware profile gave it that still hold the profile's value (the rest were set by an operator, a token or the node)",
+    ),
   capabilities: z.array(z.string()),
   arch: z.string(),
   profile: z.string(),
@@ -102,7 +104,6 @@ export type NodeDetail = z.infer<typeof NodeDetail>
 
 export const NodeList = listOf(NodeView)
 export type NodeList = z.infer<typeof NodeList>
-
 
 /** PATCH /api/v1/nodes/:id: labels to set (a null value removes the label), and cordon on or off. */
 export const NodePatch = z.strictObject({
