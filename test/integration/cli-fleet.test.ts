@@ -138,7 +138,10 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
   const manifests = path.join(dir, 'manifests')
   mkdirSync(manifests, { recursive: true })
   const webFile = path.join(manifests, 'web.yaml')
-  writeFileSync(webFile, deploymentYaml('cli-web', { replicas: 1, selector: { matchLabels: { fleet, site: 'a' } }, template: sleepTemplate(image) }))
+  writeFileSync(
+    webFile,
+    deploymentYaml('cli-web', { replicas: 1, selector: { matchLabels: { fleet, site: 'a' } }, template: sleepTemplate(image) }, { tier: 'web' }),
+  )
   const gpuFile = path.join(manifests, 'gpu.yaml')
   writeFileSync(
     gpuFile,
@@ -217,6 +220,13 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
         ['cli-web', 1, 1, 1, 0],
       ],
     )
+    const byLabel = JSON.parse((await cliOk(t, ['get', 'deployments', '-l', 'tier=web', '-o', 'json'])).out)
+    t.same(
+      byLabel.items.map((d: any) => [d.name, d.labels]),
+      [['cli-web', { tier: 'web' }]],
+      '-l keeps the deployments whose own labels match; the hub filters',
+    )
+    t.match((await cliOk(t, ['get', 'deployments', '-l', 'tier!=web'])).out, /^NAME .*\ncli-gpu /, 'and a negation')
   })
 
   await t.test('describe deployment: spec, placements, why pending, events', async (t) => {

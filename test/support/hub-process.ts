@@ -406,8 +406,8 @@ function readIdentityFile(dataDir: string): AgentIdentity | null {
 // ---- Manifests the hub tests share ----
 
 /** A Deployment manifest as YAML, for POST /api/v1/manifests. */
-export function deploymentYaml(name: string, spec: Readonly<Record<string, unknown>>): string {
-  return stringifyYaml({ apiVersion: 'shoal/v1', kind: 'Deployment', metadata: { name }, spec })
+export function deploymentYaml(name: string, spec: Readonly<Record<string, unknown>>, labels?: Readonly<Record<string, string>>): string {
+  return stringifyYaml({ apiVersion: 'shoal/v1', kind: 'Deployment', metadata: { name, ...(labels ? { labels } : {}) }, spec })
 }
 
 /** Several manifests as one multi-document YAML body. */
