@@ -134,7 +134,7 @@ t.test('nodes 25 years behind and 3 years ahead: ClockSkew, hub-time ages and ev
     t.match(described, /\nLast seen: +\S+ \(\d+s ago\)\n/)
     t.match(described, /\nClock: +ClockSkew: 25\.0y behind the hub's \(offset -\d+(\.\d)?s, since \S+ \(\d+[sm] ago\); its last heartbeat said 2001-/)
     t.match(described, /\(heartbeat \d+s ago\)/, 'the heartbeat aged by the hub clock')
-    t.match(described, /\n  skew-sleep +skew-sleep +running +none +0 +1 +\d+[sm]\n/, 'the workload aged by the hub clock')
+    t.match(described, /\n  skew-sleep +skew-sleep +running +none +yes +0 +1 +\d+[sm]\n/, 'the workload aged by the hub clock')
     t.match(described, /\n  \d+[sm] +warning +ClockSkew +/, 'the ClockSkew event, aged by the hub clock')
     t.notMatch(withoutNames(described), /\b\d{3,}d\b/, 'no age of hundreds of days anywhere')
     const aheadJson = JSON.parse((await cliOk(t, ['describe', 'node', ids.future, '-o', 'json', ...connection])).out)
