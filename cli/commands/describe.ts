@@ -213,7 +213,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     return [
       name,
       placement?.deployment ?? status?.deployment ?? '-',
-      { text: state, colour: state === 'running' ? 'green' : state === 'crash-loop' || state === 'failed' ? 'red' : 'yellow' },
+      stateCell(state),
       status?.health ?? '-',
       readyText(status),
       String(status?.restarts ?? 0),
@@ -228,12 +228,7 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
   const workloadHeaders = [
     'NAME',
     'DEPLOYMENT',
-    'STATE',
-    'HEALTH',
-    'READY',
-    'RESTARTS',
-    'REVISION',
-    'AGE',
+    ...COPY_HEADERS,
     ...(versioned ? ['CONFIG'] : []),
     ...(leaving ? ['NOTE'] : []),
     ...(messaged ? ['MESSAGE'] : []),
@@ -331,7 +326,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
     return [
       p.nodeId,
       String(p.replica),
-      { text: state, colour: state === 'running' ? 'green' : state === 'crash-loop' || state === 'failed' ? 'red' : 'yellow' },
+      stateCell(state),
       p.status?.health ?? '-',
       readyText(p.status),
       String(p.status?.restarts ?? 0),
@@ -348,24 +343,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
       'Placements',
       rows.length === 0
         ? '  <none>'
-        : indent(
-            renderCells(
-              terminal,
-              [
-                'NODE',
-                'REPLICA',
-                'STATE',
-                'HEALTH',
-                'READY',
-                'RESTARTS',
-                'REVISION',
-                'AGE',
-                ...(versioned ? ['CONFIG'] : []),
-                ...(messaged ? ['MESSAGE'] : []),
-              ],
-              rows,
-            ),
-          ),
+        : indent(renderCells(terminal, ['NODE', 'REPLICA', ...COPY_HEADERS, ...(versioned ? ['CONFIG'] : []), ...(messaged ? ['MESSAGE'] : [])], rows)),
     ),
     section(
       'Events',
@@ -380,6 +358,14 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
           ),
     ),
   ].join('')
+}
+
+/** The columns a copy has in both tables: a node's workloads and a deployment's placements. */
+const COPY_HEADERS = ['STATE', 'HEALTH', 'READY', 'RESTARTS', 'REVISION', 'AGE'] as const
+
+/** A copy's state, green when running, red when crash-looping or failed, yellow otherwise. */
+function stateCell(state: string): Cell {
+  return { text: state, colour: state === 'running' ? 'green' : state === 'crash-loop' || state === 'failed' ? 'red' : 'yellow' }
 }
 
 /** yes or no as the agent judged it; - when it did not say (an older agent, or no status yet). */
