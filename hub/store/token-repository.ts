@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
 import { randomSecret, tokenDigest } from './credential-repository.js'
@@ -31,7 +32,9 @@ export class TokenRepository {
     token: string
     record: JoinToken
   } {
-    const id = randomSecret(6)
+    // Hex: an id is typed on command lines (`shoal token revoke ID`), where base64url's leading
+    // "-" (1 id in 64) reads as an option.
+    const id = randomBytes(6).toString('hex')
     const token = `shoal_${id}_${randomSecret(24)}`
     this.sql
       .get('INSERT INTO join_tokens (id, token_hash, labels, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')

@@ -497,3 +497,13 @@ t.test('StatusRepository: readiness as the agent reported it; absent from older 
   const { store: reopened } = openStore(t, file)
   t.equal(reopened.status.workloads({ nodeId: 'n1' })[0]?.ready, false, 'kept across a reopen')
 })
+
+t.test('TokenRepository: a token id never reads as a command-line option (hex, no leading "-")', async (t) => {
+  const { store } = openStore(t)
+  const ids = Array.from({ length: 256 }, () => store.tokens.create({ labels: {}, maxUses: null, expiresAt: null, now: iso(T0) }).record.id)
+  t.ok(
+    ids.every((id) => /^[0-9a-f]{12}$/.test(id)),
+    'every id is 12 hex digits',
+  )
+  t.equal(new Set(ids).size, ids.length, 'and unique')
+})
