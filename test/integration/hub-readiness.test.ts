@@ -5,18 +5,12 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
+import type { RolloutStatus } from '../../protocol/api/index.js'
 import { freePort, testImage, waitFor } from '../support/index.js'
 import { deploymentYaml, httpdTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
 t.setTimeout(240_000)
 const execFileAsync = promisify(execFile)
-
-interface RolloutCopy {
-  readonly nodeId: string
-  readonly revision: number
-  readonly gate: string
-  readonly reason: string | null
-}
 
 t.test('a rollout waits for the new revision to be ready', async (t) => {
   const image = testImage()
@@ -32,8 +26,7 @@ t.test('a rollout waits for the new revision to be ready', async (t) => {
       strategy: { minReadySeconds: 0, progressDeadline: '5m' },
       template: { ...httpdTemplate(image, port, text), ...extra },
     })
-  const rollout = async (): Promise<{ revision: number; phase: string; copies: RolloutCopy[] }> =>
-    (await hub.ok('GET', `/api/v1/deployments/${name}/rollout`)) as { revision: number; phase: string; copies: RolloutCopy[] }
+  const rollout = (): Promise<RolloutStatus> => hub.ok<RolloutStatus>('GET', `/api/v1/deployments/${name}/rollout`)
 
   await hub.apply(manifest('v1', {}))
   await waitFor(
