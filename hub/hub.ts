@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { systemClock, type Clock } from '../common/clock.js'
 import { loadProfiles } from '../firmware-profiles/catalog.js'
+import type { AlertSettings } from './alerts/alert-rules.js'
 import type { BrokerAuthConfig } from './broker-config/external-broker.js'
 import type { FleetController } from './fleet/fleet-controller.js'
 import { sweepSilentNodes } from './fleet/presence-monitor.js'
@@ -35,6 +36,10 @@ export interface HubConfig {
   readonly clockSkewThresholdMs?: number
   /** Connections one remote address may hold on the API (default 32); raise it behind a reverse proxy. */
   readonly maxConnectionsPerAddress?: number
+  /** When each alert rule fires (default DEFAULT_ALERT_SETTINGS). */
+  readonly alerts?: AlertSettings
+  /** How often the alert rules are evaluated (default 5 s). */
+  readonly alertIntervalMs?: number
 }
 
 export interface RunningHub {
@@ -68,6 +73,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     objectBodies,
     schedulerIntervalMs: config.schedulerIntervalMs,
     clockSkewThresholdMs: config.clockSkewThresholdMs,
+    alertSettings: config.alerts,
   })
   const { fleet, ingester } = loops
   // The broker must know the hub's own user (and today's nodes) before the hub logs in.
@@ -96,6 +102,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     hubPublicKey: secrets.publicKey,
     objectBodies,
     logRelay: loops.logRelay,
+    alerts: loops.alerts,
     ...(broker ? { brokerAccess: broker.access } : {}),
   }
   const server = createHubApiServer(parts, {
@@ -107,7 +114,22 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   const port = await listen(server, config.listenHost, config.listenPort).catch(abandon)
   teardown.add(() => closeServer(server))
   const sweepPresence = () => sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock)
-  teardown.add(startHousekeeping({ sweepPresence, flushHeartbeats, heartbeatFlushMs: config.heartbeatFlushMs }))
+  const evaluateAlerts = (): void => {
+    try {
+      loops.alerts.evaluate()
+    } catch (error) {
+      logger.error({ err: error }, 'alert evaluation failed; trying again on the next tick')
+    }
+  }
+  teardown.add(
+    startHousekeeping({
+      sweepPresence,
+      flushHeartbeats,
+      heartbeatFlushMs: config.heartbeatFlushMs,
+      evaluateAlerts,
+      alertIntervalMs: config.alertIntervalMs,
+    }),
+  )
   const apiUrl = apiUrlOf(config.listenHost, port)
   logger.info({ api: apiUrl, broker: transport.advertisedUrl, transport: transport.kind }, 'hub running')
 

@@ -6,11 +6,12 @@ import { pino } from 'pino'
 import type { HubTransportConfig } from '../../hub/hub.js'
 import { HUB_DATABASE_FILE, HubDatabaseError } from '../../hub/store/open-hub-database.js'
 import { UnsafeDataDirError } from '../../common/fs/private-files.js'
+import { addAlertOptions, alertSettingsOf, type AlertOptions } from '../alert-options.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { durationMs } from '../../protocol/index.js'
 
-interface ServeOptions {
+interface ServeOptions extends AlertOptions {
   dataDir: string
   listen: string
   mqttListen: string
@@ -69,7 +70,7 @@ function readTls(options: ServeOptions): { tls?: { cert: string; key: string } }
 
 export function hubCommand(io: CliIo): Command {
   const hub = new Command('hub').description('run the hub (control plane) or manage its data')
-  hub
+  const serve = hub
     .command('serve')
     .description('run the hub: API and console, scheduler, and the broker link to agents')
     .requiredOption('--data-dir <dir>', 'where the hub keeps its SQLite store, signing key and admin token')
@@ -97,9 +98,13 @@ export function hubCommand(io: CliIo): Command {
       'API connections one client address may hold at once; one more is answered 503 (raise it behind a reverse proxy, where every client has its address)',
       '32',
     )
+  addAlertOptions(serve)
     .addHelpText(
       'after',
       `
+Alerts stay listed (shoal get alerts, the console's Alerts page) until acknowledged; the
+firing ones are also on /metrics as shoal_alert{rule,severity,node,deployment,workload} 1.
+
 Examples:
   # embedded broker on loopback, API on :8080
   shoal hub serve --data-dir /var/lib/shoal-hub
@@ -132,6 +137,7 @@ Examples:
       if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
       const clockSkewThresholdMs = parseThreshold(options.clockSkewThreshold)
       const maxConnectionsPerAddress = parseConnectionLimit(options.maxConnectionsPerAddress)
+      const alerts = alertSettingsOf(options)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       // Loaded here, not at the top: other verbs should not pay for aedes, the API and the scheduler.
       const [{ startHub }, { BrokerAuthConfigError }] = await Promise.all([import('../../hub/hub.js'), import('../../hub/broker-config/external-broker.js')])
@@ -146,6 +152,7 @@ Examples:
             transport,
             clockSkewThresholdMs,
             maxConnectionsPerAddress,
+            alerts,
             ...(brokerAuth ? { brokerAuth } : {}),
           },
           { logger },

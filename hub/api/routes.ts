@@ -2,6 +2,7 @@ import { API_ROUTES, EventsQuery, openApiDocument, type Change } from '../../pro
 import type { Clock } from '../../common/clock.js'
 import { readPackageVersion } from '../../common/version.js'
 import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
+import type { AlertMonitor } from '../alerts/alert-monitor.js'
 import type { BrokerAccess } from '../broker-config/broker-access.js'
 import { ConfigObjectService } from '../config-objects/config-object-service.js'
 import type { ObjectBodies } from '../config-objects/object-bodies.js'
@@ -17,6 +18,7 @@ import type { Metrics } from '../metrics.js'
 import { RolloutService } from '../rollout/rollout-service.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { HubTransport } from '../transport/hub-transport.js'
+import { registerAlertRoutes } from './alert-routes.js'
 import { registerConfigObjectRoutes } from './config-object-routes.js'
 import { registerDeploymentRoutes } from './deployment-routes.js'
 import { registerDrainRoute } from './drain-route.js'
@@ -44,6 +46,8 @@ export interface ApiServices {
   /** Rewrites an external broker's users and rights (`--broker-auth-dir`); absent otherwise. */
   readonly brokerAccess?: Pick<BrokerAccess, 'sync'>
   readonly logRelay?: LogRelay
+  /** Alerts: evaluated on the hub's timer, listed and acknowledged here. */
+  readonly alerts: Pick<AlertMonitor, 'list' | 'acknowledge'>
 }
 
 /**
@@ -90,5 +94,6 @@ export function buildRoutes(parts: ApiServices): Router {
   registerLogRoutes(router, parts)
   registerDrainRoute(router, parts)
   registerRolloutRoutes(router, new RolloutService(parts))
+  registerAlertRoutes(router, parts.alerts)
   return router
 }

@@ -1,3 +1,4 @@
+import { AlertNotFoundError } from '../alerts/alert-monitor.js'
 import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
 import { ManifestsRefusedError } from '../deployments/read-manifests.js'
 import { EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
@@ -11,6 +12,7 @@ import { ApiError, badRequest, notFound } from './http-errors.js'
 /** The HTTP answer for a service's typed error; any other error is returned as it is. */
 export function httpErrorOf(error: unknown): unknown {
   if (error instanceof NodeNotFoundError) return notFound(`node ${error.nodeId}`)
+  if (error instanceof AlertNotFoundError) return new ApiError(404, 'not-found', error.message)
   if (error instanceof DeploymentNotFoundError) return notFound(`deployment ${error.deployment}`)
   if (error instanceof JoinTokenNotFoundError) return notFound(`join token ${error.tokenId}`)
   if (error instanceof ConfigObjectNotFoundError) return notFound(`${error.kind} ${error.objectName}`)

@@ -8,6 +8,7 @@ import type {
   PlacementView,
   RolloutSummary,
 } from '../../protocol/api/index.js'
+import { desiredCopies, readyCopies } from '../deployments/copy-counts.js'
 import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import { fleetFacts, type NodeFacts } from '../fleet/fleet-facts.js'
 import { nodeCondition } from '../fleet/node-conditions.js'
@@ -114,24 +115,14 @@ export function placementView(placement: PlacementRecord): PlacementView {
 export function deploymentView(store: HubStore, deployment: DeploymentRecord, outcome: DeploymentOutcome | null): DeepReadonly<DeploymentView> {
   const statuses = store.status.workloads({ deployment: deployment.name })
   const placements = store.deployments.placements().filter((p) => p.deployment === deployment.name)
-  // Ready: running, not unhealthy and not reported unready, at the revision its rollout assigned it (a canary holds old
-  // copies back on purpose); up to date: ready at the deployment's current revision.
-  const readyAt = (revisionOf: (p: PlacementRecord) => number | null) =>
-    statuses.filter(
-      (s) =>
-        s.state === 'running' &&
-        s.health !== 'unhealthy' &&
-        s.ready !== false &&
-        placements.some((p) => p.nodeId === s.nodeId && p.workload === s.name && (revisionOf(p) ?? deployment.revision) === s.revision),
-    ).length
-  const ready = readyAt((p) => p.revision)
-  const upToDate = readyAt(() => deployment.revision)
+  const ready = readyCopies(deployment, statuses, placements, (p) => p.revision)
+  const upToDate = readyCopies(deployment, statuses, placements, () => deployment.revision)
   return {
     name: deployment.name,
     labels: { ...(deployment.manifest.metadata.labels ?? {}) },
     revision: deployment.revision,
     mode: deployment.manifest.spec.mode,
-    desired: outcome?.desired ?? (deployment.manifest.spec.mode === 'every-node' ? placements.length : (deployment.manifest.spec.replicas ?? 1)),
+    desired: desiredCopies(deployment, outcome, placements.length),
     placed: placements.length,
     ready,
     upToDate,

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3'
+import { AlertRepository } from './alert-repository.js'
 import { AuditRepository } from './audit-repository.js'
 import { ConfigObjectRepository } from './config-object-repository.js'
 import { CredentialRepository } from './credential-repository.js'
@@ -20,6 +21,7 @@ export class HubStore {
   readonly tokens: TokenRepository
   readonly audit: AuditRepository
   readonly configObjects: ConfigObjectRepository
+  readonly alerts: AlertRepository
 
   constructor(readonly db: Database) {
     this.nodes = new NodeRepository(db)
@@ -31,6 +33,7 @@ export class HubStore {
     this.tokens = new TokenRepository(db)
     this.audit = new AuditRepository(db)
     this.configObjects = new ConfigObjectRepository(db)
+    this.alerts = new AlertRepository(db)
   }
 
   /** Runs fn in one transaction (synchronous: no await inside). */

@@ -229,4 +229,29 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE workload_status ADD COLUMN ready INTEGER;
     `,
   },
+  {
+    // Alerts (issue 16): one row per occurrence of a rule's condition, times in epoch ms on the
+    // hub's clock. A row is open until it is resolved and acknowledged; a key has at most one
+    // open row (hub/alerts/alert-lifecycle.ts), closed rows are history.
+    name: 'alerts',
+    sql: `
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        node_id TEXT,
+        deployment TEXT,
+        workload TEXT,
+        message TEXT NOT NULL,
+        state TEXT NOT NULL,
+        holding_since INTEGER,
+        fired_at INTEGER,
+        resolved_at INTEGER,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT
+      );
+      CREATE INDEX alerts_by_state ON alerts (state, acknowledged_at);
+    `,
+  },
 ]

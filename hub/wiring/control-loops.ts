@@ -1,5 +1,8 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../../common/clock.js'
+import { registerAlertMetrics } from '../alerts/alert-metrics.js'
+import { AlertMonitor } from '../alerts/alert-monitor.js'
+import { DEFAULT_ALERT_SETTINGS, type AlertSettings } from '../alerts/alert-rules.js'
 import type { ObjectBodies } from '../config-objects/object-bodies.js'
 import { registerConditionMetrics } from '../fleet/condition-metrics.js'
 import { FleetController } from '../fleet/fleet-controller.js'
@@ -21,14 +24,20 @@ export interface ControlLoopParts {
   readonly objectBodies: ObjectBodies
   readonly schedulerIntervalMs?: number | undefined
   readonly clockSkewThresholdMs?: number | undefined
+  readonly alertSettings?: AlertSettings | undefined
 }
 
 /**
  * The hub's loops over one transport: the fleet controller (documents out), the log relay, and
  * the ingester (reports in), which asks the fleet for a pass on presence changes and on reports
- * about a rollout's copies. Built, not started. Also the metrics not owned by one of them. Wiring only.
+ * about a rollout's copies, and the alert monitor. Built, not started. Also the metrics not owned by one of them. Wiring only.
  */
-export function createControlLoops(parts: ControlLoopParts): { readonly fleet: FleetController; readonly logRelay: LogRelay; readonly ingester: Ingester } {
+export function createControlLoops(parts: ControlLoopParts): {
+  readonly fleet: FleetController
+  readonly logRelay: LogRelay
+  readonly ingester: Ingester
+  readonly alerts: AlertMonitor
+} {
   const { store, clock, logger, metrics, feed, transport } = parts
   metrics.describe('shoal_messages_out_total', 'messages sent to agents, by channel')
   registerConditionMetrics(metrics, store, clock)
@@ -63,5 +72,14 @@ export function createControlLoops(parts: ControlLoopParts): { readonly fleet: F
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
     ...(parts.clockSkewThresholdMs !== undefined ? { clockSkewThresholdMs: parts.clockSkewThresholdMs } : {}),
   })
-  return { fleet, logRelay, ingester }
+  const alerts = new AlertMonitor({
+    store,
+    clock,
+    logger,
+    feed,
+    settings: parts.alertSettings ?? DEFAULT_ALERT_SETTINGS,
+    outcome: (name) => fleet.outcome(name),
+  })
+  registerAlertMetrics(metrics, store)
+  return { fleet, logRelay, ingester, alerts }
 }

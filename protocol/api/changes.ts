@@ -17,5 +17,7 @@ export const Change = z.discriminatedUnion('type', [
     /** When the hub recorded it, on its own clock. */
     receivedAt: IsoTime.optional(),
   }),
+  /** An alert fired, resolved, was acknowledged or closed (GET /api/v1/alerts). */
+  z.strictObject({ type: z.literal('alert'), id: z.number().int().min(1), state: z.enum(['firing', 'resolved', 'closed']) }),
 ])
 export type Change = z.infer<typeof Change>

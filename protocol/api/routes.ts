@@ -5,6 +5,7 @@ import { Change } from './changes.js'
 import { SelectorQuery } from './envelopes.js'
 import { ConfigObjectDeleted, ConfigObjectDetail, ConfigObjectList } from './config-objects.js'
 import { DeploymentDeleted, DeploymentDetail, DeploymentList } from './deployments.js'
+import { AlertList, AlertsQuery, AlertView } from './alerts.js'
 import { AuditList, EventList, EventsQuery } from './events.js'
 import { Health } from './health.js'
 import { LogStreamRecord, LogsQuery } from './logs.js'
@@ -180,6 +181,20 @@ export const API_ROUTES = {
     reply: { status: 200, type: 'text/event-stream', schema: Change },
   },
   audit: { method: 'GET', path: '/api/v1/audit', summary: 'Who changed what', reply: json(AuditList) },
+
+  listAlerts: {
+    method: 'GET',
+    path: '/api/v1/alerts',
+    summary: 'Alerts that fire or resolved unacknowledged, newest first, with counts; all=true adds the latest closed ones',
+    query: AlertsQuery,
+    reply: json(AlertList),
+  },
+  acknowledgeAlert: {
+    method: 'POST',
+    path: '/api/v1/alerts/:id/acknowledge',
+    summary: 'Mark an alert seen: a resolved one is closed, a firing one stays listed until it resolves',
+    reply: json(AlertView),
+  },
 } as const satisfies Readonly<Record<string, ApiRoute>>
 
 export type ApiRouteName = keyof typeof API_ROUTES
