@@ -3,6 +3,7 @@ import { API_ROUTES, NodePatch } from '../../protocol/api/index.js'
 import { selectorOf } from './selector-query.js'
 import type { Clock } from '../../common/clock.js'
 import type { NodeRevocationService } from '../enrollment/node-revocation.js'
+import type { BulkNodeService } from '../fleet/bulk-node-service.js'
 import type { NodePatchService } from '../fleet/node-patch.js'
 import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
 import type { HubStore } from '../store/hub-store.js'
@@ -19,11 +20,12 @@ export interface NodeRouteServices {
   readonly clock: Clock
   readonly patches: NodePatchService
   readonly revocations: NodeRevocationService
+  readonly bulk: BulkNodeService
 }
 
-/** /api/v1/nodes: list (by selector), read, patch labels and cordon, revoke. Drain is in drain-route.ts. */
+/** /api/v1/nodes: list (by selector), read, patch labels and cordon, act on many at once, revoke. Drain is in drain-route.ts. */
 export function registerNodeRoutes(router: Router, services: NodeRouteServices): void {
-  const { store, clock, patches, revocations, profiles } = services
+  const { store, clock, patches, revocations, profiles, bulk } = services
   router.route(API_ROUTES.listNodes, (context) => {
     const selector = selectorOf(context)
     return {
@@ -47,6 +49,9 @@ export function registerNodeRoutes(router: Router, services: NodeRouteServices):
       const patch = await jsonBody(context, NodePatch, 'node patch')
       return nodeView(store, await patches.patch(id, patch, context.actor), clock.now(), profiles)
     }),
+  )
+  router.route(API_ROUTES.bulkNodes, (context) =>
+    answer(async () => bulk.run(await jsonBody(context, API_ROUTES.bulkNodes.body.schema, 'bulk node action'), context.actor)),
   )
   router.route(API_ROUTES.revokeNode, (context) => answer(() => revocations.revoke(context.params.id ?? '', context.actor)))
 }

@@ -11,6 +11,7 @@ import { EnrollmentService } from '../enrollment/enrollment-service.js'
 import { JoinTokenService } from '../enrollment/join-token-service.js'
 import { NodeRevocationService } from '../enrollment/node-revocation.js'
 import type { FleetController } from '../fleet/fleet-controller.js'
+import { BulkNodeService } from '../fleet/bulk-node-service.js'
 import { NodePatchService } from '../fleet/node-patch.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { LogRelay } from '../logs/log-relay.js'
@@ -79,7 +80,12 @@ export function buildRoutes(parts: ApiServices): Router {
   const objects = new ConfigObjectService(store, parts.objectBodies)
   registerDeploymentRoutes(router, { ...parts, deployments: new DeploymentService({ ...parts, objects }) })
   registerConfigObjectRoutes(router, { objects, clock: parts.clock })
-  registerNodeRoutes(router, { ...parts, patches: new NodePatchService(parts), revocations: new NodeRevocationService(parts) })
+  registerNodeRoutes(router, {
+    ...parts,
+    patches: new NodePatchService(parts),
+    revocations: new NodeRevocationService(parts),
+    bulk: new BulkNodeService(parts),
+  })
   router.route(API_ROUTES.events, (context) => {
     // With since: the oldest events after it, so a client can page forward without gaps;
     // without: the latest ones.

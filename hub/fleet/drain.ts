@@ -14,18 +14,35 @@ export type { DrainResult }
  * is to run on each matching node (kubectl drain leaves DaemonSets alone for the same reason).
  * Pure.
  */
-export function drainPlan(
+export function drainPlan<P extends Pick<PlacementRecord, 'nodeId' | 'deployment'>>(
   nodeId: string,
-  placements: readonly PlacementRecord[],
+  placements: readonly P[],
   modeOf: (deployment: string) => 'replicated' | 'every-node' | undefined,
-): { readonly evict: PlacementRecord[]; readonly keep: PlacementRecord[]; readonly others: PlacementRecord[] } {
-  const evict: PlacementRecord[] = []
-  const keep: PlacementRecord[] = []
-  const others: PlacementRecord[] = []
+): { readonly evict: P[]; readonly keep: P[]; readonly others: P[] } {
+  const evict: P[] = []
+  const keep: P[] = []
+  const others: P[] = []
   for (const placement of placements) {
     if (placement.nodeId !== nodeId) others.push(placement)
     else if (modeOf(placement.deployment) === 'every-node') keep.push(placement)
     else evict.push(placement)
+  }
+  return { evict, keep, others }
+}
+
+/** drainPlan for several nodes at once: what leaves each, what stays on each, and the rest. Pure. */
+export function drainNodesPlan<P extends Pick<PlacementRecord, 'nodeId' | 'deployment'>>(
+  nodeIds: readonly string[],
+  placements: readonly P[],
+  modeOf: (deployment: string) => 'replicated' | 'every-node' | undefined,
+): { readonly evict: P[]; readonly keep: P[]; readonly others: P[] } {
+  const targets = new Set(nodeIds)
+  const evict: P[] = []
+  const keep: P[] = []
+  const others: P[] = []
+  for (const placement of placements) {
+    if (!targets.has(placement.nodeId)) others.push(placement)
+    else (drainPlan(placement.nodeId, [placement], modeOf).evict.length > 0 ? evict : keep).push(placement)
   }
   return { evict, keep, others }
 }

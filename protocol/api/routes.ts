@@ -10,6 +10,7 @@ import { AuditList, EventList, EventsQuery } from './events.js'
 import { Health } from './health.js'
 import { LogStreamRecord, LogsQuery } from './logs.js'
 import { ManifestsQuery, ManifestsResponse } from './manifests.js'
+import { BulkNodeRequest, BulkNodeResult } from './bulk-nodes.js'
 import { DrainResult, NodeDetail, NodeList, NodePatch, NodeRevoked, NodeView } from './nodes.js'
 import { RevisionChange, RevisionHistory, RolloutStatus, UndoRequest } from './rollouts.js'
 import { TokenCreated, TokenList, TokenRequest, TokenRevoked } from './tokens.js'
@@ -121,6 +122,13 @@ export const API_ROUTES = {
   },
   revokeNode: { method: 'DELETE', path: '/api/v1/nodes/:id', summary: "Revoke a node's credentials and forget it", reply: json(NodeRevoked) },
   drainNode: { method: 'POST', path: '/api/v1/nodes/:id/drain', summary: 'Cordon a node and move its replicated copies elsewhere', reply: json(DrainResult) },
+  bulkNodes: {
+    method: 'POST',
+    path: '/api/v1/nodes/bulk',
+    summary: 'Label, unlabel, cordon, uncordon or drain many nodes in one action, with a result per node; dryRun: true answers which copies would move where',
+    body: jsonBody(BulkNodeRequest),
+    reply: json(BulkNodeResult),
+  },
 
   listDeployments: {
     method: 'GET',
