@@ -14,7 +14,7 @@ export interface AlertOptions {
   readonly alertMemory: string
 }
 
-const minutes = (ms: number | null): string => (ms === null ? 'off' : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`)
+const minutes = (ms: number | null): string => (ms === null ? 'off' : ms > 0 && ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`)
 const percent = (value: number | null): string => (value === null ? 'off' : String(value))
 
 /** Adds the alert rule flags, each defaulting to DEFAULT_ALERT_SETTINGS. */

@@ -1,5 +1,9 @@
 import type {
+  AlertList,
+  AlertView,
   ApplyResponse,
+  BulkNodeRequest,
+  BulkNodeResult,
   ConfigObjectDeleted,
   ConfigObjectDetail,
   ConfigObjectList,
@@ -33,7 +37,11 @@ import { CliError, ExitCode } from './io.js'
 // The hub's JSON shapes are the API contract's (protocol/api), the same types the hub builds
 // its answers as; the CLI reads them under the names its commands use.
 export type {
+  AlertList,
+  AlertView,
   ApplyResponse,
+  BulkNodeRequest,
+  BulkNodeResult,
   ConfigObjectDetail,
   ConfigObjectView,
   DeploymentView,
@@ -164,6 +172,20 @@ export class HubClient {
 
   drainNode(id: string): Promise<DrainResult> {
     return this.request('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`)
+  }
+
+  /** One action on many nodes; with dryRun, what would change and which copies would move where. */
+  bulkNodes(request: BulkNodeRequest): Promise<BulkNodeResult> {
+    return this.request('POST', '/api/v1/nodes/bulk', { body: JSON.stringify(request), contentType: 'application/json' })
+  }
+
+  /** Firing and resolved-unacknowledged alerts; with all, the latest closed ones too. */
+  listAlerts(all = false): Promise<AlertList> {
+    return this.request('GET', '/api/v1/alerts', { query: { all: all ? 'true' : undefined } })
+  }
+
+  acknowledgeAlert(id: number): Promise<AlertView> {
+    return this.request('POST', `/api/v1/alerts/${id}/acknowledge`)
   }
 
   /** With a selector, only deployments whose labels match; the hub filters (a malformed selector is its 400). */

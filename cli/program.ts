@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { CliError, ExitCode, processIo, type CliIo } from './io.js'
 import { agentCommand } from './commands/agent.js'
+import { alertsCommand } from './commands/alerts.js'
 import { hubCommand } from './commands/hub.js'
 import { logsCommand } from './commands/logs.js'
 import { profilesCommand } from './commands/profiles.js'
@@ -51,6 +52,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(cordonCommand(io))
   program.addCommand(uncordonCommand(io))
   program.addCommand(drainCommand(io))
+  program.addCommand(alertsCommand(io))
   program.addCommand(tokenCommand(io))
   program.addCommand(topCommand(io))
   program.addCommand(completionCommand(io))

@@ -10,7 +10,7 @@ import { OUTPUT_FORMATS } from '../output.js'
 type Completer = { readonly words: readonly string[] } | { readonly names: 'nodes' | 'deployments' | 'contexts' | 'previous' } | { readonly files: true }
 
 const POSITIONAL: Readonly<Record<string, readonly Completer[]>> = {
-  get: [{ words: ['nodes', 'deployments', 'events', 'configs', 'secrets'] }],
+  get: [{ words: ['nodes', 'deployments', 'events', 'configs', 'secrets', 'alerts'] }],
   describe: [{ words: ['node', 'deployment', 'config', 'secret'] }, { names: 'previous' }],
   delete: [{ words: ['deployment', 'config', 'secret'] }, { names: 'previous' }],
   label: [{ words: ['node'] }, { names: 'nodes' }],

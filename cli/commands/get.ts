@@ -10,6 +10,7 @@ import {
   type NodeView,
 } from '../api-client.js'
 import { renderConfigObjects } from '../config-object-view.js'
+import { renderAlerts } from './alerts.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import {
@@ -28,7 +29,7 @@ import {
 } from '../output.js'
 import { interruptSignal, watchHub } from '../watch.js'
 
-export type Resource = 'nodes' | 'deployments' | 'events' | 'configs' | 'secrets'
+export type Resource = 'nodes' | 'deployments' | 'events' | 'configs' | 'secrets' | 'alerts'
 const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   node: 'nodes',
   nodes: 'nodes',
@@ -43,6 +44,8 @@ const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   configs: 'configs',
   secret: 'secrets',
   secrets: 'secrets',
+  alert: 'alerts',
+  alerts: 'alerts',
 }
 const OBJECT_KIND = { configs: 'Config', secrets: 'Secret' } as const satisfies Record<'configs' | 'secrets', ConfigObjectKind>
 
@@ -52,6 +55,7 @@ interface GetOptions extends ConnectionOptions {
   watch?: boolean
   node?: string
   limit: string
+  all?: boolean
 }
 
 export interface GetDeps {
@@ -65,7 +69,7 @@ const defaultDeps: GetDeps = { env: process.env, now: () => Date.now() }
 
 export function resourceOf(text: string): Resource {
   const resource = RESOURCE_NAMES[text.toLowerCase()]
-  if (!resource) throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, events, configs or secrets`, ExitCode.usage)
+  if (!resource) throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, events, configs, secrets or alerts`, ExitCode.usage)
   return resource
 }
 
@@ -80,12 +84,12 @@ export function parseSelectorOption(text: string | undefined): LabelSelector | u
   }
 }
 
-/** `shoal get nodes|deployments|events|configs|secrets [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
+/** `shoal get nodes|deployments|events|configs|secrets|alerts [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
 export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('get')
-      .description('list nodes, deployments, events, configs or secrets')
-      .argument('<resource>', 'nodes (no), deployments (deploy), events (ev), configs or secrets')
+      .description('list nodes, deployments, events, configs, secrets or alerts')
+      .argument('<resource>', 'nodes (no), deployments (deploy), events (ev), configs, secrets or alerts')
       .argument('[name]', 'only this one (not for events)')
       .option(
         '-l, --selector <selector>',
@@ -94,7 +98,8 @@ export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
       .addOption(outputOption())
       .option('-w, --watch', 'keep printing changes until Ctrl-C')
       .option('--node <name>', 'events: only those of this node')
-      .option('--limit <n>', 'events: how many of the latest to show first (1-1000)', '100'),
+      .option('--limit <n>', 'events: how many of the latest to show first (1-1000)', '100')
+      .option('--all', 'alerts: also the latest ones that were resolved and acknowledged'),
   )
     .addHelpText(
       'after',
@@ -109,7 +114,8 @@ Examples:
   $ shoal get deployments -o json | jq '.items[] | select(.pending > 0) | .name'
   $ shoal get events --node pi-17 -w
   $ shoal get secrets                     # keys, sizes, versions and users; never values
-  $ shoal get config line-settings -o yaml`,
+  $ shoal get config line-settings -o yaml
+  $ shoal get alerts                      # firing, and resolved but not acknowledged`,
     )
     .action(async (resourceText: string, name: string | undefined, options: GetOptions) => {
       const resource = resourceOf(resourceText)
@@ -117,6 +123,8 @@ Examples:
       const selector = parseSelectorOption(options.selector)
       const limit = Number(options.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', ExitCode.usage)
+      if (resource === 'alerts' && options.selector) throw new CliError('alerts have no labels; shoal get alerts lists them all', ExitCode.usage)
+      if (options.all && resource !== 'alerts') throw new CliError('--all is for alerts only', ExitCode.usage)
       if (options.node && resource !== 'events')
         throw new CliError('--node filters events only; for nodes use shoal get nodes -l or shoal describe node NAME', ExitCode.usage)
       const client = connect(options, deps.env)
@@ -131,7 +139,9 @@ Examples:
           ? () => loadNodes(view, name)
           : resource === 'deployments'
             ? () => loadDeployments(view, name)
-            : () => loadConfigObjects(view, OBJECT_KIND[resource], name)
+            : resource === 'alerts'
+              ? () => loadAlerts(view, name, options.all === true)
+              : () => loadConfigObjects(view, OBJECT_KIND[resource], name)
       if (!options.watch) {
         const listing = await load()
         if (listing.count === 0 && !isStructured(options.output)) io.err(emptyMessage(resource, options.selector))
@@ -195,6 +205,12 @@ async function loadDeployments(view: View, name?: string): Promise<Listing> {
     'deployments',
   )
   return { text: renderDeployments(deployments, view), signature: renderDeployments(deployments, { ...view, now: timeless }), count: deployments.length }
+}
+
+/** Alerts, newest first, as the hub lists them; with an id, that one. */
+async function loadAlerts(view: View, id: string | undefined, all: boolean): Promise<Listing> {
+  const alerts = only((await view.client.listAlerts(all)).items, id, (a) => String(a.id), 'alerts')
+  return { text: renderAlerts(alerts, view), signature: renderAlerts(alerts, { ...view, now: timeless }), count: alerts.length }
 }
 
 /**

@@ -138,7 +138,7 @@ t.test('every verb has help with an example', async (t) => {
 
 t.test('usage mistakes exit 2 with one line that says what to do', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['get', 'pods', '--hub', 'http://h:1', '--token', 'x'], /unknown resource "pods"; use nodes, deployments, events, configs or secrets/],
+    [['get', 'pods', '--hub', 'http://h:1', '--token', 'x'], /unknown resource "pods"; use nodes, deployments, events, configs, secrets or alerts/],
     [['get', 'nodes', '-l', 'a in (', '--hub', 'http://h:1', '--token', 'x'], /-l: cannot read selector term/],
     [['get', 'nodes', '-o', 'xml'], /argument 'xml' is invalid/],
     [['label', 'node', 'n1', 'bad key=1', '--hub', 'http://h:1', '--token', 'x'], /label key "bad key" must be/],
