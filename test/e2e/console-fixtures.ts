@@ -24,15 +24,28 @@ export interface HubProcess {
   api<T>(method: string, apiPath: string, body?: unknown): Promise<T>
 }
 
-/** `shoal hub serve` on free loopback ports, with the embedded broker; resolves once /healthz answers. */
-export async function startHubProcess(t: TestLike, dir: string): Promise<HubProcess> {
+/** `shoal hub serve` on free loopback ports, with the embedded broker (and `extraArgs`); resolves once /healthz answers. */
+export async function startHubProcess(t: TestLike, dir: string, options: { extraArgs?: readonly string[] } = {}): Promise<HubProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test does) before the browser tests`)
   if (!existsSync(CONSOLE_INDEX)) throw new Error(`${CONSOLE_INDEX} is missing: run \`npm run build\` (it runs build:console) before the browser tests`)
   const port = await freePort()
   const brokerPort = await freePort()
   const dataDir = path.join(dir, 'hub')
   const logFile = path.join(dir, 'hub.log')
-  const args = [CLI, 'hub', 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--mqtt-listen', `127.0.0.1:${brokerPort}`, '--log-level', 'debug']
+  const args = [
+    CLI,
+    'hub',
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--mqtt-listen',
+    `127.0.0.1:${brokerPort}`,
+    '--log-level',
+    'debug',
+    ...(options.extraArgs ?? []),
+  ]
   const fd = openSync(logFile, 'a')
   writeSync(fd, `--- node ${args.join(' ')}\n`)
   let child: ChildProcess

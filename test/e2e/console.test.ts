@@ -330,6 +330,7 @@ t.test('every signed-in page fits a phone, a tablet and a desktop', async (t) =>
     { name: 'apply', path: '/apply', ready: page.getByLabel('manifest') },
     { name: 'configs', path: '/configs', ready: page.getByRole('heading', { name: /Configs/ }) },
     { name: 'tokens', path: '/tokens', ready: page.getByRole('heading', { name: /Join tokens/ }) },
+    { name: 'alerts', path: '/alerts', ready: page.getByTestId('alert-summary').filter({ hasText: /firing/ }) },
   ]
   const sizes = [
     { name: 'phone', width: 390, height: 844 },
@@ -370,7 +371,11 @@ t.test('every signed-in page fits a phone, a tablet and a desktop', async (t) =>
       const cells = await nodeRow(page, alpha.nodeId)
         .locator('[role="cell"]')
         .evaluateAll((els) => els.map((el) => el.getAttribute('data-column')))
-      t.same(cells, ['name', 'condition', 'lastSeen', 'workloads'], 'a phone keeps the key columns; the node page has the rest')
+      t.same(
+        cells,
+        ['select', 'name', 'condition', 'lastSeen', 'workloads'],
+        'a phone keeps the key columns (and the bulk selection); the node page has the rest',
+      )
     }
   }
 })

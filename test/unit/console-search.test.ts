@@ -2,6 +2,7 @@
 // text finds) and the labels its nodes table shows.
 import t from 'tap'
 import { shownLabels } from '../../hub/console/src/label-columns.js'
+import { bulkRequest, movingDeployments } from '../../hub/console/src/bulk-input.js'
 import { classifySearch, searchHint, textMatches } from '../../hub/console/src/search.js'
 
 t.test('a selector is recognized by its marks; anything else is free text', async (t) => {
@@ -49,4 +50,17 @@ t.test('the nodes table shows the labels chosen, else the node’s own before it
     ],
     'chosen: those keys in the order chosen; a key the node lacks is skipped',
   )
+})
+
+t.test('the bulk bar reads key=value pairs to set and keys to remove; the hub judges the keys', async (t) => {
+  t.same(bulkRequest('label', ['a', 'b'], ' site=x, tier=edge '), { request: { nodes: ['a', 'b'], action: 'label', labels: { site: 'x', tier: 'edge' } } })
+  t.same(bulkRequest('label', ['a'], 'site='), { request: { nodes: ['a'], action: 'label', labels: { site: '' } } }, 'an empty value is a value')
+  t.same(bulkRequest('label', ['a'], 'site'), { problem: '"site" is not key=value' })
+  t.same(bulkRequest('label', ['a'], 'a=1 a=2'), { problem: 'a is given twice' })
+  t.same(bulkRequest('label', ['a'], '  '), { problem: 'type the labels to set, as key=value' })
+  t.same(bulkRequest('unlabel', ['a'], 'site tier- site'), { request: { nodes: ['a'], action: 'unlabel', keys: ['site', 'tier'] } })
+  t.same(bulkRequest('unlabel', ['a'], 'site=x'), { problem: 'type only the keys to remove, without values' })
+  t.same(bulkRequest('drain', ['a', 'b'], 'ignored'), { request: { nodes: ['a', 'b'], action: 'drain' } })
+  t.same(bulkRequest('cordon', [], ''), { problem: 'select at least one node' })
+  t.same(movingDeployments([{ deployment: 'web' }, { deployment: 'db' }, { deployment: 'web' }]), ['db', 'web'])
 })

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import { ApiClient } from './api/client'
 import { openChangeStream, type StreamState } from './api/change-stream'
 import { ChangeBus, LiveContext, type Live } from './live'
+import { AlertCount, AlertsPage } from './pages/alerts'
 import { ApplyPage } from './pages/apply'
 import { ConfigObjectPage } from './pages/config-object'
 import { ConfigObjectsPage } from './pages/config-objects'
@@ -82,7 +83,11 @@ function SignedIn(props: { token: string; onSignOut: (why: string | null) => voi
           <NavLink href="/tokens" active={route.page === 'tokens'}>
             Join tokens
           </NavLink>
+          <NavLink href="/alerts" active={route.page === 'alerts'}>
+            Alerts
+          </NavLink>
         </nav>
+        <AlertCount />
         <span
           class={`stream-state ${stream}`}
           data-stream={stream}
@@ -130,6 +135,8 @@ function Page(props: { route: Route }) {
       return <ApplyPage />
     case 'tokens':
       return <TokensPage />
+    case 'alerts':
+      return <AlertsPage />
     case 'not-found':
       return (
         <div class="page">

@@ -10,6 +10,7 @@ export type Route =
   | { readonly page: 'deployment'; readonly name: string }
   | { readonly page: 'apply' }
   | { readonly page: 'tokens' }
+  | { readonly page: 'alerts' }
   | { readonly page: 'configs' }
   | { readonly page: 'config-object'; readonly kind: 'Config' | 'Secret'; readonly name: string }
   | { readonly page: 'not-found'; readonly path: string }
@@ -23,6 +24,7 @@ export function matchRoute(path: string): Route {
   if (first === 'deployments') return second === undefined ? { page: 'deployments' } : { page: 'deployment', name: second }
   if (first === 'apply' && second === undefined) return { page: 'apply' }
   if (first === 'tokens' && second === undefined) return { page: 'tokens' }
+  if (first === 'alerts' && second === undefined) return { page: 'alerts' }
   if (first === 'configs' || first === 'secrets')
     return second === undefined ? { page: 'configs' } : { page: 'config-object', kind: first === 'configs' ? 'Config' : 'Secret', name: second }
   return { page: 'not-found', path }

@@ -1,5 +1,9 @@
 import type {
+  AlertList,
+  AlertView,
   ApplyResponse,
+  BulkNodeRequest,
+  BulkNodeResult,
   ConfigObjectDetail,
   ConfigObjectList,
   DeploymentDetail,
@@ -77,6 +81,20 @@ export class ApiClient {
   /** Cordons the node and moves its replicated copies elsewhere (every-node copies stay). */
   drainNode(id: string): Promise<DrainResult> {
     return this.json('POST', `/api/v1/nodes/${encodeURIComponent(id)}/drain`, '{}', 'application/json')
+  }
+
+  /** One action on many nodes, with a result per node; with dryRun, only what would change and move. */
+  bulkNodes(request: BulkNodeRequest): Promise<BulkNodeResult> {
+    return this.json('POST', '/api/v1/nodes/bulk', JSON.stringify(request), 'application/json')
+  }
+
+  /** Firing and resolved-unacknowledged alerts; with all, the latest closed ones too. */
+  alerts(all = false): Promise<AlertList> {
+    return this.json('GET', `/api/v1/alerts${all ? '?all=true' : ''}`)
+  }
+
+  acknowledgeAlert(id: number): Promise<AlertView> {
+    return this.json('POST', `/api/v1/alerts/${id}/acknowledge`, '{}', 'application/json')
   }
 
   deployments(selector = ''): Promise<DeploymentList> {

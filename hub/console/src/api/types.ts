@@ -3,12 +3,18 @@
 import type { Change as HubChange, NodeConditionType } from '../../../../protocol/api/index.js'
 
 export type {
+  AlertList,
+  AlertView,
   AppliedManifest,
   ApplyResponse,
+  BulkNodeAction,
+  BulkNodeRequest,
+  BulkNodeResult,
   ConfigObjectCopy,
   ConfigObjectDetail,
   ConfigObjectList,
   ConfigObjectView,
+  CopyMove,
   DeploymentDetail,
   DeploymentList,
   DeploymentView,

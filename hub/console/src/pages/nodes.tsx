@@ -11,6 +11,7 @@ import { loadChosenLabels, saveChosenLabels } from '../label-choice'
 import { shownLabels } from '../label-columns'
 import { LabelPicker } from '../components/label-picker'
 import { SearchBox, useSearchQuery } from '../components/search-box'
+import { BulkActions } from '../components/bulk-actions'
 
 const CONDITION_ORDER = { Offline: 0, Degraded: 1, Ready: 2 } as const
 
@@ -40,8 +41,34 @@ export function NodesPage() {
     [all, condition, profile, text],
   )
 
+  // Selected nodes by id: kept across filter changes, so "select all shown" can gather several filters.
+  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set())
+  const toggle = (id: string, on: boolean): void =>
+    setSelected((before) => {
+      const next = new Set(before)
+      if (on) next.add(id)
+      else next.delete(id)
+      return next
+    })
+
   const columns = useMemo(
     (): Column<NodeView>[] => [
+      {
+        key: 'select',
+        title: '',
+        width: '2.5rem',
+        narrowWidth: '2.75rem',
+        render: (n) => (
+          <label class="select-cell">
+            <input
+              type="checkbox"
+              aria-label={`select ${n.id}`}
+              checked={selected.has(n.id)}
+              onChange={(e) => toggle(n.id, (e.currentTarget as HTMLInputElement).checked)}
+            />
+          </label>
+        ),
+      },
       {
         key: 'name',
         title: 'Node',
@@ -141,7 +168,7 @@ export function NodesPage() {
         sortValue: (n) => n.workloads.total,
       },
     ],
-    [now, chosen],
+    [now, chosen, selected],
   )
 
   const selectorError = nodes.error && selector ? nodes.error : null
@@ -178,6 +205,12 @@ export function NodesPage() {
         </span>
       </div>
       <ErrorNote error={selectorError ?? nodes.error} prefix={selectorError ? 'selector' : 'nodes'} />
+      <BulkActions
+        selected={[...selected].sort()}
+        shown={shown.length}
+        onSelectShown={() => setSelected((before) => new Set([...before, ...shown.map((n) => n.id)]))}
+        onClear={() => setSelected(new Set())}
+      />
       <VirtualTable
         label="nodes"
         rows={shown}
