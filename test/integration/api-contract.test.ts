@@ -4,9 +4,11 @@
 import t, { type Test } from 'tap'
 import type { z } from 'zod'
 import {
+  AlertList,
   ApiErrorBody,
   ApplyResponse,
   AuditList,
+  BulkNodeResult,
   DeploymentDetail,
   DeploymentList,
   DrainResult,
@@ -171,6 +173,29 @@ t.test('a real hub serves its contract, and its answers parse with it', async (t
     t.equal(missing.error.code, 'not-found')
     const badQuery = await conforming(t, hub, ApiErrorBody, 'GET', '/api/v1/events?limit=0', undefined, 400)
     t.equal(badQuery.error.message, 'limit must be between 1 and 1000')
+  })
+
+  await t.test('bulk node actions and alerts', async (t) => {
+    const dry = await conforming(t, hub, BulkNodeResult, 'POST', '/api/v1/nodes/bulk', { nodes: [nodeId, 'ghost'], action: 'drain', dryRun: true })
+    t.match(dry, {
+      dryRun: true,
+      nodes: [
+        { id: nodeId, outcome: 'changed' },
+        { id: 'ghost', outcome: 'not-found' },
+      ],
+      moves: [{ deployment: 'contract', from: nodeId, to: null }],
+    })
+    t.equal((await hub.nodes()).find((n) => n.id === nodeId)?.cordoned, false, 'a dry run cordons nothing')
+    const labeled = await conforming(t, hub, BulkNodeResult, 'POST', '/api/v1/nodes/bulk', { nodes: [nodeId], action: 'label', labels: { bulk: 'yes' } })
+    t.match(labeled, { dryRun: false, nodes: [{ id: nodeId, outcome: 'changed', message: 'labeled' }], moves: [] })
+    const refused = await conforming(t, hub, ApiErrorBody, 'POST', '/api/v1/nodes/bulk', { nodes: [], action: 'cordon' }, 400)
+    t.match(JSON.stringify(refused.error), /name at least one node/, 'a 400 naming the problem')
+    // This machine's disk may be past the default 90 %, so the list is only checked for its shape.
+    await conforming(t, hub, AlertList, 'GET', '/api/v1/alerts?all=true')
+    const unknown = await conforming(t, hub, ApiErrorBody, 'POST', '/api/v1/alerts/999999/acknowledge', undefined, 404)
+    t.match(unknown.error.message, /alert 999999 not found/)
+    const badId = await conforming(t, hub, ApiErrorBody, 'POST', '/api/v1/alerts/abc/acknowledge', undefined, 400)
+    t.match(badId.error.message, /alert id must be a whole number/)
   })
 
   await t.test('drain', async (t) => {
