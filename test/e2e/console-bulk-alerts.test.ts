@@ -5,7 +5,7 @@
 // threshold, is on /metrics, and stays, resolved, after the node returns until acknowledged.
 import path from 'node:path'
 import t from 'tap'
-import type { Page } from 'playwright-core'
+import type { Page, Route } from 'playwright-core'
 import { startAgentProcess, uniqueNodeId, type AgentProcess } from '../support/agent-process.js'
 import { testImage } from '../support/env.js'
 import { tempDir } from '../support/tmp.js'
@@ -181,6 +181,38 @@ t.test('an agent SIGKILLed: its alert appears after the threshold, stays resolve
   t.same((await hub.api<AlertList>('GET', '/api/v1/alerts')).items, [], 'gone from the list once acknowledged')
   const run = await runSpawned(t, ['get', 'alerts', '--all', '-o', 'json', '--hub', hub.url, '--token', hub.adminToken])
   t.match(JSON.parse(run.out), { items: [{ id, state: 'resolved', acknowledgedBy: String }] }, 'shoal get alerts --all keeps it as history')
+})
+
+t.test('while a new selector loads, the previous rows stay on screen (no layout shift)', async (t) => {
+  await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Nodes' }).click()
+  for (const agent of agents) await nodeRow(agent.nodeId).waitFor()
+  // The hub's answer to the selector is held until the test has looked at the page.
+  let release: () => void = () => undefined
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let asked = false
+  const hold = async (route: Route): Promise<void> => {
+    asked = true
+    await held
+    await route.continue()
+  }
+  const selectorRequest = /\/api\/v1\/nodes\?selector=/
+  await page.route(selectorRequest, hold)
+  t.teardown(() => {
+    release()
+    return page.unroute(selectorRequest, hold)
+  })
+  try {
+    await page.getByLabel('search nodes').fill('e2e=bulk')
+    await waitFor(() => asked, { what: 'the console to ask the hub for the selector' })
+    t.equal(await page.locator('[role="row"][data-node-id]').count(), 3, 'the three rows stay while the answer is awaited')
+    t.equal(await page.getByText('Loading…', { exact: true }).count(), 0, 'no loading placeholder in their place')
+  } finally {
+    release()
+  }
+  await waitFor(async () => (await page.getByTestId('search-mode').getAttribute('data-kind')) === 'selector', { what: 'the box to say it took a selector' })
+  await waitFor(async () => (await page.getByTestId('node-count').textContent())?.startsWith('3 of 3'), { what: 'the selector’s answer to show three nodes' })
 })
 
 t.test('the page throws no errors and asks nothing of anyone but the hub', async (t) => {

@@ -45,13 +45,20 @@ export interface ResourceOptions<T> {
   readonly when: (change: Change) => boolean
   /** Refetch at most this often, however many changes arrive (heartbeats of 1,000 nodes). */
   readonly minIntervalMs?: number | ((data: T | null) => number)
+  /**
+   * When `key` changes (a list's filter), keep showing the previous key's data until the new
+   * arrives, instead of nothing: the rows do not vanish and come back (no layout shift). Only
+   * for the same kind of data under another filter, never for another object.
+   */
+  readonly keepPrevious?: boolean
 }
 
 /**
  * Data from the hub that stays current: fetched when the page opens (or `key` changes), then
  * again when a matching change arrives, throttled with a trailing fetch so the last change is
- * never missed. Keeps the previous data on screen while it refetches, and the previous data
- * with the error when a refetch fails.
+ * never missed. Keeps the previous data on screen while it refetches (with `keepPrevious`,
+ * also while a new key's first fetch runs), and the previous data with the error when a refetch
+ * fails.
  */
 export function useResource<T>(key: string, fetcher: () => Promise<T>, options: ResourceOptions<T>): Resource<T> {
   const live = useLive()
@@ -70,7 +77,7 @@ export function useResource<T>(key: string, fetcher: () => Promise<T>, options: 
     let again = false
     let timer: ReturnType<typeof setTimeout> | null = null
     let lastStart = 0
-    setState((s) => (s.key === key ? { ...s, loading: true } : { key, data: null, error: null, loading: true }))
+    setState((s) => (s.key === key ? { ...s, loading: true } : { key, data: optionsRef.current.keepPrevious ? s.data : null, error: null, loading: true }))
 
     const run = async (): Promise<void> => {
       timer = null
@@ -114,7 +121,8 @@ export function useResource<T>(key: string, fetcher: () => Promise<T>, options: 
     }
   }, [key, live.client, live.subscribe])
 
-  const current = state.key === key ? state : { data: null, error: null, loading: true }
+  // Between a key change and the effect above, the state still holds the previous key's.
+  const current = state.key === key ? state : { data: options.keepPrevious ? state.data : null, error: null, loading: true }
   return { data: current.data, error: current.error, loading: current.loading, reload: () => reloadRef.current() }
 }
 

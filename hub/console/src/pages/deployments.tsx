@@ -11,6 +11,7 @@ export function DeploymentsPage() {
   const now = useNow(5000)
   const { selector, text } = useSearchQuery()
   const deployments = useResource(`deployments?${selector}`, () => client.deployments(selector), {
+    keepPrevious: true,
     when: (c) => c.type === 'deployment' || (c.type === 'node' && c.reason !== 'heartbeat'),
     minIntervalMs: 1000,
   })

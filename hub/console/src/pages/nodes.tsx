@@ -29,6 +29,7 @@ export function NodesPage() {
   }
 
   const nodes = useResource(`nodes?${selector}`, () => client.nodes(selector), {
+    keepPrevious: true,
     when: (c) => c.type === 'node',
     minIntervalMs: (data) => fleetRefreshMs(data?.items.length ?? 0),
   })
