@@ -12,7 +12,7 @@ import { tempDir } from '../support/tmp.js'
 import { waitFor } from '../support/wait.js'
 import { runSpawned } from '../integration/cli-harness.js'
 import type { AlertList, BulkNodeResult, DeploymentDetail, NodeList, NodeView } from '../../protocol/api/index.js'
-import { launchChromium, startHubProcess, type BrowserSession, type HubProcess } from './console-fixtures.js'
+import { launchChromium, screenshot, startHubProcess, type BrowserSession, type HubProcess } from './console-fixtures.js'
 
 t.setTimeout(300_000)
 
@@ -213,6 +213,28 @@ t.test('while a new selector loads, the previous rows stay on screen (no layout 
   }
   await waitFor(async () => (await page.getByTestId('search-mode').getAttribute('data-kind')) === 'selector', { what: 'the box to say it took a selector' })
   await waitFor(async () => (await page.getByTestId('node-count').textContent())?.startsWith('3 of 3'), { what: 'the selector’s answer to show three nodes' })
+})
+
+/** Runs in the page: the computed colours of an element, as [r, g, b] sums of background and text. */
+const brightness = (selector: string): string => `(() => {
+  const style = getComputedStyle(document.querySelector(${JSON.stringify(selector)}))
+  const sum = (c) => c.match(/\\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0)
+  return [sum(style.backgroundColor), sum(style.color)]
+})()`
+
+t.test('dark mode follows the system preference', async (t) => {
+  t.teardown(() => page.emulateMedia({ colorScheme: null }))
+  await page.emulateMedia({ colorScheme: 'light' })
+  const [lightPage, lightText] = (await page.evaluate(brightness(':root'))) as [number, number]
+  t.ok(lightPage > 600 && lightText < 200, `light: a light page, dark text (${lightPage}, ${lightText})`)
+  await page.emulateMedia({ colorScheme: 'dark' })
+  const [darkPage, darkText] = (await page.evaluate(brightness(':root'))) as [number, number]
+  t.ok(darkPage < 150 && darkText > 600, `dark: a dark page, light text (${darkPage}, ${darkText})`)
+  const [table] = (await page.evaluate(brightness('.vtable'))) as [number, number]
+  t.ok(table < 150, `the nodes table is dark too (${table})`)
+  const [input] = (await page.evaluate(brightness('input[type="search"]'))) as [number, number]
+  t.ok(input < 150, `and the search box (${input})`)
+  await screenshot(page, 'dark-nodes')
 })
 
 t.test('the page throws no errors and asks nothing of anyone but the hub', async (t) => {
