@@ -229,4 +229,12 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE workload_status ADD COLUMN ready INTEGER;
     `,
   },
+  {
+    // Several containers in one copy (issue 19): each container's state as the agent reported it,
+    // as JSON (a list of ContainerStatus); NULL for a one-container copy.
+    name: 'workload-containers',
+    sql: `
+      ALTER TABLE workload_status ADD COLUMN containers TEXT;
+    `,
+  },
 ]
