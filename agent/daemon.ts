@@ -91,7 +91,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const transport = await createTransport(config, identity, nodeLogger, presence, hints)
   hubLink = transport
   const publishLogs = (payload: Buffer): Promise<void> => transport?.publish('logs-chunk', payload) ?? Promise.resolve()
-  const logServer = new LogServer({ nodeId, runtime, logger: nodeLogger, workloads: () => store.workloads(), publish: publishLogs })
+  const logServer = new LogServer({
+    nodeId,
+    runtime,
+    logger: nodeLogger,
+    workloads: () => store.workloads(),
+    desired: () => view().workloads,
+    publish: publishLogs,
+  })
   const timers = new IntervalTimers()
   const heartbeatIntervalMs = durationMs(profile.agent.heartbeatInterval)
   const link = { nodeId, store, logger: nodeLogger, clock, dataDir: config.dataDir, heartbeatIntervalMs, timers, reconciler, desiredRetry, logServer }

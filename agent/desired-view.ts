@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Workload } from '../protocol/index.js'
+import { allContainerTemplates, type Workload, type WorkloadTemplate } from '../protocol/index.js'
 import type { DesiredView } from './reconcile/reconciler.js'
 import type { RevertRecord } from './reconcile/local-revert.js'
 import { loadStaticWorkloads, type StaticLoadResult } from './static-workloads.js'
@@ -23,7 +23,11 @@ export function composeDesiredView(desired: StoredDesired | null, staticWorkload
  * local revert's.
  */
 export function wantedImages(workloads: readonly Workload[], localReverts: readonly Pick<RevertRecord, 'template'>[]): string[] {
-  return [...workloads.flatMap((w) => [w.template.image, ...(w.fallback ? [w.fallback.template.image] : [])]), ...localReverts.map((r) => r.template.image)]
+  const images = (template: WorkloadTemplate): string[] => allContainerTemplates(template).map((container) => container.image)
+  return [
+    ...workloads.flatMap((w) => [...images(w.template), ...(w.fallback ? images(w.fallback.template) : [])]),
+    ...localReverts.flatMap((r) => images(r.template)),
+  ]
 }
 
 /** The static directory's workloads as last read; a manifest that does not load is logged and left out. */

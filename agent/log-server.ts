@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
-import { LogRequest, MAX_BYTES, ProtocolError, decodeMessage, encodeMessage, type LogChunk } from '../protocol/index.js'
+import { LogRequest, MAX_BYTES, ProtocolError, decodeMessage, encodeMessage, type LogChunk, type Workload } from '../protocol/index.js'
 import { LogBatcher, type ChunkLine, type LogBatchLimits } from './log-batcher.js'
+import { logWorkload } from './reconcile/copy-members.js'
 import type { ContainerRuntime, ObservedContainer } from './runtime/runtime.js'
 
 /**
@@ -15,6 +16,8 @@ export interface LogServerOptions {
   readonly runtime: ContainerRuntime
   /** The agent's own records, used when the engine cannot be listed. */
   readonly workloads: () => ReadonlyArray<{ readonly name: string; readonly containerId: string | null }>
+  /** The copies the node runs now, to find a container of a several-container copy (absent: by name alone). */
+  readonly desired?: () => readonly Workload[]
   /** Sends one encoded LogChunk; rejects when the hub link is down. */
   readonly publish: (payload: Buffer) => Promise<void>
   readonly logger: Logger
@@ -152,8 +155,11 @@ export class LogServer {
     let failure: { message: string; code: Refusal } | null = null
 
     try {
-      const containerId = await this.findContainer(request.workload)
-      if (containerId === null) {
+      const subject = logWorkload(this.options.desired?.() ?? [], request.workload, request.container)
+      const containerId = 'error' in subject ? null : await this.findContainer(subject.workload)
+      if ('error' in subject) {
+        failure = { code: 'not-found', message: `${subject.error} (node ${nodeId})` }
+      } else if (containerId === null) {
         failure = { code: 'not-found', message: `no container for workload ${request.workload} on node ${nodeId} (is the deployment placed here and started?)` }
       } else if (!reader.signal.aborted) {
         if (request.follow) {

@@ -4,7 +4,7 @@ import { isMap, isScalar, LineCounter, parseAllDocuments } from 'yaml'
  * Where a field is in a manifest file: 1-based line and column of its key in the
  * `documentIndex`-th YAML document, or null when the file does not hold it there.
  */
-export function locateInDocument(text: string, documentIndex: number, path: readonly string[]): { line: number; column: number } | null {
+export function locateInDocument(text: string, documentIndex: number, path: readonly (string | number)[]): { line: number; column: number } | null {
   const lineCounter = new LineCounter()
   const documents = parseAllDocuments(text, { lineCounter, logLevel: 'silent' })
   const document = Array.isArray(documents) ? documents[documentIndex] : undefined

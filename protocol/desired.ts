@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ObjectData } from './config-objects.js'
-import { ContainerTemplate } from './container-template.js'
+import { WorkloadTemplate } from './pod-template.js'
 import { API_VERSION } from './manifest.js'
 import { Generation, IsoTime, Name, NodeId } from './primitives.js'
 import { SealedBox } from './sealing.js'
@@ -32,18 +32,18 @@ export type WorkloadValues = z.infer<typeof WorkloadValues>
 
 export const WorkloadFallback = z.strictObject({
   revision: z.number().int().min(1),
-  template: ContainerTemplate,
+  template: WorkloadTemplate,
   values: WorkloadValues.optional(),
   revertWindowSeconds: z.number().int().min(1).max(MAX_REVERT_WINDOW_SECONDS),
 })
 export type WorkloadFallback = z.infer<typeof WorkloadFallback>
 
-/** One container a node must run: a deployment's template at one revision. */
+/** One copy a node must run (one container or several): a deployment's template at one revision. */
 export const Workload = z.strictObject({
   name: Name.describe('unique on the node: the deployment name, or name-N when a node holds several replicas'),
   deployment: Name,
   revision: z.number().int().min(1),
-  template: ContainerTemplate,
+  template: WorkloadTemplate,
   values: WorkloadValues.optional().describe('the Configs and Secrets the template refers to, at the versions this revision pins'),
   fallback: WorkloadFallback.optional().describe('present while a rollout moves this copy to a new revision'),
 })

@@ -59,19 +59,27 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
       // The one branch the value has the shape of (its faults are inside it) says what is wrong;
       // else the union's own message, when the schema gave one.
       const inside = issue.errors.filter((branch) => branch.every((inner) => inner.path.length > 0 || inner.code === 'custom'))
-      const [only] = inside
-      if (inside.length === 1 && only) {
+      const [only] = inside.length === 1 ? inside : [closestObjectBranch(issue.errors)]
+      if (only) {
         const nested = issuesFromZod({ issues: only.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })) } as z.ZodError)
         issues.push(...nested)
       } else {
         const message = issue.message !== 'Invalid input' ? issue.message : describeUnion(issue.errors)
-        issues.push({ path: formatPath(issue.path), message, segments: issue.path })
+        issues.push({ path: formatPath(issue.path), message: namedMissing(message, issue.path), segments: issue.path })
       }
     } else {
-      issues.push({ path: formatPath(issue.path), message: issue.message, segments: issue.path })
+      issues.push({ path: formatPath(issue.path), message: namedMissing(issue.message, issue.path), segments: issue.path })
     }
   }
   return issues
+}
+
+const MISSING_VALUE = 'a value is required'
+
+/** A union's branches judge a missing value before they know the field's name: name it here. */
+function namedMissing(message: string, path: readonly PropertyKey[]): string {
+  const field = path[path.length - 1]
+  return message === MISSING_VALUE && typeof field === 'string' ? `required field ${JSON.stringify(field)} is missing` : message
 }
 
 /**
@@ -82,7 +90,7 @@ export function issuesFromZod(error: z.ZodError): ValidationIssue[] {
 export function readableIssue(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     const field = issue.path?.[issue.path.length - 1]
-    return field === undefined ? 'a value is required' : `required field ${JSON.stringify(String(field))} is missing`
+    return field === undefined ? MISSING_VALUE : `required field ${JSON.stringify(String(field))} is missing`
   }
   if (issue.code === 'invalid_value') {
     const allowed = issue.values.map((value) => JSON.stringify(value))
@@ -95,6 +103,22 @@ export function readableIssue(issue: z.core.$ZodRawIssue): string | undefined {
 function shortJson(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value)
   return text.length > 40 ? `${text.slice(0, 37)}...` : text
+}
+
+/**
+ * Of a union of objects (a template: one container or several), the branch the value is closest
+ * to: the one not missing a field it needs, then the one with the fewest faults (each unknown field
+ * one), then the first. Undefined when a branch is not an object's (a value of another type).
+ */
+function closestObjectBranch(branches: readonly (readonly z.core.$ZodIssue[])[]): readonly z.core.$ZodIssue[] | undefined {
+  const objectFaults = (branch: readonly z.core.$ZodIssue[]): boolean =>
+    branch.length > 0 && branch.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys' || inner.code === 'custom')
+  if (branches.length < 2 || !branches.every(objectFaults)) return undefined
+  const missing = (branch: readonly z.core.$ZodIssue[]): number =>
+    branch.filter((inner) => inner.code === 'invalid_type' && inner.path.length === 1 && inner.input === undefined).length
+  const faults = (branch: readonly z.core.$ZodIssue[]): number =>
+    branch.reduce((sum, inner) => sum + (inner.code === 'unrecognized_keys' ? inner.keys.length : 1), 0)
+  return [...branches].sort((a, b) => missing(a) - missing(b) || faults(a) - faults(b))[0]
 }
 
 function describeUnion(branches: readonly (readonly z.core.$ZodIssue[])[]): string {

@@ -12,6 +12,8 @@ export const LogRequest = z.strictObject({
   requestId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
   nodeId: NodeId,
   workload: Name,
+  /** Which container of a several-container copy (default: its first); a one-container copy's is its deployment's name. */
+  container: Name.optional(),
   tail: z.number().int().min(0).max(10_000).optional(),
   since: IsoTime.optional(),
   follow: z.boolean().default(false),

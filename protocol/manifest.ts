@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ContainerTemplate } from './container-template.js'
+import { WorkloadTemplate } from './pod-template.js'
 import { Config, Secret } from './config-objects.js'
 import { API_VERSION, ObjectMeta } from './object-meta.js'
 import { Arch, Duration, LabelKey, Name } from './primitives.js'
@@ -35,7 +35,7 @@ export const DeploymentSpec = z
     offlineGrace: Duration.default('5m'),
     strategy: RolloutStrategy.prefault({}),
     revisionHistoryLimit: z.number().int().min(1).max(100).default(10).describe('revisions kept for rollout undo, besides any still running'),
-    template: ContainerTemplate,
+    template: WorkloadTemplate,
   })
   .superRefine((spec, ctx) => {
     if (spec.mode === 'every-node' && spec.replicas !== undefined) {

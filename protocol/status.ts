@@ -18,6 +18,19 @@ export const LocalRevert = z.strictObject({
 })
 export type LocalRevert = z.infer<typeof LocalRevert>
 
+/** One container of a several-container copy, as the agent last saw it. */
+export const ContainerStatus = z.strictObject({
+  name: Name,
+  init: z.boolean().describe('an init container: done when it has exited 0'),
+  state: WorkloadState,
+  health: HealthState,
+  ready: z.boolean(),
+  restarts: z.number().int().nonnegative(),
+  exitCode: z.number().int().optional(),
+  message: z.string().max(500).optional(),
+})
+export type ContainerStatus = z.infer<typeof ContainerStatus>
+
 /** What one workload is doing on its node, as the agent last saw it. */
 export const WorkloadStatus = z.strictObject({
   name: Name,
@@ -38,6 +51,11 @@ export const WorkloadStatus = z.strictObject({
   revert: LocalRevert.optional().describe('set while the copy runs its fallback after a local revert'),
   configVersions: z.record(Name, z.number().int().min(1)).optional().describe('the version of each Config the running container was given'),
   secretVersions: z.record(Name, z.number().int().min(1)).optional().describe('the version of each Secret the running container was given'),
+  containers: z
+    .array(ContainerStatus)
+    .max(24)
+    .optional()
+    .describe('each container of a several-container copy, init containers first; the fields above sum them up'),
 })
 export type WorkloadStatus = z.infer<typeof WorkloadStatus>
 

@@ -1,4 +1,5 @@
 import { encodeMessage, type Heartbeat } from '../../protocol/index.js'
+import { splitMemberName } from '../reconcile/copy-members.js'
 import type { AgentStore } from '../store/agent-store.js'
 import type { AgentTransport } from '../transport/transport.js'
 
@@ -12,14 +13,22 @@ export interface HeartbeatFigures {
 
 export type HeartbeatSource = Pick<AgentStore, 'desired' | 'outboxDepth' | 'workloads'>
 
-/** The generation the node has (0 before any), records waiting for the hub, and workloads running of all known. */
+/**
+ * The generation the node has (0 before any), records waiting for the hub, and copies running of
+ * all known: a several-container copy runs when each container runs or (an init container) is done.
+ */
 export function heartbeatFigures(store: HeartbeatSource): HeartbeatFigures {
-  const workloads = store.workloads()
+  const copies = new Map<string, boolean>()
+  for (const w of store.workloads()) {
+    const copy = splitMemberName(w.name)?.copy ?? w.name
+    const up = w.state === 'running' || (copy !== w.name && w.state === 'exited' && w.exitCode === 0)
+    copies.set(copy, (copies.get(copy) ?? true) && up)
+  }
   return {
     observedGeneration: store.desired()?.generation ?? 0,
     outboxDepth: store.outboxDepth().records,
-    running: workloads.filter((w) => w.state === 'running').length,
-    total: workloads.length,
+    running: [...copies.values()].filter(Boolean).length,
+    total: copies.size,
   }
 }
 

@@ -1,10 +1,12 @@
-import { type NodePolicy, policyRefusals, requiredDevices, type Workload } from '../../protocol/index.js'
+import { type NodePolicy, policyRefusals, requiredDevices } from '../../protocol/index.js'
+import type { ContainerWorkload } from '../runtime/runtime.js'
 import type { DerivedState } from './workload-status.js'
 
 /**
  * Why a workload may not run here now. `refused`: the node's policy forbids what it asks for,
- * so none of it runs; `waiting`: a device it needs is absent, so it is not started (or
- * restarted) until the device is back.
+ * so none of it runs; `waiting`: a device it needs is absent (or, for a container of a
+ * several-container copy, one that must come first has not: `missing` is empty then), so it is
+ * not started (or restarted) until it is there.
  */
 export type Hold =
   | { readonly kind: 'refused'; readonly reason: string }
@@ -17,7 +19,7 @@ export interface NodeAdmission {
 }
 
 /** Each desired workload the node will not run as it stands, with why. Pure. */
-export function holdsFor(workloads: readonly Workload[], policy: NodePolicy, devices: readonly string[]): Map<string, Hold> {
+export function holdsFor(workloads: readonly ContainerWorkload[], policy: NodePolicy, devices: readonly string[]): Map<string, Hold> {
   const holds = new Map<string, Hold>()
   const present = new Set(devices)
   for (const workload of workloads) {
@@ -42,5 +44,6 @@ export function heldState(derived: DerivedState, hold: Hold | undefined, hasCont
   if (hold === undefined) return derived
   if (hold.kind === 'refused') return { state: 'failed', health: 'none', exitCode: null, message: hold.reason }
   if (!hasContainer) return { state: 'pending', health: 'none', exitCode: null, message: hold.reason }
-  return { ...derived, message: `device ${hold.missing.join(', ')} missing${derived.message ? `; ${derived.message}` : ''}` }
+  const why = hold.missing.length > 0 ? `device ${hold.missing.join(', ')} missing` : hold.reason
+  return { ...derived, message: `${why}${derived.message ? `; ${derived.message}` : ''}` }
 }

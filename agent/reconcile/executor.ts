@@ -1,6 +1,5 @@
 import type { Logger } from 'pino'
-import type { Workload } from '../../protocol/index.js'
-import type { ContainerLogLimits, ContainerRuntime, PullProgress } from '../runtime/runtime.js'
+import type { ContainerLogLimits, ContainerRuntime, ContainerWorkload, PullProgress } from '../runtime/runtime.js'
 import { NO_VALUES, type WorkloadValuesSource } from '../values/node-values.js'
 import type { Step } from './plan.js'
 
@@ -38,7 +37,7 @@ export function containerName(nodeId: string, workload: string): string {
  */
 export async function executeSteps(
   steps: readonly Step[],
-  workloads: ReadonlyMap<string, { workload: Workload; configHash: string }>,
+  workloads: ReadonlyMap<string, { workload: ContainerWorkload; configHash: string; joins?: string }>,
   context: ExecutorContext,
 ): Promise<StepOutcome[]> {
   const outcomes: StepOutcome[] = []
@@ -61,25 +60,26 @@ export async function executeSteps(
 
 async function applyStep(
   step: Exclude<Step, { kind: 'wait' }>,
-  workloads: ReadonlyMap<string, { workload: Workload; configHash: string }>,
+  workloads: ReadonlyMap<string, { workload: ContainerWorkload; configHash: string; joins?: string }>,
   created: Map<string, string>,
   context: ExecutorContext,
 ): Promise<string | undefined> {
   const { runtime } = context
   const values = context.values ?? NO_VALUES
-  const desired = (): { workload: Workload; configHash: string } => {
+  const desired = (): { workload: ContainerWorkload; configHash: string; joins?: string } => {
     const entry = workloads.get(step.workload)
     if (!entry) throw new Error(`no desired workload named ${step.workload}`)
     return entry
   }
   const create = async (): Promise<string> => {
-    const { workload, configHash } = desired()
+    const { workload, configHash, joins } = desired()
     const prepared = values.prepare(workload, configHash)
     const id = await runtime.create({
       nodeId: context.nodeId,
       name: containerName(context.nodeId, workload.name),
       workload,
       configHash,
+      ...(joins !== undefined ? { networkOf: containerName(context.nodeId, joins) } : {}),
       extraLabels: context.extraLabels,
       ...(prepared ? { values: prepared } : {}),
       ...(context.logDefaults ? { logDefaults: context.logDefaults } : {}),

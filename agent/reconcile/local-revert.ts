@@ -1,4 +1,13 @@
-import type { ContainerTemplate, HealthState, Workload, WorkloadState, WorkloadValues } from '../../protocol/index.js'
+import {
+  isPodTemplate,
+  templateImages,
+  type HealthState,
+  type RestartPolicy,
+  type Workload,
+  type WorkloadState,
+  type WorkloadTemplate,
+  type WorkloadValues,
+} from '../../protocol/index.js'
 import { shouldRestart } from './crash-policy.js'
 
 /** When the agent first ran a copy's new revision that came with a fallback. */
@@ -15,7 +24,7 @@ export interface RevertRecord {
   readonly fromRevision: number
   readonly toRevision: number
   /** The fallback's template, kept so the revert holds even if a later document drops the fallback. */
-  readonly template: ContainerTemplate
+  readonly template: WorkloadTemplate
   /** The fallback's Configs and Secrets (Secrets still sealed), kept with its template. */
   readonly values?: WorkloadValues
   readonly reason: string
@@ -72,7 +81,7 @@ const REASON_MAX = 500
  */
 export function healthGateFailure(workload: Workload, observation: RevisionObservation | undefined): string | null {
   if (!observation || observation.revision !== workload.revision) return null
-  if (observation.pullFailed) return `image ${workload.template.image} cannot be pulled`
+  if (observation.pullFailed) return `image ${templateImages(workload.template)} cannot be pulled`
   if (!observation.current) return null
   const exit = `exit code ${observation.exitCode ?? 'unknown'}`
   switch (observation.state) {
@@ -82,8 +91,8 @@ export function healthGateFailure(workload: Workload, observation: RevisionObser
       return 'failed to start'
     case 'exited':
       // An exit the policy restarts is on its way back; only a final, non-zero one is a failure.
-      if (observation.exitCode !== 0 && !shouldRestart(workload.template.restartPolicy, observation.exitCode)) {
-        return `exited (${exit}) under restart policy ${workload.template.restartPolicy}`
+      if (observation.exitCode !== 0 && !shouldRestart(restartPolicyOf(workload), observation.exitCode)) {
+        return `exited (${exit}) under restart policy ${restartPolicyOf(workload)}`
       }
       break
     case 'pending':
@@ -169,6 +178,12 @@ export function changesStore(decision: LocalRevertDecision): boolean {
 }
 
 /** The copy as it runs after a revert: the fallback's revision, template and values, no fallback of its own. */
+/** A several-container copy exits for good as its first container does. */
+function restartPolicyOf(workload: Workload): RestartPolicy {
+  const { template } = workload
+  return isPodTemplate(template) ? (template.containers[0]?.restartPolicy ?? 'always') : template.restartPolicy
+}
+
 function reverted(workload: Workload, record: RevertRecord): Workload {
   return {
     name: workload.name,

@@ -1,10 +1,11 @@
-import type { Workload } from '../../protocol/index.js'
-import type { ObservedContainer } from '../runtime/runtime.js'
+import type { ContainerWorkload, ObservedContainer } from '../runtime/runtime.js'
 import { shouldRestart } from './crash-policy.js'
 
 /** A workload the node must run, with the hash its container must carry. */
 export interface DesiredWorkload {
-  readonly workload: Workload
+  readonly workload: ContainerWorkload
+  /** The workload whose container's network namespace this one joins (see copy-members.ts). */
+  readonly joins?: string
   readonly configHash: string
 }
 
@@ -78,7 +79,7 @@ export function planSteps(input: PlanInput): Step[] {
  * A workload waiting for a device gets its image ahead of time, so it starts as soon as the
  * device is back, and nothing else: no create, start or recreate would succeed without the device.
  */
-function stepsWhileWaiting(workload: Workload, configHash: string, container: ObservedContainer | undefined, input: PlanInput): Step[] {
+function stepsWhileWaiting(workload: ContainerWorkload, configHash: string, container: ObservedContainer | undefined, input: PlanInput): Step[] {
   const needsImage = container === undefined || container.configHash !== configHash
   if (!needsImage || input.imagesPresent.has(workload.template.image)) return []
   const backoffUntil = input.timing.get(workload.name)?.backoffUntil ?? 0
@@ -86,7 +87,7 @@ function stepsWhileWaiting(workload: Workload, configHash: string, container: Ob
   return [{ kind: 'pull', workload: workload.name, image: workload.template.image }]
 }
 
-function stepsForWorkload(workload: Workload, configHash: string, container: ObservedContainer | undefined, input: PlanInput): Step[] {
+function stepsForWorkload(workload: ContainerWorkload, configHash: string, container: ObservedContainer | undefined, input: PlanInput): Step[] {
   const name = workload.name
   const backoffUntil = input.timing.get(name)?.backoffUntil ?? 0
   const needsImage = container === undefined || container.configHash !== configHash

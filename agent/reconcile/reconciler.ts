@@ -2,9 +2,9 @@ import type { Logger } from 'pino'
 import type { HealthState, NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
 import { isoNow, steadyClock, type Clock } from '../../common/clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
-import type { ContainerLogLimits, ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
+import type { ContainerLogLimits, ContainerRuntime, ContainerWorkload, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
+import { type CopyMember, copyHolds, copyMembers, foldCopy, memberHash, orderHolds, splitMemberName } from './copy-members.js'
 import { type Hold, type NodeAdmission, heldState, holdsFor } from './admission.js'
-import { configHash } from './config-hash.js'
 import { type BackOffTally, NO_BACKOFF, tallyRestart } from './backoff-events.js'
 import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
 import { executeSteps, type StepOutcome } from './executor.js'
@@ -78,8 +78,8 @@ export class Reconciler {
   private readonly pullFailures = new Map<string, number>()
   /** The image whose latest pull failed, per workload: a failed pull is a health-gate failure of that revision. */
   private readonly failedPulls = new Map<string, string>()
-  /** What the last pass ran, local reverts applied: the restart policy of a copy is its running template's. */
-  private effective = new Map<string, Workload>()
+  /** The containers the last pass ran, by workload name, local reverts applied: the restart policy of a container is its running template's. */
+  private effective = new Map<string, CopyMember>()
   /** What the last pass held back (refused by policy, waiting for a device), and why. */
   private holds = new Map<string, Hold>()
   /** The hold reason each workload had in the last status sent, so a device leaving a running copy is reported. */
@@ -214,10 +214,25 @@ export class Reconciler {
     const imagesPresent = new Set(images.flatMap((image) => image.tags))
     const records = new Map(this.options.store.workloads().map((r) => [r.name, r]))
     const decision = this.applyLocalRevert(view, observed, records)
-    const desired: DesiredWorkload[] = decision.workloads.map((workload) => ({ workload, configHash: configHash(workload, nodeId) }))
+    // From here on, a several-container copy is its containers (copy-members.ts).
+    const members = decision.workloads.flatMap((workload) => copyMembers(workload, nodeId))
+    this.effective = new Map(members.map((m) => [m.workload.name, m]))
+    const hashes = new Map(members.map((m) => [m.workload.name, memberHash(m, observed)]))
+    const desired: DesiredWorkload[] = members.map((m) => ({
+      workload: m.workload,
+      configHash: hashes.get(m.workload.name) ?? m.configHash,
+      ...(m.joins !== undefined ? { joins: m.joins } : {}),
+    }))
     const byName = new Map(desired.map((d) => [d.workload.name, d]))
     const admission = this.options.admission
-    this.holds = admission ? holdsFor(decision.workloads, admission.policy, admission.devices()) : new Map()
+    const admitted = admission
+      ? holdsFor(
+          members.map((m) => m.workload),
+          admission.policy,
+          admission.devices(),
+        )
+      : new Map<string, Hold>()
+    this.holds = copyHolds(members, admitted, orderHolds(members, observed, hashes))
     const held = new Map([...this.holds].map(([name, hold]) => [name, hold.kind]))
     // Before anything starts, and every pass: a container the engine restarts by itself finds its
     // files, also after a reboot emptied the tmpfs while the agent was down.
@@ -335,7 +350,6 @@ export class Reconciler {
         outbox,
       })
     }
-    this.effective = new Map(decision.workloads.map((w) => [w.name, w]))
     return decision
   }
 
@@ -343,18 +357,9 @@ export class Reconciler {
     const { store, nodeId, clock } = this.options
     const observations = new Map<string, RevisionObservation>()
     for (const workload of view.workloads) {
-      const record = records.get(workload.name)
-      if (!workload.fallback || !record) continue
-      const hash = configHash(workload, nodeId)
-      const containers = observed.filter((c) => c.workload === workload.name)
-      observations.set(workload.name, {
-        revision: record.revision,
-        state: record.state,
-        health: record.health,
-        exitCode: record.exitCode,
-        current: containers.length === 0 || containers.some((c) => c.configHash === hash),
-        pullFailed: this.failedPulls.get(workload.name) === workload.template.image,
-      })
+      if (!workload.fallback) continue
+      const observation = this.revisionObservation(copyMembers(workload, nodeId), observed, records)
+      if (observation) observations.set(workload.name, observation)
     }
     return {
       workloads: view.workloads,
@@ -364,6 +369,45 @@ export class Reconciler {
       now: this.steady(),
       wallNow: clock.now(),
       hubReachable: this.options.hubReachable(),
+    }
+  }
+
+  /**
+   * How a copy's revision is doing, from its containers' records: a one-container copy's own, a
+   * several-container copy's folded into one (foldCopy). Null until every container has a record.
+   */
+  private revisionObservation(
+    members: readonly CopyMember[],
+    observed: readonly ObservedContainer[],
+    records: ReadonlyMap<string, WorkloadRecord>,
+  ): RevisionObservation | null {
+    const reports = []
+    for (const member of members) {
+      const record = records.get(member.workload.name)
+      if (!record) return null
+      reports.push({
+        member,
+        record,
+        state: record.state,
+        health: record.health,
+        ready: false,
+        restarts: record.restarts,
+        exitCode: record.exitCode,
+        message: null,
+      })
+    }
+    const copy = reports.length === 1 ? null : foldCopy(reports)
+    const from = reports.find((r) => r.member === copy?.from) ?? reports[0]
+    if (!from) return null
+    const containers = observed.filter((c) => c.workload === from.member.workload.name)
+    const hash = memberHash(from.member, observed)
+    return {
+      revision: from.record.revision,
+      state: copy?.state ?? from.state,
+      health: copy?.health ?? from.health,
+      exitCode: copy ? copy.exitCode : from.exitCode,
+      current: containers.length === 0 || containers.some((c) => c.configHash === hash),
+      pullFailed: members.some((m) => this.failedPulls.get(m.workload.name) === m.workload.template.image),
     }
   }
 
@@ -615,7 +659,7 @@ export class Reconciler {
     return {
       nodeId: this.options.nodeId,
       observedGeneration: view.generation,
-      workloads,
+      workloads: foldStatuses(workloads, this.effective, reverts),
       at: isoNow(this.options.clock),
       ...(this.options.sealingKey ? { sealingKey: this.options.sealingKey } : {}),
       ...(this.options.admission ? { devices: [...this.options.admission.devices()].slice(0, 256), policy: this.options.admission.policy } : {}),
@@ -628,7 +672,7 @@ export class Reconciler {
    * failing one gives.
    */
   private probed(
-    workload: Workload,
+    workload: ContainerWorkload,
     raw: ObservedContainer | undefined,
   ): { readonly container: ObservedContainer | undefined; readonly readiness: HealthState | null; readonly reason: string | null } {
     if (raw === undefined || raw.state !== 'running') return { container: raw, readiness: null, reason: null }
@@ -669,8 +713,13 @@ export class Reconciler {
       // A null container id: created by the pass still running, not recorded yet; its exit counts too.
       if (record && (record.containerId === runtimeEvent.containerId || record.containerId === null)) {
         const exitCode = runtimeEvent.exitCode ?? record.exitCode
-        const running = this.effective.get(runtimeEvent.workload) ?? this.options.desired().workloads.find((w) => w.name === runtimeEvent.workload)
-        const policy = running?.template.restartPolicy
+        const running =
+          this.effective.get(runtimeEvent.workload) ??
+          this.options
+            .desired()
+            .workloads.flatMap((w) => copyMembers(w, this.options.nodeId))
+            .find((m) => m.workload.name === runtimeEvent.workload)
+        const policy = running?.workload.template.restartPolicy
         if (policy !== undefined && !shouldRestart(policy, exitCode)) {
           // An exit its policy accepts (`never`, or `on-failure` with 0): no crash, and no restart follows.
           store.record({ upsert: [{ ...record, exitCode }] })
@@ -775,7 +824,87 @@ function event(
   workload?: string,
   data?: NodeEvent['data'],
 ): NodeEvent {
-  return { nodeId, type, severity, message: message.slice(0, 4000), at: isoNow(clock), ...(workload ? { workload } : {}), ...(data ? { data } : {}) }
+  // A container of a several-container copy is reported under its copy, and names itself in data.
+  const member = workload ? splitMemberName(workload) : null
+  const subject = member ? member.copy : workload
+  const detail = member ? { ...data, container: member.container } : data
+  return {
+    nodeId,
+    type,
+    severity,
+    message: message.slice(0, 4000),
+    at: isoNow(clock),
+    ...(subject ? { workload: subject } : {}),
+    ...(detail ? { data: detail } : {}),
+  }
+}
+
+/**
+ * The containers of each several-container copy as one status (foldCopy), in the place of its
+ * first container; one-container copies as they are.
+ */
+function foldStatuses(
+  statuses: readonly WorkloadStatus[],
+  members: ReadonlyMap<string, CopyMember>,
+  reverts: ReadonlyMap<string, RevertRecord>,
+): WorkloadStatus[] {
+  const groups = new Map<string, { member: CopyMember; status: WorkloadStatus }[]>()
+  const out: (WorkloadStatus | string)[] = []
+  for (const status of statuses) {
+    const member = members.get(status.name)
+    if (!member?.grouped) {
+      out.push(status)
+      continue
+    }
+    const group = groups.get(member.copy)
+    if (group) group.push({ member, status })
+    else {
+      groups.set(member.copy, [{ member, status }])
+      out.push(member.copy)
+    }
+  }
+  return out.map((entry) => {
+    if (typeof entry !== 'string') return entry
+    const group = groups.get(entry) ?? []
+    const copy = foldCopy(
+      group.map(({ member, status }) => ({
+        member,
+        state: status.state,
+        health: status.health,
+        ready: status.ready ?? false,
+        restarts: status.restarts,
+        exitCode: status.exitCode ?? null,
+        message: status.message ?? null,
+      })),
+    )
+    const from = group.find((g) => g.member === copy.from)?.status ?? group[0]?.status
+    const holder = group.find((g) => !g.member.init)?.status
+    const merged = (pick: (s: WorkloadStatus) => Record<string, number> | undefined): Record<string, number> | undefined => {
+      const all = Object.assign({}, ...group.map((g) => pick(g.status) ?? {}))
+      return Object.keys(all).length > 0 ? all : undefined
+    }
+    const configVersions = merged((s) => s.configVersions)
+    const secretVersions = merged((s) => s.secretVersions)
+    const revision = from?.revision ?? 1
+    return {
+      name: entry,
+      deployment: from?.deployment ?? entry,
+      revision,
+      state: copy.state,
+      health: copy.health,
+      ready: copy.ready,
+      ...(holder?.containerId ? { containerId: holder.containerId } : {}),
+      restarts: copy.restarts,
+      ...(copy.exitCode !== null ? { exitCode: copy.exitCode } : {}),
+      ...(copy.message ? { message: copy.message.slice(0, 2000) } : {}),
+      ...(from?.lastLogLines ? { lastLogLines: from.lastLogLines } : {}),
+      since: from?.since ?? new Date(0).toISOString(),
+      ...revertStatus(reverts.get(entry), revision),
+      ...(configVersions ? { configVersions } : {}),
+      ...(secretVersions ? { secretVersions } : {}),
+      containers: copy.containers,
+    }
+  })
 }
 
 /** The status's `revert`, once the record shows the copy on the revision it was reverted to. */

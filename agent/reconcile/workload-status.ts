@@ -1,5 +1,5 @@
-import type { HealthState, Workload, WorkloadState } from '../../protocol/index.js'
-import type { ObservedContainer } from '../runtime/runtime.js'
+import type { HealthState, WorkloadState } from '../../protocol/index.js'
+import type { ContainerWorkload, ObservedContainer } from '../runtime/runtime.js'
 import { isCrashLooping, shouldRestart } from './crash-policy.js'
 
 export interface DerivedState {
@@ -20,7 +20,12 @@ export interface WorkloadHistory {
 }
 
 /** The state to report for a workload, from its container (if any) and its history. Pure. */
-export function deriveWorkloadState(workload: Workload, container: ObservedContainer | undefined, history: WorkloadHistory, now: number): DerivedState {
+export function deriveWorkloadState(
+  workload: ContainerWorkload,
+  container: ObservedContainer | undefined,
+  history: WorkloadHistory,
+  now: number,
+): DerivedState {
   const looping = isCrashLooping(history.recentCrashes, now)
   if (container === undefined) {
     if (history.pulling) return { state: 'pulling', health: 'none', exitCode: null, message: `pulling ${workload.template.image}` }

@@ -134,7 +134,8 @@ function hostConfig(spec: ContainerSpec): HostConfig {
   const template = spec.workload.template
   const config: HostConfig = {
     RestartPolicy: restartPolicy(template.restartPolicy),
-    NetworkMode: template.network,
+    // Joined to the first container of its copy: one namespace, so they talk over localhost.
+    NetworkMode: spec.networkOf !== undefined ? `container:${spec.networkOf}` : template.network,
   }
   const resources = template.resources
   if (resources?.cpu !== undefined) config.NanoCpus = cpuMillis(resources.cpu) * 1_000_000

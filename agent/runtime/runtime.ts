@@ -1,4 +1,4 @@
-import type { HealthState, Workload } from '../../protocol/index.js'
+import type { ContainerTemplate, HealthState, Workload } from '../../protocol/index.js'
 
 /** Labels on every container an agent owns; it never touches a container without them. */
 export const LABEL = {
@@ -11,6 +11,12 @@ export const LABEL = {
   configVersions: 'io.shoal.config-versions',
   secretVersions: 'io.shoal.secret-versions',
 } as const
+
+/**
+ * One container the agent runs: a one-container copy itself, or one container of a
+ * several-container copy (named COPY.CONTAINER; names hold no dots otherwise).
+ */
+export type ContainerWorkload = Omit<Workload, 'template' | 'fallback'> & { readonly template: ContainerTemplate }
 
 export type ContainerRunState = 'created' | 'running' | 'restarting' | 'paused' | 'exited' | 'dead' | 'removing'
 
@@ -64,8 +70,10 @@ export interface RegistryCredentials {
 export interface ContainerSpec {
   readonly nodeId: string
   readonly name: string
-  readonly workload: Workload
+  readonly workload: ContainerWorkload
   readonly configHash: string
+  /** The container whose network namespace this one joins (the first of a several-container copy on bridge or none). */
+  readonly networkOf?: string
   /** Added to the io.shoal.* labels (an operator's own inventory labels, a test run id). */
   readonly extraLabels: Readonly<Record<string, string>>
   /** Present when the template refers to a Config or Secret. */

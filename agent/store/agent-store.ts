@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import type { ContainerTemplate, DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState, WorkloadValues } from '../../protocol/index.js'
+import type { WorkloadTemplate, DesiredDocument, HealthState, NodeEvent, NodeStatus, WorkloadState, WorkloadValues } from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import { dropNotice, placeInOutbox, type OutboxKind, type OutboxLimits } from '../outbox/outbox-policy.js'
 import type { RevertRecord, RevertWindow } from '../reconcile/local-revert.js'
@@ -234,7 +234,7 @@ export class AgentStore {
       workload: row.workload,
       fromRevision: row.from_revision,
       toRevision: row.to_revision,
-      template: JSON.parse(row.template) as ContainerTemplate,
+      template: JSON.parse(row.template) as WorkloadTemplate,
       ...(row.vals !== null ? { values: JSON.parse(row.vals) as WorkloadValues } : {}),
       reason: row.reason,
       at: row.at,

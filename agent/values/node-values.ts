@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto'
-import type { ObjectData, Workload } from '../../protocol/index.js'
-import type { ContainerValues, RegistryCredentials } from '../runtime/runtime.js'
+import type { ObjectData } from '../../protocol/index.js'
+import type { ContainerValues, ContainerWorkload, RegistryCredentials } from '../runtime/runtime.js'
 import { openSecret } from './open-secrets.js'
 import { type SecretReader, ValueRefError, resolvePullCredentials, resolveValues, usesValues, valueVersions } from './resolve-values.js'
 import { ValueFiles } from './value-files.js'
@@ -12,9 +12,9 @@ export interface WorkloadValuesSource {
    * container with this config hash, and resolves its env references; undefined when the template
    * refers to nothing. Throws with a message naming the reference (never a value).
    */
-  prepare(workload: Workload, configHash: string): ContainerValues | undefined
+  prepare(workload: ContainerWorkload, configHash: string): ContainerValues | undefined
   /** The credentials to pull the workload's image with, Secrets opened; undefined when none. */
-  pullCredentials(workload: Workload): RegistryCredentials | undefined
+  pullCredentials(workload: ContainerWorkload): RegistryCredentials | undefined
   /** Removes the files of every container not listed: its workload and config hash. */
   prune(keep: Iterable<{ readonly workload: string; readonly configHash: string }>): string[]
 }
@@ -33,7 +33,7 @@ export interface NodeValuesOptions {
 export class NodeValues implements WorkloadValuesSource {
   constructor(private readonly options: NodeValuesOptions) {}
 
-  prepare(workload: Workload, configHash: string): ContainerValues | undefined {
+  prepare(workload: ContainerWorkload, configHash: string): ContainerValues | undefined {
     if (!usesValues(workload.template)) return undefined
     const resolved = resolveValues(workload, this.reader(workload))
     const dirs = this.options.files.write(workload.name, configHash, resolved)
@@ -41,7 +41,7 @@ export class NodeValues implements WorkloadValuesSource {
     return { env: resolved.env, configDirs: dirs.configs, secretDirs: dirs.secrets, configVersions: versions.configs, secretVersions: versions.secrets }
   }
 
-  pullCredentials(workload: Workload): RegistryCredentials | undefined {
+  pullCredentials(workload: ContainerWorkload): RegistryCredentials | undefined {
     return resolvePullCredentials(workload, this.reader(workload))
   }
 
@@ -50,7 +50,7 @@ export class NodeValues implements WorkloadValuesSource {
   }
 
   /** Opens each Secret once per call, on first use. */
-  private reader(workload: Workload): SecretReader {
+  private reader(workload: ContainerWorkload): SecretReader {
     const opened = new Map<string, ObjectData>()
     return (secret) => {
       const cached = opened.get(secret)

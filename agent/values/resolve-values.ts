@@ -1,4 +1,5 @@
-import type { ContainerTemplate, ObjectData, Workload, WorkloadValues } from '../../protocol/index.js'
+import { allContainerTemplates, type ContainerTemplate, type ObjectData, type WorkloadTemplate, type WorkloadValues } from '../../protocol/index.js'
+import type { ContainerWorkload } from '../runtime/runtime.js'
 
 /** Reads one Secret's data for this node (opened from its sealed box); throws when it cannot. */
 export type SecretReader = (secret: string) => ObjectData
@@ -37,8 +38,12 @@ export function usesValues(template: ContainerTemplate): boolean {
   return valueRefs(template).length > 0
 }
 
-/** Each reference of a template, spelled for a message: "env X from config C", "volume /p from secret S". */
-export function valueRefs(template: ContainerTemplate): string[] {
+/** Each reference of a template (every container's), spelled for a message: "env X from config C", "volume /p from secret S". */
+export function valueRefs(template: WorkloadTemplate): string[] {
+  return allContainerTemplates(template).flatMap(containerValueRefs)
+}
+
+function containerValueRefs(template: ContainerTemplate): string[] {
   const refs: string[] = []
   for (const [name, value] of Object.entries(template.env ?? {})) {
     if (typeof value === 'string') continue
@@ -56,7 +61,7 @@ export function valueRefs(template: ContainerTemplate): string[] {
  * The env values and files a workload's references come to. Pure but for `readSecret`, which the
  * caller memoizes and which is called only for Secrets the template actually uses.
  */
-export function resolveValues(workload: Pick<Workload, 'name' | 'template' | 'values'>, readSecret: SecretReader): ResolvedValues {
+export function resolveValues(workload: Pick<ContainerWorkload, 'name' | 'template' | 'values'>, readSecret: SecretReader): ResolvedValues {
   const { template } = workload
   const config = (name: string): ObjectData => configData(workload.name, workload.values, name)
   const secret = (name: string): ObjectData => {
@@ -87,7 +92,10 @@ export function resolveValues(workload: Pick<Workload, 'name' | 'template' | 'va
  * `password`; the registry is the template's, else the Secret's `registry` key, else (left to the
  * engine call) the image's own.
  */
-export function resolvePullCredentials(workload: Pick<Workload, 'name' | 'template' | 'values'>, readSecret: SecretReader): RegistryCredentials | undefined {
+export function resolvePullCredentials(
+  workload: Pick<ContainerWorkload, 'name' | 'template' | 'values'>,
+  readSecret: SecretReader,
+): RegistryCredentials | undefined {
   const credentials = workload.template.pullCredentials
   if (!credentials) return undefined
   if (credentials.secret === undefined) {

@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import type { NodePolicyView } from '../../protocol/api/index.js'
-import { describeExpression, requiredDevices } from '../../protocol/index.js'
+import { type ContainerStatus, copyDevices, describeExpression, isPodTemplate, requiredDevices, templateImages } from '../../protocol/index.js'
 import {
   HubRequestError,
   type ConfigObjectDetail,
@@ -234,11 +234,13 @@ export function describeNode(node: NodeDetailView, context: Context & { events: 
     ...(messaged ? ['MESSAGE'] : []),
   ]
   const events = node.events.slice(-context.events)
+  const containerRows = workloadNames.flatMap((name) => (statusByWorkload.get(name)?.containers ?? []).map((c): Cell[] => [name, ...containerCells(c)]))
   return [
     renderFields(fields),
     section('Inventory', indent(renderFields(inventoryFields))),
     section('Usage', `  ${usageText}`),
     section('Workloads', workloadRows.length === 0 ? '  <none>' : indent(renderCells(terminal, workloadHeaders, workloadRows))),
+    ...(containerRows.length > 0 ? [section('Containers', indent(renderCells(terminal, ['WORKLOAD', ...CONTAINER_HEADERS], containerRows)))] : []),
     section(
       'Events',
       events.length === 0
@@ -296,7 +298,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
   ]
   const requires = spec.requires
   // The template's own devices are needed on the node as much as requires.devices.
-  const devices = requiredDevices(requires?.devices, template.devices)
+  const devices = requiredDevices(requires?.devices, copyDevices(template))
   const requirements = [
     requires?.arch ? `arch in (${requires.arch.join(', ')})` : null,
     requires?.capabilities?.length ? `capabilities ${requires.capabilities.join(', ')}` : null,
@@ -309,7 +311,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
     ['Revision', String(deployment.revision)],
     ['Mode', deployment.mode === 'every-node' ? 'every-node (one copy on each matching node)' : `replicated (${spec.replicas ?? 1} wanted)`],
     ['Replicas', `${deployment.desired} desired, ${deployment.placed} placed, ${deployment.ready} ready, ${deployment.pending} pending`],
-    ['Image', template.image],
+    [isPodTemplate(template) ? 'Images' : 'Image', templateImages(template)],
     ['Selector', selectorTerms.length === 0 ? '<all nodes>' : selectorTerms.join(', ')],
     ['Requires', requirements.length === 0 ? '<nothing>' : requirements.join('; ')],
     ['Created', `${deployment.createdAt} (${formatAge(deployment.createdAt, now)} ago)`],
@@ -336,6 +338,8 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
       ...(messaged ? [copyMessage(p.status) || '-'] : []),
     ]
   })
+  // Each container of a several-container copy, init containers (marked) first.
+  const containerRows = placements.flatMap((p) => (p.status?.containers ?? []).map((c): Cell[] => [p.nodeId, String(p.replica), ...containerCells(c)]))
   return [
     renderFields(fields),
     section(pending ? 'Pending' : 'Scheduling', `  ${pending ? paint(terminal, 'yellow', why) : why}`),
@@ -345,6 +349,7 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
         ? '  <none>'
         : indent(renderCells(terminal, ['NODE', 'REPLICA', ...COPY_HEADERS, ...(versioned ? ['CONFIG'] : []), ...(messaged ? ['MESSAGE'] : [])], rows)),
     ),
+    ...(containerRows.length > 0 ? [section('Containers', indent(renderCells(terminal, ['NODE', 'REPLICA', ...CONTAINER_HEADERS], containerRows)))] : []),
     section(
       'Events',
       events.length === 0
@@ -358,6 +363,21 @@ export function describeDeployment(deployment: DeploymentDetailView, events: rea
           ),
     ),
   ].join('')
+}
+
+/** The columns of one container of a several-container copy, init containers marked. */
+const CONTAINER_HEADERS = ['CONTAINER', 'STATE', 'HEALTH', 'READY', 'RESTARTS', 'EXIT', 'MESSAGE'] as const
+
+function containerCells(c: ContainerStatus): Cell[] {
+  return [
+    c.init ? `${c.name} (init)` : c.name,
+    stateCell(c.state),
+    c.health,
+    c.init ? '-' : c.ready ? 'yes' : 'no',
+    String(c.restarts),
+    c.exitCode === undefined ? '-' : String(c.exitCode),
+    c.message ?? '-',
+  ]
 }
 
 /** The columns a copy has in both tables: a node's workloads and a deployment's placements. */

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import { Duration, IsoTime, MAX_FOLLOW_SECONDS, durationMs } from '../../protocol/index.js'
+import { Duration, IsoTime, MAX_FOLLOW_SECONDS, Name, durationMs } from '../../protocol/index.js'
 import { HubAuthError, HubRequestError, HubUnreachableError, describeFetchFailure, type ErrorDetail } from '../api-client.js'
 import { addConnectionOptions, resolveConnection, type Connection, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
@@ -7,6 +7,7 @@ import { interruptSignal } from '../watch.js'
 
 interface LogsOptions extends ConnectionOptions {
   node?: string
+  container?: string
   tail?: string
   since?: string
   follow?: boolean
@@ -34,6 +35,7 @@ export function logsCommand(io: CliIo, deps: LogsDeps = defaultDeps): Command {
       .description("print a deployment's container logs, read on demand from the nodes it runs on")
       .argument('<deployment>', 'the deployment name')
       .option('--node <name>', 'only the workload on this node (default: every node, lines prefixed with the node)')
+      .option('-c, --container <name>', 'a container of a several-container copy (default: its first, not counting init containers)')
       .option('--tail <n>', 'the last N lines (0–10000; default 1000 unless --since is given)')
       .option('--since <when>', 'lines since a duration ago (10m, 1h30m) or an RFC 3339 time (2025-03-01T12:00:00Z)')
       .option('-f, --follow', 'keep printing new lines until Ctrl-C or --follow-for runs out')
@@ -52,7 +54,8 @@ code 1 when any node's log could not be read.
 Examples:
   $ shoal logs ticker-ingest --tail 50
   $ shoal logs ticker-ingest --node pi-17 --since 10m
-  $ shoal logs ticker-ingest -f --follow-for 2m --timestamps`,
+  $ shoal logs ticker-ingest -f --follow-for 2m --timestamps
+  $ shoal logs shop -c migrate       (an init container of a several-container copy)`,
     )
     .action(async (deployment: string, options: LogsOptions) => {
       const query = toQuery(options)
@@ -67,9 +70,17 @@ Examples:
 }
 
 /** The API query for the options; usage mistakes end with exit code 2. */
-export function toQuery(options: Pick<LogsOptions, 'node' | 'tail' | 'since' | 'follow' | 'followFor'>): URLSearchParams {
+export function toQuery(options: Pick<LogsOptions, 'node' | 'container' | 'tail' | 'since' | 'follow' | 'followFor'>): URLSearchParams {
   const query = new URLSearchParams()
   if (options.node) query.set('node', options.node)
+  if (options.container) {
+    if (!Name.safeParse(options.container).success)
+      throw new CliError(
+        `--container must be a container's name (lower-case letters, digits and "-"), got ${JSON.stringify(options.container)}`,
+        ExitCode.usage,
+      )
+    query.set('container', options.container)
+  }
   if (options.tail !== undefined) {
     const tail = Number(options.tail)
     if (!/^\d+$/.test(options.tail) || tail > 10_000)

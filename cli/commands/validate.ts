@@ -1,6 +1,9 @@
 import { readFile, stat } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { MAX_BYTES } from '../../protocol/codec.js'
+import type { PullCredentials } from '../../protocol/container-template.js'
+import { formatPath } from '../../protocol/errors.js'
+import { isPodTemplate } from '../../protocol/pod-template.js'
 import { formatManifestError, parseManifests, type ManifestError, type ParsedManifest } from '../../protocol/manifest-parse.js'
 import { locateInDocument } from '../manifest-locate.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
@@ -133,11 +136,22 @@ export function credentialWarnings(text: string, file: string, manifests: readon
   const found: ReportError[] = []
   for (const { documentIndex, manifest } of manifests) {
     if (manifest.kind !== 'Deployment') continue
-    const credentials = manifest.spec.template.pullCredentials
-    if (credentials?.username === undefined && credentials?.password === undefined) continue
-    const path = ['spec', 'template', 'pullCredentials']
-    const at = locateInDocument(text, documentIndex, path)
-    found.push({ file, documentIndex, path: path.join('.'), line: at?.line ?? null, column: at?.column ?? null, message: INLINE_CREDENTIALS })
+    const template = manifest.spec.template
+    const containers: [readonly (string | number)[], PullCredentials | undefined][] = isPodTemplate(template)
+      ? [
+          ...(template.initContainers ?? []).map((c, i): [readonly (string | number)[], PullCredentials | undefined] => [
+            ['initContainers', i],
+            c.pullCredentials,
+          ]),
+          ...template.containers.map((c, i): [readonly (string | number)[], PullCredentials | undefined] => [['containers', i], c.pullCredentials]),
+        ]
+      : [[[], template.pullCredentials]]
+    for (const [within, credentials] of containers) {
+      if (credentials?.username === undefined && credentials?.password === undefined) continue
+      const path = ['spec', 'template', ...within, 'pullCredentials']
+      const at = locateInDocument(text, documentIndex, path)
+      found.push({ file, documentIndex, path: formatPath(path), line: at?.line ?? null, column: at?.column ?? null, message: INLINE_CREDENTIALS })
+    }
   }
   return found
 }

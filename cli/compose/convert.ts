@@ -1,9 +1,10 @@
-import { API_VERSION, DEFAULT_NODE_POLICY, type Deployment, type DeploymentInput, policyRefusals, validateManifestValue } from '../../protocol/index.js'
+import { API_VERSION, copyPolicyRefusals, DEFAULT_NODE_POLICY, type Deployment, type DeploymentInput, validateManifestValue } from '../../protocol/index.js'
 import { type ConvertOptions, type ServiceContext, type ServiceDraft, isRecord, shoalName } from './draft.js'
 import { interpolate } from './interpolate.js'
 import { type ConvertNote, NoteTaker } from './notes.js'
 import { NO_EQUIVALENT_REASON } from './placement.js'
 import { SERVICE_KEYS } from './service.js'
+import { joinSharedNetworks } from './shared-network.js'
 import { type ComposeSource, readCompose } from './source.js'
 
 export type { ConvertOptions } from './draft.js'
@@ -53,19 +54,29 @@ export function convertCompose(text: string, file: string, options: ConvertOptio
     }
     topNotes.notMapped([key], TOP_LEVEL_REASONS[key] ?? NO_EQUIVALENT_REASON)
   }
-  const deployments: ConvertedService[] = []
+  const separate: ConvertedService[] = []
   const notes: ConvertNote[] = []
   const taken = new Set<string>()
+  const joins = new Map<string, string>()
   let onHostByDefault = 0
   for (const [name, service] of Object.entries(top.services as Record<string, unknown>)) {
     const converted = convertService(name, service, source, options, taken)
     notes.push(...converted.notes)
     if (converted.deployment) {
-      deployments.push({ service: name, line: source.lineOf(['services', name]), manifest: converted.deployment })
+      separate.push({ service: name, line: source.lineOf(['services', name]), manifest: converted.deployment })
       taken.add(converted.deployment.metadata.name)
-      if (converted.onHostByDefault) onHostByDefault++
+      if (converted.sharesNetworkOf !== undefined) joins.set(name, converted.sharesNetworkOf)
+      else if (converted.onHostByDefault) onHostByDefault++
     }
   }
+  const joinNotes: NoteTaker[] = []
+  const lines = new Map(separate.map((s) => [s.service, s.line]))
+  const deployments = joinSharedNetworks(separate, joins, (service) => {
+    const taker = new NoteTaker(['services', service], source.lineOf)
+    joinNotes.push(taker)
+    return taker
+  }).map((c) => ({ ...c, line: lines.get(c.service) }))
+  notes.push(...joinNotes.flatMap((taker) => taker.notes))
   if (onHostByDefault > 0)
     topNotes.note(
       ['services'],
@@ -81,6 +92,8 @@ interface ServiceResult {
   readonly deployment?: DeploymentInput
   readonly notes: readonly ConvertNote[]
   readonly onHostByDefault?: boolean
+  /** `network_mode: service:NAME`: joined to NAME's copy once every service is converted. */
+  readonly sharesNetworkOf?: string
 }
 
 function convertService(name: string, service: unknown, source: ComposeSource, options: ConvertOptions, taken: ReadonlySet<string>): ServiceResult {
@@ -111,9 +124,9 @@ function convertService(name: string, service: unknown, source: ComposeSource, o
   const valid = checked(assemble(draft), notes)
   if (!valid) return { notes: notes.notes }
   const { deployment, parsed } = valid
-  const refusals = policyRefusals(parsed.spec.template, DEFAULT_NODE_POLICY)
+  const refusals = copyPolicyRefusals(parsed.spec.template, DEFAULT_NODE_POLICY)
   if (refusals.length > 0) notes.note([], `a node with the default policy refuses it (${refusals.join('; ')}); its operator can allow more (docs/agent.md)`)
-  return { deployment, notes: notes.notes, onHostByDefault }
+  return { deployment, notes: notes.notes, onHostByDefault, ...(draft.sharesNetworkOf !== undefined ? { sharesNetworkOf: draft.sharesNetworkOf } : {}) }
 }
 
 /** The service name made a Shoal name, with -2, -3 ... when two services end up with the same one. */

@@ -25,6 +25,8 @@ export interface ServiceDraft {
   template: Mutable<Omit<ContainerTemplateInput, 'image'>> & { image?: string }
   /** Set by network_mode; otherwise the network follows from the ports. */
   networkMode?: 'host' | 'bridge' | 'none'
+  /** `network_mode: service:NAME`: the compose service whose network namespace this one shares. */
+  sharesNetworkOf?: string
 }
 
 /** What each key's mapping step may read and write. */

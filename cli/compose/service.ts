@@ -147,11 +147,9 @@ function mapEnvironment(value: unknown, ctx: ServiceContext): void {
 function mapNetworkMode(value: unknown, ctx: ServiceContext): void {
   const mode = scalarText(value) ?? ''
   if (mode === 'host' || mode === 'bridge' || mode === 'none') ctx.draft.networkMode = mode
-  else if (mode.startsWith('service:') || mode.startsWith('container:'))
-    ctx.notes.notMapped(
-      ['network_mode'],
-      `${mode}: sharing another container's network namespace needs several containers in one copy, which Shoal cannot run yet; this service gets its own`,
-    )
+  else if (mode.startsWith('service:') && mode.length > 'service:'.length) ctx.draft.sharesNetworkOf = mode.slice('service:'.length)
+  else if (mode.startsWith('container:'))
+    ctx.notes.notMapped(['network_mode'], `${mode}: a container Shoal does not run; write network_mode: service:NAME to run it beside a service of this file`)
   else ctx.notes.notMapped(['network_mode'], `${JSON.stringify(value)}: Shoal has host, bridge and none`)
 }
 

@@ -1,4 +1,4 @@
-import { Duration, IsoTime, MAX_FOLLOW_SECONDS, durationMs } from '../../protocol/index.js'
+import { Duration, IsoTime, MAX_FOLLOW_SECONDS, Name, durationMs } from '../../protocol/index.js'
 import { badRequest } from './http-errors.js'
 
 /**
@@ -7,6 +7,8 @@ import { badRequest } from './http-errors.js'
  */
 export interface DeploymentLogQuery {
   readonly node: string | null
+  /** A container of a several-container copy; null: its first (or its only). */
+  readonly container: string | null
   readonly tail?: number
   /** RFC 3339, already resolved from a duration. */
   readonly since?: string
@@ -20,6 +22,9 @@ export const MAX_TAIL = 10_000
 
 export function parseLogQuery(params: URLSearchParams, now: number): DeploymentLogQuery {
   const node = params.get('node') || null
+  const container = params.get('container') || null
+  if (container !== null && !Name.safeParse(container).success)
+    throw badRequest(`container must be a container's name (lower-case letters, digits and "-"), got ${JSON.stringify(container)}`)
   const follow = parseBoolean(params.get('follow'), 'follow')
   const tailText = params.get('tail')
   let tail: number | undefined
@@ -39,7 +44,7 @@ export function parseLogQuery(params: URLSearchParams, now: number): DeploymentL
     }
   }
   if (tail === undefined && since === undefined) tail = DEFAULT_TAIL
-  return { node, follow, followSeconds, ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}) }
+  return { node, container, follow, followSeconds, ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}) }
 }
 
 /** RFC 3339, or a duration back from now ("10m", "1h30m"). */

@@ -105,6 +105,7 @@ class LogResponse {
       const logQuery = {
         follow: query.follow,
         followSeconds: query.followSeconds,
+        ...(query.container !== null ? { container: query.container } : {}),
         ...(query.tail !== undefined ? { tail: query.tail } : {}),
         ...(query.since !== undefined ? { since: query.since } : {}),
       }

@@ -3,7 +3,7 @@ import {
   dataBytes,
   type ConfigObject,
   type ConfigObjectKind,
-  type ContainerTemplate,
+  type WorkloadTemplate,
   type Deployment,
   type ObjectData,
 } from '../../protocol/index.js'
@@ -107,7 +107,7 @@ export class ConfigObjectService {
   }
 
   /** The versions a template runs with now. */
-  pinsFor(template: ContainerTemplate): RevisionPins {
+  pinsFor(template: WorkloadTemplate): RevisionPins {
     return pinsFor(template, (kind, name) => this.store.configObjects.get(kind, name)?.version ?? null)
   }
 

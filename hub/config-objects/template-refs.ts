@@ -1,4 +1,4 @@
-import { canonicalJson, type ConfigObjectKind, type ContainerTemplate, type ObjectData } from '../../protocol/index.js'
+import { canonicalJson, isPodTemplate, type ConfigObjectKind, type ContainerTemplate, type ObjectData, type WorkloadTemplate } from '../../protocol/index.js'
 
 /** The version of each Config and Secret a revision's template refers to: part of what the revision is. */
 export interface RevisionPins {
@@ -18,29 +18,37 @@ export interface TemplateRef {
   readonly field: string
 }
 
-/** Every reference in a template, in field order. Pure. */
-export function templateRefs(template: ContainerTemplate): TemplateRef[] {
+/** Every reference in a template (each container's, for several), in field order. Pure. */
+export function templateRefs(template: WorkloadTemplate): TemplateRef[] {
+  if (!isPodTemplate(template)) return containerRefs(template, '')
+  return [
+    ...(template.initContainers ?? []).flatMap((container, index) => containerRefs(container, `initContainers[${index}].`)),
+    ...template.containers.flatMap((container, index) => containerRefs(container, `containers[${index}].`)),
+  ]
+}
+
+function containerRefs(template: Pick<ContainerTemplate, 'env' | 'volumes' | 'pullCredentials'>, prefix: string): TemplateRef[] {
   const refs: TemplateRef[] = []
   for (const [name, value] of Object.entries(template.env ?? {})) {
     if (typeof value === 'string') continue
     const kind = value.config !== undefined ? 'Config' : 'Secret'
-    refs.push({ kind, name: value.config ?? value.secret ?? '', keys: [value.key], field: `env.${name}` })
+    refs.push({ kind, name: value.config ?? value.secret ?? '', keys: [value.key], field: `${prefix}env.${name}` })
   }
   ;(template.volumes ?? []).forEach((volume, index) => {
-    if (volume.config !== undefined) refs.push({ kind: 'Config', name: volume.config, keys: [], field: `volumes[${index}].config` })
-    if (volume.secret !== undefined) refs.push({ kind: 'Secret', name: volume.secret, keys: [], field: `volumes[${index}].secret` })
+    if (volume.config !== undefined) refs.push({ kind: 'Config', name: volume.config, keys: [], field: `${prefix}volumes[${index}].config` })
+    if (volume.secret !== undefined) refs.push({ kind: 'Secret', name: volume.secret, keys: [], field: `${prefix}volumes[${index}].secret` })
   })
   const pull = template.pullCredentials
-  if (pull?.secret !== undefined) refs.push({ kind: 'Secret', name: pull.secret, keys: ['username', 'password'], field: 'pullCredentials.secret' })
+  if (pull?.secret !== undefined) refs.push({ kind: 'Secret', name: pull.secret, keys: ['username', 'password'], field: `${prefix}pullCredentials.secret` })
   return refs
 }
 
-export function usesObject(template: ContainerTemplate, kind: ConfigObjectKind, name: string): boolean {
+export function usesObject(template: WorkloadTemplate, kind: ConfigObjectKind, name: string): boolean {
   return templateRefs(template).some((ref) => ref.kind === kind && ref.name === name)
 }
 
 /** The pins for a template given each object's current version (null: no such object). Pure. */
-export function pinsFor(template: ContainerTemplate, versionOf: (kind: ConfigObjectKind, name: string) => number | null): RevisionPins {
+export function pinsFor(template: WorkloadTemplate, versionOf: (kind: ConfigObjectKind, name: string) => number | null): RevisionPins {
   const configs: Record<string, number> = {}
   const secrets: Record<string, number> = {}
   for (const ref of templateRefs(template)) {
@@ -62,7 +70,7 @@ export function samePins(a: RevisionPins, b: RevisionPins): boolean {
  * every node must have every key). Pure.
  */
 export function refProblems(
-  template: ContainerTemplate,
+  template: WorkloadTemplate,
   dataOf: (kind: ConfigObjectKind, name: string) => ObjectData | null,
 ): { field: string; message: string }[] {
   const problems: { field: string; message: string }[] = []

@@ -34,6 +34,8 @@ export interface LogRelayOptions {
 }
 
 export interface LogQuery {
+  /** Which container of a several-container copy (the agent's default: its first). */
+  readonly container?: string
   readonly tail?: number
   /** RFC 3339. */
   readonly since?: string
@@ -117,6 +119,7 @@ export class LogRelay {
       workload,
       follow: query.follow,
       followSeconds: query.followSeconds ?? 60,
+      ...(query.container !== undefined ? { container: query.container } : {}),
       ...(query.tail !== undefined ? { tail: query.tail } : {}),
       ...(query.since !== undefined ? { since: query.since } : {}),
     }

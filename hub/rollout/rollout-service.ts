@@ -1,4 +1,4 @@
-import { canonicalJson, type Deployment } from '../../protocol/index.js'
+import { canonicalJson, templateImages, type Deployment } from '../../protocol/index.js'
 import { samePins, type RevisionPins } from '../config-objects/template-refs.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
@@ -92,7 +92,7 @@ export class RolloutService {
       deployment: name,
       items: store.deployments.revisions(name).map((r) => ({
         revision: r.revision,
-        image: r.template.image,
+        image: templateImages(r.template),
         createdAt: r.createdAt,
         current: r.revision === deployment.revision,
         stable: r.revision === (record?.phase === 'complete' ? record.revision : record?.stableRevision),

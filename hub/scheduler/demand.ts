@@ -1,5 +1,7 @@
+import type { Resources } from '../../protocol/container-template.js'
 import { desiredReplicas, type DeploymentSpec } from '../../protocol/manifest.js'
 import { requiredDevices } from '../../protocol/node-policy.js'
+import { copyContainers, copyDevices } from '../../protocol/pod-template.js'
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
 import type { Amounts, SchedulerDeployment, SchedulerNode } from './types.js'
 
@@ -21,22 +23,17 @@ export interface Demand {
 
 export function demandOf(deployment: SchedulerDeployment): Demand {
   const { spec } = deployment
-  const resources = spec.template.resources ?? {}
   return {
     name: deployment.name,
     spec,
     mode: spec.mode,
     replicas: spec.mode === 'every-node' ? 0 : desiredReplicas(spec),
-    request: {
-      cpuMillis: resources.cpu === undefined ? 0 : cpuMillis(resources.cpu),
-      memoryBytes: resources.memory === undefined ? 0 : memoryBytes(resources.memory),
-      gpus: resources.gpu ?? 0,
-    },
+    request: copyRequest(spec.template),
     graceMs: durationMs(spec.offlineGrace),
     topologyKey: spec.spread?.topologyKey ?? null,
     dataRequired: spec.affinity?.data?.required ?? [],
     dataPreferred: spec.affinity?.data?.preferred ?? [],
-    devices: requiredDevices(spec.requires?.devices, spec.template.devices),
+    devices: requiredDevices(spec.requires?.devices, copyDevices(spec.template)),
   }
 }
 
@@ -56,4 +53,26 @@ export function offlinePastGrace(node: SchedulerNode, demand: Demand, now: numbe
   if (node.online) return false
   if (node.offlineSince === null) return true
   return now - node.offlineSince >= demand.graceMs
+}
+
+/**
+ * What a copy asks of its node: its containers' requests added up, or an init container's if that
+ * is larger (init containers run one at a time, before the others), as Kubernetes counts a pod.
+ */
+export function copyRequest(template: DeploymentSpec['template']): Amounts {
+  const amounts = (resources: Resources | undefined): Amounts => ({
+    cpuMillis: resources?.cpu === undefined ? 0 : cpuMillis(resources.cpu),
+    memoryBytes: resources?.memory === undefined ? 0 : memoryBytes(resources.memory),
+    gpus: resources?.gpu ?? 0,
+  })
+  const containers = copyContainers(template, 'copy')
+  const running = containers.filter((c) => !c.init).map((c) => amounts(c.template.resources))
+  const sum = running.reduce((a, b) => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes, gpus: a.gpus + b.gpus }))
+  return containers
+    .filter((c) => c.init)
+    .map((c) => amounts(c.template.resources))
+    .reduce(
+      (a, b) => ({ cpuMillis: Math.max(a.cpuMillis, b.cpuMillis), memoryBytes: Math.max(a.memoryBytes, b.memoryBytes), gpus: Math.max(a.gpus, b.gpus) }),
+      sum,
+    )
 }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
-import { canonicalJson, RolloutStrategy, type ContainerTemplate, type Deployment } from '../../protocol/index.js'
+import { canonicalJson, RolloutStrategy, type WorkloadTemplate, type Deployment } from '../../protocol/index.js'
 import { NO_PINS, samePins, type RevisionPins } from '../config-objects/template-refs.js'
 
 export interface DeploymentRecord {
@@ -27,7 +27,7 @@ export type PlacementUpdate = Omit<PlacementRecord, 'createdAt' | 'revision' | '
 
 export interface RevisionRecord {
   readonly revision: number
-  readonly template: ContainerTemplate
+  readonly template: WorkloadTemplate
   /** The Config and Secret versions this revision runs with. */
   readonly pins: RevisionPins
   readonly createdAt: string
@@ -35,7 +35,7 @@ export interface RevisionRecord {
 
 /** What a copy at one revision runs: the template and the versions of what it refers to. */
 export interface RevisionContent {
-  readonly template: ContainerTemplate
+  readonly template: WorkloadTemplate
   readonly pins: RevisionPins
 }
 
@@ -155,7 +155,7 @@ export class DeploymentRepository {
   }
 
   /** One revision's template, or null when it was never made or has been pruned. */
-  template(name: string, revision: number): ContainerTemplate | null {
+  template(name: string, revision: number): WorkloadTemplate | null {
     const row = this.sql.get('SELECT manifest FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as
       | { manifest: string }
       | undefined

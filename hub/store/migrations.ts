@@ -230,6 +230,14 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
     `,
   },
   {
+    // Several containers in one copy (issue 19): each container's state as the agent reported it,
+    // as JSON (a list of ContainerStatus); NULL for a one-container copy.
+    name: 'workload-containers',
+    sql: `
+      ALTER TABLE workload_status ADD COLUMN containers TEXT;
+    `,
+  },
+  {
     // Alerts (issue 16): one row per occurrence of a rule's condition, times in epoch ms on the
     // hub's clock. A row is open until it is resolved and acknowledged; a key has at most one
     // open row (hub/alerts/alert-lifecycle.ts), closed rows are history.

@@ -1,7 +1,16 @@
 import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
 import { hubSince } from '../ingest/clock-offset.js'
-import { LEGACY_EPOCH, dedupeBatch, type NodeEvent, type NodeStatus, type LocalRevert, type OutboxRecord, type WorkloadStatus } from '../../protocol/index.js'
+import {
+  LEGACY_EPOCH,
+  dedupeBatch,
+  type NodeEvent,
+  type NodeStatus,
+  type ContainerStatus,
+  type LocalRevert,
+  type OutboxRecord,
+  type WorkloadStatus,
+} from '../../protocol/index.js'
 
 export interface IngestResult {
   readonly applied: number
@@ -99,12 +108,12 @@ export class StatusRepository {
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
     const upsert = this.sql.get(
-      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, ready, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions)
-       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @ready, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions)
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, ready, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions, containers)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @ready, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions, @containers)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
          health = excluded.health, ready = excluded.ready, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
          container_id = excluded.container_id, since = excluded.since, hub_since = excluded.hub_since, reported_at = excluded.reported_at, revert = excluded.revert,
-         object_versions = excluded.object_versions`,
+         object_versions = excluded.object_versions, containers = excluded.containers`,
     )
     for (const w of status.workloads) {
       const onHub = hubSince({
@@ -133,6 +142,7 @@ export class StatusRepository {
         reportedAt: receivedAt,
         revert: w.revert ? JSON.stringify(w.revert) : null,
         objectVersions: w.configVersions || w.secretVersions ? JSON.stringify({ configVersions: w.configVersions, secretVersions: w.secretVersions }) : null,
+        containers: w.containers ? JSON.stringify(w.containers) : null,
       })
     }
     this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
@@ -178,6 +188,7 @@ export class StatusRepository {
       reported_at: string
       revert: string | null
       object_versions: string | null
+      containers: string | null
     }[]
     return rows.map((r) => ({
       nodeId: r.node_id,
@@ -194,6 +205,7 @@ export class StatusRepository {
       since: r.since,
       ...(r.revert !== null ? { revert: JSON.parse(r.revert) as LocalRevert } : {}),
       ...(r.object_versions !== null ? (JSON.parse(r.object_versions) as Pick<WorkloadStatus, 'configVersions' | 'secretVersions'>) : {}),
+      ...(r.containers !== null ? { containers: JSON.parse(r.containers) as ContainerStatus[] } : {}),
       reportedAt: r.reported_at,
       hubSince: r.hub_since ?? r.since,
     }))

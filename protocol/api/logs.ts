@@ -9,6 +9,7 @@ import { IsoTime, Name, NodeId } from '../primitives.js'
  */
 export const LogsQuery = z.object({
   node: z.string().optional().describe("only this node's copy"),
+  container: z.string().optional().describe('a container of a several-container copy (default: its first, init containers aside)'),
   tail: z.string().regex(/^\d+$/).optional().describe('the last this many lines (0 to 10000)'),
   since: z.string().optional().describe('a duration back from now ("10m") or an RFC 3339 time'),
   follow: z.enum(['true', 'false', '1', '0', '']).optional().describe('keep streaming new lines'),

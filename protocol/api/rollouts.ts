@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ContainerTemplate } from '../container-template.js'
+import { WorkloadTemplate } from '../pod-template.js'
 import { IsoTime, Name, NodeId } from '../primitives.js'
 import { RolloutStrategy } from '../rollout-strategy.js'
 
@@ -97,7 +97,7 @@ export const RevisionView = z.strictObject({
   stable: z.boolean(),
   /** Copies the hub tells to run this revision now. */
   copies: Count,
-  template: ContainerTemplate,
+  template: WorkloadTemplate,
 })
 export type RevisionView = z.infer<typeof RevisionView>
 

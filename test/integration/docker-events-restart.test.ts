@@ -10,8 +10,8 @@ import { pino } from 'pino'
 import t from 'tap'
 import { createDockerRuntime } from '../../agent/runtime/docker-runtime.js'
 import type { ContainerSpec, RuntimeEvent } from '../../agent/runtime/runtime.js'
-import { Workload } from '../../protocol/index.js'
 import { findBinary, waitFor } from '../support/index.js'
+import { containerWorkload } from '../support/container-workload.js'
 
 const image = process.env.SHOAL_TEST_IMAGE || 'shoal-test/busybox:1'
 const runId = process.env.SHOAL_TEST_RUN || randomBytes(4).toString('hex')
@@ -105,7 +105,7 @@ function spec(name: string): ContainerSpec {
     name: `${nodeId}-${name}`,
     configHash: name,
     extraLabels: { 'io.shoal.test-run': runId },
-    workload: Workload.parse({
+    workload: containerWorkload({
       name,
       deployment: name,
       revision: 1,

@@ -18,8 +18,9 @@ import {
   type PullProgress,
   type RuntimeEvent,
 } from '../../agent/runtime/runtime.js'
-import { Workload, type ContainerTemplateInput } from '../../protocol/index.js'
+import type { ContainerTemplateInput } from '../../protocol/index.js'
 import { dockerClient, freePort, removeContainersByLabel, sleep, startService, tempDir, waitFor, TEST_RUN_LABEL, type TestLike } from '../support/index.js'
+import { containerWorkload } from '../support/container-workload.js'
 
 const image = process.env.SHOAL_TEST_IMAGE || 'shoal-test/busybox:1'
 const runId = process.env.SHOAL_TEST_RUN || randomBytes(4).toString('hex')
@@ -34,7 +35,7 @@ function spec(name: string, template: Omit<ContainerTemplateInput, 'image'>, rev
     name: `${nodeId}-${name}`,
     configHash: `hash-${name}-${revision}`,
     extraLabels: { [TEST_RUN_LABEL]: runId },
-    workload: Workload.parse({ name, deployment: `${name}-dep`, revision, template: { image, restartPolicy: 'never', ...template } }),
+    workload: containerWorkload({ name, deployment: `${name}-dep`, revision, template: { image, restartPolicy: 'never', ...template } }),
   }
 }
 
@@ -255,7 +256,7 @@ t.test('start, stop and remove are idempotent; create refuses a taken name', asy
 t.test('create needs the image to be present', async (t) => {
   const missing: ContainerSpec = {
     ...spec('noimage', {}),
-    workload: Workload.parse({ name: 'noimage', deployment: 'noimage', revision: 1, template: { image: `shoal-test/absent-${runId}:1` } }),
+    workload: containerWorkload({ name: 'noimage', deployment: 'noimage', revision: 1, template: { image: `shoal-test/absent-${runId}:1` } }),
   }
   await t.rejects(runtime.create(missing), { code: 'not-found', message: /pull it first/ })
 })

@@ -11,13 +11,13 @@ import { heldState, holdsFor } from '../../agent/reconcile/admission.js'
 import { configHash } from '../../agent/reconcile/config-hash.js'
 import { planSteps } from '../../agent/reconcile/plan.js'
 import { DEFAULT_CONTAINER_LOGS, containerCreateOptions, logConfig } from '../../agent/runtime/docker-container-config.js'
-import type { ContainerSpec, ObservedContainer } from '../../agent/runtime/runtime.js'
+import type { ContainerWorkload, ContainerSpec, ObservedContainer } from '../../agent/runtime/runtime.js'
 import { ContainerTemplate, type ContainerTemplateInput, DEFAULT_NODE_POLICY, type Workload } from '../../protocol/index.js'
 import { tempDir } from '../support/index.js'
 
 const NODE = 'gw-1'
 
-function workload(name: string, template: Partial<ContainerTemplateInput> = {}): Workload {
+function workload(name: string, template: Partial<ContainerTemplateInput> = {}): ContainerWorkload {
   return { name, deployment: name, revision: 1, template: ContainerTemplate.parse({ image: `reg.example/${name}:1`, ...template }) }
 }
 

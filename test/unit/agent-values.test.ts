@@ -10,7 +10,7 @@ import { type RevertRecord, decideLocalRevert } from '../../agent/reconcile/loca
 import { loadStaticWorkloads } from '../../agent/static-workloads.js'
 import { versionsStatus } from '../../agent/reconcile/reconciler.js'
 import { containerCreateOptions, pullAuthConfig } from '../../agent/runtime/docker-container-config.js'
-import { LABEL, type ContainerSpec, type ObservedContainer } from '../../agent/runtime/runtime.js'
+import { LABEL, type ContainerSpec, type ContainerWorkload, type ObservedContainer } from '../../agent/runtime/runtime.js'
 import { NO_VALUES, NodeValues } from '../../agent/values/node-values.js'
 import { openSecret, unopenableSecret } from '../../agent/values/open-secrets.js'
 import { ValueRefError, resolvePullCredentials, resolveValues, usesValues } from '../../agent/values/resolve-values.js'
@@ -37,7 +37,7 @@ function keyOf(dir: string): ReturnType<typeof loadSealingKey> {
   return loadSealingKey(dir)
 }
 
-function workload(template: Partial<ContainerTemplateInput>, values?: WorkloadValues, name = 'ingest'): Workload {
+function workload(template: Partial<ContainerTemplateInput>, values?: WorkloadValues, name = 'ingest'): ContainerWorkload {
   return {
     name,
     deployment: name,
@@ -50,7 +50,7 @@ function workload(template: Partial<ContainerTemplateInput>, values?: WorkloadVa
 const creds = { username: 'robot', password: 'pw-SECRET-1', token: 'tok-SECRET-2' }
 
 /** A workload with every kind of reference, its Secrets sealed to `publicKey`. */
-function fullWorkload(publicKey = node.publicKey, secretVersion = 4): Workload {
+function fullWorkload(publicKey = node.publicKey, secretVersion = 4): ContainerWorkload {
   return workload(
     {
       env: {
@@ -72,7 +72,7 @@ function fullWorkload(publicKey = node.publicKey, secretVersion = 4): Workload {
   )
 }
 
-const reader = (w: Workload) => (name: string) => {
+const reader = (w: ContainerWorkload) => (name: string) => {
   const sealed = w.values?.secrets?.[name]
   if (!sealed) throw new Error(`no ${name}`)
   return openSecret(NODE, name, sealed, keyObject(node.privateKeyPem))

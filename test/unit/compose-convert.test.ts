@@ -41,7 +41,11 @@ function convert(t: Test, text: string, options: ConvertOptions = OPTIONS): Conv
   return { result, yaml, byName, notes }
 }
 
-const template = (converted: Converted, name: string) => converted.byName[name]?.spec.template
+const template = (converted: Converted, name: string) => {
+  const found = converted.byName[name]?.spec.template
+  if (found && 'containers' in found) throw new TypeError(`${name}: a one-container template was expected`)
+  return found
+}
 
 /** The compose text with its first-line indentation removed, so tests can indent it. */
 function compose(text: string): string {
@@ -223,7 +227,7 @@ t.test('ports: short and long forms, ranges, addresses and protocols', async (t)
   )
 })
 
-t.test('network_mode: host and none drop published ports, service: is listed, bridge keeps them', async (t) => {
+t.test('network_mode: host and none drop published ports, service: joins that service’s copy, bridge keeps them', async (t) => {
   const converted = convert(
     t,
     compose(`
@@ -237,17 +241,27 @@ t.test('network_mode: host and none drop published ports, service: is listed, br
         g: { image: x, ports: "80" }
     `),
   )
-  t.same(template(converted, 'a'), { image: 'x', network: 'host' })
+  t.same(
+    converted.byName.a?.spec.template,
+    {
+      network: 'host',
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'd', image: 'x' },
+      ],
+    },
+    'd runs as a container of a’s copy',
+  )
+  t.notOk(converted.byName.d, 'and is no deployment of its own')
   t.same(template(converted, 'b'), { image: 'x', network: 'none' })
   t.same(template(converted, 'c'), { image: 'x', network: 'bridge', ports: [{ containerPort: 80, hostPort: 80 }] })
-  t.same(template(converted, 'd'), { image: 'x' })
   t.same(template(converted, 'g'), { image: 'x' })
   t.same(converted.notes, [
-    "compose.yml:1: services: note: 4 services without ports or network_mode use Shoal's default, the host's network: compose's project network, where services find each other by name, has no Shoal equivalent",
+    "compose.yml:1: services: note: 3 services without ports or network_mode use Shoal's default, the host's network: compose's project network, where services find each other by name, has no Shoal equivalent",
     'compose.yml:2: services.a.ports: not mapped (published ports mean nothing with network_mode: host)',
     'compose.yml:3: services.b.ports: not mapped (published ports mean nothing with network_mode: none)',
-    "compose.yml:5: services.d.network_mode: not mapped (service:a: sharing another container's network namespace needs several containers in one copy, which Shoal cannot run yet; this service gets its own)",
-    "compose.yml:6: services.e.network_mode: not mapped (container:abc: sharing another container's network namespace needs several containers in one copy, which Shoal cannot run yet; this service gets its own)",
+    "compose.yml:5: services.d.network_mode: note: service:a: runs as container d of a's copy (one network namespace); its replicas, placement and labels are a's",
+    'compose.yml:6: services.e.network_mode: not mapped (container:abc: a container Shoal does not run; write network_mode: service:NAME to run it beside a service of this file)',
     'compose.yml:7: services.f.network_mode: not mapped ("overlay": Shoal has host, bridge and none)',
     'compose.yml:8: services.g.ports: not mapped (must be a list)',
   ])

@@ -11,7 +11,8 @@ import {
   volumeName,
 } from '../../agent/runtime/docker-container-config.js'
 import { LABEL, type ContainerSpec } from '../../agent/runtime/runtime.js'
-import { HealthCheck, Workload, type ContainerTemplateInput } from '../../protocol/index.js'
+import { HealthCheck, type ContainerTemplateInput } from '../../protocol/index.js'
+import { containerWorkload } from '../support/container-workload.js'
 
 function spec(template: Partial<ContainerTemplateInput> = {}, extraLabels: Record<string, string> = {}): ContainerSpec {
   return {
@@ -19,7 +20,7 @@ function spec(template: Partial<ContainerTemplateInput> = {}, extraLabels: Recor
     name: 'shoal-web-1',
     configHash: 'abc123',
     extraLabels,
-    workload: Workload.parse({ name: 'web', deployment: 'web', revision: 4, template: { image: 'busybox:1', ...template } }),
+    workload: containerWorkload({ name: 'web', deployment: 'web', revision: 4, template: { image: 'busybox:1', ...template } }),
   }
 }
 

@@ -3,6 +3,7 @@ import t from 'tap'
 import { formatManifestError, parseManifests } from '../../protocol/manifest-parse.js'
 import { Deployment, desiredReplicas, type Manifest } from '../../protocol/manifest.js'
 import { LabelSelector, SelectorSyntaxError, parseSelectorString, selectorMatches, selectorMismatches } from '../../protocol/selector.js'
+import { oneContainer } from '../support/container-workload.js'
 
 const fixtures = new URL('../fixtures/manifests/', import.meta.url)
 const validDir = new URL('valid/', fixtures)
@@ -118,7 +119,7 @@ t.test('defaults', async (t) => {
     t.equal(spec.mode, 'replicated')
     t.equal(spec.replicas, undefined)
     t.equal(desiredReplicas(spec), 1)
-    t.equal(spec.template.restartPolicy, 'always')
+    t.equal(oneContainer(spec.template).restartPolicy, 'always')
     t.equal(spec.template.network, 'host')
     t.equal(spec.offlineGrace, '5m')
   })
@@ -130,19 +131,19 @@ t.test('defaults', async (t) => {
       metadata: { name: 'web' },
       spec: { template: { image: 'nginx', healthCheck: { http: { port: 80 } }, ports: [{ containerPort: 80 }] } },
     })
-    t.same(parsed.spec.template.healthCheck, {
+    t.same(oneContainer(parsed.spec.template).healthCheck, {
       http: { port: 80, path: '/', host: '127.0.0.1' },
       interval: '10s',
       timeout: '5s',
       retries: 3,
       startPeriod: '0s',
     })
-    t.same(parsed.spec.template.ports, [{ containerPort: 80, protocol: 'tcp' }])
+    t.same(oneContainer(parsed.spec.template).ports, [{ containerPort: 80, protocol: 'tcp' }])
   })
 
   t.test('explicit values win over defaults', async (t) => {
     const full = deploymentOf(parseFixture(validDir, 'full.yaml').manifests[0]?.manifest)
-    t.equal(full?.spec.template.restartPolicy, 'on-failure')
+    t.equal(full && oneContainer(full.spec.template).restartPolicy, 'on-failure')
     t.equal(full?.spec.template.network, 'bridge')
     t.equal(full?.spec.offlineGrace, '10m')
     t.equal(full && desiredReplicas(full.spec), 3)

@@ -1,20 +1,20 @@
 import t from 'tap'
 import { configHash } from '../../agent/reconcile/config-hash.js'
 import { planSteps, type DesiredWorkload, type Step, type WorkloadTiming } from '../../agent/reconcile/plan.js'
-import type { ContainerRunState, ObservedContainer } from '../../agent/runtime/runtime.js'
-import { ContainerTemplate, type ContainerTemplateInput, type RestartPolicy, type Workload } from '../../protocol/index.js'
+import type { ContainerWorkload, ContainerRunState, ObservedContainer } from '../../agent/runtime/runtime.js'
+import { ContainerTemplate, type ContainerTemplateInput, type RestartPolicy } from '../../protocol/index.js'
 
 const NODE = 'pi-17'
 const NOW = 1_750_000_000_000
 
 /** A desired workload; the template defaults to a small always-restarting image. */
-function workload(name: string, overrides: Partial<ContainerTemplateInput> & { revision?: number } = {}): Workload {
+function workload(name: string, overrides: Partial<ContainerTemplateInput> & { revision?: number } = {}): ContainerWorkload {
   const { revision = 1, ...template } = overrides
   return { name, deployment: name, revision, template: ContainerTemplate.parse({ image: `registry.example/${name}:1`, ...template }) }
 }
 
 /** The hash a container created for `workload(name)` (with no overrides) carries. */
-function hashOf(w: Workload): string {
+function hashOf(w: ContainerWorkload): string {
   return configHash(w, NODE)
 }
 
@@ -38,7 +38,7 @@ function container(name: string, overrides: Partial<ObservedContainer> = {}): Ob
 }
 
 interface Scenario {
-  desired?: readonly Workload[]
+  desired?: readonly ContainerWorkload[]
   observed?: readonly ObservedContainer[]
   /** Workload name → backoffUntil. */
   backoff?: Readonly<Record<string, number>>

@@ -10,21 +10,22 @@ import type { Clock } from '../../common/clock.js'
 import { executeSteps } from '../../agent/reconcile/executor.js'
 import { Reconciler, type DesiredView } from '../../agent/reconcile/reconciler.js'
 import { HollowRuntime } from '../../agent/runtime/hollow-runtime.js'
+import type { ContainerWorkload } from '../../agent/runtime/runtime.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
 import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
-import type { NodeEvent, NodeStatus, Workload } from '../../protocol/index.js'
+import type { ContainerTemplate, NodeEvent, NodeStatus, Workload } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
 
 const IMAGE = 'shoal-test/busybox:1'
 const NODE = 'pi-1'
 const silent = pino({ level: 'silent' })
 
-function workload(name: string, extra: Partial<Workload['template']> = {}, revision = 1): Workload {
+function workload(name: string, extra: Partial<ContainerTemplate> = {}, revision = 1): ContainerWorkload {
   return {
     name,
     deployment: name,
     revision,
-    template: { image: IMAGE, command: ['sleep', '3600'], restartPolicy: 'always', network: 'host', ...extra } as Workload['template'],
+    template: { image: IMAGE, command: ['sleep', '3600'], restartPolicy: 'always', network: 'host', ...extra } as ContainerTemplate,
   }
 }
 

@@ -6,6 +6,7 @@ import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import { cpuMillis, memoryBytes } from '../../protocol/quantity.js'
 import { explainNode, schedule, type Placement, type ScheduleResult, type SchedulerDeployment, type SchedulerNode } from '../../hub/scheduler/index.js'
 import { prng } from '../support/prng.js'
+import { oneContainer } from '../support/container-workload.js'
 
 const Mi = 1024 ** 2
 const MINUTE = 60_000
@@ -129,7 +130,7 @@ function violation(
     if (seen.has(key)) return `two copies of ${key}`
     seen.add(key)
     if (p.workload !== p.deployment) return `workload ${p.workload} is not the deployment name`
-    const resources = deployment.spec.template.resources ?? {}
+    const resources = oneContainer(deployment.spec.template).resources ?? {}
     const u = used.get(p.nodeId) ?? { cpu: 0, memory: 0, gpu: 0 }
     u.cpu += resources.cpu === undefined ? 0 : cpuMillis(resources.cpu)
     u.memory += resources.memory === undefined ? 0 : memoryBytes(resources.memory)

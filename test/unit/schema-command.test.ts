@@ -21,6 +21,8 @@ type JsonSchema = {
   const?: unknown
   enum?: unknown[]
   pattern?: string
+  anyOf?: JsonSchema[]
+  items?: JsonSchema
 }
 
 const at = (schema: JsonSchema, ...keys: string[]): JsonSchema => {
@@ -55,19 +57,26 @@ t.test('the deployment schema describes what an operator may write', async (t) =
   t.equal(at(schema, 'apiVersion').const, 'shoal/v1')
   t.equal(at(schema, 'kind').const, 'Deployment')
   t.equal(schema.additionalProperties, false, 'unknown fields are refused, as `replcas` is')
-  t.equal(at(schema, 'spec', 'template').additionalProperties, false)
+  // A template is one container or several (containers, initContainers).
+  const [one, several] = at(schema, 'spec', 'template').anyOf ?? []
+  t.equal(one?.additionalProperties, false)
+  t.equal(several?.additionalProperties, false)
+  t.same(several?.required, ['containers'])
+  const container = (several ?? {}).properties?.containers?.items
+  t.same(container?.required?.sort(), ['image', 'name'], 'each container has a name and an image')
 
   t.test('fields with defaults are optional and carry the default (io: input)', async (t) => {
     t.same(at(schema, 'spec').required, ['template'])
     t.equal(at(schema, 'spec', 'offlineGrace').default, '5m')
     t.equal(at(schema, 'spec', 'mode').default, 'replicated')
-    t.equal(at(schema, 'spec', 'template', 'restartPolicy').default, 'always')
-    t.equal(at(schema, 'spec', 'template', 'network').default, 'host')
-    t.same(at(schema, 'spec', 'template').required, ['image'])
+    t.equal(at(one ?? {}, 'restartPolicy').default, 'always')
+    t.equal(at(one ?? {}, 'network').default, 'host')
+    t.same(one?.required, ['image'])
+    t.equal(at(several ?? {}, 'network').default, 'host')
   })
 
   t.test('constraints come from the zod schemas', async (t) => {
-    t.same(at(schema, 'spec', 'template', 'restartPolicy').enum, ['always', 'on-failure', 'never'])
+    t.same(at(one ?? {}, 'restartPolicy').enum, ['always', 'on-failure', 'never'])
     t.match(at(schema, 'metadata', 'name').pattern, /a-z0-9/)
     t.equal(at(schema, 'spec', 'offlineGrace').pattern, '^(\\d+(ms|s|m|h|d))+$')
   })

@@ -4,6 +4,7 @@ import t from 'tap'
 import { STATIC_PREFIX, loadStaticWorkloads } from '../../agent/static-workloads.js'
 import { Name, Workload } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
+import { oneContainer } from '../support/container-workload.js'
 
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -37,9 +38,9 @@ t.test('loads a Deployment as a workload named with the static- prefix', async (
   t.equal(w?.name, 'static-exporter')
   t.equal(w?.deployment, 'exporter')
   t.equal(w?.revision, 1)
-  t.equal(w?.template.image, 'prom/node-exporter:v1.8.1')
-  t.equal(w?.template.restartPolicy, 'on-failure')
-  t.strictSame(w?.template.env, { LEVEL: 'info' })
+  t.equal(w && oneContainer(w.template).image, 'prom/node-exporter:v1.8.1')
+  t.equal(w && oneContainer(w.template).restartPolicy, 'on-failure')
+  t.strictSame(w && oneContainer(w.template).env, { LEVEL: 'info' })
   t.equal(w?.template.network, 'host', 'schema defaults are applied')
   t.ok(Workload.safeParse(w).success, 'a valid Workload, the same shape the hub sends')
   t.equal(STATIC_PREFIX, 'static-')
@@ -121,7 +122,7 @@ t.test('a name defined twice loads once; the second is reported with where both 
   const dir = staticDir(t, { 'a.yaml': deployment('shared'), 'b.yaml': `${deployment('other')}---\n${deployment('shared', 'registry.example/other:2')}` })
   const { workloads, errors } = loadStaticWorkloads(dir)
   t.strictSame(
-    workloads.map((w) => [w.name, w.template.image]),
+    workloads.map((w) => [w.name, oneContainer(w.template).image]),
     [
       ['static-shared', 'registry.example/shared:1'],
       ['static-other', 'registry.example/other:1'],

@@ -1,12 +1,12 @@
 import t from 'tap'
 import { CRASH_WINDOW_MS } from '../../agent/reconcile/crash-policy.js'
 import { deriveWorkloadState, type WorkloadHistory } from '../../agent/reconcile/workload-status.js'
-import type { ObservedContainer } from '../../agent/runtime/runtime.js'
-import { ContainerTemplate, WorkloadState, type ContainerTemplateInput, type Workload } from '../../protocol/index.js'
+import type { ContainerWorkload, ObservedContainer } from '../../agent/runtime/runtime.js'
+import { ContainerTemplate, WorkloadState, type ContainerTemplateInput } from '../../protocol/index.js'
 
 const NOW = 1_750_000_000_000
 
-function workload(name: string, overrides: Partial<ContainerTemplateInput> = {}): Workload {
+function workload(name: string, overrides: Partial<ContainerTemplateInput> = {}): ContainerWorkload {
   return { name, deployment: name, revision: 1, template: ContainerTemplate.parse({ image: `registry.example/${name}:1`, ...overrides }) }
 }
 

@@ -1,4 +1,4 @@
-import { policyRefusals } from '../../../protocol/node-policy.js'
+import { copyPolicyRefusals } from '../../../protocol/pod-template.js'
 import { listed, type Checker } from './checker.js'
 
 /**
@@ -10,7 +10,7 @@ export const policyCheck: Checker = {
   name: 'policy',
   kind: 'eligibility',
   check(node, demand) {
-    const refusals = policyRefusals(demand.spec.template, node.policy)
+    const refusals = copyPolicyRefusals(demand.spec.template, node.policy)
     if (refusals.length === 0) return null
     return { check: 'policy', reason: `refuse it by node policy (${refusals.join(', ')})` }
   },

@@ -1,5 +1,6 @@
 import type { NodeView } from '../api/types'
 import { ErrorNote, Loading, Section } from '../components/bits'
+import { ContainerTable, hasContainers } from '../components/container-table'
 import { FilteredNodes, PlacementTable } from '../components/placement-table'
 import { RevisionsSection, RolloutSection, useRollout } from '../components/rollout-panel'
 import { ago } from '../format'
@@ -73,6 +74,11 @@ export function DeploymentPage(props: { name: string }) {
       <Section title="Placement">
         <PlacementTable deployment={d} nodes={nodeById} now={now} />
       </Section>
+      {hasContainers(d) ? (
+        <Section title="Containers">
+          <ContainerTable deployment={d} />
+        </Section>
+      ) : null}
       <RevisionsSection state={rollout} now={now} />
       <Section title="Spec">
         <pre class="spec" aria-label="spec">
