@@ -68,7 +68,9 @@ export class MqttHubDouble {
     this.batches++
     for (const record of batch.records) if (record.kind === 'status') this.statuses.push({ at, seq: record.seq, status: record.body })
     const seq = batch.records.at(-1).seq
-    this.client.publish(protocol.mqttTopic(this.nodeId, 'ack'), protocol.encodeMessage({ nodeId: this.nodeId, seq }), { qos: 1 })
+    // With the batch's outbox epoch, as the hub acks: the agent ignores an ack for another epoch.
+    const ack = { nodeId: this.nodeId, ...(batch.epoch !== undefined ? { epoch: batch.epoch } : {}), seq }
+    this.client.publish(protocol.mqttTopic(this.nodeId, 'ack'), protocol.encodeMessage(ack), { qos: 1 })
     for (const waiter of this.waiters) waiter()
   }
 
