@@ -19,6 +19,8 @@ export interface ManifestError {
 export interface ParsedManifest {
   readonly documentIndex: number
   readonly manifest: Manifest
+  /** The document as written: its fields in the order written, no defaults filled in (what `kubectl apply` keeps as last-applied). */
+  readonly written: Readonly<Record<string, unknown>>
   /** 1-based position of `metadata.name`, for messages about the manifest as a whole. */
   readonly line: number
   readonly column: number
@@ -103,7 +105,13 @@ export function parseManifests(text: string, file = '<input>'): ManifestParseRes
     const issues = validateManifestValue(value)
     if ('manifest' in issues) {
       const position = positionOf(document, { path: 'metadata.name', message: '', segments: ['metadata', 'name'] }, lineCounter)
-      manifests.push({ documentIndex, manifest: issues.manifest, line: position.line ?? 1, column: position.column ?? 1 })
+      manifests.push({
+        documentIndex,
+        manifest: issues.manifest,
+        written: value as Record<string, unknown>,
+        line: position.line ?? 1,
+        column: position.column ?? 1,
+      })
     } else {
       errors.push(...issues.issues.map(located).sort(byPosition))
     }

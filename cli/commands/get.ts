@@ -104,7 +104,8 @@ export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
     .addHelpText(
       'after',
       `
-Machine output (-o json|yaml) is the hub's own objects as {"items": [...]}, sorted by name;
+Machine output (-o json|yaml) is the hub's own objects as {"items": [...]}, sorted by name
+(but get deployment NAME -o yaml prints its manifest as last applied, fields in the order written);
 -o name prints one name per line. With -w, tables are redrawn on a terminal and reprinted on
 change otherwise; -o json -w prints one compact JSON document per change (events: per event).
 
@@ -115,6 +116,7 @@ Examples:
   $ shoal get events --node pi-17 -w
   $ shoal get secrets                     # keys, sizes, versions and users; never values
   $ shoal get config line-settings -o yaml
+  $ shoal get deployment web -o yaml > web.yaml    # as applied: edit it, shoal apply -f web.yaml
   $ shoal get alerts                      # firing, and resolved but not acknowledged`,
     )
     .action(async (resourceText: string, name: string | undefined, options: GetOptions) => {
@@ -197,7 +199,21 @@ async function loadNodes(view: View, name?: string): Promise<Listing> {
   return { text: renderNodes(nodes, view), signature: renderNodes(nodes, { ...view, now: timeless }), count: nodes.length }
 }
 
+/**
+ * Deployments; with a NAME, -o yaml prints its manifest as it was last applied (the fields in the
+ * order written), ready to edit and apply again, as kubectl does.
+ */
 async function loadDeployments(view: View, name?: string): Promise<Listing> {
+  if (name !== undefined && view.format === 'yaml') {
+    try {
+      const text = (await view.client.getDeployment(name)).manifestYaml
+      return { text, signature: text, count: 1 }
+    } catch (error) {
+      if (error instanceof HubRequestError && error.status === 404)
+        throw new CliError(`deployment ${JSON.stringify(name)} not found; list deployments with shoal get deployments`, ExitCode.failed)
+      throw error
+    }
+  }
   const deployments = only(
     sortedBy(await view.client.listDeployments(view.selectorText), (d) => d.name),
     name,

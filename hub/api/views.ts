@@ -9,6 +9,7 @@ import type {
   RolloutSummary,
 } from '../../protocol/api/index.js'
 import { desiredCopies, readyCopies } from '../deployments/copy-counts.js'
+import { manifestYaml } from '../deployments/manifest-yaml.js'
 import { DEFAULT_NODE_POLICY } from '../../protocol/node-policy.js'
 import { fleetFacts, type NodeFacts } from '../fleet/fleet-facts.js'
 import { nodeCondition } from '../fleet/node-conditions.js'
@@ -148,6 +149,7 @@ export function deploymentDetailView(store: HubStore, deployment: DeploymentReco
   return {
     ...deploymentView(store, deployment, outcome),
     manifest: deployment.manifest,
+    manifestYaml: manifestYaml(deployment),
     placements: placements.map((p) => ({ ...placementView(p), status: statuses.find((s) => s.nodeId === p.nodeId && s.name === p.workload) ?? null })),
     filtered: outcome?.filtered ?? {},
   }

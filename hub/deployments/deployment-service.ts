@@ -6,7 +6,7 @@ import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { DeploymentOutcome, ScheduleResult } from '../scheduler/types.js'
 import type { HubStore } from '../store/hub-store.js'
 import { DeploymentNotFoundError } from '../store/not-found.js'
-import { ManifestsRefusedError } from './read-manifests.js'
+import { type AppliedManifest, ManifestsRefusedError } from './read-manifests.js'
 
 /** What the fleet controller offers this service: a pass on demand, its last outcome, a preview. */
 export interface DeploymentFleet {
@@ -59,10 +59,11 @@ export class DeploymentService {
    * deployments, each revision pinning the versions it refers to; then a new revision for every
    * other deployment that uses a changed Config or Secret.
    */
-  async apply(manifests: readonly Manifest[], actor: string): Promise<ApplyResponse> {
+  async apply(documents: readonly AppliedManifest[], actor: string): Promise<ApplyResponse> {
     const { store, fleet, feed, clock, objects } = this.options
     const at = isoNow(clock)
-    const deployments = manifests.flatMap((manifest, index) => (isDeployment(manifest) ? [{ manifest, index }] : []))
+    const manifests = documents.map((d) => d.manifest)
+    const deployments = documents.flatMap(({ manifest, written }, index) => (isDeployment(manifest) ? [{ manifest, written, index }] : []))
     const configObjects = manifests.filter(isConfigObject)
     const applied = store.transaction(() => {
       const objectResults = objects.applyObjects(configObjects, at, actor)
@@ -77,8 +78,8 @@ export class DeploymentService {
           })),
         )
       }
-      const deploymentResults = deployments.map(({ manifest }) => {
-        const result = store.deployments.apply(manifest, at, objects.pinsFor(manifest.spec.template))
+      const deploymentResults = deployments.map(({ manifest, written }) => {
+        const result = store.deployments.apply(manifest, at, objects.pinsFor(manifest.spec.template), written)
         if (result.outcome !== 'unchanged')
           store.audit.append({
             at,

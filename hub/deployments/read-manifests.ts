@@ -20,11 +20,17 @@ export interface ManifestProblem {
   readonly column?: number
 }
 
+/** One manifest of an apply, and the document as it was written (field order, no defaults). */
+export interface AppliedManifest {
+  readonly manifest: Manifest
+  readonly written: Readonly<Record<string, unknown>>
+}
+
 /**
  * The manifests of one apply (YAML or JSON, several documents): all valid and at least one, or
  * ManifestsRefusedError with every problem and where it is. Pure.
  */
-export function readManifests(text: string, source: string): Manifest[] {
+export function readManifests(text: string, source: string): AppliedManifest[] {
   const parsed = parseManifests(text, source)
   if (parsed.errors.length > 0) {
     throw new ManifestsRefusedError(
@@ -33,7 +39,7 @@ export function readManifests(text: string, source: string): Manifest[] {
     )
   }
   if (parsed.manifests.length === 0) throw new ManifestsRefusedError('no manifests in the request body')
-  return parsed.manifests.map((m) => m.manifest)
+  return parsed.manifests.map((m) => ({ manifest: m.manifest, written: m.written }))
 }
 
 function problemOf(error: ManifestError): ManifestProblem {

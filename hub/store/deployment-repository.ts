@@ -7,6 +7,12 @@ export interface DeploymentRecord {
   readonly name: string
   readonly revision: number
   readonly manifest: Deployment
+  /**
+   * The document of the last apply as written (field order kept, no defaults), like kubectl's
+   * last-applied configuration; null before the hub kept it. A rollout undo or restart changes the
+   * manifest without an apply, so it may lag the manifest: manifest-yaml.ts checks.
+   */
+  readonly applied: Readonly<Record<string, unknown>> | null
   readonly createdAt: string
   readonly updatedAt: string
 }
@@ -58,10 +64,11 @@ export class DeploymentRepository {
   }
 
   list(): DeploymentRecord[] {
-    const rows = this.sql.get('SELECT name, revision, manifest, created_at, updated_at FROM deployments ORDER BY name').all() as {
+    const rows = this.sql.get('SELECT name, revision, manifest, applied, created_at, updated_at FROM deployments ORDER BY name').all() as {
       name: string
       revision: number
       manifest: string
+      applied: string | null
       created_at: string
       updated_at: string
     }[]
@@ -69,6 +76,7 @@ export class DeploymentRepository {
       name: row.name,
       revision: row.revision,
       manifest: withDefaults(JSON.parse(row.manifest) as Deployment),
+      applied: row.applied === null ? null : (JSON.parse(row.applied) as Record<string, unknown>),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     }))
@@ -81,9 +89,21 @@ export class DeploymentRepository {
   /**
    * Creates or updates by name. Only a new template, or new versions of the Configs and Secrets it
    * refers to, make a new revision (and so a rollout); replicas, selector or strategy change the
-   * deployment in place, as in Kubernetes.
+   * deployment in place, as in Kubernetes. `written` (the document as applied) is kept beside it;
+   * without one (a rollout undo or restart, a new Config version) the last one stays.
    */
-  apply(manifest: Deployment, at: string, pins: RevisionPins = NO_PINS): { outcome: ApplyOutcome; revision: number } {
+  apply(
+    manifest: Deployment,
+    at: string,
+    pins: RevisionPins = NO_PINS,
+    written: Readonly<Record<string, unknown>> | null = null,
+  ): { outcome: ApplyOutcome; revision: number } {
+    const outcome = this.store(manifest, at, pins)
+    if (written !== null) this.sql.get('UPDATE deployments SET applied = ? WHERE name = ?').run(JSON.stringify(written), manifest.metadata.name)
+    return outcome
+  }
+
+  private store(manifest: Deployment, at: string, pins: RevisionPins): { outcome: ApplyOutcome; revision: number } {
     const existing = this.sql.get('SELECT revision, manifest FROM deployments WHERE name = ?').get(manifest.metadata.name) as
       | { revision: number; manifest: string }
       | undefined

@@ -262,4 +262,12 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       CREATE INDEX alerts_by_state ON alerts (state, acknowledged_at);
     `,
   },
+  {
+    // YAML in, YAML out (issue 16): each deployment's manifest as last applied, the document as
+    // written (field order kept, no defaults), as JSON; NULL for deployments applied before.
+    name: 'deployment-applied',
+    sql: `
+      ALTER TABLE deployments ADD COLUMN applied TEXT;
+    `,
+  },
 ]

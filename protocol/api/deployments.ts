@@ -49,6 +49,8 @@ export type DeploymentPlacement = z.infer<typeof DeploymentPlacement>
 export const DeploymentDetail = DeploymentView.extend({
   /** The manifest as stored: parsed, defaults filled in. */
   manifest: Deployment,
+  /** The manifest for people, as YAML: as last applied, fields in the order written (no defaults, no comments); the stored one after a rollout undo or restart. */
+  manifestYaml: z.string(),
   placements: z.array(DeploymentPlacement),
   /** Nodes turned down, counted by the reason of the first check each failed, written for a count ("lack device /dev/ttyUSB0": 3). */
   filtered: z.record(z.string(), Count),

@@ -76,6 +76,13 @@ t.test('a several-container copy from apply to logs', async (t) => {
     t.equal(bad.code, 2, 'a malformed name is a usage error')
   })
 
+  await t.test('get deployment NAME -o yaml gives the manifest back as it was applied', async (t) => {
+    const run = await runSpawned(t, ['get', 'deployment', 'shop', '-o', 'yaml'], { env })
+    t.equal(run.code, 0, run.err)
+    t.equal(run.out, manifest, 'the fields in the order written, no defaults added')
+    t.equal((await hub.deployment('shop')).manifestYaml, manifest, 'the API has it too')
+  })
+
   await t.test("the console's deployment page lists each container", async (t) => {
     const { page } = await launchChromium(t, dir)
     await page.goto(`${hub.apiUrl}/`)
@@ -89,5 +96,6 @@ t.test('a several-container copy from apply to logs', async (t) => {
     t.match(await row('migrate'), /migrate \(init\).*exited/)
     t.match(await row('app'), /app.*running.*yes/)
     t.match(await row('metrics'), /metrics.*running.*yes/)
+    t.equal(await page.getByLabel('spec', { exact: true }).textContent(), manifest, 'the spec as YAML, as it was applied')
   })
 })

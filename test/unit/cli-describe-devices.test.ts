@@ -114,6 +114,7 @@ t.test("describe deployment names the devices it requires and each copy's messag
     createdAt: AT,
     updatedAt: AT,
     manifest,
+    manifestYaml: '',
     placements: node.placements.map((p) => ({ ...p, status: node.workloadStatus[0] ?? null })),
     filtered: { 'lack devices /dev/ttyACM0, /dev/ttyUSB0': 2 },
   }

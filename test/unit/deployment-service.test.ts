@@ -59,7 +59,7 @@ t.test('readManifests', async (t) => {
   t.test('reads every document of a multi-document text', async (t) => {
     const manifests = readManifests(`${manifest('a', 'a:1')}---\n${manifest('b', 'b:1')}`, 'request')
     t.same(
-      manifests.map((m) => m.metadata.name),
+      manifests.map((m) => m.manifest.metadata.name),
       ['a', 'b'],
     )
   })
@@ -114,7 +114,7 @@ t.test('apply is all or nothing: a failing write stores none of the manifests', 
 
 t.test('preview says where copies would go and why some cannot, and stores nothing', async (t) => {
   const { store, changes, service } = setUp(t, ['n1'])
-  const preview = service.preview(readManifests(manifest('web', 'web:1', 1), 'request'))
+  const preview = service.preview(readManifests(manifest('web', 'web:1', 1), 'request').map((m) => m.manifest))
   t.same(preview, {
     dryRun: true,
     results: [
@@ -129,7 +129,7 @@ t.test('preview says where copies would go and why some cannot, and stores nothi
     ],
   })
   const crowded = service.preview(
-    readManifests(manifest('big', 'big:1', 1).replace('image: big:1', 'image: big:1\n    resources:\n      cpu: "64"'), 'request'),
+    readManifests(manifest('big', 'big:1', 1).replace('image: big:1', 'image: big:1\n    resources:\n      cpu: "64"'), 'request').map((m) => m.manifest),
   )
   t.match(crowded.results, [{ name: 'big', desired: 1, pending: 1, placements: [], why: String }])
   t.same(store.deployments.list(), [])

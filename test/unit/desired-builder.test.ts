@@ -18,6 +18,7 @@ const deployment: DeploymentRecord = {
     metadata: { name: 'web' },
     spec: { strategy: { revertWindow: '15m' }, template: { image: 'web:3' } },
   }),
+  applied: null,
   createdAt: '2026-12-01T00:00:00Z',
   updatedAt: '2026-12-01T00:00:00Z',
 }

@@ -42,8 +42,8 @@ export function DeploymentPage(props: { name: string }) {
           <button
             type="button"
             onClick={() => {
-              // JSON is YAML: the stored manifest opens in the editor as it is.
-              saveDraft(JSON.stringify(d.manifest, null, 2))
+              // As YAML, in the order it was written: what was applied comes back to be edited.
+              saveDraft(d.manifestYaml)
               navigate('/apply')
             }}
           >
@@ -82,7 +82,7 @@ export function DeploymentPage(props: { name: string }) {
       <RevisionsSection state={rollout} now={now} />
       <Section title="Spec">
         <pre class="spec" aria-label="spec">
-          {JSON.stringify(d.manifest, null, 2)}
+          {d.manifestYaml}
         </pre>
       </Section>
     </div>
