@@ -50,6 +50,13 @@ t.test('garbage on every hub topic is counted, logged and ignored', async (t) =>
   const id = readAgentIdentity(g)
   const raw = await connectRawMqtt(t, hub.brokerUrl, { clientId: `shoal-agent-${g.nodeId}`, username: id.username, password: id.password })
   await waitFor(async () => (await hub.node(g.nodeId)).online, { what: 'g online through the raw client', timeoutMs: 10_000 })
+  // The fleet pass that follows g's return rewrites the deployment's explanation ("1 on an offline
+  // node" while g was away): the snapshot is taken once it has run, or it would catch the old one.
+  await waitFor(async () => !/offline/.test((await hub.deployment('base')).why ?? ''), {
+    what: "base's explanation to stop counting g as offline",
+    timeoutMs: 10_000,
+    intervalMs: 100,
+  })
 
   const before = {
     deployments: (await hub.ok('GET', '/api/v1/deployments')).items,
