@@ -185,13 +185,7 @@ export interface MemberReport {
   readonly message: string | null
 }
 
-export interface CopyReport {
-  readonly state: WorkloadState
-  readonly health: HealthState
-  readonly ready: boolean
-  readonly restarts: number
-  readonly exitCode: number | null
-  readonly message: string | null
+export interface CopyReport extends Omit<MemberReport, 'member'> {
   /** The member the copy's state is taken from. */
   readonly from: CopyMember
   readonly containers: ContainerStatus[]

@@ -1,5 +1,4 @@
-import type { AlertRule, AlertSeverity } from '../../protocol/api/index.js'
-import type { AlertCondition } from './alert-rules.js'
+import type { AlertCondition, AlertSubject } from './alert-rules.js'
 
 /**
  * An alert as the hub keeps it (times in epoch ms, hub clock). `pending`: the condition holds
@@ -7,14 +6,7 @@ import type { AlertCondition } from './alert-rules.js'
  * shown). An alert is open until it is both resolved and acknowledged; a key has at most one
  * open alert.
  */
-export interface AlertDraft {
-  readonly key: string
-  readonly rule: AlertRule
-  readonly severity: AlertSeverity
-  readonly node: string | null
-  readonly deployment: string | null
-  readonly workload: string | null
-  readonly message: string
+export interface AlertDraft extends AlertSubject {
   readonly state: 'pending' | 'firing' | 'resolved'
   /** Since when the condition has held in its current run; null while it does not. */
   readonly holdingSince: number | null

@@ -61,8 +61,8 @@ export interface AlertFacts {
   readonly crashLoops: readonly { readonly nodeId: string; readonly workload: string; readonly deployment: string; readonly since: number }[]
 }
 
-/** A condition that holds now; it becomes (or stays) an alert once it has held for `forMs`. */
-export interface AlertCondition {
+/** What an alert is about, shared by a condition and the alert it becomes. */
+export interface AlertSubject {
   /** One per rule and subject: the same trouble keeps its alert across evaluations. */
   readonly key: string
   readonly rule: AlertRule
@@ -71,6 +71,10 @@ export interface AlertCondition {
   readonly deployment: string | null
   readonly workload: string | null
   readonly message: string
+}
+
+/** A condition that holds now; it becomes (or stays) an alert once it has held for `forMs`. */
+export interface AlertCondition extends AlertSubject {
   /** When the condition began, when the facts say; null: from when it was first seen. */
   readonly since: number | null
   readonly forMs: number
