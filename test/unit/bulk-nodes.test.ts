@@ -1,21 +1,13 @@
-import path from 'node:path'
-import pino from 'pino'
 import t from 'tap'
-import { loadOrCreateSecrets } from '../../hub/enrollment/hub-secrets.js'
 import { BulkNodeService } from '../../hub/fleet/bulk-node-service.js'
-import { FleetController } from '../../hub/fleet/fleet-controller.js'
 import { changesNode, copyMoves, nodeChangeOf, previewNodeChange } from '../../hub/fleet/node-change-preview.js'
-import { ChangeFeed, type Change } from '../../hub/ingest/change-feed.js'
-import { Metrics } from '../../hub/metrics.js'
 import type { SchedulerDeployment } from '../../hub/scheduler/index.js'
-import { HubStore } from '../../hub/store/hub-store.js'
-import { openHubDatabase } from '../../hub/store/open-hub-database.js'
 import { BulkNodeRequest } from '../../protocol/api/index.js'
 import { Deployment } from '../../protocol/index.js'
 import { nodeRecord } from '../support/hub-nodes.js'
 import { schedulerNode } from '../support/scheduler-nodes.js'
-import { tempDir } from '../support/tmp.js'
 import type { TestLike } from '../support/types.js'
+import { hubFleet } from '../support/hub-fleet.js'
 
 // Bulk node actions (issue 16, item 3): the pure preview a dry run answers from, and the service
 // over a real store and fleet controller, whose real pass must agree with the preview.
@@ -109,25 +101,7 @@ t.test('previewNodeChange: a drain moves replicas to nodes that can take them, l
 })
 
 function setUp(t: TestLike) {
-  const dir = tempDir(t, 'bulk-nodes')
-  const store = new HubStore(openHubDatabase(path.join(dir, 'hub.db')))
-  const clock = { now: () => T0 }
-  const feed = new ChangeFeed()
-  const changes: Change[] = []
-  feed.subscribe((change) => changes.push(change))
-  const fleet = new FleetController({
-    store,
-    clock,
-    logger: pino({ level: 'silent' }),
-    metrics: new Metrics(),
-    feed,
-    privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem,
-    publishDesired: async () => {},
-  })
-  t.teardown(async () => {
-    await fleet.stop()
-    store.close()
-  })
+  const { store, clock, feed, changes, fleet } = hubFleet(t, 'bulk-nodes', T0)
   for (const id of ['n1', 'n2', 'n3']) {
     store.nodes.insert(nodeRecord(id, { labels: { tier: 'edge' }, createdAt: AT }))
     store.nodes.setOnline(id, true, AT)

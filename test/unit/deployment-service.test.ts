@@ -1,23 +1,13 @@
 // DeploymentService and readManifests (hub/deployments/) against a real SQLite hub store, a real
 // fleet controller (its passes run on request; nothing is published anywhere) and a fixed clock.
-import path from 'node:path'
-import pino from 'pino'
 import t from 'tap'
-import { AtRestCipher } from '../../hub/config-objects/at-rest-cipher.js'
 import { ConfigObjectService } from '../../hub/config-objects/config-object-service.js'
-import { ObjectBodies } from '../../hub/config-objects/object-bodies.js'
 import { DeploymentService } from '../../hub/deployments/deployment-service.js'
 import { ManifestsRefusedError, readManifests } from '../../hub/deployments/read-manifests.js'
-import { loadOrCreateSecrets } from '../../hub/enrollment/hub-secrets.js'
-import { FleetController } from '../../hub/fleet/fleet-controller.js'
-import { ChangeFeed, type Change } from '../../hub/ingest/change-feed.js'
-import { Metrics } from '../../hub/metrics.js'
-import { HubStore } from '../../hub/store/hub-store.js'
 import { DeploymentNotFoundError } from '../../hub/store/not-found.js'
-import { openHubDatabase } from '../../hub/store/open-hub-database.js'
 import { nodeRecord } from '../support/hub-nodes.js'
-import { tempDir } from '../support/tmp.js'
 import type { TestLike } from '../support/types.js'
+import { hubFleet } from '../support/hub-fleet.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z')
 const AT = new Date(T0).toISOString()
@@ -26,28 +16,7 @@ const manifest = (name: string, image: string, replicas = 1): string =>
   `apiVersion: shoal/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  replicas: ${replicas}\n  template:\n    image: ${image}\n`
 
 function setUp(t: TestLike, nodes: readonly string[] = ['n1', 'n2']) {
-  const dir = tempDir(t, 'deployment-service')
-  const store = new HubStore(openHubDatabase(path.join(dir, 'hub.db')))
-  const clock = { now: () => T0 }
-  const feed = new ChangeFeed()
-  const changes: Change[] = []
-  feed.subscribe((change) => changes.push(change))
-  const secrets = loadOrCreateSecrets(dir)
-  const objectBodies = new ObjectBodies(store.configObjects, new AtRestCipher(secrets.secretsKey))
-  const fleet = new FleetController({
-    store,
-    clock,
-    logger: pino({ level: 'silent' }),
-    metrics: new Metrics(),
-    feed,
-    privateKeyPem: secrets.privateKeyPem,
-    publishDesired: async () => {},
-    objectBody: (kind, name, version) => objectBodies.read(kind, name, version),
-  })
-  t.teardown(async () => {
-    await fleet.stop()
-    store.close()
-  })
+  const { store, bodies: objectBodies, clock, feed, changes, fleet } = hubFleet(t, 'deployment-service', T0)
   for (const id of nodes) {
     store.nodes.insert(nodeRecord(id, { createdAt: AT }))
     store.nodes.setOnline(id, true, AT)

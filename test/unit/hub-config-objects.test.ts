@@ -4,24 +4,16 @@
 // Secret's values, documents whose Secrets open only with their node's key.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import pino from 'pino'
 import t from 'tap'
 import { AtRestCipher, AtRestDecryptError } from '../../hub/config-objects/at-rest-cipher.js'
 import { ConfigObjectInUseError, ConfigObjectService } from '../../hub/config-objects/config-object-service.js'
-import { ObjectBodies } from '../../hub/config-objects/object-bodies.js'
 import { refProblems, templateRefs } from '../../hub/config-objects/template-refs.js'
 import { DeploymentService } from '../../hub/deployments/deployment-service.js'
 import { ManifestsRefusedError, readManifests } from '../../hub/deployments/read-manifests.js'
-import { loadOrCreateSecrets } from '../../hub/enrollment/hub-secrets.js'
-import { FleetController } from '../../hub/fleet/fleet-controller.js'
-import { ChangeFeed } from '../../hub/ingest/change-feed.js'
-import { Metrics } from '../../hub/metrics.js'
-import { HubStore } from '../../hub/store/hub-store.js'
-import { openHubDatabase } from '../../hub/store/open-hub-database.js'
 import { ContainerTemplate, generateSealingKeyPair, resolveData, seal, sealContext, unseal, UnsealError } from '../../protocol/index.js'
 import { nodeRecord } from '../support/hub-nodes.js'
-import { tempDir } from '../support/tmp.js'
 import type { TestLike } from '../support/types.js'
+import { hubFleet } from '../support/hub-fleet.js'
 
 const MARKER = 'sekrit-7f3a9c-marker'
 const T0 = Date.parse('2026-12-01T00:00:00Z')
@@ -94,26 +86,7 @@ t.test('template references and their problems', async (t) => {
 })
 
 function setUp(t: TestLike) {
-  const dir = tempDir(t, 'hub-config-objects')
-  const store = new HubStore(openHubDatabase(path.join(dir, 'hub.db')))
-  const secrets = loadOrCreateSecrets(dir)
-  const bodies = new ObjectBodies(store.configObjects, new AtRestCipher(secrets.secretsKey))
-  const clock = { now: () => T0 }
-  const feed = new ChangeFeed()
-  const fleet = new FleetController({
-    store,
-    clock,
-    logger: pino({ level: 'silent' }),
-    metrics: new Metrics(),
-    feed,
-    privateKeyPem: secrets.privateKeyPem,
-    publishDesired: async () => {},
-    objectBody: (kind, name, version) => bodies.read(kind, name, version),
-  })
-  t.teardown(async () => {
-    await fleet.stop()
-    store.close()
-  })
+  const { dir, store, bodies, clock, feed, fleet } = hubFleet(t, 'hub-config-objects', T0)
   const keys = new Map<string, ReturnType<typeof generateSealingKeyPair>>()
   const at = new Date(T0).toISOString()
   for (const [id, site] of [

@@ -2,47 +2,22 @@
 // (hub/enrollment/node-revocation.ts) against a real SQLite hub store and a real fleet controller
 // (its passes run on request). The transport and the external broker are recorders: they note
 // what the service asked of them, which is all these services do with them.
-import path from 'node:path'
-import pino from 'pino'
 import t from 'tap'
 import type { BrokerSyncResult } from '../../hub/broker-config/broker-access.js'
 import { NodeRevocationService } from '../../hub/enrollment/node-revocation.js'
-import { loadOrCreateSecrets } from '../../hub/enrollment/hub-secrets.js'
-import { FleetController } from '../../hub/fleet/fleet-controller.js'
 import { NodePatchService, patchedLabels } from '../../hub/fleet/node-patch.js'
-import { ChangeFeed, type Change } from '../../hub/ingest/change-feed.js'
-import { Metrics } from '../../hub/metrics.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { NodeNotFoundError } from '../../hub/store/not-found.js'
-import { openHubDatabase } from '../../hub/store/open-hub-database.js'
 import { Deployment, type OutboxRecord } from '../../protocol/index.js'
 import { nodeRecord } from '../support/hub-nodes.js'
-import { tempDir } from '../support/tmp.js'
 import type { TestLike } from '../support/types.js'
+import { hubFleet } from '../support/hub-fleet.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z')
 const AT = new Date(T0).toISOString()
 
 function setUp(t: TestLike) {
-  const dir = tempDir(t, 'node-services')
-  const store = new HubStore(openHubDatabase(path.join(dir, 'hub.db')))
-  const clock = { now: () => T0 }
-  const feed = new ChangeFeed()
-  const changes: Change[] = []
-  feed.subscribe((change) => changes.push(change))
-  const fleet = new FleetController({
-    store,
-    clock,
-    logger: pino({ level: 'silent' }),
-    metrics: new Metrics(),
-    feed,
-    privateKeyPem: loadOrCreateSecrets(dir).privateKeyPem,
-    publishDesired: async () => {},
-  })
-  t.teardown(async () => {
-    await fleet.stop()
-    store.close()
-  })
+  const { store, clock, feed, changes, fleet } = hubFleet(t, 'node-services', T0)
   for (const [id, site] of [
     ['n1', 'a'],
     ['n2', 'b'],
