@@ -14,10 +14,11 @@ import { takeDesired } from './hub-link/link-handlers.js'
 import { ImageCollector } from './image-collector.js'
 import { DesiredIntake } from './intake/desired-intake.js'
 import { DesiredRetry } from './intake/desired-retry.js'
-import { collectInventory } from './inventory.js'
+import { collectInventory, platformFactSource } from './inventory.js'
 import type { OutboxLimits } from './outbox/outbox-policy.js'
 import type { NodeAdmission } from './reconcile/admission.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
+import { dockerEndpoint } from './runtime/docker-engine-client.js'
 import type { ContainerLogLimits } from './runtime/runtime.js'
 import type { ContainerRuntime } from './runtime/runtime.js'
 import type { AgentStore } from './store/agent-store.js'
@@ -26,8 +27,14 @@ import type { NodeSealingKey } from './values/sealing-key.js'
 import { CONFIG_FILES_DIR, ValueFiles, defaultSecretsDir } from './values/value-files.js'
 
 /** This machine's inventory and the firmware profile it matches (or the one `--profile` names). */
-export async function chooseProfile(config: Pick<AgentConfig, 'profile'>, logger: Logger): Promise<{ inventory: Inventory; profile: FirmwareProfile }> {
-  const inventory = await collectInventory({ onProbeFailed: (probe, reason) => logger.debug({ probe, reason }, 'inventory probe failed') })
+export async function chooseProfile(
+  config: Pick<AgentConfig, 'profile' | 'dockerSocket'>,
+  logger: Logger,
+): Promise<{ inventory: Inventory; profile: FirmwareProfile }> {
+  const inventory = await collectInventory({
+    source: await platformFactSource(dockerEndpoint(config.dockerSocket ?? undefined)),
+    onProbeFailed: (probe, reason) => logger.debug({ probe, reason }, 'inventory probe failed'),
+  })
   const choice = matchProfile(inventory, await loadProfiles(), config.profile ?? undefined)
   logger.info({ profile: choice.profile.name, reasons: choice.reasons }, 'firmware profile chosen')
   return { inventory, profile: choice.profile }

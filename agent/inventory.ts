@@ -1,15 +1,15 @@
-import { readFile } from 'node:fs/promises'
 import os from 'node:os'
-import si from 'systeminformation'
 import { Inventory } from '../protocol/inventory.js'
 import type { Arch } from '../protocol/primitives.js'
+import { procFactSource } from './proc-fact-source.js'
+import { dockerEndpoint, type DockerEndpoint } from './runtime/docker-engine-client.js'
 
 /**
- * What the agent learns about its machine, once at start-up. systeminformation
- * shells out (lspci, nvidia-smi, dmidecode, docker socket) and any of those can
- * hang on a sick machine, so every call is bounded and falls back to what
- * node:os knows or to "unknown": an agent that starts with a thin inventory
- * beats one that never starts.
+ * What the agent learns about its machine, once at start-up. Any probe (a file
+ * on a hung mount, the Docker socket, nvidia-smi) can hang on a sick machine,
+ * so every call is bounded and falls back to what node:os knows or to
+ * "unknown": an agent that starts with a thin inventory beats one that never
+ * starts.
  */
 
 export class UnsupportedArchError extends Error {
@@ -20,7 +20,7 @@ export class UnsupportedArchError extends Error {
   }
 }
 
-/** Node's and systeminformation's names for an architecture, mapped to ours (the names container images use). */
+/** Node's and the kernel's names for an architecture, mapped to ours (the names container images use). */
 const ARCH_NAMES: Readonly<Record<string, Arch>> = {
   x64: 'amd64',
   x86_64: 'amd64',
@@ -48,7 +48,7 @@ export function mapArch(nodeArch: string): Arch {
   return arch
 }
 
-/** The raw facts systeminformation and the device tree give; every part may be missing after a timeout. */
+/** The raw facts the kernel (or systeminformation) and the device tree give; every part may be missing after a timeout. */
 export interface MachineFacts {
   readonly nodeArch: string
   readonly hostname: string
@@ -80,22 +80,13 @@ export interface FactSource {
   deviceTree(name: 'model' | 'compatible'): Promise<string | undefined>
 }
 
-export const systemFactSource: FactSource = {
-  osInfo: () => si.osInfo(),
-  cpu: () => si.cpu(),
-  memoryTotal: async () => (await si.mem()).total,
-  system: () => si.system(),
-  graphics: async () => (await si.graphics()).controllers,
-  filesystems: async () => (await si.fsSize()).map((fs) => ({ mount: fs.mount, size: fs.size, type: fs.type })),
-  // dockerInfo() resolves {} when there is no daemon.
-  dockerVersion: async () => (await si.dockerInfo()).serverVersion || undefined,
-  deviceTree: async (name) => {
-    try {
-      return await readFile(`/proc/device-tree/${name}`, 'latin1')
-    } catch {
-      return undefined
-    }
-  },
+/**
+ * On Linux, the kernel's own files (no shells spawned, no systeminformation in memory);
+ * elsewhere (an operator's Mac running `shoal profiles match`), systeminformation.
+ */
+export async function platformFactSource(docker: DockerEndpoint = dockerEndpoint(undefined)): Promise<FactSource> {
+  if (process.platform === 'linux') return procFactSource({ docker })
+  return (await import('./si-fact-source.js')).systemFactSource
 }
 
 export interface CollectOptions {
@@ -107,7 +98,8 @@ export interface CollectOptions {
 }
 
 export async function collectInventory(options: CollectOptions = {}): Promise<Inventory> {
-  const { timeoutMs = 4000, source = systemFactSource, onProbeFailed } = options
+  const { timeoutMs = 4000, onProbeFailed } = options
+  const source = options.source ?? (await platformFactSource())
   const probe = <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => bounded(name, run, timeoutMs, onProbeFailed)
 
   const [osInfo, cpu, memoryTotal, system, graphics, filesystems, dockerVersion, deviceTreeModel, deviceTreeCompatible] = await Promise.all([
