@@ -10,7 +10,7 @@ import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
 import { DeviceWatch } from './devices/device-scanner.js'
 import { NO_POLICY_FLAGS, containerLogLimits, resolveNodePolicy } from './policy/node-policy-settings.js'
-import { composeDesiredView, StaticWorkloads } from './desired-view.js'
+import { composeDesiredView, staticWorkloadsFor } from './desired-view.js'
 import { startHubLink } from './hub-link/hub-link.js'
 import { settleIdentity } from './identity.js'
 import { IntervalTimers } from './interval-timers.js'
@@ -69,7 +69,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   if (opened.movedAside) store.enqueue([{ kind: 'event', body: storeResetEvent(nodeId, clock, opened.movedAside) }])
 
   const runtime = deps.runtime ?? (await createDockerRuntime({ logger: nodeLogger, ...(config.dockerSocket ? { docker: config.dockerSocket } : {}) }))
-  const staticWorkloads = new StaticWorkloads(config.staticDir, nodeLogger)
+  const staticWorkloads = await staticWorkloadsFor(config.staticDir, nodeLogger)
   staticWorkloads.reload()
   const view = (): DesiredView => composeDesiredView(store.desired(), staticWorkloads.current(), config.hubUrl !== null)
   // Set once the broker link exists; until then (and without a hub) the hub is unreachable.

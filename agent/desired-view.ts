@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { allContainerTemplates, type Workload, type WorkloadTemplate } from '../protocol/index.js'
 import type { DesiredView } from './reconcile/reconciler.js'
 import type { RevertRecord } from './reconcile/local-revert.js'
-import { loadStaticWorkloads, type StaticLoadResult } from './static-workloads.js'
+import type { StaticLoadResult } from './static-workloads.js'
 import type { StoredDesired } from './store/agent-store.js'
 
 /**
@@ -30,6 +30,16 @@ export function wantedImages(workloads: readonly Workload[], localReverts: reado
   ]
 }
 
+/**
+ * The static directory's workloads, read by the YAML-capable loader, which is loaded only when
+ * there is a directory: the yaml package costs an agent without one about 3 MiB for good.
+ */
+export async function staticWorkloadsFor(dir: string | null, logger: Logger): Promise<StaticWorkloads> {
+  if (!dir) return new StaticWorkloads(null, logger, () => ({ workloads: [], errors: [] }))
+  const { loadStaticWorkloads } = await import('./static-workloads.js')
+  return new StaticWorkloads(dir, logger, loadStaticWorkloads)
+}
+
 /** The static directory's workloads as last read; a manifest that does not load is logged and left out. */
 export class StaticWorkloads {
   private loaded: Workload[] = []
@@ -37,7 +47,7 @@ export class StaticWorkloads {
   constructor(
     private readonly dir: string | null,
     private readonly logger: Logger,
-    private readonly load: (dir: string) => StaticLoadResult = loadStaticWorkloads,
+    private readonly load: (dir: string) => StaticLoadResult,
   ) {}
 
   current(): readonly Workload[] {

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { MAX_BYTES, formatManifestError, parseManifests, type Workload } from '../protocol/index.js'
+import { MAX_BYTES, type Workload } from '../protocol/index.js'
+import { formatManifestError, parseManifests } from '../protocol/manifest-parse.js'
 import { valueRefs } from './values/resolve-values.js'
 
 export const STATIC_PREFIX = 'static-'

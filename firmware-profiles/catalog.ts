@@ -1,7 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import type { z } from 'zod'
 import { FirmwareProfile } from './schema.js'
 
@@ -59,22 +59,30 @@ export function defaultProfileDir(): string {
   return dirname(fileURLToPath(import.meta.url))
 }
 
-/** Loads and validates every `*.yaml` in `dir`, sorted by profile name. */
-export async function loadProfiles(dir: string = defaultProfileDir()): Promise<FirmwareProfile[]> {
-  let entries: string[]
-  try {
-    entries = await readdir(dir)
-  } catch (error) {
-    throw new ProfileDirectoryError(dir, `${errorText(error)}; pass an existing directory of *.yaml profiles`)
-  }
-  const files = entries.filter((entry) => entry.endsWith('.yaml')).sort()
-  if (files.length === 0) throw new ProfileDirectoryError(dir, 'it holds no *.yaml profiles; add at least one generic profile per architecture')
+/**
+ * The build's compiled form of a directory's YAML profiles (their parsed values as JSON, each with
+ * the SHA-256 of its YAML text), so the agent reads its profiles without loading a YAML parser:
+ * about 3 MiB of resident memory it would keep for good. A catalog whose files or hashes differ
+ * from the YAML beside it is stale and ignored.
+ */
+export const PROFILE_CATALOG_FILE = 'catalog.json'
 
+interface CompiledCatalog {
+  readonly profiles: ReadonlyArray<{ readonly file: string; readonly sha256: string; readonly value: unknown }>
+}
+
+/** Loads and validates every `*.yaml` in `dir` (through its compiled catalog when current), sorted by profile name. */
+export async function loadProfiles(dir: string = defaultProfileDir()): Promise<FirmwareProfile[]> {
+  const texts = await readProfileTexts(dir)
+  const compiled = await readCatalog(dir, texts)
+  const read: (entry: string, text: string) => FirmwareProfile = compiled
+    ? (entry) => validateCompiled(compiled.get(entry), join(dir, PROFILE_CATALOG_FILE), entry)
+    : await yamlReader(dir)
   const fileByName = new Map<string, string>()
   const profiles: FirmwareProfile[] = []
-  for (const entry of files) {
+  for (const [entry, text] of texts) {
     const file = join(dir, entry)
-    const profile = parseProfile(await readFile(file, 'utf8'), file)
+    const profile = read(entry, text)
     const earlier = fileByName.get(profile.name)
     if (earlier !== undefined) throw new DuplicateProfileError(profile.name, [earlier, file])
     fileByName.set(profile.name, file)
@@ -83,101 +91,75 @@ export async function loadProfiles(dir: string = defaultProfileDir()): Promise<F
   return profiles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
-/** Parses one profile's YAML text; `file` only names it in errors. */
-export function parseProfile(text: string, file: string): FirmwareProfile {
-  return parseYamlDocument(FirmwareProfile, text, file, 'firmware profile')
+/** Writes `dir`'s compiled catalog after validating every profile in it (the build runs this). */
+export async function writeProfileCatalog(dir: string): Promise<void> {
+  const texts = await readProfileTexts(dir)
+  const { readYamlValue } = await import('./yaml-document.js')
+  const profiles = [...texts].map(([file, text]) => ({
+    file,
+    sha256: sha256(text),
+    value: readYamlValue(FirmwareProfile, text, join(dir, file), 'firmware profile').value,
+  }))
+  await writeFile(join(dir, PROFILE_CATALOG_FILE), `${JSON.stringify({ profiles } satisfies CompiledCatalog)}\n`)
+  await loadProfiles(dir)
 }
 
-/**
- * Parses YAML (or JSON, which YAML contains) and validates it with `schema`,
- * turning every syntax error and schema issue into a problem with its
- * line:column in the source, so an operator can jump straight to it.
- */
-export function parseYamlDocument<S extends z.ZodType>(schema: S, text: string, file: string, what: string): z.output<S> {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false })
-  const at = (offset: number): { line: number; column: number } => {
-    const { line, col } = lineCounter.linePos(offset)
-    return { line, column: col }
-  }
-  if (doc.errors.length > 0) {
-    throw new InvalidDocumentError(
-      file,
-      what,
-      doc.errors.map((error) => ({
-        path: '',
-        // The library's own wording for this one names its API, not the fix.
-        message: error.code === 'MULTIPLE_DOCS' ? 'YAML syntax: a file holds one document; remove the "---" separator' : `YAML syntax: ${error.message}`,
-        ...at(error.pos[0]),
-      })),
-    )
-  }
-
-  let value: unknown
+async function readProfileTexts(dir: string): Promise<Map<string, string>> {
+  let entries: string[]
   try {
-    value = doc.toJS()
+    entries = await readdir(dir)
   } catch (error) {
-    throw new InvalidDocumentError(file, what, [{ path: '', message: errorText(error) }])
+    throw new ProfileDirectoryError(dir, `${errorText(error)}; pass an existing directory of *.yaml profiles`)
   }
-  const result = schema.safeParse(value)
+  const files = entries.filter((entry) => entry.endsWith('.yaml')).sort()
+  if (files.length === 0) throw new ProfileDirectoryError(dir, 'it holds no *.yaml profiles; add at least one generic profile per architecture')
+  const texts = new Map<string, string>()
+  for (const file of files) texts.set(file, await readFile(join(dir, file), 'utf8'))
+  return texts
+}
+
+/** The catalog's values by file, or null when there is none or it does not match the YAML files exactly. */
+async function readCatalog(dir: string, texts: ReadonlyMap<string, string>): Promise<Map<string, unknown> | null> {
+  let catalog: CompiledCatalog
+  try {
+    catalog = JSON.parse(await readFile(join(dir, PROFILE_CATALOG_FILE), 'utf8')) as CompiledCatalog
+  } catch {
+    return null
+  }
+  const entries = Array.isArray(catalog?.profiles) ? catalog.profiles : []
+  if (entries.length !== texts.size) return null
+  const values = new Map<string, unknown>()
+  for (const entry of entries) {
+    const text = texts.get(entry?.file)
+    if (text === undefined || entry.sha256 !== sha256(text)) return null
+    values.set(entry.file, entry.value)
+  }
+  return values
+}
+
+function validateCompiled(value: unknown, catalogFile: string, file: string): FirmwareProfile {
+  const result = FirmwareProfile.safeParse(value)
   if (result.success) return result.data
-
-  const problems = result.error.issues.flatMap((issue): DocumentProblem[] => {
-    const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol')
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => {
-        const offset = keyOffset(doc, path, key)
-        return { path: formatPath([...path, key]), message: 'unknown field', ...(offset === undefined ? {} : at(offset)) }
-      })
-    }
-    const offset = nodeOffset(doc, path)
-    // zod words a missing field as a type error on undefined; say it the way a person would.
-    const missing = issue.code === 'invalid_type' && / received undefined$/.test(issue.message)
-    const message = missing ? `missing required field (expected ${issue.expected})` : issue.message
-    return [{ path: formatPath(path), message, ...(offset === undefined ? {} : at(offset)) }]
-  })
-  throw new InvalidDocumentError(file, what, problems)
+  throw new InvalidDocumentError(`${catalogFile} (compiled from ${file})`, 'firmware profile', schemaProblems(result.error.issues))
 }
 
-/** Start of the deepest node along `path` that exists, so a missing field points at its parent. */
-function nodeOffset(doc: Document, path: ReadonlyArray<string | number>): number | undefined {
-  let node: unknown = doc.contents
-  let offset = rangeStart(node)
-  for (const key of path) {
-    node = child(node, key)
-    if (node === undefined) break
-    offset = rangeStart(node) ?? offset
-  }
-  return offset
+/** The YAML parser, loaded on demand: only a directory without a current catalog needs it. */
+async function yamlReader(dir: string): Promise<(entry: string, text: string) => FirmwareProfile> {
+  const { parseProfile } = await import('./yaml-document.js')
+  return (entry, text) => parseProfile(text, join(dir, entry))
 }
 
-/** Start of the unknown key itself, so the operator sees the typo rather than its parent. */
-function keyOffset(doc: Document, path: ReadonlyArray<string | number>, key: string): number | undefined {
-  const parent = path.reduce<unknown>((node, segment) => child(node, segment), doc.contents)
-  const pair = isMap(parent) ? parent.items.find((item) => sameKey(item.key, key)) : undefined
-  return rangeStart(pair?.key) ?? nodeOffset(doc, path)
+/** A schema's issues as problems without source positions (for documents that are not text). */
+export function schemaProblems(issues: readonly z.core.$ZodIssue[]): DocumentProblem[] {
+  return issues.map((issue) => ({ path: formatPath(issue.path.filter((key): key is string | number => typeof key !== 'symbol')), message: issue.message }))
 }
 
-function child(node: unknown, key: string | number): unknown {
-  if (isMap(node)) {
-    const pair = node.items.find((item) => sameKey(item.key, key))
-    return pair ? (pair.value ?? pair.key) : undefined
-  }
-  return isSeq(node) ? node.items[Number(key)] : undefined
-}
-
-function sameKey(key: unknown, wanted: string | number): boolean {
-  const value = isScalar(key) ? key.value : key
-  return String(value) === String(wanted)
-}
-
-function rangeStart(node: unknown): number | undefined {
-  const range = (node as Node | null | undefined)?.range
-  return range ? range[0] : undefined
-}
-
-function formatPath(path: ReadonlyArray<string | number>): string {
+export function formatPath(path: ReadonlyArray<string | number>): string {
   return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${key}` : key), '')
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
 }
 
 function formatProblem(file: string, problem: DocumentProblem): string {
@@ -185,6 +167,6 @@ function formatProblem(file: string, problem: DocumentProblem): string {
   return `${where}: ${problem.path || '(document)'}: ${problem.message}`
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }

@@ -1,7 +1,7 @@
 import { LineCounter, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Document, type Node as YamlNode } from 'yaml'
 import { MAX_BYTES } from './codec.js'
 import { issuesFromZod, readableIssue, type ValidationIssue } from './errors.js'
-import { yamlDepthExceeded } from './input-bounds.js'
+import { yamlDepthExceeded } from './yaml-bounds.js'
 import { MANIFEST_KINDS, type Manifest } from './manifest.js'
 
 /** One problem in a manifest file, located as an editor would show it. */

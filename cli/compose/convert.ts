@@ -1,4 +1,5 @@
-import { API_VERSION, copyPolicyRefusals, DEFAULT_NODE_POLICY, type Deployment, type DeploymentInput, validateManifestValue } from '../../protocol/index.js'
+import { API_VERSION, copyPolicyRefusals, DEFAULT_NODE_POLICY, type Deployment, type DeploymentInput } from '../../protocol/index.js'
+import { validateManifestValue } from '../../protocol/manifest-parse.js'
 import { type ConvertOptions, type ServiceContext, type ServiceDraft, isRecord, shoalName } from './draft.js'
 import { interpolate } from './interpolate.js'
 import { type ConvertNote, NoteTaker } from './notes.js'

@@ -1,4 +1,5 @@
-import { type DeploymentInput, validateManifestValue } from '../../protocol/index.js'
+import { type DeploymentInput } from '../../protocol/index.js'
+import { validateManifestValue } from '../../protocol/manifest-parse.js'
 import type { NoteTaker } from './notes.js'
 
 /** A converted service, as the merge reads and replaces it. */

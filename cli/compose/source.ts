@@ -1,5 +1,5 @@
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml'
-import { yamlDepthExceeded } from '../../protocol/input-bounds.js'
+import { yamlDepthExceeded } from '../../protocol/yaml-bounds.js'
 
 /** A path into the compose file: keys and list indexes, such as ['services', 'web', 'ports', 0]. */
 export type ComposePath = readonly (string | number)[]

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
-import { canonicalJson, validateManifestValue } from '../../protocol/index.js'
+import { canonicalJson } from '../../protocol/index.js'
+import { validateManifestValue } from '../../protocol/manifest-parse.js'
 import type { DeploymentRecord } from '../store/deployment-repository.js'
 
 /**

@@ -1,4 +1,5 @@
-import { formatManifestError, parseManifests, type Manifest, type ManifestError } from '../../protocol/index.js'
+import { type Manifest } from '../../protocol/index.js'
+import { formatManifestError, parseManifests, type ManifestError } from '../../protocol/manifest-parse.js'
 
 /** Manifests refused as a whole: nothing is applied when one document is wrong. */
 export class ManifestsRefusedError extends Error {

@@ -8,10 +8,12 @@ import {
   ProfileDirectoryError,
   defaultProfileDir,
   loadProfiles,
-  parseProfile,
+  PROFILE_CATALOG_FILE,
+  writeProfileCatalog,
 } from '../../firmware-profiles/catalog.js'
 import { NoMatchingProfileError, RULE_WEIGHTS, UnknownProfileError, evaluateProfile, formatBytes, matchProfile } from '../../firmware-profiles/matcher.js'
 import { FirmwareProfile, compilePattern } from '../../firmware-profiles/schema.js'
+import { parseProfile } from '../../firmware-profiles/yaml-document.js'
 import { Inventory } from '../../protocol/inventory.js'
 
 const fixtureDir = fileURLToPath(new URL('../fixtures/inventories/', import.meta.url))
@@ -360,4 +362,38 @@ t.test('duplicate names, empty and missing directories are errors', async (t) =>
     (await loadProfiles(okDir)).map((profile) => profile.name),
     ['second-board', 'test-board'],
   )
+})
+
+t.test('a compiled catalog gives the same profiles as the YAML, and is ignored once the YAML changes', async (t) => {
+  const shipped = defaultProfileDir()
+  const files = (await readdir(shipped)).filter((file) => file.endsWith('.yaml'))
+  const dir = t.testdir(Object.fromEntries(await Promise.all(files.map(async (file) => [file, await readFile(join(shipped, file), 'utf8')]))))
+  const fromYaml = await loadProfiles(dir)
+  await writeProfileCatalog(dir)
+  const catalog = JSON.parse(await readFile(join(dir, PROFILE_CATALOG_FILE), 'utf8')) as { profiles: Array<{ file: string; value: unknown }> }
+  t.same(
+    catalog.profiles.map((entry) => entry.file),
+    [...files].sort(),
+    'one entry per YAML file',
+  )
+  t.same(await loadProfiles(dir), fromYaml, 'the same profiles, patterns compiled alike')
+
+  // An edited YAML file no longer matches its hash: the YAML wins, so an edit is never hidden.
+  const edited = files[0] ?? ''
+  const text = await readFile(join(dir, edited), 'utf8')
+  await writeFile(join(dir, edited), text.replace(/^description: .*$/m, 'description: edited after the build'))
+  const reloaded = await loadProfiles(dir)
+  t.ok(
+    reloaded.some((profile) => profile.description === 'edited after the build'),
+    'the stale catalog is ignored',
+  )
+
+  // A catalog whose hashes match but whose value is bad (hand-edited JSON) is refused by the schema, naming it.
+  await writeFile(join(dir, edited), text)
+  const broken = { profiles: catalog.profiles.map((entry) => (entry.file === edited ? { ...entry, value: { name: 'x' } } : entry)) }
+  await writeFile(join(dir, PROFILE_CATALOG_FILE), JSON.stringify(broken))
+  await t.rejects(loadProfiles(dir), { code: 'invalid-document', message: new RegExp(`${PROFILE_CATALOG_FILE} \\(compiled from ${edited}\\)`) })
+
+  await writeFile(join(dir, PROFILE_CATALOG_FILE), '{ not json')
+  t.same(await loadProfiles(dir), fromYaml, 'an unreadable catalog is ignored')
 })

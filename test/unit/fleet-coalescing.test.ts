@@ -13,7 +13,7 @@ import { Metrics } from '../../hub/metrics.js'
 import { PassCoalescer, type TimerHost } from '../../hub/fleet/pass-coalescer.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { openHubDatabase } from '../../hub/store/open-hub-database.js'
-import { parseManifests } from '../../protocol/index.js'
+import { parseManifests } from '../../protocol/manifest-parse.js'
 import { tempDir } from '../support/index.js'
 
 /** Timers that fire only when the test says so. */

@@ -5,7 +5,7 @@ import { resolveLogTargets, WorkloadNotPlacedError } from '../../hub/logs/log-ta
 import { HubStore } from '../../hub/store/hub-store.js'
 import { DeploymentNotFoundError, NodeNotFoundError } from '../../hub/store/not-found.js'
 import { openHubDatabase } from '../../hub/store/open-hub-database.js'
-import { parseManifests } from '../../protocol/index.js'
+import { parseManifests } from '../../protocol/manifest-parse.js'
 import { nodeRecord } from '../support/hub-nodes.js'
 import { tempDir } from '../support/tmp.js'
 

@@ -3,7 +3,8 @@
 import t from 'tap'
 import { parse } from 'yaml'
 import { manifestYaml } from '../../hub/deployments/manifest-yaml.js'
-import { Deployment, parseManifests } from '../../protocol/index.js'
+import { Deployment } from '../../protocol/index.js'
+import { parseManifests } from '../../protocol/manifest-parse.js'
 
 const written = `apiVersion: shoal/v1
 kind: Deployment
