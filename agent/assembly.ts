@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { memoryBytes, type Inventory } from '../protocol/index.js'
-import type { Clock } from '../common/clock.js'
+import { isoNow, type Clock } from '../common/clock.js'
 import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
@@ -15,6 +15,10 @@ import { ImageCollector } from './image-collector.js'
 import { DesiredIntake } from './intake/desired-intake.js'
 import { DesiredRetry } from './intake/desired-retry.js'
 import { collectInventory, platformFactSource } from './inventory.js'
+import type { IntervalTimers } from './interval-timers.js'
+import { processStartTicks, removeAgentProcess, writeAgentProcess } from './memory/agent-process-file.js'
+import { memoryPlan } from './memory/memory-plan.js'
+import { MemoryWatch } from './memory/memory-watch.js'
 import type { OutboxLimits } from './outbox/outbox-policy.js'
 import type { NodeAdmission } from './reconcile/admission.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
@@ -112,3 +116,43 @@ export function startImageCollection({ nodeId, runtime, profile, store, clock, l
   images.start()
   return images
 }
+
+export interface MemoryOptions {
+  readonly nodeId: string
+  readonly dataDir: string
+  readonly profile: FirmwareProfile
+  readonly db: { pragma(source: string): unknown }
+  readonly store: AgentStore
+  readonly timers: IntervalTimers
+  readonly clock: Clock
+  readonly logger: Logger
+}
+
+/**
+ * The profile's memory budget applied (memory-plan.ts decides): SQLite's cache sized to it, a
+ * watch that reports crossing it, and the record that lets `shoal agent status` read this
+ * process's memory. Returns what removes that record at stop.
+ */
+export function applyMemoryBudget({ nodeId, dataDir, profile, db, store, timers, clock, logger }: MemoryOptions): { remove(): void } {
+  const budgetBytes = profile.agent.memoryBudget === undefined ? null : memoryBytes(profile.agent.memoryBudget)
+  const plan = memoryPlan(budgetBytes, process.execArgv, process.env.NODE_OPTIONS)
+  db.pragma(`cache_size = -${plan.sqliteCacheKiB}`)
+  if (plan.missingNodeFlags.length > 0)
+    logger.info({ missing: plan.missingNodeFlags, budgetBytes }, 'node runs without the V8 flags that keep the agent small; see docs/agent.md, "Memory"')
+  writeAgentProcess(dataDir, {
+    pid: process.pid,
+    startTicks: processStartTicks('self') ?? 0,
+    profile: profile.name,
+    memoryBudgetBytes: budgetBytes,
+    nodeFlags: process.execArgv,
+    startedAt: isoNow(clock),
+  })
+  if (budgetBytes !== null) {
+    const watch = new MemoryWatch({ nodeId, budgetBytes, profile: profile.name, rss: () => process.memoryUsage.rss(), clock, logger, store })
+    watch.check()
+    timers.every(MEMORY_CHECK_INTERVAL_MS, () => watch.check())
+  }
+  return { remove: () => removeAgentProcess(dataDir, process.pid) }
+}
+
+const MEMORY_CHECK_INTERVAL_MS = 60_000

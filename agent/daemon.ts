@@ -5,7 +5,7 @@ import { isoNow, systemClock, type Clock } from '../common/clock.js'
 import { preparePrivateDir } from '../common/fs/private-files.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { clockWatcher, storeResetEvent } from './agent-events.js'
-import { chooseProfile, outboxLimits, startImageCollection, startReconciling } from './assembly.js'
+import { applyMemoryBudget, chooseProfile, outboxLimits, startImageCollection, startReconciling } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
 import { DeviceWatch } from './devices/device-scanner.js'
@@ -120,7 +120,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       reconciler.request('static-dir')
     })
   }
+  const processFile = applyMemoryBudget({ nodeId, dataDir: config.dataDir, profile, db: opened.db, store, timers, clock, logger: nodeLogger })
   const goodbye = (): Buffer => presence('offline')
-  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, link: transport, goodbye, store }
+  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, link: transport, goodbye, store, processFile }
   return { nodeId, store, reconciler, profile, stop: () => stopAgent(parts) }
 }

@@ -13,13 +13,16 @@ export interface StoppableAgent {
   /** The "offline" presence to say on the way out; made only when there is a link to say it on. */
   readonly goodbye: () => Buffer
   readonly store: { close(): void }
+  /** agent-process.json, which says this process is the running agent (agent/memory/agent-process-file.ts). */
+  readonly processFile: { remove(): void }
 }
 
 /**
  * Stops in an order that loses nothing: first what starts work on a timer or a message (timers,
  * image collection, the sender, the desired retry), then the log server and the reconciler, whose
  * pass in progress finishes and stores what it did; then the link, saying goodbye so the hub marks
- * the node offline at once; the store last, so no part writes to a closed database. Containers are
+ * the node offline at once; the store last, so no part writes to a closed database, and then the
+ * record saying this process is the running agent. Containers are
  * never stopped: the engine keeps them running.
  */
 export async function stopAgent(parts: StoppableAgent): Promise<void> {
@@ -32,4 +35,5 @@ export async function stopAgent(parts: StoppableAgent): Promise<void> {
   await parts.reconciler.stop()
   if (parts.link) await parts.link.close(parts.goodbye())
   parts.store.close()
+  parts.processFile.remove()
 }

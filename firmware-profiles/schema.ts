@@ -131,6 +131,9 @@ const AgentTuning = z
       .describe('image garbage collection thresholds on the image disk'),
     concurrentPulls: z.number().int().min(1).max(16).describe('image pulls the agent runs at once'),
     inventoryRefresh: PositiveDuration.describe('how often the agent collects its inventory again'),
+    memoryBudget: MemoryQuantity.optional().describe(
+      'resident memory the agent itself may use, e.g. 64Mi: it sizes its SQLite cache to it, warns (an event) when over it, and `shoal agent status` shows its RSS against it',
+    ),
     containerLogs: z
       .strictObject({
         maxSize: MemoryQuantity.describe('size of one container log file before it rotates, e.g. 10Mi'),

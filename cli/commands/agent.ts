@@ -14,6 +14,7 @@ import {
   parseNodeName,
   type AgentConfig,
 } from '../../agent/config.js'
+import { type AgentMemoryReading, readAgentMemory } from '../../agent/memory/agent-process-file.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
 import { systemClock } from '../../common/clock.js'
 import { UnsafeDataDirError } from '../../common/fs/private-files.js'
@@ -113,7 +114,7 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
     .action((options: { dataDir: string; output: 'table' | 'json' }) => {
       const path = join(options.dataDir, DATABASE_FILE)
       if (!existsSync(path)) throw new CliError(`no agent database at ${path}; is --data-dir right?`)
-      const report = readStatusReport(path)
+      const report = { ...readStatusReport(path), memory: readAgentMemory(options.dataDir) }
       const outbox = report.outbox
       if (options.output === 'json') {
         io.out(`${JSON.stringify(report, null, 2)}\n`)
@@ -122,7 +123,8 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
       io.out(`Node:        ${report.nodeId ?? '(not initialised)'}\n`)
       io.out(`Hub key:     ${report.hubKeyPinned ? 'pinned' : 'none'}\n`)
       io.out(`Generation:  ${report.generation ?? 'none accepted'}${report.acceptedAt ? ` (accepted ${formatAge(report.acceptedAt)} ago)` : ''}\n`)
-      io.out(`Outbox:      ${outbox.records} record(s), ${outbox.bytes} bytes${outbox.droppedEvents ? `, ${outbox.droppedEvents} event(s) dropped` : ''}\n\n`)
+      io.out(`Outbox:      ${outbox.records} record(s), ${outbox.bytes} bytes${outbox.droppedEvents ? `, ${outbox.droppedEvents} event(s) dropped` : ''}\n`)
+      io.out(`Memory:      ${describeAgentMemory(report.memory)}\n\n`)
       io.out(
         renderTable(
           ['WORKLOAD', 'STATE', 'HEALTH', 'RESTARTS', 'REVISION', 'AGE'],
@@ -131,6 +133,16 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
       )
     })
   return agent
+}
+
+/** The running agent's resident memory against its profile's budget, or why there is no reading. */
+function describeAgentMemory(memory: AgentMemoryReading | null): string {
+  if (memory === null) return 'no agent process runs on this data directory'
+  const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`
+  const used = `${mib(memory.rssBytes)} resident (peak ${mib(memory.peakRssBytes)}), pid ${memory.pid}`
+  if (memory.memoryBudgetBytes === null) return `${used}; profile ${memory.profile} sets no budget`
+  const verdict = memory.rssBytes > memory.memoryBudgetBytes ? 'OVER BUDGET' : 'within budget'
+  return `${used}; budget ${mib(memory.memoryBudgetBytes)} (profile ${memory.profile}): ${verdict}`
 }
 
 /** Everything `agent status` shows, read from the database file alone (read-only, beside a running agent). */

@@ -10,6 +10,10 @@
 // Targets (issue 3): RSS <= 50 MB idle, CPU < 1% of one core idle.
 //
 //   node scripts/bench/agent-idle.mjs [--seconds 60] [--warmup 15] [--scenarios standalone:0,standalone:10,hub:0,hub:10]
+//        [--node-flags="--lite-mode --max-semi-space-size=1"] [--node /path/to/another/node]
+// --node-flags starts the agent the way scripts/systemd/shoal-agent.service does (docs/agent.md,
+// "Memory"); --node measures it on another Node release (e.g. the newest LTS).
+import { execFileSync } from 'node:child_process'
 import { benchArgs } from './lib/args.mjs'
 import { ensureTestImage } from './lib/docker.mjs'
 import { machine, machineLoad } from './lib/machine.mjs'
@@ -23,7 +27,7 @@ const TARGET_RSS_MB = 50
 const TARGET_CPU_PERCENT = 1
 
 const options = benchArgs(
-  { seconds: 60, warmup: 15, scenarios: ['standalone:0', 'standalone:10', 'hub:0', 'hub:10'], logLevel: 'info', layers: true },
+  { seconds: 60, warmup: 15, scenarios: ['standalone:0', 'standalone:10', 'hub:0', 'hub:10'], logLevel: 'info', layers: true, nodeFlags: '', node: '' },
   'node scripts/bench/agent-idle.mjs: idle RSS and CPU of the agent (real process, real Docker)',
 )
 
@@ -36,7 +40,11 @@ await runBenchmark(async () => {
   const results = []
   for (const scenario of scenarios) {
     note(`${scenario.name}: starting`)
-    const running = await startScenario(scenario, dir, { logLevel: options.logLevel })
+    const running = await startScenario(scenario, dir, {
+      logLevel: options.logLevel,
+      nodeFlags: options.nodeFlags.split(' ').filter(Boolean),
+      nodeBinary: options.node || process.execPath,
+    })
     try {
       note(`${scenario.name}: warm-up ${options.warmup} s, then measuring ${options.seconds} s`)
       const result = await running.measure({ seconds: options.seconds, warmupSeconds: options.warmup })
@@ -57,6 +65,8 @@ await runBenchmark(async () => {
     agents: 'real',
     targets: { rssMB: TARGET_RSS_MB, cpuPercentOfOneCore: TARGET_CPU_PERCENT },
     logLevel: options.logLevel,
+    nodeFlags: options.nodeFlags,
+    nodeVersion: options.node ? execFileSync(options.node, ['--version'], { encoding: 'utf8' }).trim() : process.version,
     scenarios: results,
     rssLayers: layers,
     rssAddedPerPackageMiB: options.layers ? rssPerPackage() : null,

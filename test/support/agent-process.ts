@@ -41,6 +41,8 @@ export interface AgentProcessOptions {
   readonly env?: Readonly<Record<string, string>>
   /** A network namespace (made by the test) to run the agent in. */
   readonly netns?: string
+  /** Flags for node itself, before the CLI (e.g. the lean V8 flags of docs/agent.md, "Memory"). */
+  readonly nodeFlags?: readonly string[]
 }
 
 /** What `shoal agent status -o json` prints. */
@@ -58,6 +60,15 @@ export interface AgentStatusReport {
     readonly lastError: string | null
   }>
   readonly outbox: { readonly records: number; readonly bytes: number; readonly droppedEvents: number }
+  /** The running agent's memory from /proc (null when no agent process runs on the directory). */
+  readonly memory: {
+    readonly pid: number
+    readonly profile: string
+    readonly rssBytes: number
+    readonly peakRssBytes: number
+    readonly memoryBudgetBytes: number | null
+    readonly nodeFlags: readonly string[]
+  } | null
 }
 
 export interface ExitInfo {
@@ -111,7 +122,7 @@ export class AgentProcess {
   /** The arguments of `agent run`, with this run's container label always added. */
   args(): string[] {
     const o = this.options
-    const args = [CLI, 'agent', 'run', '--data-dir', o.dataDir, '--name', o.nodeId]
+    const args = [...(o.nodeFlags ?? []), CLI, 'agent', 'run', '--data-dir', o.dataDir, '--name', o.nodeId]
     if (o.hubUrl !== null) args.push('--hub', o.hubUrl)
     if (o.hubKey) args.push('--hub-key', o.hubKey)
     args.push('--container-labels', `${TEST_RUN_LABEL}=${testRunId()}`)
@@ -167,6 +178,12 @@ export class AgentProcess {
   async status(): Promise<AgentStatusReport> {
     const { stdout } = await execFileAsync(process.execPath, [CLI, 'agent', 'status', '--data-dir', this.dataDir, '-o', 'json'], { cwd: ROOT, timeout: 20_000 })
     return JSON.parse(stdout) as AgentStatusReport
+  }
+
+  /** `shoal agent status` as an operator reads it (the table form). */
+  async statusText(): Promise<string> {
+    const { stdout } = await execFileAsync(process.execPath, [CLI, 'agent', 'status', '--data-dir', this.dataDir], { cwd: ROOT, timeout: 20_000 })
+    return stdout
   }
 
   log(): string {

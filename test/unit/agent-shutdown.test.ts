@@ -29,11 +29,12 @@ function recordingAgent(options: { hub: boolean }): { parts: StoppableAgent; cal
       return Buffer.from('offline')
     },
     store: { close: () => void calls.push('store.close') },
+    processFile: { remove: () => void calls.push('processFile.remove') },
   }
   return { parts, calls }
 }
 
-t.test('producers stop first, then the log server and the reconciler (awaited), then the link says goodbye, the store last', async (t) => {
+t.test('producers stop first, then the log server and the reconciler (awaited), the link says goodbye, the store and the process record last', async (t) => {
   const { parts, calls } = recordingAgent({ hub: true })
   await stopAgent(parts)
   t.strictSame(calls, [
@@ -49,6 +50,7 @@ t.test('producers stop first, then the log server and the reconciler (awaited), 
     'goodbye made',
     'link.close(offline)',
     'store.close',
+    'processFile.remove',
   ])
 })
 
@@ -65,6 +67,7 @@ t.test('without a hub there is no sender, no link and no goodbye', async (t) => 
     'reconciler stopping',
     'reconciler stopped',
     'store.close',
+    'processFile.remove',
   ])
 })
 

@@ -36,7 +36,7 @@ function deployment(name, selector) {
  * a hub) the node online with its observed generation caught up. Returns a handle to measure
  * and stop it.
  */
-export async function startScenario(scenario, dir, { logLevel = 'info' } = {}) {
+export async function startScenario(scenario, dir, { logLevel = 'info', nodeFlags = [], nodeBinary } = {}) {
   if (!['trace', 'debug', 'info'].includes(logLevel))
     throw new Error(`--log-level ${logLevel}: these scenarios detect start-up from the agent's "agent running" log line; use info, debug or trace`)
   const run = benchRun(`idle-${scenario.mode}${scenario.workloads}`)
@@ -51,7 +51,7 @@ export async function startScenario(scenario, dir, { logLevel = 'info' } = {}) {
     const staticDir = path.join(base, 'static')
     mkdirSync(staticDir)
     for (let i = 0; i < scenario.workloads; i++) writeFileSync(path.join(staticDir, `idle-${i}.json`), JSON.stringify(deployment(`idle-${i}`)))
-    agent = startAgentProcess({ dataDir, name, staticDir, containerLabels: run.label, logLevel })
+    agent = startAgentProcess({ dataDir, name, staticDir, containerLabels: run.label, logLevel, nodeFlags, nodeBinary })
   } else {
     hub = await startHub(base)
     const { token } = await hub.api('POST', '/api/v1/tokens', { maxUses: 1 })
@@ -59,7 +59,7 @@ export async function startScenario(scenario, dir, { logLevel = 'info' } = {}) {
       const manifests = Array.from({ length: scenario.workloads }, (_, i) => JSON.stringify(deployment(`idle-${i}`, { bench: run.id }))).join('\n---\n')
       await hub.api('POST', '/api/v1/manifests', manifests, 'application/yaml')
     }
-    agent = startAgentProcess({ dataDir, name, hub: hub.apiUrl, token, labels: `bench=${run.id}`, containerLabels: run.label, logLevel })
+    agent = startAgentProcess({ dataDir, name, hub: hub.apiUrl, token, labels: `bench=${run.id}`, containerLabels: run.label, logLevel, nodeFlags, nodeBinary })
   }
   let running = false
   agent.onLine = (line) => {

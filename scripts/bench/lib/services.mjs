@@ -147,8 +147,21 @@ export function parseMetrics(text) {
  * `shoal agent run` as its own process, the way it runs on a device. Its log goes through the
  * benchmark into `<dataDir>.log`, so the agent's own disk writes are its store alone.
  */
-export function startAgentProcess({ dataDir, name, hub, token, hubKey, staticDir, labels, containerLabels, logLevel = 'info', resyncIntervalMs = 30_000 }) {
-  const args = [CLI, 'agent', 'run', '--data-dir', dataDir, '--log-level', logLevel, '--resync-interval', String(resyncIntervalMs)]
+export function startAgentProcess({
+  dataDir,
+  name,
+  hub,
+  token,
+  hubKey,
+  staticDir,
+  labels,
+  containerLabels,
+  logLevel = 'info',
+  resyncIntervalMs = 30_000,
+  nodeFlags = [],
+  nodeBinary = process.execPath,
+}) {
+  const args = [...nodeFlags, CLI, 'agent', 'run', '--data-dir', dataDir, '--log-level', logLevel, '--resync-interval', String(resyncIntervalMs)]
   if (name) args.push('--name', name)
   if (hub) args.push('--hub', hub)
   if (token) args.push('--token', token)
@@ -156,5 +169,5 @@ export function startAgentProcess({ dataDir, name, hub, token, hubKey, staticDir
   if (staticDir) args.push('--static-dir', staticDir)
   if (labels) args.push('--labels', labels)
   if (containerLabels) args.push('--container-labels', containerLabels)
-  return startProcess(`agent ${name ?? dataDir}`, process.execPath, args, { logFile: `${dataDir}.log` })
+  return startProcess(`agent ${name ?? dataDir}`, nodeBinary, args, { logFile: `${dataDir}.log` })
 }
