@@ -117,7 +117,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     reconciler,
     desiredRetry,
     logServer,
-    traffic: bandwidth.usage,
+    traffic: bandwidth.report,
   }
   const sender = transport ? startHubLink({ ...link, transport }) : null
   // A safety net behind the append notification: nudge the sender regularly.

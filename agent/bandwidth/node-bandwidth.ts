@@ -4,6 +4,7 @@ import type { Clock } from '../../common/clock.js'
 import { effectiveRules } from './bandwidth-rules.js'
 import type { PullRules } from './pull-decision.js'
 import { TrafficMeter, type TrafficStore } from './traffic-meter.js'
+import { TrafficReports } from './traffic-report.js'
 
 /** What the reconciler and the heartbeat need of the node's bandwidth: its meter, zone and rules now. */
 export interface NodeBandwidthView {
@@ -11,8 +12,10 @@ export interface NodeBandwidthView {
   readonly zone: string
   /** Resolved at each call: a new document may bring other rules or another link. */
   rules(): PullRules
-  /** This month's bytes against the budget in force, for heartbeats. */
+  /** This month's bytes against the budget in force. */
   usage(): TrafficUsage
+  /** The same for the next heartbeat, when it moved enough to be news (traffic-report.ts); else undefined. */
+  report(): TrafficUsage | undefined
 }
 
 export interface NodeBandwidthOptions {
@@ -30,5 +33,7 @@ export interface NodeBandwidthOptions {
 export function nodeBandwidth({ store, clock, zone, logger, profile, localLabels }: NodeBandwidthOptions): NodeBandwidthView {
   const meter = new TrafficMeter({ store, clock, zone, logger: logger.child({ component: 'traffic' }) })
   const rules = (): PullRules => effectiveRules(profile, store.desired()?.document.bandwidth, localLabels)
-  return { meter, zone, rules, usage: () => meter.usage(rules().budgetBytes) }
+  const usage = (): TrafficUsage => meter.usage(rules().budgetBytes)
+  const reports = new TrafficReports()
+  return { meter, zone, rules, usage, report: () => reports.next(usage(), clock.now()) }
 }

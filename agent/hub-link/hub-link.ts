@@ -19,8 +19,8 @@ export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredR
   readonly dataDir: string
   readonly heartbeatIntervalMs: number
   readonly timers: IntervalTimers
-  /** This month's bytes against the budget, added to every heartbeat; absent: heartbeats carry none. */
-  readonly traffic?: () => TrafficUsage
+  /** This month's bytes against the budget for the next heartbeat, when they are news; absent: heartbeats carry none. */
+  readonly traffic?: () => TrafficUsage | undefined
 }
 
 /** Wiring only: the outbox sender, heartbeats and the link's handlers (linkHandlers), started. */
@@ -38,7 +38,11 @@ export function startHubLink({
 }: HubLinkOptions): OutboxSender {
   const outbox = new OutboxSender({ nodeId, store, transport, logger })
   const sampler = new HeartbeatSampler(nodeId, dataDir, clock)
-  const sample = async (figures: HeartbeatFigures): Promise<Heartbeat> => ({ ...(await sampler.sample(figures)), ...(traffic ? { traffic: traffic() } : {}) })
+  const sample = async (figures: HeartbeatFigures): Promise<Heartbeat> => {
+    const heartbeat = await sampler.sample(figures)
+    const usage = traffic?.()
+    return usage ? { ...heartbeat, traffic: usage } : heartbeat
+  }
   const beat = heartbeatBeat({ link: transport, store, sample })
   transport.start(linkHandlers({ outbox, beat, logger, ...parts }))
   outbox.start()

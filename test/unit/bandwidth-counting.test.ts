@@ -4,6 +4,7 @@ import t from 'tap'
 import { CHANNEL_CATEGORY, meteredTransport } from '../../agent/bandwidth/metered-transport.js'
 import { PullByteTally } from '../../agent/bandwidth/pull-bytes.js'
 import { previousMonth, TrafficMeter, type TrafficStore } from '../../agent/bandwidth/traffic-meter.js'
+import { REPORT_MAX_AGE_MS, REPORT_STEP_BYTES, shouldReport, TrafficReports } from '../../agent/bandwidth/traffic-report.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
 import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
 import type { AgentTransport, TransportHandlers } from '../../agent/transport/transport.js'
@@ -177,4 +178,26 @@ t.test('a pull counts each layer it downloaded, by its compressed size, and noth
   line('ccc', 'Download complete')
   t.equal(tally.bytes, 2300)
   t.equal(new PullByteTally().bytes, 0)
+})
+
+t.test('heartbeats carry the figures when they are news: first, a new month or budget, a category 64 KiB on, or an hour on', async (t) => {
+  const usage = (bytes: Partial<Record<TrafficCategory, number>>, month = '2026-12', budgetBytes?: number) => ({
+    month,
+    bytes: { control: 0, status: 0, logs: 0, images: 0, sessions: 0, ...bytes },
+    ...(budgetBytes !== undefined ? { budgetBytes } : {}),
+  })
+  const last = { usage: usage({ status: 1000 }), at: 0 }
+  t.ok(shouldReport(null, usage({}), 0), 'the first')
+  t.notOk(shouldReport(last, usage({ status: 1000 + REPORT_STEP_BYTES - 1 }), 60_000), 'a heartbeat more is no news')
+  t.ok(shouldReport(last, usage({ status: 1000 + REPORT_STEP_BYTES }), 60_000), 'a category moved by the step')
+  t.ok(shouldReport(last, usage({ images: 400_000 }), 60_000), 'a pull')
+  t.ok(shouldReport(last, usage({ status: 1000 }, '2027-01'), 60_000), 'a new month')
+  t.ok(shouldReport(last, usage({ status: 1000 }, '2026-12', 5), 60_000), 'a budget came')
+  t.ok(shouldReport(last, usage({ status: 1000 }), REPORT_MAX_AGE_MS), 'an hour on')
+  t.ok(shouldReport({ ...last, at: 10_000 }, usage({ status: 1000 }), 5_000), 'a clock stepped back')
+  const reports = new TrafficReports()
+  t.ok(reports.next(usage({}), 0))
+  t.equal(reports.next(usage({ status: 400 }), 15_000), undefined)
+  t.ok(reports.next(usage({ status: 400 + REPORT_STEP_BYTES }), 30_000))
+  t.equal(reports.next(usage({ status: 400 + REPORT_STEP_BYTES }), 45_000), undefined, 'measured from the last report')
 })

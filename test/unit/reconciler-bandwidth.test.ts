@@ -61,7 +61,7 @@ function harness(t: Parameters<typeof tempDir>[0], initialRules: Partial<PullRul
     desired: () => desired,
     hubReachable: () => true,
     resyncIntervalMs: 3_600_000,
-    bandwidth: { meter, zone: 'UTC', rules: () => rules, usage: () => meter.usage(rules.budgetBytes) },
+    bandwidth: { meter, zone: 'UTC', rules: () => rules, usage: () => meter.usage(rules.budgetBytes), report: () => meter.usage(rules.budgetBytes) },
   })
   t.teardown(async () => {
     await reconciler.stop()
