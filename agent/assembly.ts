@@ -8,6 +8,7 @@ import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { imageCollectedEvent } from './agent-events.js'
+import type { NodeBandwidthView } from './bandwidth/node-bandwidth.js'
 import type { AgentConfig } from './config.js'
 import { wantedImages } from './desired-view.js'
 import { takeDesired } from './hub-link/link-handlers.js'
@@ -60,10 +61,24 @@ export interface ReconcilingOptions {
   readonly hubReachable: () => boolean
   readonly admission: NodeAdmission
   readonly logDefaults: ContainerLogLimits
+  readonly bandwidth?: NodeBandwidthView
 }
 
 /** The reconcile loop, started, and the intake that feeds it documents (retried when the store fails). */
-export function startReconciling({ config, nodeId, sealing, runtime, store, clock, logger, view, hubReachable, admission, logDefaults }: ReconcilingOptions): {
+export function startReconciling({
+  config,
+  nodeId,
+  sealing,
+  runtime,
+  store,
+  clock,
+  logger,
+  view,
+  hubReachable,
+  admission,
+  logDefaults,
+  bandwidth,
+}: ReconcilingOptions): {
   reconciler: Reconciler
   intake: DesiredIntake
   desiredRetry: DesiredRetry
@@ -86,6 +101,7 @@ export function startReconciling({ config, nodeId, sealing, runtime, store, cloc
     sealingKey,
     admission,
     logDefaults,
+    ...(bandwidth ? { bandwidth } : {}),
   })
   reconciler.start()
   const hubPublicKey = (): string | null => store.identity()?.hubPublicKey ?? null

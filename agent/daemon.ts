@@ -5,6 +5,9 @@ import { isoNow, systemClock, type Clock } from '../common/clock.js'
 import { preparePrivateDir } from '../common/fs/private-files.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { clockWatcher, storeResetEvent } from './agent-events.js'
+import { systemZone } from './bandwidth/local-time.js'
+import { meteredTransport } from './bandwidth/metered-transport.js'
+import { nodeBandwidth } from './bandwidth/node-bandwidth.js'
 import { applyMemoryBudget, chooseProfile, outboxLimits, startImageCollection, startReconciling } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
@@ -82,13 +85,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   await devices.start()
   const admission = { policy, devices: () => devices.devices }
   const logDefaults = containerLogLimits(profile.agent.containerLogs)
-  const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults }
+  const bandwidth = nodeBandwidth({ store, clock, zone: systemZone(), logger: nodeLogger, profile: profile.agent.bandwidth, localLabels: config.labels })
+  const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults, bandwidth }
   const { reconciler, intake, desiredRetry } = startReconciling(reconciling)
   onDevices = () => reconciler.request('devices')
 
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
   const hints = new ReconnectHints({ nodeId, stored: store.reconnectHint(), save: (capMs) => store.saveReconnectHint(capMs), logger: nodeLogger })
-  const transport = await createTransport(config, identity, nodeLogger, presence, hints)
+  const unmetered = await createTransport(config, identity, nodeLogger, presence, hints)
+  const transport = unmetered && meteredTransport(unmetered, (category, bytes) => bandwidth.meter.add(category, bytes))
   hubLink = transport
   const publishLogs = (payload: Buffer): Promise<void> => transport?.publish('logs-chunk', payload) ?? Promise.resolve()
   const logServer = new LogServer({
@@ -101,7 +106,19 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   })
   const timers = new IntervalTimers()
   const heartbeatIntervalMs = durationMs(profile.agent.heartbeatInterval)
-  const link = { nodeId, store, logger: nodeLogger, clock, dataDir: config.dataDir, heartbeatIntervalMs, timers, reconciler, desiredRetry, logServer }
+  const link = {
+    nodeId,
+    store,
+    logger: nodeLogger,
+    clock,
+    dataDir: config.dataDir,
+    heartbeatIntervalMs,
+    timers,
+    reconciler,
+    desiredRetry,
+    logServer,
+    traffic: bandwidth.report,
+  }
   const sender = transport ? startHubLink({ ...link, transport }) : null
   // A safety net behind the append notification: nudge the sender regularly.
   timers.every(Math.max(500, durationMs(profile.agent.statusBatchInterval)), () => sender?.kick())
@@ -122,6 +139,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   }
   const processFile = applyMemoryBudget({ nodeId, dataDir: config.dataDir, profile, db: opened.db, store, timers, clock, logger: nodeLogger })
   const goodbye = (): Buffer => presence('offline')
-  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, link: transport, goodbye, store, processFile }
+  // The byte counters are saved just before the store closes, after the link's goodbye.
+  const closing = {
+    close: () => {
+      bandwidth.meter.save()
+      store.close()
+    },
+  }
+  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, link: transport, goodbye, store: closing, processFile }
   return { nodeId, store, reconciler, profile, stop: () => stopAgent(parts) }
 }

@@ -216,9 +216,10 @@ export class HubClient {
   }
 
   applyManifests(text: string, dryRun: true): Promise<DryRunResponse>
-  applyManifests(text: string, dryRun: boolean): Promise<ApplyResponse | DryRunResponse>
-  applyManifests(text: string, dryRun: boolean): Promise<ApplyResponse | DryRunResponse> {
-    return this.request('POST', '/api/v1/manifests', { body: text, contentType: 'application/yaml', query: { dryRun: dryRun ? 'true' : undefined } })
+  applyManifests(text: string, dryRun: boolean, pullNow?: boolean): Promise<ApplyResponse | DryRunResponse>
+  applyManifests(text: string, dryRun: boolean, pullNow = false): Promise<ApplyResponse | DryRunResponse> {
+    const query = { dryRun: dryRun ? 'true' : undefined, pullNow: pullNow ? 'true' : undefined }
+    return this.request('POST', '/api/v1/manifests', { body: text, contentType: 'application/yaml', query })
   }
 
   rolloutStatus(name: string): Promise<RolloutStatus> {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { BandwidthRules } from '../protocol/bandwidth.js'
 import { Capability, DevicePattern, HostPathRule } from '../protocol/node-policy.js'
 import { Arch, Duration, Labels, Name } from '../protocol/primitives.js'
 import { CpuQuantity, MemoryQuantity, durationMs, memoryBytes } from '../protocol/quantity.js'
@@ -150,6 +151,9 @@ const AgentTuning = z
       })
       .optional()
       .describe("the node policy's defaults for this device class; each field given replaces the built-in default, agent flags add to it"),
+    bandwidth: BandwidthRules.optional().describe(
+      "metered links: a monthly byte budget, pull windows in local time, links pulls may use; a node's shoal.io/* labels replace each field they set (docs/agent.md)",
+    ),
   })
   .describe('agent tuning for this device class')
 

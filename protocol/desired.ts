@@ -4,6 +4,7 @@ import { WorkloadTemplate } from './pod-template.js'
 import { API_VERSION } from './manifest.js'
 import { Generation, IsoTime, Name, NodeId } from './primitives.js'
 import { SealedBox } from './sealing.js'
+import { NodeBandwidth } from './bandwidth.js'
 
 /**
  * The revision a copy ran before a rollout moved it: if the new revision fails its health gate on
@@ -46,6 +47,7 @@ export const Workload = z.strictObject({
   template: WorkloadTemplate,
   values: WorkloadValues.optional().describe('the Configs and Secrets the template refers to, at the versions this revision pins'),
   fallback: WorkloadFallback.optional().describe('present while a rollout moves this copy to a new revision'),
+  pullNow: z.literal(true).optional().describe("this revision was applied with --pull-now: its image is pulled whatever the node's bandwidth rules say"),
 })
 export type Workload = z.infer<typeof Workload>
 
@@ -60,6 +62,9 @@ export const DesiredDocument = z.strictObject({
   generation: Generation,
   issuedAt: IsoTime,
   workloads: z.array(Workload).max(256),
+  bandwidth: NodeBandwidth.optional().describe(
+    "this node's own bandwidth rules (from its shoal.io/* labels) and its link label; they take precedence over its firmware profile's",
+  ),
   keyId: z.string().min(1).max(64),
   signature: z.string().min(1).max(256).describe('Ed25519 over the canonical JSON of every other field, base64'),
 })

@@ -1,3 +1,4 @@
+export * from './bandwidth.js'
 export * from './canonical-json.js'
 export * from './codec.js'
 export * from './config-objects.js'

@@ -2,8 +2,10 @@ import { z } from 'zod'
 import { IsoTime, Name, NodeId } from './primitives.js'
 import { DevicePath, NodePolicy } from './node-policy.js'
 import { SealingPublicKey } from './sealing.js'
+import { TrafficUsage } from './bandwidth.js'
 
-export const WorkloadState = z.enum(['pending', 'pulling', 'starting', 'running', 'exited', 'crash-loop', 'failed', 'stopped'])
+/** `pull-deferred`: its image pull waits for the node's bandwidth rules (budget, window, link); the message says why and until when. */
+export const WorkloadState = z.enum(['pending', 'pull-deferred', 'pulling', 'starting', 'running', 'exited', 'crash-loop', 'failed', 'stopped'])
 export type WorkloadState = z.infer<typeof WorkloadState>
 
 export const HealthState = z.enum(['none', 'starting', 'healthy', 'unhealthy'])
@@ -99,6 +101,7 @@ export const Heartbeat = z.strictObject({
   memory: z.strictObject({ usedBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }),
   disk: z.strictObject({ usedBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }).nullable(),
   workloads: z.strictObject({ running: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+  traffic: TrafficUsage.optional().describe("the node's bytes this month per category, against its budget (absent from older agents)"),
 })
 export type Heartbeat = z.infer<typeof Heartbeat>
 

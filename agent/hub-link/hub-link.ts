@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Heartbeat, TrafficUsage } from '../../protocol/index.js'
 import type { Clock } from '../../common/clock.js'
 import { HeartbeatSampler } from '../heartbeat.js'
 import type { IntervalTimers } from '../interval-timers.js'
@@ -6,7 +7,7 @@ import { OutboxSender } from '../outbox/outbox-sender.js'
 import type { AgentStore } from '../store/agent-store.js'
 import type { AgentTransport } from '../transport/transport.js'
 import { coalescedKick } from './coalesced-kick.js'
-import { heartbeatBeat } from './heartbeat-beat.js'
+import { heartbeatBeat, type HeartbeatFigures } from './heartbeat-beat.js'
 import { linkHandlers, type LinkParts } from './link-handlers.js'
 
 export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredRetry' | 'logServer'> {
@@ -18,13 +19,31 @@ export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredR
   readonly dataDir: string
   readonly heartbeatIntervalMs: number
   readonly timers: IntervalTimers
+  /** This month's bytes against the budget for the next heartbeat, when they are news; absent: heartbeats carry none. */
+  readonly traffic?: () => TrafficUsage | undefined
 }
 
 /** Wiring only: the outbox sender, heartbeats and the link's handlers (linkHandlers), started. */
-export function startHubLink({ nodeId, store, transport, logger, clock, dataDir, heartbeatIntervalMs, timers, ...parts }: HubLinkOptions): OutboxSender {
+export function startHubLink({
+  nodeId,
+  store,
+  transport,
+  logger,
+  clock,
+  dataDir,
+  heartbeatIntervalMs,
+  timers,
+  traffic,
+  ...parts
+}: HubLinkOptions): OutboxSender {
   const outbox = new OutboxSender({ nodeId, store, transport, logger })
   const sampler = new HeartbeatSampler(nodeId, dataDir, clock)
-  const beat = heartbeatBeat({ link: transport, store, sample: (figures) => sampler.sample(figures) })
+  const sample = async (figures: HeartbeatFigures): Promise<Heartbeat> => {
+    const heartbeat = await sampler.sample(figures)
+    const usage = traffic?.()
+    return usage ? { ...heartbeat, traffic: usage } : heartbeat
+  }
+  const beat = heartbeatBeat({ link: transport, store, sample })
   transport.start(linkHandlers({ outbox, beat, logger, ...parts }))
   outbox.start()
   store.onOutboxAppended(coalescedKick(() => outbox.kick()))

@@ -192,7 +192,7 @@ export interface CopyReport extends Omit<MemberReport, 'member'> {
 }
 
 /** Worst first: the state a copy shows is its worst container's. */
-const STATE_ORDER: readonly WorkloadState[] = ['failed', 'crash-loop', 'exited', 'stopped', 'pulling', 'pending', 'starting', 'running']
+const STATE_ORDER: readonly WorkloadState[] = ['failed', 'crash-loop', 'exited', 'stopped', 'pull-deferred', 'pulling', 'pending', 'starting', 'running']
 const HEALTH_ORDER: readonly HealthState[] = ['unhealthy', 'starting', 'healthy', 'none']
 
 /**

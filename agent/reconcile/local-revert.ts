@@ -96,6 +96,7 @@ export function healthGateFailure(workload: Workload, observation: RevisionObser
       }
       break
     case 'pending':
+    case 'pull-deferred':
     case 'pulling':
     case 'starting':
     case 'running':

@@ -40,7 +40,7 @@ export type Step =
   | { readonly kind: 'stop'; readonly workload: string; readonly containerId: string }
   | { readonly kind: 'remove'; readonly workload: string; readonly containerId: string; readonly reason: RemoveReason }
   | { readonly kind: 'recreate'; readonly workload: string; readonly containerId: string }
-  | { readonly kind: 'wait'; readonly workload: string; readonly until: number; readonly reason: 'restart-backoff' | 'pull-backoff' }
+  | { readonly kind: 'wait'; readonly workload: string; readonly until: number; readonly reason: 'restart-backoff' | 'pull-backoff' | 'pull-deferred' }
 
 export type RemoveReason = 'not-desired' | 'duplicate' | 'refused'
 export type StepKind = Step['kind']

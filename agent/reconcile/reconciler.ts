@@ -2,14 +2,14 @@ import type { Logger } from 'pino'
 import type { HealthState, NodeEvent, NodeStatus, Workload, WorkloadStatus } from '../../protocol/index.js'
 import { isoNow, steadyClock, type Clock } from '../../common/clock.js'
 import type { AgentStore, OutboxEntry, WorkloadRecord } from '../store/agent-store.js'
-import type { ContainerLogLimits, ContainerRuntime, ContainerWorkload, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
+import type { ContainerLogLimits, ContainerRuntime, ContainerWorkload, ImageInfo, ObservedContainer, RuntimeEvent } from '../runtime/runtime.js'
 import { type CopyMember, copyHolds, copyMembers, foldCopy, memberHash, orderHolds, splitMemberName } from './copy-members.js'
 import { type Hold, type NodeAdmission, heldState, holdsFor } from './admission.js'
 import { type BackOffTally, NO_BACKOFF, tallyRestart } from './backoff-events.js'
 import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
 import { executeSteps, type StepOutcome } from './executor.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
-import { deriveWorkloadState, isReady } from './workload-status.js'
+import { type DerivedState, deriveWorkloadState, isReady } from './workload-status.js'
 import { agentRunsLiveness, probesFor } from '../probes/probe-plan.js'
 import { FIRST_PROBE_STATE } from '../probes/probe-state.js'
 import { Prober, type ProbeTarget } from '../probes/prober.js'
@@ -25,6 +25,11 @@ import {
 import { rebaseStart, rebaseTiming } from './stored-times.js'
 import { NO_VALUES, type WorkloadValuesSource } from '../values/node-values.js'
 import { valueVersions } from '../values/resolve-values.js'
+import { hasPullRules } from '../bandwidth/bandwidth-rules.js'
+import type { NodeBandwidthView } from '../bandwidth/node-bandwidth.js'
+import { PullByteTally } from '../bandwidth/pull-bytes.js'
+import { decidePull } from '../bandwidth/pull-decision.js'
+import { deferralKey, deferralMessage, expectedPullBytes, gatePulls, type GatedSteps, type PullDeferral } from '../bandwidth/pull-gate.js'
 
 /** What the node should run right now: the hub's document (if any) merged with static workloads. */
 export interface DesiredView {
@@ -54,9 +59,13 @@ export interface ReconcilerOptions {
   readonly admission?: NodeAdmission
   /** The node's container log bound for templates that set none. */
   readonly logDefaults?: ContainerLogLimits
+  /** The node's bandwidth rules and byte meter: image pulls they do not allow wait (pull-deferred). Absent: pulls never wait. */
+  readonly bandwidth?: NodeBandwidthView
 }
 
 const LOG_LINES_ON_CRASH = 10
+/** The longest a deferred pull's wake-up timer waits before the rules are asked again. */
+const MAX_DEFERRED_WAKE_MS = 3_600_000
 /** A failed pass (the engine restarting, say) is retried sooner than the resync timer: 1 s, 2 s ... 30 s. */
 const RETRY_BASE_MS = 1_000
 const RETRY_MAX_MS = 30_000
@@ -75,6 +84,11 @@ export class Reconciler {
   private readonly events = new AbortController()
   private readonly stopping = new Set<string>()
   private readonly pulling = new Set<string>()
+  /** The bytes each pull in progress has fetched, from its progress lines. */
+  private readonly pullBytes = new Map<string, PullByteTally>()
+  /** Pulls the last pass held back for the bandwidth rules, and the deferral each last status reported. */
+  private deferrals: ReadonlyMap<string, PullDeferral> = new Map()
+  private readonly reportedDeferrals = new Map<string, string>()
   private readonly pullFailures = new Map<string, number>()
   /** The image whose latest pull failed, per workload: a failed pull is a health-gate failure of that revision. */
   private readonly failedPulls = new Map<string, string>()
@@ -237,7 +251,10 @@ export class Reconciler {
     // Before anything starts, and every pass: a container the engine restarts by itself finds its
     // files, also after a reboot emptied the tmpfs while the agent was down.
     this.prepareValues(desired)
-    const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady(), held })
+    const planned = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady(), held })
+    const gated = this.gatePulls(planned, images, byName)
+    this.deferrals = gated.deferred
+    const steps = gated.steps
     const actions = steps.filter((step) => step.kind !== 'wait')
     if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
     const outcomes = await executeSteps(steps, byName, {
@@ -250,10 +267,18 @@ export class Reconciler {
       ...(this.options.logDefaults ? { logDefaults: this.options.logDefaults } : {}),
       onPullStart: (workload, image) => {
         this.pulling.add(workload)
-        this.logger.info({ workload, image }, 'pulling image')
+        this.pullBytes.set(workload, new PullByteTally())
+        const overridden = gated.overridden.includes(workload)
+        this.logger.info(
+          { workload, image, ...(overridden ? { overridden } : {}) },
+          overridden ? 'pulling image (--pull-now overrides the bandwidth rules)' : 'pulling image',
+        )
         this.recordStatus(view, byName, observed, [event(nodeId, clock, 'ImagePulling', 'info', `pulling ${image}`, workload)])
       },
-      onPullProgress: (workload, progress) => this.logger.debug({ workload, ...progress }, 'pull progress'),
+      onPullProgress: (workload, progress) => {
+        this.pullBytes.get(workload)?.add(progress)
+        this.logger.debug({ workload, ...progress }, 'pull progress')
+      },
     })
     for (const workload of this.pulling) this.pulling.delete(workload)
     const extraEvents = this.noteOutcomes(outcomes, byName)
@@ -267,6 +292,40 @@ export class Reconciler {
       const fresh = new Map(this.options.store.workloads().map((r) => [r.name, r]))
       if (decideLocalRevert(this.localRevertInput(view, after, fresh)).revert.length > 0) this.request('local-revert')
     }
+  }
+
+  /**
+   * Puts each planned pull to the node's bandwidth rules (agent/bandwidth): a deferred one is
+   * dropped with its workload's later steps, and a wait step wakes the loop at its next attempt.
+   * Pulls in the same pass count against the budget together.
+   */
+  private gatePulls(steps: readonly Step[], images: readonly ImageInfo[], byName: ReadonlyMap<string, DesiredWorkload>): GatedSteps {
+    const bandwidth = this.options.bandwidth
+    const rules = bandwidth && steps.some((step) => step.kind === 'pull') ? bandwidth.rules() : null
+    if (!bandwidth || !rules || !hasPullRules(rules)) return { steps: [...steps], deferred: new Map(), overridden: [] }
+    const now = this.options.clock.now()
+    let planned = 0
+    const gated = gatePulls(steps, (step) => {
+      const expectedBytes = expectedPullBytes(step.image, images)
+      const override = byName.get(step.workload)?.workload.pullNow === true
+      const verdict = decidePull({ now, zone: bandwidth.zone, rules, usedBytes: bandwidth.meter.total() + planned, expectedBytes, override })
+      if (verdict.allow) planned += expectedBytes ?? 0
+      return verdict
+    })
+    const steady = this.steady()
+    const waits: Step[] = []
+    for (const [workload, deferral] of gated.deferred) {
+      // At most an hour ahead: a timer cannot wait a month (Node fires one past 24.8 days at
+      // once), and a wall clock stepped meanwhile is read again at each pass.
+      if (deferral.nextAttemptAt !== null)
+        waits.push({
+          kind: 'wait',
+          workload,
+          until: steady + Math.min(MAX_DEFERRED_WAKE_MS, Math.max(0, deferral.nextAttemptAt - now)),
+          reason: 'pull-deferred',
+        })
+    }
+    return { ...gated, steps: [...gated.steps, ...waits] }
   }
 
   private get values(): WorkloadValuesSource {
@@ -420,10 +479,14 @@ export class Reconciler {
       const desired = byName.get(outcome.workload)
       const record = store.workload(outcome.workload)
       if (outcome.step === 'pull') {
+        // A failed pull spent what it fetched too; saved at once, as pulls are the big spenders.
+        const bytes = this.pullBytes.get(outcome.workload)?.bytes ?? 0
+        this.pullBytes.delete(outcome.workload)
+        this.options.bandwidth?.meter.add('images', bytes, true)
         if (outcome.ok) {
           this.pullFailures.delete(outcome.workload)
           this.failedPulls.delete(outcome.workload)
-          events.push(event(nodeId, clock, 'ImagePulled', 'info', `pulled ${desired?.workload.template.image ?? ''}`, outcome.workload))
+          events.push(event(nodeId, clock, 'ImagePulled', 'info', `pulled ${desired?.workload.template.image ?? ''}`, outcome.workload, { bytes }))
         } else {
           const failures = (this.pullFailures.get(outcome.workload) ?? 0) + 1
           this.pullFailures.set(outcome.workload, failures)
@@ -508,6 +571,18 @@ export class Reconciler {
       )
       const container = probed.container
       const record = records.get(workload.name)
+      const deferral = this.deferrals.get(workload.name)
+      if ((this.reportedDeferrals.get(workload.name) ?? null) !== (deferral ? deferralKey(deferral) : null)) {
+        changed = true
+        if (deferral) {
+          const data = {
+            image: deferral.image,
+            causes: deferral.causes.join(','),
+            nextAttemptAt: deferral.nextAttemptAt === null ? null : new Date(deferral.nextAttemptAt).toISOString(),
+          }
+          events.push(event(nodeId, clock, 'PullDeferred', 'warning', `${workload.name}: ${deferralMessage(deferral)}`, workload.name, data))
+        }
+      }
       // Another config means another container (a rollout, a local revert): the crashes of the
       // one it replaces say nothing about it, and would report a healthy copy as crash-looping.
       const replaced = record !== undefined && record.configHash !== hash
@@ -516,9 +591,14 @@ export class Reconciler {
         recentCrashes: replaced ? [] : recentCrashes(record?.recentCrashes ?? [], now),
         lastExitCode: replaced ? null : (record?.exitCode ?? null),
         pulling: this.pulling.has(workload.name),
+        ...(deferral ? { pullDeferred: deferralMessage(deferral) } : {}),
       }
       const hold = this.holds.get(workload.name)
-      const derived = heldState(deriveWorkloadState(workload, container, history, now), hold, container !== undefined)
+      const derived = withDeferral(
+        heldState(deriveWorkloadState(workload, container, history, now), hold, container !== undefined),
+        container,
+        history.pullDeferred,
+      )
       const message = derived.message ?? (derived.state === 'running' ? probed.reason : null)
       if (message) reasons.set(workload.name, message)
       const ready = isReady(derived.state, derived.health, probed.readiness)
@@ -604,6 +684,9 @@ export class Reconciler {
       const hold = this.holds.get(workload.name)
       if (hold) this.reportedHolds.set(workload.name, hold.reason)
       else this.reportedHolds.delete(workload.name)
+      const deferral = this.deferrals.get(workload.name)
+      if (deferral) this.reportedDeferrals.set(workload.name, deferralKey(deferral))
+      else this.reportedDeferrals.delete(workload.name)
     }
     this.reportedDevices = devices
     for (const name of removed) {
@@ -611,6 +694,7 @@ export class Reconciler {
       this.reportedReady.delete(name)
       this.reportedProbeReasons.delete(name)
       this.reportedHolds.delete(name)
+      this.reportedDeferrals.delete(name)
       this.backoffTallies.delete(name)
     }
     for (const e of events) outbox.push({ kind: 'event', body: e })
@@ -837,6 +921,12 @@ function event(
     ...(subject ? { workload: subject } : {}),
     ...(detail ? { data: detail } : {}),
   }
+}
+
+/** A copy still running its old container while the new image's pull waits says so in its message. */
+function withDeferral(derived: DerivedState, container: ObservedContainer | undefined, deferred: string | undefined): DerivedState {
+  if (deferred === undefined || container === undefined) return derived
+  return { ...derived, message: derived.message ? `${deferred}; ${derived.message}` : deferred }
 }
 
 /**

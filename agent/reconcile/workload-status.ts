@@ -17,6 +17,8 @@ export interface WorkloadHistory {
   readonly lastExitCode: number | null
   /** Set while the executor is pulling the workload's image. */
   readonly pulling?: boolean
+  /** Why its image pull waits for the node's bandwidth rules, and until when (agent/bandwidth). */
+  readonly pullDeferred?: string
 }
 
 /** The state to report for a workload, from its container (if any) and its history. Pure. */
@@ -29,6 +31,7 @@ export function deriveWorkloadState(
   const looping = isCrashLooping(history.recentCrashes, now)
   if (container === undefined) {
     if (history.pulling) return { state: 'pulling', health: 'none', exitCode: null, message: `pulling ${workload.template.image}` }
+    if (history.pullDeferred) return { state: 'pull-deferred', health: 'none', exitCode: null, message: history.pullDeferred }
     if (history.lastError) return { state: 'failed', health: 'none', exitCode: null, message: history.lastError }
     return { state: 'pending', health: 'none', exitCode: null, message: null }
   }

@@ -139,6 +139,7 @@ export class DockerRuntime implements ContainerRuntime {
       onProgress({
         image,
         status: event.status ?? '',
+        ...(typeof event.id === 'string' && event.id !== '' ? { layer: event.id } : {}),
         ...(typeof event.progressDetail?.current === 'number' ? { currentBytes: event.progressDetail.current } : {}),
         ...(typeof event.progressDetail?.total === 'number' ? { totalBytes: event.progressDetail.total } : {}),
       })
@@ -339,6 +340,7 @@ export class DockerRuntime implements ContainerRuntime {
 
 interface PullEvent {
   readonly status?: string
+  readonly id?: string
   readonly error?: string
   readonly errorDetail?: { readonly message?: string }
   readonly progressDetail?: { readonly current?: number; readonly total?: number }

@@ -91,6 +91,8 @@ export interface ContainerLogLimits {
 export interface PullProgress {
   readonly image: string
   readonly status: string
+  /** The layer a line is about (the engine's `id`); absent on lines about the whole image. */
+  readonly layer?: string
   readonly currentBytes?: number
   readonly totalBytes?: number
 }

@@ -177,6 +177,27 @@ export class AgentStore {
     })
   }
 
+  /** The bytes saved for one month (YYYY-MM), by category; empty when none. */
+  traffic(month: string): Record<string, number> {
+    const rows = this.db.prepare('SELECT category, bytes FROM traffic WHERE month = ?').all(month) as { category: string; bytes: number }[]
+    return Object.fromEntries(rows.map((row) => [row.category, row.bytes]))
+  }
+
+  /**
+   * Lazily, and the month's totals replace what was saved: a power cut loses at most what was
+   * counted since the save before (an undercount the meter bounds). Months before the previous
+   * one are dropped.
+   */
+  saveTraffic(month: string, bytes: Readonly<Record<string, number>>, keepFrom: string): void {
+    this.lazily(() => {
+      const upsert = this.db.prepare(
+        'INSERT INTO traffic (month, category, bytes) VALUES (?, ?, ?) ON CONFLICT (month, category) DO UPDATE SET bytes = excluded.bytes',
+      )
+      for (const [category, count] of Object.entries(bytes)) upsert.run(month, category, count)
+      this.db.prepare('DELETE FROM traffic WHERE month < ?').run(keepFrom)
+    })
+  }
+
   workloads(): WorkloadRecord[] {
     const rows = this.db.prepare('SELECT * FROM workload_state ORDER BY name').all() as WorkloadRow[]
     return rows.map(fromWorkloadRow)

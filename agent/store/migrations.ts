@@ -107,4 +107,17 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'local-revert-values',
     sql: `ALTER TABLE local_revert ADD COLUMN vals TEXT;`,
   },
+  {
+    // Bytes the agent counted per calendar month (its local time) and category, for bandwidth
+    // budgets (agent/bandwidth/traffic-meter.ts); saved in batches, not per message.
+    name: 'traffic',
+    sql: `
+      CREATE TABLE traffic (
+        month TEXT NOT NULL,
+        category TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (month, category)
+      );
+    `,
+  },
 ]

@@ -13,6 +13,7 @@ import { formatWarning, STDIN_NAME, validateSources, type ManifestSource } from 
 interface ApplyOptions extends ConnectionOptions {
   filename: string[]
   dryRun?: boolean
+  pullNow?: boolean
   wait?: boolean
   timeout: string
   output: OutputFormat
@@ -33,6 +34,7 @@ export function applyCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Com
       .description('create or update deployments, configs and secrets from manifest files; --dry-run shows where they would be placed')
       .requiredOption('-f, --filename <path>', 'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input (repeatable)', collect)
       .option('--dry-run', 'ask the scheduler where everything would go, change nothing')
+      .option('--pull-now', "pull these revisions' images now, whatever the nodes' bandwidth budgets and pull windows say (these revisions only)")
       .option('--wait', "then follow each deployment's rollout: exit 0 when all complete, 1 when one fails or --timeout passes")
       .addOption(timeoutFlag())
       .addOption(outputOption(['table', 'json', 'yaml', 'name'])),
@@ -42,6 +44,11 @@ export function applyCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Com
       `
 All manifests go to the hub in one request and are applied together: if any is invalid,
 none is applied, and each problem is printed as FILE:LINE:COLUMN: document N: FIELD: MESSAGE.
+
+--pull-now marks the revision each deployment is at after this apply (a new one, or the
+current one when nothing changed): its copies pull their images at once instead of waiting
+for the node's monthly budget, pull window or link (PullDeferred). The next revision follows
+the rules again.
 
 A changed Config or Secret prints its new version and the deployments it rolls out
 (secret/api configured (version 2); rolls out web, cam); --wait follows those too.
@@ -53,18 +60,21 @@ Examples:
   $ shoal apply -f deploy/web.yaml
   $ shoal apply -f deploy/ --dry-run
   $ shoal apply -f deploy/web.yaml --wait --timeout 5m
+  $ shoal apply -f deploy/hotfix.yaml --pull-now
   $ helm template ./chart | shoal apply -f -`,
     )
     .action(async (options: ApplyOptions) => {
       if (options.wait && options.dryRun)
         throw new CliError('--wait follows what apply changed; a --dry-run changes nothing (drop one of them)', ExitCode.usage)
+      if (options.pullNow && options.dryRun)
+        throw new CliError('--pull-now marks what apply stores; a --dry-run stores nothing (drop one of them)', ExitCode.usage)
       const timeoutMs = timeoutOption(options.timeout)
       const sources = await readValidSources(options.filename, io, deps, 'nothing was applied')
       const body = combine(sources)
       const client = connect(options, deps.env)
       let response
       try {
-        response = await client.applyManifests(body.text, options.dryRun === true)
+        response = await client.applyManifests(body.text, options.dryRun === true, options.pullNow === true)
       } catch (error) {
         if (error instanceof HubRequestError && error.status === 400 && error.details.length > 0) {
           for (const detail of error.details) io.err(`${body.locate(detail)}\n`)

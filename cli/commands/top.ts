@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander'
+import type { TrafficUsage } from '../../protocol/bandwidth.js'
 import type { NodeView } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
@@ -33,11 +34,11 @@ export interface TopDeps {
 
 const defaultDeps: TopDeps = { env: process.env, now: () => Date.now() }
 
-/** `shoal top nodes`: CPU, memory and disk from each node's latest heartbeat. */
+/** `shoal top nodes`: CPU, memory, disk and this month's bytes from each node's latest heartbeat. */
 export function topCommand(io: CliIo, deps: TopDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('top')
-      .description('show CPU, memory and disk use of nodes, from their latest heartbeats')
+      .description("show CPU, memory and disk use of nodes and this month's bytes against their budgets, from their latest heartbeats")
       .argument('<resource>', 'nodes')
       .option('-l, --selector <selector>', 'only nodes whose labels match, e.g. site=a')
       .addOption(new Option('--sort-by <key>', 'order of the rows (highest use first)').choices(['name', 'cpu', 'memory', 'disk']).default('name'))
@@ -47,6 +48,9 @@ export function topCommand(io: CliIo, deps: TopDeps = defaultDeps): Command {
       'after',
       `
 A node that has sent no heartbeat yet shows <unknown>; an offline node shows its last one.
+TRAFFIC is the bytes the node counted this calendar month (its local time: hub link and image
+pulls), against its monthly budget when it has one (docs/agent.md, bandwidth budgets); - from
+agents that do not count.
 
 Examples:
   $ shoal top nodes
@@ -92,7 +96,7 @@ export function renderTop(nodes: readonly NodeView[], terminal: Terminal, now: n
   const unknown = '<unknown>'
   const rows = nodes.map((n): Cell[] => {
     const u = n.usage
-    if (!u) return [n.id, nodeStatusCell(n.condition, n.cordoned, now), unknown, unknown, unknown, unknown, unknown, '-', '-']
+    if (!u) return [n.id, nodeStatusCell(n.condition, n.cordoned, now), unknown, unknown, unknown, unknown, unknown, '-', '-', '-']
     const memory = u.memory.totalBytes > 0 ? u.memory.usedBytes / u.memory.totalBytes : null
     const disk = u.disk && u.disk.totalBytes > 0 ? u.disk.usedBytes / u.disk.totalBytes : null
     return [
@@ -104,8 +108,17 @@ export function renderTop(nodes: readonly NodeView[], terminal: Terminal, now: n
       u.disk ? `${formatBytes(u.disk.usedBytes)}/${formatBytes(u.disk.totalBytes)}` : unknown,
       { text: u.disk ? formatPercent(u.disk.usedBytes, u.disk.totalBytes) : unknown, colour: level(disk) },
       String(u.outboxDepth),
+      trafficCell(u.traffic),
       ageOf(u.receivedAt, now), // when the hub received it: a node's wrong clock does not age it
     ]
   })
-  return renderCells(terminal, ['NAME', 'STATUS', 'CPU', 'MEMORY', 'MEMORY%', 'DISK', 'DISK%', 'OUTBOX', 'HEARTBEAT'], rows)
+  return renderCells(terminal, ['NAME', 'STATUS', 'CPU', 'MEMORY', 'MEMORY%', 'DISK', 'DISK%', 'OUTBOX', 'TRAFFIC', 'HEARTBEAT'], rows)
+}
+
+/** "12Mi/2Gi" this month against the budget (coloured as it fills), "12Mi" without one. */
+function trafficCell(traffic: TrafficUsage | undefined): Cell {
+  if (!traffic) return '-'
+  const used = Object.values(traffic.bytes).reduce((sum, bytes) => sum + bytes, 0)
+  if (traffic.budgetBytes === undefined) return formatBytes(used)
+  return { text: `${formatBytes(used)}/${formatBytes(traffic.budgetBytes)}`, colour: level(traffic.budgetBytes > 0 ? used / traffic.budgetBytes : 1) }
 }

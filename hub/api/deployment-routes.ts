@@ -25,8 +25,9 @@ export function registerDeploymentRoutes(router: Router, services: DeploymentRou
     if (body.byteLength > MAX_BYTES.manifest) throw new ApiError(413, 'too-large', `manifests exceed ${MAX_BYTES.manifest} bytes`)
     return answer(async () => {
       const manifests = readManifests(body.toString('utf8'), 'request')
-      if (queryOf(context, ManifestsQuery).dryRun === 'true') return deployments.preview(manifests.map((m) => m.manifest))
-      return await deployments.apply(manifests, context.actor)
+      const query = queryOf(context, ManifestsQuery)
+      if (query.dryRun === 'true') return deployments.preview(manifests.map((m) => m.manifest))
+      return await deployments.apply(manifests, context.actor, { pullNow: query.pullNow === 'true' })
     })
   })
   router.route(API_ROUTES.listDeployments, (context) => {

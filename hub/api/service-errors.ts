@@ -2,6 +2,7 @@ import { AlertNotFoundError } from '../alerts/alert-monitor.js'
 import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
 import { ManifestsRefusedError } from '../deployments/read-manifests.js'
 import { EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
+import { BandwidthLabelsError } from '../fleet/node-bandwidth.js'
 import { WorkloadNotPlacedError } from '../logs/log-targets.js'
 import { RolloutActionError } from '../rollout/rollout-actions.js'
 import { ConfigObjectInUseError } from '../config-objects/config-object-service.js'
@@ -26,6 +27,7 @@ export function httpErrorOf(error: unknown): unknown {
   if (error instanceof RolloutActionError) return new ApiError(409, 'rollout-conflict', error.message)
   if (error instanceof TokenRefusedError) return new ApiError(403, 'token-refused', error.message)
   if (error instanceof UnknownProfileError || error instanceof NoMatchingProfileError) return badRequest(error.message)
+  if (error instanceof BandwidthLabelsError) return badRequest(error.message)
   if (error instanceof EnrollmentThrottledError) return new ApiError(429, 'too-many-failed-enrollments', error.message)
   return error
 }

@@ -49,6 +49,7 @@ export function nodeView(store: HubStore, node: NodeRecord, now: number, profile
           memory: heartbeat.memory,
           disk: heartbeat.disk,
           outboxDepth: heartbeat.outboxDepth,
+          ...(heartbeat.traffic ? { traffic: heartbeat.traffic } : {}),
           at: heartbeat.at,
           receivedAt: node.lastHeartbeatAt ?? node.lastSeenAt ?? heartbeat.at,
         }

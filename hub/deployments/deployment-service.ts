@@ -59,7 +59,7 @@ export class DeploymentService {
    * deployments, each revision pinning the versions it refers to; then a new revision for every
    * other deployment that uses a changed Config or Secret.
    */
-  async apply(documents: readonly AppliedManifest[], actor: string): Promise<ApplyResponse> {
+  async apply(documents: readonly AppliedManifest[], actor: string, options: { readonly pullNow?: boolean } = {}): Promise<ApplyResponse> {
     const { store, fleet, feed, clock, objects } = this.options
     const at = isoNow(clock)
     const manifests = documents.map((d) => d.manifest)
@@ -80,6 +80,17 @@ export class DeploymentService {
       }
       const deploymentResults = deployments.map(({ manifest, written }) => {
         const result = store.deployments.apply(manifest, at, objects.pinsFor(manifest.spec.template), written)
+        // --pull-now: this revision's copies pull whatever their nodes' bandwidth rules say, also when the apply changed nothing.
+        if (options.pullNow === true) {
+          store.deployments.allowPullNow(manifest.metadata.name, result.revision)
+          store.audit.append({
+            at,
+            actor,
+            action: 'deployment.pull-now',
+            target: manifest.metadata.name,
+            detail: JSON.stringify({ revision: result.revision }),
+          })
+        }
         if (result.outcome !== 'unchanged')
           store.audit.append({
             at,

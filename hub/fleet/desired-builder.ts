@@ -5,6 +5,7 @@ import {
   canonicalJson,
   durationMs,
   nextGeneration,
+  type NodeBandwidth,
   type UnsignedDesiredDocument,
   type Workload,
   type WorkloadValues,
@@ -50,6 +51,7 @@ export function workloadFor(
     revision: placement.revision,
     template: content.template,
     ...(values ? { values } : {}),
+    ...(content.pullNow === true ? { pullNow: true as const } : {}),
   }
   const stable = rollout?.stableRevision ?? null
   if (rollout === null || rollout.phase !== 'progressing' || stable === null || stable === placement.revision || placement.revision !== rollout.revision)
@@ -82,10 +84,14 @@ export function workloadsByNode<P extends RevisionPlacement>(placements: readonl
 /**
  * What a node runs, as a digest. A sealed Secret counts by its version and overrides, not its
  * bytes: sealing is randomized, and the same value sealed again (after a hub restart) is no change.
+ * A node's bandwidth rules count when it has some; without, the digest is the workloads' alone, as
+ * before rules existed (so no node gets a new document for nothing).
  */
-export function contentHash(workloads: readonly Workload[]): string {
+export function contentHash(workloads: readonly Workload[], bandwidth?: NodeBandwidth): string {
   const hashable = workloads.some((w) => w.values?.secrets || w.fallback?.values?.secrets) ? workloads.map(withoutCiphertext) : workloads
-  return createHash('sha256').update(canonicalJson(hashable)).digest('hex')
+  return createHash('sha256')
+    .update(canonicalJson(bandwidth === undefined ? hashable : { workloads: hashable, bandwidth }))
+    .digest('hex')
 }
 
 function withoutCiphertext(workload: Workload): unknown {
@@ -109,8 +115,9 @@ export function nextDocument(
   workloads: readonly Workload[],
   current: { generation: number; contentHash: string } | null,
   issuedAt: string,
+  bandwidth?: NodeBandwidth,
 ): { document: UnsignedDesiredDocument; contentHash: string } | null {
-  const hash = contentHash(workloads)
+  const hash = contentHash(workloads, bandwidth)
   if (current && current.contentHash === hash) return null
   return {
     document: {
@@ -120,6 +127,7 @@ export function nextDocument(
       generation: nextGeneration(current?.generation),
       issuedAt,
       workloads: [...workloads],
+      ...(bandwidth !== undefined ? { bandwidth } : {}),
     },
     contentHash: hash,
   }

@@ -15,6 +15,7 @@ import { isValuesProblem, SealCache, ValuesResolver } from '../config-objects/va
 import type { RevisionContent } from '../store/deployment-repository.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
+import { bandwidthFromLabels } from './node-bandwidth.js'
 import { copyKey, planFleetRollouts, scheduledReplicas } from '../rollout/fleet-rollouts.js'
 import type { RolloutPlan, RolloutRecord } from '../rollout/rollout-types.js'
 import type { Metrics } from '../metrics.js'
@@ -313,7 +314,7 @@ export class FleetController {
       const changed: string[] = []
       for (const node of nodes) {
         const current = heads.get(node.id) ?? null
-        const next = nextDocument(node.id, byNode.get(node.id) ?? [], current, issuedAt)
+        const next = nextDocument(node.id, byNode.get(node.id) ?? [], current, issuedAt, bandwidthFromLabels(node.labels).bandwidth)
         if (!next) continue
         store.desired.save(signDocument(next.document, this.signingKey), next.contentHash)
         changed.push(node.id)

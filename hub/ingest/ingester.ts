@@ -153,7 +153,9 @@ export class Ingester {
     // Node time at sending minus hub time at arrival: the node's clock offset less the link delay.
     const skewed = (this.options.store.nodes.get(nodeId)?.clockSkewSince ?? null) !== null
     const { offsetMs, change } = this.clocks.observe(nodeId, Date.parse(heartbeat.at) - now, skewed)
-    this.options.store.nodes.recordHeartbeat(nodeId, heartbeat, at, offsetMs)
+    // A heartbeat carries its traffic figures only when they moved (agent/bandwidth/traffic-report.ts): keep the last ones.
+    const previous = heartbeat.traffic ? undefined : this.options.store.nodes.lastTraffic(nodeId)
+    this.options.store.nodes.recordHeartbeat(nodeId, previous ? { ...heartbeat, traffic: previous } : heartbeat, at, offsetMs)
     if (change) this.recordSkewChange(nodeId, change, offsetMs, heartbeat.at, at)
     this.markOnline(nodeId, at)
     this.options.feed.publish({ type: 'node', nodeId, reason: 'heartbeat' })

@@ -43,6 +43,8 @@ export interface RevisionRecord {
 export interface RevisionContent {
   readonly template: WorkloadTemplate
   readonly pins: RevisionPins
+  /** Applied with --pull-now: its images are pulled whatever the nodes' bandwidth rules say. */
+  readonly pullNow?: boolean
 }
 
 const pinsOf = (text: string | null): RevisionPins => (text === null ? NO_PINS : (JSON.parse(text) as RevisionPins))
@@ -131,6 +133,11 @@ export class DeploymentRepository {
     return { outcome: existing ? 'configured' : 'created', revision }
   }
 
+  /** Marks one revision as applied with --pull-now (that revision only: the next one pulls by the rules again). */
+  allowPullNow(name: string, revision: number): void {
+    this.sql.get('UPDATE deployment_revisions SET pull_now = 1 WHERE name = ? AND revision = ?').run(name, revision)
+  }
+
   /** A new revision of the same manifest with new pins: a Config or Secret it uses changed. */
   repin(name: string, pins: RevisionPins, at: string): number | null {
     const existing = this.sql.get('SELECT manifest FROM deployments WHERE name = ?').get(name) as { manifest: string } | undefined
@@ -146,10 +153,12 @@ export class DeploymentRepository {
 
   /** One revision's template and pins, or null when it was never made or has been pruned. */
   revisionContent(name: string, revision: number): RevisionContent | null {
-    const row = this.sql.get('SELECT manifest, pins FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as
-      | { manifest: string; pins: string | null }
+    const row = this.sql.get('SELECT manifest, pins, pull_now FROM deployment_revisions WHERE name = ? AND revision = ?').get(name, revision) as
+      | { manifest: string; pins: string | null; pull_now: number }
       | undefined
-    return row ? { template: (JSON.parse(row.manifest) as Deployment).spec.template, pins: pinsOf(row.pins) } : null
+    return row
+      ? { template: (JSON.parse(row.manifest) as Deployment).spec.template, pins: pinsOf(row.pins), ...(row.pull_now === 1 ? { pullNow: true } : {}) }
+      : null
   }
 
   /** Every kept revision's pins, for pruning the object versions no revision needs. */

@@ -270,4 +270,12 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE deployments ADD COLUMN applied TEXT;
     `,
   },
+  {
+    // Bandwidth budgets (issue 15): a revision applied with --pull-now carries pullNow in the
+    // desired documents, and its images are pulled whatever the nodes' bandwidth rules say.
+    name: 'revision-pull-now',
+    sql: `
+      ALTER TABLE deployment_revisions ADD COLUMN pull_now INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]

@@ -255,6 +255,14 @@ export class NodeRepository {
    * In memory until `flushHeartbeats`; reads see it at once. `at` is when it arrived (hub time);
    * `offsetMs` the node's clock offset estimated with it.
    */
+  /** The traffic figures of the node's latest heartbeat (kept in memory, else stored), for heartbeats that leave them out. */
+  lastTraffic(id: string): Heartbeat['traffic'] {
+    const pending = this.heartbeats.get(id)
+    if (pending) return pending.heartbeat.traffic
+    const row = this.sql.get('SELECT last_heartbeat FROM nodes WHERE id = ?').get(id) as { last_heartbeat: string | null } | undefined
+    return row?.last_heartbeat ? (JSON.parse(row.last_heartbeat) as Heartbeat).traffic : undefined
+  }
+
   recordHeartbeat(id: string, heartbeat: Heartbeat, at: string, offsetMs: number | null = null): void {
     this.heartbeats.set(id, { heartbeat, at, offsetMs })
   }

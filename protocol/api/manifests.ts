@@ -42,4 +42,8 @@ export type ManifestsResponse = z.infer<typeof ManifestsResponse>
 
 export const ManifestsQuery = z.object({
   dryRun: z.string().optional().describe('"true": answer where the copies would go and store nothing; anything else applies'),
+  pullNow: z
+    .string()
+    .optional()
+    .describe('"true": the revisions this apply makes or keeps pull their images whatever the nodes\' bandwidth rules say (that revision only)'),
 })

@@ -18,7 +18,7 @@ export const NodeCondition = z.strictObject({
 export type NodeCondition = z.infer<typeof NodeCondition>
 
 /** The latest heartbeat's figures; `at` is the node's own clock, `receivedAt` the hub's (ages count from it). */
-export const NodeUsage = Heartbeat.pick({ cpuPercent: true, memory: true, disk: true, outboxDepth: true, at: true }).extend({
+export const NodeUsage = Heartbeat.pick({ cpuPercent: true, memory: true, disk: true, outboxDepth: true, at: true, traffic: true }).extend({
   receivedAt: IsoTime,
 })
 export type NodeUsage = z.infer<typeof NodeUsage>

@@ -279,7 +279,7 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     t.equal(unknownDeployment.err, 'error: deployment "nope" not found; list deployments with shoal get deployments\n')
   })
 
-  await t.test('top nodes: CPU, memory and disk from heartbeats', async (t) => {
+  await t.test('top nodes: CPU, memory, disk and traffic from heartbeats', async (t) => {
     await waitFor(async () => (await hub.nodes()).every((n: any) => n.usage !== null), {
       what: 'a heartbeat from both nodes',
       timeoutMs: 60_000,
@@ -289,9 +289,13 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
     const cells = tableCells(run.out)
     t.ok(cells.aligned, cells.problems.join('; '))
     const lines = run.out.trimEnd().split('\n')
-    t.match(lines[0], /^NAME +STATUS +CPU +MEMORY +MEMORY% +DISK +DISK% +OUTBOX +HEARTBEAT$/)
+    t.match(lines[0], /^NAME +STATUS +CPU +MEMORY +MEMORY% +DISK +DISK% +OUTBOX +TRAFFIC +HEARTBEAT$/)
+    // No budget on these nodes: TRAFFIC is this month's bytes alone.
     for (const line of lines.slice(1))
-      t.match(line, /^t-cli[ab]-\w+ +Ready +(\d+%|<unknown>) +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +\d+ +\d+s$/)
+      t.match(
+        line,
+        /^t-cli[ab]-\w+ +Ready +(\d+%|<unknown>) +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +[\d.]+[KMGT]?i?B?\/[\d.]+[KMGT]i +\d+% +\d+ +[\d.]+[KMGT]?i?B? +\d+s$/,
+      )
     const json = JSON.parse((await cliOk(t, ['top', 'nodes', '-o', 'json', '--sort-by', 'memory'])).out)
     t.equal(json.items.length, 2)
     for (const item of json.items) t.ok(item.usage.memory.totalBytes > 0, `${item.id} reports memory`)

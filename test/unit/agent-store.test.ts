@@ -135,6 +135,7 @@ t.test('migrations run from an empty file to the latest version, and again on re
     'outbox_meta',
     'reconnect_hint',
     'revert_window',
+    'traffic',
     'workload_state',
   ])
   t.strictSame(migrate(db, MIGRATIONS), { from: MIGRATIONS.length, to: MIGRATIONS.length }, 'a second run is a no-op')

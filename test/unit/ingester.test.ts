@@ -467,6 +467,20 @@ t.test('a heartbeat is stored and brings an offline node online', async (t) => {
   t.strictSame(hub.rejected(), [])
 })
 
+t.test('a heartbeat without traffic figures keeps the last ones; one with them replaces them', async (t) => {
+  const hub = setup(t)
+  const traffic = { month: '2030-01', bytes: { control: 1, status: 2, logs: 0, images: 3, sessions: 0 }, budgetBytes: 10 }
+  hub.send('n1', 'heartbeat', { ...heartbeat(), traffic })
+  hub.send('n1', 'heartbeat', { ...heartbeat(), outboxDepth: 7 })
+  t.same(hub.store.nodes.get('n1')?.lastHeartbeat, { ...heartbeat(), outboxDepth: 7, traffic })
+  const moved = { ...traffic, bytes: { ...traffic.bytes, images: 70_000 } }
+  hub.send('n1', 'heartbeat', { ...heartbeat(), traffic: moved })
+  t.same(hub.store.nodes.get('n1')?.lastHeartbeat?.traffic, moved)
+  hub.send('n2', 'heartbeat', { ...heartbeat(), nodeId: 'n2' })
+  t.notOk(hub.store.nodes.get('n2')?.lastHeartbeat?.traffic, 'a node that never sent figures has none')
+  t.strictSame(hub.rejected(), [])
+})
+
 t.test('a log chunk is validated and handed on untouched; one naming another node is refused', async (t) => {
   const hub = setup(t)
   const chunk = { nodeId: 'n1', requestId: 'request-1', seq: 0, lines: [{ stream: 'stdout', text: 'hello' }], end: true }

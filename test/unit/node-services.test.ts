@@ -5,6 +5,7 @@
 import t from 'tap'
 import type { BrokerSyncResult } from '../../hub/broker-config/broker-access.js'
 import { NodeRevocationService } from '../../hub/enrollment/node-revocation.js'
+import { BandwidthLabelsError } from '../../hub/fleet/node-bandwidth.js'
 import { NodePatchService, patchedLabels } from '../../hub/fleet/node-patch.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { NodeNotFoundError } from '../../hub/store/not-found.js'
@@ -88,6 +89,29 @@ t.test('NodePatchService', async (t) => {
     const patches = new NodePatchService({ store, fleet, feed, clock })
     t.same((await patches.patch('n2', { cordoned: true }, 'a')).labels, { site: 'b', tier: 'edge' })
     t.equal((await patches.patch('n2', { labels: { x: 'y' } }, 'a')).cordoned, true)
+  })
+  t.test('bandwidth labels reach the node in its signed document; a malformed one is refused and nothing changes', async (t) => {
+    const { store, clock, feed, fleet } = setUp(t)
+    applyWeb(store)
+    await fleet.request('test')
+    const before = store.desired.get('n1')
+    t.notOk(before?.document.bandwidth, 'no bandwidth labels: no bandwidth in the document')
+    const patches = new NodePatchService({ store, fleet, feed, clock })
+    await patches.patch('n1', { labels: { 'shoal.io/monthly-budget': '2Gi', 'shoal.io/pull-windows': '0100-0500', link: 'lte' } }, 'alice')
+    const after = store.desired.get('n1')
+    t.same(after?.document.bandwidth, { monthlyBudget: '2Gi', pullWindows: ['01:00-05:00'], link: 'lte' })
+    t.ok((after?.generation ?? 0) > (before?.generation ?? 0), 'a new generation')
+    const audited = store.audit.list().length
+    const refused = await patches.patch('n1', { labels: { 'shoal.io/pull-windows': '01:00-05:00', owner: 'x' } }, 'alice').catch((e: unknown) => e)
+    t.type(refused, BandwidthLabelsError)
+    t.match((refused as Error).message, /shoal\.io\/pull-windows=01:00-05:00: must be HHMM-HHMM windows joined by _.*; no label was changed/)
+    t.equal(store.nodes.get('n1')?.labels.owner, undefined, 'the other label in the patch was not set either')
+    t.equal(store.audit.list().length, audited, 'nothing audited')
+
+    // --pull-now: the revision is marked, and its copies carry pullNow.
+    store.deployments.allowPullNow('web', 1)
+    await fleet.request('test')
+    t.equal(store.desired.get('n1')?.document.workloads[0]?.pullNow, true)
   })
   t.test('a missing node is NodeNotFoundError, and nothing is audited', async (t) => {
     const { store, clock, feed, fleet } = setUp(t)

@@ -21,6 +21,7 @@ export function ConditionBadge(props: { condition: NodeCondition }) {
 const STATE_CLASS: Record<WorkloadState, string> = {
   running: 'ok',
   pending: 'muted',
+  'pull-deferred': 'warn',
   pulling: 'info',
   starting: 'info',
   exited: 'muted',

@@ -9,6 +9,24 @@ import { ago, bytes, cores, localTime } from '../format'
 import { useLive, useNow, useResource } from '../live'
 import { Link, deploymentHref } from '../router'
 
+type Traffic = NonNullable<NodeDetail['usage']>['traffic']
+
+/** This month's bytes against the budget (a bar), else the bytes alone; each category in the tooltip. */
+function TrafficUsage(props: { traffic: Traffic }) {
+  const traffic = props.traffic
+  if (!traffic) return <span class="muted">–</span>
+  const used = Object.values(traffic.bytes).reduce((sum, n) => sum + n, 0)
+  const parts = Object.entries(traffic.bytes)
+    .map(([category, n]) => `${category} ${bytes(n)}`)
+    .join(', ')
+  return (
+    <span title={`${traffic.month}: ${parts}`}>
+      {traffic.budgetBytes !== undefined ? <UsageBar kind="bytes" used={used} total={traffic.budgetBytes} /> : `${bytes(used)} (no budget)`}
+      <span class="muted"> {traffic.month}</span>
+    </span>
+  )
+}
+
 export function NodePage(props: { id: string }) {
   const { client } = useLive()
   const now = useNow(1000)
@@ -114,6 +132,10 @@ export function NodePage(props: { id: string }) {
             </dd>
             <dt>Outbox</dt>
             <dd>{n.usage ? `${n.usage.outboxDepth} record(s) waiting` : '–'}</dd>
+            <dt>Traffic</dt>
+            <dd data-traffic>
+              <TrafficUsage traffic={n.usage?.traffic} />
+            </dd>
             <dt>Enrolled</dt>
             <dd title={n.createdAt}>{ago(n.createdAt, now)}</dd>
           </dl>
