@@ -18,6 +18,7 @@ import { collectInventory } from './inventory.js'
 import type { OutboxLimits } from './outbox/outbox-policy.js'
 import type { NodeAdmission } from './reconcile/admission.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
+import type { StepLimits } from './reconcile/step-concurrency.js'
 import type { ContainerLogLimits } from './runtime/runtime.js'
 import type { ContainerRuntime } from './runtime/runtime.js'
 import type { AgentStore } from './store/agent-store.js'
@@ -31,6 +32,11 @@ export async function chooseProfile(config: Pick<AgentConfig, 'profile'>, logger
   const choice = matchProfile(inventory, await loadProfiles(), config.profile ?? undefined)
   logger.info({ profile: choice.profile.name, reasons: choice.reasons }, 'firmware profile chosen')
   return { inventory, profile: choice.profile }
+}
+
+/** How many reconcile steps, and pulls among them, the profile lets run at once. */
+export function stepLimits(profile: FirmwareProfile): StepLimits {
+  return { steps: profile.agent.concurrentSteps, pulls: profile.agent.concurrentPulls }
 }
 
 export function outboxLimits(profile: FirmwareProfile): OutboxLimits {
@@ -49,10 +55,25 @@ export interface ReconcilingOptions {
   readonly hubReachable: () => boolean
   readonly admission: NodeAdmission
   readonly logDefaults: ContainerLogLimits
+  /** From the firmware profile (stepLimits below); absent: the reconciler's default. */
+  readonly stepLimits?: StepLimits
 }
 
 /** The reconcile loop, started, and the intake that feeds it documents (retried when the store fails). */
-export function startReconciling({ config, nodeId, sealing, runtime, store, clock, logger, view, hubReachable, admission, logDefaults }: ReconcilingOptions): {
+export function startReconciling({
+  config,
+  nodeId,
+  sealing,
+  runtime,
+  store,
+  clock,
+  logger,
+  view,
+  hubReachable,
+  admission,
+  logDefaults,
+  stepLimits,
+}: ReconcilingOptions): {
   reconciler: Reconciler
   intake: DesiredIntake
   desiredRetry: DesiredRetry
@@ -75,6 +96,7 @@ export function startReconciling({ config, nodeId, sealing, runtime, store, cloc
     sealingKey,
     admission,
     logDefaults,
+    ...(stepLimits ? { stepLimits } : {}),
   })
   reconciler.start()
   const hubPublicKey = (): string | null => store.identity()?.hubPublicKey ?? null

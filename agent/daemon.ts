@@ -5,7 +5,7 @@ import { isoNow, systemClock, type Clock } from '../common/clock.js'
 import { preparePrivateDir } from '../common/fs/private-files.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { clockWatcher, storeResetEvent } from './agent-events.js'
-import { chooseProfile, outboxLimits, startImageCollection, startReconciling } from './assembly.js'
+import { chooseProfile, outboxLimits, startImageCollection, startReconciling, stepLimits } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
 import { DeviceWatch } from './devices/device-scanner.js'
@@ -83,7 +83,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const admission = { policy, devices: () => devices.devices }
   const logDefaults = containerLogLimits(profile.agent.containerLogs)
   const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults }
-  const { reconciler, intake, desiredRetry } = startReconciling(reconciling)
+  const { reconciler, intake, desiredRetry } = startReconciling({ ...reconciling, stepLimits: stepLimits(profile) })
   onDevices = () => reconciler.request('devices')
 
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)

@@ -8,6 +8,7 @@ import { type Hold, type NodeAdmission, heldState, holdsFor } from './admission.
 import { type BackOffTally, NO_BACKOFF, tallyRestart } from './backoff-events.js'
 import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
 import { executeSteps, type StepOutcome } from './executor.js'
+import type { StepLimits } from './step-concurrency.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
 import { deriveWorkloadState, isReady } from './workload-status.js'
 import { agentRunsLiveness, probesFor } from '../probes/probe-plan.js'
@@ -54,6 +55,8 @@ export interface ReconcilerOptions {
   readonly admission?: NodeAdmission
   /** The node's container log bound for templates that set none. */
   readonly logDefaults?: ContainerLogLimits
+  /** Steps of one pass run at once (the firmware profile's concurrentSteps and concurrentPulls); absent: DEFAULT_STEP_LIMITS. */
+  readonly stepLimits?: StepLimits
 }
 
 const LOG_LINES_ON_CRASH = 10
@@ -240,21 +243,26 @@ export class Reconciler {
     const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady(), held })
     const actions = steps.filter((step) => step.kind !== 'wait')
     if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
-    const outcomes = await executeSteps(steps, byName, {
-      nodeId,
-      runtime,
-      logger: this.logger,
-      extraLabels: this.options.extraLabels ?? {},
-      stopping: this.stopping,
-      values: this.values,
-      ...(this.options.logDefaults ? { logDefaults: this.options.logDefaults } : {}),
-      onPullStart: (workload, image) => {
-        this.pulling.add(workload)
-        this.logger.info({ workload, image }, 'pulling image')
-        this.recordStatus(view, byName, observed, [event(nodeId, clock, 'ImagePulling', 'info', `pulling ${image}`, workload)])
+    const outcomes = await executeSteps(
+      steps,
+      byName,
+      {
+        nodeId,
+        runtime,
+        logger: this.logger,
+        extraLabels: this.options.extraLabels ?? {},
+        stopping: this.stopping,
+        values: this.values,
+        ...(this.options.logDefaults ? { logDefaults: this.options.logDefaults } : {}),
+        onPullStart: (workload, image) => {
+          this.pulling.add(workload)
+          this.logger.info({ workload, image }, 'pulling image')
+          this.recordStatus(view, byName, observed, [event(nodeId, clock, 'ImagePulling', 'info', `pulling ${image}`, workload)])
+        },
+        onPullProgress: (workload, progress) => this.logger.debug({ workload, ...progress }, 'pull progress'),
       },
-      onPullProgress: (workload, progress) => this.logger.debug({ workload, ...progress }, 'pull progress'),
-    })
+      this.options.stepLimits,
+    )
     for (const workload of this.pulling) this.pulling.delete(workload)
     const extraEvents = this.noteOutcomes(outcomes, byName)
     this.scheduleWake(steps)
