@@ -26,6 +26,8 @@ export interface ExecutorContext {
   readonly logDefaults?: ContainerLogLimits
   readonly onPullProgress?: (workload: string, progress: PullProgress) => void
   readonly onPullStart?: (workload: string, image: string) => void
+  /** How many steps (and pulls among them) run at once; absent: DEFAULT_STEP_LIMITS. */
+  readonly limits?: StepLimits
 }
 
 export function containerName(nodeId: string, workload: string): string {
@@ -33,7 +35,7 @@ export function containerName(nodeId: string, workload: string): string {
 }
 
 /**
- * Applies steps, independent ones side by side within `limits` (step-concurrency.ts says which
+ * Applies steps, independent ones side by side within `context.limits` (step-concurrency.ts says which
  * may run together). A failed step skips the rest of its workload's steps (there is no point
  * starting what could not be created) but never the other workloads'. Outcomes come back in
  * the plan's order, whatever order the steps ended in.
@@ -42,8 +44,8 @@ export async function executeSteps(
   steps: readonly Step[],
   workloads: ReadonlyMap<string, { workload: ContainerWorkload; configHash: string; joins?: string }>,
   context: ExecutorContext,
-  limits: StepLimits = DEFAULT_STEP_LIMITS,
 ): Promise<StepOutcome[]> {
+  const limits = context.limits ?? DEFAULT_STEP_LIMITS
   const outcomes: (StepOutcome | undefined)[] = steps.map(() => undefined)
   const failed = new Set<string>()
   const created = new Map<string, string>()

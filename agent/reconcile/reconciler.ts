@@ -243,26 +243,22 @@ export class Reconciler {
     const steps = planSteps({ desired, observed, timing: records, imagesPresent, keepUnknown: view.keepUnknown, now: this.steady(), held })
     const actions = steps.filter((step) => step.kind !== 'wait')
     if (actions.length > 0) this.logger.info({ reason, steps: actions.map(describeStep) }, 'reconciling')
-    const outcomes = await executeSteps(
-      steps,
-      byName,
-      {
-        nodeId,
-        runtime,
-        logger: this.logger,
-        extraLabels: this.options.extraLabels ?? {},
-        stopping: this.stopping,
-        values: this.values,
-        ...(this.options.logDefaults ? { logDefaults: this.options.logDefaults } : {}),
-        onPullStart: (workload, image) => {
-          this.pulling.add(workload)
-          this.logger.info({ workload, image }, 'pulling image')
-          this.recordStatus(view, byName, observed, [event(nodeId, clock, 'ImagePulling', 'info', `pulling ${image}`, workload)])
-        },
-        onPullProgress: (workload, progress) => this.logger.debug({ workload, ...progress }, 'pull progress'),
+    const outcomes = await executeSteps(steps, byName, {
+      nodeId,
+      runtime,
+      logger: this.logger,
+      extraLabels: this.options.extraLabels ?? {},
+      stopping: this.stopping,
+      values: this.values,
+      ...(this.options.logDefaults ? { logDefaults: this.options.logDefaults } : {}),
+      ...(this.options.stepLimits ? { limits: this.options.stepLimits } : {}),
+      onPullStart: (workload, image) => {
+        this.pulling.add(workload)
+        this.logger.info({ workload, image }, 'pulling image')
+        this.recordStatus(view, byName, observed, [event(nodeId, clock, 'ImagePulling', 'info', `pulling ${image}`, workload)])
       },
-      this.options.stepLimits,
-    )
+      onPullProgress: (workload, progress) => this.logger.debug({ workload, ...progress }, 'pull progress'),
+    })
     for (const workload of this.pulling) this.pulling.delete(workload)
     const extraEvents = this.noteOutcomes(outcomes, byName)
     this.scheduleWake(steps)
