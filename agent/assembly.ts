@@ -24,6 +24,7 @@ import type { OutboxLimits } from './outbox/outbox-policy.js'
 import type { NodeAdmission } from './reconcile/admission.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
 import { dockerEndpoint } from './runtime/docker-engine-client.js'
+import type { StepLimits } from './reconcile/step-concurrency.js'
 import type { ContainerLogLimits } from './runtime/runtime.js'
 import type { ContainerRuntime } from './runtime/runtime.js'
 import type { AgentStore } from './store/agent-store.js'
@@ -45,6 +46,11 @@ export async function chooseProfile(
   return { inventory, profile: choice.profile }
 }
 
+/** How many reconcile steps, and pulls among them, the profile lets run at once. */
+export function stepLimits(profile: FirmwareProfile): StepLimits {
+  return { steps: profile.agent.concurrentSteps, pulls: profile.agent.concurrentPulls }
+}
+
 export function outboxLimits(profile: FirmwareProfile): OutboxLimits {
   return { maxRecords: profile.agent.outbox.maxRecords, maxBytes: memoryBytes(profile.agent.outbox.maxBytes) }
 }
@@ -62,6 +68,8 @@ export interface ReconcilingOptions {
   readonly admission: NodeAdmission
   readonly logDefaults: ContainerLogLimits
   readonly bandwidth?: NodeBandwidthView
+  /** From the firmware profile (stepLimits below); absent: the reconciler's default. */
+  readonly stepLimits?: StepLimits
 }
 
 /** The reconcile loop, started, and the intake that feeds it documents (retried when the store fails). */
@@ -78,6 +86,7 @@ export function startReconciling({
   admission,
   logDefaults,
   bandwidth,
+  stepLimits,
 }: ReconcilingOptions): {
   reconciler: Reconciler
   intake: DesiredIntake
@@ -102,6 +111,7 @@ export function startReconciling({
     admission,
     logDefaults,
     ...(bandwidth ? { bandwidth } : {}),
+    ...(stepLimits ? { stepLimits } : {}),
   })
   reconciler.start()
   const hubPublicKey = (): string | null => store.identity()?.hubPublicKey ?? null

@@ -8,7 +8,7 @@ import { clockWatcher, storeResetEvent } from './agent-events.js'
 import { systemZone } from './bandwidth/local-time.js'
 import { meteredTransport } from './bandwidth/metered-transport.js'
 import { nodeBandwidth } from './bandwidth/node-bandwidth.js'
-import { applyMemoryBudget, chooseProfile, outboxLimits, startImageCollection, startReconciling } from './assembly.js'
+import { applyMemoryBudget, chooseProfile, outboxLimits, startImageCollection, startReconciling, stepLimits } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
 import { DeviceWatch } from './devices/device-scanner.js'
@@ -87,7 +87,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const logDefaults = containerLogLimits(profile.agent.containerLogs)
   const bandwidth = nodeBandwidth({ store, clock, zone: systemZone(), logger: nodeLogger, profile: profile.agent.bandwidth, localLabels: config.labels })
   const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults, bandwidth }
-  const { reconciler, intake, desiredRetry } = startReconciling(reconciling)
+  const { reconciler, intake, desiredRetry } = startReconciling({ ...reconciling, stepLimits: stepLimits(profile) })
   onDevices = () => reconciler.request('devices')
 
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)

@@ -1,9 +1,10 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Command } from 'commander'
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
-import { z } from 'zod'
+import type * as Yaml from 'yaml'
+import type * as Zod from 'zod'
 import { HubClient, type HubSource } from './api-client.js'
 import { CliError, ExitCode } from './io.js'
 
@@ -13,20 +14,27 @@ import { CliError, ExitCode } from './io.js'
  */
 export const CONFIG_API_VERSION = 'shoal/v1'
 
-const Context = z.strictObject({
-  name: z.string().min(1).max(253),
-  hub: z.string().url(),
-  token: z.string().min(1),
-})
-export type Context = z.infer<typeof Context>
+// yaml and zod load only when there is a config file to read or write: a verb given --hub and
+// --token (or SHOAL_HUB and SHOAL_TOKEN) before any login does not pay for them at start.
+const lazy = createRequire(import.meta.url)
+const yaml = (): typeof Yaml => lazy('yaml') as typeof Yaml
 
-const ConfigFile = z.strictObject({
-  apiVersion: z.literal(CONFIG_API_VERSION),
-  kind: z.literal('Config'),
-  currentContext: z.string().nullable().default(null),
-  contexts: z.array(Context).default([]),
-})
-export type CliConfig = z.infer<typeof ConfigFile>
+function configFileSchema() {
+  const { z } = lazy('zod') as typeof Zod
+  const Context = z.strictObject({
+    name: z.string().min(1).max(253),
+    hub: z.string().url(),
+    token: z.string().min(1),
+  })
+  return z.strictObject({
+    apiVersion: z.literal(CONFIG_API_VERSION),
+    kind: z.literal('Config'),
+    currentContext: z.string().nullable().default(null),
+    contexts: z.array(Context).default([]),
+  })
+}
+export type CliConfig = Zod.z.infer<ReturnType<typeof configFileSchema>>
+export type Context = CliConfig['contexts'][number]
 
 export const EMPTY_CONFIG: CliConfig = { apiVersion: CONFIG_API_VERSION, kind: 'Config', currentContext: null, contexts: [] }
 
@@ -48,11 +56,11 @@ export function readConfig(path: string): CliConfig {
   }
   let value: unknown
   try {
-    value = text.trim() === '' ? EMPTY_CONFIG : parseYaml(text)
+    value = text.trim() === '' ? EMPTY_CONFIG : yaml().parse(text)
   } catch (error) {
     throw new CliError(`${path} is not valid YAML (${firstLine((error as Error).message)}); fix it or remove it and run shoal login again`)
   }
-  const parsed = ConfigFile.safeParse(value)
+  const parsed = configFileSchema().safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     throw new CliError(
@@ -69,7 +77,7 @@ export function readConfig(path: string): CliConfig {
 export function writeConfig(path: string, config: CliConfig): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const temporary = `${path}.${process.pid}.tmp`
-  writeFileSync(temporary, stringifyYaml(config), { mode: 0o600 })
+  writeFileSync(temporary, yaml().stringify(config), { mode: 0o600 })
   chmodSync(temporary, 0o600) // the umask may have narrowed it already, never widened; be explicit
   renameSync(temporary, path)
 }

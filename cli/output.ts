@@ -1,7 +1,11 @@
 import { Option } from 'commander'
-import { stringify as stringifyYaml } from 'yaml'
+import { createRequire } from 'node:module'
+import type * as Yaml from 'yaml'
 import { processIo, type CliIo } from './io.js'
 import { formatAge } from './table.js'
+
+// yaml loads only for -o yaml: tables and JSON do not pay for it at start.
+const lazy = createRequire(import.meta.url)
 
 /**
  * How a verb prints: human tables (plain or wide), or machine output (json, yaml, name) that
@@ -16,7 +20,7 @@ export function outputOption(formats: readonly OutputFormat[] = OUTPUT_FORMATS):
 
 /** JSON (2-space, trailing newline) or YAML of exactly this value. */
 export function renderData(format: 'json' | 'yaml', value: unknown): string {
-  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringifyYaml(value, { lineWidth: 0 })
+  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : (lazy('yaml') as typeof Yaml).stringify(value, { lineWidth: 0 })
 }
 
 /** A terminal that can show colour: what the CLI is writing to. */

@@ -1,63 +1,41 @@
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Help } from 'commander'
 import { CliError, ExitCode, processIo, type CliIo } from './io.js'
-import { agentCommand } from './commands/agent.js'
-import { alertsCommand } from './commands/alerts.js'
-import { hubCommand } from './commands/hub.js'
-import { logsCommand } from './commands/logs.js'
-import { profilesCommand } from './commands/profiles.js'
-import { schemaCommand } from './commands/schema.js'
-import { validateCommand } from './commands/validate.js'
-import { applyCommand } from './commands/apply.js'
-import { completionCommand } from './commands/completion.js'
-import { convertCommand } from './commands/convert.js'
-import { contextCommand } from './commands/context.js'
-import { createCommand } from './commands/create.js'
-import { cordonCommand, drainCommand, uncordonCommand } from './commands/cordon.js'
-import { deleteCommand } from './commands/delete.js'
-import { describeCommand } from './commands/describe.js'
-import { diffCommand } from './commands/diff.js'
-import { getCommand } from './commands/get.js'
-import { labelCommand } from './commands/label.js'
-import { loginCommand } from './commands/login.js'
-import { rolloutCommand } from './commands/rollout.js'
-import { tokenCommand } from './commands/token.js'
-import { topCommand } from './commands/top.js'
+import { COMMANDS, type CommandEntry, commandNamed } from './command-index.js'
 import { readPackageVersion } from '../common/version.js'
 
-/** Builds the whole `shoal` command tree; tests call this with their own io. */
-export function buildProgram(io: CliIo): Command {
+/**
+ * Builds the `shoal` command tree with the commands in `loaded` in full and every other one as
+ * its light description (command-index.ts): enough for `shoal --help` and for commander to
+ * suggest a name, never run. Tests call this with their own io.
+ */
+export function buildProgram(io: CliIo, loaded: ReadonlyMap<string, Command> = new Map()): Command {
+  const terms = new Map(COMMANDS.map((entry) => [entry.name, entry.term]))
   const program = new Command('shoal')
     .description('Shoal: a lightweight orchestrator for edge and data-center fleets')
     .version(readPackageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureHelp({ subcommandTerm: (command) => terms.get(command.name()) ?? Help.prototype.subcommandTerm.call(new Help(), command) })
     .exitOverride()
-  program.addCommand(validateCommand(io))
-  program.addCommand(schemaCommand(io))
-  program.addCommand(convertCommand(io))
-  program.addCommand(profilesCommand(io))
-  program.addCommand(agentCommand(io))
-  program.addCommand(hubCommand(io))
-  program.addCommand(logsCommand(io))
-  program.addCommand(loginCommand(io))
-  program.addCommand(contextCommand(io))
-  program.addCommand(applyCommand(io))
-  program.addCommand(diffCommand(io))
-  program.addCommand(createCommand(io))
-  program.addCommand(deleteCommand(io))
-  program.addCommand(getCommand(io))
-  program.addCommand(describeCommand(io))
-  program.addCommand(rolloutCommand(io))
-  program.addCommand(labelCommand(io))
-  program.addCommand(cordonCommand(io))
-  program.addCommand(uncordonCommand(io))
-  program.addCommand(drainCommand(io))
-  program.addCommand(alertsCommand(io))
-  program.addCommand(tokenCommand(io))
-  program.addCommand(topCommand(io))
-  program.addCommand(completionCommand(io))
+  for (const entry of COMMANDS) program.addCommand(loaded.get(entry.name) ?? placeholder(entry))
   for (const command of program.commands) applyCommonBehaviour(command, io)
   return program
+}
+
+/** The whole tree, every command loaded: for completion scripts and tests that walk it. */
+export async function buildFullProgram(io: CliIo): Promise<Command> {
+  return buildProgram(io, await loadCommands(COMMANDS, io))
+}
+
+async function loadCommands(entries: readonly CommandEntry[], io: CliIo): Promise<Map<string, Command>> {
+  const commands = await Promise.all(entries.map(async (entry) => [entry.name, await entry.load(io)] as const))
+  return new Map(commands)
+}
+
+function placeholder(entry: CommandEntry): Command {
+  return new Command(entry.name).description(entry.description).action(() => {
+    throw new Error(`shoal ${entry.name} ran without its module loaded`)
+  })
 }
 
 function applyCommonBehaviour(command: Command, io: CliIo): void {
@@ -72,10 +50,13 @@ function applyCommonBehaviour(command: Command, io: CliIo): void {
  * never leaks its exit code into the next (or into the test process).
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  const program = buildProgram(io)
+  const entry = commandNamed(argv)
+  // Only the command that runs is loaded; a completion script needs the whole tree.
+  const needed = entry === undefined ? [] : entry.name === 'completion' ? COMMANDS : [entry]
   const outerExitCode = process.exitCode
   process.exitCode = undefined
   try {
+    const program = buildProgram(io, await loadCommands(needed, io))
     await program.parseAsync([...argv], { from: 'user' })
     return exitCodeOf(process.exitCode)
   } catch (error) {

@@ -131,6 +131,15 @@ const AgentTuning = z
       .refine((gc) => gc.lowPercent < gc.highPercent, { message: 'lowPercent must be below highPercent', path: ['lowPercent'] })
       .describe('image garbage collection thresholds on the image disk'),
     concurrentPulls: z.number().int().min(1).max(16).describe('image pulls the agent runs at once'),
+    concurrentSteps: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe(
+        "reconcile steps (create, start, stop, remove, pull) the agent runs at once for independent workloads; 1 runs them one after another; a copy's own containers always go in order",
+      ),
     inventoryRefresh: PositiveDuration.describe('how often the agent collects its inventory again'),
     memoryBudget: MemoryQuantity.optional().describe(
       'resident memory the agent itself may use, e.g. 64Mi: it sizes its SQLite cache to it, warns (an event) when over it, and `shoal agent status` shows its RSS against it',

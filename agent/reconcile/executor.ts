@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { ContainerLogLimits, ContainerRuntime, ContainerWorkload, PullProgress } from '../runtime/runtime.js'
 import { NO_VALUES, type WorkloadValuesSource } from '../values/node-values.js'
 import type { Step } from './plan.js'
+import { DEFAULT_STEP_LIMITS, readySteps, type StepLimits, type StepState, stepDependencies } from './step-concurrency.js'
 
 /** What happened to a workload while its steps ran: enough to record and report it. */
 export interface StepOutcome {
@@ -25,6 +26,8 @@ export interface ExecutorContext {
   readonly logDefaults?: ContainerLogLimits
   readonly onPullProgress?: (workload: string, progress: PullProgress) => void
   readonly onPullStart?: (workload: string, image: string) => void
+  /** How many steps (and pulls among them) run at once; absent: DEFAULT_STEP_LIMITS. */
+  readonly limits?: StepLimits
 }
 
 export function containerName(nodeId: string, workload: string): string {
@@ -32,30 +35,54 @@ export function containerName(nodeId: string, workload: string): string {
 }
 
 /**
- * Applies steps in order. A failed step skips the rest of its workload's steps (there is no
- * point starting what could not be created) but never the other workloads'.
+ * Applies steps, independent ones side by side within `context.limits` (step-concurrency.ts says which
+ * may run together). A failed step skips the rest of its workload's steps (there is no point
+ * starting what could not be created) but never the other workloads'. Outcomes come back in
+ * the plan's order, whatever order the steps ended in.
  */
 export async function executeSteps(
   steps: readonly Step[],
   workloads: ReadonlyMap<string, { workload: ContainerWorkload; configHash: string; joins?: string }>,
   context: ExecutorContext,
 ): Promise<StepOutcome[]> {
-  const outcomes: StepOutcome[] = []
+  const limits = context.limits ?? DEFAULT_STEP_LIMITS
+  const outcomes: (StepOutcome | undefined)[] = steps.map(() => undefined)
   const failed = new Set<string>()
   const created = new Map<string, string>()
-  for (const step of steps) {
-    if (failed.has(step.workload) || step.kind === 'wait') continue
+  const deps = stepDependencies(steps)
+  const state: StepState[] = steps.map(() => 'waiting')
+  const run = async (index: number, step: Exclude<Step, { kind: 'wait' }>): Promise<void> => {
     try {
       const containerId = await applyStep(step, workloads, created, context)
-      outcomes.push({ workload: step.workload, step: step.kind, ok: true, ...(containerId ? { containerId } : {}) })
+      outcomes[index] = { workload: step.workload, step: step.kind, ok: true, ...(containerId ? { containerId } : {}) }
     } catch (error) {
       failed.add(step.workload)
       const message = (error as Error).message
       context.logger.warn({ workload: step.workload, step: step.kind, err: error }, 'reconcile step failed')
-      outcomes.push({ workload: step.workload, step: step.kind, ok: false, error: message })
+      outcomes[index] = { workload: step.workload, step: step.kind, ok: false, error: message }
     }
   }
-  return outcomes
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      // Steps that will not run end at once, so what waits on them can go.
+      steps.forEach((step, i) => {
+        if (state[i] === 'waiting' && (step.kind === 'wait' || failed.has(step.workload)) && (deps[i] ?? []).every((d) => state[d] === 'done'))
+          state[i] = 'done'
+      })
+      for (const i of readySteps(steps, deps, state, limits)) {
+        const step = steps[i]
+        if (!step || step.kind === 'wait') continue
+        state[i] = 'running'
+        void run(i, step).then(() => {
+          state[i] = 'done'
+          pump()
+        })
+      }
+      if (state.every((s) => s === 'done')) resolve()
+    }
+    pump()
+  })
+  return outcomes.filter((outcome): outcome is StepOutcome => outcome !== undefined)
 }
 
 async function applyStep(

@@ -8,6 +8,7 @@ import { type Hold, type NodeAdmission, heldState, holdsFor } from './admission.
 import { type BackOffTally, NO_BACKOFF, tallyRestart } from './backoff-events.js'
 import { isCrashLooping, pullBackoffMs, recentCrashes, restartBackoffUntil, shouldRestart } from './crash-policy.js'
 import { executeSteps, type StepOutcome } from './executor.js'
+import type { StepLimits } from './step-concurrency.js'
 import { planSteps, type DesiredWorkload, type Step } from './plan.js'
 import { type DerivedState, deriveWorkloadState, isReady } from './workload-status.js'
 import { agentRunsLiveness, probesFor } from '../probes/probe-plan.js'
@@ -61,6 +62,8 @@ export interface ReconcilerOptions {
   readonly logDefaults?: ContainerLogLimits
   /** The node's bandwidth rules and byte meter: image pulls they do not allow wait (pull-deferred). Absent: pulls never wait. */
   readonly bandwidth?: NodeBandwidthView
+  /** Steps of one pass run at once (the firmware profile's concurrentSteps and concurrentPulls); absent: DEFAULT_STEP_LIMITS. */
+  readonly stepLimits?: StepLimits
 }
 
 const LOG_LINES_ON_CRASH = 10
@@ -265,6 +268,7 @@ export class Reconciler {
       stopping: this.stopping,
       values: this.values,
       ...(this.options.logDefaults ? { logDefaults: this.options.logDefaults } : {}),
+      ...(this.options.stepLimits ? { limits: this.options.stepLimits } : {}),
       onPullStart: (workload, image) => {
         this.pulling.add(workload)
         this.pullBytes.set(workload, new PullByteTally())

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { parseSelectorString, selectorMatches, SelectorSyntaxError, type LabelSelector } from '../../protocol/index.js'
+import type { LabelSelector } from '../../protocol/selector.js'
 import {
   HubRequestError,
   type ConfigObjectKind,
@@ -9,7 +9,6 @@ import {
   type HubClient,
   type NodeView,
 } from '../api-client.js'
-import { renderConfigObjects } from '../config-object-view.js'
 import { renderAlerts } from './alerts.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
@@ -73,9 +72,13 @@ export function resourceOf(text: string): Resource {
   return resource
 }
 
-/** Parses `-l` locally so a typo is a usage error (exit 2), not a hub error. */
-export function parseSelectorOption(text: string | undefined): LabelSelector | undefined {
+/**
+ * Parses `-l` locally so a typo is a usage error (exit 2), not a hub error. The selector's
+ * schemas load only when there is a selector to read.
+ */
+export async function parseSelectorOption(text: string | undefined): Promise<LabelSelector | undefined> {
   if (text === undefined) return undefined
+  const { parseSelectorString, SelectorSyntaxError } = await import('../../protocol/selector.js')
   try {
     return parseSelectorString(text)
   } catch (error) {
@@ -122,7 +125,7 @@ Examples:
     .action(async (resourceText: string, name: string | undefined, options: GetOptions) => {
       const resource = resourceOf(resourceText)
       if (name !== undefined && resource === 'events') throw new CliError('events have no names; filter them with --node or -l', ExitCode.usage)
-      const selector = parseSelectorOption(options.selector)
+      const selector = await parseSelectorOption(options.selector)
       const limit = Number(options.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', ExitCode.usage)
       if (resource === 'alerts' && options.selector) throw new CliError('alerts have no labels; shoal get alerts lists them all', ExitCode.usage)
@@ -255,6 +258,8 @@ async function loadConfigObjects(view: View, kind: ConfigObjectKind, name?: stri
   } else {
     objects = sortedBy(await view.client.listConfigObjects(kind), (o) => o.name)
   }
+  // Configs and secrets are the only listing filtered here (and rendered by config-object-view): loaded for them alone.
+  const [{ selectorMatches }, { renderConfigObjects }] = await Promise.all([import('../../protocol/selector.js'), import('../config-object-view.js')])
   if (view.selector) objects = objects.filter((o) => selectorMatches(view.selector, o.labels))
   return { text: renderConfigObjects(objects, view), signature: renderConfigObjects(objects, { ...view, now: timeless }), count: objects.length }
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { stringify as stringifyYaml } from 'yaml'
-import { durationMs } from '../../protocol/index.js'
+import { durationMs } from '../../protocol/quantity.js'
 import { HubRequestError, HubUnreachableError, type HubClient, type RevisionHistory, type RolloutAction, type RolloutStatus } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'

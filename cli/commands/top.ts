@@ -59,7 +59,7 @@ Examples:
     .action(async (resource: string, options: TopOptions) => {
       if (!['nodes', 'node', 'no'].includes(resource.toLowerCase()))
         throw new CliError(`cannot top ${JSON.stringify(resource)}; use shoal top nodes`, ExitCode.usage)
-      parseSelectorOption(options.selector)
+      await parseSelectorOption(options.selector)
       const nodes = sortNodes(await connect(options, deps.env).listNodes(options.selector), options.sortBy)
       if (options.output === 'json' || options.output === 'yaml') {
         io.out(renderData(options.output, { items: nodes.map((n) => ({ id: n.id, condition: n.condition.type, usage: n.usage })) }))

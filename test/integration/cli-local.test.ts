@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { buildProgram } from '../../cli/program.js'
+import { buildFullProgram } from '../../cli/program.js'
 import { configPath, readConfig, resolveConnection, withContext, writeConfig, EMPTY_CONFIG } from '../../cli/contexts.js'
 import { renderCells, terminalOf } from '../../cli/output.js'
 import { freePort, tempDir } from '../support/index.js'
@@ -121,7 +121,7 @@ t.test('contexts', async (t) => {
 })
 
 t.test('every verb has help with an example', async (t) => {
-  const program = buildProgram({ out: () => undefined, err: () => undefined })
+  const program = await buildFullProgram({ out: () => undefined, err: () => undefined })
   const leaves = (names: string[]): string[][] => {
     const command = names.reduce((c, name) => c.commands.find((s) => s.name() === name) ?? c, program)
     return command.commands.length === 0 ? [names] : command.commands.map((s) => leaves([...names, s.name()])).flat()
