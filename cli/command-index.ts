@@ -153,7 +153,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'top',
     term: 'top [options] <resource>',
-    description: 'show CPU, memory and disk use of nodes, from their latest heartbeats',
+    description: "show CPU, memory and disk use of nodes and this month's bytes against their budgets, from their latest heartbeats",
     load: async (io) => (await import('./commands/top.js')).topCommand(io),
   },
   {
