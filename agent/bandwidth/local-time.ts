@@ -1,6 +1,6 @@
 /**
- * Wall-clock arithmetic in a named time zone (the node's own, or one a test passes), on Intl
- * alone: pull windows and the budget's calendar month are the node's local time, and daylight
+ * Wall-clock arithmetic in the node's own time zone (Date's local time) or a named one (Intl,
+ * which tests pass): pull windows and the budget's calendar month are the node's local time, and daylight
  * saving moves both. Pure.
  */
 
@@ -35,16 +35,26 @@ function formatFor(zone: string): Intl.DateTimeFormat {
 
 /** Throws a RangeError naming the zone when Intl does not know it. */
 export function checkZone(zone: string): string {
-  formatFor(zone)
+  if (zone !== LOCAL_ZONE) formatFor(zone)
   return zone
 }
 
-/** The process's own zone (TZ, else the system's). */
+/**
+ * The process's own zone (TZ, else the system's), read through Date's local-time methods. Not
+ * by Intl: the first Intl time-zone call maps about 6 MiB of the node binary's ICU data into the
+ * agent's resident memory for good (docs/benchmarks.md, section 1), and Date needs none of it.
+ */
+export const LOCAL_ZONE = 'local'
+
 export function systemZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone
+  return LOCAL_ZONE
 }
 
 export function localParts(at: number, zone: string): LocalParts {
+  if (zone === LOCAL_ZONE) {
+    const date = new Date(at)
+    return { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate(), minute: date.getHours() * 60 + date.getMinutes() }
+  }
   const parts: Record<string, number> = {}
   for (const part of formatFor(zone).formatToParts(new Date(at))) if (part.type !== 'literal') parts[part.type] = Number(part.value)
   return { year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1, minute: (parts.hour ?? 0) * 60 + (parts.minute ?? 0) }

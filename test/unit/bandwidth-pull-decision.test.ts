@@ -178,3 +178,32 @@ t.test('byte counts for people', async (t) => {
   t.equal(formatBytes(1536), '1.5 KiB')
   t.equal(formatBytes(2 * 1024 ** 3), '2.0 GiB')
 })
+
+t.test("the node's own zone (Date's local time, no Intl) reads as Intl does for the same zone, across daylight saving", async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  const { fileURLToPath } = await import('node:url')
+  const module = fileURLToPath(new URL('../../agent/bandwidth/local-time.ts', import.meta.url))
+  // A child with TZ set, so LOCAL_ZONE is Berlin there; tap's TypeScript import hook is passed on.
+  const script = `
+    const { LOCAL_ZONE, localParts, localToInstant, monthKey } = await import(${JSON.stringify(module)})
+    const out = []
+    for (let at = Date.UTC(2026, 2, 28, 20); at < Date.UTC(2026, 2, 29, 6); at += 15 * 60_000) out.push([localParts(at, LOCAL_ZONE), localParts(at, 'Europe/Berlin')])
+    for (let at = Date.UTC(2026, 9, 24, 20); at < Date.UTC(2026, 9, 25, 6); at += 15 * 60_000) out.push([localParts(at, LOCAL_ZONE), localParts(at, 'Europe/Berlin')])
+    const instants = [[2026, 3, 29, 150], [2026, 10, 25, 150], [2026, 10, 25, 240], [2026, 13, 1, 0]].map(([y, m, d, min]) => [localToInstant(y, m, d, min, LOCAL_ZONE), localToInstant(y, m, d, min, 'Europe/Berlin')])
+    process.stdout.write(JSON.stringify({ out, instants, month: [monthKey(Date.UTC(2026, 11, 31, 23, 30), LOCAL_ZONE), monthKey(Date.UTC(2026, 11, 31, 23, 30), 'Europe/Berlin')] }))
+  `
+  const result = JSON.parse(
+    execFileSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, TZ: 'Europe/Berlin' },
+    }),
+  ) as { out: Array<[unknown, unknown]>; instants: Array<[number, number]>; month: [string, string] }
+  t.equal(result.out.length, 80)
+  t.same(
+    result.out.filter(([local, intl]) => JSON.stringify(local) !== JSON.stringify(intl)),
+    [],
+    'every quarter hour around both changes reads the same',
+  )
+  for (const [local, intl] of result.instants) t.equal(local, intl, 'local times to instants agree (gap, doubled hour, overflow)')
+  t.same(result.month, ['2027-01', '2027-01'], 'the month turns at local midnight')
+})
