@@ -69,6 +69,10 @@ export class MqttTransport implements AgentTransport {
       reconnectOnConnackError: true,
       queueQoSZero: false,
       resubscribe: false,
+      // mqtt-packet otherwise builds a 2-byte Buffer for each of the 65,536 packet ids up front:
+      // 6 MiB of the agent's heap for good (docs/benchmarks.md, section 1), to save an allocation
+      // per packet the agent sends a few times a minute.
+      writeCache: false,
       ...(credentials.username ? { username: credentials.username } : {}),
       ...(credentials.password ? { password: credentials.password } : {}),
       will: { topic: mqttTopic(nodeId, 'presence'), payload: this.options.will, qos: 1, retain: true },
