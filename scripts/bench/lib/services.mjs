@@ -71,8 +71,11 @@ export async function startMosquitto(dir) {
   return { handle, port, url: `mqtt://127.0.0.1:${port}` }
 }
 
-/** `shoal hub serve` with its embedded broker; resolves once /healthz answers. */
-export async function startHub(dir, { logLevel = 'warn', nodeArgs = [] } = {}) {
+/**
+ * `shoal hub serve` with its embedded broker (or, with `hubArgs` such as `--mqtt-url`, another
+ * one: see broker-hubs.mjs); resolves once /healthz answers.
+ */
+export async function startHub(dir, { logLevel = 'warn', nodeArgs = [], hubArgs = [] } = {}) {
   const apiPort = await freePort()
   const mqttPort = await freePort()
   const dataDir = path.join(dir, 'hub')
@@ -93,6 +96,7 @@ export async function startHub(dir, { logLevel = 'warn', nodeArgs = [] } = {}) {
       `127.0.0.1:${mqttPort}`,
       '--log-level',
       logLevel,
+      ...hubArgs,
     ],
     {
       logFile: path.join(dir, 'hub.log'),
@@ -147,7 +151,19 @@ export function parseMetrics(text) {
  * `shoal agent run` as its own process, the way it runs on a device. Its log goes through the
  * benchmark into `<dataDir>.log`, so the agent's own disk writes are its store alone.
  */
-export function startAgentProcess({ dataDir, name, hub, token, hubKey, staticDir, labels, containerLabels, logLevel = 'info', resyncIntervalMs = 30_000 }) {
+export function startAgentProcess({
+  dataDir,
+  name,
+  hub,
+  token,
+  hubKey,
+  staticDir,
+  labels,
+  containerLabels,
+  profile,
+  logLevel = 'info',
+  resyncIntervalMs = 30_000,
+}) {
   const args = [CLI, 'agent', 'run', '--data-dir', dataDir, '--log-level', logLevel, '--resync-interval', String(resyncIntervalMs)]
   if (name) args.push('--name', name)
   if (hub) args.push('--hub', hub)
@@ -156,5 +172,6 @@ export function startAgentProcess({ dataDir, name, hub, token, hubKey, staticDir
   if (staticDir) args.push('--static-dir', staticDir)
   if (labels) args.push('--labels', labels)
   if (containerLabels) args.push('--container-labels', containerLabels)
+  if (profile) args.push('--profile', profile)
   return startProcess(`agent ${name ?? dataDir}`, process.execPath, args, { logFile: `${dataDir}.log` })
 }
