@@ -6,6 +6,29 @@ import { isoNow, type Clock } from '../common/clock.js'
 
 const FIRST_SAMPLE_WINDOW_MS = 250
 
+/** CPU is reported in steps of this many percent, used memory and disk in hundredths of their totals. */
+export const CPU_STEP_PERCENT = 5
+export const USAGE_STEPS = 100
+
+/**
+ * Rounds the noisy figures so that an idle node reports the same numbers beat after beat: a
+ * heartbeat delta then carries nothing (protocol/heartbeat-delta.ts). What `shoal top` shows
+ * needs no finer grain than 5% CPU and 1% of memory and disk; uptime is whole seconds. Pure.
+ */
+export function roundFigures(heartbeat: Heartbeat): Heartbeat {
+  const usage = (figure: { usedBytes: number; totalBytes: number }) => {
+    const step = Math.max(1, Math.floor(figure.totalBytes / USAGE_STEPS))
+    return { usedBytes: Math.min(figure.totalBytes, Math.round(figure.usedBytes / step) * step), totalBytes: figure.totalBytes }
+  }
+  return {
+    ...heartbeat,
+    uptimeSeconds: Math.round(heartbeat.uptimeSeconds),
+    cpuPercent: heartbeat.cpuPercent === null ? null : Math.round(heartbeat.cpuPercent / CPU_STEP_PERCENT) * CPU_STEP_PERCENT,
+    memory: usage(heartbeat.memory),
+    disk: heartbeat.disk === null ? null : usage(heartbeat.disk),
+  }
+}
+
 interface CpuTimes {
   readonly idle: number
   readonly total: number
@@ -54,16 +77,16 @@ export class HeartbeatSampler {
     } catch {
       disk = null
     }
-    return {
+    return roundFigures({
       nodeId: this.nodeId,
       at: isoNow(this.clock),
       uptimeSeconds: uptime(),
       observedGeneration: extra.observedGeneration,
       outboxDepth: extra.outboxDepth,
-      cpuPercent: cpuPercent === null ? null : Math.round(cpuPercent * 10) / 10,
+      cpuPercent,
       memory: { usedBytes: totalmem() - freemem(), totalBytes: totalmem() },
       disk,
       workloads: { running: extra.running, total: extra.total },
-    }
+    })
   }
 }

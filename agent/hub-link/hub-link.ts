@@ -4,9 +4,10 @@ import { HeartbeatSampler } from '../heartbeat.js'
 import type { IntervalTimers } from '../interval-timers.js'
 import { OutboxSender } from '../outbox/outbox-sender.js'
 import type { AgentStore } from '../store/agent-store.js'
+import { linkTiming } from '../transport/link-timing.js'
 import type { AgentTransport } from '../transport/transport.js'
 import { coalescedKick } from './coalesced-kick.js'
-import { heartbeatBeat } from './heartbeat-beat.js'
+import { HeartbeatSender } from './heartbeat-beat.js'
 import { linkHandlers, type LinkParts } from './link-handlers.js'
 
 export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredRetry' | 'logServer'> {
@@ -24,10 +25,15 @@ export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredR
 export function startHubLink({ nodeId, store, transport, logger, clock, dataDir, heartbeatIntervalMs, timers, ...parts }: HubLinkOptions): OutboxSender {
   const outbox = new OutboxSender({ nodeId, store, transport, logger })
   const sampler = new HeartbeatSampler(nodeId, dataDir, clock)
-  const beat = heartbeatBeat({ link: transport, store, sample: (figures) => sampler.sample(figures) })
-  transport.start(linkHandlers({ outbox, beat, logger, ...parts }))
+  const heartbeats = new HeartbeatSender({
+    link: transport,
+    store,
+    sample: (figures) => sampler.sample(figures),
+    logger: logger.child({ component: 'heartbeat' }),
+  })
+  transport.start(linkHandlers({ outbox, heartbeats, logger, ...parts }), linkTiming(heartbeatIntervalMs))
   outbox.start()
   store.onOutboxAppended(coalescedKick(() => outbox.kick()))
-  timers.every(heartbeatIntervalMs, () => void beat())
+  timers.every(heartbeatIntervalMs, () => void heartbeats.beat())
   return outbox
 }
