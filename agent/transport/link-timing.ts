@@ -15,8 +15,10 @@ export interface LinkTiming {
   readonly natsPingIntervalMs: number
   /**
    * Idle heartbeat of the JetStream consumer that watches the desired document: nats.js' KV watch
-   * asks for one every 5 s (a ~150-byte message each, most of an idle NATS link's bytes);
-   * the connection's pings notice a dead link, so once per keepalive period is enough.
+   * asks for one every 5 s (a ~250-byte message each with headers, most of an idle NATS link's
+   * bytes). The connection's pings notice a dead link; this only notices a consumer lost on a
+   * live connection (rare: JetStream restarted under it), so four keepalive periods are enough
+   * (nats.js makes a new consumer after two missed; every reconnect makes one anyway).
    */
   readonly watchIdleHeartbeatMs: number
 }
@@ -28,7 +30,7 @@ export const MAX_KEEPALIVE_MS = 1_200_000
 export function linkTiming(heartbeatIntervalMs: number): LinkTiming {
   const periodMs = Math.min(MAX_KEEPALIVE_MS, Math.max(MIN_KEEPALIVE_MS, 2 * heartbeatIntervalMs))
   const seconds = Math.round(periodMs / 1000)
-  return { mqttKeepaliveSeconds: seconds, natsPingIntervalMs: seconds * 1000, watchIdleHeartbeatMs: seconds * 1000 }
+  return { mqttKeepaliveSeconds: seconds, natsPingIntervalMs: seconds * 1000, watchIdleHeartbeatMs: Math.min(MAX_KEEPALIVE_MS, 4 * seconds * 1000) }
 }
 
 /** What links had before timings came from the profile (and what a transport started without one uses). */
