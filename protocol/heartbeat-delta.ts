@@ -4,11 +4,12 @@ import { IsoTime, NodeId } from './primitives.js'
 import { Heartbeat } from './status.js'
 
 /**
- * Heartbeats that carry only what changed. A delta names its base, the full heartbeat it is
- * relative to (by that heartbeat's `at`), and holds every field that differs from the base:
- * always relative to the last full one, never to the previous delta, so a lost delta (heartbeats
- * are QoS 0) loses nothing. The rule is generic over the Heartbeat schema's fields: a field added
- * to Heartbeat is carried by deltas without a change here.
+ * Heartbeats that carry only what changed since the previous one. A delta names its base, the
+ * heartbeat before it (by that heartbeat's `at`), and holds every field that differs from it; the
+ * hub merges it into the whole heartbeat it holds for the node, which then becomes the base of the
+ * next. A delta lost on the way (heartbeats are QoS 0) makes the next one name a base the hub does
+ * not hold: the hub says so and the agent sends a full heartbeat. The rule is generic over the
+ * Heartbeat schema's fields: a field added to Heartbeat is carried by deltas without a change here.
  *
  * Agents send deltas only after the hub has said it holds a base for them (HeartbeatBasis, on
  * the ack channel), so a hub from before deltas only ever sees full heartbeats.
@@ -29,7 +30,7 @@ const FIELDS = HEARTBEAT_FIELDS
 export const CLOCK_ADVANCING_FIELDS: readonly HeartbeatField[] = ['uptimeSeconds']
 const ADVANCE_TOLERANCE_SECONDS = 1
 
-/** Whole heartbeats of an idle node that repeat the full one's figures go out as deltas until the N-th: then a full one again. */
+/** A full heartbeat every this many beats, deltas between (a hub that lost a base without saying so has it again by then). */
 export const DEFAULT_FULL_HEARTBEAT_EVERY = 20
 
 const HeartbeatChanges = Heartbeat.omit({ nodeId: true, at: true }).partial()
@@ -37,7 +38,7 @@ const HeartbeatChanges = Heartbeat.omit({ nodeId: true, at: true }).partial()
 export const HeartbeatDelta = z.strictObject({
   nodeId: NodeId,
   at: IsoTime,
-  base: IsoTime.describe('the `at` of the full heartbeat this one is relative to'),
+  base: IsoTime.describe('the `at` of the heartbeat before this one, which it is relative to'),
   set: HeartbeatChanges.optional().describe('fields whose value differs from the base (absent: none)'),
   unset: z
     .array(z.enum(FIELDS as [HeartbeatField, ...HeartbeatField[]]))
@@ -48,8 +49,8 @@ export const HeartbeatDelta = z.strictObject({
 export type HeartbeatDelta = z.infer<typeof HeartbeatDelta>
 
 /**
- * What the hub holds for a node, on the ack channel: `base` is the `at` of the full heartbeat
- * it will merge deltas into, null when it holds none (send a full one). Sent in reply to the first
+ * What the hub holds for a node, on the ack channel: `base` is the `at` of the heartbeat it
+ * will merge the next delta into, null when it holds none (send a full one). Sent in reply to the first
  * full heartbeat of each connection and to a delta whose base the hub does not hold. Agents from
  * before deltas refuse it as a malformed ack and carry on (once per connection, like
  * ReconnectHint); `kind` tells it from an Ack.
@@ -151,8 +152,9 @@ export function mergeHeartbeat(base: Heartbeat, delta: HeartbeatDelta): Heartbea
 export type HeartbeatMessage = { readonly kind: 'full'; readonly heartbeat: Heartbeat } | { readonly kind: 'delta'; readonly delta: HeartbeatDelta }
 
 /**
- * The agent's side: which heartbeat to send. `base` is the last full heartbeat sent, `hubHolds`
- * whether the hub has said it holds that one (HeartbeatBasis), `sinceFull` deltas sent since it.
+ * The agent's side: which heartbeat to send. `base` is the last heartbeat sent (whole), `hubHolds`
+ * whether the hub speaks deltas and has not said it lacks ours (HeartbeatBasis), `sinceFull`
+ * deltas sent since the last full one.
  * A full one when the hub holds none of ours, and every `fullEvery`-th beat (so a hub that lost
  * a base without telling has it again within that many beats). Pure.
  */

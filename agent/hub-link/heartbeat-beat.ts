@@ -1,5 +1,14 @@
 import type { Logger } from 'pino'
-import { HeartbeatBasis, MAX_BYTES, decodeJson, encodeMessage, isHeartbeatBasisShaped, nextHeartbeat, type Heartbeat } from '../../protocol/index.js'
+import {
+  HeartbeatBasis,
+  MAX_BYTES,
+  decodeJson,
+  encodeMessage,
+  isHeartbeatBasisShaped,
+  mergeHeartbeat,
+  nextHeartbeat,
+  type Heartbeat,
+} from '../../protocol/index.js'
 import { splitMemberName } from '../reconcile/copy-members.js'
 import type { AgentStore } from '../store/agent-store.js'
 import type { AgentTransport } from '../transport/transport.js'
@@ -43,8 +52,8 @@ export interface HeartbeatBeatOptions {
 }
 
 /**
- * The agent's heartbeats: a full one on every connect, deltas (only what changed, see
- * protocol/heartbeat-delta.ts) once the hub has said it holds that full one, and a full one again
+ * The agent's heartbeats: a full one on every connect, deltas (only what changed since the
+ * previous one, see protocol/heartbeat-delta.ts) once the hub has said it holds that full one, and a full one again
  * every `fullEvery` beats or as soon as the hub says it lacks the base (a hub that restarted).
  * A hub from before deltas never says so, and gets full heartbeats only. Only while the link is up
  * (nothing queues a heartbeat offline: a stale one is no news); a failed publish is let go, as
@@ -104,11 +113,19 @@ export class HeartbeatSender {
     if (!link.connected) return
     const heartbeat = await sample(heartbeatFigures(store))
     const next = nextHeartbeat({ base: this.base, hubHolds: this.hubHolds, sinceFull: this.sinceFull }, heartbeat, this.options.fullEvery)
-    if (next.kind === 'full') {
-      this.base = next.heartbeat
+    // The next delta is relative to what the hub now holds: this heartbeat, or (a delta) its merge,
+    // whose clock-advancing figures are the hub's prediction, so a drift between them is sent.
+    if (next.kind === 'full' || !this.base) {
+      this.base = heartbeat
       this.sinceFull = 0
     } else {
-      this.sinceFull++
+      try {
+        this.base = mergeHeartbeat(this.base, next.delta)
+        this.sinceFull++
+      } catch {
+        // Cannot happen with valid samples; should it, the next heartbeat is full.
+        this.base = null
+      }
     }
     await link.publish('heartbeat', encodeMessage(next.kind === 'full' ? next.heartbeat : next.delta)).catch(() => undefined)
   }

@@ -9,8 +9,8 @@ export interface HeartbeatOutcome {
 }
 
 /**
- * The full heartbeat the hub holds per node, into which that node's deltas merge (see
- * protocol/heartbeat-delta.ts). In memory: a hub that restarts holds none, says so to the first
+ * The whole heartbeat the hub holds per node (the last full one, or the last delta merged into
+ * it), into which that node's next delta merges (see protocol/heartbeat-delta.ts). In memory: a hub that restarts holds none, says so to the first
  * delta it gets, and the node sends a full one. A node is told the base once per connection (the
  * first full heartbeat after it connects), and again whenever it sent a delta the hub could not
  * merge, so an agent from before deltas hears it at most once per connection.
@@ -29,13 +29,15 @@ export class HeartbeatBases {
     return { heartbeat, reply: { kind: 'heartbeat-basis', nodeId, base: heartbeat.at } }
   }
 
-  /** A delta: merged into the node's base, or (no such base here) the node is told what the hub holds. */
+  /** A delta: merged into the node's base, which it then becomes; or (no such base here) the node is told what the hub holds. */
   receiveDelta(delta: HeartbeatDelta): HeartbeatOutcome {
     const nodeId = delta.nodeId
     const base = this.full.get(nodeId) ?? null
     try {
       if (!base) throw new HeartbeatMergeError(nodeId, `no full heartbeat of ${nodeId} held (the hub restarted, or it was lost)`)
-      return { heartbeat: mergeHeartbeat(base, delta), reply: null }
+      const merged = mergeHeartbeat(base, delta)
+      this.full.set(nodeId, merged)
+      return { heartbeat: merged, reply: null }
     } catch (error) {
       if (!(error instanceof HeartbeatMergeError)) throw error
       this.told.delete(nodeId)

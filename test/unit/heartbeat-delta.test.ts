@@ -126,7 +126,7 @@ t.test('nextHeartbeat: full with no base, while the hub holds none of ours, and 
   t.equal(nextHeartbeat({ base: beat(), hubHolds: true, sinceFull: 2 }, current, 3).kind, 'full', 'N from the caller')
 })
 
-t.test('HeartbeatBases: the first full one of a connection is confirmed, later ones silently; deltas merge into the latest', async (t) => {
+t.test('HeartbeatBases: the first full one of a connection is confirmed, later ones silently; each delta merges into the heartbeat before it', async (t) => {
   const bases = new HeartbeatBases()
   const first = bases.receiveFull(beat())
   t.strictSame(first.reply, { kind: 'heartbeat-basis', nodeId: 'pi-1', base: T0 })
@@ -134,6 +134,9 @@ t.test('HeartbeatBases: the first full one of a connection is confirmed, later o
   const merged = bases.receiveDelta({ nodeId: 'pi-1', at: later(90), base: later(60), set: { cpuPercent: 10 } })
   t.same(merged.heartbeat, beat({ at: later(90), uptimeSeconds: 1090, cpuPercent: 10 }))
   t.equal(merged.reply, null)
+  const chained = bases.receiveDelta({ nodeId: 'pi-1', at: later(120), base: later(90) })
+  t.same(chained.heartbeat, beat({ at: later(120), uptimeSeconds: 1120, cpuPercent: 10 }), 'the merged heartbeat is the base of the next delta')
+  t.ok(bases.receiveDelta({ nodeId: 'pi-1', at: later(150), base: later(90) }).reply, 'a delta naming an older base (one in between was lost) is refused')
   bases.reconnected('pi-1')
   t.ok(bases.receiveFull(beat({ at: later(120) })).reply, 'after a reconnect, confirmed again')
 })

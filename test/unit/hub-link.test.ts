@@ -206,7 +206,7 @@ t.test('HeartbeatSender: full until the hub confirms its base, then deltas, a fu
   t.ok(sender.offer(Buffer.from(JSON.stringify({ kind: 'heartbeat-basis', nodeId: 'n1', base: published[1]!['at'] }))), 'the basis is taken')
   for (let i = 0; i < 4; i++) await sender.beat()
   t.strictSame(published[2], { nodeId: 'n1', at: '2030-01-01T00:01:00.000Z', base: '2030-01-01T00:00:30.000Z' }, 'an idle delta: who, when, base')
-  t.equal(published[3]!['base'], '2030-01-01T00:00:30.000Z', 'deltas are relative to the full one, not the previous delta')
+  t.equal(published[3]!['base'], published[2]!['at'], 'each delta is relative to the heartbeat before it')
   t.notOk('base' in published[4]!, 'every third beat is full (fullEvery 3)')
   t.equal(published[5]!['base'], published[4]!['at'], 'the hub holds each later full one without saying so: deltas against it')
   sender.onConnected()
@@ -220,7 +220,19 @@ t.test('HeartbeatSender: a basis naming another base (a hub that restarted) brin
     connected: true,
     publish: async (_channel: string, payload: Buffer) => void published.push(JSON.parse(payload.toString()) as Record<string, unknown>),
   }
-  const sender = new HeartbeatSender({ link, store: source(1, 0, []), sample: () => sampled({ observedGeneration: 1, outboxDepth: 0 }) })
+  const valid = (): Promise<Heartbeat> =>
+    Promise.resolve({
+      nodeId: 'n1',
+      at: '2030-01-01T00:00:00.000Z',
+      uptimeSeconds: 5,
+      observedGeneration: 1,
+      outboxDepth: 0,
+      cpuPercent: null,
+      memory: { usedBytes: 1, totalBytes: 2 },
+      disk: null,
+      workloads: { running: 0, total: 0 },
+    })
+  const sender = new HeartbeatSender({ link, store: source(1, 0, []), sample: valid })
   await sender.beat()
   sender.offer(Buffer.from(JSON.stringify({ kind: 'heartbeat-basis', nodeId: 'n1', base: '2030-01-01T00:00:00.000Z' })))
   await sender.beat()
