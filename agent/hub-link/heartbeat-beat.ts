@@ -1,4 +1,14 @@
-import { encodeMessage, type Heartbeat } from '../../protocol/index.js'
+import type { Logger } from 'pino'
+import {
+  HeartbeatBasis,
+  MAX_BYTES,
+  decodeJson,
+  encodeMessage,
+  isHeartbeatBasisShaped,
+  mergeHeartbeat,
+  nextHeartbeat,
+  type Heartbeat,
+} from '../../protocol/index.js'
 import { splitMemberName } from '../reconcile/copy-members.js'
 import type { AgentStore } from '../store/agent-store.js'
 import type { AgentTransport } from '../transport/transport.js'
@@ -36,16 +46,92 @@ export interface HeartbeatBeatOptions {
   readonly link: Pick<AgentTransport, 'connected' | 'publish'>
   readonly store: HeartbeatSource
   readonly sample: (figures: HeartbeatFigures) => Promise<Heartbeat>
+  /** A full heartbeat at least every this many beats (default DEFAULT_FULL_HEARTBEAT_EVERY). */
+  readonly fullEvery?: number
+  readonly logger?: Pick<Logger, 'warn' | 'debug'>
 }
 
 /**
- * One heartbeat: only while the link is up (nothing queues it offline: a stale heartbeat is no
- * news), and a failed publish is let go, as the next beat replaces it.
+ * The agent's heartbeats: a full one on every connect, deltas (only what changed since the
+ * previous one, see protocol/heartbeat-delta.ts) once the hub has said it holds that full one, and a full one again
+ * every `fullEvery` beats or as soon as the hub says it lacks the base (a hub that restarted).
+ * A hub from before deltas never says so, and gets full heartbeats only. Only while the link is up
+ * (nothing queues a heartbeat offline: a stale one is no news); a failed publish is let go, as
+ * the next beat replaces it.
  */
-export function heartbeatBeat({ link, store, sample }: HeartbeatBeatOptions): () => Promise<void> {
-  return async () => {
+export class HeartbeatSender {
+  private base: Heartbeat | null = null
+  private hubHolds = false
+  private sinceFull = 0
+  /** Beats one at a time: a connect, the timer and a basis may ask at once. */
+  private running: Promise<void> = Promise.resolve()
+
+  constructor(private readonly options: HeartbeatBeatOptions) {}
+
+  /** Sends one heartbeat now (after any beat in flight). */
+  readonly beat = (): Promise<void> => {
+    this.running = this.running.then(() => this.beatOnce())
+    return this.running
+  }
+
+  /** A new connection: the hub confirms again what it holds, so this connection starts with a full heartbeat. */
+  onConnected(): void {
+    this.hubHolds = false
+  }
+
+  /**
+   * A message on the ack channel: true when it was a heartbeat basis (then handled here), false
+   * for anything else (an Ack for the outbox). A basis that names another base than ours asks
+   * for a full heartbeat at once.
+   */
+  offer(payload: Buffer): boolean {
+    if (!payload.includes('heartbeat-basis')) return false
+    let value: unknown
+    try {
+      value = decodeJson(payload, MAX_BYTES.ack)
+    } catch {
+      return false
+    }
+    if (!isHeartbeatBasisShaped(value)) return false
+    const parsed = HeartbeatBasis.safeParse(value)
+    const ownNode = this.base?.nodeId
+    if (!parsed.success || (ownNode !== undefined && parsed.data.nodeId !== ownNode)) {
+      this.options.logger?.warn(
+        { detail: parsed.success ? `addressed to ${parsed.data.nodeId}` : parsed.error.message.slice(0, 300) },
+        'ignoring a malformed heartbeat basis',
+      )
+      return true
+    }
+    this.hubHolds = this.base !== null && parsed.data.base === this.base.at
+    this.options.logger?.debug({ base: parsed.data.base, hubHolds: this.hubHolds }, 'heartbeat basis from the hub')
+    if (!this.hubHolds) void this.beat()
+    return true
+  }
+
+  private async beatOnce(): Promise<void> {
+    const { link, store, sample } = this.options
     if (!link.connected) return
     const heartbeat = await sample(heartbeatFigures(store))
-    await link.publish('heartbeat', encodeMessage(heartbeat)).catch(() => undefined)
+    const next = nextHeartbeat({ base: this.base, hubHolds: this.hubHolds, sinceFull: this.sinceFull }, heartbeat, this.options.fullEvery)
+    // The next delta is relative to what the hub now holds: this heartbeat, or (a delta) its merge,
+    // whose clock-advancing figures are the hub's prediction, so a drift between them is sent.
+    if (next.kind === 'full' || !this.base) {
+      this.base = heartbeat
+      this.sinceFull = 0
+    } else {
+      try {
+        this.base = mergeHeartbeat(this.base, next.delta)
+        this.sinceFull++
+      } catch {
+        // Cannot happen with valid samples; should it, the next heartbeat is full.
+        this.base = null
+      }
+    }
+    await link.publish('heartbeat', encodeMessage(next.kind === 'full' ? next.heartbeat : next.delta)).catch(() => undefined)
   }
+}
+
+/** One heartbeat sender's beat, full heartbeats only until a hub says it holds one. */
+export function heartbeatBeat(options: HeartbeatBeatOptions): () => Promise<void> {
+  return new HeartbeatSender(options).beat
 }

@@ -5,9 +5,10 @@ import { HeartbeatSampler } from '../heartbeat.js'
 import type { IntervalTimers } from '../interval-timers.js'
 import { OutboxSender } from '../outbox/outbox-sender.js'
 import type { AgentStore } from '../store/agent-store.js'
+import { linkTiming } from '../transport/link-timing.js'
 import type { AgentTransport } from '../transport/transport.js'
 import { coalescedKick } from './coalesced-kick.js'
-import { heartbeatBeat, type HeartbeatFigures } from './heartbeat-beat.js'
+import { HeartbeatSender, type HeartbeatFigures } from './heartbeat-beat.js'
 import { linkHandlers, type LinkParts } from './link-handlers.js'
 
 export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredRetry' | 'logServer'> {
@@ -43,10 +44,10 @@ export function startHubLink({
     const usage = traffic?.()
     return usage ? { ...heartbeat, traffic: usage } : heartbeat
   }
-  const beat = heartbeatBeat({ link: transport, store, sample })
-  transport.start(linkHandlers({ outbox, beat, logger, ...parts }))
+  const heartbeats = new HeartbeatSender({ link: transport, store, sample, logger: logger.child({ component: 'heartbeat' }) })
+  transport.start(linkHandlers({ outbox, heartbeats, logger, ...parts }), linkTiming(heartbeatIntervalMs))
   outbox.start()
   store.onOutboxAppended(coalescedKick(() => outbox.kick()))
-  timers.every(heartbeatIntervalMs, () => void beat())
+  timers.every(heartbeatIntervalMs, () => void heartbeats.beat())
   return outbox
 }

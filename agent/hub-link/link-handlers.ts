@@ -8,8 +8,8 @@ export interface ReconcileRequests {
 
 export interface LinkParts {
   readonly outbox: { onConnected(): void; onAck(payload: Buffer): void; kick(): void }
-  /** Sends one heartbeat now. */
-  readonly beat: () => Promise<void>
+  /** Heartbeats: one now, a new connection, and the hub's heartbeat basis (on the ack channel). */
+  readonly heartbeats: { beat(): Promise<void>; onConnected(): void; offer(payload: Buffer): boolean }
   readonly reconciler: ReconcileRequests
   /** Takes a desired document, and keeps retrying one the store could not keep. */
   readonly desiredRetry: { offer(payload: Buffer): void }
@@ -27,11 +27,12 @@ export type InboundHandlers = { readonly [C in InboundChannel]: (payload: Buffer
  * its new revision locally.
  */
 export function linkHandlers(parts: LinkParts): TransportHandlers {
-  const { outbox, beat, reconciler, logger } = parts
+  const { outbox, heartbeats, reconciler, logger } = parts
   return {
     onConnected: () => {
       outbox.onConnected()
-      void beat()
+      heartbeats.onConnected()
+      void heartbeats.beat()
     },
     onDisconnected: (reason) => {
       logger.info({ reason }, 'hub link down; working from the local store')
@@ -41,14 +42,24 @@ export function linkHandlers(parts: LinkParts): TransportHandlers {
   }
 }
 
-/** A desired document goes to intake, and the outbox is nudged (the hub is listening); an ack to the outbox; a logs request to the log server. */
-export function inboundHandlers({ outbox, desiredRetry, logServer }: Pick<LinkParts, 'outbox' | 'desiredRetry' | 'logServer'>): InboundHandlers {
+/**
+ * A desired document goes to intake, and the outbox is nudged (the hub is listening); a heartbeat
+ * basis to the heartbeats, any other ack to the outbox; a logs request to the log server.
+ */
+export function inboundHandlers({
+  outbox,
+  heartbeats,
+  desiredRetry,
+  logServer,
+}: Pick<LinkParts, 'outbox' | 'heartbeats' | 'desiredRetry' | 'logServer'>): InboundHandlers {
   return {
     desired: (payload) => {
       desiredRetry.offer(payload)
       outbox.kick()
     },
-    ack: (payload) => outbox.onAck(payload),
+    ack: (payload) => {
+      if (!heartbeats.offer(payload)) outbox.onAck(payload)
+    },
     'logs-request': (payload) => logServer.receive(payload),
   }
 }

@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { mqttTopic, parseMqttTopic } from '../../protocol/index.js'
 import { ReconnectBackoff } from './backoff.js'
+import { DEFAULT_LINK_TIMING, type LinkTiming } from './link-timing.js'
 import type { ReconnectHints } from './reconnect-hint.js'
 import { RepeatedFailureLog } from './repeated-failure-log.js'
 import { describeClockCertError, isClockCertError, peerCertificateWindow } from './tls-clock.js'
@@ -54,13 +55,13 @@ export class MqttTransport implements AgentTransport {
     return this.client?.connected ?? false
   }
 
-  start(handlers: TransportHandlers): void {
+  start(handlers: TransportHandlers, timing: LinkTiming = DEFAULT_LINK_TIMING): void {
     const { nodeId, credentials } = this.options
     const client = mqtt.connect(this.options.url, {
       clientId: `shoal-agent-${nodeId}`,
       clean: false,
       protocolVersion: 4,
-      keepalive: 30,
+      keepalive: timing.mqttKeepaliveSeconds,
       // A hub busy with a fleet joining can take longer than mqtt.js' old 10 s to answer a
       // CONNECT; giving up sooner only adds a reconnect (and a presence flap) to its load.
       connectTimeout: 30_000,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { drainOrClose } from '../../common/nats/close-connection.js'
 import { NATS_DESIRED_BUCKET, natsDesiredKey, natsInboxPrefix, natsSubject } from '../../protocol/index.js'
 import { ReconnectBackoff } from './backoff.js'
+import { DEFAULT_LINK_TIMING, type LinkTiming } from './link-timing.js'
 import type { ReconnectHints } from './reconnect-hint.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type OutboundChannel, type TransportHandlers } from './transport.js'
 
@@ -37,6 +38,7 @@ export class NatsTransport implements AgentTransport {
    * dial: it is drawn anew at each dial ('reconnecting') and reset on 'reconnect'.
    */
   private reconnectDelay: number
+  private timing: LinkTiming = DEFAULT_LINK_TIMING
 
   constructor(private readonly options: NatsTransportOptions) {
     this.logger = options.logger.child({ component: 'nats' })
@@ -48,7 +50,8 @@ export class NatsTransport implements AgentTransport {
     return this.isUp
   }
 
-  start(handlers: TransportHandlers): void {
+  start(handlers: TransportHandlers, timing: LinkTiming = DEFAULT_LINK_TIMING): void {
+    this.timing = timing
     // connect() rejects when the server refuses the credentials for good (a revoked node):
     // say so instead of crashing the agent with an unhandled rejection; containers keep running.
     this.run(handlers).catch((error: unknown) => {
@@ -66,7 +69,7 @@ export class NatsTransport implements AgentTransport {
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
       reconnectDelayHandler: () => this.reconnectDelay,
-      pingInterval: 20_000,
+      pingInterval: this.timing.natsPingIntervalMs,
       ...(credentials.username ? { user: credentials.username } : {}),
       ...(credentials.password ? { pass: credentials.password } : {}),
     })
@@ -123,6 +126,7 @@ export class NatsTransport implements AgentTransport {
       try {
         // checkAPI off: binding needs no account info, so nodes are not granted $JS.API.INFO
         const kv: KV = await nc.jetstream({ checkAPI: false }).views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
+        slowWatchHeartbeat(kv, this.timing.watchIdleHeartbeatMs)
         const watch = await kv.watch({ key: natsDesiredKey(this.options.nodeId) })
         for await (const entry of watch) {
           if (entry.operation === 'PUT') handlers.onMessage('desired', Buffer.from(entry.value))
@@ -157,4 +161,18 @@ export class NatsTransport implements AgentTransport {
     for (const sub of this.subscriptions) sub.unsubscribe()
     await drainOrClose(nc, this.logger)
   }
+}
+
+/**
+ * nats.js 2.29's KV watch asks its consumer for an idle heartbeat every 5 s with no option to
+ * change it; its consumer config comes from the bucket's `_buildCC`, wrapped here for this one
+ * bucket view so the watch asks for `everyMs` instead. Left as it is if a nats.js version has no
+ * such method (the watch then works, only with more idle bytes).
+ */
+export function slowWatchHeartbeat(kv: KV, everyMs: number): boolean {
+  const view = kv as unknown as { _buildCC?: (...args: unknown[]) => Record<string, unknown> }
+  const build = view._buildCC
+  if (typeof build !== 'function') return false
+  view._buildCC = (...args: unknown[]) => ({ ...build.apply(kv, args), idle_heartbeat: everyMs * 1_000_000 })
+  return true
 }

@@ -1,4 +1,5 @@
 import type { Channel } from '../../protocol/index.js'
+import type { LinkTiming } from './link-timing.js'
 
 export type InboundChannel = Extract<Channel, 'desired' | 'ack' | 'logs-request'>
 export type OutboundChannel = Extract<Channel, 'outbox' | 'heartbeat' | 'presence' | 'logs-chunk'>
@@ -16,7 +17,8 @@ export interface TransportHandlers {
 export interface AgentTransport {
   readonly kind: 'mqtt' | 'nats'
   readonly connected: boolean
-  start(handlers: TransportHandlers): void
+  /** Connects (and keeps reconnecting); `timing` sets how often an idle link speaks (default DEFAULT_LINK_TIMING). */
+  start(handlers: TransportHandlers, timing?: LinkTiming): void
   /** Rejects at once when offline, so callers retry from their own durable store. */
   publish(channel: OutboundChannel, payload: Buffer, options?: { retain?: boolean }): Promise<void>
   /** Says goodbye (presence offline) when it can, then closes. */

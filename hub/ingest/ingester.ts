@@ -1,8 +1,24 @@
 import type { Logger } from 'pino'
-import { Heartbeat, LogChunk, MAX_BYTES, OutboxBatch, Presence, ProtocolError, decodeMessage, encodeMessage, epochOf, type Ack } from '../../protocol/index.js'
+import {
+  Heartbeat,
+  HeartbeatDelta,
+  LogChunk,
+  MAX_BYTES,
+  OutboxBatch,
+  Presence,
+  ProtocolError,
+  decodeJson,
+  decodeMessage,
+  encodeMessage,
+  epochOf,
+  isHeartbeatDeltaShaped,
+  validate,
+  type Ack,
+} from '../../protocol/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ChangeFeed } from './change-feed.js'
 import { NodeClocks, describeOffset, type SkewChange } from './clock-offset.js'
+import { HeartbeatBases } from './heartbeat-bases.js'
 import { ReconnectHinter } from './reconnect-hint.js'
 import type { Metrics } from '../metrics.js'
 import type { HubStore } from '../store/hub-store.js'
@@ -47,6 +63,7 @@ export class Ingester {
   private readonly logger: Logger
   private readonly clocks: NodeClocks
   private readonly hinter: ReconnectHinter
+  private readonly heartbeats = new HeartbeatBases()
 
   constructor(private readonly options: IngesterOptions) {
     this.logger = options.logger.child({ component: 'ingester' })
@@ -145,11 +162,35 @@ export class Ingester {
     this.options.onLogChunk?.(nodeId, payload)
   }
 
+  /**
+   * A full heartbeat, or a delta merged into the last full one held (protocol/heartbeat-delta.ts).
+   * Either way the node was heard from; a delta with no base here stores nothing else, and the
+   * node is told to send a full one.
+   */
   private ingestHeartbeat(nodeId: string, payload: Buffer): void {
-    const heartbeat = decodeMessage(Heartbeat, payload, { maxBytes: MAX_BYTES.heartbeat, what: 'heartbeat' })
-    if (heartbeat.nodeId !== nodeId) throw new RejectedMessage('wrong-node', `heartbeat on ${nodeId}'s topic names ${heartbeat.nodeId}`)
+    const value = decodeJson(payload, MAX_BYTES.heartbeat)
+    const message = isHeartbeatDeltaShaped(value)
+      ? { delta: validate(HeartbeatDelta, value, 'heartbeat delta') }
+      : { full: validate(Heartbeat, value, 'heartbeat') }
+    const claimed = message.delta?.nodeId ?? message.full?.nodeId
+    if (claimed !== nodeId) throw new RejectedMessage('wrong-node', `heartbeat on ${nodeId}'s topic names ${claimed}`)
+    const outcome = message.delta ? this.heartbeats.receiveDelta(message.delta) : this.heartbeats.receiveFull(message.full)
+    if (outcome.reply) {
+      this.options
+        .publishAck(nodeId, encodeMessage(outcome.reply))
+        .catch((error: unknown) =>
+          this.logger.debug({ err: error, nodeId }, 'could not send the heartbeat basis; the node sends full heartbeats until it hears one'),
+        )
+    }
     const now = this.options.clock.now()
     const at = new Date(now).toISOString()
+    const heartbeat = outcome.heartbeat
+    if (!heartbeat) {
+      this.logger.info({ nodeId, reason: outcome.unmerged }, 'a heartbeat delta without its base; asked the node for a full heartbeat')
+      this.options.store.nodes.touch(nodeId, at)
+      this.markOnline(nodeId, at)
+      return
+    }
     // Node time at sending minus hub time at arrival: the node's clock offset less the link delay.
     const skewed = (this.options.store.nodes.get(nodeId)?.clockSkewSince ?? null) !== null
     const { offsetMs, change } = this.clocks.observe(nodeId, Date.parse(heartbeat.at) - now, skewed)
@@ -165,6 +206,8 @@ export class Ingester {
     const presence = decodeMessage(Presence, payload, { maxBytes: MAX_BYTES.presence, what: 'presence' })
     if (presence.nodeId !== nodeId) throw new RejectedMessage('wrong-node', `presence on ${nodeId}'s topic names ${presence.nodeId}`)
     const at = isoNow(this.options.clock)
+    // A new connection (or none): the node's next full heartbeat is confirmed to it again.
+    this.heartbeats.reconnected(nodeId)
     if (presence.state === 'online') {
       this.markOnline(nodeId, at)
       this.hinter.nodeOnline(nodeId)

@@ -4,7 +4,7 @@
 import { pino, type Logger } from 'pino'
 import t from 'tap'
 import { coalescedKick } from '../../agent/hub-link/coalesced-kick.js'
-import { heartbeatBeat, heartbeatFigures, type HeartbeatSource } from '../../agent/hub-link/heartbeat-beat.js'
+import { HeartbeatSender, heartbeatBeat, heartbeatFigures, type HeartbeatSource } from '../../agent/hub-link/heartbeat-beat.js'
 import { dispatchInbound, inboundHandlers, linkHandlers, takeDesired, type LinkParts } from '../../agent/hub-link/link-handlers.js'
 import type { OutboxDepth, StoredDesired, WorkloadRecord } from '../../agent/store/agent-store.js'
 import type { Heartbeat } from '../../protocol/index.js'
@@ -21,7 +21,11 @@ function recordingParts(): { parts: LinkParts; calls: string[]; lines: Record<st
   const { logger, lines } = capturingLogger()
   const parts: LinkParts = {
     outbox: { onConnected: record('outbox.onConnected'), onAck: record('outbox.onAck'), kick: record('outbox.kick') },
-    beat: async () => void calls.push('beat'),
+    heartbeats: {
+      beat: async () => void calls.push('beat'),
+      onConnected: () => void calls.push('heartbeats.onConnected'),
+      offer: (payload) => (payload.toString().includes('heartbeat-basis') ? (calls.push(`heartbeats.offer(${payload.toString()})`), true) : false),
+    },
     reconciler: { request: (reason) => void calls.push(`reconciler.request(${reason})`) },
     desiredRetry: { offer: record('desiredRetry.offer') },
     logServer: { receive: record('logServer.receive') },
@@ -30,10 +34,10 @@ function recordingParts(): { parts: LinkParts; calls: string[]; lines: Record<st
   return { parts, calls, lines }
 }
 
-t.test('link up: the outbox goes first, then a heartbeat at once', async (t) => {
+t.test('link up: the outbox goes first, then a heartbeat at once (a full one: the hub confirms its base again)', async (t) => {
   const { parts, calls } = recordingParts()
   linkHandlers(parts).onConnected()
-  t.strictSame(calls, ['outbox.onConnected', 'beat'])
+  t.strictSame(calls, ['outbox.onConnected', 'heartbeats.onConnected', 'beat'])
 })
 
 t.test('link down: logged, and a reconcile pass is asked for (a local revert may now apply)', async (t) => {
@@ -52,7 +56,12 @@ t.test('each inbound channel reaches its part', async (t) => {
   onMessage('desired', Buffer.from('doc'))
   onMessage('ack', Buffer.from('ack'))
   onMessage('logs-request', Buffer.from('req'))
-  t.strictSame(calls, ['desiredRetry.offer(doc)', 'outbox.kick', 'outbox.onAck(ack)', 'logServer.receive(req)'])
+  onMessage('ack', Buffer.from('{"kind":"heartbeat-basis"}'))
+  t.strictSame(
+    calls,
+    ['desiredRetry.offer(doc)', 'outbox.kick', 'outbox.onAck(ack)', 'logServer.receive(req)', 'heartbeats.offer({"kind":"heartbeat-basis"})'],
+    'a heartbeat basis on the ack channel goes to the heartbeats, not the outbox',
+  )
   t.strictSame(Object.keys(inboundHandlers(parts)).sort(), ['ack', 'desired', 'logs-request'])
 })
 
@@ -164,4 +173,76 @@ t.test('coalescedKick defers with setImmediate by default', async (t) => {
   notify()
   await new Promise<void>((resolve) => setImmediate(resolve))
   t.equal(kicks, 1)
+})
+
+t.test('HeartbeatSender: full until the hub confirms its base, then deltas, a full one every N-th and after a reconnect', async (t) => {
+  const published: Record<string, unknown>[] = []
+  const link = {
+    connected: true,
+    publish: async (_channel: string, payload: Buffer) => void published.push(JSON.parse(payload.toString()) as Record<string, unknown>),
+  }
+  let n = 0
+  const sample = (): Promise<Heartbeat> =>
+    Promise.resolve({
+      nodeId: 'n1',
+      at: new Date(Date.parse('2030-01-01T00:00:00.000Z') + 30_000 * n++).toISOString(),
+      uptimeSeconds: 100 + 30 * (n - 1),
+      observedGeneration: 4,
+      outboxDepth: 0,
+      cpuPercent: 5,
+      memory: { usedBytes: 10, totalBytes: 100 },
+      disk: null,
+      workloads: { running: 1, total: 1 },
+    })
+  const sender = new HeartbeatSender({ link, store: source(4, 0, ['running']), sample, fullEvery: 3 })
+  await sender.beat()
+  await sender.beat()
+  t.strictSame(
+    published.map((m) => 'base' in m),
+    [false, false],
+    'full heartbeats only while no basis came (a hub from before deltas)',
+  )
+  t.notOk(sender.offer(Buffer.from('{"nodeId":"n1","seq":3}')), 'an ack is not for the heartbeats')
+  t.ok(sender.offer(Buffer.from(JSON.stringify({ kind: 'heartbeat-basis', nodeId: 'n1', base: published[1]!['at'] }))), 'the basis is taken')
+  for (let i = 0; i < 4; i++) await sender.beat()
+  t.strictSame(published[2], { nodeId: 'n1', at: '2030-01-01T00:01:00.000Z', base: '2030-01-01T00:00:30.000Z' }, 'an idle delta: who, when, base')
+  t.equal(published[3]!['base'], published[2]!['at'], 'each delta is relative to the heartbeat before it')
+  t.notOk('base' in published[4]!, 'every third beat is full (fullEvery 3)')
+  t.equal(published[5]!['base'], published[4]!['at'], 'the hub holds each later full one without saying so: deltas against it')
+  sender.onConnected()
+  await sender.beat()
+  t.notOk('base' in published[6]!, 'a new connection starts with a full heartbeat')
+})
+
+t.test('HeartbeatSender: a basis naming another base (a hub that restarted) brings a full heartbeat at once', async (t) => {
+  const published: Record<string, unknown>[] = []
+  const link = {
+    connected: true,
+    publish: async (_channel: string, payload: Buffer) => void published.push(JSON.parse(payload.toString()) as Record<string, unknown>),
+  }
+  const valid = (): Promise<Heartbeat> =>
+    Promise.resolve({
+      nodeId: 'n1',
+      at: '2030-01-01T00:00:00.000Z',
+      uptimeSeconds: 5,
+      observedGeneration: 1,
+      outboxDepth: 0,
+      cpuPercent: null,
+      memory: { usedBytes: 1, totalBytes: 2 },
+      disk: null,
+      workloads: { running: 0, total: 0 },
+    })
+  const sender = new HeartbeatSender({ link, store: source(1, 0, []), sample: valid })
+  await sender.beat()
+  sender.offer(Buffer.from(JSON.stringify({ kind: 'heartbeat-basis', nodeId: 'n1', base: '2030-01-01T00:00:00.000Z' })))
+  await sender.beat()
+  t.equal(published.length, 2)
+  t.ok('base' in published[1]!, 'confirmed: a delta')
+  sender.offer(Buffer.from(JSON.stringify({ kind: 'heartbeat-basis', nodeId: 'n1', base: null })))
+  await sender.beat()
+  t.notOk('base' in published[2]!, 'the next heartbeat after "none held" is full, sent without waiting for the interval')
+  const { logger, lines } = capturingLogger()
+  const strict = new HeartbeatSender({ link, store: source(1, 0, []), sample: () => sampled({ observedGeneration: 1, outboxDepth: 0 }), logger })
+  t.ok(strict.offer(Buffer.from('{"kind":"heartbeat-basis","nodeId":"n1"}')), 'a malformed basis is still consumed')
+  t.match(lines, [{ msg: 'ignoring a malformed heartbeat basis' }])
 })

@@ -42,7 +42,7 @@ class RecordingAckTransport {
 
   readonly publish = async (nodeId: string, payload: Buffer): Promise<void> => {
     const body = JSON.parse(payload.toString()) as Record<string, unknown>
-    if (body['kind'] === 'reconnect-hint') this.other.push({ nodeId, body })
+    if (body['kind'] === 'reconnect-hint' || body['kind'] === 'heartbeat-basis') this.other.push({ nodeId, body })
     else this.acks.push({ nodeId, ack: decodeMessage(Ack, payload, { maxBytes: 4096, what: 'ack' }), storedEventsAtSend: this.storedEvents() })
     if (this.failing) throw new Error('broker gone')
   }
@@ -388,6 +388,20 @@ const refusals: { what: string; nodeId: string; channel: HubInboundChannel; payl
   { what: 'a heartbeat naming another node', nodeId: 'n1', channel: 'heartbeat', payload: { ...heartbeat(), nodeId: 'n2' }, reason: 'wrong-node' },
   { what: 'a heartbeat missing its figures', nodeId: 'n1', channel: 'heartbeat', payload: { nodeId: 'n1', at: iso(T0) }, reason: 'invalid' },
   {
+    what: 'a heartbeat delta naming another node',
+    nodeId: 'n1',
+    channel: 'heartbeat',
+    payload: { nodeId: 'n2', at: iso(T0), base: iso(T0) },
+    reason: 'wrong-node',
+  },
+  {
+    what: 'a heartbeat delta with an unknown field',
+    nodeId: 'n1',
+    channel: 'heartbeat',
+    payload: { nodeId: 'n1', at: iso(T0), base: iso(T0), set: { x: 1 } },
+    reason: 'invalid',
+  },
+  {
     what: 'presence naming another node',
     nodeId: 'n1',
     channel: 'presence',
@@ -479,6 +493,46 @@ t.test('a heartbeat without traffic figures keeps the last ones; one with them r
   hub.send('n2', 'heartbeat', { ...heartbeat(), nodeId: 'n2' })
   t.notOk(hub.store.nodes.get('n2')?.lastHeartbeat?.traffic, 'a node that never sent figures has none')
   t.strictSame(hub.rejected(), [])
+})
+
+t.test('heartbeat deltas: the first full heartbeat is confirmed; a delta merges into it and the node view stays whole', async (t) => {
+  const hub = setup(t)
+  hub.send('n1', 'heartbeat', heartbeat())
+  t.strictSame(hub.transport.other, [{ nodeId: 'n1', body: { kind: 'heartbeat-basis', nodeId: 'n1', base: iso(T0) } }], 'the base is confirmed to the node')
+  hub.advance(30_000)
+  hub.send('n1', 'heartbeat', { nodeId: 'n1', at: iso(T0 + 30_000), base: iso(T0), set: { outboxDepth: 0 } })
+  const node = hub.store.nodes.get('n1')
+  t.strictSame(
+    node?.lastHeartbeat,
+    { ...heartbeat(), at: iso(T0 + 30_000), uptimeSeconds: 35, outboxDepth: 0 },
+    'cpu, memory, disk and workloads from the base',
+  )
+  t.equal(node?.lastHeartbeatAt, iso(T0 + 30_000))
+  t.equal(hub.transport.other.length, 1, 'a merged delta is not answered')
+  t.strictSame(hub.rejected(), [])
+})
+
+t.test('heartbeat deltas: a delta with no base held (a restarted hub) keeps the node online and asks for a full heartbeat', async (t) => {
+  const hub = setup(t)
+  hub.send('n1', 'heartbeat', { nodeId: 'n1', at: iso(T0), base: iso(T0 - 30_000) })
+  t.strictSame(hub.transport.other, [{ nodeId: 'n1', body: { kind: 'heartbeat-basis', nodeId: 'n1', base: null } }])
+  const node = hub.store.nodes.get('n1')
+  t.equal(node?.online, true, 'heard from: online')
+  t.equal(node?.lastHeartbeat, null, 'nothing merged, nothing stored as a heartbeat')
+  t.match(hub.lines, [{ msg: 'a heartbeat delta without its base; asked the node for a full heartbeat', nodeId: 'n1' }])
+  hub.send('n1', 'heartbeat', heartbeat())
+  t.equal(hub.transport.other.length, 2, 'the full heartbeat that follows is confirmed')
+  t.strictSame(hub.rejected(), [])
+})
+
+t.test('heartbeat deltas: a new connection (presence) gets its first full heartbeat confirmed again', async (t) => {
+  const hub = setup(t)
+  hub.send('n1', 'heartbeat', heartbeat())
+  hub.send('n1', 'heartbeat', { ...heartbeat(), at: iso(T0 + 1000) })
+  t.equal(hub.transport.other.filter((o) => (o.body as { kind: string }).kind === 'heartbeat-basis').length, 1, 'once per connection')
+  hub.send('n1', 'presence', { nodeId: 'n1', state: 'online', at: iso(T0) } satisfies Presence)
+  hub.send('n1', 'heartbeat', { ...heartbeat(), at: iso(T0 + 2000) })
+  t.equal(hub.transport.other.filter((o) => (o.body as { kind: string }).kind === 'heartbeat-basis').length, 2)
 })
 
 t.test('a log chunk is validated and handed on untouched; one naming another node is refused', async (t) => {

@@ -71,8 +71,11 @@ export async function startMosquitto(dir) {
   return { handle, port, url: `mqtt://127.0.0.1:${port}` }
 }
 
-/** `shoal hub serve` with its embedded broker; resolves once /healthz answers. */
-export async function startHub(dir, { logLevel = 'warn', nodeArgs = [] } = {}) {
+/**
+ * `shoal hub serve` with its embedded broker (or, with `hubArgs` such as `--mqtt-url`, another
+ * one: see broker-hubs.mjs); resolves once /healthz answers.
+ */
+export async function startHub(dir, { logLevel = 'warn', nodeArgs = [], hubArgs = [] } = {}) {
   const apiPort = await freePort()
   const mqttPort = await freePort()
   const dataDir = path.join(dir, 'hub')
@@ -93,6 +96,7 @@ export async function startHub(dir, { logLevel = 'warn', nodeArgs = [] } = {}) {
       `127.0.0.1:${mqttPort}`,
       '--log-level',
       logLevel,
+      ...hubArgs,
     ],
     {
       logFile: path.join(dir, 'hub.log'),
@@ -156,6 +160,7 @@ export function startAgentProcess({
   staticDir,
   labels,
   containerLabels,
+  profile,
   logLevel = 'info',
   resyncIntervalMs = 30_000,
   nodeFlags = [],
@@ -169,5 +174,6 @@ export function startAgentProcess({
   if (staticDir) args.push('--static-dir', staticDir)
   if (labels) args.push('--labels', labels)
   if (containerLabels) args.push('--container-labels', containerLabels)
+  if (profile) args.push('--profile', profile)
   return startProcess(`agent ${name ?? dataDir}`, nodeBinary, args, { logFile: `${dataDir}.log` })
 }

@@ -1,0 +1,76 @@
+// The hub on each of its brokers, as an operator runs it: the embedded aedes broker, or an
+// external Mosquitto 2 or nats-server (JetStream) whose users and rights the hub generates
+// (`shoal hub broker-config` once before the broker starts, then `hub serve --broker-auth-dir`
+// keeps them in step and reloads the broker), all on free loopback ports.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { startProcess, waitFor } from './processes.mjs'
+import { CLI, freePort, startHub } from './services.mjs'
+
+export const BROKERS = ['embedded', 'mosquitto', 'nats']
+
+async function listening(handle, port) {
+  const { connect } = await import('node:net')
+  await waitFor(
+    async () => {
+      if (handle.exited) throw new Error(`${handle.name} exited (${JSON.stringify(handle.exited)}); see ${handle.logFile}`)
+      return new Promise((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port })
+        socket.once('connect', () => {
+          socket.destroy()
+          resolve(true)
+        })
+        socket.once('error', () => resolve(false))
+      })
+    },
+    { what: `${handle.name} to listen on 127.0.0.1:${port}`, timeoutMs: 20_000 },
+  )
+}
+
+/**
+ * Starts the hub on `broker` in `dir`; returns the hub (see startHub) and the port agents dial,
+ * whose connections a benchmark can then watch.
+ */
+export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
+  if (broker === 'embedded') {
+    const hub = await startHub(dir, { logLevel })
+    return { hub, brokerPort: hub.mqttPort, broker: null }
+  }
+  const hubData = path.join(dir, 'hub')
+  const authDir = path.join(dir, 'broker-auth')
+  mkdirSync(dir, { recursive: true })
+  execFileSync(process.execPath, [CLI, 'hub', 'broker-config', '--data-dir', hubData, '--kind', broker, '--out', authDir], { stdio: 'ignore', timeout: 60_000 })
+  const port = await freePort()
+  let handle
+  if (broker === 'mosquitto') {
+    const conf = path.join(dir, 'mosquitto.conf')
+    // As docs/brokers.md says; as root mosquitto would switch to its own user, so stay root.
+    writeFileSync(
+      conf,
+      [
+        'user root',
+        'persistence false',
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous false',
+        'use_username_as_clientid true',
+        'max_packet_size 1100000',
+        `password_file ${authDir}/mosquitto.passwd`,
+        `acl_file ${authDir}/mosquitto.acl`,
+        '',
+      ].join('\n'),
+    )
+    handle = startProcess('mosquitto', 'mosquitto', ['-c', conf], { logFile: path.join(dir, 'mosquitto.log') })
+  } else if (broker === 'nats') {
+    const conf = path.join(dir, 'nats-server.conf')
+    // JetStream in the file (a reload turns off what only `-js` enabled); the include relative to this file.
+    writeFileSync(conf, `jetstream { store_dir: "${path.join(dir, 'jetstream')}" }\ninclude "broker-auth/nats-authorization.conf"\n`)
+    handle = startProcess('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-c', conf], { logFile: path.join(dir, 'nats-server.log') })
+  } else {
+    throw new Error(`broker ${JSON.stringify(broker)}: expected one of ${BROKERS.join(', ')}`)
+  }
+  await listening(handle, port)
+  const urlFlag = broker === 'nats' ? ['--nats-url', `nats://127.0.0.1:${port}`] : ['--mqtt-url', `mqtt://127.0.0.1:${port}`]
+  const hub = await startHub(dir, { logLevel, hubArgs: [...urlFlag, '--broker-auth-dir', authDir, '--broker-reload-pid', String(handle.pid)] })
+  return { hub, brokerPort: port, broker: handle }
+}
