@@ -15,6 +15,7 @@ import { TEST_RUN_LABEL, testRunId } from './env.js'
 import type { WorkloadInput } from './hub-double.js'
 import type { TestLike } from './types.js'
 import { waitFor } from './wait.js'
+import type { AgentMemoryReading } from '../../agent/memory/agent-process-file.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -61,14 +62,7 @@ export interface AgentStatusReport {
   }>
   readonly outbox: { readonly records: number; readonly bytes: number; readonly droppedEvents: number }
   /** The running agent's memory from /proc (null when no agent process runs on the directory). */
-  readonly memory: {
-    readonly pid: number
-    readonly profile: string
-    readonly rssBytes: number
-    readonly peakRssBytes: number
-    readonly memoryBudgetBytes: number | null
-    readonly nodeFlags: readonly string[]
-  } | null
+  readonly memory: AgentMemoryReading | null
 }
 
 export interface ExitInfo {

@@ -4,7 +4,6 @@
 import path from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
-import type { Clock } from '../../common/clock.js'
 import type { PullRules } from '../../agent/bandwidth/pull-decision.js'
 import { TrafficMeter } from '../../agent/bandwidth/traffic-meter.js'
 import { Reconciler, type DesiredView } from '../../agent/reconcile/reconciler.js'
@@ -13,25 +12,11 @@ import { AgentStore } from '../../agent/store/agent-store.js'
 import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
 import type { ContainerTemplate, NodeEvent, NodeStatus, Workload } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
+import { HandClock } from '../support/hand-clock.js'
 
 const NODE = 'pi-1'
 const silent = pino({ level: 'silent' })
 const NO_RULES: PullRules = { budgetBytes: null, windows: null, links: null, link: null }
-
-class HandClock implements Clock {
-  wall = Date.UTC(2026, 11, 6, 12, 0, 0)
-  mono = 1_000
-  now(): number {
-    return this.wall
-  }
-  monotonic(): number {
-    return this.mono
-  }
-  advance(ms: number): void {
-    this.wall += ms
-    this.mono += ms
-  }
-}
 
 function workload(name: string, image: string, extra: Partial<Workload> = {}): Workload {
   return {

@@ -6,7 +6,6 @@
 import path from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
-import type { Clock } from '../../common/clock.js'
 import { executeSteps } from '../../agent/reconcile/executor.js'
 import { Reconciler, type DesiredView } from '../../agent/reconcile/reconciler.js'
 import { HollowRuntime } from '../../agent/runtime/hollow-runtime.js'
@@ -15,6 +14,7 @@ import { AgentStore } from '../../agent/store/agent-store.js'
 import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
 import type { ContainerTemplate, NodeEvent, NodeStatus, Workload } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
+import { HandClock } from '../support/hand-clock.js'
 
 const IMAGE = 'shoal-test/busybox:1'
 const NODE = 'pi-1'
@@ -26,22 +26,6 @@ function workload(name: string, extra: Partial<ContainerTemplate> = {}, revision
     deployment: name,
     revision,
     template: { image: IMAGE, command: ['sleep', '3600'], restartPolicy: 'always', network: 'host', ...extra } as ContainerTemplate,
-  }
-}
-
-/** A clock the test moves by hand; wall and monotonic move together unless told otherwise. */
-class HandClock implements Clock {
-  wall = Date.UTC(2026, 11, 6, 12, 0, 0)
-  mono = 1_000
-  now(): number {
-    return this.wall
-  }
-  monotonic(): number {
-    return this.mono
-  }
-  advance(ms: number): void {
-    this.wall += ms
-    this.mono += ms
   }
 }
 
