@@ -35,23 +35,29 @@ function formatFor(zone: string): Intl.DateTimeFormat {
 
 /** Throws a RangeError naming the zone when Intl does not know it. */
 export function checkZone(zone: string): string {
-  if (zone !== LOCAL_ZONE) formatFor(zone)
+  if (!isLocalZone(zone)) formatFor(zone)
   return zone
 }
 
 /**
- * The process's own zone (TZ, else the system's), read through Date's local-time methods. Not
- * by Intl: the first Intl time-zone call maps about 6 MiB of the node binary's ICU data into the
- * agent's resident memory for good (docs/benchmarks.md, section 1), and Date needs none of it.
+ * The process's own zone (TZ, else the system's) is written `local:<name>` (see system-zone.ts)
+ * and read through Date's local-time methods, not Intl: the first Intl time-zone call maps about
+ * 6 MiB of the node binary's ICU data into the agent's resident memory for good
+ * (docs/benchmarks.md, section 1), and Date needs none of it. The name is for messages only.
  */
-export const LOCAL_ZONE = 'local'
+export const LOCAL_ZONE_PREFIX = 'local:'
 
-export function systemZone(): string {
-  return LOCAL_ZONE
+export function isLocalZone(zone: string): boolean {
+  return zone.startsWith(LOCAL_ZONE_PREFIX)
+}
+
+/** How a zone is named to a person: the process's own by its name. */
+export function zoneLabel(zone: string): string {
+  return isLocalZone(zone) ? zone.slice(LOCAL_ZONE_PREFIX.length) : zone
 }
 
 export function localParts(at: number, zone: string): LocalParts {
-  if (zone === LOCAL_ZONE) {
+  if (isLocalZone(zone)) {
     const date = new Date(at)
     return { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate(), minute: date.getHours() * 60 + date.getMinutes() }
   }

@@ -1,4 +1,4 @@
-import { nextMonthStart } from './local-time.js'
+import { nextMonthStart, zoneLabel } from './local-time.js'
 import { inPullWindow, nextPullWindow } from './pull-windows.js'
 
 /** The bandwidth rules in force on a node, resolved (bandwidth-rules.ts); null: no such limit. */
@@ -66,7 +66,7 @@ export function decidePull(question: PullQuestion): PullVerdict {
     const opens = earliest === null ? null : nextPullWindow(earliest, rules.windows, zone)
     if (!inPullWindow(now, rules.windows, zone)) {
       causes.push('window')
-      reasons.push(`outside the pull windows ${rules.windows.join(', ')} (${zone})`)
+      reasons.push(`outside the pull windows ${rules.windows.join(', ')} (${zoneLabel(zone)})`)
     }
     earliest = opens
   }

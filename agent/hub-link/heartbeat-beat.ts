@@ -68,9 +68,17 @@ export class HeartbeatSender {
 
   constructor(private readonly options: HeartbeatBeatOptions) {}
 
-  /** Sends one heartbeat now (after any beat in flight). */
+  /**
+   * Sends one heartbeat now (after any beat in flight). A beat that fails (its sample threw) is
+   * logged and let go: it must neither reject the chain, which would silence every later beat,
+   * nor escape as an unhandled rejection from a timer's `void beat()`.
+   */
   readonly beat = (): Promise<void> => {
-    this.running = this.running.then(() => this.beatOnce())
+    this.running = this.running.then(() =>
+      this.beatOnce().catch((error: unknown) => {
+        this.options.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'heartbeat not sent')
+      }),
+    )
     return this.running
   }
 

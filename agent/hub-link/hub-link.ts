@@ -40,8 +40,10 @@ export function startHubLink({
   const outbox = new OutboxSender({ nodeId, store, transport, logger })
   const sampler = new HeartbeatSampler(nodeId, dataDir, clock)
   const sample = async (figures: HeartbeatFigures): Promise<Heartbeat> => {
-    const heartbeat = await sampler.sample(figures)
+    // Read from the store before the sampler's wait (250 ms on the first beat): a stop during
+    // that wait closes the store, and nothing may read it after.
     const usage = traffic?.()
+    const heartbeat = await sampler.sample(figures)
     return usage ? { ...heartbeat, traffic: usage } : heartbeat
   }
   const heartbeats = new HeartbeatSender({ link: transport, store, sample, logger: logger.child({ component: 'heartbeat' }) })

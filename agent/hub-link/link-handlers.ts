@@ -43,8 +43,8 @@ export function linkHandlers(parts: LinkParts): TransportHandlers {
 }
 
 /**
- * A desired document goes to intake, and the outbox is nudged (the hub is listening); a heartbeat
- * basis to the heartbeats, any other ack to the outbox; a logs request to the log server.
+ * A desired document goes to intake, the outbox is nudged (the hub is listening) and a heartbeat
+ * says which generation the node holds; a heartbeat basis to the heartbeats, any other ack to the outbox; a logs request to the log server.
  */
 export function inboundHandlers({
   outbox,
@@ -56,6 +56,9 @@ export function inboundHandlers({
     desired: (payload) => {
       desiredRetry.offer(payload)
       outbox.kick()
+      // The hub learns at once which generation the node now holds (Ready waits for it), not a
+      // heartbeat interval later (30-60 s on the shipped profiles); a delta costs a few bytes.
+      void heartbeats.beat()
     },
     ack: (payload) => {
       if (!heartbeats.offer(payload)) outbox.onAck(payload)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkZone, localParts, localToInstant, monthKey, nextMonthStart } from '../../agent/bandwidth/local-time.js'
+import { checkZone, localParts, localToInstant, monthKey, nextMonthStart, zoneLabel } from '../../agent/bandwidth/local-time.js'
 import { decidePull, formatBytes, type PullQuestion, type PullRules } from '../../agent/bandwidth/pull-decision.js'
 import { inPullWindow, nextPullWindow } from '../../agent/bandwidth/pull-windows.js'
 import { PullWindow, windowMinutes } from '../../protocol/index.js'
@@ -183,9 +183,10 @@ t.test("the node's own zone (Date's local time, no Intl) reads as Intl does for 
   const { execFileSync } = await import('node:child_process')
   const { fileURLToPath } = await import('node:url')
   const module = fileURLToPath(new URL('../../agent/bandwidth/local-time.ts', import.meta.url))
-  // A child with TZ set, so LOCAL_ZONE is Berlin there; tap's TypeScript import hook is passed on.
+  // A child with TZ set, so its own zone is Berlin; tap's TypeScript import hook is passed on.
   const script = `
-    const { LOCAL_ZONE, localParts, localToInstant, monthKey } = await import(${JSON.stringify(module)})
+    const { localParts, localToInstant, monthKey } = await import(${JSON.stringify(module)})
+    const LOCAL_ZONE = 'local:Europe/Berlin'
     const out = []
     for (let at = Date.UTC(2026, 2, 28, 20); at < Date.UTC(2026, 2, 29, 6); at += 15 * 60_000) out.push([localParts(at, LOCAL_ZONE), localParts(at, 'Europe/Berlin')])
     for (let at = Date.UTC(2026, 9, 24, 20); at < Date.UTC(2026, 9, 25, 6); at += 15 * 60_000) out.push([localParts(at, LOCAL_ZONE), localParts(at, 'Europe/Berlin')])
@@ -206,4 +207,28 @@ t.test("the node's own zone (Date's local time, no Intl) reads as Intl does for 
   )
   for (const [local, intl] of result.instants) t.equal(local, intl, 'local times to instants agree (gap, doubled hour, overflow)')
   t.same(result.month, ['2027-01', '2027-01'], 'the month turns at local midnight')
+})
+
+t.test("the process's own zone is named without Intl: TZ, else the /etc/localtime link, else /etc/timezone", async (t) => {
+  const { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { systemZone } = await import('../../agent/bandwidth/system-zone.js')
+  const root = `${mkdtempSync(join(tmpdir(), 'shoal-zone-'))}/`
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  mkdirSync(join(root, 'etc'))
+  t.equal(systemZone({}, root), 'local:local time', 'nothing to go by')
+  writeFileSync(join(root, 'etc/timezone'), 'Europe/Lisbon\n')
+  t.equal(systemZone({}, root), 'local:Europe/Lisbon')
+  symlinkSync('/usr/share/zoneinfo/America/Chicago', join(root, 'etc/localtime'))
+  t.equal(systemZone({}, root), 'local:America/Chicago', 'the link before /etc/timezone')
+  t.equal(systemZone({ TZ: 'UTC' }, root), 'local:UTC', 'TZ before both')
+  t.equal(systemZone({ TZ: ':/usr/share/zoneinfo/Asia/Tokyo' }, root), 'local:Asia/Tokyo')
+  t.equal(zoneLabel('local:Asia/Tokyo'), 'Asia/Tokyo')
+  t.equal(zoneLabel('Europe/Berlin'), 'Europe/Berlin')
+  t.match(
+    ask({ zone: 'local:UTC', rules: { windows: ['01:00-05:00'] } }),
+    { allow: false, reason: 'outside the pull windows 01:00-05:00 (UTC)', nextAttemptAt: Date.UTC(2026, 11, 8, 1, 0) },
+    'messages name the zone, not the marker',
+  )
 })

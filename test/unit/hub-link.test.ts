@@ -4,7 +4,7 @@
 import { pino, type Logger } from 'pino'
 import t from 'tap'
 import { coalescedKick } from '../../agent/hub-link/coalesced-kick.js'
-import { HeartbeatSender, heartbeatBeat, heartbeatFigures, type HeartbeatSource } from '../../agent/hub-link/heartbeat-beat.js'
+import { type HeartbeatFigures, HeartbeatSender, heartbeatBeat, heartbeatFigures, type HeartbeatSource } from '../../agent/hub-link/heartbeat-beat.js'
 import { dispatchInbound, inboundHandlers, linkHandlers, takeDesired, type LinkParts } from '../../agent/hub-link/link-handlers.js'
 import type { OutboxDepth, StoredDesired, WorkloadRecord } from '../../agent/store/agent-store.js'
 import type { Heartbeat } from '../../protocol/index.js'
@@ -59,8 +59,8 @@ t.test('each inbound channel reaches its part', async (t) => {
   onMessage('ack', Buffer.from('{"kind":"heartbeat-basis"}'))
   t.strictSame(
     calls,
-    ['desiredRetry.offer(doc)', 'outbox.kick', 'outbox.onAck(ack)', 'logServer.receive(req)', 'heartbeats.offer({"kind":"heartbeat-basis"})'],
-    'a heartbeat basis on the ack channel goes to the heartbeats, not the outbox',
+    ['desiredRetry.offer(doc)', 'outbox.kick', 'beat', 'outbox.onAck(ack)', 'logServer.receive(req)', 'heartbeats.offer({"kind":"heartbeat-basis"})'],
+    'a document is followed by a heartbeat (the generation held); a heartbeat basis on the ack channel goes to the heartbeats, not the outbox',
   )
   t.strictSame(Object.keys(inboundHandlers(parts)).sort(), ['ack', 'desired', 'logs-request'])
 })
@@ -139,6 +139,23 @@ t.test('a beat publishes the sampled heartbeat while the link is up, and nothing
   await beat()
   t.equal(published.length, 1)
   t.match(JSON.parse(published[0]!.toString()), { nodeId: 'n1', observedGeneration: 4, outboxDepth: 1 })
+})
+
+t.test('a beat whose sample throws is logged and let go; the next beat is sent (the chain never stays rejected)', async (t) => {
+  const published: Buffer[] = []
+  const link = { connected: true, publish: async (_channel: string, payload: Buffer) => void published.push(payload) }
+  const warnings: unknown[] = []
+  const logger = { warn: (data: unknown) => void warnings.push(data), debug: () => undefined }
+  let calls = 0
+  const sample = (figures: HeartbeatFigures): Promise<Heartbeat> => {
+    calls++
+    return calls === 1 ? Promise.reject(new TypeError('The database connection is not open')) : sampled(figures)
+  }
+  const sender = new HeartbeatSender({ link, store: source(1, 0, []), sample, logger })
+  await t.resolves(sender.beat(), 'the failing beat resolves')
+  t.match(warnings, [{ err: 'The database connection is not open' }])
+  await sender.beat()
+  t.equal(published.length, 1, 'the next beat went out')
 })
 
 t.test('a failed publish is let go: the next beat replaces it', async (t) => {
