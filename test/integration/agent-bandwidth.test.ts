@@ -9,7 +9,7 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 import { deploymentYaml, sleepTemplate, startHubAgent, startHubProcess, type HubProcess } from '../support/hub-process.js'
 import { uniqueNodeId } from '../support/agent-process.js'
-import { dockerClient, tempDir, testImage, testRegistry, testRunId, waitFor } from '../support/index.js'
+import { dockerClient, pushImage, tempDir, testImage, testRegistry, testRunId, waitFor } from '../support/index.js'
 import { cli } from './cli-harness.js'
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
@@ -39,14 +39,7 @@ async function pushUniqueImage(t: Test, word: string): Promise<{ ref: string; la
       .remove({ force: true })
       .catch(() => undefined),
   )
-  const push = await docker.getImage(ref).push({ authconfig: { serveraddress: registry } })
-  const pushed: Array<{ error?: string }> = await new Promise((resolve, reject) =>
-    docker.modem.followProgress(push, (err, out) => (err ? reject(err) : resolve(out))),
-  )
-  t.notOk(
-    pushed.find((event) => event.error),
-    'the image was pushed',
-  )
+  t.notOk(await pushImage(ref, registry), 'the image was pushed')
   await docker.getImage(ref).remove()
   await builder.remove({ force: true })
   const response = await fetch(`http://${registry}/v2/${name}/manifests/1`, {

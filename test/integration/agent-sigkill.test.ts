@@ -4,7 +4,7 @@
 // the workloads whose config did not change.
 import path from 'node:path'
 import t from 'tap'
-import { dockerClient, freePort, startMosquitto, tempDir, testImage, testRegistry, waitFor } from '../support/index.js'
+import { dockerClient, pushImage, freePort, startMosquitto, tempDir, testImage, testRegistry, waitFor } from '../support/index.js'
 import {
   fetchText,
   httpdWorkload,
@@ -51,8 +51,7 @@ t.test('converges and adopts after SIGKILL mid-reconcile', async (t) => {
       .remove({ force: true })
       .catch(() => undefined),
   )
-  const push = await docker.getImage(pulled).push({ authconfig: { serveraddress: testRegistry() } })
-  await new Promise((resolve, reject) => docker.modem.followProgress(push, (error, out) => (error ? reject(error) : resolve(out))))
+  t.notOk(await pushImage(pulled, testRegistry()), 'the image was pushed')
   await docker.getImage(pulled).remove()
 
   const [portA, portB, portC] = [await freePort(), await freePort(), await freePort()]

@@ -27,7 +27,7 @@ import {
   startHubProcess,
   subscribeRaw,
 } from '../support/hub-process.js'
-import { dockerClient, pullImage, removeContainersByLabel, startMosquitto, startNats, tempDir, testImage, waitFor } from '../support/index.js'
+import { dockerClient, pushImage, pullImage, removeContainersByLabel, startMosquitto, startNats, tempDir, testImage, waitFor } from '../support/index.js'
 
 t.setTimeout(230_000)
 
@@ -134,11 +134,7 @@ t.test('embedded broker: overrides by site, relabel rolls, registry credentials 
         .remove({ force: true })
         .catch(() => undefined),
     )
-    const push = await docker.getImage(ref).push({ authconfig: { username, password, serveraddress: registry } })
-    const pushed: Array<{ error?: string }> = await new Promise((resolve, reject) =>
-      docker.modem.followProgress(push, (err, out) => (err ? reject(err) : resolve(out))),
-    )
-    const pushError = pushed.find((e) => e.error)?.error
+    const pushError = await pushImage(ref, registry, { username, password })
     t.notOk(pushError, `the push with credentials worked${pushError ? `: ${pushError}` : ''}`)
     await docker.getImage(ref).remove()
     await t.rejects(pullImage(ref), /no basic auth|unauthorized|authentication required/i, 'the registry refuses a pull without credentials')

@@ -19,7 +19,18 @@ import {
   type RuntimeEvent,
 } from '../../agent/runtime/runtime.js'
 import type { ContainerTemplateInput } from '../../protocol/index.js'
-import { dockerClient, freePort, removeContainersByLabel, sleep, startService, tempDir, waitFor, TEST_RUN_LABEL, type TestLike } from '../support/index.js'
+import {
+  dockerClient,
+  pushImage,
+  freePort,
+  removeContainersByLabel,
+  sleep,
+  startService,
+  tempDir,
+  waitFor,
+  TEST_RUN_LABEL,
+  type TestLike,
+} from '../support/index.js'
 import { containerWorkload } from '../support/container-workload.js'
 
 const image = process.env.SHOAL_TEST_IMAGE || 'shoal-test/busybox:1'
@@ -324,15 +335,7 @@ t.test('pulls from a real registry with progress, then lists and removes the ima
       .remove()
       .catch(() => undefined),
   )
-  // The engine wants an X-Registry-Auth header even for a registry without auth.
-  const push = await docker.getImage(ref).push({ authconfig: { serveraddress: registry } })
-  const pushed: Array<{ error?: string }> = await new Promise((resolve, reject) =>
-    docker.modem.followProgress(push, (err, out) => (err ? reject(err) : resolve(out))),
-  )
-  t.notOk(
-    pushed.find((event) => event.error),
-    'the push worked',
-  )
+  t.notOk(await pushImage(ref, registry), 'the push worked')
   await docker.getImage(ref).remove()
   t.equal(await runtime.imageExists(ref), false)
 

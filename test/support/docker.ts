@@ -53,6 +53,20 @@ export async function pullImage(ref: string): Promise<Array<Record<string, unkno
   })
 }
 
+/**
+ * Pushes a local image to a registry and waits for the end; resolves to the error the push
+ * reported, if any (a failed push arrives as an event inside the stream). The engine wants an
+ * X-Registry-Auth header even for a registry without auth, so the address always goes in it.
+ */
+export async function pushImage(ref: string, registry: string, auth: { username?: string; password?: string } = {}): Promise<string | undefined> {
+  const docker = dockerClient()
+  const stream = await docker.getImage(ref).push({ authconfig: { ...auth, serveraddress: registry } })
+  const events: Array<{ error?: string }> = await new Promise((resolve, reject) =>
+    docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => (err ? reject(err) : resolve(out))),
+  )
+  return events.find((event) => event.error)?.error
+}
+
 /** SIGKILLs a container as a crash would; the returned check is true once something has started it again. */
 export async function crashContainer(id: string): Promise<() => Promise<boolean>> {
   const container = dockerClient().getContainer(id)
