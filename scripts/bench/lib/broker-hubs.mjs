@@ -6,23 +6,15 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startProcess, waitFor } from './processes.mjs'
-import { CLI, freePort, startHub } from './services.mjs'
+import { CLI, freePort, portOpen, startHub } from './services.mjs'
 
 export const BROKERS = ['embedded', 'mosquitto', 'nats']
 
 async function listening(handle, port) {
-  const { connect } = await import('node:net')
   await waitFor(
     async () => {
       if (handle.exited) throw new Error(`${handle.name} exited (${JSON.stringify(handle.exited)}); see ${handle.logFile}`)
-      return new Promise((resolve) => {
-        const socket = connect({ host: '127.0.0.1', port })
-        socket.once('connect', () => {
-          socket.destroy()
-          resolve(true)
-        })
-        socket.once('error', () => resolve(false))
-      })
+      return portOpen(port)
     },
     { what: `${handle.name} to listen on 127.0.0.1:${port}`, timeoutMs: 20_000 },
   )

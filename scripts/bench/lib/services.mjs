@@ -38,7 +38,8 @@ export function freePort() {
   })
 }
 
-function portOpen(port) {
+/** True once something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port) {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port })
     socket.once('connect', () => {
