@@ -59,9 +59,18 @@ export interface HeartbeatBeatOptions {
  * (nothing queues a heartbeat offline: a stale one is no news); a failed publish is let go, as
  * the next beat replaces it.
  */
+/** Full heartbeats remembered per connection: more than can be in flight while a basis travels back. */
+const MAX_FULLS_REMEMBERED = 4
+
 export class HeartbeatSender {
   private base: Heartbeat | null = null
   private hubHolds = false
+  /**
+   * The full heartbeats sent on this connection, newest last (a few): the hub confirms the first
+   * one it gets, and by the time that reaches us another full one may have gone (one follows
+   * each desired document). A basis naming any of them is the hub's, not a stranger's.
+   */
+  private fullsSent: Heartbeat[] = []
   private sinceFull = 0
   /** Beats one at a time: a connect, the timer and a basis may ask at once. */
   private running: Promise<void> = Promise.resolve()
@@ -85,6 +94,7 @@ export class HeartbeatSender {
   /** A new connection: the hub confirms again what it holds, so this connection starts with a full heartbeat. */
   onConnected(): void {
     this.hubHolds = false
+    this.fullsSent = []
   }
 
   /**
@@ -110,7 +120,14 @@ export class HeartbeatSender {
       )
       return true
     }
-    this.hubHolds = this.base !== null && parsed.data.base === this.base.at
+    // The hub holds the full heartbeat it names: deltas go against it. Should it hold a later one
+    // after all, it refuses the first delta and names that one, which is also ours.
+    const held = this.fullsSent.find((full) => full.at === parsed.data.base)
+    if (held !== undefined && held !== this.base) {
+      this.base = held
+      this.sinceFull = 0
+    }
+    this.hubHolds = held !== undefined
     this.options.logger?.debug({ base: parsed.data.base, hubHolds: this.hubHolds }, 'heartbeat basis from the hub')
     if (!this.hubHolds) void this.beat()
     return true
@@ -126,6 +143,7 @@ export class HeartbeatSender {
     if (next.kind === 'full' || !this.base) {
       this.base = heartbeat
       this.sinceFull = 0
+      this.fullsSent = [...this.fullsSent.slice(-(MAX_FULLS_REMEMBERED - 1)), heartbeat]
     } else {
       try {
         this.base = mergeHeartbeat(this.base, next.delta)

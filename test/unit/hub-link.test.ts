@@ -7,7 +7,8 @@ import { coalescedKick } from '../../agent/hub-link/coalesced-kick.js'
 import { type HeartbeatFigures, HeartbeatSender, heartbeatBeat, heartbeatFigures, type HeartbeatSource } from '../../agent/hub-link/heartbeat-beat.js'
 import { dispatchInbound, inboundHandlers, linkHandlers, takeDesired, type LinkParts } from '../../agent/hub-link/link-handlers.js'
 import type { OutboxDepth, StoredDesired, WorkloadRecord } from '../../agent/store/agent-store.js'
-import type { Heartbeat } from '../../protocol/index.js'
+import { HeartbeatBases } from '../../hub/ingest/heartbeat-bases.js'
+import type { Heartbeat, HeartbeatDelta } from '../../protocol/index.js'
 
 function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = []
@@ -263,3 +264,46 @@ t.test('HeartbeatSender: a basis naming another base (a hub that restarted) brin
   t.ok(strict.offer(Buffer.from('{"kind":"heartbeat-basis","nodeId":"n1"}')), 'a malformed basis is still consumed')
   t.match(lines, [{ msg: 'ignoring a malformed heartbeat basis' }])
 })
+
+t.test(
+  "HeartbeatSender with the hub's HeartbeatBases: a basis for an earlier full heartbeat still starts deltas (two fulls in flight at connect)",
+  async (t) => {
+    const hub = new HeartbeatBases()
+    const replies: Buffer[] = []
+    const merged: Heartbeat[] = []
+    const link = {
+      connected: true,
+      publish: async (_channel: string, payload: Buffer) => {
+        const message = JSON.parse(payload.toString()) as Record<string, unknown>
+        const outcome = 'base' in message ? hub.receiveDelta(message as unknown as HeartbeatDelta) : hub.receiveFull(message as unknown as Heartbeat)
+        if (outcome.reply) replies.push(Buffer.from(JSON.stringify(outcome.reply)))
+        if (outcome.heartbeat && 'base' in message) merged.push(outcome.heartbeat)
+      },
+    }
+    let n = 0
+    const sample = (): Promise<Heartbeat> =>
+      Promise.resolve({
+        nodeId: 'n1',
+        at: new Date(Date.parse('2030-01-01T00:00:00.000Z') + 1000 * n++).toISOString(),
+        uptimeSeconds: 100 + n,
+        observedGeneration: 4,
+        outboxDepth: 0,
+        cpuPercent: 5,
+        memory: { usedBytes: 10, totalBytes: 100 },
+        disk: null,
+        workloads: { running: 1, total: 1 },
+      })
+    const sender = new HeartbeatSender({ link, store: source(4, 0, ['running']), sample, fullEvery: 100 })
+    sender.onConnected()
+    await sender.beat() // on connect
+    await sender.beat() // after the desired document: sent before the hub's basis for the first came back
+    t.equal(replies.length, 1, 'the hub confirms the first full heartbeat of the connection only')
+    // The basis arrives now; the beats go on, each one's reply (if any) delivered before the next.
+    for (let i = 0; i < 5; i++) {
+      for (const reply of replies.splice(0)) sender.offer(reply)
+      await sender.beat()
+    }
+    t.ok(merged.length >= 3, `the hub merges deltas (${merged.length} of the last 5 beats)`)
+    t.equal(merged.at(-1)?.at, '2030-01-01T00:00:0' + String(n - 1) + '.000Z', "the hub's view is the latest beat")
+  },
+)
