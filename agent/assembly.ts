@@ -22,6 +22,7 @@ import { memoryPlan } from './memory/memory-plan.js'
 import { MemoryWatch } from './memory/memory-watch.js'
 import type { OutboxLimits } from './outbox/outbox-policy.js'
 import type { NodeAdmission } from './reconcile/admission.js'
+import { Prefetcher } from './prefetch/prefetcher.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
 import { dockerEndpoint } from './runtime/docker-engine-client.js'
 import type { StepLimits } from './reconcile/step-concurrency.js'
@@ -89,6 +90,7 @@ export function startReconciling({
   stepLimits,
 }: ReconcilingOptions): {
   reconciler: Reconciler
+  prefetch: Prefetcher
   intake: DesiredIntake
   desiredRetry: DesiredRetry
 } {
@@ -96,6 +98,17 @@ export function startReconciling({
   const files = new ValueFiles({ configRoot: join(config.dataDir, CONFIG_FILES_DIR), secretsRoot: config.secretsDir ?? defaultSecretsDir(nodeId) })
   const values = new NodeValues({ nodeId, privateKey: sealing.privateKey, files })
   const sealingKey = sealing.publicKey
+  // The reconciler reports the pull-ahead in its statuses, and the prefetcher asks it for a pass when that changes.
+  let reconcilerRef: Reconciler | null = null
+  const prefetch = new Prefetcher({
+    nodeId,
+    runtime,
+    values,
+    ...(bandwidth ? { bandwidth } : {}),
+    clock,
+    logger,
+    changed: () => reconcilerRef?.request('prefetch'),
+  })
   const reconciler = new Reconciler({
     nodeId,
     runtime,
@@ -112,12 +125,14 @@ export function startReconciling({
     logDefaults,
     ...(bandwidth ? { bandwidth } : {}),
     ...(stepLimits ? { stepLimits } : {}),
+    prefetch,
   })
+  reconcilerRef = reconciler
   reconciler.start()
   const hubPublicKey = (): string | null => store.identity()?.hubPublicKey ?? null
   const intake = new DesiredIntake({ nodeId, store, clock, logger, hubPublicKey, sealingKey: () => sealing.privateKey })
   const desiredRetry = new DesiredRetry({ retryMs: 5_000, logger: logger.child({ component: 'intake' }), take: takeDesired(intake, reconciler) })
-  return { reconciler, intake, desiredRetry }
+  return { reconciler, prefetch, intake, desiredRetry }
 }
 
 export interface ImageCollectionOptions {

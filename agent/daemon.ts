@@ -87,7 +87,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const logDefaults = containerLogLimits(profile.agent.containerLogs)
   const bandwidth = nodeBandwidth({ store, clock, zone: systemZone(), logger: nodeLogger, profile: profile.agent.bandwidth, localLabels: config.labels })
   const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults, bandwidth }
-  const { reconciler, intake, desiredRetry } = startReconciling({ ...reconciling, stepLimits: stepLimits(profile) })
+  const { reconciler, prefetch, intake, desiredRetry } = startReconciling({ ...reconciling, stepLimits: stepLimits(profile) })
   onDevices = () => reconciler.request('devices')
 
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
@@ -146,6 +146,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       store.close()
     },
   }
-  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, link: transport, goodbye, store: closing, processFile }
+  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, prefetch, link: transport, goodbye, store: closing, processFile }
   return { nodeId, store, reconciler, profile, stop: () => stopAgent(parts) }
 }

@@ -19,13 +19,17 @@ export function composeDesiredView(desired: StoredDesired | null, staticWorkload
 
 /**
  * The images garbage collection must keep: every desired workload's, its fallback's (a fallback's
- * image must survive until its window closes: offline, it could not be pulled again) and every
- * local revert's.
+ * image must survive until its window closes: offline, it could not be pulled again), the next
+ * revision's a rollout asked to pull ahead (prefetch) and every local revert's.
  */
 export function wantedImages(workloads: readonly Workload[], localReverts: readonly Pick<RevertRecord, 'template'>[]): string[] {
   const images = (template: WorkloadTemplate): string[] => allContainerTemplates(template).map((container) => container.image)
   return [
-    ...workloads.flatMap((w) => [...images(w.template), ...(w.fallback ? images(w.fallback.template) : [])]),
+    ...workloads.flatMap((w) => [
+      ...images(w.template),
+      ...(w.fallback ? images(w.fallback.template) : []),
+      ...(w.prefetch ? images(w.prefetch.template) : []),
+    ]),
     ...localReverts.flatMap((r) => images(r.template)),
   ]
 }

@@ -8,6 +8,8 @@ export interface StoppableAgent {
   readonly desiredRetry: { stop(): void }
   readonly logServer: { stop(): Promise<void> }
   readonly reconciler: { stop(): Promise<void> }
+  /** Pulls ahead of rollouts; after the reconciler, whose passes hand it work. */
+  readonly prefetch: { stop(): Promise<void> }
   /** Null without a hub. */
   readonly link: { close(goodbye?: Buffer): Promise<void> } | null
   /** The "offline" presence to say on the way out; made only when there is a link to say it on. */
@@ -20,7 +22,7 @@ export interface StoppableAgent {
 /**
  * Stops in an order that loses nothing: first what starts work on a timer or a message (timers,
  * image collection, the sender, the desired retry), then the log server and the reconciler, whose
- * pass in progress finishes and stores what it did; then the link, saying goodbye so the hub marks
+ * pass in progress finishes and stores what it did, and the prefetcher, whose pull in progress does; then the link, saying goodbye so the hub marks
  * the node offline at once; the store last, so no part writes to a closed database, and then the
  * record saying this process is the running agent. Containers are
  * never stopped: the engine keeps them running.
@@ -33,6 +35,7 @@ export async function stopAgent(parts: StoppableAgent): Promise<void> {
   parts.desiredRetry.stop()
   await parts.logServer.stop()
   await parts.reconciler.stop()
+  await parts.prefetch.stop()
   if (parts.link) await parts.link.close(parts.goodbye())
   parts.store.close()
   parts.processFile.remove()

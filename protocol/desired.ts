@@ -39,6 +39,19 @@ export const WorkloadFallback = z.strictObject({
 })
 export type WorkloadFallback = z.infer<typeof WorkloadFallback>
 
+/**
+ * The revision a rollout will move this copy to, sent ahead when the deployment's strategy says
+ * `prefetch: true`: the agent pulls its images now (within the node's bandwidth rules), so the
+ * switch needs no download, and reports them present; the hub moves the copy only then.
+ */
+export const WorkloadPrefetch = z.strictObject({
+  revision: z.number().int().min(1),
+  template: WorkloadTemplate,
+  values: WorkloadValues.optional().describe('only the Secrets its pull credentials refer to'),
+  pullNow: z.literal(true).optional().describe('that revision was applied with --pull-now'),
+})
+export type WorkloadPrefetch = z.infer<typeof WorkloadPrefetch>
+
 /** One copy a node must run (one container or several): a deployment's template at one revision. */
 export const Workload = z.strictObject({
   name: Name.describe('unique on the node: the deployment name, or name-N when a node holds several replicas'),
@@ -48,6 +61,7 @@ export const Workload = z.strictObject({
   values: WorkloadValues.optional().describe('the Configs and Secrets the template refers to, at the versions this revision pins'),
   fallback: WorkloadFallback.optional().describe('present while a rollout moves this copy to a new revision'),
   pullNow: z.literal(true).optional().describe("this revision was applied with --pull-now: its image is pulled whatever the node's bandwidth rules say"),
+  prefetch: WorkloadPrefetch.optional().describe("present while a rollout with prefetch has not moved this copy yet: the next revision's images to pull ahead"),
 })
 export type Workload = z.infer<typeof Workload>
 

@@ -59,6 +59,10 @@ export const RolloutStrategy = z
     progressDeadline: Duration.default('10m').describe('the rollout fails when no copy becomes updated for this long'),
     partitionBy: LabelKey.optional().describe('update one value of this node label at a time (a site, a line); maxUnavailable applies per value'),
     steps: z.array(CanaryStep).min(1).max(20).optional().describe('canary only: the steps in order; after the last, the rest rolls as with rolling'),
+    prefetch: z
+      .boolean()
+      .optional()
+      .describe("pull the new revision's images on every copy's node ahead of its wave; a copy moves only once its node has them"),
     rollback: RollbackPolicy.prefault({}),
     revertWindow: Duration.default('10m').describe('an agent that cannot reach the hub reverts a copy failing its gate this long after it started'),
   })

@@ -20,6 +20,17 @@ export const LocalRevert = z.strictObject({
 })
 export type LocalRevert = z.infer<typeof LocalRevert>
 
+/** Where the pull-ahead of a copy's next revision stands (strategy.prefetch): every image of it on the node is `present`. */
+export const PrefetchState = z.enum(['pulling', 'pull-deferred', 'present', 'failed'])
+export type PrefetchState = z.infer<typeof PrefetchState>
+
+export const PrefetchStatus = z.strictObject({
+  revision: z.number().int().min(1),
+  state: PrefetchState,
+  message: z.string().max(500).optional().describe('what is pulled, why it waits (the bandwidth rules) or why it failed'),
+})
+export type PrefetchStatus = z.infer<typeof PrefetchStatus>
+
 /** One container of a several-container copy, as the agent last saw it. */
 export const ContainerStatus = z.strictObject({
   name: Name,
@@ -58,6 +69,7 @@ export const WorkloadStatus = z.strictObject({
     .max(24)
     .optional()
     .describe('each container of a several-container copy, init containers first; the fields above sum them up'),
+  prefetch: PrefetchStatus.optional().describe('the images of the revision a rollout will move this copy to, pulled ahead (strategy.prefetch)'),
 })
 export type WorkloadStatus = z.infer<typeof WorkloadStatus>
 

@@ -50,7 +50,7 @@ export function splitMemberName(name: string): { readonly copy: string; readonly
 
 /** The containers the node runs for a copy, in order: init containers first. Pure. */
 export function copyMembers(workload: Workload, nodeId: string): CopyMember[] {
-  const { fallback: _fallback, ...copy } = workload
+  const { fallback: _fallback, prefetch: _prefetch, ...copy } = workload
   if (!isPodTemplate(workload.template)) {
     const single = { ...copy, template: workload.template }
     return [{ copy: workload.name, container: workload.deployment, init: false, grouped: false, workload: single, configHash: configHash(single, nodeId) }]

@@ -27,6 +27,7 @@ import { rebaseStart, rebaseTiming } from './stored-times.js'
 import { NO_VALUES, type WorkloadValuesSource } from '../values/node-values.js'
 import { valueVersions } from '../values/resolve-values.js'
 import { hasPullRules } from '../bandwidth/bandwidth-rules.js'
+import type { Prefetcher } from '../prefetch/prefetcher.js'
 import type { NodeBandwidthView } from '../bandwidth/node-bandwidth.js'
 import { PullByteTally } from '../bandwidth/pull-bytes.js'
 import { decidePull } from '../bandwidth/pull-decision.js'
@@ -63,7 +64,8 @@ export interface ReconcilerOptions {
   /** The node's bandwidth rules and byte meter: image pulls they do not allow wait (pull-deferred). Absent: pulls never wait. */
   readonly bandwidth?: NodeBandwidthView
   /** Steps of one pass run at once (the firmware profile's concurrentSteps and concurrentPulls); absent: DEFAULT_STEP_LIMITS. */
-  readonly stepLimits?: StepLimits
+  readonly stepLimits?: StepLimits /** Pulls the next revision's images ahead of a rollout (the document's `prefetch`); each copy's status says how far it got. */
+  readonly prefetch?: Pick<Prefetcher, 'sync' | 'status' | 'key'>
 }
 
 const LOG_LINES_ON_CRASH = 10
@@ -103,6 +105,8 @@ export class Reconciler {
   private readonly reportedHolds = new Map<string, string>()
   /** The device set in the last status sent. */
   private reportedDevices: string | null = null
+  /** The copies' pull-ahead in the last status sent (Prefetcher.key). */
+  private reportedPrefetch = ''
   private passes = 0
   /** Whether a status went out since start: the first carries the sealing key even with nothing to run. */
   private statusSent = false
@@ -194,9 +198,13 @@ export class Reconciler {
       this.again = true
       return
     }
-    this.running = this.loop(reason).finally(() => {
-      this.running = null
-    })
+    // The loop starts a microtask later, so `running` is set before any of its code runs: a
+    // part it calls synchronously (the prefetcher, a probe) that asks for a pass only queues one.
+    this.running = Promise.resolve()
+      .then(() => this.loop(reason))
+      .finally(() => {
+        this.running = null
+      })
   }
 
   /** Resolves when no pass is running or queued. */
@@ -226,6 +234,7 @@ export class Reconciler {
   private async pass(reason: string): Promise<void> {
     const { runtime, nodeId, clock } = this.options
     const view = this.options.desired()
+    this.options.prefetch?.sync(view.workloads)
     const observed = await runtime.list(nodeId)
     const images = await runtime.listImages()
     const imagesPresent = new Set(images.flatMap((image) => image.tags))
@@ -564,6 +573,8 @@ export class Reconciler {
     let changed = events.length > 0 || (!this.statusSent && this.options.sealingKey !== undefined)
     const devices = this.options.admission?.devices().join('\n') ?? null
     if (devices !== this.reportedDevices) changed = true
+    const prefetch = this.options.prefetch?.key() ?? ''
+    if (prefetch !== this.reportedPrefetch) changed = true
     // Why each workload is in its state ("crashed 3 times ...; backing off"), for the status.
     const reasons = new Map<string, string>()
     const readiness = new Map<string, boolean>()
@@ -693,6 +704,7 @@ export class Reconciler {
       else this.reportedDeferrals.delete(workload.name)
     }
     this.reportedDevices = devices
+    this.reportedPrefetch = prefetch
     for (const name of removed) {
       this.reportedRestarts.delete(name)
       this.reportedReady.delete(name)
@@ -747,7 +759,10 @@ export class Reconciler {
     return {
       nodeId: this.options.nodeId,
       observedGeneration: view.generation,
-      workloads: foldStatuses(workloads, this.effective, reverts),
+      workloads: foldStatuses(workloads, this.effective, reverts).map((status) => {
+        const prefetch = this.options.prefetch?.status(status.name)
+        return prefetch ? { ...status, prefetch } : status
+      }),
       at: isoNow(this.options.clock),
       ...(this.options.sealingKey ? { sealingKey: this.options.sealingKey } : {}),
       ...(this.options.admission ? { devices: [...this.options.admission.devices()].slice(0, 256), policy: this.options.admission.policy } : {}),

@@ -16,7 +16,7 @@ export const LABEL = {
  * One container the agent runs: a one-container copy itself, or one container of a
  * several-container copy (named COPY.CONTAINER; names hold no dots otherwise).
  */
-export type ContainerWorkload = Omit<Workload, 'template' | 'fallback'> & { readonly template: ContainerTemplate }
+export type ContainerWorkload = Omit<Workload, 'template' | 'fallback' | 'prefetch'> & { readonly template: ContainerTemplate }
 
 export type ContainerRunState = 'created' | 'running' | 'restarting' | 'paused' | 'exited' | 'dead' | 'removing'
 

@@ -205,6 +205,7 @@ function strategyText(status: RolloutStatus): string {
   parts.push(`maxUnavailable ${strategy.maxUnavailable}`)
   if (strategy.minReadySeconds > 0) parts.push(`minReadySeconds ${strategy.minReadySeconds}`)
   if (strategy.partitionBy) parts.push(`partitionBy ${strategy.partitionBy}`)
+  if (strategy.prefetch) parts.push('prefetch')
   parts.push(`rollback ${strategy.rollback.auto ? 'auto' : 'manual'}`)
   return parts.join(', ')
 }
@@ -244,20 +245,24 @@ export function renderRolloutStatus(status: RolloutStatus, context: { terminal: 
     ageOf(c.lastTransitionTime, now),
     c.message || '-',
   ])
+  // The pull-ahead column only where the strategy asks for one.
+  const prefetching = status.strategy.prefetch === true
   const copyRows = status.copies.map((c): Cell[] => [
     c.nodeId,
     String(c.revision),
     { text: c.gate, colour: GATE_COLOUR[c.gate] },
     c.wave ?? '-',
+    ...(prefetching ? [c.prefetch ?? '-'] : []),
     c.reason ?? '-',
   ])
+  const copyColumns = ['NODE', 'REVISION', 'GATE', 'WAVE', ...(prefetching ? ['PREFETCH'] : []), 'REASON']
   return [
     renderFields(fields),
     section(
       'Conditions',
       conditionRows.length === 0 ? '  <none yet>' : indent(renderCells(terminal, ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'], conditionRows)),
     ),
-    section('Copies', copyRows.length === 0 ? '  <none placed>' : indent(renderCells(terminal, ['NODE', 'REVISION', 'GATE', 'WAVE', 'REASON'], copyRows))),
+    section('Copies', copyRows.length === 0 ? '  <none placed>' : indent(renderCells(terminal, copyColumns, copyRows))),
   ].join('')
 }
 

@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto'
 import {
   API_VERSION,
   MAX_REVERT_WINDOW_SECONDS,
+  allContainerTemplates,
   canonicalJson,
   durationMs,
   nextGeneration,
   type NodeBandwidth,
   type UnsignedDesiredDocument,
   type Workload,
+  type WorkloadPrefetch,
+  type WorkloadTemplate,
   type WorkloadValues,
 } from '../../protocol/index.js'
 import type { RevisionPins } from '../config-objects/template-refs.js'
@@ -53,6 +56,8 @@ export function workloadFor(
     ...(values ? { values } : {}),
     ...(content.pullNow === true ? { pullNow: true as const } : {}),
   }
+  const prefetch = prefetchFor(placement, deployment, rollout, contentOf, valuesOf)
+  if (prefetch !== null) return { ...workload, prefetch }
   const stable = rollout?.stableRevision ?? null
   if (rollout === null || rollout.phase !== 'progressing' || stable === null || stable === placement.revision || placement.revision !== rollout.revision)
     return workload
@@ -65,6 +70,39 @@ export function workloadFor(
     ...workload,
     fallback: { revision: stable, template: fallback.template, ...(fallbackValues ? { values: fallbackValues } : {}), revertWindowSeconds },
   }
+}
+
+/**
+ * While a rollout with `prefetch` runs, a copy the rollout has not moved yet gets the new
+ * revision's template, so its agent pulls the images ahead of the copy's wave (with only the
+ * Secrets its pull credentials name: the rest would be bytes for nothing). Null otherwise.
+ */
+function prefetchFor(
+  placement: RevisionPlacement,
+  deployment: DeploymentRecord,
+  rollout: RolloutRecord | null,
+  contentOf: RevisionLookup,
+  valuesOf: ValuesLookup,
+): WorkloadPrefetch | null {
+  if (deployment.manifest.spec.strategy.prefetch !== true) return null
+  if (rollout === null || rollout.phase !== 'progressing' || rollout.stableRevision === null || placement.revision === rollout.revision) return null
+  const next = contentOf(deployment.name, rollout.revision)
+  if (next === null) return null
+  const values = valuesOf(placement.nodeId, next.pins)
+  if (values === null) return null
+  const secrets = pullSecrets(next.template, values)
+  return {
+    revision: rollout.revision,
+    template: next.template,
+    ...(secrets ? { values: { secrets } } : {}),
+    ...(next.pullNow === true ? { pullNow: true as const } : {}),
+  }
+}
+
+function pullSecrets(template: WorkloadTemplate, values: WorkloadValues | undefined): WorkloadValues['secrets'] {
+  const names = new Set(allContainerTemplates(template).flatMap((container) => container.pullCredentials?.secret ?? []))
+  const kept = Object.entries(values?.secrets ?? {}).filter(([name]) => names.has(name))
+  return kept.length === 0 ? undefined : Object.fromEntries(kept)
 }
 
 /** Per node, the workloads its placements call for, sorted by name so equal content hashes equal. */
@@ -88,7 +126,9 @@ export function workloadsByNode<P extends RevisionPlacement>(placements: readonl
  * before rules existed (so no node gets a new document for nothing).
  */
 export function contentHash(workloads: readonly Workload[], bandwidth?: NodeBandwidth): string {
-  const hashable = workloads.some((w) => w.values?.secrets || w.fallback?.values?.secrets) ? workloads.map(withoutCiphertext) : workloads
+  const hashable = workloads.some((w) => w.values?.secrets || w.fallback?.values?.secrets || w.prefetch?.values?.secrets)
+    ? workloads.map(withoutCiphertext)
+    : workloads
   return createHash('sha256')
     .update(canonicalJson(bandwidth === undefined ? hashable : { workloads: hashable, bandwidth }))
     .digest('hex')
@@ -103,6 +143,7 @@ function withoutCiphertext(workload: Workload): unknown {
     ...workload,
     values: strip(workload.values),
     ...(workload.fallback ? { fallback: { ...workload.fallback, values: strip(workload.fallback.values) } } : {}),
+    ...(workload.prefetch ? { prefetch: { ...workload.prefetch, values: strip(workload.prefetch.values) } } : {}),
   }
 }
 

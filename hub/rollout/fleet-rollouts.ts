@@ -25,7 +25,7 @@ export interface FleetRolloutInput {
   readonly assigned: ReadonlyMap<string, { readonly revision: number | null; readonly readySince: number | null }>
   readonly nodes: ReadonlyMap<string, { readonly labels: Readonly<Record<string, string>>; readonly online: boolean }>
   /** The agents' latest reports, by `nodeId/workload`. */
-  readonly statuses: ReadonlyMap<string, Pick<WorkloadStatus, 'deployment' | 'revision' | 'state' | 'health' | 'exitCode' | 'message' | 'revert'>>
+  readonly statuses: ReadonlyMap<string, Pick<WorkloadStatus, 'deployment' | 'revision' | 'state' | 'health' | 'exitCode' | 'message' | 'revert' | 'prefetch'>>
   readonly records: ReadonlyMap<string, RolloutRecord>
   readonly now: number
 }
@@ -88,7 +88,7 @@ export function planFleetRollouts(input: FleetRolloutInput): FleetRolloutResult 
   return { placements, plans, wakeAt }
 }
 
-function observedCopy(status: Pick<WorkloadStatus, 'revision' | 'state' | 'health' | 'ready' | 'exitCode' | 'message' | 'revert'>): ObservedCopy {
+function observedCopy(status: Pick<WorkloadStatus, 'revision' | 'state' | 'health' | 'ready' | 'exitCode' | 'message' | 'revert' | 'prefetch'>): ObservedCopy {
   return {
     revision: status.revision,
     state: status.state,
@@ -97,6 +97,7 @@ function observedCopy(status: Pick<WorkloadStatus, 'revision' | 'state' | 'healt
     exitCode: status.exitCode ?? null,
     message: status.message ?? null,
     revertedFrom: status.revert?.fromRevision ?? null,
+    prefetch: status.prefetch ?? null,
   }
 }
 

@@ -1,4 +1,4 @@
-import { durationMs, resolveCountOrPercent, type RolloutStrategy } from '../../protocol/index.js'
+import { durationMs, resolveCountOrPercent, type PrefetchState, type RolloutStrategy } from '../../protocol/index.js'
 import { canaryMembers, describeStep } from './canary-steps.js'
 import { evaluateCopy, type CopyGate } from './copy-gate.js'
 import { rolloutConditions } from './rollout-conditions.js'
@@ -64,6 +64,7 @@ export function planRollout(input: RolloutInput): RolloutPlan {
     gate: w.gate,
     reason: w.waiting ?? w.reason,
     wave: w.wave,
+    prefetch: strategy.prefetch === true && w.revision !== target ? prefetchOf(w, target) : null,
   }))
   const counts = {
     total: work.length,
@@ -316,6 +317,11 @@ function moveWithinBudget(scope: Work[], all: readonly Work[], strategy: Rollout
       moved.push(w)
       continue
     }
+    const prefetching = strategy.prefetch === true ? awaitingPrefetch(w, target) : null
+    if (prefetching !== null) {
+      w.waiting = prefetching
+      continue
+    }
     if (down >= budget) {
       w.waiting = `waiting: ${down} of at most ${budget} copies down`
       continue
@@ -330,6 +336,23 @@ function moveWithinBudget(scope: Work[], all: readonly Work[], strategy: Rollout
   else for (const w of offline) w.waiting = 'node offline; moves after the online copies'
   for (const w of moved) moveTo(w, target, target)
   return moved
+}
+
+/**
+ * Why an available copy cannot move yet under `prefetch`: its node has not reported the new
+ * revision's images present. Null once it has. A copy that is down moves anyway (nothing is lost
+ * by pulling during its switch), and so does an offline one (its agent pulls when it returns).
+ */
+function prefetchOf(w: Work, target: number): PrefetchState | null {
+  const prefetch = w.copy.observed?.prefetch ?? null
+  return prefetch !== null && prefetch.revision === target ? prefetch.state : null
+}
+
+function awaitingPrefetch(w: Work, target: number): string | null {
+  const prefetch = w.copy.observed?.prefetch ?? null
+  if (prefetch !== null && prefetch.revision === target && prefetch.state === 'present') return null
+  const stands = prefetch === null || prefetch.revision !== target ? 'not reported yet' : `${prefetch.state}${prefetch.message ? `: ${prefetch.message}` : ''}`
+  return `waiting for its node to prefetch revision ${target}'s images (${stands})`
 }
 
 function wakeAt(record: RolloutRecord, strategy: RolloutStrategy, work: readonly Work[], hold: StepHold, minReadyMs: number): number | null {

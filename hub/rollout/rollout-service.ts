@@ -77,6 +77,7 @@ export class RolloutService {
         reason: c.reason,
         wave: c.wave,
         readySince: c.readySince === null ? null : new Date(c.readySince).toISOString(),
+        prefetch: c.prefetch,
       })),
     }
   }

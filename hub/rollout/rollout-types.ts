@@ -1,4 +1,4 @@
-import type { HealthState, RolloutStrategy, WorkloadState } from '../../protocol/index.js'
+import type { HealthState, PrefetchState, PrefetchStatus, RolloutStrategy, WorkloadState } from '../../protocol/index.js'
 
 /** What the agent last reported for one copy. */
 export interface ObservedCopy {
@@ -11,6 +11,8 @@ export interface ObservedCopy {
   readonly message: string | null
   /** The agent put its fallback back on its own (it could not reach the hub), away from this revision. */
   readonly revertedFrom: number | null
+  /** How the pull-ahead of the revision this copy moves to next stands (strategy.prefetch); null when not reported. */
+  readonly prefetch: PrefetchStatus | null
 }
 
 /** One placed copy of the deployment, as the rollout planner sees it. */
@@ -106,6 +108,8 @@ export interface CopyPlan {
   readonly reason: string | null
   /** Canary step or partition value the copy belongs to, for the console's waves. */
   readonly wave: string | null
+  /** strategy.prefetch: the node's pull-ahead of the target revision for a copy not moved yet; null otherwise. */
+  readonly prefetch: PrefetchState | null
 }
 
 export interface RolloutEvent {

@@ -278,4 +278,12 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE deployment_revisions ADD COLUMN pull_now INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    // Prefetch (issue 15): how the pull-ahead of a copy's next revision stands on its node, as
+    // the agent reported it (JSON); the rollout moves the copy once it says present.
+    name: 'workload-prefetch',
+    sql: `
+      ALTER TABLE workload_status ADD COLUMN prefetch TEXT;
+    `,
+  },
 ]

@@ -9,6 +9,7 @@ import {
   type ContainerStatus,
   type LocalRevert,
   type OutboxRecord,
+  type PrefetchStatus,
   type WorkloadStatus,
 } from '../../protocol/index.js'
 
@@ -108,12 +109,12 @@ export class StatusRepository {
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
     const upsert = this.sql.get(
-      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, ready, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions, containers)
-       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @ready, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions, @containers)
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, ready, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions, containers, prefetch)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @ready, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions, @containers, @prefetch)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
          health = excluded.health, ready = excluded.ready, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
          container_id = excluded.container_id, since = excluded.since, hub_since = excluded.hub_since, reported_at = excluded.reported_at, revert = excluded.revert,
-         object_versions = excluded.object_versions, containers = excluded.containers`,
+         object_versions = excluded.object_versions, containers = excluded.containers, prefetch = excluded.prefetch`,
     )
     for (const w of status.workloads) {
       const onHub = hubSince({
@@ -143,6 +144,7 @@ export class StatusRepository {
         revert: w.revert ? JSON.stringify(w.revert) : null,
         objectVersions: w.configVersions || w.secretVersions ? JSON.stringify({ configVersions: w.configVersions, secretVersions: w.secretVersions }) : null,
         containers: w.containers ? JSON.stringify(w.containers) : null,
+        prefetch: w.prefetch ? JSON.stringify(w.prefetch) : null,
       })
     }
     this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
@@ -189,6 +191,7 @@ export class StatusRepository {
       revert: string | null
       object_versions: string | null
       containers: string | null
+      prefetch: string | null
     }[]
     return rows.map((r) => ({
       nodeId: r.node_id,
@@ -206,6 +209,7 @@ export class StatusRepository {
       ...(r.revert !== null ? { revert: JSON.parse(r.revert) as LocalRevert } : {}),
       ...(r.object_versions !== null ? (JSON.parse(r.object_versions) as Pick<WorkloadStatus, 'configVersions' | 'secretVersions'>) : {}),
       ...(r.containers !== null ? { containers: JSON.parse(r.containers) as ContainerStatus[] } : {}),
+      ...(r.prefetch !== null ? { prefetch: JSON.parse(r.prefetch) as PrefetchStatus } : {}),
       reportedAt: r.reported_at,
       hubSince: r.hub_since ?? r.since,
     }))

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { WorkloadTemplate } from '../pod-template.js'
 import { IsoTime, Name, NodeId } from '../primitives.js'
 import { RolloutStrategy } from '../rollout-strategy.js'
+import { PrefetchState } from '../status.js'
 
 const Revision = z.number().int().min(1)
 const Count = z.number().int().nonnegative()
@@ -62,6 +63,8 @@ export const RolloutCopyView = z.strictObject({
   /** Canary step ("step 1: 1 copies", "rest") or partition value ("site=a"); null for a plain rolling update. */
   wave: z.string().nullable(),
   readySince: IsoTime.nullable(),
+  /** strategy.prefetch: how the pull-ahead of this rollout's revision stands on the copy's node; null when not asked for or not reported. */
+  prefetch: PrefetchState.nullable(),
 })
 export type RolloutCopyView = z.infer<typeof RolloutCopyView>
 

@@ -23,6 +23,7 @@ function recordingAgent(options: { hub: boolean }): { parts: StoppableAgent; cal
     desiredRetry: sync('desiredRetry'),
     logServer: async('logServer'),
     reconciler: async('reconciler'),
+    prefetch: async('prefetch'),
     link: options.hub ? { close: async (goodbye) => void calls.push(`link.close(${goodbye?.toString()})`) } : null,
     goodbye: () => {
       calls.push('goodbye made')
@@ -34,25 +35,30 @@ function recordingAgent(options: { hub: boolean }): { parts: StoppableAgent; cal
   return { parts, calls }
 }
 
-t.test('producers stop first, then the log server and the reconciler (awaited), the link says goodbye, the store and the process record last', async (t) => {
-  const { parts, calls } = recordingAgent({ hub: true })
-  await stopAgent(parts)
-  t.strictSame(calls, [
-    'timers',
-    'devices',
-    'images',
-    'sender',
-    'desiredRetry',
-    'logServer stopping',
-    'logServer stopped',
-    'reconciler stopping',
-    'reconciler stopped',
-    'goodbye made',
-    'link.close(offline)',
-    'store.close',
-    'processFile.remove',
-  ])
-})
+t.test(
+  'producers stop first, then the log server, the reconciler and the prefetcher (awaited), the link says goodbye, the store and the process record last',
+  async (t) => {
+    const { parts, calls } = recordingAgent({ hub: true })
+    await stopAgent(parts)
+    t.strictSame(calls, [
+      'timers',
+      'devices',
+      'images',
+      'sender',
+      'desiredRetry',
+      'logServer stopping',
+      'logServer stopped',
+      'reconciler stopping',
+      'reconciler stopped',
+      'prefetch stopping',
+      'prefetch stopped',
+      'goodbye made',
+      'link.close(offline)',
+      'store.close',
+      'processFile.remove',
+    ])
+  },
+)
 
 t.test('without a hub there is no sender, no link and no goodbye', async (t) => {
   const { parts, calls } = recordingAgent({ hub: false })
@@ -66,6 +72,8 @@ t.test('without a hub there is no sender, no link and no goodbye', async (t) => 
     'logServer stopped',
     'reconciler stopping',
     'reconciler stopped',
+    'prefetch stopping',
+    'prefetch stopped',
     'store.close',
     'processFile.remove',
   ])

@@ -2,7 +2,7 @@
 // carries a fallback (only while its rollout moves it off a stable revision), and that the
 // generation moves only when content does.
 import t from 'tap'
-import { ContainerTemplate, Deployment } from '../../protocol/index.js'
+import { ContainerTemplate, Deployment, SEAL_ALGORITHM, type SealedBox } from '../../protocol/index.js'
 import { contentHash, nextDocument, workloadFor, workloadsByNode } from '../../hub/fleet/desired-builder.js'
 import { NO_PINS } from '../../hub/config-objects/template-refs.js'
 import type { RolloutRecord } from '../../hub/rollout/rollout-types.js'
@@ -92,4 +92,35 @@ t.test('per node, sorted by name; the generation moves only when the content doe
     'same content: no new document',
   )
   t.equal(nextDocument('n1', workloads.slice(1), { generation: 1, contentHash: contentHash(workloads) }, '2026-12-06T00:01:00Z')?.document.generation, 2)
+})
+
+t.test('with strategy.prefetch, a copy not moved yet carries the new revision to pull ahead, with only its pull Secrets', async (t) => {
+  const prefetching: DeploymentRecord = {
+    ...deployment,
+    manifest: { ...deployment.manifest, spec: { ...deployment.manifest.spec, strategy: { ...deployment.manifest.spec.strategy, prefetch: true } } },
+  }
+  const privateTemplate = ContainerTemplate.parse({ image: 'registry.example/web:3', pullCredentials: { secret: 'regcred' } })
+  const content = (_: string, revision: number) =>
+    revision === 3 ? { template: privateTemplate, pins: NO_PINS, pullNow: true } : { template: template(`web:${revision}`), pins: NO_PINS }
+  const box = (ciphertext: string) => ({ alg: SEAL_ALGORITHM, epk: 'e', nonce: 'n', ciphertext }) as SealedBox
+  const sealed = box('c')
+  const valuesSealedWith = (s: SealedBox) => () => ({
+    configs: { site: { version: 1, overrides: [], data: { a: 'b' } } },
+    secrets: { regcred: { version: 4, overrides: [], sealed: s }, api: { version: 2, overrides: [], sealed: s } },
+  })
+  const values = valuesSealedWith(sealed)
+  const old = workloadFor(placement(2), prefetching, record({}), content, values)
+  t.same(old?.prefetch, { revision: 3, template: privateTemplate, values: { secrets: { regcred: { version: 4, overrides: [], sealed } } }, pullNow: true })
+  t.equal(old?.revision, 2, 'the copy itself still runs its revision')
+  t.notOk(workloadFor(placement(3), prefetching, record({}), content, values)?.prefetch, 'a moved copy has nothing to pull ahead')
+  t.notOk(workloadFor(placement(2), deployment, record({}), content, values)?.prefetch, 'not without strategy.prefetch')
+  for (const phase of ['complete', 'failed'] as const)
+    t.notOk(workloadFor(placement(2), prefetching, record({ phase }), content, values)?.prefetch, `not once the rollout is ${phase}`)
+  t.notOk(workloadFor(placement(2), prefetching, record({ stableRevision: null }), content, values)?.prefetch, 'not for a first revision')
+  t.notOk(workloadFor(placement(2), prefetching, record({}), content, () => null)?.prefetch, 'not when the revision cannot be given to the node')
+  const plain = workloadFor(placement(2), prefetching, record({}), (_, r) => ({ template: template(`web:${r}`), pins: NO_PINS }), values)
+  t.same(plain?.prefetch, { revision: 3, template: template('web:3') }, 'no Secrets when its pull needs none')
+  const a = contentHash([old as never])
+  const resealed = workloadFor(placement(2), prefetching, record({}), content, valuesSealedWith(box('other')))
+  t.equal(contentHash([resealed as never]), a, 'sealed again, the same Secret version is no change')
 })

@@ -57,6 +57,8 @@ t.test("wantedImages: every desired workload's image, its fallback's, and every 
     'old:0',
   ])
   t.strictSame(wantedImages([], []), [])
+  const ahead: Workload = { ...workload('web', 'web:1'), prefetch: { revision: 3, template: workload('web', 'web:3').template } }
+  t.strictSame(wantedImages([ahead], []), ['web:1', 'web:3'], 'the next revision pulled ahead of its rollout is kept too')
 })
 
 function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {

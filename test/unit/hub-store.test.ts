@@ -11,7 +11,7 @@ import { HUB_MIGRATIONS } from '../../hub/store/migrations.js'
 import { HubStore } from '../../hub/store/hub-store.js'
 import { TokenRefusedError } from '../../hub/store/token-repository.js'
 import { silentNodes } from '../../hub/fleet/presence-monitor.js'
-import type { DesiredDocument, Heartbeat, NodeEvent, NodeStatus, OutboxRecord } from '../../protocol/index.js'
+import type { DesiredDocument, Heartbeat, NodeEvent, NodeStatus, OutboxRecord, PrefetchStatus } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
 import { nodeRecord } from '../support/hub-nodes.js'
 
@@ -506,4 +506,22 @@ t.test('TokenRepository: a token id never reads as a command-line option (hex, n
     'every id is 12 hex digits',
   )
   t.equal(new Set(ids).size, ids.length, 'and unique')
+})
+
+t.test("StatusRepository: a copy's prefetch as the agent reported it, gone when it stops reporting one, kept across a reopen", async (t) => {
+  const { store, file } = openStore(t)
+  addNode(store, 'n1')
+  const withPrefetch = (seq: number, prefetch: PrefetchStatus | undefined): OutboxRecord => {
+    const body = status('n1', 'running')
+    return rec('n1', seq, { ...body, workloads: body.workloads.map((w) => (prefetch ? { ...w, prefetch } : w)) })
+  }
+  const ingest = (records: OutboxRecord[]) => store.transaction(() => store.status.ingest('n1', '', records, iso(T0)))
+  ingest([withPrefetch(1, { revision: 2, state: 'pull-deferred', message: 'pull of web:2 deferred: link is lte' })])
+  t.same(store.status.workloads({ nodeId: 'n1' })[0]?.prefetch, { revision: 2, state: 'pull-deferred', message: 'pull of web:2 deferred: link is lte' })
+  ingest([withPrefetch(2, undefined)])
+  t.notOk('prefetch' in (store.status.workloads({ nodeId: 'n1' })[0] ?? {}), 'the copy moved: no prefetch any more')
+  ingest([withPrefetch(3, { revision: 3, state: 'present' })])
+  store.close()
+  const { store: reopened } = openStore(t, file)
+  t.same(reopened.status.workloads({ nodeId: 'n1' })[0]?.prefetch, { revision: 3, state: 'present' }, 'kept across a reopen')
 })

@@ -15,7 +15,7 @@ const SECOND = 1000
 const strategy = (input: Record<string, unknown> = {}): Strategy => RolloutStrategy.parse({ minReadySeconds: 0, ...input })
 
 function running(revision: number, extra: Partial<ObservedCopy> = {}): ObservedCopy {
-  return { revision, state: 'running', health: 'none', ready: null, exitCode: null, message: null, revertedFrom: null, ...extra }
+  return { revision, state: 'running', health: 'none', ready: null, exitCode: null, message: null, revertedFrom: null, prefetch: null, ...extra }
 }
 
 interface SimNode {
@@ -533,4 +533,78 @@ t.test('scheduledReplicas: replicas plus maxSurge only while a rollout away from
   t.equal(scheduledReplicas(spec, 2, { ...done, revision: 2, phase: 'failed' }), 4, 'a failed rollout keeps no surge')
   t.equal(scheduledReplicas(DeploymentSpec.parse({ mode: 'every-node', template: { image: 'x' } }), 2, done), null)
   t.throws(() => DeploymentSpec.parse({ mode: 'every-node', strategy: { maxSurge: 1 }, template: { image: 'x' } }), /maxSurge needs mode: replicated/)
+})
+
+t.test("prefetch: an available copy moves only once its node reports the new revision's images present", async (t) => {
+  const s = strategy({ maxUnavailable: 2, prefetch: true })
+  const fleet = new Fleet(4, 1)
+  const first = fleet.pass(2, s)
+  t.same(fleet.revisions(), [1, 1, 1, 1], 'no node has reported the images: nothing moves')
+  t.match(first.copies.find((c) => c.nodeId === 'n00')?.reason, /prefetch revision 2's images \(not reported yet\)/)
+  t.equal(first.record.phase, 'progressing')
+
+  fleet.observed.set('n01', running(1, { prefetch: { revision: 2, state: 'pull-deferred', message: 'outside the pull window 01:00-05:00' } }))
+  fleet.observed.set('n02', running(1, { prefetch: { revision: 2, state: 'present' } }))
+  fleet.observed.set('n03', running(1, { prefetch: { revision: 3, state: 'present' } }))
+  const second = fleet.pass(2, s)
+  t.same(fleet.revisions(), [1, 1, 2, 1], 'only the copy whose node has revision 2 moves')
+  t.match(second.copies.find((c) => c.nodeId === 'n01')?.reason, /\(pull-deferred: outside the pull window 01:00-05:00\)/)
+  t.match(second.copies.find((c) => c.nodeId === 'n03')?.reason, /not reported yet/, 'images of another revision do not count')
+  t.ok(
+    second.events.some((e) => e.type === 'RolloutWave' && e.message.includes('n02')),
+    'the move is announced as a wave',
+  )
+
+  for (const id of ['n00', 'n01', 'n03']) fleet.observed.set(id, running(1, { prefetch: { revision: 2, state: 'present' } }))
+  fleet.pass(2, s)
+  t.same(fleet.revisions(), [2, 1, 2, 1], 'maxUnavailable (2) still bounds the moves: n02 is down, so one more goes')
+})
+
+t.test('prefetch: a copy that is down or offline does not wait for its images', async (t) => {
+  const s = strategy({ maxUnavailable: 1, prefetch: true })
+  const fleet = new Fleet(3, 1)
+  fleet.observed.set('n00', running(1, { state: 'crash-loop' }))
+  fleet.readySince.set('n00', null)
+  fleet.pass(2, s)
+  t.same(fleet.revisions(), [2, 1, 1], 'a copy already down moves at once: pulling during its switch costs nothing')
+
+  const offline = new Fleet(2, 1)
+  offline.nodes[1] = { ...(offline.nodes[1] as SimNode), online: false }
+  offline.observed.set('n00', running(1, { prefetch: { revision: 2, state: 'present' } }))
+  offline.pass(2, s)
+  t.same(offline.revisions(), [2, 1], 'the online copy moves first')
+  offline.agentsAct()
+  offline.pass(2, s)
+  t.same(offline.revisions(), [2, 2], 'the offline copy moves once the online ones are done; its agent pulls when it returns')
+})
+
+t.test('prefetch: a fleet whose agents pull ahead completes, each copy moving once and never past the budget', async (t) => {
+  const s = strategy({ maxUnavailable: 2, prefetch: true })
+  const fleet = new Fleet(7, 1)
+  let worst = 0
+  for (let i = 0; i < 50 && fleet.record?.phase !== 'complete'; i++) {
+    fleet.pass(2, s)
+    worst = Math.max(worst, fleet.down())
+    fleet.agentsAct()
+    // One node a pass finishes its pull-ahead, in reverse node order.
+    const next = fleet.nodes.toReversed().find((n) => fleet.assigned.get(n.id) === 1 && fleet.observed.get(n.id)?.prefetch === null)
+    if (next) fleet.observed.set(next.id, running(1, { prefetch: { revision: 2, state: 'present' } }))
+    fleet.now += SECOND
+  }
+  t.equal(fleet.record?.phase, 'complete')
+  t.ok(worst <= 2, `at most 2 copies down at once (saw ${worst})`)
+  for (const node of fleet.nodes) t.same(fleet.history.get(node.id), [1, 2], `${node.id} moved once`)
+})
+
+t.test('prefetch: a node that never gets the images fails the rollout at progressDeadline, naming it', async (t) => {
+  const s = strategy({ maxUnavailable: 1, prefetch: true, progressDeadline: '1m' })
+  const fleet = new Fleet(2, 1)
+  fleet.observed.set('n00', running(1, { prefetch: { revision: 2, state: 'failed', message: 'manifest unknown' } }))
+  fleet.observed.set('n01', running(1, { prefetch: { revision: 2, state: 'failed', message: 'manifest unknown' } }))
+  fleet.pass(2, s)
+  fleet.now += 61 * SECOND
+  const plan = fleet.pass(2, s)
+  t.equal(plan.record.phase, 'failed')
+  t.equal(plan.record.failure?.reason, 'ProgressDeadlineExceeded')
+  t.same(fleet.revisions(), [1, 1], 'no copy was taken down for an image its node could not get')
 })

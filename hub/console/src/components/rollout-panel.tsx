@@ -262,7 +262,13 @@ function Waves(props: { copies: readonly RolloutCopyView[]; revision: number; no
             </thead>
             <tbody>
               {wave.copies.map((c) => (
-                <tr key={`${c.nodeId}/${c.workload}`} data-node-id={c.nodeId} data-gate={c.gate} data-revision={c.revision}>
+                <tr
+                  key={`${c.nodeId}/${c.workload}`}
+                  data-node-id={c.nodeId}
+                  data-gate={c.gate}
+                  data-revision={c.revision}
+                  data-prefetch={c.prefetch ?? undefined}
+                >
                   <td>
                     <Link href={nodeHref(c.nodeId)}>{c.nodeId}</Link>
                   </td>
@@ -273,7 +279,7 @@ function Waves(props: { copies: readonly RolloutCopyView[]; revision: number; no
                   </td>
                   <td title={c.readySince ? localTime(c.readySince) : ''}>{c.readySince ? ago(c.readySince, props.now) : '–'}</td>
                   <td class="clip" title={c.reason ?? ''}>
-                    {c.reason ?? ''}
+                    {c.prefetch && c.prefetch !== 'present' ? <span class="badge">prefetch {c.prefetch}</span> : null} {c.reason ?? ''}
                   </td>
                 </tr>
               ))}
