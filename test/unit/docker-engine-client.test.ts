@@ -155,10 +155,9 @@ t.test('no engine on the socket: a socket error that maps to unavailable', async
 
 t.test('a silent engine times out and counts as unavailable', async (t) => {
   const { client } = await fakeEngine(t, () => undefined, 150)
-  const started = Date.now()
+  // The fake engine never answers: the rejection is the client's own timeout, as its message says.
   const error = await rejection(client.info())
   t.match(error, { name: 'DockerEngineError', code: 'ETIMEDOUT', message: /did not answer GET \/info within 150 ms/ })
-  t.ok(Date.now() - started < 5_000)
   t.match(toRuntimeError(error, 'read the engine info', 'failed'), { code: 'unavailable' })
 })
 
@@ -221,7 +220,7 @@ t.test('a stream the engine refuses fails with its status; a stream ends when th
   const events = await client.events({ type: ['container'] }, 1700000000, abort.signal)
   t.equal(seen[1]?.url.searchParams.get('since'), '1700000000')
   const received: string[] = []
-  const started = Date.now()
+  // The fake engine keeps the stream open: the loop ends only because the abort ended it.
   try {
     for await (const chunk of events) {
       received.push(chunk.toString())
@@ -231,6 +230,6 @@ t.test('a stream the engine refuses fails with its status; a stream ends when th
     // An aborted response may end in an error ("aborted"): callers look at the signal, not at it.
   }
   t.same(received, ['{"Action":"start"}\n'])
-  t.ok(Date.now() - started < 5_000, 'ended at the abort')
+  t.ok(abort.signal.aborted, 'ended at the abort')
   t.ok(events.destroyed)
 })
