@@ -9,7 +9,7 @@ import { answer } from './service-errors.js'
 export function registerTokenRoutes(router: Router, tokens: JoinTokenService): void {
   router.route(API_ROUTES.createToken, async (context) => {
     const request = await jsonBody(context, API_ROUTES.createToken.body.schema, 'token request')
-    return new Created(tokens.create(request, context.actor))
+    return answer(() => new Created(tokens.create(request, context.actor)))
   })
   router.route(API_ROUTES.listTokens, () => tokens.list())
   router.route(API_ROUTES.revokeToken, (context) => answer(() => tokens.revoke(context.params.id ?? '', context.actor)))

@@ -3,6 +3,7 @@ import type { TokenCreated, TokenList, TokenRequest, TokenRevoked } from '../../
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { HubStore } from '../store/hub-store.js'
 import { JoinTokenNotFoundError } from '../store/not-found.js'
+import { requireBandwidthLabels } from '../fleet/node-bandwidth.js'
 
 /** A join token without a ttl expires after this (as kubeadm's do); `ttl: "0"` asks for never. */
 export const DEFAULT_TOKEN_TTL = '24h'
@@ -26,6 +27,8 @@ export class JoinTokenService {
   create(request: TokenRequest, actor: string): TokenCreated {
     const { store, clock } = this.options
     const now = clock.now()
+    // A token's labels land on every node it enrolls: one that cannot mean anything is refused here, not at each enrollment.
+    requireBandwidthLabels('join token', request.labels ?? {}, request.labels ?? {})
     const created = store.tokens.create({
       labels: request.labels ?? {},
       maxUses: request.maxUses ?? null,

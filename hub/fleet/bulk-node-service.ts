@@ -4,6 +4,7 @@ import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { NodeRecord } from '../store/node-repository.js'
 import { drainNodesPlan } from './drain.js'
+import { requireBandwidthLabels } from './node-bandwidth.js'
 import { toSchedulerDeployment, toSchedulerNode } from './fleet-controller.js'
 import { changedNode, changesNode, copyMoves, nodeChangeOf, previewNodeChange, type NodeChange } from './node-change-preview.js'
 
@@ -48,6 +49,10 @@ export class BulkNodeService {
     const found = ids.map((id) => store.nodes.get(id))
     const nodes = found.filter((node): node is NodeRecord => node !== null)
     const change = nodeChangeOf(request)
+    if (change.labels) {
+      const setting = change.labels
+      for (const node of nodes) requireBandwidthLabels(`node ${node.id}`, changedNode(node, change).labels, setting)
+    }
     const missing: BulkNodeOutcome[] = ids.filter((_, i) => found[i] === null).map((id) => ({ id, outcome: 'not-found', message: 'no such node' }))
     const targets = nodes.map((node) => node.id)
     const deployments = store.deployments.list()

@@ -57,16 +57,29 @@ export function bandwidthFromLabels(labels: Readonly<Record<string, string>>): {
     : { bandwidth: undefined, problems: [...problems, { key: 'shoal.io/*', value: '', message: checked.error.message }] }
 }
 
-/** A label patch that would set a bandwidth label to something it cannot mean; nothing was changed. */
+/**
+ * Labels that would set a bandwidth label to something it cannot mean; nothing was changed.
+ * `subject` says whose: "node pi-17", "join token", "nodes pi-17, pi-18".
+ */
 export class BandwidthLabelsError extends Error {
   readonly code = 'bad-bandwidth-label'
   constructor(
-    readonly nodeId: string,
+    readonly subject: string,
     readonly problems: readonly BandwidthLabelProblem[],
   ) {
-    super(`node ${nodeId}: ${problems.map((p) => `${p.key}=${p.value}: ${p.message}`).join('; ')}; no label was changed`)
+    super(`${subject}: ${problems.map((p) => `${p.key}=${p.value}: ${p.message}`).join('; ')}; no label was changed`)
     this.name = 'BandwidthLabelsError'
   }
+}
+
+/**
+ * Refuses labels being set (`setting`) whose bandwidth meaning is malformed, once they are laid over
+ * what the subject has (`after`). Only the keys being set count: a bad value set earlier must not
+ * block other edits. Every place labels come in (a node patch, a bulk action, a join token) asks this.
+ */
+export function requireBandwidthLabels(subject: string, after: Readonly<Record<string, string>>, setting: Readonly<Record<string, unknown>>): void {
+  const problems = bandwidthFromLabels(after).problems.filter((p) => setting[p.key] !== undefined && setting[p.key] !== null)
+  if (problems.length > 0) throw new BandwidthLabelsError(subject, problems)
 }
 
 /** "0100-0500" → "01:00-05:00"; null when it is not HHMM-HHMM. */

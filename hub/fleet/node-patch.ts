@@ -4,7 +4,7 @@ import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { NodeRecord } from '../store/node-repository.js'
 import { NodeNotFoundError } from '../store/not-found.js'
-import { BandwidthLabelsError, bandwidthFromLabels } from './node-bandwidth.js'
+import { requireBandwidthLabels } from './node-bandwidth.js'
 
 /** A node's labels after a patch: a value sets its key, null removes it, absent keys stay. Pure. */
 export function patchedLabels(labels: Readonly<Record<string, string>>, patch: Readonly<Record<string, string | null>>): Record<string, string> {
@@ -44,8 +44,7 @@ export class NodePatchService {
     const node = this.require(nodeId)
     if (patch.labels) {
       // Only the keys this patch sets: a bad value set before (by enrollment) must not block other edits.
-      const problems = bandwidthFromLabels(patchedLabels(node.labels, patch.labels)).problems.filter((p) => patch.labels?.[p.key] !== undefined)
-      if (problems.length > 0) throw new BandwidthLabelsError(node.id, problems)
+      requireBandwidthLabels(`node ${node.id}`, patchedLabels(node.labels, patch.labels), patch.labels)
     }
     store.transaction(() => {
       if (patch.labels) store.nodes.setLabels(node.id, patchedLabels(node.labels, patch.labels))

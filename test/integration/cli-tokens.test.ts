@@ -20,6 +20,9 @@ t.test('join tokens: list, revoke, and failed enrollments limited per address', 
   t.equal(created.code, 0, created.err)
   const token = JSON.parse(created.out) as { token: string; id: string; expiresAt: string | null }
   t.ok(token.expiresAt !== null && Date.parse(token.expiresAt) - Date.now() > 23 * 3600_000, 'expires in 24 h by default')
+  const malformed = await shoal(['token', 'create', '--labels', 'shoal.io/monthly-budget=lots'])
+  t.equal(malformed.code, 1, 'a bandwidth label that means nothing is refused at creation')
+  t.match(malformed.err, /join token: shoal\.io\/monthly-budget=lots: must be a byte quantity such as 2Gi or 500M; no label was changed/)
   const agent = await startHubAgent(t, hub, { name: uniqueNodeId('tok'), token: token.token })
   await waitFor(async () => (await hub.nodes()).some((n: any) => n.id === agent.nodeId), { what: 'the node enrolled', timeoutMs: 30_000 })
 

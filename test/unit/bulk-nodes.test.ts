@@ -1,5 +1,6 @@
 import t from 'tap'
 import { BulkNodeService } from '../../hub/fleet/bulk-node-service.js'
+import { BandwidthLabelsError } from '../../hub/fleet/node-bandwidth.js'
 import { changesNode, copyMoves, nodeChangeOf, previewNodeChange } from '../../hub/fleet/node-change-preview.js'
 import type { SchedulerDeployment } from '../../hub/scheduler/index.js'
 import { BulkNodeRequest } from '../../protocol/api/index.js'
@@ -183,4 +184,25 @@ t.test('BulkNodeService: a dry-run drain changes nothing and names the moves the
     uncordon.nodes.map((n) => n.message),
     ['uncordoned', 'uncordoned'],
   )
+})
+
+t.test('BulkNodeService: a bandwidth label that cannot mean anything is refused for every node, dry run or not, and nothing changes', async (t) => {
+  const { store, fleet, bulk } = setUp(t)
+  await fleet.request('test')
+  const audited = store.audit.list().length
+  for (const dryRun of [true, false]) {
+    const refused = await bulk
+      .run({ nodes: ['n1', 'n2'], action: 'label', labels: { 'shoal.io/monthly-budget': 'lots', owner: 'x' }, dryRun }, 'alice')
+      .catch((e: unknown) => e)
+    t.type(refused, BandwidthLabelsError, dryRun ? 'a dry run says so too' : 'refused')
+    t.match((refused as Error).message, /^node n1: shoal\.io\/monthly-budget=lots: must be a byte quantity such as 2Gi or 500M; no label was changed$/)
+  }
+  t.same(
+    ['n1', 'n2'].map((id) => store.nodes.get(id)?.labels.owner),
+    [undefined, undefined],
+    'the other label of the action was not set either',
+  )
+  t.equal(store.audit.list().length, audited, 'nothing audited')
+  const fine = await bulk.run({ nodes: ['n1'], action: 'label', labels: { 'shoal.io/monthly-budget': '2Gi' } }, 'alice')
+  t.same(fine.nodes, [{ id: 'n1', outcome: 'changed', message: 'labeled' }], 'a well-formed one is set')
 })

@@ -159,6 +159,20 @@ t.test('JoinTokenService', async (t) => {
     t.equal(tokens.create({ ttl: '0' }, 'alice').expiresAt, null, 'ttl "0" never expires')
   })
 
+  t.test('a bandwidth label that cannot mean anything is refused at creation, not at each enrollment', async (t) => {
+    const { store, tokens } = setUp(t)
+    t.throws(() => tokens.create({ labels: { site: 'x', 'shoal.io/pull-windows': '1-5' } }, 'alice'), {
+      name: 'BandwidthLabelsError',
+      message: /^join token: shoal\.io\/pull-windows=1-5: must be HHMM-HHMM windows joined by _, such as 0100-0500_2200-0230; no label was changed$/,
+    })
+    t.same(store.tokens.list(), [], 'no token was made')
+    t.same(store.audit.list(), [], 'nothing audited')
+    t.same(tokens.create({ labels: { 'shoal.io/pull-windows': '0100-0500', link: 'lte' } }, 'alice').labels, {
+      'shoal.io/pull-windows': '0100-0500',
+      link: 'lte',
+    })
+  })
+
   t.test('list says how many uses are left and whether a token expired', async (t) => {
     const { clock, tokens } = setUp(t)
     const limited = tokens.create({ maxUses: 3, ttl: '1h' }, 'a')
