@@ -229,12 +229,12 @@ t.test('follow streams new lines until the signal aborts', async (t) => {
   const abort = new AbortController()
   const seen: LogLine[] = []
   const options: LogOptions = { follow: true, signal: abort.signal }
-  const started = Date.now()
+  // The container ticks forever: the loop ends only because the abort ended the stream.
   for await (const line of runtime.logs(id, options)) {
     seen.push(line)
     if (texts(seen, 'stdout').length >= 4) abort.abort()
   }
-  t.ok(Date.now() - started < 10_000, 'ended soon after the abort')
+  t.ok(abort.signal.aborted, 'ended at the abort')
   t.same(texts(seen, 'stdout').slice(0, 4), ['tick 0', 'tick 1', 'tick 2', 'tick 3'])
   t.match(texts(seen, 'stderr')[0], /^tock \d+$/)
   await runtime.remove(id)

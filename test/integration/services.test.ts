@@ -96,11 +96,10 @@ t.test('mosquitto: configLines replace the defaults', async (t) => {
 })
 
 t.test('a service that dies on start-up fails fast, with its log', async (t) => {
-  const started = Date.now()
+  // "exited during start-up", not the 15 s start timeout's message: it failed as soon as the process died.
   await t.rejects(startMosquitto(t, { configLines: ['no_such_option true'] }), {
     message: /mosquitto exited during start-up[\s\S]*no_such_option/,
   })
-  t.ok(Date.now() - started < 5_000, 'well before the 15 s start timeout')
 })
 
 t.test('nats-server: JetStream KV survives a restart of the server', async (t) => {
