@@ -83,6 +83,8 @@ export interface FollowEventsOptions {
   readonly minDelayMs?: number
   readonly maxDelayMs?: number
   readonly random?: () => number
+  /** How a delay is waited for (abortableSleep); tests pass one that records the delays. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
 
 /**
@@ -96,6 +98,7 @@ export async function* followEvents(options: FollowEventsOptions): AsyncGenerato
   const minDelay = options.minDelayMs ?? 250
   const maxDelay = options.maxDelayMs ?? 10_000
   const random = options.random ?? Math.random
+  const sleep = options.sleep ?? abortableSleep
   let since: number | undefined
   // Events at the last second we saw: `since` is whole seconds, so those come again.
   let lastSecond = -1
@@ -147,7 +150,7 @@ export async function* followEvents(options: FollowEventsOptions): AsyncGenerato
       stream?.destroy?.()
     }
     const ceiling = Math.min(maxDelay, minDelay * 2 ** Math.min(failures, 16))
-    await abortableSleep(Math.round(ceiling / 2 + (random() * ceiling) / 2), signal)
+    await sleep(Math.round(ceiling / 2 + (random() * ceiling) / 2), signal)
   }
 }
 
