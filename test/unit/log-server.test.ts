@@ -188,7 +188,8 @@ t.test('following: answers at once, streams new lines within the flush interval,
   h.live.write('new-1', 'err-new-2')
   await h.waitFor(() => lineTexts(h.of('req-follow-01')).includes('err-new-2'))
   const before = h.of('req-follow-01').length
-  await new Promise((resolve) => setTimeout(resolve, 250))
+  // Waited for, not slept: a busy machine's timers may run late, never not at all.
+  await h.waitFor(() => h.of('req-follow-01').length - before >= 2)
   const keepalives = h.of('req-follow-01').slice(before)
   t.ok(keepalives.length >= 2, `${keepalives.length} keep-alive chunks while quiet`)
   t.ok(keepalives.every((c) => c.lines.length === 0 && !c.end))
