@@ -10,7 +10,8 @@ export interface ValidationIssue {
   readonly unknownField?: boolean
 }
 
-export type ProtocolErrorCode = 'oversize' | 'too-deep' | 'malformed-json' | 'invalid' | 'bad-signature' | 'unknown-kind'
+/** `bad-compression`: a gzipped desired document that is truncated or corrupt (desired-compression.ts). */
+export type ProtocolErrorCode = 'oversize' | 'too-deep' | 'malformed-json' | 'bad-compression' | 'invalid' | 'bad-signature' | 'unknown-kind'
 
 /** Any input the protocol refuses: the code says what kind of fault, `issues` say where. */
 export class ProtocolError extends Error {

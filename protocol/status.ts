@@ -3,6 +3,7 @@ import { IsoTime, Name, NodeId } from './primitives.js'
 import { DevicePath, NodePolicy } from './node-policy.js'
 import { SealingPublicKey } from './sealing.js'
 import { TrafficUsage } from './bandwidth.js'
+import { DesiredEncodings } from './desired-encoding.js'
 
 /** `pull-deferred`: its image pull waits for the node's bandwidth rules (budget, window, link); the message says why and until when. */
 export const WorkloadState = z.enum(['pending', 'pull-deferred', 'pulling', 'starting', 'running', 'exited', 'crash-loop', 'failed', 'stopped'])
@@ -114,6 +115,7 @@ export const Heartbeat = z.strictObject({
   disk: z.strictObject({ usedBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }).nullable(),
   workloads: z.strictObject({ running: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
   traffic: TrafficUsage.optional().describe("the node's bytes this month per category, against its budget (absent from older agents)"),
+  desiredEncodings: DesiredEncodings.optional(),
 })
 export type Heartbeat = z.infer<typeof Heartbeat>
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Heartbeat, TrafficUsage } from '../../protocol/index.js'
+import { READABLE_DESIRED_ENCODINGS, type Heartbeat, type TrafficUsage } from '../../protocol/index.js'
 import type { Clock } from '../../common/clock.js'
 import { HeartbeatSampler } from '../heartbeat.js'
 import type { IntervalTimers } from '../interval-timers.js'
@@ -44,7 +44,9 @@ export function startHubLink({
     // that wait closes the store, and nothing may read it after.
     const usage = traffic?.()
     const heartbeat = await sampler.sample(figures)
-    return usage ? { ...heartbeat, traffic: usage } : heartbeat
+    // Every heartbeat says what the node reads, so the hub that holds the latest one knows it
+    // (deltas leave it out while it stays the same); the intake inflates what this names.
+    return { ...heartbeat, ...(usage ? { traffic: usage } : {}), desiredEncodings: [...READABLE_DESIRED_ENCODINGS] }
   }
   const heartbeats = new HeartbeatSender({ link: transport, store, sample, logger: logger.child({ component: 'heartbeat' }) })
   transport.start(linkHandlers({ outbox, heartbeats, logger, ...parts }), linkTiming(heartbeatIntervalMs))

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { Logger } from 'pino'
 import { DesiredDocument, MAX_BYTES, ProtocolError, decodeJson, isNewer, validate, verifyDocumentSignature, type NodeEvent } from '../../protocol/index.js'
+import { inflateDesired } from '../../protocol/desired-compression.js'
 import { isoNow, monotonicNow, type Clock } from '../../common/clock.js'
 import type { AgentStore } from '../store/agent-store.js'
 import { unopenableSecret } from '../values/open-secrets.js'
@@ -25,7 +26,8 @@ export interface DesiredIntakeOptions {
 }
 
 /**
- * The only door for desired state: size, JSON, signature (over the bytes as received), schema,
+ * The only door for desired state: a gzipped payload inflated within the size limit, then size,
+ * JSON, signature (over the canonical JSON of the document as received), schema,
  * addressee, generation, then its sealed Secrets (each must open with this node's key). Only a
  * newer, verified document is stored (durably, as received: Secrets stay sealed) and applied; a
  * refused one becomes an event with the reason, and nothing stored changes.
@@ -95,7 +97,8 @@ export class DesiredIntake {
     const { store, clock, nodeId } = this.options
     if (payload.length === 0) return { outcome: 'cleared' }
     try {
-      const raw = decodeJson(payload, MAX_BYTES.desired)
+      // Inflated within the same bound the JSON is held to, so the checks below see no more than it.
+      const raw = decodeJson(inflateDesired(payload, MAX_BYTES.desired), MAX_BYTES.desired)
       const key = this.options.hubPublicKey()
       if (key === null)
         return {

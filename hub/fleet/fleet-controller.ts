@@ -2,13 +2,13 @@ import type { Logger } from 'pino'
 import {
   DEFAULT_NODE_POLICY,
   desiredReplicas,
-  encodeMessage,
   prepareSigningKey,
   signDocument,
   type ConfigObjectKind,
   type Deployment,
   type PreparedSigningKey,
 } from '../../protocol/index.js'
+import { encodeDesired } from '../../protocol/desired-compression.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ObjectBody } from '../config-objects/object-bodies.js'
 import { isValuesProblem, SealCache, ValuesResolver } from '../config-objects/values-resolver.js'
@@ -157,6 +157,16 @@ export class FleetController {
    */
   requestSoon(reason: string): void {
     if (!this.stopped) this.soon.request(reason)
+  }
+
+  /**
+   * The node's document again, as it reads it now: its heartbeats stopped saying it reads gzip (an
+   * older agent took its place), and the retained copy may be one it cannot read.
+   */
+  republish(nodeId: string): void {
+    if (this.stopped || !this.options.store.desired.get(nodeId)) return
+    this.unpublished.add(nodeId)
+    this.schedulePublish()
   }
 
   /** Agents reported on these deployments' copies: a rollout in progress may take its next step. */
@@ -367,7 +377,9 @@ export class FleetController {
       if (!stored) continue
       const started = performance.now()
       try {
-        await this.options.publishDesired(nodeId, encodeMessage(stored.document))
+        // Gzipped for a node whose latest heartbeat says it reads gzip, when the document is large
+        // enough to gain (protocol/desired-compression.ts); plain JSON for every other node.
+        await this.options.publishDesired(nodeId, encodeDesired(stored.document, store.nodes.desiredEncodings(nodeId)))
         metrics.inc('shoal_messages_out_total', { channel: 'desired' })
         metrics.observe('shoal_publish_seconds', (performance.now() - started) / 1000)
       } catch (error) {

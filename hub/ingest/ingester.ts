@@ -12,6 +12,7 @@ import {
   encodeMessage,
   epochOf,
   isHeartbeatDeltaShaped,
+  readsGzip,
   validate,
   type Ack,
 } from '../../protocol/index.js'
@@ -40,6 +41,8 @@ export interface IngesterOptions {
   /** A node reported other devices or another policy: a pending copy may fit now, or a copy must leave. */
   readonly onNodeFacts?: () => void
   readonly onLogChunk?: (nodeId: string, payload: Buffer) => void
+  /** A node's heartbeat no longer says it reads gzip (an older agent took its place): its document must go out plain. */
+  readonly onGzipDropped?: (nodeId: string) => void
   /** A node's clock further than this from the hub's has ClockSkew (default 2 minutes). */
   readonly clockSkewThresholdMs?: number
 }
@@ -196,7 +199,13 @@ export class Ingester {
     const { offsetMs, change } = this.clocks.observe(nodeId, Date.parse(heartbeat.at) - now, skewed)
     // A heartbeat carries its traffic figures only when they moved (agent/bandwidth/traffic-report.ts): keep the last ones.
     const previous = heartbeat.traffic ? undefined : this.options.store.nodes.lastTraffic(nodeId)
+    // Unlike traffic, a heartbeat without desiredEncodings means none (a full one always says).
+    const hadGzip = readsGzip(this.options.store.nodes.desiredEncodings(nodeId))
     this.options.store.nodes.recordHeartbeat(nodeId, previous ? { ...heartbeat, traffic: previous } : heartbeat, at, offsetMs)
+    if (hadGzip && !readsGzip(heartbeat.desiredEncodings)) {
+      this.logger.info({ nodeId }, 'the node no longer says it reads gzip; sending its desired document as plain JSON')
+      this.options.onGzipDropped?.(nodeId)
+    }
     if (change) this.recordSkewChange(nodeId, change, offsetMs, heartbeat.at, at)
     this.markOnline(nodeId, at)
     this.options.feed.publish({ type: 'node', nodeId, reason: 'heartbeat' })

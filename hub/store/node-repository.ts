@@ -257,10 +257,19 @@ export class NodeRepository {
    */
   /** The traffic figures of the node's latest heartbeat (kept in memory, else stored), for heartbeats that leave them out. */
   lastTraffic(id: string): Heartbeat['traffic'] {
+    return this.latestHeartbeat(id)?.traffic
+  }
+
+  /** The encodings the node's latest heartbeat says it reads desired documents in (kept across restarts with it); undefined: none said. */
+  desiredEncodings(id: string): Heartbeat['desiredEncodings'] {
+    return this.latestHeartbeat(id)?.desiredEncodings
+  }
+
+  private latestHeartbeat(id: string): Heartbeat | null {
     const pending = this.heartbeats.get(id)
-    if (pending) return pending.heartbeat.traffic
+    if (pending) return pending.heartbeat
     const row = this.sql.get('SELECT last_heartbeat FROM nodes WHERE id = ?').get(id) as { last_heartbeat: string | null } | undefined
-    return row?.last_heartbeat ? (JSON.parse(row.last_heartbeat) as Heartbeat).traffic : undefined
+    return row?.last_heartbeat ? (JSON.parse(row.last_heartbeat) as Heartbeat) : null
   }
 
   recordHeartbeat(id: string, heartbeat: Heartbeat, at: string, offsetMs: number | null = null): void {

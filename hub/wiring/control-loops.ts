@@ -70,6 +70,7 @@ export function createControlLoops(parts: ControlLoopParts): {
     onSealingKey: () => fleet.requestSoon('sealing-key'),
     onNodeFacts: () => fleet.requestSoon('node-devices-policy'),
     onLogChunk: (nodeId, payload) => logRelay.receive(nodeId, payload),
+    onGzipDropped: (nodeId) => fleet.republish(nodeId),
     ...(parts.clockSkewThresholdMs !== undefined ? { clockSkewThresholdMs: parts.clockSkewThresholdMs } : {}),
   })
   const alerts = new AlertMonitor({

@@ -13,6 +13,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { connect, StringCodec } from 'nats'
 import t, { type Test } from 'tap'
+import { inflateDesired } from '../../protocol/desired-compression.js'
 import { type DesiredDocument, mqttTopic, NATS_DESIRED_BUCKET, natsDesiredKey, sealContext, UnsealError, unseal } from '../../protocol/index.js'
 import { uniqueNodeId, waitForRunning, type AgentProcess } from '../support/agent-process.js'
 import { enrollAgent, startHubProcess as startBrokerHub, writeBrokerConfig } from '../support/broker-fleet.js'
@@ -240,7 +241,7 @@ t.test('Mosquitto: a Secret is in the container and nowhere else in clear; anoth
       const docs = new Map<string, DesiredDocument>()
       for (const m of observer.messages) {
         if (!m.retain || (m.topic !== mqttTopic(nodeA, 'desired') && m.topic !== mqttTopic(nodeB, 'desired'))) continue
-        const doc = JSON.parse(m.payload.toString()) as DesiredDocument
+        const doc = JSON.parse(inflateDesired(m.payload).toString()) as DesiredDocument
         docs.set(doc.nodeId, doc)
       }
       return docs.size === 2 ? docs : undefined
@@ -290,7 +291,8 @@ t.test('Mosquitto: a Secret is in the container and nowhere else in clear; anoth
       t.notOk(answer.includes(marker), `GET ${route} does not hold the marker`)
       if (route === '/api/v1/secrets/vault') t.match(answer, /token/, 'the Secret detail shows its key')
     }
-    const broker = observer.messages.filter((m) => m.payload.includes(marker))
+    // Desired documents may be gzipped (protocol/desired-compression.ts): searched inflated.
+    const broker = observer.messages.filter((m) => inflateDesired(m.payload).includes(marker))
     t.same(
       broker.map((m) => m.topic),
       [],
@@ -345,7 +347,7 @@ t.test('NATS: a Secret reaches the container; the desired-state bucket holds onl
   t.teardown(() => nc.close())
   const kv = await nc.jetstream().views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
   const entry = await kv.get(natsDesiredKey(nodeId))
-  const text = entry ? sc.decode(entry.value) : ''
+  const text = entry ? sc.decode(inflateDesired(entry.value)) : ''
   t.match(text, /"ciphertext"/, "the node's desired document carries the sealed Secret")
   t.notOk(text.includes(marker), 'and not the value')
 })

@@ -3,6 +3,7 @@
 // document, cannot publish as B, cannot use its password under another client id; a wrong
 // password is refused; and revoking B cuts its live connection and its credentials.
 import t from 'tap'
+import { inflateDesired } from '../../protocol/desired-compression.js'
 import { mqttTopic } from '../../protocol/index.js'
 import { testImage, waitFor } from '../support/index.js'
 import { nodeContainers, uniqueNodeId, waitForRunning, type AgentProcess } from '../support/agent-process.js'
@@ -81,7 +82,8 @@ t.test("node credentials reach only the node's own topics", async (t) => {
     await waitFor(
       () =>
         raw.messages.some(
-          (m) => m.topic === mqttTopic(a.nodeId, 'desired') && (JSON.parse(m.payload.toString()) as { generation: number }).generation === latestA,
+          (m) =>
+            m.topic === mqttTopic(a.nodeId, 'desired') && (JSON.parse(inflateDesired(m.payload).toString()) as { generation: number }).generation === latestA,
         ),
       {
         what: `A's generation ${latestA} on the raw client`,

@@ -1,9 +1,11 @@
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { pino } from 'pino'
 import t from 'tap'
 import { DesiredIntake, type IntakeResult } from '../../agent/intake/desired-intake.js'
 import { AgentStore, type StoredDesired } from '../../agent/store/agent-store.js'
 import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
+import { encodeDesired } from '../../protocol/desired-compression.js'
 import { ContainerTemplate, MAX_BYTES, generateSigningKeys, signDocument, type NodeEvent, type UnsignedDesiredDocument } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
 
@@ -104,6 +106,16 @@ t.test('ignores a document whose generation is equal or older: nothing stored ch
   t.strictSame(events(), eventsBefore)
 })
 
+t.test('a gzipped document is inflated, verified and stored as the same document a plain one makes', async (t) => {
+  const { intake, store } = setup(t)
+  const document = signDocument(unsigned(7), hub.privateKeyPem)
+  const payload = encodeDesired(document, ['gzip'], { fromBytes: 0 })
+  t.same([payload[0], payload[1]], [0x1f, 0x8b], 'the payload is gzip')
+  t.strictSame(intake.receive(payload), { outcome: 'accepted', generation: 7 })
+  t.strictSame(store.desired()?.document, document, 'stored as the document itself, not as the bytes that carried it')
+  t.strictSame(intake.receive(Buffer.from(signed(8))), { outcome: 'accepted', generation: 8 }, 'plain JSON is still taken after it')
+})
+
 t.test('an empty payload (a cleared retained topic) keeps the stored document and raises no event', async (t) => {
   const { intake, store, events } = setup(t)
   intake.receive(signed(3))
@@ -182,6 +194,43 @@ const rejections: readonly Rejection[] = [
     },
     code: 'oversize',
     reason: /exceeds the limit of 1048576 bytes/,
+  },
+  {
+    name: 'a gzip bomb (2 MiB of spaces gzipped to 2 KiB)',
+    payload: () => gzipSync(Buffer.alloc(2 * MAX_BYTES.desired, ' ')),
+    code: 'oversize',
+    reason: /inflates past the limit of 1048576 bytes/,
+  },
+  {
+    name: 'a truncated gzipped document',
+    payload: () => {
+      const gzipped = gzipSync(signed(6))
+      return gzipped.subarray(0, gzipped.length - 10)
+    },
+    code: 'bad-compression',
+    reason: /cannot be inflated: unexpected end of file/,
+  },
+  {
+    name: 'a gzipped document with a corrupt byte',
+    payload: () => {
+      const gzipped = Buffer.from(gzipSync(signed(6)))
+      gzipped[gzipped.length - 12] = (gzipped[gzipped.length - 12] ?? 0) ^ 0xff
+      return gzipped
+    },
+    code: 'bad-compression',
+    reason: /cannot be inflated/,
+  },
+  {
+    name: 'a gzipped document changed before it was gzipped',
+    payload: () => gzipSync(signed(6).replace('"LEVEL":"info"', '"LEVEL":"infp"')),
+    code: 'bad-signature',
+    reason: /signature does not match/,
+  },
+  {
+    name: 'gzipped bytes that are not JSON',
+    payload: () => gzipSync('not json at all'),
+    code: 'malformed-json',
+    reason: /payload is not JSON/,
   },
   {
     name: 'a valid document while no hub key is pinned',

@@ -73,6 +73,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
   const statusReports: string[][] = []
   const logChunks: [string, string][] = []
   let nodeFacts = 0
+  const gzipDropped: string[] = []
   const ingester = new Ingester({
     store,
     clock,
@@ -84,6 +85,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
     onStatus: (deployments) => void statusReports.push([...deployments].sort()),
     onLogChunk: (nodeId, payload) => void logChunks.push([nodeId, payload.toString()]),
     onNodeFacts: () => void nodeFacts++,
+    onGzipDropped: (nodeId) => void gzipDropped.push(nodeId),
   })
   const send = (nodeId: string, channel: HubInboundChannel, value: unknown): void =>
     ingester.handle(nodeId, channel, Buffer.isBuffer(value) ? value : encodeMessage(value))
@@ -102,6 +104,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
     send,
     rejected,
     nodeFacts: () => nodeFacts,
+    gzipDropped,
     advance: (ms: number) => void (now += ms),
     now: () => now,
   }
@@ -493,6 +496,44 @@ t.test('a heartbeat without traffic figures keeps the last ones; one with them r
   hub.send('n2', 'heartbeat', { ...heartbeat(), nodeId: 'n2' })
   t.notOk(hub.store.nodes.get('n2')?.lastHeartbeat?.traffic, 'a node that never sent figures has none')
   t.strictSame(hub.rejected(), [])
+})
+
+t.test('what a node reads (desiredEncodings) is kept from its heartbeats, deltas too, and across a hub restart', async (t) => {
+  const hub = setup(t)
+  t.equal(hub.store.nodes.desiredEncodings('n1'), undefined, 'nothing said before the first heartbeat')
+  hub.send('n1', 'heartbeat', { ...heartbeat(), desiredEncodings: ['gzip'] })
+  t.strictSame(hub.store.nodes.desiredEncodings('n1'), ['gzip'])
+  hub.advance(30_000)
+  hub.send('n1', 'heartbeat', { nodeId: 'n1', at: iso(T0 + 30_000), base: iso(T0), set: { outboxDepth: 0 } })
+  t.strictSame(hub.store.nodes.desiredEncodings('n1'), ['gzip'], 'a delta that leaves it out keeps it (it is in the base)')
+  hub.store.nodes.flushHeartbeats()
+  const reopened = new HubStore(hub.store.db)
+  t.strictSame(reopened.nodes.desiredEncodings('n1'), ['gzip'], 'stored with the heartbeat: a restarted hub knows it')
+  t.equal(reopened.nodes.desiredEncodings('n2'), undefined)
+  t.strictSame(hub.gzipDropped, [], 'nothing was dropped')
+  hub.send('n1', 'heartbeat', { ...heartbeat(), desiredEncodings: ['br', 'gzip', 'zstd'] })
+  t.strictSame(hub.rejected(), [], 'encodings this hub does not know are no fault')
+  t.strictSame(hub.gzipDropped, [])
+})
+
+t.test('a full heartbeat that no longer names gzip (an older agent) asks for the document again, once', async (t) => {
+  const hub = setup(t)
+  hub.send('n1', 'heartbeat', heartbeat())
+  t.strictSame(hub.gzipDropped, [], 'never said: nothing to drop')
+  hub.send('n1', 'heartbeat', { ...heartbeat(), desiredEncodings: ['gzip'] })
+  t.strictSame(hub.gzipDropped, [], 'said for the first time: the next document goes gzipped, none is sent again')
+  hub.send('n1', 'heartbeat', heartbeat())
+  t.strictSame(hub.gzipDropped, ['n1'], 'dropped: published again, as plain JSON')
+  t.strictSame(hub.store.nodes.desiredEncodings('n1'), undefined)
+  hub.send('n1', 'heartbeat', heartbeat())
+  t.strictSame(hub.gzipDropped, ['n1'], 'once')
+  hub.send('n1', 'heartbeat', { ...heartbeat(), desiredEncodings: ['br'] })
+  t.strictSame(hub.gzipDropped, ['n1'])
+  t.match(
+    hub.lines.filter((l) => l['msg'] === 'the node no longer says it reads gzip; sending its desired document as plain JSON'),
+    [{ nodeId: 'n1' }],
+    'said once in the log',
+  )
 })
 
 t.test('heartbeat deltas: the first full heartbeat is confirmed; a delta merges into it and the node view stays whole', async (t) => {

@@ -10,7 +10,8 @@ import ts from 'typescript'
 const protocolDir = fileURLToPath(new URL('../../protocol/', import.meta.url))
 
 /** Packages protocol/ may use. Adding one is a deliberate change to the shared contract. */
-const ALLOWED_PACKAGES = new Set(['zod', 'yaml', 'node:crypto'])
+// node:zlib: the desired-document codec (desired-compression.ts), CPU only, no I/O.
+const ALLOWED_PACKAGES = new Set(['zod', 'yaml', 'node:crypto', 'node:zlib'])
 
 /** Node modules that do I/O; named so a failure says exactly what was imported. */
 const IO_MODULES = [
