@@ -1,5 +1,7 @@
 import { z } from 'zod'
 
+export { durationMs } from './duration.js'
+
 const MEMORY_UNITS: Readonly<Record<string, number>> = {
   '': 1,
   k: 1e3,
@@ -14,8 +16,6 @@ const MEMORY_UNITS: Readonly<Record<string, number>> = {
 }
 const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/
 const CPU_PATTERN = /^(\d+(?:\.\d+)?)(m)?$/
-const DURATION_PART = /(\d+)(ms|s|m|h|d)/g
-const DURATION_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /** Memory as Kubernetes writes it ("128Mi", "1G") or a byte count; never negative. */
 export const MemoryQuantity = z.union([
@@ -41,16 +41,4 @@ export function cpuMillis(quantity: CpuQuantity): number {
   if (!match) throw new RangeError(`not a CPU quantity: ${JSON.stringify(quantity)}`)
   const value = Number(match[1])
   return Math.round(match[2] === 'm' ? value : value * 1000)
-}
-
-/** Milliseconds in a duration string such as "1h30m"; the schema `Duration` guarantees the shape. */
-export function durationMs(duration: string): number {
-  let total = 0
-  let consumed = 0
-  for (const match of duration.matchAll(DURATION_PART)) {
-    total += Number(match[1]) * (DURATION_MS[match[2] ?? ''] ?? 0)
-    consumed += match[0].length
-  }
-  if (consumed === 0 || consumed !== duration.length) throw new RangeError(`not a duration: ${JSON.stringify(duration)}`)
-  return total
 }

@@ -1,14 +1,10 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { Command } from 'commander'
-import { MAX_BYTES } from '../../protocol/codec.js'
-import { formatManifestError } from '../../protocol/manifest-parse.js'
-import { HubRequestError, type AppliedManifest, type ErrorDetail, type PreviewedManifest } from '../api-client.js'
+import { HubRequestError, type AppliedManifest, type PreviewedManifest } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
+import { combine, needsCheckBeforeSending, readManifestSources, type ManifestSource } from '../manifest-sources.js'
 import { indent, outputOption, renderCells, renderData, terminalOf, type OutputFormat } from '../output.js'
-import { followReport, followRollouts, timeoutFlag, timeoutOption } from './rollout.js'
-import { formatWarning, STDIN_NAME, validateSources, type ManifestSource } from './validate.js'
+import { timeoutFlag, timeoutOption } from '../timeout-option.js'
 
 interface ApplyOptions extends ConnectionOptions {
   filename: string[]
@@ -25,9 +21,13 @@ export interface ApplyDeps {
 }
 
 export const defaultApplyDeps: ApplyDeps = { readStdin: () => readAll(process.stdin), env: process.env }
-const MANIFEST_FILE = /\.(ya?ml|json)$/i
 
-/** `shoal apply -f FILE|DIR|-`: validates locally, then sends every manifest in one request. */
+/**
+ * `shoal apply -f FILE|DIR|-`: sends every manifest in one request; the hub validates them with
+ * the same parser. The validator (zod, yaml: most of a start's time) loads only when the hub
+ * refuses them, to print each problem against its file, or for the few inputs the hub's verdict
+ * cannot judge alone (needsCheckBeforeSending).
+ */
 export function applyCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Command {
   return addConnectionOptions(
     new Command('apply')
@@ -69,14 +69,17 @@ Examples:
       if (options.pullNow && options.dryRun)
         throw new CliError('--pull-now marks what apply stores; a --dry-run stores nothing (drop one of them)', ExitCode.usage)
       const timeoutMs = timeoutOption(options.timeout)
-      const sources = await readValidSources(options.filename, io, deps, 'nothing was applied')
-      const body = combine(sources)
+      const sources = await readManifestSources(options.filename, readingOf(io, deps))
+      if (needsCheckBeforeSending(sources)) await checkSources(sources, io, 'nothing was applied')
+      const body = combine(sources as { file: string; text: string }[])
       const client = connect(options, deps.env)
       let response
       try {
         response = await client.applyManifests(body.text, options.dryRun === true, options.pullNow === true)
       } catch (error) {
         if (error instanceof HubRequestError && error.status === 400 && error.details.length > 0) {
+          // The same problems, read from the files: FILE:LINE:COLUMN as `shoal validate` prints them.
+          await checkSources(sources, io, 'nothing was applied')
           for (const detail of error.details) io.err(`${body.locate(detail)}\n`)
           throw new CliError(`the hub rejected the manifests (${error.details.length} problem(s)); nothing was applied`, ExitCode.failed)
         }
@@ -95,6 +98,7 @@ Examples:
       // A Config or Secret change rolls out the deployments using it: follow those as well.
       const names = new Set(response.results.flatMap((r) => (r.kind === 'Deployment' ? [r.name] : 'rolled' in r ? (r.rolled ?? []) : [])))
       const targets = [...names].map((name) => ({ name }))
+      const { followReport, followRollouts } = await import('./rollout.js')
       const results = await followRollouts(client, targets, { timeoutMs, print, warn: io.err })
       const report = followReport(results, options.timeout)
       print(report.lines)
@@ -137,7 +141,15 @@ function describeResult(result: AppliedManifest | PreviewedManifest, terminal: R
 
 /** Reads -f's manifests and checks them as the hub will; prints every problem and fails if there is one. */
 export async function readValidSources(paths: readonly string[], io: CliIo, deps: ApplyDeps, consequence: string): Promise<{ file: string; text: string }[]> {
-  const sources = await readSources(paths, io, deps)
+  const sources = await readManifestSources(paths, readingOf(io, deps))
+  await checkSources(sources, io, consequence)
+  return sources as { file: string; text: string }[]
+}
+
+/** Validates the sources locally (loading the validator): prints warnings, and every problem before failing. */
+async function checkSources(sources: readonly ManifestSource[], io: CliIo, consequence: string): Promise<void> {
+  const { validateSources, formatWarning } = await import('./validate.js')
+  const { formatManifestError } = await import('../../protocol/manifest-parse.js')
   const report = validateSources(sources)
   for (const warning of report.warnings) io.err(`${formatWarning(warning)}\n`)
   if (!report.valid) {
@@ -147,67 +159,14 @@ export async function readValidSources(paths: readonly string[], io: CliIo, deps
       )
     throw new CliError(`${report.errors.length} problem(s) in the manifests; ${consequence} (fix them, or check with shoal validate)`, ExitCode.failed)
   }
-  return sources as { file: string; text: string }[]
 }
 
-/** The sources as one multi-document body, and a way back from its lines to the files. */
-export function combine(sources: readonly { file: string; text: string }[]): { text: string; locate: (detail: ErrorDetail) => string } {
-  const starts: { file: string; line: number }[] = []
-  let line = 1
-  const parts: string[] = []
-  for (const source of sources) {
-    const text = source.text.endsWith('\n') ? source.text : `${source.text}\n`
-    starts.push({ file: source.file, line })
-    parts.push(text)
-    line += text.split('\n').length // the file's lines (it ends with a newline), then the `---` line
-  }
-  const locate = (detail: ErrorDetail): string => {
-    const path = detail.path ? ` ${detail.path}:` : ''
-    if (detail.line === undefined) return `request: document ${detail.documentIndex ?? '?'}:${path} ${detail.message ?? ''}`
-    const at = detail.line
-    const start = [...starts].reverse().find((s) => s.line <= at) ?? starts[0]
-    return `${start?.file ?? 'request'}:${at - (start?.line ?? 1) + 1}:${detail.column ?? 1}:${path} ${detail.message ?? ''}`
-  }
-  return { text: parts.join('---\n'), locate }
-}
-
-async function readSources(paths: readonly string[], io: CliIo, deps: ApplyDeps): Promise<ManifestSource[]> {
-  if (paths.filter((p) => p === '-').length > 1) throw new CliError('standard input (-f -) can be given only once', ExitCode.usage)
-  const sources: ManifestSource[] = []
-  for (const path of paths) {
-    if (path === '-') {
+function readingOf(io: CliIo, deps: ApplyDeps): { readStdin: () => Promise<string>; promptForStdin: () => void } {
+  return {
+    readStdin: deps.readStdin,
+    promptForStdin: () => {
       if (process.stdin.isTTY && deps === defaultApplyDeps) io.err('reading manifests from standard input (end with Ctrl-D)\n')
-      sources.push({ file: STDIN_NAME, text: await deps.readStdin() })
-      continue
-    }
-    let info
-    try {
-      info = await stat(path)
-    } catch {
-      throw new CliError(`-f ${path}: no such file or directory`, ExitCode.usage)
-    }
-    if (info.isDirectory()) {
-      const files = (await readdir(path)).filter((name) => MANIFEST_FILE.test(name)).sort()
-      if (files.length === 0) throw new CliError(`-f ${path}: no *.yaml, *.yml or *.json files in this directory`, ExitCode.usage)
-      for (const name of files) sources.push(await readSource(join(path, name)))
-    } else {
-      sources.push(await readSource(path))
-    }
-  }
-  const total = sources.reduce((sum, s) => sum + ('text' in s ? Buffer.byteLength(s.text) : 0), 0)
-  if (total > MAX_BYTES.manifest)
-    throw new CliError(
-      `the manifests add up to ${total} bytes, over the hub's ${MAX_BYTES.manifest}-byte limit for one apply; apply them in parts`,
-      ExitCode.failed,
-    )
-  return sources
-}
-
-async function readSource(file: string): Promise<ManifestSource> {
-  try {
-    return { file, text: await readFile(file, 'utf8') }
-  } catch (error) {
-    return { file, readError: `cannot read: ${(error as Error).message}` }
+    },
   }
 }
 

@@ -8,7 +8,7 @@ import { formatNote } from '../compose/notes.js'
 import { renderManifests } from '../compose/render.js'
 import { ComposeReadError } from '../compose/source.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
-import { STDIN_NAME } from './validate.js'
+import { STDIN_NAME } from '../manifest-sources.js'
 
 export interface ConvertDeps {
   /** Reads all of standard input, for `-f -`. */

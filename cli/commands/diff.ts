@@ -6,7 +6,8 @@ import { HubRequestError, type DeploymentDetailView, type PreviewedManifest, typ
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { paint, terminalOf, type Terminal } from '../output.js'
-import { combine, defaultApplyDeps, readValidSources, type ApplyDeps } from './apply.js'
+import { combine } from '../manifest-sources.js'
+import { defaultApplyDeps, readValidSources, type ApplyDeps } from './apply.js'
 
 interface DiffOptions extends ConnectionOptions {
   filename: string[]

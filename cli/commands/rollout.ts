@@ -1,6 +1,5 @@
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { stringify as stringifyYaml } from 'yaml'
-import { durationMs } from '../../protocol/quantity.js'
 import { HubRequestError, HubUnreachableError, type HubClient, type RevisionHistory, type RolloutAction, type RolloutStatus } from '../api-client.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
@@ -162,18 +161,6 @@ export function positiveInteger(text: string, flag: string): number {
 }
 
 /** `--timeout 10m`: a duration such as 90s, 10m or 1h30m. */
-export function timeoutOption(text: string): number {
-  try {
-    return durationMs(text)
-  } catch {
-    throw new CliError(`--timeout ${JSON.stringify(text)} is not a duration; write it as 90s, 10m or 1h30m`, ExitCode.usage)
-  }
-}
-
-export function timeoutFlag(): Option {
-  return new Option('--timeout <duration>', 'with --wait: how long to wait for the rollouts (90s, 10m, 1h)').default('10m')
-}
-
 /** Seen by the hub: the rollout it reports is about the deployment's current revision. */
 export function observed(status: RolloutStatus): boolean {
   return status.conditions.some((c) => c.observedRevision === status.revision)

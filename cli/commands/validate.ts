@@ -7,14 +7,11 @@ import { isPodTemplate } from '../../protocol/pod-template.js'
 import { formatManifestError, parseManifests, type ManifestError, type ParsedManifest } from '../../protocol/manifest-parse.js'
 import { locateInDocument } from '../manifest-locate.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
+import { STDIN_NAME, type ManifestSource } from '../manifest-sources.js'
 
 type OutputFormat = 'text' | 'json'
 
 /** The file name `-` stands for, in messages and in the JSON report. */
-export const STDIN_NAME = '<stdin>'
-
-/** One input as read: its text, or why it could not be read. */
-export type ManifestSource = { readonly file: string; readonly text: string } | { readonly file: string; readonly readError: string }
 
 /** One problem, as `-o json` prints it: every key always present, null where it does not apply. */
 export interface ReportError {

@@ -1,5 +1,5 @@
 import { type Manifest } from '../../protocol/index.js'
-import { formatManifestError, parseManifests, type ManifestError } from '../../protocol/manifest-parse.js'
+import { formatManifestError, parseManifests, type ManifestError, type ParsedManifest } from '../../protocol/manifest-parse.js'
 
 /** Manifests refused as a whole: nothing is applied when one document is wrong. */
 export class ManifestsRefusedError extends Error {
@@ -40,7 +40,31 @@ export function readManifests(text: string, source: string): AppliedManifest[] {
     )
   }
   if (parsed.manifests.length === 0) throw new ManifestsRefusedError('no manifests in the request body')
+  const duplicates = duplicateNames(parsed.manifests)
+  if (duplicates.length > 0) {
+    throw new ManifestsRefusedError(`${duplicates.length} problem(s) in the manifests: ${duplicates.map((d) => d.message).join('; ')}`, duplicates)
+  }
   return parsed.manifests.map((m) => ({ manifest: m.manifest, written: m.written }))
+}
+
+/** A kind and name given twice in one apply: which one was meant is not the hub's guess to make. */
+function duplicateNames(manifests: readonly ParsedManifest[]): ManifestProblem[] {
+  const first = new Map<string, number>()
+  const problems: ManifestProblem[] = []
+  for (const { documentIndex, manifest, line, column } of manifests) {
+    const id = `${manifest.kind}/${manifest.metadata.name}`
+    const earlier = first.get(id)
+    if (earlier === undefined) first.set(id, documentIndex)
+    else
+      problems.push({
+        documentIndex,
+        path: 'metadata.name',
+        message: `${manifest.kind} "${manifest.metadata.name}" is already defined in document ${earlier}; names must be unique`,
+        line,
+        column,
+      })
+  }
+  return problems
 }
 
 function problemOf(error: ManifestError): ManifestProblem {

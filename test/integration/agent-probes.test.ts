@@ -81,14 +81,17 @@ t.test('probes the agent runs', async (t) => {
   await t.test('an image without any tools is health-gated by the agent; its readiness keeps it not ready', async (t) => {
     const inspect = await dockerClient().getContainer(webId).inspect()
     t.notOk(inspect.Config.Healthcheck, 'the engine runs no check: it could not, there is no shell in the image')
+    // Healthy can come before the first readiness probe has answered ("readiness check
+    // starting"): the status to wait for is the one that carries the probe's verdict.
+    const sawReadiness = /not ready: GET http:\/\/127\.0\.0\.1:\d+\/ready answered 404/
     const status = await hub.waitForStatus(
       nodeId,
-      (s) => workloadOf(s, 'web')?.health === 'healthy' && workloadOf(s, 'web')?.ready === false && workloadOf(s, 'web')?.message !== undefined,
-      { what: 'web healthy and not ready', timeoutMs: 30_000 },
+      (s) => workloadOf(s, 'web')?.health === 'healthy' && workloadOf(s, 'web')?.ready === false && sawReadiness.test(workloadOf(s, 'web')?.message ?? ''),
+      { what: 'web healthy, and not ready because /ready answered 404', timeoutMs: 30_000 },
     )
     const copy = workloadOf(status, 'web')
     t.equal(copy?.state, 'running', 'running, but not ready')
-    t.match(copy?.message, /not ready: GET http:\/\/127\.0\.0\.1:\d+\/ready answered 404/, 'the reason says what the check saw')
+    t.match(copy?.message, sawReadiness, 'the reason says what the check saw')
   })
 
   await t.test('the copy becomes ready when its readiness check passes', async (t) => {

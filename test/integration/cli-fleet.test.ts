@@ -2,7 +2,7 @@
 // enroll with a join token and run containers in the Docker engine: every verb's happy path
 // and its main failures, tables checked for alignment and against golden text (ids, profile,
 // arch and ages normalised), and machine output parsed back.
-import { statSync, writeFileSync, mkdirSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { readConfig } from '../../cli/contexts.js'
@@ -184,6 +184,19 @@ t.test('the shoal CLI operates a real fleet', async (t) => {
       `${bad}:6:13: document 0: spec.replicas: Too small: expected number to be >=0\nerror: 1 problem(s) in the manifests; nothing was applied (fix them, or check with shoal validate)\n`,
     )
     t.same((await hub.ok('GET', '/api/v1/deployments')).items, [], 'not even the valid file was applied')
+  })
+
+  await t.test('apply refuses a deployment defined twice across files, naming both, and applies nothing', async (t) => {
+    const again = path.join(dir, 'web-again.yaml')
+    writeFileSync(again, readFileSync(webFile, 'utf8'))
+    const run = await cli(['apply', '-f', webFile, '-f', again])
+    t.equal(run.code, 1)
+    t.equal(run.out, '')
+    const [where, problem] = run.err.split(': document 0: ')
+    t.match(where, new RegExp(`^${again.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+$`), 'located in the second file')
+    t.match(problem, `metadata.name: Deployment "cli-web" is already defined in ${webFile} (document 0); names must be unique\n`)
+    t.match(run.err, /error: 1 problem\(s\) in the manifests; nothing was applied/)
+    t.same((await hub.ok('GET', '/api/v1/deployments')).items, [], 'neither copy was applied')
   })
 
   await t.test('apply a directory: placed, running, and get deployments shows it', async (t) => {

@@ -40,6 +40,16 @@ t.test('readManifests', async (t) => {
     t.match(error.message, /^1 problem\(s\) in the manifests: /)
     t.match(error.problems, [{ documentIndex: 1, path: 'spec.replicas', line: Number, column: Number }])
   })
+  t.test('refuses a kind and name given twice, located at the second', async (t) => {
+    const text = `${manifest('a', 'a:1')}---\n${manifest('b', 'b:1')}---\n${manifest('a', 'a:2')}`
+    const error = t.throws(() => readManifests(text, 'request')) as ManifestsRefusedError
+    t.type(error, ManifestsRefusedError)
+    const line = text.split('\n').findIndex((l, i) => i > 0 && l.includes('name: a')) + 1
+    t.match(error.problems, [
+      { documentIndex: 2, path: 'metadata.name', message: 'Deployment "a" is already defined in document 0; names must be unique', line: Number },
+    ])
+    t.ok((error.problems?.[0]?.line ?? 0) > line, 'on the third document, not the first')
+  })
   t.test('refuses a text with no manifests, without problems to list', async (t) => {
     const error = t.throws(() => readManifests('# nothing here\n', 'request')) as ManifestsRefusedError
     t.equal(error.message, 'no manifests in the request body')
