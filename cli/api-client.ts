@@ -32,6 +32,7 @@ import type {
   TokenRevoked,
   TokenView,
 } from '../protocol/api/index.js'
+import { httpRequest, type HttpAnswer } from './http-request.js'
 import { CliError, ExitCode } from './io.js'
 
 // The hub's JSON shapes are the API contract's (protocol/api), the same types the hub builds
@@ -140,7 +141,7 @@ interface RequestOptions {
   readonly query?: Readonly<Record<string, string | number | undefined>>
 }
 
-/** The hub's HTTP API over fetch, with errors that say what to do next. */
+/** The hub's HTTP API, with errors that say what to do next. */
 export class HubClient {
   readonly hub: string
   private readonly token: string
@@ -277,7 +278,7 @@ export class HubClient {
    * (then it returns quietly). Reconnecting is the caller's choice.
    */
   async *stream(signal: AbortSignal): AsyncGenerator<StreamMessage> {
-    let response: Response
+    let response: HttpAnswer
     try {
       response = await this.send('GET', '/api/v1/stream', {}, signal, 'text/event-stream')
     } catch (error) {
@@ -285,11 +286,10 @@ export class HubClient {
       throw error
     }
     if (!response.ok) throw this.errorFor(response, await response.text().catch(() => ''))
-    if (!response.body) return
     const decoder = new TextDecoder()
     let buffer = ''
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of response.body) {
         buffer += decoder.decode(chunk, { stream: true })
         let end: number
         while ((end = buffer.search(/\r?\n\r?\n/)) !== -1) {
@@ -305,13 +305,13 @@ export class HubClient {
     }
   }
 
-  private async send(method: string, path: string, options: RequestOptions, signal: AbortSignal, accept = 'application/json'): Promise<Response> {
+  private async send(method: string, path: string, options: RequestOptions, signal: AbortSignal, accept = 'application/json'): Promise<HttpAnswer> {
     const url = new URL(`${this.hub}${path}`)
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== '') url.searchParams.set(key, String(value))
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept }
     if (options.contentType) headers['content-type'] = options.contentType
     try {
-      return await fetch(url, { method, headers, ...(options.body !== undefined ? { body: options.body } : {}), signal })
+      return await httpRequest(url, { method, headers, ...(options.body !== undefined ? { body: options.body } : {}), signal })
     } catch (error) {
       if (signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError') {
         throw new HubUnreachableError(this.hub, `no answer within ${Math.round(this.timeoutMs / 1000)}s`, this.hubFrom)
@@ -321,20 +321,20 @@ export class HubClient {
     }
   }
 
-  private parseJson<T>(response: Response, text: string): T {
+  private parseJson<T>(response: HttpAnswer, text: string): T {
     try {
       return JSON.parse(text) as T
     } catch {
       throw new HubRequestError(
         response.status,
         'not-a-hub',
-        `${this.hub} answered HTTP ${response.status} with something other than JSON (${response.headers.get('content-type') ?? 'no content type'}); is this the hub API URL?`,
+        `${this.hub} answered HTTP ${response.status} with something other than JSON (${response.header('content-type') ?? 'no content type'}); is this the hub API URL?`,
         [],
       )
     }
   }
 
-  private errorFor(response: Response, text: string): CliError {
+  private errorFor(response: HttpAnswer, text: string): CliError {
     if (response.status === 401) return new HubAuthError(this.hub)
     let body: { error?: { code?: string; message?: string; details?: ErrorDetail[] } } = {}
     try {
@@ -355,7 +355,7 @@ export class HubClient {
   }
 }
 
-/** "connect ECONNREFUSED 127.0.0.1:9" from undici's "fetch failed" and its cause chain. */
+/** "connect ECONNREFUSED 127.0.0.1:9" from a request's error, or from undici's "fetch failed" and its cause chain. */
 export function describeFetchFailure(error: unknown): string {
   let cause: unknown = error
   for (let depth = 0; depth < 4; depth++) {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { Duration, IsoTime, MAX_FOLLOW_SECONDS, Name, durationMs } from '../../protocol/index.js'
 import { HubAuthError, HubRequestError, HubUnreachableError, describeFetchFailure, type ErrorDetail } from '../api-client.js'
 import { addConnectionOptions, resolveConnection, type Connection, type ConnectionOptions } from '../contexts.js'
+import { httpRequest, type HttpAnswer } from '../http-request.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { interruptSignal } from '../watch.js'
 
@@ -128,9 +129,13 @@ async function streamLogs(
   options.signal.addEventListener('abort', stop, { once: true })
   const answerTimer = setTimeout(() => request.abort(new DOMException('no answer', 'TimeoutError')), ANSWER_TIMEOUT_MS)
   try {
-    let response: Response
+    let response: HttpAnswer
     try {
-      response = await fetch(url, { headers: { authorization: `Bearer ${connection.token}`, accept: 'application/x-ndjson' }, signal: request.signal })
+      response = await httpRequest(new URL(url), {
+        method: 'GET',
+        headers: { authorization: `Bearer ${connection.token}`, accept: 'application/x-ndjson' },
+        signal: request.signal,
+      })
     } catch (error) {
       if (options.signal.aborted) return
       if (request.signal.aborted) throw new HubUnreachableError(connection.hub, `no answer within ${ANSWER_TIMEOUT_MS / 1000}s`, connection.source)
@@ -141,7 +146,7 @@ async function streamLogs(
     if (!response.ok) throw await errorFor(connection.hub, response)
     const printer = new LogPrinter(io, options)
     try {
-      for await (const line of ndjsonLines(response.body as unknown as AsyncIterable<Uint8Array> | null)) printer.take(line)
+      for await (const line of ndjsonLines(response.body)) printer.take(line)
     } catch (error) {
       if (options.signal.aborted) return
       throw new HubUnreachableError(connection.hub, `the log stream broke (${describeFetchFailure(error)})`, connection.source)
@@ -152,7 +157,7 @@ async function streamLogs(
   }
 }
 
-async function errorFor(hub: string, response: Response): Promise<CliError> {
+async function errorFor(hub: string, response: HttpAnswer): Promise<CliError> {
   if (response.status === 401) return new HubAuthError(hub)
   const text = await response.text().catch(() => '')
   let body: { error?: { code?: string; message?: string; details?: ErrorDetail[] } } = {}
