@@ -235,8 +235,8 @@ export class Reconciler {
     const { runtime, nodeId, clock } = this.options
     const view = this.options.desired()
     this.options.prefetch?.sync(view.workloads)
-    const observed = await runtime.list(nodeId)
-    const images = await runtime.listImages()
+    // Side by side: two engine round trips of 10-20 ms each, before every pass's first step.
+    const [observed, images] = await Promise.all([runtime.list(nodeId), runtime.listImages()])
     const imagesPresent = new Set(images.flatMap((image) => image.tags))
     const records = new Map(this.options.store.workloads().map((r) => [r.name, r]))
     const decision = this.applyLocalRevert(view, observed, records)
