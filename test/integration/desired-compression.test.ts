@@ -12,8 +12,8 @@ import { connect } from 'nats'
 import t from 'tap'
 import { COMPRESS_DESIRED_FROM_BYTES, inflateDesired, isGzipped } from '../../protocol/desired-compression.js'
 import { type DesiredDocument, type EnrollmentResponse, type Heartbeat, NATS_DESIRED_BUCKET, mqttTopic, natsDesiredKey } from '../../protocol/index.js'
-import { uniqueNodeId, waitForRunning, type AgentProcess } from '../support/agent-process.js'
-import { enrollAgent, startHubProcess as startBrokerHub, writeBrokerConfig } from '../support/broker-fleet.js'
+import { uniqueNodeId, waitForRunning, type AgentProcess, type AgentTestLike } from '../support/agent-process.js'
+import { enrollAgent, startHubProcess as startBrokerHub, writeBrokerConfig, type HubProcess as BrokerHub } from '../support/broker-fleet.js'
 import {
   connectRawMqtt,
   deploymentYaml,
@@ -56,6 +56,22 @@ async function applied(latest: () => Promise<number>, agent: AgentProcess): Prom
   )
 }
 
+/**
+ * One agent enrolled on a hub that uses an external broker, with the large deployment applied to
+ * it: its node id and the generation it accepted (once the hub holds a heartbeat saying it reads gzip).
+ */
+async function enrollAndApplyLarge(t: AgentTestLike, hub: BrokerHub, dir: string, prefix: string): Promise<{ nodeId: string; generation: number }> {
+  const fleet = uniqueNodeId(prefix)
+  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 1 })
+  const nodeId = uniqueNodeId(prefix)
+  const agent = await enrollAgent(t, hub, { nodeId, dataDir: path.join(dir, 'a', 'data'), token, labels: { fleet } })
+  const node = async (): Promise<{ usage: unknown; generation: { latest: number } }> => hub.api('GET', `/api/v1/nodes/${nodeId}`)
+  await waitFor(async () => (await node()).usage !== null, { what: "the hub to hold the agent's heartbeat", timeoutMs: 60_000 })
+  await hub.api('POST', '/api/v1/manifests', largeDeployment('big', fleet, 1), 'application/yaml')
+  await waitForRunning(nodeId, ['big'], 90_000)
+  return { nodeId, generation: await applied(async () => (await node()).generation.latest, agent) }
+}
+
 t.test('embedded broker: a large document is retained gzipped, and the agent applies it', async (t) => {
   const hub = await startHubProcess(t)
   const fleet = uniqueNodeId('gz')
@@ -91,15 +107,7 @@ t.test('NATS: the KV entry holds the gzipped document, and the agent applies it'
   writeFileSync(conf, `jetstream { store_dir: "${path.join(dir, 'jetstream')}" }\npid_file: "${pidFile}"\ninclude "broker-auth/nats-authorization.conf"\n`)
   const broker = await startNats(t, { jetstream: false, args: ['-c', conf] })
   const hub = await startBrokerHub(t, { dataDir, args: ['--nats-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', pidFile] })
-  const fleet = uniqueNodeId('gzn')
-  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 1 })
-  const nodeId = uniqueNodeId('gzn')
-  const agent = await enrollAgent(t, hub, { nodeId, dataDir: path.join(dir, 'a', 'data'), token, labels: { fleet } })
-  const node = async (): Promise<{ usage: unknown; generation: { latest: number } }> => hub.api('GET', `/api/v1/nodes/${nodeId}`)
-  await waitFor(async () => (await node()).usage !== null, { what: "the hub to hold the agent's heartbeat", timeoutMs: 60_000 })
-  await hub.api('POST', '/api/v1/manifests', largeDeployment('big', fleet, 1), 'application/yaml')
-  await waitForRunning(nodeId, ['big'], 90_000)
-  const generation = await applied(async () => (await node()).generation.latest, agent)
+  const { nodeId, generation } = await enrollAndApplyLarge(t, hub, dir, 'gzn')
 
   const nc = await connect({
     servers: new URL(broker.url).host,
@@ -131,15 +139,7 @@ t.test('Mosquitto: the retained message is the gzipped document, and the agent a
     configLines: ['allow_anonymous false', 'max_packet_size 1100000', `password_file ${authDir}/mosquitto.passwd`, `acl_file ${authDir}/mosquitto.acl`],
   })
   const hub = await startBrokerHub(t, { dataDir, args: ['--mqtt-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', String(broker.pid)] })
-  const fleet = uniqueNodeId('gzm')
-  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 1 })
-  const nodeId = uniqueNodeId('gzm')
-  const agent = await enrollAgent(t, hub, { nodeId, dataDir: path.join(dir, 'a', 'data'), token, labels: { fleet } })
-  const node = async (): Promise<{ usage: unknown; generation: { latest: number } }> => hub.api('GET', `/api/v1/nodes/${nodeId}`)
-  await waitFor(async () => (await node()).usage !== null, { what: "the hub to hold the agent's heartbeat", timeoutMs: 60_000 })
-  await hub.api('POST', '/api/v1/manifests', largeDeployment('big', fleet, 1), 'application/yaml')
-  await waitForRunning(nodeId, ['big'], 90_000)
-  const generation = await applied(async () => (await node()).generation.latest, agent)
+  const { nodeId, generation } = await enrollAndApplyLarge(t, hub, dir, 'gzm')
 
   const observer = await connectRawMqtt(t, broker.url, {
     clientId: `observer-${uniqueNodeId('o')}`,
