@@ -9,14 +9,14 @@
 //   broker credentials); node A's sealed box does not open with node B's key.
 // - NATS: the same Secret reaches the container; the desired-state bucket holds only ciphertext.
 import { randomBytes } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { connect, StringCodec } from 'nats'
 import t, { type Test } from 'tap'
 import { inflateDesired } from '../../protocol/desired-compression.js'
 import { type DesiredDocument, mqttTopic, NATS_DESIRED_BUCKET, natsDesiredKey, sealContext, UnsealError, unseal } from '../../protocol/index.js'
 import { uniqueNodeId, waitForRunning, type AgentProcess } from '../support/agent-process.js'
-import { enrollAgent, startHubProcess as startBrokerHub, writeBrokerConfig } from '../support/broker-fleet.js'
+import { enrollAgent, startHubProcess as startBrokerHub, writeBrokerConfig, startNatsWithHub } from '../support/broker-fleet.js'
 import { configObjectYaml, inContainer, scanFiles, startAuthRegistry } from '../support/config-objects.js'
 import {
   connectRawMqtt,
@@ -28,7 +28,7 @@ import {
   startHubProcess,
   subscribeRaw,
 } from '../support/hub-process.js'
-import { dockerClient, pushImage, pullImage, removeContainersByLabel, startMosquitto, startNats, tempDir, testImage, waitFor } from '../support/index.js'
+import { dockerClient, pushImage, pullImage, removeContainersByLabel, startMosquitto, tempDir, testImage, waitFor } from '../support/index.js'
 
 t.setTimeout(230_000)
 
@@ -316,14 +316,7 @@ t.test('Mosquitto: a Secret is in the container and nowhere else in clear; anoth
 t.test('NATS: a Secret reaches the container; the desired-state bucket holds only ciphertext', async (t) => {
   const marker = `sealed-nats-${randomBytes(6).toString('hex')}`
   const dir = tempDir(t, 'secrets-nats')
-  const dataDir = path.join(dir, 'hub')
-  const authDir = path.join(dir, 'broker-auth')
-  await writeBrokerConfig(dataDir, 'nats', authDir)
-  const conf = path.join(dir, 'nats-server.conf')
-  const pidFile = path.join(dir, 'nats-server.pid')
-  writeFileSync(conf, `jetstream { store_dir: "${path.join(dir, 'jetstream')}" }\npid_file: "${pidFile}"\ninclude "broker-auth/nats-authorization.conf"\n`)
-  const broker = await startNats(t, { jetstream: false, args: ['-c', conf] })
-  const hub = await startBrokerHub(t, { dataDir, args: ['--nats-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', pidFile] })
+  const { dataDir, broker, hub } = await startNatsWithHub(t, dir)
   const fleet = uniqueNodeId('fleet')
   const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 1 })
   const nodeId = uniqueNodeId('na')

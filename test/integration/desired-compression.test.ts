@@ -6,14 +6,14 @@
 // the generation the agent applied. A node that does not say it reads gzip (a raw MQTT client
 // standing in for an agent from before compression) gets plain JSON, gets gzip once it says so,
 // and gets the same document again as plain JSON when it stops saying so.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { connect } from 'nats'
 import t from 'tap'
 import { COMPRESS_DESIRED_FROM_BYTES, inflateDesired, isGzipped } from '../../protocol/desired-compression.js'
 import { type DesiredDocument, type EnrollmentResponse, type Heartbeat, NATS_DESIRED_BUCKET, mqttTopic, natsDesiredKey } from '../../protocol/index.js'
 import { uniqueNodeId, waitForRunning, type AgentProcess, type AgentTestLike } from '../support/agent-process.js'
-import { enrollAgent, startHubProcess as startBrokerHub, writeBrokerConfig, type HubProcess as BrokerHub } from '../support/broker-fleet.js'
+import { enrollAgent, startHubProcess as startBrokerHub, writeBrokerConfig, type HubProcess as BrokerHub, startNatsWithHub } from '../support/broker-fleet.js'
 import {
   connectRawMqtt,
   deploymentYaml,
@@ -26,7 +26,7 @@ import {
   type HubProcess,
   type RawMessage,
 } from '../support/hub-process.js'
-import { startMosquitto, startNats, tempDir, testImage, waitFor } from '../support/index.js'
+import { startMosquitto, tempDir, testImage, waitFor } from '../support/index.js'
 
 t.setTimeout(240_000)
 
@@ -99,14 +99,7 @@ t.test('embedded broker: a large document is retained gzipped, and the agent app
 
 t.test('NATS: the KV entry holds the gzipped document, and the agent applies it', async (t) => {
   const dir = tempDir(t, 'desired-gzip-nats')
-  const dataDir = path.join(dir, 'hub')
-  const authDir = path.join(dir, 'broker-auth')
-  await writeBrokerConfig(dataDir, 'nats', authDir)
-  const conf = path.join(dir, 'nats-server.conf')
-  const pidFile = path.join(dir, 'nats-server.pid')
-  writeFileSync(conf, `jetstream { store_dir: "${path.join(dir, 'jetstream')}" }\npid_file: "${pidFile}"\ninclude "broker-auth/nats-authorization.conf"\n`)
-  const broker = await startNats(t, { jetstream: false, args: ['-c', conf] })
-  const hub = await startBrokerHub(t, { dataDir, args: ['--nats-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', pidFile] })
+  const { dataDir, broker, hub } = await startNatsWithHub(t, dir)
   const { nodeId, generation } = await enrollAndApplyLarge(t, hub, dir, 'gzn')
 
   const nc = await connect({

@@ -3,10 +3,12 @@
 // Mosquitto and NATS transport tests share. Processes are ended by PID and containers by
 // label when the test ends, pass or fail.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { CLI, startAgentProcess, type AgentProcess, type AgentTestLike } from './agent-process.js'
+import { startNats } from './brokers.js'
+import type { ServiceHandle } from './process.js'
 import { waitFor } from './wait.js'
 
 const execFileAsync = promisify(execFile)
@@ -31,6 +33,25 @@ export interface HubProcess {
 }
 
 /** Starts `shoal hub serve` with these extra arguments; resolves once its API answers. */
+/**
+ * nats-server configured as docs/brokers.md says (JetStream in the file, the generated include,
+ * a pid file for reloads) and a hub on it under `dir`: the NATS setup the fleet tests share.
+ */
+export async function startNatsWithHub(
+  t: AgentTestLike & Parameters<typeof startNats>[0],
+  dir: string,
+): Promise<{ dataDir: string; broker: ServiceHandle; hub: HubProcess }> {
+  const dataDir = path.join(dir, 'hub')
+  const authDir = path.join(dir, 'broker-auth')
+  await writeBrokerConfig(dataDir, 'nats', authDir)
+  const conf = path.join(dir, 'nats-server.conf')
+  const pidFile = path.join(dir, 'nats-server.pid')
+  writeFileSync(conf, `jetstream { store_dir: "${path.join(dir, 'jetstream')}" }\npid_file: "${pidFile}"\ninclude "broker-auth/nats-authorization.conf"\n`)
+  const broker = await startNats(t, { jetstream: false, args: ['-c', conf] })
+  const hub = await startHubProcess(t, { dataDir, args: ['--nats-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', pidFile] })
+  return { dataDir, broker, hub }
+}
+
 export async function startHubProcess(t: AgentTestLike, options: { dataDir: string; args: readonly string[] }): Promise<HubProcess> {
   const logFile = path.join(path.dirname(path.resolve(options.dataDir)), 'hub.log')
   const fd = openSync(logFile, 'a')
