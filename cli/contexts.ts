@@ -4,7 +4,6 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Command } from 'commander'
 import type * as Yaml from 'yaml'
-import type * as Zod from 'zod'
 import { HubClient, type HubSource } from './api-client.js'
 import { CliError, ExitCode } from './io.js'
 
@@ -14,27 +13,24 @@ import { CliError, ExitCode } from './io.js'
  */
 export const CONFIG_API_VERSION = 'shoal/v1'
 
-// yaml and zod load only when there is a config file to read or write: a verb given --hub and
-// --token (or SHOAL_HUB and SHOAL_TOKEN) before any login does not pay for them at start.
+// The file is written as JSON, which YAML reads too, so a verb reads it with JSON.parse and a
+// small check: yaml and zod cost a fresh process 100-130 ms to load, more than the rest of
+// `shoal get nodes`. yaml loads only for a file someone wrote by hand in YAML's own syntax (or
+// one written by an earlier version).
 const lazy = createRequire(import.meta.url)
 const yaml = (): typeof Yaml => lazy('yaml') as typeof Yaml
 
-function configFileSchema() {
-  const { z } = lazy('zod') as typeof Zod
-  const Context = z.strictObject({
-    name: z.string().min(1).max(253),
-    hub: z.string().url(),
-    token: z.string().min(1),
-  })
-  return z.strictObject({
-    apiVersion: z.literal(CONFIG_API_VERSION),
-    kind: z.literal('Config'),
-    currentContext: z.string().nullable().default(null),
-    contexts: z.array(Context).default([]),
-  })
+export interface Context {
+  readonly name: string
+  readonly hub: string
+  readonly token: string
 }
-export type CliConfig = Zod.z.infer<ReturnType<typeof configFileSchema>>
-export type Context = CliConfig['contexts'][number]
+export interface CliConfig {
+  readonly apiVersion: typeof CONFIG_API_VERSION
+  readonly kind: 'Config'
+  readonly currentContext: string | null
+  readonly contexts: readonly Context[]
+}
 
 export const EMPTY_CONFIG: CliConfig = { apiVersion: CONFIG_API_VERSION, kind: 'Config', currentContext: null, contexts: [] }
 
@@ -54,20 +50,62 @@ export function readConfig(path: string): CliConfig {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_CONFIG
     throw new CliError(`cannot read ${path}: ${(error as Error).message}`)
   }
-  let value: unknown
+  const value = text.trim() === '' ? EMPTY_CONFIG : parseConfigText(text, path)
+  const problem = configProblem(value)
+  if (problem) throw new CliError(`${path} is not a shoal config (${problem}); fix it or remove it and run shoal login again`)
+  const config = value as { apiVersion: typeof CONFIG_API_VERSION; kind: 'Config'; currentContext?: string | null; contexts?: Context[] }
+  return {
+    apiVersion: config.apiVersion,
+    kind: config.kind,
+    currentContext: config.currentContext ?? null,
+    contexts: (config.contexts ?? []).map(({ name, hub, token }) => ({ name, hub, token })),
+  }
+}
+
+function parseConfigText(text: string, path: string): unknown {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      // Not JSON after all (YAML's flow style also opens with a brace): the YAML parser decides.
+    }
+  }
   try {
-    value = text.trim() === '' ? EMPTY_CONFIG : yaml().parse(text)
+    return yaml().parse(text)
   } catch (error) {
     throw new CliError(`${path} is not valid YAML (${firstLine((error as Error).message)}); fix it or remove it and run shoal login again`)
   }
-  const parsed = configFileSchema().safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new CliError(
-      `${path} is not a shoal config (${issue?.path.join('.') || 'top level'}: ${issue?.message}); fix it or remove it and run shoal login again`,
-    )
+}
+
+const CONFIG_KEYS = new Set(['apiVersion', 'kind', 'currentContext', 'contexts'])
+const CONTEXT_KEYS = new Set(['name', 'hub', 'token'])
+
+/** What makes `value` not a config, as "path: problem", or null when it is one. */
+export function configProblem(value: unknown): string | null {
+  if (!isRecord(value)) return 'top level: expected a mapping'
+  const unknownKey = Object.keys(value).find((key) => !CONFIG_KEYS.has(key))
+  if (unknownKey !== undefined) return `top level: unknown field ${JSON.stringify(unknownKey)}`
+  if (value.apiVersion !== CONFIG_API_VERSION) return `apiVersion: expected ${JSON.stringify(CONFIG_API_VERSION)}`
+  if (value.kind !== 'Config') return 'kind: expected "Config"'
+  if (value.currentContext !== undefined && value.currentContext !== null && typeof value.currentContext !== 'string') {
+    return 'currentContext: expected a context name or null'
   }
-  return parsed.data
+  if (value.contexts === undefined) return null
+  if (!Array.isArray(value.contexts)) return 'contexts: expected a list'
+  for (const [index, context] of value.contexts.entries()) {
+    const at = `contexts.${index}`
+    if (!isRecord(context)) return `${at}: expected a mapping with name, hub and token`
+    const extra = Object.keys(context).find((key) => !CONTEXT_KEYS.has(key))
+    if (extra !== undefined) return `${at}: unknown field ${JSON.stringify(extra)}`
+    if (typeof context.name !== 'string' || context.name.length === 0 || context.name.length > 253) return `${at}.name: expected a name of 1-253 characters`
+    if (typeof context.hub !== 'string' || !URL.canParse(context.hub)) return `${at}.hub: expected a URL`
+    if (typeof context.token !== 'string' || context.token.length === 0) return `${at}.token: expected a token`
+  }
+  return null
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /**
@@ -77,7 +115,7 @@ export function readConfig(path: string): CliConfig {
 export function writeConfig(path: string, config: CliConfig): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const temporary = `${path}.${process.pid}.tmp`
-  writeFileSync(temporary, yaml().stringify(config), { mode: 0o600 })
+  writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 })
   chmodSync(temporary, 0o600) // the umask may have narrowed it already, never widened; be explicit
   renameSync(temporary, path)
 }

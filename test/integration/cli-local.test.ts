@@ -86,6 +86,24 @@ t.test('contexts', async (t) => {
     t.throws(() => readConfig(file), new RegExp(`${file} is not a shoal config .*run shoal login again`))
     writeFileSync(file, 'a: [\n')
     t.throws(() => readConfig(file), /is not valid YAML/)
+    writeFileSync(file, '{"apiVersion": "shoal/v1", "kind": "Config", "contexts": [{"name": "a", "hub": "not a url", "token": "t"}]}\n')
+    t.throws(() => readConfig(file), /is not a shoal config \(contexts\.0\.hub: expected a URL\)/)
+    writeFileSync(file, 'apiVersion: shoal/v1\nkind: Config\ncontexts:\n  - name: a\n    hub: http://a:1\n    token: t\n    colour: red\n')
+    t.throws(() => readConfig(file), /contexts\.0: unknown field "colour"/)
+  })
+
+  t.test('the file is written as JSON (read without a YAML parser); YAML written by hand or by earlier versions reads the same', async (t) => {
+    const file = path.join(tempDir(t, 'ctx'), 'config.yaml')
+    const config = withContext(EMPTY_CONFIG, { name: 'prod', hub: 'https://hub.example.com', token: 'tok' })
+    writeConfig(file, config)
+    t.same(JSON.parse(readFileSync(file, 'utf8')), config)
+    writeFileSync(
+      file,
+      'apiVersion: shoal/v1\nkind: Config\ncurrentContext: prod\ncontexts:\n  - name: prod\n    hub: https://hub.example.com\n    token: tok\n',
+    )
+    t.same(readConfig(file), config)
+    writeFileSync(file, '{apiVersion: shoal/v1, kind: Config}\n')
+    t.same(readConfig(file), EMPTY_CONFIG, "YAML's flow style, which also opens with a brace")
   })
 
   t.test('context list and use on the file', async (t) => {
