@@ -6,8 +6,9 @@
 //         service (same image, command, host network) from its spawn to its `start` event, and
 //         the floor: dockerode create+start from this process.
 //   ten   ten deployments in one `shoal apply`, to the tenth `start` event, against the same ten
-//         containers created and started in parallel through dockerode (the parallel floor), and
-//         `docker-compose up -d` of ten services.
+//         containers created and started in parallel through dockerode (the parallel floor: no
+//         process starts), ten `docker run -d` commands spawned at once (the same floor from
+//         commands, as an operator would start them), and `docker-compose up -d` of ten services.
 // Each run removes what it started (untimed) before the next; the modes alternate run by run so
 // the machine's load falls on all alike. Every container carries io.shoal.bench=<run id> and is
 // removed by that label at the end. The issue's done-when: shoal's `one` at most half compose's.
@@ -187,7 +188,39 @@ await runBenchmark(async () => {
     return result
   }
 
-  const samples = { one: { shoal: [], compose: [], dockerode: [] }, ten: { shoal: [], compose: [], dockerodeParallel: [] } }
+  /** Ten `docker run -d` spawned at once, from the first spawn to the tenth `start` event. */
+  const dockerRunParallel = async (names, tag) => {
+    const from = events.length
+    const t0 = performance.now()
+    await Promise.all(
+      names.map((name) =>
+        run('docker', [
+          'run',
+          '-d',
+          '--name',
+          `${bench.id}-${tag}-${name}`,
+          '--network',
+          'host',
+          '--restart',
+          'unless-stopped',
+          '--label',
+          `${BENCH_LABEL}=${bench.id}`,
+          '--label',
+          `bench.floor=${tag}`,
+          '--entrypoint',
+          SLEEP_COMMAND[0],
+          TEST_IMAGE,
+          ...SLEEP_COMMAND.slice(1),
+        ]),
+      ),
+    )
+    const last = await eventsAfter(from, 'start', (labels) => labels['bench.floor'] === tag, names.length, `${tag}: docker run starts`)
+    const result = { toRunningMs: last.at - t0 }
+    await removeContainersByLabel(`bench.floor=${tag}`)
+    return result
+  }
+
+  const samples = { one: { shoal: [], compose: [], dockerode: [] }, ten: { shoal: [], compose: [], dockerodeParallel: [], dockerRunParallel: [] } }
   for (let i = 0; i < options.warmup + options.runs; i++) {
     const counted = i >= options.warmup
     const keep = (list, value) => counted && value !== null && list.push(value)
@@ -210,6 +243,13 @@ await runBenchmark(async () => {
         `ften${i}`,
       ),
     )
+    keep(
+      samples.ten.dockerRunParallel,
+      await dockerRunParallel(
+        tenNames.map((_, k) => `s${k}`),
+        `rten${i}`,
+      ),
+    )
     await sleep(200)
     if (counted) note(`${i - options.warmup + 1}/${options.runs} runs`)
   }
@@ -228,6 +268,7 @@ await runBenchmark(async () => {
     shoalApply: { toLastRunning: pick(samples.ten.shoal, 'toRunningMs'), cliExit: pick(samples.ten.shoal, 'cliExitMs') },
     composeUp: compose.missing ? null : { toLastRunning: pick(samples.ten.compose, 'toRunningMs'), cliExit: pick(samples.ten.compose, 'cliExitMs') },
     dockerodeParallel: { toLastRunning: pick(samples.ten.dockerodeParallel, 'toRunningMs') },
+    dockerRunParallel: { toLastRunning: pick(samples.ten.dockerRunParallel, 'toRunningMs') },
   }
   printResult({
     benchmark: 'apply-vs-compose',
@@ -246,6 +287,7 @@ await runBenchmark(async () => {
     ratios: {
       oneShoalOverCompose: compose.missing ? null : round(one.shoalApply.toRunning.p50 / one.composeUp.toRunning.p50, 2),
       tenShoalOverParallelFloor: round(ten.shoalApply.toLastRunning.p50 / ten.dockerodeParallel.toLastRunning.p50, 2),
+      tenShoalOverDockerRunParallel: round(ten.shoalApply.toLastRunning.p50 / ten.dockerRunParallel.toLastRunning.p50, 2),
     },
     raw: samples,
   })
