@@ -10,7 +10,7 @@ import { pino } from 'pino'
 import t from 'tap'
 import { createDockerRuntime } from '../../agent/runtime/docker-runtime.js'
 import type { ContainerSpec, RuntimeEvent } from '../../agent/runtime/runtime.js'
-import { findBinary, waitFor } from '../support/index.js'
+import { findBinary, untilEventsFlow, waitFor } from '../support/index.js'
 import { containerWorkload } from '../support/container-workload.js'
 
 const image = process.env.SHOAL_TEST_IMAGE || 'shoal-test/busybox:1'
@@ -126,7 +126,7 @@ t.test('events continue across an engine restart, including what happened while 
     abort.abort()
     await following
   })
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  await untilEventsFlow(events, { create: () => runtime.create(spec('canary')), remove: (id) => runtime.remove(id) })
 
   const before = await runtime.create(spec('before'))
   await runtime.start(before)

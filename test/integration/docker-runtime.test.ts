@@ -24,9 +24,9 @@ import {
   pushImage,
   freePort,
   removeContainersByLabel,
-  sleep,
   startService,
   tempDir,
+  untilEventsFlow,
   waitFor,
   TEST_RUN_LABEL,
   type TestLike,
@@ -119,7 +119,10 @@ t.test('runs a healthy web server on host networking, with events along the way'
     stopEvents.abort()
     await following
   })
-  await sleep(500) // let the event subscription reach the engine before anything happens
+  await untilEventsFlow(events, {
+    create: () => runtime.create(spec('canary', { command: ['true'] })),
+    remove: (id) => runtime.remove(id),
+  })
 
   const web = spec('web', {
     command: ['sh', '-c', `mkdir -p /www && echo hello-shoal > /www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /www`],

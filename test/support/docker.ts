@@ -1,5 +1,6 @@
 import Docker from 'dockerode'
 import type { TestLike } from './types.js'
+import { waitFor } from './wait.js'
 
 let client: Docker | undefined
 
@@ -76,4 +77,37 @@ export async function crashContainer(id: string): Promise<() => Promise<boolean>
     const { State } = await container.inspect()
     return State.Running && State.StartedAt !== startedBefore
   }
+}
+
+/**
+ * Resolves once an engine event subscription is live. The engine streams events only from when
+ * it received the subscription, so a container made before that goes unseen: create and remove a
+ * canary until its events arrive (each try bounded, a few tries in all), then drop the canaries'
+ * events from `events` so the test sees only its own.
+ */
+export async function untilEventsFlow(
+  events: { readonly containerId: string; readonly action: string }[],
+  canary: { create(): Promise<string>; remove(id: string): Promise<void> },
+  attempts = 10,
+): Promise<void> {
+  const ids = new Set<string>()
+  for (let attempt = 1; ; attempt++) {
+    const id = await canary.create()
+    ids.add(id)
+    await canary.remove(id)
+    const seen = await waitFor(() => events.some((event) => event.containerId === id), { what: 'a canary event', timeoutMs: 2_000, intervalMs: 20 }).then(
+      () => true,
+      () => false,
+    )
+    if (seen) break
+    if (attempt >= attempts) throw new Error(`the event subscription saw none of ${attempts} canary containers`)
+  }
+  // Its later events (destroy after create) may still be on their way: wait for the last one too.
+  const last = [...ids].at(-1)
+  await waitFor(() => events.some((event) => event.containerId === last && event.action === 'destroy'), {
+    what: "the canary's destroy event",
+    timeoutMs: 10_000,
+    intervalMs: 20,
+  })
+  for (let i = events.length - 1; i >= 0; i--) if (ids.has(events[i]?.containerId ?? '')) events.splice(i, 1)
 }

@@ -16,4 +16,4 @@ export {
 } from './env.js'
 export { startService, findBinary, type ServiceHandle, type ServiceSpec } from './process.js'
 export { startMosquitto, startNats, type MosquittoOptions, type NatsOptions } from './brokers.js'
-export { crashContainer, dockerClient, removeContainersByLabel, pullImage, pushImage } from './docker.js'
+export { crashContainer, dockerClient, removeContainersByLabel, pullImage, pushImage, untilEventsFlow } from './docker.js'
