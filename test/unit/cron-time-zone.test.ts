@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkTimeZone, LOCAL_TIME_ZONE, resolveTimeZone, TimeZoneError, ZoneClock } from '../../protocol/cron/time-zone.js'
+import { checkTimeZone, LOCAL_TIME_ZONE, resolveTimeZone, TimeZoneError, ZoneClock, ZoneClocks } from '../../protocol/cron/time-zone.js'
 
 const HOUR = 3_600_000
 const at = (iso: string): number => Date.parse(iso)
@@ -99,4 +99,13 @@ t.test('the next offset change, to the second, or none', async (t) => {
   t.equal(berlin.nextTransition(at('2026-04-01T00:00:00Z'), at('2026-10-25T00:59:59Z')), null)
   t.equal(new ZoneClock('Asia/Tokyo').nextTransition(at('2026-01-01T00:00:00Z'), at('2030-01-01T00:00:00Z')), null)
   t.equal(new ZoneClock('UTC').nextTransition(at('2026-01-01T00:00:00Z'), at('2026-01-01T00:00:00Z')), null, 'an empty span')
+})
+
+t.test('a set of clocks makes one clock per zone and reuses it', async (t) => {
+  const clocks = new ZoneClocks()
+  const berlin = clocks.get('Europe/Berlin')
+  t.equal(clocks.get('Europe/Berlin'), berlin, 'the same object')
+  t.not(clocks.get('Asia/Tokyo'), berlin)
+  t.equal(new ZoneClocks().get('Europe/Berlin') === berlin, false, 'each set holds its own')
+  t.throws(() => clocks.get('Nowhere/Special'), TimeZoneError)
 })
