@@ -101,9 +101,10 @@ export type FireDecision =
 export function decideFiring(timing: CronTiming, state: FireState, now: number): FireDecision {
   const { schedule, clock } = timing
   const from = state.handledThrough
-  const latestDue = now > from ? latestFiringsBetween(schedule, clock, from, now, MISSED_TIMES_KEPT + 1) : []
-  const scheduledAt = latestDue.at(-1)
-  if (scheduledAt === undefined) return { kind: 'wait', until: nextFireAfter(schedule, clock, Math.max(from, now)) }
+  const first = nextFireAfter(schedule, clock, from)
+  if (first === null || first > now) return { kind: 'wait', until: first }
+  const latestDue = latestFiringsBetween(schedule, clock, from, now, MISSED_TIMES_KEPT + 1)
+  const scheduledAt = latestDue.at(-1) as number
 
   const handled = { handledThrough: scheduledAt, next: nextFireAfter(schedule, clock, scheduledAt) }
   const missedAll = (reason: MissedReason): MissedFirings => missedFirings(timing, from, now, latestDue, reason)

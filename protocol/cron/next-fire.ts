@@ -1,5 +1,6 @@
 /**
- * When a cron schedule fires in a zone. Firings are instants (epoch ms) on whole minutes.
+ * When a cron schedule fires in a zone. Firings are instants (epoch ms) at whole minutes of the
+ * zone's clock.
  *
  * Daylight-saving changes follow Vixie cron (docs/jobs.md):
  * - a schedule at fixed times of day (minute and hour fields not starting with `*`) whose time is
@@ -76,11 +77,12 @@ function isRepeat(clock: ZoneClock, wall: number, instant: number, offset: numbe
 }
 
 /**
- * The first wall-clock reading at or after `start` (wall ms, on a whole minute) that the schedule
+ * The first wall-clock reading at or after `start` (wall ms) that the schedule
  * matches, on the plain calendar (no zone), or null past the end of `lastYear`.
  */
-export function nextMatchingWall(schedule: CronSchedule, start: number, lastYear: number): number | null {
-  const date = new Date(start)
+function nextMatchingWall(schedule: CronSchedule, start: number, lastYear: number): number | null {
+  // Offsets of whole seconds (local mean time, before 1900) leave the start off the minute.
+  const date = new Date(Math.ceil(start / MINUTE) * MINUTE)
   let year = date.getUTCFullYear()
   let month = date.getUTCMonth() + 1
   let day = date.getUTCDate()

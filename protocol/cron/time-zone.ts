@@ -1,7 +1,7 @@
 /**
  * Wall-clock time in an IANA zone, from the runtime's own zone data (Intl, full ICU in Node 20):
- * no zone library, no tzdata of our own. Readings are whole seconds; the years searched are
- * those of the Gregorian calendar after year 1000.
+ * no zone library, no tzdata of our own. Readings are whole seconds, of years AD (the en-US
+ * format read here carries no era).
  */
 
 /** `timeZone: local`: the node's own zone, resolved by the agent (resolveTimeZone). */

@@ -362,3 +362,12 @@ t.test('a firing a whole day or more away is found across the offset change', as
   t.equal(next('0 12 * * 0', 'America/New_York', '2026-03-01T18:00:00Z'), '2026-03-08T16:00:00Z', 'noon EDT, a week on')
   t.equal(iso(nextFireAfter(parse('0 12 1 1 *'), clockFor('Europe/Berlin'), at('2026-01-02T00:00:00Z') + DAY)), '2027-01-01T11:00:00Z')
 })
+
+t.test('before standard time, an offset of whole seconds (local mean time) still gives the reading asked for', async (t) => {
+  // New York kept local mean time, -4:56:02, until 1883-11-18.
+  const clock = clockFor('America/New_York')
+  const noon = nextFireAfter(parse('0 12 * * *'), clock, at('1880-06-01T00:00:00Z'))
+  t.equal(iso(noon), '1880-06-01T16:56:02Z')
+  t.equal(clock.wallAt(noon as number), at('1880-06-01T12:00:00Z'))
+  t.equal(iso(nextFireAfter(parse('0 12 * * *'), clock, noon as number)), '1880-06-02T16:56:02Z', 'strictly after, the next day')
+})
