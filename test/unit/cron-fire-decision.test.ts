@@ -237,3 +237,12 @@ t.test('firings follow the job zone and its DST rules', async (t) => {
   t.equal(decision.kind, 'start', 'the skipped 02:30 runs at 03:00 EDT')
   t.equal(decision.kind === 'start' && decision.next, at('2026-03-09T06:30:00Z'))
 })
+
+t.test('an agent waking every minute through the fall-back night starts a fixed-time job once and an hourly job every hour', async (t) => {
+  const newYork = new ZoneClock('America/New_York')
+  const readings = Array.from({ length: 5 * 60 }, (_, i) => at('2026-11-01T04:00:00Z') + i * MINUTE)
+  const daily = play({ ...timing('30 1 * * *'), clock: newYork }, readings, at('2026-11-01T03:59:00Z'))
+  t.same(daily.started.map(iso), ['2026-11-01T05:30:00Z'], '01:30 EDT only')
+  const hourly = play({ ...timing('30 * * * *'), clock: newYork }, readings, at('2026-11-01T03:59:00Z'))
+  t.same(hourly.started.map(iso), ['2026-11-01T04:30:00Z', '2026-11-01T05:30:00Z', '2026-11-01T06:30:00Z', '2026-11-01T07:30:00Z', '2026-11-01T08:30:00Z'])
+})

@@ -371,3 +371,26 @@ t.test('before standard time, an offset of whole seconds (local mean time) still
   t.equal(clock.wallAt(noon as number), at('1880-06-01T12:00:00Z'))
   t.equal(iso(nextFireAfter(parse('0 12 * * *'), clock, noon as number)), '1880-06-02T16:56:02Z', 'strictly after, the next day')
 })
+
+t.test('a daily fixed-time job fires exactly once on every day of a year, in a zone with clock changes', async (t) => {
+  const clock = clockFor('Europe/Berlin')
+  const year = firingsBetween(parse('30 2 * * *'), clock, at('2025-12-31T23:00:00Z'), at('2026-12-31T23:00:00Z'), 1_000)
+  t.equal(year.times.length, 365)
+  const days = year.times.map((time) => new Date(clock.wallAt(time)).toISOString().slice(0, 10))
+  t.equal(new Set(days).size, 365, 'one firing per local day')
+  const readings = year.times.map((time) => new Date(clock.wallAt(time)).toISOString().slice(11, 16))
+  t.same(
+    readings.filter((reading) => reading !== '02:30'),
+    ['03:00'],
+    'every firing reads 02:30, but the one in the spring gap, at 03:00',
+  )
+})
+
+t.test('an hourly job fires once per real hour across the fall-back night', async (t) => {
+  const fired = firingsBetween(parse('0 * * * *'), clockFor('America/New_York'), at('2026-10-31T00:00:00Z'), at('2026-11-03T00:00:00Z'), 1_000).times
+  t.equal(fired.length, 72, 'three days of real hours')
+  t.ok(
+    fired.every((time, i) => i === 0 || time - (fired[i - 1] as number) === HOUR),
+    'an hour apart, every time',
+  )
+})

@@ -136,3 +136,8 @@ t.test('no copies wanted while waiting: nothing later either', async (t) => {
 t.test('completions of 0 are complete at once', async (t) => {
   t.same(jobProgress(counts({ completions: 0 }), [], START, s(0)), { kind: 'complete', stop: [], tally: { succeeded: 0, failed: 0, active: 0 } })
 })
+
+t.test('parallelism 0 starts nothing: the job is paused', async (t) => {
+  const result = jobProgress(counts({ completions: 3, parallelism: 0 }), [], START, s(0))
+  t.same(result.kind === 'running' && [result.startNow, result.startLater], [0, 0])
+})
