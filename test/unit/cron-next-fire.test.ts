@@ -38,6 +38,7 @@ t.test('the next firing is strictly after the given instant, on a whole minute',
   t.equal(next('30 * * * *', 'UTC', '2026-05-01T10:30:00Z'), '2026-05-01T11:30:00Z')
   t.equal(next('0 0 * * *', 'UTC', '2026-12-31T23:59:00Z'), '2027-01-01T00:00:00Z', 'across the year')
   t.equal(next('59 23 31 12 *', 'UTC', '2026-12-31T23:59:00Z'), '2027-12-31T23:59:00Z')
+  t.equal(next('0-5 23 * * *', 'UTC', '2026-05-01T23:10:00Z'), '2026-05-02T23:00:00Z', 'past the last minute of the last hour: the next day')
 })
 
 t.test('lists, ranges and steps in UTC', async (t) => {

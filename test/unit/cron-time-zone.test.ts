@@ -68,6 +68,7 @@ t.test('offsets and readings across the year', async (t) => {
   t.equal(lordHowe.offsetAt(at('2026-12-15T00:00:00Z')), 11 * HOUR, 'half an hour of daylight saving')
   t.equal(new ZoneClock('UTC').offsetAt(at('2028-02-29T23:59:59Z')), 0)
   t.equal(new ZoneClock('UTC').wallAt(at('2028-02-29T23:59:59Z')), wall('2028-02-29T23:59:59'))
+  t.equal(new ZoneClock('UTC').offsetAt(at('0050-03-01T12:00:00Z')), 0, 'years below 100 are not taken for 1900-1999')
 })
 
 t.test('a reading names one instant, two in the fall-back fold, none in the spring-forward gap', async (t) => {
