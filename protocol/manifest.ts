@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { WorkloadTemplate } from './pod-template.js'
 import { Config, Secret } from './config-objects.js'
+import { CronJob } from './cron-job.js'
 import { API_VERSION, ObjectMeta } from './object-meta.js'
 import { Arch, Duration, LabelKey, Name } from './primitives.js'
 import { RolloutStrategy } from './rollout-strategy.js'
@@ -62,9 +63,9 @@ export type Deployment = z.infer<typeof Deployment>
 export type DeploymentInput = z.input<typeof Deployment>
 
 /** Every kind an operator can apply; new kinds join this table. */
-export const MANIFEST_KINDS = { Deployment, Config, Secret } as const
+export const MANIFEST_KINDS = { Deployment, Config, Secret, CronJob } as const
 export type ManifestKind = keyof typeof MANIFEST_KINDS
-export type Manifest = Deployment | Config | Secret
+export type Manifest = Deployment | Config | Secret | CronJob
 
 /** Replica count the operator asked for; every-node deployments have none. */
 export function desiredReplicas(spec: DeploymentSpec): number {

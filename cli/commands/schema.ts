@@ -5,6 +5,7 @@ import { DesiredDocument } from '../../protocol/desired.js'
 import { EnrollmentRequest, EnrollmentResponse } from '../../protocol/enrollment.js'
 import { Inventory } from '../../protocol/inventory.js'
 import { LogChunk, LogRequest } from '../../protocol/logs.js'
+import { CronJob } from '../../protocol/cron-job.js'
 import { Deployment } from '../../protocol/manifest.js'
 import { Ack, OutboxBatch } from '../../protocol/outbox.js'
 import { Heartbeat, NodeEvent, NodeStatus, Presence } from '../../protocol/status.js'
@@ -19,6 +20,11 @@ interface SchemaEntry {
 /** Every document Shoal reads, by the name `shoal schema NAME` takes. The zod schemas are the source. */
 export const SCHEMAS = {
   deployment: { schema: Deployment, title: 'Shoal Deployment', description: 'a Deployment manifest, as `shoal validate` and `shoal apply` read it' },
+  cronjob: {
+    schema: CronJob,
+    title: 'Shoal CronJob',
+    description: "a CronJob manifest, as `shoal validate` reads it and an agent's --static-dir runs it (the hub refuses it for now)",
+  },
   'container-template': { schema: ContainerTemplate, title: 'Shoal container template', description: 'the container a deployment runs (spec.template)' },
   desired: { schema: DesiredDocument, title: 'Shoal node desired state', description: 'the signed per-node desired document, hub to agent' },
   'outbox-batch': { schema: OutboxBatch, title: 'Shoal outbox batch', description: 'status and event records from an agent outbox, agent to hub' },

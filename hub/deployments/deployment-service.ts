@@ -24,7 +24,7 @@ export interface DeploymentServiceOptions {
 }
 
 const isDeployment = (manifest: Manifest): manifest is Deployment => manifest.kind === 'Deployment'
-const isConfigObject = (manifest: Manifest): manifest is ConfigObject => manifest.kind !== 'Deployment'
+const isConfigObject = (manifest: Manifest): manifest is ConfigObject => manifest.kind === 'Config' || manifest.kind === 'Secret'
 
 /**
  * Deployment use cases for the API: preview an apply, apply (a new revision where the template

@@ -40,11 +40,36 @@ export function readManifests(text: string, source: string): AppliedManifest[] {
     )
   }
   if (parsed.manifests.length === 0) throw new ManifestsRefusedError('no manifests in the request body')
+  const undeliverable = cronJobsRefused(parsed.manifests)
+  if (undeliverable.length > 0) {
+    throw new ManifestsRefusedError(`${undeliverable.length} problem(s) in the manifests: ${undeliverable.map((d) => d.message).join('; ')}`, undeliverable)
+  }
   const duplicates = duplicateNames(parsed.manifests)
   if (duplicates.length > 0) {
     throw new ManifestsRefusedError(`${duplicates.length} problem(s) in the manifests: ${duplicates.map((d) => d.message).join('; ')}`, duplicates)
   }
   return parsed.manifests.map((m) => ({ manifest: m.manifest, written: m.written }))
+}
+
+/**
+ * A CronJob is a valid manifest (`shoal validate` reads it, and an agent runs it from its
+ * --static-dir), but the hub does not yet carry cron jobs in nodes' desired documents: refused,
+ * rather than stored and silently never run.
+ */
+function cronJobsRefused(manifests: readonly ParsedManifest[]): ManifestProblem[] {
+  return manifests.flatMap(({ documentIndex, manifest, line, column }) =>
+    manifest.kind === 'CronJob'
+      ? [
+          {
+            documentIndex,
+            path: 'kind',
+            message: `CronJob "${manifest.metadata.name}": this hub does not deliver cron jobs to nodes yet; put the manifest in an agent's --static-dir (docs/jobs.md)`,
+            line,
+            column,
+          },
+        ]
+      : [],
+  )
 }
 
 /** A kind and name given twice in one apply: which one was meant is not the hub's guess to make. */

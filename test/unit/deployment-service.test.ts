@@ -50,6 +50,20 @@ t.test('readManifests', async (t) => {
     ])
     t.ok((error.problems?.[0]?.line ?? 0) > line, 'on the third document, not the first')
   })
+  t.test('refuses a CronJob, which this hub cannot deliver yet, pointing at its kind and at --static-dir', async (t) => {
+    const cron =
+      'apiVersion: shoal/v1\nkind: CronJob\nmetadata:\n  name: backup\nspec:\n  schedule: "@daily"\n  timeZone: UTC\n  jobTemplate:\n    template:\n      image: busybox\n'
+    const error = t.throws(() => readManifests(`${manifest('a', 'a:1')}---\n${cron}`, 'request')) as ManifestsRefusedError
+    t.type(error, ManifestsRefusedError)
+    t.match(error.problems, [
+      {
+        documentIndex: 1,
+        path: 'kind',
+        message: `CronJob "backup": this hub does not deliver cron jobs to nodes yet; put the manifest in an agent's --static-dir (docs/jobs.md)`,
+        line: Number,
+      },
+    ])
+  })
   t.test('refuses a text with no manifests, without problems to list', async (t) => {
     const error = t.throws(() => readManifests('# nothing here\n', 'request')) as ManifestsRefusedError
     t.equal(error.message, 'no manifests in the request body')
