@@ -7,7 +7,13 @@ import { isoNow, type Clock } from '../common/clock.js'
 import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
+import { ZoneClocks } from '../protocol/cron/time-zone.js'
+import type { CronJob } from '../protocol/index.js'
 import { imageCollectedEvent } from './agent-events.js'
+import { CronLoop } from './jobs/cron-loop.js'
+import { CronRunner } from './jobs/cron-runner.js'
+import { CronStore } from './jobs/cron-store.js'
+import { runMembers } from './jobs/run-outcome.js'
 import type { NodeBandwidthView } from './bandwidth/node-bandwidth.js'
 import type { AgentConfig } from './config.js'
 import { wantedImages } from './desired-view.js'
@@ -71,6 +77,8 @@ export interface ReconcilingOptions {
   readonly bandwidth?: NodeBandwidthView
   /** From the firmware profile (stepLimits below); absent: the reconciler's default. */
   readonly stepLimits?: StepLimits
+  /** After each reconcile pass (the cron runs look at their containers' states). */
+  readonly afterPass?: () => void
 }
 
 /** The reconcile loop, started, and the intake that feeds it documents (retried when the store fails). */
@@ -88,6 +96,7 @@ export function startReconciling({
   logDefaults,
   bandwidth,
   stepLimits,
+  afterPass,
 }: ReconcilingOptions): {
   reconciler: Reconciler
   prefetch: Prefetcher
@@ -125,6 +134,7 @@ export function startReconciling({
     logDefaults,
     ...(bandwidth ? { bandwidth } : {}),
     ...(stepLimits ? { stepLimits } : {}),
+    ...(afterPass ? { afterPass } : {}),
     prefetch,
   })
   reconcilerRef = reconciler
@@ -197,3 +207,34 @@ export function applyMemoryBudget({ nodeId, dataDir, profile, db, store, timers,
 }
 
 const MEMORY_CHECK_INTERVAL_MS = 60_000
+
+export interface CronJobsOptions {
+  readonly nodeId: string
+  readonly db: ConstructorParameters<typeof CronStore>[0]
+  readonly store: AgentStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly jobs: () => readonly CronJob[]
+  /** Asks the reconciler for a pass: the run workloads changed. */
+  readonly changed: () => void
+}
+
+/**
+ * The static directory's cron jobs (agent/jobs/): the runner over its tables in the agent's
+ * database, and the loop that makes it look. The runs' containers are followed through the
+ * reconciler's records; the node's zone (for `timeZone: local`) is the runtime's.
+ */
+export function cronJobs({ nodeId, db, store, clock, logger, jobs, changed }: CronJobsOptions): { runner: CronRunner; loop: CronLoop } {
+  const runner = new CronRunner({
+    nodeId,
+    jobs,
+    store: new CronStore(db, store),
+    clock,
+    logger,
+    zones: new ZoneClocks(),
+    nodeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    members: (workload) => runMembers(store.workloads(), workload),
+    changed,
+  })
+  return { runner, loop: new CronLoop(runner, clock, logger.child({ component: 'cron' })) }
+}

@@ -8,7 +8,7 @@ import { clockWatcher, storeResetEvent } from './agent-events.js'
 import { systemZone } from './bandwidth/system-zone.js'
 import { meteredTransport } from './bandwidth/metered-transport.js'
 import { nodeBandwidth } from './bandwidth/node-bandwidth.js'
-import { applyMemoryBudget, chooseProfile, outboxLimits, startImageCollection, startReconciling, stepLimits } from './assembly.js'
+import { applyMemoryBudget, chooseProfile, cronJobs, outboxLimits, startImageCollection, startReconciling, stepLimits } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
 import { DeviceWatch } from './devices/device-scanner.js'
@@ -74,7 +74,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const runtime = deps.runtime ?? (await createDockerRuntime({ logger: nodeLogger, ...(config.dockerSocket ? { docker: config.dockerSocket } : {}) }))
   const staticWorkloads = await staticWorkloadsFor(config.staticDir, nodeLogger)
   staticWorkloads.reload()
-  const view = (): DesiredView => composeDesiredView(store.desired(), staticWorkloads.current(), config.hubUrl !== null)
+  // Cron jobs come only from the static directory (the hub does not deliver them yet).
+  let requestPass = (_reason: string): void => undefined
+  const cron = config.staticDir
+    ? cronJobs({ nodeId, db: opened.db, store, clock, logger: nodeLogger, jobs: () => staticWorkloads.cronJobs(), changed: () => requestPass('cron') })
+    : null
+  const view = (): DesiredView => composeDesiredView(store.desired(), staticWorkloads.current(), config.hubUrl !== null, cron?.runner.runWorkloads() ?? [])
   // Set once the broker link exists; until then (and without a hub) the hub is unreachable.
   let hubLink: AgentTransport | null = null
   const hubReachable = (): boolean => hubLink?.connected ?? false
@@ -87,8 +92,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const logDefaults = containerLogLimits(profile.agent.containerLogs)
   const bandwidth = nodeBandwidth({ store, clock, zone: systemZone(), logger: nodeLogger, profile: profile.agent.bandwidth, localLabels: config.labels })
   const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults, bandwidth }
-  const { reconciler, prefetch, intake, desiredRetry } = startReconciling({ ...reconciling, stepLimits: stepLimits(profile) })
+  const afterPass = cron ? { afterPass: () => cron.loop.poke() } : {}
+  const { reconciler, prefetch, intake, desiredRetry } = startReconciling({ ...reconciling, ...afterPass, stepLimits: stepLimits(profile) })
   onDevices = () => reconciler.request('devices')
+  requestPass = (reason) => reconciler.request(reason)
+  cron?.loop.poke()
 
   const presence = (state: Presence['state']): Buffer => encodeMessage({ nodeId, state, at: isoNow(clock) } satisfies Presence)
   const hints = new ReconnectHints({ nodeId, stored: store.reconnectHint(), save: (capMs) => store.saveReconnectHint(capMs), logger: nodeLogger })
@@ -134,6 +142,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   if (config.staticDir) {
     timers.every(30_000, () => {
       staticWorkloads.reload()
+      cron?.loop.poke()
       reconciler.request('static-dir')
     })
   }
@@ -146,6 +155,20 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       store.close()
     },
   }
-  const parts = { timers, devices, images, sender, desiredRetry, logServer, reconciler, prefetch, link: transport, goodbye, store: closing, processFile }
+  const parts = {
+    timers,
+    cron: cron?.loop ?? null,
+    devices,
+    images,
+    sender,
+    desiredRetry,
+    logServer,
+    reconciler,
+    prefetch,
+    link: transport,
+    goodbye,
+    store: closing,
+    processFile,
+  }
   return { nodeId, store, reconciler, profile, stop: () => stopAgent(parts) }
 }

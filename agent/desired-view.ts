@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { allContainerTemplates, type Workload, type WorkloadTemplate } from '../protocol/index.js'
+import { allContainerTemplates, type CronJob, type Workload, type WorkloadTemplate } from '../protocol/index.js'
 import type { DesiredView } from './reconcile/reconciler.js'
 import type { RevertRecord } from './reconcile/local-revert.js'
 import type { StaticLoadResult } from './static-workloads.js'
@@ -9,9 +9,14 @@ import type { StoredDesired } from './store/agent-store.js'
  * What the reconciler works towards: the hub's workloads and the static ones. With a hub
  * configured but no document from it yet, containers the agent cannot account for are kept.
  */
-export function composeDesiredView(desired: StoredDesired | null, staticWorkloads: readonly Workload[], hubConfigured: boolean): DesiredView {
+export function composeDesiredView(
+  desired: StoredDesired | null,
+  staticWorkloads: readonly Workload[],
+  hubConfigured: boolean,
+  cronRuns: readonly Workload[] = [],
+): DesiredView {
   return {
-    workloads: [...(desired?.document.workloads ?? []), ...staticWorkloads],
+    workloads: [...(desired?.document.workloads ?? []), ...staticWorkloads, ...cronRuns],
     generation: desired?.generation ?? 0,
     keepUnknown: hubConfigured && desired === null,
   }
@@ -39,14 +44,15 @@ export function wantedImages(workloads: readonly Workload[], localReverts: reado
  * there is a directory: the yaml package costs an agent without one about 3 MiB for good.
  */
 export async function staticWorkloadsFor(dir: string | null, logger: Logger): Promise<StaticWorkloads> {
-  if (!dir) return new StaticWorkloads(null, logger, () => ({ workloads: [], errors: [] }))
+  if (!dir) return new StaticWorkloads(null, logger, () => ({ workloads: [], cronJobs: [], errors: [] }))
   const { loadStaticWorkloads } = await import('./static-workloads.js')
   return new StaticWorkloads(dir, logger, loadStaticWorkloads)
 }
 
-/** The static directory's workloads as last read; a manifest that does not load is logged and left out. */
+/** The static directory's workloads and cron jobs as last read; a manifest that does not load is logged and left out. */
 export class StaticWorkloads {
   private loaded: Workload[] = []
+  private loadedCronJobs: CronJob[] = []
 
   constructor(
     private readonly dir: string | null,
@@ -58,11 +64,16 @@ export class StaticWorkloads {
     return this.loaded
   }
 
+  cronJobs(): readonly CronJob[] {
+    return this.loadedCronJobs
+  }
+
   /** Reads the directory again; without one, nothing changes. */
   reload(): void {
     if (!this.dir) return
     const result = this.load(this.dir)
     for (const error of result.errors) this.logger.error({ staticDir: this.dir }, `static manifest: ${error}`)
     this.loaded = result.workloads
+    this.loadedCronJobs = result.cronJobs
   }
 }

@@ -1,6 +1,8 @@
 /** The parts of a running agent that stop, as stopAgent needs them. */
 export interface StoppableAgent {
   readonly timers: { stop(): void }
+  /** The static directory's cron jobs (agent/jobs/); null without a static directory. */
+  readonly cron?: { stop(): void } | null
   readonly devices: { stop(): void }
   readonly images: { stop(): void }
   /** Null without a hub. */
@@ -29,6 +31,7 @@ export interface StoppableAgent {
  */
 export async function stopAgent(parts: StoppableAgent): Promise<void> {
   parts.timers.stop()
+  parts.cron?.stop()
   parts.devices.stop()
   parts.images.stop()
   parts.sender?.stop()

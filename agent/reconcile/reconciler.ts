@@ -66,6 +66,8 @@ export interface ReconcilerOptions {
   /** Steps of one pass run at once (the firmware profile's concurrentSteps and concurrentPulls); absent: DEFAULT_STEP_LIMITS. */
   readonly stepLimits?: StepLimits /** Pulls the next revision's images ahead of a rollout (the document's `prefetch`); each copy's status says how far it got. */
   readonly prefetch?: Pick<Prefetcher, 'sync' | 'status' | 'key'>
+  /** Called after each pass has recorded the workloads' states, for parts that follow them (cron runs, agent/jobs/). */
+  readonly afterPass?: () => void
 }
 
 const LOG_LINES_ON_CRASH = 10
@@ -219,6 +221,7 @@ export class Reconciler {
       try {
         await this.pass(why)
         this.failedPasses = 0
+        this.options.afterPass?.()
       } catch (error) {
         this.failedPasses++
         const retryMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failedPasses - 1))

@@ -288,6 +288,17 @@ export class AgentStore {
     })
   }
 
+  /**
+   * Durable (FULL): writes of another part of the agent to this database (`apply` runs inside the
+   * transaction) with the outbox entries they cause, so neither is stored without the other.
+   */
+  recordWithOutbox(apply: () => void, entries: readonly OutboxEntry[]): void {
+    this.durably(() => {
+      apply()
+      this.insertOutbox(entries)
+    })
+  }
+
   enqueue(entries: readonly OutboxEntry[]): void {
     if (entries.length > 0) this.durably(() => this.insertOutbox(entries))
   }

@@ -120,4 +120,32 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Cron jobs run from the static directory (agent/jobs/): per cron job, the latest firing
+    // handled (persisted before acting, so a clock stepping back never fires twice) and a hash
+    // of its schedule and zone (a changed one starts afresh from the time it was accepted); and
+    // each run, with its outcome once its container has exited.
+    name: 'cron-jobs',
+    sql: `
+      CREATE TABLE cron_fire_state (
+        cron_job TEXT PRIMARY KEY,
+        spec_hash TEXT NOT NULL,
+        handled_through INTEGER NOT NULL,
+        accepted_at INTEGER NOT NULL
+      );
+      CREATE TABLE cron_run (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        cron_job TEXT NOT NULL,
+        scheduled_at INTEGER NOT NULL,
+        workload TEXT NOT NULL UNIQUE,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        exit_code INTEGER,
+        outcome TEXT CHECK (outcome IN ('succeeded', 'failed')),
+        reason TEXT,
+        reported INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX cron_run_job ON cron_run (cron_job, finished_at);
+    `,
+  },
 ]

@@ -127,6 +127,8 @@ t.test('migrations run from an empty file to the latest version, and again on re
   t.strictSame(migrate(db, MIGRATIONS), { from: 0, to: MIGRATIONS.length })
   t.equal(schemaVersion(db), MIGRATIONS.length)
   t.strictSame(tableNames(db), [
+    'cron_fire_state',
+    'cron_run',
     'desired',
     'identity',
     'local_revert',
@@ -135,6 +137,7 @@ t.test('migrations run from an empty file to the latest version, and again on re
     'outbox_meta',
     'reconnect_hint',
     'revert_window',
+    'sqlite_sequence',
     'traffic',
     'workload_state',
   ])

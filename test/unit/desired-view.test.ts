@@ -68,7 +68,7 @@ function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] }
 
 t.test('StaticWorkloads: the last read wins; a bad manifest is logged and left out', async (t) => {
   const { logger, lines } = capturingLogger()
-  let next: StaticLoadResult = { workloads: [workload('static-a')], errors: ['b.yaml: not a Deployment'] }
+  let next: StaticLoadResult = { workloads: [workload('static-a')], cronJobs: [], errors: ['b.yaml: not a Deployment'] }
   const reads: string[] = []
   const statics = new StaticWorkloads('/etc/shoal/static', logger, (dir) => {
     reads.push(dir)
@@ -84,7 +84,7 @@ t.test('StaticWorkloads: the last read wins; a bad manifest is logged and left o
     lines.map((l) => [l['level'], l['msg'], l['staticDir']]),
     [[50, 'static manifest: b.yaml: not a Deployment', '/etc/shoal/static']],
   )
-  next = { workloads: [], errors: [] }
+  next = { workloads: [], cronJobs: [], errors: [] }
   statics.reload()
   t.strictSame(statics.current(), [], 'a removed file removes its workload')
   t.strictSame(reads, ['/etc/shoal/static', '/etc/shoal/static'])

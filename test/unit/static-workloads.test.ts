@@ -155,6 +155,7 @@ t.test('a directory that cannot be read is one error and no workloads', async (t
   const missing = join(tempDir(t, 'static'), 'nope')
   t.strictSame(loadStaticWorkloads(missing), {
     workloads: [],
+    cronJobs: [],
     errors: [`cannot read static directory ${missing}: ENOENT: no such file or directory, scandir '${missing}'`],
   })
   const file = join(tempDir(t, 'static'), 'file.yaml')
@@ -177,10 +178,61 @@ t.test('a manifest path that cannot be read is reported, and the rest still load
 })
 
 t.test('an empty directory, or empty files, load nothing and report nothing', async (t) => {
-  t.strictSame(loadStaticWorkloads(tempDir(t, 'static')), { workloads: [], errors: [] })
-  t.strictSame(loadStaticWorkloads(staticDir(t, { 'empty.yaml': '', 'comments.yaml': '# nothing here\n---\n' })), { workloads: [], errors: [] })
+  t.strictSame(loadStaticWorkloads(tempDir(t, 'static')), { workloads: [], cronJobs: [], errors: [] })
+  t.strictSame(loadStaticWorkloads(staticDir(t, { 'empty.yaml': '', 'comments.yaml': '# nothing here\n---\n' })), { workloads: [], cronJobs: [], errors: [] })
 })
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
+
+/** A minimal CronJob manifest as YAML. */
+function cronJob(name: string, schedule = '*/5 * * * *'): string {
+  return `apiVersion: shoal/v1
+kind: CronJob
+metadata:
+  name: ${name}
+spec:
+  schedule: "${schedule}"
+  timeZone: UTC
+  jobTemplate:
+    template:
+      image: registry.example/${name}:1
+`
+}
+
+t.test('returns the CronJobs beside the Deployments; they make no workload of their own', async (t) => {
+  const dir = staticDir(t, { 'a.yaml': `${deployment('app')}---\n${cronJob('backup')}`, 'b.yaml': cronJob('rotate', '@daily') })
+  const { workloads, cronJobs, errors } = loadStaticWorkloads(dir)
+  t.strictSame(errors, [])
+  t.strictSame(
+    workloads.map((w) => w.name),
+    ['static-app'],
+  )
+  t.strictSame(
+    cronJobs.map((job) => [job.metadata.name, job.spec.schedule, oneContainer(job.spec.jobTemplate.template).restartPolicy]),
+    [
+      ['backup', '*/5 * * * *', 'never'],
+      ['rotate', '@daily', 'never'],
+    ],
+  )
+})
+
+t.test('a CronJob defined twice loads once; the second is reported with where the first is', async (t) => {
+  const dir = staticDir(t, { 'a.yaml': cronJob('backup'), 'b.yaml': cronJob('backup', '@hourly') })
+  const { cronJobs, errors } = loadStaticWorkloads(dir)
+  t.strictSame(
+    cronJobs.map((job) => job.spec.schedule),
+    ['*/5 * * * *'],
+  )
+  t.strictSame(errors, [
+    `${join(dir, 'b.yaml')}:4:9: document 0: metadata.name: CronJob backup is defined twice in the static directory (first at ${join(dir, 'a.yaml')}:4:9)`,
+  ])
+})
+
+t.test('refuses a static Deployment named cron-…, whose workload a cron run could take', async (t) => {
+  const dir = staticDir(t, { 'a.yaml': deployment('cron-backup-1') })
+  const { workloads, errors } = loadStaticWorkloads(dir)
+  t.strictSame(workloads, [])
+  t.match(errors, [/document 0: metadata\.name: a static Deployment's name may not begin with cron- /])
+})

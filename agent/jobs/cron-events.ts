@@ -1,0 +1,77 @@
+import type { MissedFirings } from '../../common/jobs/fire-decision.js'
+import type { NodeEvent } from '../../protocol/index.js'
+
+/** Why a run failed: a container exited non-zero, its activeDeadline passed, a Replace firing stopped it, or its cron job left the static directory. */
+export type RunFailReason = 'NonZeroExit' | 'DeadlineExceeded' | 'Replaced' | 'CronJobRemoved'
+
+/** A finished run, as its event reports it. */
+export interface FinishedRunReport {
+  readonly cronJob: string
+  readonly workload: string
+  readonly scheduledAt: number
+  readonly startedAt: number
+  readonly finishedAt: number
+  readonly exitCode: number | null
+  readonly outcome: 'succeeded' | 'failed'
+  readonly reason: RunFailReason | null
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** `JobRunSucceeded` (info) or `JobRunFailed` (warning): one per run, sent once its outcome is recorded. */
+export function runFinishedEvent(nodeId: string, at: string, run: FinishedRunReport): NodeEvent {
+  const succeeded = run.outcome === 'succeeded'
+  const how = succeeded ? 'succeeded' : run.exitCode !== null ? `failed with exit code ${run.exitCode}` : `failed (${run.reason ?? 'unknown'})`
+  return {
+    nodeId,
+    type: succeeded ? 'JobRunSucceeded' : 'JobRunFailed',
+    severity: succeeded ? 'info' : 'warning',
+    workload: run.workload,
+    message: `cron job ${run.cronJob}: the run for ${iso(run.scheduledAt)} ${how}`,
+    at,
+    data: {
+      cronJob: run.cronJob,
+      scheduledAt: iso(run.scheduledAt),
+      exitCode: run.exitCode,
+      startedAt: iso(run.startedAt),
+      finishedAt: iso(run.finishedAt),
+      ...(run.reason !== null ? { reason: run.reason } : {}),
+    },
+  }
+}
+
+/** `CronJobSkipped` (warning): concurrencyPolicy Forbid, and a run was still active at the firing. */
+export function firingSkippedEvent(nodeId: string, at: string, cronJob: string, scheduledAt: number, running: readonly string[]): NodeEvent {
+  return {
+    nodeId,
+    type: 'CronJobSkipped',
+    severity: 'warning',
+    message: `cron job ${cronJob}: the firing at ${iso(scheduledAt)} was skipped (concurrencyPolicy Forbid; ${running.length} run(s) still active)`,
+    at,
+    data: { cronJob, scheduledAt: iso(scheduledAt), reason: 'forbid-running', running: running.join(',') },
+  }
+}
+
+/**
+ * `CronJobMissed` (warning): firings that will never run, as one event however many there were
+ * (the count stops at MISSED_COUNT_CAP; the latest few times are named), so a node that was off
+ * for a month sends one event, not forty thousand.
+ */
+export function firingsMissedEvent(nodeId: string, at: string, cronJob: string, missed: MissedFirings): NodeEvent {
+  const count = `${missed.count}${missed.countIsExact ? '' : '+'}`
+  const latest = missed.latest.map(iso)
+  return {
+    nodeId,
+    type: 'CronJobMissed',
+    severity: 'warning',
+    message: `cron job ${cronJob}: ${count} firing(s) missed (${MISSED_WORDS[missed.reason]}); the latest at ${latest.at(-1) ?? 'unknown'}`,
+    at,
+    data: { cronJob, reason: missed.reason, count: missed.count, countIsExact: missed.countIsExact, latest: latest.join(',') },
+  }
+}
+
+const MISSED_WORDS: Record<MissedFirings['reason'], string> = {
+  superseded: 'the agent was not running; only the latest due firing is acted on',
+  'past-starting-deadline': 'found later than the startingDeadline',
+  suspended: 'the cron job is suspended',
+}

@@ -1,0 +1,125 @@
+import type { Database } from 'better-sqlite3'
+import { type HistoryLimits, runsToForget } from '../../common/jobs/history-limits.js'
+import type { AgentStore, OutboxEntry } from '../store/agent-store.js'
+import { runWorkloadName } from './run-naming.js'
+
+/** Where a cron job's firings stand (FireState.handledThrough, docs/jobs.md) and which schedule that was for. */
+export interface StoredFireState {
+  readonly specHash: string
+  readonly handledThrough: number
+}
+
+export interface StoredRun {
+  readonly id: number
+  readonly cronJob: string
+  readonly scheduledAt: number
+  readonly workload: string
+  readonly startedAt: number
+}
+
+export interface FinishedRunRecord {
+  readonly id: string
+  readonly outcome: 'succeeded' | 'failed'
+  readonly finishedAt: number
+}
+
+export interface RunResult {
+  readonly finishedAt: number
+  readonly exitCode: number | null
+  readonly outcome: 'succeeded' | 'failed'
+  readonly reason: string | null
+}
+
+interface RunRow {
+  id: number
+  cron_job: string
+  scheduled_at: number
+  workload: string
+  started_at: number
+}
+
+/**
+ * The cron runner's tables in the agent's database (migration `cron-jobs`). Every write that
+ * decides something is durable (FULL) and carries its events into the outbox in the same
+ * transaction (AgentStore.recordWithOutbox): a handled firing is stored before its run starts,
+ * and a run's outcome is never stored without its report, nor reported without being stored.
+ */
+export class CronStore {
+  constructor(
+    private readonly db: Database,
+    private readonly store: Pick<AgentStore, 'recordWithOutbox'>,
+  ) {}
+
+  fireState(cronJob: string): StoredFireState | null {
+    const row = this.db.prepare('SELECT spec_hash, handled_through FROM cron_fire_state WHERE cron_job = ?').get(cronJob) as
+      | { spec_hash: string; handled_through: number }
+      | undefined
+    return row ? { specHash: row.spec_hash, handledThrough: row.handled_through } : null
+  }
+
+  /** A cron job first seen, or with a changed schedule: firings up to `now` are not its to run. */
+  accept(cronJob: string, specHash: string, now: number): void {
+    this.store.recordWithOutbox(() => {
+      this.db
+        .prepare(
+          `INSERT INTO cron_fire_state (cron_job, spec_hash, handled_through, accepted_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (cron_job) DO UPDATE SET spec_hash = excluded.spec_hash, handled_through = excluded.handled_through, accepted_at = excluded.accepted_at`,
+        )
+        .run(cronJob, specHash, now, now)
+    }, [])
+  }
+
+  /**
+   * Records a decision: the new handledThrough, the run it starts (if any; returned) and its
+   * events, in one transaction, before anything is acted on.
+   */
+  handle(cronJob: string, handledThrough: number, start: { scheduledAt: number; startedAt: number } | null, outbox: readonly OutboxEntry[]): StoredRun | null {
+    let run: StoredRun | null = null
+    this.store.recordWithOutbox(() => {
+      this.db.prepare('UPDATE cron_fire_state SET handled_through = ? WHERE cron_job = ?').run(handledThrough, cronJob)
+      if (start === null) return
+      // The name holds the row id, so the row is made first under a placeholder no name can equal.
+      const id = Number(
+        this.db
+          .prepare('INSERT INTO cron_run (cron_job, scheduled_at, workload, started_at) VALUES (?, ?, ?, ?)')
+          .run(cronJob, start.scheduledAt, `.${cronJob}`, start.startedAt).lastInsertRowid,
+      )
+      const workload = runWorkloadName(cronJob, id)
+      this.db.prepare('UPDATE cron_run SET workload = ? WHERE id = ?').run(workload, id)
+      run = { id, cronJob, scheduledAt: start.scheduledAt, workload, startedAt: start.startedAt }
+    }, outbox)
+    return run
+  }
+
+  /** Runs without an outcome yet, oldest first. */
+  activeRuns(): StoredRun[] {
+    const rows = this.db
+      .prepare('SELECT id, cron_job, scheduled_at, workload, started_at FROM cron_run WHERE finished_at IS NULL ORDER BY id')
+      .all() as RunRow[]
+    return rows.map((row) => ({ id: row.id, cronJob: row.cron_job, scheduledAt: row.scheduled_at, workload: row.workload, startedAt: row.started_at }))
+  }
+
+  /** A cron job's finished runs, for its history limits. */
+  finishedRuns(cronJob: string): FinishedRunRecord[] {
+    const rows = this.db.prepare('SELECT id, outcome, finished_at FROM cron_run WHERE cron_job = ? AND finished_at IS NOT NULL').all(cronJob) as {
+      id: number
+      outcome: 'succeeded' | 'failed'
+      finished_at: number
+    }[]
+    return rows.map((row) => ({ id: String(row.id), outcome: row.outcome, finishedAt: row.finished_at }))
+  }
+
+  /**
+   * A run's outcome and its event in one transaction; with them, the cron job's finished runs
+   * beyond its history limits are forgotten (runsToForget), so the table stays bounded.
+   */
+  finish(run: StoredRun, result: RunResult, outbox: readonly OutboxEntry[], limits: HistoryLimits): void {
+    this.store.recordWithOutbox(() => {
+      this.db
+        .prepare('UPDATE cron_run SET finished_at = ?, exit_code = ?, outcome = ?, reason = ?, reported = 1 WHERE id = ? AND finished_at IS NULL')
+        .run(result.finishedAt, result.exitCode, result.outcome, result.reason, run.id)
+      const remove = this.db.prepare('DELETE FROM cron_run WHERE id = ?')
+      for (const id of runsToForget(this.finishedRuns(run.cronJob), limits)) remove.run(Number(id))
+    }, outbox)
+  }
+}

@@ -1,0 +1,223 @@
+// The cron runner (agent/jobs/cron-runner.ts) against a real agent database and a hand-moved
+// clock: it fires on the schedule, reports each run once through the outbox, never fires a
+// firing twice (clock steps, restarts), and reports a long absence as one bounded event.
+import { join } from 'node:path'
+import { pino } from 'pino'
+import t from 'tap'
+import { CronRunner } from '../../agent/jobs/cron-runner.js'
+import { CronStore } from '../../agent/jobs/cron-store.js'
+import type { RunMemberState } from '../../agent/jobs/run-outcome.js'
+import { AgentStore } from '../../agent/store/agent-store.js'
+import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
+import { ZoneClocks } from '../../protocol/cron/time-zone.js'
+import { CronJob, type CronJobInput, type NodeEvent } from '../../protocol/index.js'
+import { HandClock } from '../support/hand-clock.js'
+import { tempDir } from '../support/tmp.js'
+import type { TestLike } from '../support/types.js'
+
+const MINUTE = 60_000
+
+function cronJob(name: string, spec: Partial<CronJobInput['spec']> = {}): CronJob {
+  return CronJob.parse({
+    apiVersion: 'shoal/v1',
+    kind: 'CronJob',
+    metadata: { name },
+    spec: { schedule: '*/5 * * * *', timeZone: 'UTC', jobTemplate: { template: { image: 'busybox' } }, ...spec },
+  })
+}
+
+/** A runner over a fresh database in `dir`, the clock at 12:00:00 UTC; `members` stands in for the reconciler's records. */
+function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), clock = new HandClock()) {
+  const logger = pino({ level: 'silent' })
+  const opened = openAgentDatabase(join(dir, 'agent.db'), logger, { now: () => clock.now() })
+  const store = new AgentStore(opened.db, clock, { maxRecords: 1_000, maxBytes: 10_000_000 })
+  const members = new Map<string, RunMemberState[]>()
+  let changes = 0
+  const runner = new CronRunner({
+    nodeId: 'n1',
+    jobs: () => jobs,
+    store: new CronStore(opened.db, store),
+    clock,
+    logger,
+    zones: new ZoneClocks(),
+    nodeZone: 'UTC',
+    members: (workload) => members.get(workload) ?? [],
+    changed: () => changes++,
+  })
+  const events = (): NodeEvent[] =>
+    store
+      .pendingOutbox(0, 1_000, 10_000_000)
+      .filter((row) => row.kind === 'event')
+      .map((row) => row.body as NodeEvent)
+  const close = (): void => store.close()
+  t.teardown(close)
+  return { runner, clock, members, events, changes: () => changes, dir, close }
+}
+
+t.test('fires at the next firing after it first sees the job, not for firings before', async (t) => {
+  const { runner, clock, changes } = setUp(t, [cronJob('backup')])
+  clock.wall = Date.parse('2030-01-01T12:03:00.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:05:00.000Z'), 'wakes at 12:05')
+  t.same(runner.runWorkloads(), [], 'nothing runs for 12:00, which was before it was seen')
+  clock.wall = Date.parse('2030-01-01T12:05:00.100Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:10:00.000Z'), 'then at 12:10')
+  t.match(runner.runWorkloads(), [
+    { name: /^static-cron-backup-\d+$/, deployment: 'static-cron-backup', template: { image: 'busybox', restartPolicy: 'never' } },
+  ])
+  t.equal(changes(), 1, 'the reconciler is asked to look')
+})
+
+t.test('a run whose container exited is reported once and leaves the workloads', async (t) => {
+  const { runner, clock, members, events } = setUp(t, [cronJob('backup')])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  const [run] = runner.runWorkloads()
+  if (!run) throw new Error('no run')
+  clock.advance(3_000)
+  runner.look()
+  t.same(events(), [], 'nothing reported while it runs')
+  members.set(run.name, [{ state: 'exited', exitCode: 0 }])
+  runner.look()
+  runner.look()
+  const reported = events()
+  t.equal(reported.length, 1, 'one event, however often it looks')
+  t.match(reported[0], {
+    type: 'JobRunSucceeded',
+    workload: run.name,
+    data: {
+      cronJob: 'backup',
+      scheduledAt: '2030-01-01T12:05:00.000Z',
+      exitCode: 0,
+      startedAt: '2030-01-01T12:05:00.000Z',
+      finishedAt: '2030-01-01T12:05:03.000Z',
+    },
+  })
+  t.same(runner.runWorkloads(), [], 'the run leaves the desired workloads, so its container is removed')
+})
+
+t.test('a clock stepped back past a handled firing does not fire it again', async (t) => {
+  const { runner, clock, members } = setUp(t, [cronJob('backup')])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:10.000Z')
+  runner.look()
+  const [run] = runner.runWorkloads()
+  if (!run) throw new Error('no run')
+  members.set(run.name, [{ state: 'exited', exitCode: 0 }])
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:04:50.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:10:00.000Z'), 'waits for the first firing after the handled one')
+  clock.wall = Date.parse('2030-01-01T12:05:30.000Z')
+  runner.look()
+  t.same(runner.runWorkloads(), [], '12:05 is not run a second time')
+})
+
+t.test('after a restart, the active run is picked up and its firing not run again', async (t) => {
+  const dir = tempDir(t, 'cron-restart')
+  const clock = new HandClock()
+  const jobs = [cronJob('backup')]
+  const first = setUp(t, jobs, dir, clock)
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  first.runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  first.runner.look()
+  const [run] = first.runner.runWorkloads()
+  first.close()
+  const second = setUp(t, jobs, dir, clock)
+  t.same(
+    second.runner.runWorkloads().map((w) => w.name),
+    [run?.name],
+    'the same run, from the database',
+  )
+  clock.advance(MINUTE)
+  second.runner.look()
+  t.equal(second.runner.runWorkloads().length, 1, 'no second run for 12:05')
+})
+
+t.test('a node off for a day runs the latest firing once and reports the others as one missed event', async (t) => {
+  const { runner, clock, events } = setUp(t, [cronJob('backup')])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-02T12:02:00.000Z')
+  runner.look()
+  t.equal(runner.runWorkloads().length, 1, 'one run, for the latest firing')
+  const missed = events().filter((e) => e.type === 'CronJobMissed')
+  t.equal(missed.length, 1, 'one event for all the others')
+  t.match(missed[0]?.data, { cronJob: 'backup', reason: 'superseded', count: 287, countIsExact: true, latest: /2030-01-02T11:55:00\.000Z$/ })
+})
+
+t.test('with a startingDeadline, a firing found too late is missed, not run', async (t) => {
+  const { runner, clock, events } = setUp(t, [cronJob('backup', { startingDeadline: '1m' })])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:07:00.000Z')
+  runner.look()
+  t.same(runner.runWorkloads(), [])
+  t.match(
+    events().map((e) => [e.type, e.data?.reason, e.data?.count]),
+    [['CronJobMissed', 'past-starting-deadline', 1]],
+  )
+})
+
+t.test('Forbid skips a firing while a run is active, and says so', async (t) => {
+  const { runner, clock, events } = setUp(t, [cronJob('backup', { concurrencyPolicy: 'Forbid' })])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:10:00.000Z')
+  runner.look()
+  t.equal(runner.runWorkloads().length, 1, 'still the one run')
+  t.match(
+    events().map((e) => [e.type, e.data?.scheduledAt]),
+    [['CronJobSkipped', '2030-01-01T12:10:00.000Z']],
+  )
+})
+
+t.test('Replace ends the active run as failed (Replaced) and starts the new one', async (t) => {
+  const { runner, clock, events } = setUp(t, [cronJob('backup', { concurrencyPolicy: 'Replace' })])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  const [old] = runner.runWorkloads()
+  clock.wall = Date.parse('2030-01-01T12:10:00.000Z')
+  runner.look()
+  const now = runner.runWorkloads()
+  t.equal(now.length, 1)
+  t.not(now[0]?.name, old?.name, 'a new run')
+  t.match(events(), [{ type: 'JobRunFailed', workload: old?.name, data: { reason: 'Replaced', exitCode: null } }])
+})
+
+t.test('activeDeadline fails a run that runs too long, and the runner wakes for it', async (t) => {
+  const { runner, clock, events } = setUp(t, [
+    cronJob('backup', { schedule: '@hourly', jobTemplate: { activeDeadline: '2m', template: { image: 'busybox' } } }),
+  ])
+  clock.wall = Date.parse('2030-01-01T12:59:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T13:00:00.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T13:02:00.000Z'), 'wakes at the deadline, before the next firing')
+  clock.wall = Date.parse('2030-01-01T13:02:00.000Z')
+  runner.look()
+  t.same(runner.runWorkloads(), [])
+  t.match(events(), [{ type: 'JobRunFailed', data: { reason: 'DeadlineExceeded' } }])
+})
+
+t.test('history keeps the newest runs only (successfulJobsHistoryLimit)', async (t) => {
+  const { runner, clock, members, dir } = setUp(t, [cronJob('backup', { schedule: '* * * * *', successfulJobsHistoryLimit: 2 })])
+  clock.wall = Date.parse('2030-01-01T12:00:30.000Z')
+  runner.look()
+  for (let minute = 1; minute <= 5; minute++) {
+    clock.wall = Date.parse(`2030-01-01T12:0${minute}:00.000Z`)
+    runner.look()
+    for (const run of runner.runWorkloads()) members.set(run.name, [{ state: 'exited', exitCode: 0 }])
+    clock.advance(1_000)
+    runner.look()
+  }
+  const Database = (await import('better-sqlite3')).default
+  const db = new Database(join(dir, 'agent.db'), { readonly: true })
+  t.teardown(() => db.close())
+  t.equal((db.prepare('SELECT COUNT(*) AS n FROM cron_run').get() as { n: number }).n, 2)
+})
