@@ -46,14 +46,12 @@ export class CronRunner {
     this.runs = options.store.activeRuns()
   }
 
-  /** The active runs as workloads, for the reconciler's desired view. */
+  /**
+   * The active runs as workloads, for the reconciler's desired view, each with the template it
+   * started with: an edited manifest changes the next runs, never restarts one under way.
+   */
   runWorkloads(): Workload[] {
-    const jobs = new Map(this.options.jobs().map((job) => [job.metadata.name, job]))
-    return this.runs.flatMap((run) => {
-      const job = jobs.get(run.cronJob)
-      if (!job) return []
-      return [{ name: run.workload, deployment: runDeployment(run.cronJob), revision: 1, template: job.spec.jobTemplate.template }]
-    })
+    return this.runs.map((run) => ({ name: run.workload, deployment: runDeployment(run.cronJob), revision: 1, template: run.template }))
   }
 
   /** Looks at every run and cron job now; returns the wall-clock instant to look again at (null: no firing ahead). */
@@ -85,7 +83,7 @@ export class CronRunner {
       this.finish(run, { outcome: 'failed', exitCode: null, reason: 'CronJobRemoved' }, DEFAULT_LIMITS, now)
       return null
     }
-    const template = job.spec.jobTemplate.template
+    const template = run.template
     const expectedMembers = isPodTemplate(template) ? template.containers.length + (template.initContainers?.length ?? 0) : 1
     const deadline = activeDeadlineMs(job)
     const outcome = runOutcome({ members: this.options.members(run.workload), expectedMembers, startedAt: run.startedAt, activeDeadlineMs: deadline }, now)
@@ -159,7 +157,12 @@ export class CronRunner {
       case 'start': {
         // The firing is recorded as handled first, then the runs it replaces end: a crash between
         // leaves them to the next look, never a second run for this firing.
-        const run = store.handle(name, decision.handledThrough, { scheduledAt: decision.scheduledAt, startedAt: now }, missed(decision.missed))
+        const run = store.handle(
+          name,
+          decision.handledThrough,
+          { scheduledAt: decision.scheduledAt, startedAt: now, template: job.spec.jobTemplate.template },
+          missed(decision.missed),
+        )
         if (decision.kind === 'replace') {
           const stopping = new Set(decision.stop)
           for (const old of store.activeRuns().filter((r) => stopping.has(r.workload)))

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3'
+import type { WorkloadTemplate } from '../../protocol/index.js'
 import { type HistoryLimits, runsToForget } from '../../common/jobs/history-limits.js'
 import type { AgentStore, OutboxEntry } from '../store/agent-store.js'
 import { runWorkloadName } from './run-naming.js'
@@ -14,6 +15,8 @@ export interface StoredRun {
   readonly cronJob: string
   readonly scheduledAt: number
   readonly workload: string
+  /** What it runs, as it was when it started. */
+  readonly template: WorkloadTemplate
   readonly startedAt: number
 }
 
@@ -35,6 +38,7 @@ interface RunRow {
   cron_job: string
   scheduled_at: number
   workload: string
+  template: string
   started_at: number
 }
 
@@ -73,7 +77,12 @@ export class CronStore {
    * Records a decision: the new handledThrough, the run it starts (if any; returned) and its
    * events, in one transaction, before anything is acted on.
    */
-  handle(cronJob: string, handledThrough: number, start: { scheduledAt: number; startedAt: number } | null, outbox: readonly OutboxEntry[]): StoredRun | null {
+  handle(
+    cronJob: string,
+    handledThrough: number,
+    start: { scheduledAt: number; startedAt: number; template: WorkloadTemplate } | null,
+    outbox: readonly OutboxEntry[],
+  ): StoredRun | null {
     let run: StoredRun | null = null
     this.store.recordWithOutbox(() => {
       this.db.prepare('UPDATE cron_fire_state SET handled_through = ? WHERE cron_job = ?').run(handledThrough, cronJob)
@@ -81,12 +90,12 @@ export class CronStore {
       // The name holds the row id, so the row is made first under a placeholder no name can equal.
       const id = Number(
         this.db
-          .prepare('INSERT INTO cron_run (cron_job, scheduled_at, workload, started_at) VALUES (?, ?, ?, ?)')
-          .run(cronJob, start.scheduledAt, `.${cronJob}`, start.startedAt).lastInsertRowid,
+          .prepare('INSERT INTO cron_run (cron_job, scheduled_at, workload, template, started_at) VALUES (?, ?, ?, ?, ?)')
+          .run(cronJob, start.scheduledAt, `.${cronJob}`, JSON.stringify(start.template), start.startedAt).lastInsertRowid,
       )
       const workload = runWorkloadName(cronJob, id)
       this.db.prepare('UPDATE cron_run SET workload = ? WHERE id = ?').run(workload, id)
-      run = { id, cronJob, scheduledAt: start.scheduledAt, workload, startedAt: start.startedAt }
+      run = { id, cronJob, scheduledAt: start.scheduledAt, workload, template: start.template, startedAt: start.startedAt }
     }, outbox)
     return run
   }
@@ -94,9 +103,16 @@ export class CronStore {
   /** Runs without an outcome yet, oldest first. */
   activeRuns(): StoredRun[] {
     const rows = this.db
-      .prepare('SELECT id, cron_job, scheduled_at, workload, started_at FROM cron_run WHERE finished_at IS NULL ORDER BY id')
+      .prepare('SELECT id, cron_job, scheduled_at, workload, template, started_at FROM cron_run WHERE finished_at IS NULL ORDER BY id')
       .all() as RunRow[]
-    return rows.map((row) => ({ id: row.id, cronJob: row.cron_job, scheduledAt: row.scheduled_at, workload: row.workload, startedAt: row.started_at }))
+    return rows.map((row) => ({
+      id: row.id,
+      cronJob: row.cron_job,
+      scheduledAt: row.scheduled_at,
+      workload: row.workload,
+      template: JSON.parse(row.template) as WorkloadTemplate,
+      startedAt: row.started_at,
+    }))
   }
 
   /** A cron job's finished runs, for its history limits. */

@@ -124,7 +124,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // Cron jobs run from the static directory (agent/jobs/): per cron job, the latest firing
     // handled (persisted before acting, so a clock stepping back never fires twice) and a hash
     // of its schedule and zone (a changed one starts afresh from the time it was accepted); and
-    // each run, with its outcome once its container has exited.
+    // each run, with the template it started with (the protocol's WorkloadTemplate as JSON: an
+    // edited manifest changes later runs, never restarts one under way) and its outcome.
     name: 'cron-jobs',
     sql: `
       CREATE TABLE cron_fire_state (
@@ -138,6 +139,7 @@ export const MIGRATIONS: readonly Migration[] = [
         cron_job TEXT NOT NULL,
         scheduled_at INTEGER NOT NULL,
         workload TEXT NOT NULL UNIQUE,
+        template TEXT NOT NULL,
         started_at INTEGER NOT NULL,
         finished_at INTEGER,
         exit_code INTEGER,

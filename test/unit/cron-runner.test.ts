@@ -221,3 +221,40 @@ t.test('history keeps the newest runs only (successfulJobsHistoryLimit)', async 
   t.teardown(() => db.close())
   t.equal((db.prepare('SELECT COUNT(*) AS n FROM cron_run').get() as { n: number }).n, 2)
 })
+
+t.test('an edited template changes the next run, never the one under way', async (t) => {
+  const jobs = [cronJob('backup')]
+  const { runner, clock } = setUp(t, jobs)
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  jobs[0] = cronJob('backup', { jobTemplate: { template: { image: 'busybox:2' } } })
+  clock.advance(1_000)
+  runner.look()
+  t.match(
+    runner.runWorkloads().map((w) => w.template),
+    [{ image: 'busybox' }],
+    'the run keeps the template it started with',
+  )
+  clock.wall = Date.parse('2030-01-01T12:10:00.000Z')
+  runner.look()
+  t.match(
+    runner.runWorkloads().map((w) => w.template),
+    [{ image: 'busybox' }, { image: 'busybox:2' }],
+    'the next run takes the new one',
+  )
+})
+
+t.test('a cron job removed from the directory ends its active run (CronJobRemoved)', async (t) => {
+  const jobs = [cronJob('backup')]
+  const { runner, clock, events } = setUp(t, jobs)
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  jobs.length = 0
+  runner.look()
+  t.same(runner.runWorkloads(), [])
+  t.match(events(), [{ type: 'JobRunFailed', data: { cronJob: 'backup', reason: 'CronJobRemoved' } }])
+})
