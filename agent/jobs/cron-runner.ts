@@ -60,15 +60,13 @@ export class CronRunner {
     const now = this.options.clock.now()
     const jobs = new Map(this.options.jobs().map((job) => [job.metadata.name, job]))
     const wakes: number[] = []
-    for (const run of this.options.store.activeRuns()) {
-      const deadline = this.finishIfDone(run, jobs.get(run.cronJob), now)
-      if (deadline !== null) wakes.push(deadline)
-    }
+    for (const run of this.options.store.activeRuns()) this.finishIfDone(run, jobs.get(run.cronJob), now)
     for (const job of jobs.values()) {
       const wake = this.fire(job, now)
       if (wake !== null) wakes.push(wake)
     }
     this.runs = this.options.store.activeRuns()
+    // A run with an activeDeadline is looked at again when it passes.
     for (const run of this.runs) {
       const deadline = activeDeadlineMs(jobs.get(run.cronJob))
       if (deadline !== null) wakes.push(run.startedAt + deadline)
@@ -77,19 +75,17 @@ export class CronRunner {
     return wakes.length === 0 ? null : Math.min(...wakes)
   }
 
-  /** Records a run's outcome once it has one; returns its activeDeadline instant while it has none. */
-  private finishIfDone(run: StoredRun, job: CronJob | undefined, now: number): number | null {
+  /** Records a run's outcome once it has one. */
+  private finishIfDone(run: StoredRun, job: CronJob | undefined, now: number): void {
     if (!job) {
       this.finish(run, { outcome: 'failed', exitCode: null, reason: 'CronJobRemoved' }, DEFAULT_LIMITS, now)
-      return null
+      return
     }
     const template = run.template
     const expectedMembers = isPodTemplate(template) ? template.containers.length + (template.initContainers?.length ?? 0) : 1
     const deadline = activeDeadlineMs(job)
     const outcome = runOutcome({ members: this.options.members(run.workload), expectedMembers, startedAt: run.startedAt, activeDeadlineMs: deadline }, now)
-    if (!outcome.finished) return deadline === null ? null : run.startedAt + deadline
-    this.finish(run, outcome, historyLimits(job), now)
-    return null
+    if (outcome.finished) this.finish(run, outcome, historyLimits(job), now)
   }
 
   private finish(
