@@ -1,4 +1,4 @@
-import type { MissedFirings } from '../../common/jobs/fire-decision.js'
+import { MAX_ACTIVE_RUNS, type MissedFirings } from '../../common/jobs/fire-decision.js'
 import type { NodeEvent } from '../../protocol/index.js'
 
 /** Why a run failed: a container exited non-zero, its activeDeadline passed, a Replace firing stopped it, or its cron job left the static directory. */
@@ -40,15 +40,26 @@ export function runFinishedEvent(nodeId: string, at: string, run: FinishedRunRep
   }
 }
 
-/** `CronJobSkipped` (warning): concurrencyPolicy Forbid, and a run was still active at the firing. */
-export function firingSkippedEvent(nodeId: string, at: string, cronJob: string, scheduledAt: number, running: readonly string[]): NodeEvent {
+/**
+ * `CronJobSkipped` (warning): concurrencyPolicy Forbid and a run was still active at the firing, or
+ * MAX_ACTIVE_RUNS of the cron job were.
+ */
+export function firingSkippedEvent(
+  nodeId: string,
+  at: string,
+  cronJob: string,
+  scheduledAt: number,
+  running: readonly string[],
+  reason: 'forbid-running' | 'active-limit',
+): NodeEvent {
+  const why = reason === 'forbid-running' ? 'concurrencyPolicy Forbid' : `at most ${MAX_ACTIVE_RUNS} runs of a cron job are active at once`
   return {
     nodeId,
     type: 'CronJobSkipped',
     severity: 'warning',
-    message: `cron job ${cronJob}: the firing at ${iso(scheduledAt)} was skipped (concurrencyPolicy Forbid; ${running.length} run(s) still active)`,
+    message: `cron job ${cronJob}: the firing at ${iso(scheduledAt)} was skipped (${why}; ${running.length} run(s) still active)`,
     at,
-    data: { cronJob, scheduledAt: iso(scheduledAt), reason: 'forbid-running', running: running.join(',') },
+    data: { cronJob, scheduledAt: iso(scheduledAt), reason, running: running.join(',') },
   }
 }
 

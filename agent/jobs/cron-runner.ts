@@ -146,7 +146,7 @@ export class CronRunner {
       case 'skip':
         store.handle(name, decision.handledThrough, null, [
           ...missed(decision.missed),
-          { kind: 'event', body: firingSkippedEvent(nodeId, at, name, decision.scheduledAt, decision.running) },
+          { kind: 'event', body: firingSkippedEvent(nodeId, at, name, decision.scheduledAt, decision.running, decision.reason) },
         ])
         return
       case 'replace':

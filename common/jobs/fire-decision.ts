@@ -49,6 +49,13 @@ export interface MissedFirings {
   readonly latest: readonly number[]
 }
 
+/**
+ * Runs of one cron job active at once, at most, whatever its concurrencyPolicy: a firing beyond
+ * it is skipped. Without a bound, an Allow job whose runs cannot start (an image that never
+ * pulls, a device that is gone) would add one waiting workload per firing for ever.
+ */
+export const MAX_ACTIVE_RUNS = 10
+
 /** How many missed firings are counted one by one (a week of every minute is 10,080). */
 export const MISSED_COUNT_CAP = 1_000
 /** How many missed firing times a decision names. */
@@ -77,7 +84,8 @@ export type FireDecision =
   | {
       readonly kind: 'skip'
       readonly scheduledAt: number
-      readonly reason: 'forbid-running'
+      /** `forbid-running`: Forbid and a run is active; `active-limit`: MAX_ACTIVE_RUNS are active. */
+      readonly reason: 'forbid-running' | 'active-limit'
       readonly running: readonly string[]
       readonly handledThrough: number
       readonly next: number | null
@@ -118,6 +126,9 @@ export function decideFiring(timing: CronTiming, state: FireState, now: number):
   const active = state.activeRunIds
   if (active.length > 0 && timing.concurrencyPolicy === 'Forbid') {
     return { kind: 'skip', scheduledAt, reason: 'forbid-running', running: active, missed, ...handled }
+  }
+  if (active.length >= MAX_ACTIVE_RUNS && timing.concurrencyPolicy === 'Allow') {
+    return { kind: 'skip', scheduledAt, reason: 'active-limit', running: active, missed, ...handled }
   }
   if (active.length > 0 && timing.concurrencyPolicy === 'Replace') return { kind: 'replace', scheduledAt, stop: active, missed, ...handled }
   return { kind: 'start', scheduledAt, missed, ...handled }

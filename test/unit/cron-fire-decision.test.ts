@@ -1,5 +1,13 @@
 import t from 'tap'
-import { type CronTiming, decideFiring, type FireDecision, type FireState, MISSED_COUNT_CAP, MISSED_TIMES_KEPT } from '../../common/jobs/fire-decision.js'
+import {
+  type CronTiming,
+  decideFiring,
+  type FireDecision,
+  type FireState,
+  MAX_ACTIVE_RUNS,
+  MISSED_COUNT_CAP,
+  MISSED_TIMES_KEPT,
+} from '../../common/jobs/fire-decision.js'
 import { parseCronSchedule } from '../../protocol/cron/cron-schedule.js'
 import { ZoneClock } from '../../protocol/cron/time-zone.js'
 
@@ -162,9 +170,17 @@ t.test('the missed report stays bounded however long the node was off', async (t
   t.equal(decision.missed.latest.at(-1), at('2027-04-30T23:59:00Z'))
 })
 
-t.test('Allow starts alongside active runs', async (t) => {
+t.test('Allow starts alongside active runs, up to MAX_ACTIVE_RUNS of them', async (t) => {
   const decision = decideFiring(timing('0 * * * *'), state('2026-05-01T10:00:00Z', ['run-a']), at('2026-05-01T11:00:00Z'))
   t.equal(decision.kind, 'start')
+  const almost = Array.from({ length: MAX_ACTIVE_RUNS - 1 }, (_, i) => `run-${i}`)
+  t.equal(decideFiring(timing('0 * * * *'), state('2026-05-01T10:00:00Z', almost), at('2026-05-01T11:00:00Z')).kind, 'start', 'one under the bound')
+  const full = Array.from({ length: MAX_ACTIVE_RUNS }, (_, i) => `run-${i}`)
+  t.match(
+    decideFiring(timing('0 * * * *'), state('2026-05-01T10:00:00Z', full), at('2026-05-01T11:00:00Z')),
+    { kind: 'skip', reason: 'active-limit', scheduledAt: at('2026-05-01T11:00:00Z'), handledThrough: at('2026-05-01T11:00:00Z'), running: full },
+    'runs that never finish (an image that never pulls) stop adding a workload per firing',
+  )
 })
 
 t.test('Forbid skips a firing while a run is active, and does not run it later', async (t) => {

@@ -133,9 +133,15 @@ t.test('events', async (t) => {
     t.match(late, { data: { exitCode: null, reason: 'DeadlineExceeded' }, message: /failed \(DeadlineExceeded\)/ })
   })
   t.test('a skipped firing names the runs still active', async (t) => {
-    const event = firingSkippedEvent('n1', AT, 'backup', T0, ['static-cron-backup-3'])
+    const event = firingSkippedEvent('n1', AT, 'backup', T0, ['static-cron-backup-3'], 'forbid-running')
     t.ok(NodeEvent.safeParse(event).success)
-    t.match(event, { type: 'CronJobSkipped', data: { cronJob: 'backup', reason: 'forbid-running', running: 'static-cron-backup-3' } })
+    t.match(event, {
+      type: 'CronJobSkipped',
+      message: /concurrencyPolicy Forbid/,
+      data: { cronJob: 'backup', reason: 'forbid-running', running: 'static-cron-backup-3' },
+    })
+    const capped = firingSkippedEvent('n1', AT, 'backup', T0, ['static-cron-backup-3'], 'active-limit')
+    t.match(capped, { message: /at most 10 runs of a cron job are active at once/, data: { reason: 'active-limit' } })
   })
   t.test('missed firings are one bounded event: the count (capped) and the latest few times', async (t) => {
     const latest = [1, 2, 3, 4, 5].map((i) => T0 + i * 60_000)
