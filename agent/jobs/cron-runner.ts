@@ -61,6 +61,7 @@ export class CronRunner {
     const jobs = new Map(this.options.jobs().map((job) => [job.metadata.name, job]))
     const wakes: number[] = []
     for (const run of this.options.store.activeRuns()) this.finishIfDone(run, jobs.get(run.cronJob), now)
+    for (const name of this.options.store.acceptedCronJobs()) if (!jobs.has(name)) this.options.store.forget(name)
     for (const job of jobs.values()) {
       const wake = this.fire(job, now)
       if (wake !== null) wakes.push(wake)
@@ -127,7 +128,10 @@ export class CronRunner {
         .filter((run) => run.cronJob === name)
         .map((run) => run.workload)
       const decision = decideFiring(resolved.timing, { handledThrough, activeRunIds: active }, now)
-      if (decision.kind === 'wait') return decision.until
+      if (decision.kind === 'wait') {
+        store.noteNextFire(name, decision.until)
+        return decision.until
+      }
       this.carryOut(job, decision, now)
     }
     return now

@@ -33,6 +33,25 @@ export interface RunResult {
   readonly reason: string | null
 }
 
+/** One cron job as `shoal agent status` shows it. */
+export interface CronJobSummary {
+  readonly cronJob: string
+  /** The latest firing handled (started, skipped or missed), or when the cron job was accepted. */
+  readonly handledThrough: number
+  /** The next firing, as the runner last decided; null: it never fires again (or has not decided yet). */
+  readonly nextFireAt: number | null
+  readonly activeRuns: number
+  /** The latest finished run still in the history. */
+  readonly lastRun: {
+    readonly workload: string
+    readonly scheduledAt: number
+    readonly finishedAt: number
+    readonly outcome: 'succeeded' | 'failed'
+    readonly exitCode: number | null
+    readonly reason: string | null
+  } | null
+}
+
 interface RunRow {
   id: number
   cron_job: string
@@ -98,6 +117,67 @@ export class CronStore {
       run = { id, cronJob, scheduledAt: start.scheduledAt, workload, template: start.template, startedAt: start.startedAt }
     }, outbox)
     return run
+  }
+
+  /**
+   * Notes when the cron job fires next, for `shoal agent status`. Written only when it changes
+   * (most looks find it unchanged), and outside the decision's transaction: it is for people.
+   */
+  noteNextFire(cronJob: string, nextFireAt: number | null): void {
+    this.db.prepare('UPDATE cron_fire_state SET next_fire_at = ? WHERE cron_job = ? AND next_fire_at IS NOT ?').run(nextFireAt, cronJob, nextFireAt)
+  }
+
+  /** The cron jobs with a fire state, by name. */
+  acceptedCronJobs(): string[] {
+    return (this.db.prepare('SELECT cron_job FROM cron_fire_state ORDER BY cron_job').all() as { cron_job: string }[]).map((row) => row.cron_job)
+  }
+
+  /**
+   * Forgets a cron job that has left the directory, once none of its runs is active: its fire
+   * state (a cron job of that name added later starts afresh, as a new object would) and its
+   * finished runs, so a directory whose jobs come and go does not grow the tables.
+   */
+  forget(cronJob: string): void {
+    this.db.transaction(() => {
+      const active = this.db.prepare('SELECT COUNT(*) AS n FROM cron_run WHERE cron_job = ? AND finished_at IS NULL').get(cronJob) as { n: number }
+      if (active.n > 0) return
+      this.db.prepare('DELETE FROM cron_fire_state WHERE cron_job = ?').run(cronJob)
+      this.db.prepare('DELETE FROM cron_run WHERE cron_job = ?').run(cronJob)
+    })()
+  }
+
+  /** Every cron job the runner has accepted, by name, with its active runs and latest finished one. */
+  summaries(): CronJobSummary[] {
+    const states = this.db.prepare('SELECT cron_job, handled_through, next_fire_at FROM cron_fire_state ORDER BY cron_job').all() as {
+      cron_job: string
+      handled_through: number
+      next_fire_at: number | null
+    }[]
+    const active = this.db.prepare('SELECT COUNT(*) AS n FROM cron_run WHERE cron_job = ? AND finished_at IS NULL')
+    const last = this.db.prepare(
+      'SELECT workload, scheduled_at, finished_at, outcome, exit_code, reason FROM cron_run WHERE cron_job = ? AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1',
+    )
+    return states.map((state) => {
+      const row = last.get(state.cron_job) as
+        | { workload: string; scheduled_at: number; finished_at: number; outcome: 'succeeded' | 'failed'; exit_code: number | null; reason: string | null }
+        | undefined
+      return {
+        cronJob: state.cron_job,
+        handledThrough: state.handled_through,
+        nextFireAt: state.next_fire_at,
+        activeRuns: (active.get(state.cron_job) as { n: number }).n,
+        lastRun: row
+          ? {
+              workload: row.workload,
+              scheduledAt: row.scheduled_at,
+              finishedAt: row.finished_at,
+              outcome: row.outcome,
+              exitCode: row.exit_code,
+              reason: row.reason,
+            }
+          : null,
+      }
+    })
   }
 
   /** Runs without an outcome yet, oldest first. */

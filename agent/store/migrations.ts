@@ -150,4 +150,10 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cron_run_job ON cron_run (cron_job, finished_at);
     `,
   },
+  {
+    // When each cron job fires next, as the runner last decided (shown by `shoal agent status`,
+    // which reads the database alone and cannot compute it without the manifest); NULL: never.
+    name: 'cron-next-fire',
+    sql: `ALTER TABLE cron_fire_state ADD COLUMN next_fire_at INTEGER;`,
+  },
 ]

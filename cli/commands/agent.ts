@@ -16,6 +16,7 @@ import {
 } from '../../agent/config.js'
 import { type AgentMemoryReading, readAgentMemory } from '../../agent/memory/agent-process-file.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
+import { CronStore } from '../../agent/jobs/cron-store.js'
 import { systemClock } from '../../common/clock.js'
 import { UnsafeDataDirError } from '../../common/fs/private-files.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
@@ -131,8 +132,36 @@ SIGTERM stops the agent cleanly and leaves its containers running.`,
           report.workloads.map((w) => [w.name, w.state, w.health, String(w.restarts), String(w.revision), formatAge(w.since)]),
         ),
       )
+      if (report.cronJobs.length === 0) return
+      io.out('\n')
+      io.out(
+        renderTable(
+          ['CRON JOB', 'LAST FIRING', 'LAST RUN', 'ACTIVE', 'NEXT FIRING'],
+          report.cronJobs.map((job) => [
+            job.cronJob,
+            `${formatAge(job.handledThrough)} ago`,
+            lastRunText(job.lastRun),
+            String(job.activeRuns),
+            nextFiringText(job.nextFireAt),
+          ]),
+        ),
+      )
     })
   return agent
+}
+
+type CronJobStatus = ReturnType<typeof readStatusReport>['cronJobs'][number]
+
+function lastRunText(run: CronJobStatus['lastRun']): string {
+  if (run === null) return '-'
+  const how = run.outcome === 'succeeded' ? 'succeeded' : `failed (${run.reason ?? 'unknown'}${run.exitCode !== null ? `, exit ${run.exitCode}` : ''})`
+  return `${how} ${formatAge(run.finishedAt)} ago`
+}
+
+function nextFiringText(at: string | null, now: number = Date.now()): string {
+  if (at === null) return 'never'
+  // formatAge measures from its first argument to `now`: here from now to the firing.
+  return Date.parse(at) <= now ? 'due' : `in ${formatAge(new Date(now).toISOString(), Date.parse(at))}`
 }
 
 /** The running agent's resident memory against its profile's budget, or why there is no reading. */
@@ -173,6 +202,7 @@ function readStatusReport(path: string) {
         lastError: w.lastError,
       })),
       outbox: store.outboxDepth(),
+      cronJobs: readCronJobs(db, store),
     }
   } catch (error) {
     const code = (error as { code?: unknown }).code
@@ -185,6 +215,20 @@ function readStatusReport(path: string) {
   } finally {
     db?.close()
   }
+}
+
+/** The cron jobs of the static directory as the runner last left them; none in a database from before cron jobs. */
+function readCronJobs(db: Database.Database, store: AgentStore) {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('cron_fire_state')").all() as { name: string }[]
+  if (!columns.some((column) => column.name === 'next_fire_at')) return []
+  const iso = (ms: number): string => new Date(ms).toISOString()
+  return new CronStore(db, store).summaries().map((job) => ({
+    cronJob: job.cronJob,
+    handledThrough: iso(job.handledThrough),
+    nextFireAt: job.nextFireAt === null ? null : iso(job.nextFireAt),
+    activeRuns: job.activeRuns,
+    lastRun: job.lastRun === null ? null : { ...job.lastRun, scheduledAt: iso(job.lastRun.scheduledAt), finishedAt: iso(job.lastRun.finishedAt) },
+  }))
 }
 
 function toConfig(options: RunOptions): AgentConfig {

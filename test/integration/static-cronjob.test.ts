@@ -66,6 +66,18 @@ t.test('static cron jobs run on the agent clock and are reported once per run', 
     t.pass('no container of a finished run is left')
   })
 
+  await t.test('agent status shows each cron job: how its last run ended and when it fires next', async (t) => {
+    const status = await agent.status()
+    const okJob = status.cronJobs.find((job) => job.cronJob === 'ok-job')
+    t.match(okJob, { lastRun: { outcome: 'succeeded', exitCode: 0 } })
+    t.match(
+      status.cronJobs.find((job) => job.cronJob === 'bad-job'),
+      { lastRun: { outcome: 'failed', exitCode: 3, reason: 'NonZeroExit' } },
+    )
+    t.ok(Date.parse(okJob?.nextFireAt ?? '') > Date.parse(String(ok.data?.scheduledAt)), 'the next firing is after the one reported')
+    t.match(await agent.statusText(), /CRON JOB\s+LAST FIRING\s+LAST RUN\s+ACTIVE\s+NEXT FIRING/)
+  })
+
   await t.test('a run done while the hub is down is reported exactly once when it returns', async (t) => {
     const reported = new Set(runsOf(await hub.events(nodeId), 'ok-job').map((e) => e.workload))
     await hub.kill('SIGKILL')

@@ -63,6 +63,14 @@ export interface AgentStatusReport {
   readonly outbox: { readonly records: number; readonly bytes: number; readonly droppedEvents: number }
   /** The running agent's memory from /proc (null when no agent process runs on the directory). */
   readonly memory: AgentMemoryReading | null
+  /** The static directory's cron jobs, as the runner last left them. */
+  readonly cronJobs: ReadonlyArray<{
+    readonly cronJob: string
+    readonly handledThrough: string
+    readonly nextFireAt: string | null
+    readonly activeRuns: number
+    readonly lastRun: { readonly workload: string; readonly outcome: string; readonly exitCode: number | null; readonly reason: string | null } | null
+  }>
 }
 
 export interface ExitInfo {

@@ -33,10 +33,11 @@ function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), cl
   const store = new AgentStore(opened.db, clock, { maxRecords: 1_000, maxBytes: 10_000_000 })
   const members = new Map<string, RunMemberState[]>()
   let changes = 0
+  const cronStore = new CronStore(opened.db, store)
   const runner = new CronRunner({
     nodeId: 'n1',
     jobs: () => jobs,
-    store: new CronStore(opened.db, store),
+    store: cronStore,
     clock,
     logger,
     zones: new ZoneClocks(),
@@ -51,7 +52,7 @@ function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), cl
       .map((row) => row.body as NodeEvent)
   const close = (): void => store.close()
   t.teardown(close)
-  return { runner, clock, members, events, changes: () => changes, dir, close }
+  return { runner, clock, members, events, changes: () => changes, dir, close, cronStore }
 }
 
 t.test('fires at the next firing after it first sees the job, not for firings before', async (t) => {
@@ -257,4 +258,55 @@ t.test('a cron job removed from the directory ends its active run (CronJobRemove
   runner.look()
   t.same(runner.runWorkloads(), [])
   t.match(events(), [{ type: 'JobRunFailed', data: { cronJob: 'backup', reason: 'CronJobRemoved' } }])
+})
+
+t.test('a cron job gone from the directory is forgotten: added back, it starts afresh', async (t) => {
+  const jobs = [cronJob('backup')]
+  const { runner, clock, cronStore } = setUp(t, jobs)
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  jobs.length = 0
+  clock.wall = Date.parse('2030-01-01T12:06:00.000Z')
+  runner.look()
+  t.same(cronStore.summaries(), [], 'no fire state or runs are kept for it')
+  jobs.push(cronJob('backup'))
+  clock.wall = Date.parse('2030-01-01T12:07:00.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:10:00.000Z'))
+  t.same(runner.runWorkloads(), [], 'the 12:05 firing, from while it was gone, does not run')
+})
+
+t.test('what agent status reads: when each cron job fires next, its active runs and how the last one ended', async (t) => {
+  const { runner, clock, members, cronStore } = setUp(t, [cronJob('backup')])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  t.same(cronStore.summaries(), [
+    {
+      cronJob: 'backup',
+      handledThrough: Date.parse('2030-01-01T12:04:00.000Z'),
+      nextFireAt: Date.parse('2030-01-01T12:05:00.000Z'),
+      activeRuns: 0,
+      lastRun: null,
+    },
+  ])
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  t.match(cronStore.summaries(), [{ activeRuns: 1, nextFireAt: Date.parse('2030-01-01T12:10:00.000Z'), lastRun: null }])
+  const [run] = runner.runWorkloads()
+  if (!run) throw new Error('no run')
+  members.set(run.name, [{ state: 'exited', exitCode: 4 }])
+  clock.wall = Date.parse('2030-01-01T12:05:02.000Z')
+  runner.look()
+  t.match(cronStore.summaries(), [
+    {
+      activeRuns: 0,
+      lastRun: {
+        workload: run.name,
+        scheduledAt: Date.parse('2030-01-01T12:05:00.000Z'),
+        finishedAt: Date.parse('2030-01-01T12:05:02.000Z'),
+        outcome: 'failed',
+        exitCode: 4,
+        reason: 'NonZeroExit',
+      },
+    },
+  ])
 })
