@@ -30,7 +30,7 @@ export const JobTemplate = z.strictObject({
     .min(0)
     .max(100)
     .default(0)
-    .describe('failed attempts of one run to retry before it counts as failed; the agent does not retry runs yet, so only 0 is accepted'),
+    .describe('how often a failed run of one firing is tried again (after 10 s, doubling, at most 6 min) before the firing counts as failed'),
   activeDeadline: Duration.optional().describe('a run still going after this long is stopped and counts as failed (DeadlineExceeded)'),
   template: z.preprocess(neverByDefault, WorkloadTemplate).describe('what each run runs; restartPolicy must be never (the default here)'),
 })
@@ -57,13 +57,6 @@ export const CronJobSpec = z
     if (spec.timeZone !== LOCAL_TIME_ZONE) {
       const zoneError = checkTimeZone(spec.timeZone)
       if (zoneError) ctx.addIssue({ code: 'custom', path: ['timeZone'], message: zoneError.message })
-    }
-    if (spec.jobTemplate.backoffLimit !== 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['jobTemplate', 'backoffLimit'],
-        message: 'retrying a failed run is not supported yet: use 0 (a failed run is reported, and the next firing runs again)',
-      })
     }
     const template = spec.jobTemplate.template
     if (isPodTemplate(template)) {

@@ -14,6 +14,10 @@ export interface FinishedRunReport {
   readonly exitCode: number | null
   readonly outcome: 'succeeded' | 'failed'
   readonly reason: RunFailReason | null
+  /** Which try of its firing it was (1: the first). */
+  readonly attempt: number
+  /** When the next try of the same firing starts (the backoffLimit allows one); null: none. */
+  readonly retryAt: number | null
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -21,7 +25,9 @@ const iso = (ms: number): string => new Date(ms).toISOString()
 /** `JobRunSucceeded` (info) or `JobRunFailed` (warning): one per run, sent once its outcome is recorded. */
 export function runFinishedEvent(nodeId: string, at: string, run: FinishedRunReport): NodeEvent {
   const succeeded = run.outcome === 'succeeded'
-  const how = succeeded ? 'succeeded' : run.exitCode !== null ? `failed with exit code ${run.exitCode}` : `failed (${run.reason ?? 'unknown'})`
+  const failed = run.exitCode !== null ? `failed with exit code ${run.exitCode}` : `failed (${run.reason ?? 'unknown'})`
+  const retry = run.retryAt !== null ? `; try ${run.attempt + 1} starts at ${iso(run.retryAt)}` : ''
+  const how = succeeded ? 'succeeded' : `${failed}${run.attempt > 1 || run.retryAt !== null ? ` (try ${run.attempt})` : ''}${retry}`
   return {
     nodeId,
     type: succeeded ? 'JobRunSucceeded' : 'JobRunFailed',
@@ -35,7 +41,9 @@ export function runFinishedEvent(nodeId: string, at: string, run: FinishedRunRep
       exitCode: run.exitCode,
       startedAt: iso(run.startedAt),
       finishedAt: iso(run.finishedAt),
+      attempt: run.attempt,
       ...(run.reason !== null ? { reason: run.reason } : {}),
+      ...(run.retryAt !== null ? { retryAt: iso(run.retryAt) } : {}),
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { isoNow, type Clock } from '../../common/clock.js'
 import { decideFiring, type FireDecision, type MissedFirings } from '../../common/jobs/fire-decision.js'
+import { retryDelayMs } from '../../common/jobs/retry-backoff.js'
 import { DEFAULT_FAILED_HISTORY, DEFAULT_SUCCESSFUL_HISTORY, type HistoryLimits } from '../../common/jobs/history-limits.js'
 import type { ZoneClocks } from '../../protocol/cron/time-zone.js'
 import { type CronJob, durationMs, isPodTemplate, type Workload } from '../../protocol/index.js'
@@ -66,7 +67,10 @@ export class CronRunner {
       const wake = this.fire(job, now)
       if (wake !== null) wakes.push(wake)
     }
-    this.runs = this.options.store.activeRuns()
+    const active = this.options.store.activeRuns()
+    // A retry waiting out its backoff is not run yet: the runner wakes for it.
+    this.runs = active.filter((run) => run.startedAt <= now)
+    for (const run of active) if (run.startedAt > now) wakes.push(run.startedAt)
     // A run with an activeDeadline is looked at again when it passes.
     for (const run of this.runs) {
       const deadline = activeDeadlineMs(jobs.get(run.cronJob))
@@ -79,14 +83,18 @@ export class CronRunner {
   /** Records a run's outcome once it has one. */
   private finishIfDone(run: StoredRun, job: CronJob | undefined, now: number): void {
     if (!job) {
-      this.finish(run, { outcome: 'failed', exitCode: null, reason: 'CronJobRemoved' }, DEFAULT_LIMITS, now)
+      this.finish(run, { outcome: 'failed', exitCode: null, reason: 'CronJobRemoved' }, DEFAULT_LIMITS, now, null)
       return
     }
+    if (run.startedAt > now) return // a retry still waiting out its backoff
     const template = run.template
     const expectedMembers = isPodTemplate(template) ? template.containers.length + (template.initContainers?.length ?? 0) : 1
     const deadline = activeDeadlineMs(job)
     const outcome = runOutcome({ members: this.options.members(run.workload), expectedMembers, startedAt: run.startedAt, activeDeadlineMs: deadline }, now)
-    if (outcome.finished) this.finish(run, outcome, historyLimits(job), now)
+    if (!outcome.finished) return
+    // A try that failed by itself (not stopped by a Replace or a removal) is tried again while the backoffLimit allows.
+    const retryAt = outcome.outcome === 'failed' && run.attempt <= job.spec.jobTemplate.backoffLimit ? now + retryDelayMs(run.attempt) : null
+    this.finish(run, outcome, historyLimits(job), now, retryAt)
   }
 
   private finish(
@@ -94,12 +102,30 @@ export class CronRunner {
     result: { outcome: 'succeeded' | 'failed'; exitCode: number | null; reason: RunFailReason | null },
     limits: HistoryLimits,
     now: number,
+    retryAt: number | null,
   ): void {
     const { nodeId, clock, store } = this.options
-    const report = { cronJob: run.cronJob, workload: run.workload, scheduledAt: run.scheduledAt, startedAt: run.startedAt, finishedAt: now, ...result }
-    store.finish(run, { finishedAt: now, ...result }, [{ kind: 'event', body: runFinishedEvent(nodeId, isoNow(clock), report) }], limits)
+    const report = {
+      cronJob: run.cronJob,
+      workload: run.workload,
+      scheduledAt: run.scheduledAt,
+      startedAt: run.startedAt,
+      finishedAt: now,
+      attempt: run.attempt,
+      retryAt,
+      ...result,
+    }
+    store.finish(run, { finishedAt: now, ...result }, [{ kind: 'event', body: runFinishedEvent(nodeId, isoNow(clock), report) }], limits, retryAt)
     this.logger.info(
-      { cronJob: run.cronJob, workload: run.workload, outcome: result.outcome, exitCode: result.exitCode, reason: result.reason },
+      {
+        cronJob: run.cronJob,
+        workload: run.workload,
+        outcome: result.outcome,
+        exitCode: result.exitCode,
+        reason: result.reason,
+        attempt: run.attempt,
+        retryAt,
+      },
       'cron run finished',
     )
   }
@@ -166,7 +192,7 @@ export class CronRunner {
         if (decision.kind === 'replace') {
           const stopping = new Set(decision.stop)
           for (const old of store.activeRuns().filter((r) => stopping.has(r.workload)))
-            this.finish(old, { outcome: 'failed', exitCode: null, reason: 'Replaced' }, historyLimits(job), now)
+            this.finish(old, { outcome: 'failed', exitCode: null, reason: 'Replaced' }, historyLimits(job), now, null)
         }
         this.logger.info({ cronJob: name, workload: run?.workload, scheduledAt: new Date(decision.scheduledAt).toISOString() }, 'cron run started')
         return

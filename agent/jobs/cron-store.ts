@@ -17,7 +17,10 @@ export interface StoredRun {
   readonly workload: string
   /** What it runs, as it was when it started. */
   readonly template: WorkloadTemplate
+  /** When it starts (or started): a retry's is in the future until its backoff has passed. */
   readonly startedAt: number
+  /** Which try of its firing this is: 1, then one more per retry (the jobTemplate's backoffLimit). */
+  readonly attempt: number
 }
 
 export interface FinishedRunRecord {
@@ -59,6 +62,7 @@ interface RunRow {
   workload: string
   template: string
   started_at: number
+  attempt: number
 }
 
 /**
@@ -105,18 +109,21 @@ export class CronStore {
     let run: StoredRun | null = null
     this.store.recordWithOutbox(() => {
       this.db.prepare('UPDATE cron_fire_state SET handled_through = ? WHERE cron_job = ?').run(handledThrough, cronJob)
-      if (start === null) return
-      // The name holds the row id, so the row is made first under a placeholder no name can equal.
-      const id = Number(
-        this.db
-          .prepare('INSERT INTO cron_run (cron_job, scheduled_at, workload, template, started_at) VALUES (?, ?, ?, ?, ?)')
-          .run(cronJob, start.scheduledAt, `.${cronJob}`, JSON.stringify(start.template), start.startedAt).lastInsertRowid,
-      )
-      const workload = runWorkloadName(cronJob, id)
-      this.db.prepare('UPDATE cron_run SET workload = ? WHERE id = ?').run(workload, id)
-      run = { id, cronJob, scheduledAt: start.scheduledAt, workload, template: start.template, startedAt: start.startedAt }
+      if (start !== null) run = this.insertRun(cronJob, { ...start, attempt: 1 })
     }, outbox)
     return run
+  }
+
+  /** A run row and its workload name, which holds the row id: the row is made first under a placeholder no name can equal. */
+  private insertRun(cronJob: string, run: { scheduledAt: number; startedAt: number; template: WorkloadTemplate; attempt: number }): StoredRun {
+    const id = Number(
+      this.db
+        .prepare('INSERT INTO cron_run (cron_job, scheduled_at, workload, template, started_at, attempt) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(cronJob, run.scheduledAt, `.${cronJob}`, JSON.stringify(run.template), run.startedAt, run.attempt).lastInsertRowid,
+    )
+    const workload = runWorkloadName(cronJob, id)
+    this.db.prepare('UPDATE cron_run SET workload = ? WHERE id = ?').run(workload, id)
+    return { id, cronJob, workload, ...run }
   }
 
   /**
@@ -183,7 +190,7 @@ export class CronStore {
   /** Runs without an outcome yet, oldest first. */
   activeRuns(): StoredRun[] {
     const rows = this.db
-      .prepare('SELECT id, cron_job, scheduled_at, workload, template, started_at FROM cron_run WHERE finished_at IS NULL ORDER BY id')
+      .prepare('SELECT id, cron_job, scheduled_at, workload, template, started_at, attempt FROM cron_run WHERE finished_at IS NULL ORDER BY id')
       .all() as RunRow[]
     return rows.map((row) => ({
       id: row.id,
@@ -192,6 +199,7 @@ export class CronStore {
       workload: row.workload,
       template: JSON.parse(row.template) as WorkloadTemplate,
       startedAt: row.started_at,
+      attempt: row.attempt,
     }))
   }
 
@@ -206,11 +214,13 @@ export class CronStore {
   }
 
   /**
-   * A run's outcome and its event in one transaction; with them, the cron job's finished runs
-   * beyond its history limits are forgotten (runsToForget), so the table stays bounded.
+   * A run's outcome and its event in one transaction, with the retry it calls for (the next try
+   * of the same firing, starting at `retryAt`); with them, the cron job's finished runs beyond its
+   * history limits are forgotten (runsToForget), so the table stays bounded.
    */
-  finish(run: StoredRun, result: RunResult, outbox: readonly OutboxEntry[], limits: HistoryLimits): void {
+  finish(run: StoredRun, result: RunResult, outbox: readonly OutboxEntry[], limits: HistoryLimits, retryAt: number | null = null): void {
     this.store.recordWithOutbox(() => {
+      if (retryAt !== null) this.insertRun(run.cronJob, { scheduledAt: run.scheduledAt, startedAt: retryAt, template: run.template, attempt: run.attempt + 1 })
       this.db
         .prepare('UPDATE cron_run SET finished_at = ?, exit_code = ?, outcome = ?, reason = ?, reported = 1 WHERE id = ? AND finished_at IS NULL')
         .run(result.finishedAt, result.exitCode, result.outcome, result.reason, run.id)

@@ -156,4 +156,10 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'cron-next-fire',
     sql: `ALTER TABLE cron_fire_state ADD COLUMN next_fire_at INTEGER;`,
   },
+  {
+    // Which try of its firing a cron run is (1 = the first; more with the jobTemplate's
+    // backoffLimit). A retry is stored when the try before it fails, with started_at in the future.
+    name: 'cron-run-attempts',
+    sql: `ALTER TABLE cron_run ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;`,
+  },
 ]

@@ -61,9 +61,13 @@ t.test('refuses a run that would restart, pointing at retries being the backoffL
   ])
 })
 
-t.test('refuses retries, which the agent does not do yet', async (t) => {
-  const retries = minimal.replace('jobTemplate:\n', 'jobTemplate:\n  backoffLimit: 2\n')
-  t.match(errorsOf(cronJob(retries)), [/spec\.jobTemplate\.backoffLimit: retrying a failed run is not supported yet/])
+t.test('takes a backoffLimit for retries, from 0 to 100', async (t) => {
+  const retries = (limit: number): string => cronJob(minimal.replace('jobTemplate:\n', `jobTemplate:\n  backoffLimit: ${limit}\n`))
+  const { manifests, errors } = parseManifests(retries(2), 'cron.yaml')
+  t.same(errors, [])
+  t.match(manifests[0]?.manifest, { spec: { jobTemplate: { backoffLimit: 2 } } })
+  t.match(errorsOf(retries(101)), [/spec\.jobTemplate\.backoffLimit/])
+  t.match(errorsOf(retries(-1)), [/spec\.jobTemplate\.backoffLimit/])
 })
 
 t.test('takes the policies, deadlines and limits it documents', async (t) => {

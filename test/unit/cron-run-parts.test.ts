@@ -108,6 +108,8 @@ t.test('events', async (t) => {
     scheduledAt: T0,
     startedAt: T0 + 200,
     finishedAt: T0 + 4_000,
+    attempt: 1,
+    retryAt: null,
   }
   t.test('a succeeded run: JobRunSucceeded, info, with the run workload and its times', async (t) => {
     const event = runFinishedEvent('n1', AT, { ...run, exitCode: 0, outcome: 'succeeded', reason: null })
@@ -131,6 +133,18 @@ t.test('events', async (t) => {
     t.match(exited, { type: 'JobRunFailed', severity: 'warning', data: { exitCode: 3, reason: 'NonZeroExit' }, message: /failed with exit code 3/ })
     const late = runFinishedEvent('n1', AT, { ...run, exitCode: null, outcome: 'failed', reason: 'DeadlineExceeded' })
     t.match(late, { data: { exitCode: null, reason: 'DeadlineExceeded' }, message: /failed \(DeadlineExceeded\)/ })
+  })
+  t.test('a failed try that will be tried again says which try it was and when the next one starts', async (t) => {
+    const retried = runFinishedEvent('n1', AT, { ...run, exitCode: 3, outcome: 'failed', reason: 'NonZeroExit', retryAt: T0 + 14_000 })
+    t.ok(NodeEvent.safeParse(retried).success, 'a valid NodeEvent')
+    t.match(retried, {
+      type: 'JobRunFailed',
+      data: { attempt: 1, retryAt: '2030-03-01T10:00:14.000Z' },
+      message: /failed with exit code 3 \(try 1\); try 2 starts at 2030-03-01T10:00:14\.000Z/,
+    })
+    const last = runFinishedEvent('n1', AT, { ...run, exitCode: 3, outcome: 'failed', reason: 'NonZeroExit', attempt: 3 })
+    t.match(last, { data: { attempt: 3 }, message: /failed with exit code 3 \(try 3\)$/ })
+    t.notOk(last.data && 'retryAt' in last.data, 'the last try names no next one')
   })
   t.test('a skipped firing names the runs still active', async (t) => {
     const event = firingSkippedEvent('n1', AT, 'backup', T0, ['static-cron-backup-3'], 'forbid-running')

@@ -260,6 +260,70 @@ t.test('a cron job removed from the directory ends its active run (CronJobRemove
   t.match(events(), [{ type: 'JobRunFailed', data: { cronJob: 'backup', reason: 'CronJobRemoved' } }])
 })
 
+t.test('with a backoffLimit, a failed run of a firing is tried again after the backoff, up to the limit', async (t) => {
+  const { runner, clock, members, events } = setUp(t, [cronJob('backup', { jobTemplate: { backoffLimit: 2, template: { image: 'busybox' } } })])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  const fail = (): string => {
+    const [run] = runner.runWorkloads()
+    if (!run) throw new Error('no run')
+    members.set(run.name, [{ state: 'exited', exitCode: 1 }])
+    return run.name
+  }
+  const first = fail()
+  clock.wall = Date.parse('2030-01-01T12:05:02.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:05:12.000Z'), 'wakes when the first retry may start (10 s)')
+  t.same(runner.runWorkloads(), [], 'nothing runs during the backoff')
+  clock.wall = Date.parse('2030-01-01T12:05:12.000Z')
+  runner.look()
+  const second = fail()
+  t.not(second, first, 'the retry is a workload of its own')
+  clock.wall = Date.parse('2030-01-01T12:05:14.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:05:34.000Z'), 'the second retry waits twice as long (20 s)')
+  clock.wall = Date.parse('2030-01-01T12:05:34.000Z')
+  runner.look()
+  fail()
+  clock.wall = Date.parse('2030-01-01T12:05:35.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:10:00.000Z'), 'after the last try, only the next firing is ahead')
+  t.same(runner.runWorkloads(), [])
+  const failed = events().filter((event) => event.type === 'JobRunFailed')
+  t.match(
+    failed.map((event) => event.data),
+    [
+      { attempt: 1, scheduledAt: '2030-01-01T12:05:00.000Z', retryAt: '2030-01-01T12:05:12.000Z' },
+      { attempt: 2, scheduledAt: '2030-01-01T12:05:00.000Z', retryAt: '2030-01-01T12:05:34.000Z' },
+      { attempt: 3, scheduledAt: '2030-01-01T12:05:00.000Z' },
+    ],
+  )
+  t.notOk(failed[2]?.data && 'retryAt' in failed[2].data, 'the third try, past the limit of 2 retries, is the last')
+})
+
+t.test('a retry that succeeds ends the firing: no further tries', async (t) => {
+  const { runner, clock, members, events } = setUp(t, [cronJob('backup', { jobTemplate: { backoffLimit: 3, template: { image: 'busybox' } } })])
+  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
+  runner.look()
+  members.set(runner.runWorkloads()[0]?.name ?? '', [{ state: 'exited', exitCode: 1 }])
+  clock.wall = Date.parse('2030-01-01T12:05:01.000Z')
+  runner.look()
+  clock.wall = Date.parse('2030-01-01T12:05:11.000Z')
+  runner.look()
+  members.set(runner.runWorkloads()[0]?.name ?? '', [{ state: 'exited', exitCode: 0 }])
+  clock.wall = Date.parse('2030-01-01T12:05:12.000Z')
+  t.equal(runner.look(), Date.parse('2030-01-01T12:10:00.000Z'))
+  t.same(runner.runWorkloads(), [])
+  t.match(
+    events().map((event) => [event.type, event.data?.attempt]),
+    [
+      ['JobRunFailed', 1],
+      ['JobRunSucceeded', 2],
+    ],
+  )
+})
+
 t.test('a cron job gone from the directory is forgotten: added back, it starts afresh', async (t) => {
   const jobs = [cronJob('backup')]
   const { runner, clock, cronStore } = setUp(t, jobs)
