@@ -13,12 +13,12 @@ import { type HubEvent, startHubAgent, startHubProcess } from '../support/hub-pr
 
 t.setTimeout(420_000)
 
-const cronJobYaml = (name: string, script: string): string =>
+const cronJobYaml = (name: string, script: string, backoffLimit = 0): string =>
   stringifyYaml({
     apiVersion: 'shoal/v1',
     kind: 'CronJob',
     metadata: { name },
-    spec: { schedule: '* * * * *', timeZone: 'UTC', jobTemplate: { template: { image: testImage(), command: ['sh', '-c', script] } } },
+    spec: { schedule: '* * * * *', timeZone: 'UTC', jobTemplate: { backoffLimit, template: { image: testImage(), command: ['sh', '-c', script] } } },
   })
 
 const runsOf = (events: readonly HubEvent[], cronJob: string): HubEvent[] =>
@@ -33,7 +33,10 @@ t.test('static cron jobs run on the agent clock and are reported once per run', 
   const hub = await startHubProcess(t)
   const staticDir = mkdtempSync(path.join(process.env.SHOAL_TMP ?? os.tmpdir(), 'static-cron-'))
   t.teardown(() => rmSync(staticDir, { recursive: true, force: true }))
-  writeFileSync(path.join(staticDir, 'jobs.yaml'), `${cronJobYaml('ok-job', 'echo ran')}---\n${cronJobYaml('bad-job', 'exit 3')}`)
+  writeFileSync(
+    path.join(staticDir, 'jobs.yaml'),
+    `${cronJobYaml('ok-job', 'echo ran')}---\n${cronJobYaml('bad-job', 'exit 3')}---\n${cronJobYaml('retry-job', 'exit 4', 1)}`,
+  )
   const agent = await startHubAgent(t, hub, { name: uniqueNodeId('cron'), extraArgs: ['--static-dir', staticDir] })
   const nodeId = agent.nodeId
 
@@ -55,6 +58,26 @@ t.test('static cron jobs run on the agent clock and are reported once per run', 
   t.equal(bad.type, 'JobRunFailed')
   t.equal(bad.severity, 'warning')
   t.match(bad.data, { cronJob: 'bad-job', exitCode: 3, reason: 'NonZeroExit' })
+
+  await t.test('with backoffLimit 1, a failed run is tried once more for the same firing, 10 s later', async (t) => {
+    const tries = await waitFor(
+      async () => {
+        const failed = runsOf(await hub.events(nodeId), 'retry-job')
+        const first = failed.find((e) => e.data?.attempt === 1)
+        const second = failed.find((e) => e.data?.attempt === 2 && e.data?.scheduledAt === first?.data?.scheduledAt)
+        return first && second ? { first, second } : undefined
+      },
+      { what: 'both tries of one firing of retry-job reported', timeoutMs: 150_000, intervalMs: 1_000 },
+    )
+    t.match(tries.first, { type: 'JobRunFailed', data: { exitCode: 4, attempt: 1, retryAt: String } })
+    t.match(tries.second, { type: 'JobRunFailed', data: { exitCode: 4, attempt: 2 } })
+    t.notOk(tries.second.data && 'retryAt' in tries.second.data, 'the second try is the last')
+    t.not(tries.second.workload, tries.first.workload, 'each try is a container of its own')
+    t.ok(
+      Date.parse(String(tries.second.data?.startedAt)) >= Date.parse(String(tries.first.data?.retryAt)),
+      'the second try started no earlier than the backoff said',
+    )
+  })
 
   await t.test('a finished run container is removed', async (t) => {
     const runWorkloads = new Set([ok.workload, bad.workload])
