@@ -16,8 +16,9 @@ import { writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { benchArgs } from './lib/args.mjs'
-import { SLEEP_COMMAND, TEST_IMAGE, benchRun, ensureTestImage, removeContainersByLabel, watchContainerEvents } from './lib/docker.mjs'
+import { benchRun, ensureTestImage, removeContainersByLabel, watchContainerEvents } from './lib/docker.mjs'
 import { machine, machineLoad } from './lib/machine.mjs'
+import { sleepDeployments } from './lib/manifests.mjs'
 import { note, printResult } from './lib/output.mjs'
 import { runBenchmark, sleep, stopProcess, waitFor } from './lib/processes.mjs'
 import { CLI, DIST, benchDir, startAgentProcess, startHub } from './lib/services.mjs'
@@ -58,24 +59,6 @@ async function startRelay(port) {
   }
 }
 
-function manifest(names, selector) {
-  return names
-    .map((name) =>
-      [
-        'apiVersion: shoal/v1',
-        'kind: Deployment',
-        `metadata: { name: ${name} }`,
-        'spec:',
-        `  selector: { matchLabels: { bench: ${selector} } }`,
-        '  template:',
-        `    image: ${TEST_IMAGE}`,
-        `    command: ${JSON.stringify(SLEEP_COMMAND)}`,
-        '    network: host',
-      ].join('\n'),
-    )
-    .join('\n---\n')
-}
-
 await runBenchmark(async () => {
   const host = await machine()
   const load = machineLoad()
@@ -105,7 +88,7 @@ await runBenchmark(async () => {
   for (let i = 0; i < options.warmup + options.runs; i++) {
     const names = Array.from({ length: options.containers }, (_, k) => `hop-${i}-${k}`)
     const file = path.join(dir, `run-${i}.yaml`)
-    writeFileSync(file, manifest(names, bench.id))
+    writeFileSync(file, sleepDeployments(names, bench.id))
     const from = events.length
     relay.reset()
     const t0 = performance.now()

@@ -23,6 +23,7 @@ import path from 'node:path'
 import { benchArgs } from './lib/args.mjs'
 import { BENCH_LABEL, SLEEP_COMMAND, TEST_IMAGE, benchRun, docker, ensureTestImage, removeContainersByLabel, watchContainerEvents } from './lib/docker.mjs'
 import { machine, machineLoad } from './lib/machine.mjs'
+import { sleepDeployments } from './lib/manifests.mjs'
 import { note, printResult, round } from './lib/output.mjs'
 import { runBenchmark, sleep, stopProcess, waitFor } from './lib/processes.mjs'
 import { CLI, DIST, benchDir, startAgentProcess, startHub } from './lib/services.mjs'
@@ -60,24 +61,6 @@ function run(command, args, env = {}) {
       code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${err.slice(0, 800)}`)),
     )
   })
-}
-
-function manifest(names, selector) {
-  return names
-    .map((name) =>
-      [
-        'apiVersion: shoal/v1',
-        'kind: Deployment',
-        `metadata: { name: ${name} }`,
-        'spec:',
-        `  selector: { matchLabels: { bench: ${selector} } }`,
-        '  template:',
-        `    image: ${TEST_IMAGE}`,
-        `    command: ${JSON.stringify(SLEEP_COMMAND)}`,
-        '    network: host',
-      ].join('\n'),
-    )
-    .join('\n---\n')
 }
 
 function composeFile(names, runId) {
@@ -140,7 +123,7 @@ await runBenchmark(async () => {
   const shoalEnv = { SHOAL_CONFIG: path.join(dir, 'no-config.yaml') }
   const apply = async (names, tag) => {
     const file = path.join(dir, `${tag}.yaml`)
-    writeFileSync(file, manifest(names, bench.id))
+    writeFileSync(file, sleepDeployments(names, bench.id))
     const from = events.length
     const t0 = performance.now()
     const cliMs = await run(process.execPath, [CLI, 'apply', '-f', file, '--hub', hub.apiUrl, '--token', hub.adminToken], shoalEnv)
