@@ -55,6 +55,12 @@ function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), cl
   return { runner, clock, members, events, changes: () => changes, dir, close, cronStore }
 }
 
+/** Sets the hand clock's wall time and has the runner look, as its loop would at that moment. */
+function lookAt(runner: CronRunner, clock: HandClock, iso: string): number | null {
+  clock.wall = Date.parse(iso)
+  return runner.look()
+}
+
 t.test('fires at the next firing after it first sees the job, not for firings before', async (t) => {
   const { runner, clock, changes } = setUp(t, [cronJob('backup')])
   clock.wall = Date.parse('2030-01-01T12:03:00.000Z')
@@ -70,8 +76,7 @@ t.test('fires at the next firing after it first sees the job, not for firings be
 
 t.test('a run whose container exited is reported once and leaves the workloads', async (t) => {
   const { runner, clock, members, events } = setUp(t, [cronJob('backup')])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   runner.look()
   const [run] = runner.runWorkloads()
@@ -100,8 +105,7 @@ t.test('a run whose container exited is reported once and leaves the workloads',
 
 t.test('a clock stepped back past a handled firing does not fire it again', async (t) => {
   const { runner, clock, members } = setUp(t, [cronJob('backup')])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:10.000Z')
   runner.look()
   const [run] = runner.runWorkloads()
@@ -110,8 +114,7 @@ t.test('a clock stepped back past a handled firing does not fire it again', asyn
   runner.look()
   clock.wall = Date.parse('2030-01-01T12:04:50.000Z')
   t.equal(runner.look(), Date.parse('2030-01-01T12:10:00.000Z'), 'waits for the first firing after the handled one')
-  clock.wall = Date.parse('2030-01-01T12:05:30.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:05:30.000Z')
   t.same(runner.runWorkloads(), [], '12:05 is not run a second time')
 })
 
@@ -120,8 +123,7 @@ t.test('after a restart, the active run is picked up and its firing not run agai
   const clock = new HandClock()
   const jobs = [cronJob('backup')]
   const first = setUp(t, jobs, dir, clock)
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  first.runner.look()
+  lookAt(first.runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   first.runner.look()
   const [run] = first.runner.runWorkloads()
@@ -139,8 +141,7 @@ t.test('after a restart, the active run is picked up and its firing not run agai
 
 t.test('a node off for a day runs the latest firing once and reports the others as one missed event', async (t) => {
   const { runner, clock, events } = setUp(t, [cronJob('backup')])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-02T12:02:00.000Z')
   runner.look()
   t.equal(runner.runWorkloads().length, 1, 'one run, for the latest firing')
@@ -151,8 +152,7 @@ t.test('a node off for a day runs the latest firing once and reports the others 
 
 t.test('with a startingDeadline, a firing found too late is missed, not run', async (t) => {
   const { runner, clock, events } = setUp(t, [cronJob('backup', { startingDeadline: '1m' })])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:07:00.000Z')
   runner.look()
   t.same(runner.runWorkloads(), [])
@@ -164,12 +164,10 @@ t.test('with a startingDeadline, a firing found too late is missed, not run', as
 
 t.test('Forbid skips a firing while a run is active, and says so', async (t) => {
   const { runner, clock, events } = setUp(t, [cronJob('backup', { concurrencyPolicy: 'Forbid' })])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   runner.look()
-  clock.wall = Date.parse('2030-01-01T12:10:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:10:00.000Z')
   t.equal(runner.runWorkloads().length, 1, 'still the one run')
   t.match(
     events().map((e) => [e.type, e.data?.scheduledAt]),
@@ -179,13 +177,11 @@ t.test('Forbid skips a firing while a run is active, and says so', async (t) => 
 
 t.test('Replace ends the active run as failed (Replaced) and starts the new one', async (t) => {
   const { runner, clock, events } = setUp(t, [cronJob('backup', { concurrencyPolicy: 'Replace' })])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   runner.look()
   const [old] = runner.runWorkloads()
-  clock.wall = Date.parse('2030-01-01T12:10:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:10:00.000Z')
   const now = runner.runWorkloads()
   t.equal(now.length, 1)
   t.not(now[0]?.name, old?.name, 'a new run')
@@ -196,20 +192,17 @@ t.test('activeDeadline fails a run that runs too long, and the runner wakes for 
   const { runner, clock, events } = setUp(t, [
     cronJob('backup', { schedule: '@hourly', jobTemplate: { activeDeadline: '2m', template: { image: 'busybox' } } }),
   ])
-  clock.wall = Date.parse('2030-01-01T12:59:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:59:00.000Z')
   clock.wall = Date.parse('2030-01-01T13:00:00.000Z')
   t.equal(runner.look(), Date.parse('2030-01-01T13:02:00.000Z'), 'wakes at the deadline, before the next firing')
-  clock.wall = Date.parse('2030-01-01T13:02:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T13:02:00.000Z')
   t.same(runner.runWorkloads(), [])
   t.match(events(), [{ type: 'JobRunFailed', data: { reason: 'DeadlineExceeded' } }])
 })
 
 t.test('history keeps the newest runs only (successfulJobsHistoryLimit)', async (t) => {
   const { runner, clock, members, dir } = setUp(t, [cronJob('backup', { schedule: '* * * * *', successfulJobsHistoryLimit: 2 })])
-  clock.wall = Date.parse('2030-01-01T12:00:30.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:00:30.000Z')
   for (let minute = 1; minute <= 5; minute++) {
     clock.wall = Date.parse(`2030-01-01T12:0${minute}:00.000Z`)
     runner.look()
@@ -226,8 +219,7 @@ t.test('history keeps the newest runs only (successfulJobsHistoryLimit)', async 
 t.test('an edited template changes the next run, never the one under way', async (t) => {
   const jobs = [cronJob('backup')]
   const { runner, clock } = setUp(t, jobs)
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   runner.look()
   jobs[0] = cronJob('backup', { jobTemplate: { template: { image: 'busybox:2' } } })
@@ -238,8 +230,7 @@ t.test('an edited template changes the next run, never the one under way', async
     [{ image: 'busybox' }],
     'the run keeps the template it started with',
   )
-  clock.wall = Date.parse('2030-01-01T12:10:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:10:00.000Z')
   t.match(
     runner.runWorkloads().map((w) => w.template),
     [{ image: 'busybox' }, { image: 'busybox:2' }],
@@ -250,8 +241,7 @@ t.test('an edited template changes the next run, never the one under way', async
 t.test('a cron job removed from the directory ends its active run (CronJobRemoved)', async (t) => {
   const jobs = [cronJob('backup')]
   const { runner, clock, events } = setUp(t, jobs)
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   runner.look()
   jobs.length = 0
@@ -262,8 +252,7 @@ t.test('a cron job removed from the directory ends its active run (CronJobRemove
 
 t.test('with a backoffLimit, a failed run of a firing is tried again after the backoff, up to the limit', async (t) => {
   const { runner, clock, members, events } = setUp(t, [cronJob('backup', { jobTemplate: { backoffLimit: 2, template: { image: 'busybox' } } })])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   runner.look()
   const fail = (): string => {
@@ -276,14 +265,12 @@ t.test('with a backoffLimit, a failed run of a firing is tried again after the b
   clock.wall = Date.parse('2030-01-01T12:05:02.000Z')
   t.equal(runner.look(), Date.parse('2030-01-01T12:05:12.000Z'), 'wakes when the first retry may start (10 s)')
   t.same(runner.runWorkloads(), [], 'nothing runs during the backoff')
-  clock.wall = Date.parse('2030-01-01T12:05:12.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:05:12.000Z')
   const second = fail()
   t.not(second, first, 'the retry is a workload of its own')
   clock.wall = Date.parse('2030-01-01T12:05:14.000Z')
   t.equal(runner.look(), Date.parse('2030-01-01T12:05:34.000Z'), 'the second retry waits twice as long (20 s)')
-  clock.wall = Date.parse('2030-01-01T12:05:34.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:05:34.000Z')
   fail()
   clock.wall = Date.parse('2030-01-01T12:05:35.000Z')
   t.equal(runner.look(), Date.parse('2030-01-01T12:10:00.000Z'), 'after the last try, only the next firing is ahead')
@@ -302,13 +289,11 @@ t.test('with a backoffLimit, a failed run of a firing is tried again after the b
 
 t.test('a retry that succeeds ends the firing: no further tries', async (t) => {
   const { runner, clock, members, events } = setUp(t, [cronJob('backup', { jobTemplate: { backoffLimit: 3, template: { image: 'busybox' } } })])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
   runner.look()
   members.set(runner.runWorkloads()[0]?.name ?? '', [{ state: 'exited', exitCode: 1 }])
-  clock.wall = Date.parse('2030-01-01T12:05:01.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:05:01.000Z')
   clock.wall = Date.parse('2030-01-01T12:05:11.000Z')
   runner.look()
   members.set(runner.runWorkloads()[0]?.name ?? '', [{ state: 'exited', exitCode: 0 }])
@@ -327,11 +312,9 @@ t.test('a retry that succeeds ends the firing: no further tries', async (t) => {
 t.test('a cron job gone from the directory is forgotten: added back, it starts afresh', async (t) => {
   const jobs = [cronJob('backup')]
   const { runner, clock, cronStore } = setUp(t, jobs)
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   jobs.length = 0
-  clock.wall = Date.parse('2030-01-01T12:06:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:06:00.000Z')
   t.same(cronStore.summaries(), [], 'no fire state or runs are kept for it')
   jobs.push(cronJob('backup'))
   clock.wall = Date.parse('2030-01-01T12:07:00.000Z')
@@ -341,8 +324,7 @@ t.test('a cron job gone from the directory is forgotten: added back, it starts a
 
 t.test('what agent status reads: when each cron job fires next, its active runs and how the last one ended', async (t) => {
   const { runner, clock, members, cronStore } = setUp(t, [cronJob('backup')])
-  clock.wall = Date.parse('2030-01-01T12:04:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
   t.same(cronStore.summaries(), [
     {
       cronJob: 'backup',
@@ -352,14 +334,12 @@ t.test('what agent status reads: when each cron job fires next, its active runs 
       lastRun: null,
     },
   ])
-  clock.wall = Date.parse('2030-01-01T12:05:00.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:05:00.000Z')
   t.match(cronStore.summaries(), [{ activeRuns: 1, nextFireAt: Date.parse('2030-01-01T12:10:00.000Z'), lastRun: null }])
   const [run] = runner.runWorkloads()
   if (!run) throw new Error('no run')
   members.set(run.name, [{ state: 'exited', exitCode: 4 }])
-  clock.wall = Date.parse('2030-01-01T12:05:02.000Z')
-  runner.look()
+  lookAt(runner, clock, '2030-01-01T12:05:02.000Z')
   t.match(cronStore.summaries(), [
     {
       activeRuns: 0,
