@@ -8,10 +8,10 @@ import { loadProfiles } from '../firmware-profiles/catalog.js'
 import { matchProfile } from '../firmware-profiles/matcher.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { ZoneClocks } from '../protocol/cron/time-zone.js'
-import type { CronJob } from '../protocol/index.js'
 import { imageCollectedEvent } from './agent-events.js'
 import { CronLoop } from './jobs/cron-loop.js'
 import { CronRunner } from './jobs/cron-runner.js'
+import type { SourcedCronJob } from './jobs/cron-source.js'
 import { CronStore } from './jobs/cron-store.js'
 import { runMembers } from './jobs/run-outcome.js'
 import type { NodeBandwidthView } from './bandwidth/node-bandwidth.js'
@@ -214,13 +214,13 @@ export interface CronJobsOptions {
   readonly store: AgentStore
   readonly clock: Clock
   readonly logger: Logger
-  readonly jobs: () => readonly CronJob[]
+  readonly jobs: () => readonly SourcedCronJob[]
   /** Asks the reconciler for a pass: the run workloads changed. */
   readonly changed: () => void
 }
 
 /**
- * The static directory's cron jobs (agent/jobs/): the runner over its tables in the agent's
+ * The static directory's and the hub's cron jobs (agent/jobs/): the runner over its tables in the agent's
  * database, and the loop that makes it look. The runs' containers are followed through the
  * reconciler's records; the node's zone (for `timeZone: local`) is the runtime's.
  */

@@ -8,6 +8,7 @@ import { clockWatcher, storeResetEvent } from './agent-events.js'
 import { systemZone } from './bandwidth/system-zone.js'
 import { meteredTransport } from './bandwidth/metered-transport.js'
 import { nodeBandwidth } from './bandwidth/node-bandwidth.js'
+import { hubCronJob, staticCronJob } from './jobs/cron-source.js'
 import { applyMemoryBudget, chooseProfile, cronJobs, outboxLimits, startImageCollection, startReconciling, stepLimits } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
@@ -61,7 +62,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const opened = openAgentDatabase(join(config.dataDir, DATABASE_FILE), logger.child({ component: 'store' }), { now: () => clock.now() })
   const chosen = await chooseProfile(config, logger)
   const profile = chosen.profile
-  const inventory = { ...chosen.inventory, sealingKey: sealing.publicKey }
+  // The zone goes along for the hub's view of `timeZone: local` cron jobs (their nodes fire them in it).
+  const inventory = { ...chosen.inventory, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, sealingKey: sealing.publicKey }
   const store = new AgentStore(opened.db, clock, outboxLimits(profile))
   const identity = await settleIdentity({ config, store, inventory, logger, clock }).catch((error: unknown) => {
     store.close()
@@ -74,11 +76,21 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const runtime = deps.runtime ?? (await createDockerRuntime({ logger: nodeLogger, ...(config.dockerSocket ? { docker: config.dockerSocket } : {}) }))
   const staticWorkloads = await staticWorkloadsFor(config.staticDir, nodeLogger)
   staticWorkloads.reload()
-  // Cron jobs come only from the static directory (the hub does not deliver them yet).
+  // Cron jobs come from the static directory and from the last desired document the agent accepted
+  // (stored, so they keep firing while the hub and the broker are gone).
   let requestPass = (_reason: string): void => undefined
-  const cron = config.staticDir
-    ? cronJobs({ nodeId, db: opened.db, store, clock, logger: nodeLogger, jobs: () => staticWorkloads.cronJobs(), changed: () => requestPass('cron') })
-    : null
+  const cron =
+    config.staticDir || config.hubUrl !== null
+      ? cronJobs({
+          nodeId,
+          db: opened.db,
+          store,
+          clock,
+          logger: nodeLogger,
+          jobs: () => [...staticWorkloads.cronJobs().map(staticCronJob), ...(store.desired()?.document.cronJobs ?? []).map(hubCronJob)],
+          changed: () => requestPass('cron'),
+        })
+      : null
   const view = (): DesiredView => composeDesiredView(store.desired(), staticWorkloads.current(), config.hubUrl !== null, cron?.runner.runWorkloads() ?? [])
   // Set once the broker link exists; until then (and without a hub) the hub is unreachable.
   let hubLink: AgentTransport | null = null

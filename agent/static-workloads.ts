@@ -107,6 +107,11 @@ export function loadStaticWorkloads(dir: string): StaticLoadResult {
 /** Why a CronJob cannot run from the static directory, or null when it can. */
 function cronJobProblem(job: CronJob, firstWhere: string | undefined): string | null {
   if (firstWhere !== undefined) return `metadata.name: CronJob ${job.metadata.name} is defined twice in the static directory (first at ${firstWhere})`
+  // Placement says which of the hub's nodes run a cron job; a static one runs on this node, so a
+  // selector here would be a promise nothing keeps: refused rather than ignored.
+  const placement = (['selector', 'requires'] as const).filter((field) => job.spec[field] !== undefined)
+  if (placement.length > 0)
+    return `spec.${placement[0]}: ${job.metadata.name} has a placement (${placement.join(', ')}), which is the hub's to decide; a static cron job runs on this node: remove it`
   const refs = valueRefs(job.spec.jobTemplate.template)
   if (refs.length > 0)
     return `spec.jobTemplate.template: ${job.metadata.name} refers to Configs or Secrets (${refs.join('; ')}), which only the hub provides; a static cron job takes literal values only`

@@ -3,7 +3,9 @@ import { neverFiresReason, parseCronSchedule } from './cron/cron-schedule.js'
 import { checkTimeZone, LOCAL_TIME_ZONE } from './cron/time-zone.js'
 import { API_VERSION, ObjectMeta } from './object-meta.js'
 import { isPodTemplate, WorkloadTemplate } from './pod-template.js'
-import { Duration } from './primitives.js'
+import { Duration, Name } from './primitives.js'
+import { Requirements } from './requirements.js'
+import { LabelSelector } from './selector.js'
 
 /**
  * A run's containers run to completion: a restartPolicy left out means `never` here (a container
@@ -36,38 +38,55 @@ export const JobTemplate = z.strictObject({
 })
 export type JobTemplate = z.infer<typeof JobTemplate>
 
+/** What a node needs to fire a cron job: everything but where it runs (the hub's business). */
+const scheduleFields = {
+  schedule: z.string().min(1).max(200).describe('five cron fields (minute hour day-of-month month day-of-week) or a macro such as @daily (docs/jobs.md)'),
+  timeZone: z.string().min(1).max(64).describe(`an IANA zone such as Europe/Berlin or UTC, or ${LOCAL_TIME_ZONE}: the node's own zone`),
+  concurrencyPolicy: z.enum(['Allow', 'Forbid', 'Replace']).default('Allow').describe('what a firing does while an earlier run is still active'),
+  startingDeadline: Duration.optional().describe('a firing found later than this after its time is not run but reported missed'),
+  suspend: z.boolean().default(false).describe('firings that fall due while suspended are reported missed and never run'),
+  successfulJobsHistoryLimit: z.number().int().min(0).max(100).default(3),
+  failedJobsHistoryLimit: z.number().int().min(0).max(100).default(1),
+  jobTemplate: JobTemplate,
+}
+
+/** The checks one schema cannot say field by field: the schedule fires, the zone exists, runs never restart. */
+function checkSchedule(spec: { schedule: string; timeZone: string; jobTemplate: JobTemplate }, ctx: z.RefinementCtx): void {
+  const parsed = parseCronSchedule(spec.schedule)
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', path: ['schedule'], message: parsed.error.message })
+  else {
+    const never = neverFiresReason(parsed.schedule)
+    if (never !== null) ctx.addIssue({ code: 'custom', path: ['schedule'], message: `never fires: ${never}` })
+  }
+  if (spec.timeZone !== LOCAL_TIME_ZONE) {
+    const zoneError = checkTimeZone(spec.timeZone)
+    if (zoneError) ctx.addIssue({ code: 'custom', path: ['timeZone'], message: zoneError.message })
+  }
+  const template = spec.jobTemplate.template
+  if (isPodTemplate(template)) {
+    template.containers.forEach((container, index) => {
+      if (container.restartPolicy !== 'never')
+        ctx.addIssue({ code: 'custom', path: ['jobTemplate', 'template', 'containers', index, 'restartPolicy'], message: RUN_RESTART_MESSAGE })
+    })
+  } else if (template.restartPolicy !== 'never') {
+    ctx.addIssue({ code: 'custom', path: ['jobTemplate', 'template', 'restartPolicy'], message: RUN_RESTART_MESSAGE })
+  }
+}
+
+/**
+ * A cron job as a node's desired document carries it: the spec without its placement, so moving
+ * a cron job's selector does not give the nodes that keep it a new document.
+ */
+export const NodeCronJobSpec = z.strictObject(scheduleFields).superRefine(checkSchedule)
+export type NodeCronJobSpec = z.infer<typeof NodeCronJobSpec>
+
 export const CronJobSpec = z
   .strictObject({
-    schedule: z.string().min(1).max(200).describe('five cron fields (minute hour day-of-month month day-of-week) or a macro such as @daily (docs/jobs.md)'),
-    timeZone: z.string().min(1).max(64).describe(`an IANA zone such as Europe/Berlin or UTC, or ${LOCAL_TIME_ZONE}: the node's own zone`),
-    concurrencyPolicy: z.enum(['Allow', 'Forbid', 'Replace']).default('Allow').describe('what a firing does while an earlier run is still active'),
-    startingDeadline: Duration.optional().describe('a firing found later than this after its time is not run but reported missed'),
-    suspend: z.boolean().default(false).describe('firings that fall due while suspended are reported missed and never run'),
-    successfulJobsHistoryLimit: z.number().int().min(0).max(100).default(3),
-    failedJobsHistoryLimit: z.number().int().min(0).max(100).default(1),
-    jobTemplate: JobTemplate,
+    ...scheduleFields,
+    selector: LabelSelector.optional().describe('the nodes that run the schedule, each by itself (hub cron jobs; every node when left out)'),
+    requires: Requirements.optional().describe("what those nodes must have, as a Deployment's requires (hub cron jobs)"),
   })
-  .superRefine((spec, ctx) => {
-    const parsed = parseCronSchedule(spec.schedule)
-    if (!parsed.ok) ctx.addIssue({ code: 'custom', path: ['schedule'], message: parsed.error.message })
-    else {
-      const never = neverFiresReason(parsed.schedule)
-      if (never !== null) ctx.addIssue({ code: 'custom', path: ['schedule'], message: `never fires: ${never}` })
-    }
-    if (spec.timeZone !== LOCAL_TIME_ZONE) {
-      const zoneError = checkTimeZone(spec.timeZone)
-      if (zoneError) ctx.addIssue({ code: 'custom', path: ['timeZone'], message: zoneError.message })
-    }
-    const template = spec.jobTemplate.template
-    if (isPodTemplate(template)) {
-      template.containers.forEach((container, index) => {
-        if (container.restartPolicy !== 'never')
-          ctx.addIssue({ code: 'custom', path: ['jobTemplate', 'template', 'containers', index, 'restartPolicy'], message: RUN_RESTART_MESSAGE })
-      })
-    } else if (template.restartPolicy !== 'never') {
-      ctx.addIssue({ code: 'custom', path: ['jobTemplate', 'template', 'restartPolicy'], message: RUN_RESTART_MESSAGE })
-    }
-  })
+  .superRefine(checkSchedule)
 export type CronJobSpec = z.infer<typeof CronJobSpec>
 
 /** A schedule the agent fires by itself, from its own clock (docs/jobs.md). */
@@ -79,3 +98,16 @@ export const CronJob = z.strictObject({
 })
 export type CronJob = z.infer<typeof CronJob>
 export type CronJobInput = z.input<typeof CronJob>
+
+/** Most cron jobs one node's desired document carries: a bound on the document and on the node's runner. */
+export const MAX_NODE_CRON_JOBS = 64
+
+/** One cron job in a node's desired document (protocol/desired.ts): its name and what the node fires. */
+export const DesiredCronJob = z.strictObject({ name: Name, spec: NodeCronJobSpec })
+export type DesiredCronJob = z.infer<typeof DesiredCronJob>
+
+/** The part of a CronJob's spec its nodes get: the placement (selector, requires) stays on the hub. */
+export function nodeCronJobSpec(spec: CronJobSpec): NodeCronJobSpec {
+  const { selector: _selector, requires: _requires, ...rest } = spec
+  return rest
+}

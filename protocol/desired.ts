@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ObjectData } from './config-objects.js'
+import { DesiredCronJob, MAX_NODE_CRON_JOBS } from './cron-job.js'
 import { WorkloadTemplate } from './pod-template.js'
 import { API_VERSION } from './manifest.js'
 import { Generation, IsoTime, Name, NodeId } from './primitives.js'
@@ -79,6 +80,11 @@ export const DesiredDocument = z.strictObject({
   bandwidth: NodeBandwidth.optional().describe(
     "this node's own bandwidth rules (from its shoal.io/* labels) and its link label; they take precedence over its firmware profile's",
   ),
+  cronJobs: z
+    .array(DesiredCronJob)
+    .max(MAX_NODE_CRON_JOBS)
+    .optional()
+    .describe("the hub's cron jobs whose placement matches this node, sorted by name; the agent fires each by itself (docs/jobs.md)"),
   keyId: z.string().min(1).max(64),
   signature: z.string().min(1).max(256).describe('Ed25519 over the canonical JSON of every other field, base64'),
 })

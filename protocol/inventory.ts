@@ -41,6 +41,12 @@ export const Inventory = z.strictObject({
     )
     .max(32),
   runtime: z.strictObject({ name: z.string().max(64), version: z.string().max(64) }).nullable(),
+  timeZone: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("the node's IANA zone as its runtime reads it: the hub shows a `timeZone: local` cron job's next firing in it"),
   sealingKey: SealingPublicKey.optional().describe("the node's X25519 public key: the hub seals the node's Secrets to it"),
 })
 export type Inventory = z.infer<typeof Inventory>

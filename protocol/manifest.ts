@@ -3,21 +3,12 @@ import { WorkloadTemplate } from './pod-template.js'
 import { Config, Secret } from './config-objects.js'
 import { CronJob } from './cron-job.js'
 import { API_VERSION, ObjectMeta } from './object-meta.js'
-import { Arch, Duration, LabelKey, Name } from './primitives.js'
+import { Duration, LabelKey } from './primitives.js'
 import { RolloutStrategy } from './rollout-strategy.js'
-import { DevicePath } from './node-policy.js'
+import { Requirements } from './requirements.js'
 import { LabelSelector } from './selector.js'
 
-export { API_VERSION, ObjectMeta }
-
-/** Hard requirements a node must meet, beyond its labels. */
-export const Requirements = z.strictObject({
-  arch: z.array(Arch).min(1).optional(),
-  capabilities: z.array(z.string().min(1).max(63)).optional(),
-  profiles: z.array(Name).min(1).optional(),
-  devices: z.array(DevicePath).min(1).max(32).optional().describe("device paths the node must have (the template's devices are required too)"),
-})
-export type Requirements = z.infer<typeof Requirements>
+export { API_VERSION, ObjectMeta, Requirements }
 
 /** "Push work to the data": nodes labelled `data=<name>` hold that data set. */
 export const DataAffinity = z.strictObject({

@@ -1,11 +1,13 @@
 import { MAX_ACTIVE_RUNS, type MissedFirings } from '../../common/jobs/fire-decision.js'
 import type { NodeEvent } from '../../protocol/index.js'
+import { cronKeyParts } from './cron-source.js'
 
 /** Why a run failed: a container exited non-zero, its activeDeadline passed, a Replace firing stopped it, or its cron job left the static directory. */
 export type RunFailReason = 'NonZeroExit' | 'DeadlineExceeded' | 'Replaced' | 'CronJobRemoved'
 
 /** A finished run, as its event reports it. */
 export interface FinishedRunReport {
+  /** The cron job's key (cron-source.ts): its name, `hub/<name>` for the hub's. */
   readonly cronJob: string
   readonly workload: string
   readonly scheduledAt: number
@@ -22,6 +24,12 @@ export interface FinishedRunReport {
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
+/** `cronJob` is the name and `source` where it came from (static, hub): the hub records its own cron jobs' runs only. */
+const jobData = (key: string): { cronJob: string; source: string } => {
+  const { source, name } = cronKeyParts(key)
+  return { cronJob: name, source }
+}
+
 /** `JobRunSucceeded` (info) or `JobRunFailed` (warning): one per run, sent once its outcome is recorded. */
 export function runFinishedEvent(nodeId: string, at: string, run: FinishedRunReport): NodeEvent {
   const succeeded = run.outcome === 'succeeded'
@@ -36,7 +44,7 @@ export function runFinishedEvent(nodeId: string, at: string, run: FinishedRunRep
     message: `cron job ${run.cronJob}: the run for ${iso(run.scheduledAt)} ${how}`,
     at,
     data: {
-      cronJob: run.cronJob,
+      ...jobData(run.cronJob),
       scheduledAt: iso(run.scheduledAt),
       exitCode: run.exitCode,
       startedAt: iso(run.startedAt),
@@ -67,7 +75,7 @@ export function firingSkippedEvent(
     severity: 'warning',
     message: `cron job ${cronJob}: the firing at ${iso(scheduledAt)} was skipped (${why}; ${running.length} run(s) still active)`,
     at,
-    data: { cronJob, scheduledAt: iso(scheduledAt), reason, running: running.join(',') },
+    data: { ...jobData(cronJob), scheduledAt: iso(scheduledAt), reason, running: running.join(',') },
   }
 }
 
@@ -85,7 +93,7 @@ export function firingsMissedEvent(nodeId: string, at: string, cronJob: string, 
     severity: 'warning',
     message: `cron job ${cronJob}: ${count} firing(s) missed (${MISSED_WORDS[missed.reason]}); the latest at ${latest.at(-1) ?? 'unknown'}`,
     at,
-    data: { cronJob, reason: missed.reason, count: missed.count, countIsExact: missed.countIsExact, latest: latest.join(',') },
+    data: { ...jobData(cronJob), reason: missed.reason, count: missed.count, countIsExact: missed.countIsExact, latest: latest.join(',') },
   }
 }
 

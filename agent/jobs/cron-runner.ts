@@ -4,9 +4,10 @@ import { decideFiring, type FireDecision, type MissedFirings } from '../../commo
 import { retryDelayMs } from '../../common/jobs/retry-backoff.js'
 import { DEFAULT_FAILED_HISTORY, DEFAULT_SUCCESSFUL_HISTORY, type HistoryLimits } from '../../common/jobs/history-limits.js'
 import type { ZoneClocks } from '../../protocol/cron/time-zone.js'
-import { type CronJob, durationMs, isPodTemplate, type Workload } from '../../protocol/index.js'
+import { durationMs, isPodTemplate, type Workload } from '../../protocol/index.js'
 import type { OutboxEntry } from '../store/agent-store.js'
 import { firingSkippedEvent, firingsMissedEvent, type RunFailReason, runFinishedEvent } from './cron-events.js'
+import { cronKey, type SourcedCronJob } from './cron-source.js'
 import type { CronStore, StoredRun } from './cron-store.js'
 import { cronTiming } from './cron-timing.js'
 import { runDeployment } from './run-naming.js'
@@ -14,8 +15,8 @@ import { type RunMemberState, runOutcome } from './run-outcome.js'
 
 export interface CronRunnerOptions {
   readonly nodeId: string
-  /** The cron jobs to run, as the static directory was last read. */
-  readonly jobs: () => readonly CronJob[]
+  /** The cron jobs to run: the static directory's as last read, and the last accepted desired document's. */
+  readonly jobs: () => readonly SourcedCronJob[]
   readonly store: CronStore
   readonly clock: Clock
   readonly logger: Logger
@@ -32,7 +33,7 @@ export interface CronRunnerOptions {
 const DECISIONS_PER_LOOK = 4
 
 /**
- * Fires the static directory's cron jobs from this node's clock (docs/jobs.md): each look
+ * Fires the static directory's and the hub's cron jobs from this node's clock (docs/jobs.md): each look
  * finishes the runs whose containers have exited (one event each, then the run leaves the
  * desired workloads, so the reconciler removes its container), then decides each cron job's
  * due firings with decideFiring and records the decision before acting on it. Returns when to
@@ -59,12 +60,13 @@ export class CronRunner {
   look(): number | null {
     const before = this.runs.map((run) => run.workload).join(' ')
     const now = this.options.clock.now()
-    const jobs = new Map(this.options.jobs().map((job) => [job.metadata.name, job]))
+    // Keyed by source and name (cron-source.ts): a hub cron job and a static one of one name are two.
+    const jobs = new Map(this.options.jobs().map((job) => [cronKey(job.source, job.name), job]))
     const wakes: number[] = []
     for (const run of this.options.store.activeRuns()) this.finishIfDone(run, jobs.get(run.cronJob), now)
     for (const name of this.options.store.acceptedCronJobs()) if (!jobs.has(name)) this.options.store.forget(name)
-    for (const job of jobs.values()) {
-      const wake = this.fire(job, now)
+    for (const [key, job] of jobs) {
+      const wake = this.fire(key, job, now)
       if (wake !== null) wakes.push(wake)
     }
     const active = this.options.store.activeRuns()
@@ -81,7 +83,7 @@ export class CronRunner {
   }
 
   /** Records a run's outcome once it has one. */
-  private finishIfDone(run: StoredRun, job: CronJob | undefined, now: number): void {
+  private finishIfDone(run: StoredRun, job: SourcedCronJob | undefined, now: number): void {
     if (!job) {
       this.finish(run, { outcome: 'failed', exitCode: null, reason: 'CronJobRemoved' }, DEFAULT_LIMITS, now, null)
       return
@@ -131,8 +133,7 @@ export class CronRunner {
   }
 
   /** Decides the cron job's due firings and records and carries out each decision; returns when it next fires. */
-  private fire(job: CronJob, now: number): number | null {
-    const name = job.metadata.name
+  private fire(name: string, job: SourcedCronJob, now: number): number | null {
     const { store } = this.options
     let resolved: ReturnType<typeof cronTiming>
     try {
@@ -158,13 +159,12 @@ export class CronRunner {
         store.noteNextFire(name, decision.until)
         return decision.until
       }
-      this.carryOut(job, decision, now)
+      this.carryOut(name, job, decision, now)
     }
     return now
   }
 
-  private carryOut(job: CronJob, decision: Exclude<FireDecision, { kind: 'wait' }>, now: number): void {
-    const name = job.metadata.name
+  private carryOut(name: string, job: SourcedCronJob, decision: Exclude<FireDecision, { kind: 'wait' }>, now: number): void {
     const { nodeId, clock, store } = this.options
     const at = isoNow(clock)
     const missed = (found: MissedFirings | null): OutboxEntry[] =>
@@ -208,11 +208,11 @@ export class CronRunner {
 /** For the runs of a cron job that has left the directory (and took its own limits along). */
 const DEFAULT_LIMITS: HistoryLimits = { successful: DEFAULT_SUCCESSFUL_HISTORY, failed: DEFAULT_FAILED_HISTORY }
 
-function historyLimits(job: CronJob): HistoryLimits {
+function historyLimits(job: SourcedCronJob): HistoryLimits {
   return { successful: job.spec.successfulJobsHistoryLimit, failed: job.spec.failedJobsHistoryLimit }
 }
 
-function activeDeadlineMs(job: CronJob | undefined): number | null {
+function activeDeadlineMs(job: SourcedCronJob | undefined): number | null {
   const deadline = job?.spec.jobTemplate.activeDeadline
   return deadline === undefined ? null : durationMs(deadline)
 }

@@ -1,26 +1,38 @@
 import { CRON_RUN_STEM, STATIC_PREFIX } from '../static-names.js'
+import { cronKeyParts } from './cron-source.js'
 
 /**
- * How a cron job's runs are named as workloads: `static-cron-<job>-<id>`, where `id` is the run's
- * row id in the agent's database, unique over all cron jobs and never reused (AUTOINCREMENT).
- * Since the id comes last and is unique, two runs never share a name, also when long job names
- * are cut to fit the 63-character limit. Static Deployments may not be named `cron-…`
- * (static-workloads.ts refuses them), so a run cannot take a static Deployment's name either.
+ * How a cron job's runs are named as workloads: `static-cron-<job>-<id>` for a static cron job,
+ * `cron-<job>-<id>` for one the hub sent, where `id` is the run's row id in the agent's database,
+ * unique over all cron jobs and never reused (AUTOINCREMENT). Since the id comes last and is
+ * unique, two runs never share a name, also when long job names are cut to fit the 63-character
+ * limit. Neither static nor hub Deployments may be named `cron-…` (static-workloads.ts and the
+ * hub's apply refuse them), so a run cannot take a Deployment's copy's name either.
  */
 export const CRON_RUN_PREFIX = `${STATIC_PREFIX}${CRON_RUN_STEM}`
 
+/** The prefix of a hub cron job's runs. */
+export const HUB_CRON_RUN_PREFIX = CRON_RUN_STEM
+
 const NAME_MAX = 63
 
-/** The workload name of run `runId` of cron job `cronJob`. */
-export function runWorkloadName(cronJob: string, runId: number): string {
-  const suffix = `-${runId}`
-  const room = NAME_MAX - CRON_RUN_PREFIX.length - suffix.length
-  return `${CRON_RUN_PREFIX}${trimmed(cronJob, room)}${suffix}`
+function prefixOf(key: string): { prefix: string; name: string } {
+  const { source, name } = cronKeyParts(key)
+  return { prefix: source === 'hub' ? HUB_CRON_RUN_PREFIX : CRON_RUN_PREFIX, name }
 }
 
-/** The `deployment` of a cron job's run workloads: the same for every run of one cron job (`static-cron-<job>`). */
-export function runDeployment(cronJob: string): string {
-  return `${CRON_RUN_PREFIX}${trimmed(cronJob, NAME_MAX - CRON_RUN_PREFIX.length)}`
+/** The workload name of run `runId` of the cron job keyed `key` (cron-source.ts). */
+export function runWorkloadName(key: string, runId: number): string {
+  const { prefix, name } = prefixOf(key)
+  const suffix = `-${runId}`
+  const room = NAME_MAX - prefix.length - suffix.length
+  return `${prefix}${trimmed(name, room)}${suffix}`
+}
+
+/** The `deployment` of a cron job's run workloads: the same for every run of one cron job (`static-cron-<job>`, `cron-<job>`). */
+export function runDeployment(key: string): string {
+  const { prefix, name } = prefixOf(key)
+  return `${prefix}${trimmed(name, NAME_MAX - prefix.length)}`
 }
 
 /** Cut to `room` characters, without a trailing hyphen (a name ends with a letter or digit). */

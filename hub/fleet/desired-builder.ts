@@ -5,6 +5,7 @@ import {
   allContainerTemplates,
   canonicalJson,
   durationMs,
+  type DesiredCronJob,
   nextGeneration,
   type NodeBandwidth,
   type UnsignedDesiredDocument,
@@ -122,16 +123,21 @@ export function workloadsByNode<P extends RevisionPlacement>(placements: readonl
 /**
  * What a node runs, as a digest. A sealed Secret counts by its version and overrides, not its
  * bytes: sealing is randomized, and the same value sealed again (after a hub restart) is no change.
- * A node's bandwidth rules count when it has some; without, the digest is the workloads' alone, as
- * before rules existed (so no node gets a new document for nothing).
+ * A node's bandwidth rules count when it has some, and its cron jobs when it has some; without
+ * either, the digest is the workloads' alone, as before they existed (so no node gets a new
+ * document for nothing).
  */
-export function contentHash(workloads: readonly Workload[], bandwidth?: NodeBandwidth): string {
+export function contentHash(workloads: readonly Workload[], bandwidth?: NodeBandwidth, cronJobs: readonly DesiredCronJob[] = []): string {
   const hashable = workloads.some((w) => w.values?.secrets || w.fallback?.values?.secrets || w.prefetch?.values?.secrets)
     ? workloads.map(withoutCiphertext)
     : workloads
-  return createHash('sha256')
-    .update(canonicalJson(bandwidth === undefined ? hashable : { workloads: hashable, bandwidth }))
-    .digest('hex')
+  const content =
+    cronJobs.length > 0
+      ? { workloads: hashable, ...(bandwidth !== undefined ? { bandwidth } : {}), cronJobs }
+      : bandwidth === undefined
+        ? hashable
+        : { workloads: hashable, bandwidth }
+  return createHash('sha256').update(canonicalJson(content)).digest('hex')
 }
 
 function withoutCiphertext(workload: Workload): unknown {
@@ -157,8 +163,9 @@ export function nextDocument(
   current: { generation: number; contentHash: string } | null,
   issuedAt: string,
   bandwidth?: NodeBandwidth,
+  cronJobs: readonly DesiredCronJob[] = [],
 ): { document: UnsignedDesiredDocument; contentHash: string } | null {
-  const hash = contentHash(workloads, bandwidth)
+  const hash = contentHash(workloads, bandwidth, cronJobs)
   if (current && current.contentHash === hash) return null
   return {
     document: {
@@ -169,6 +176,7 @@ export function nextDocument(
       issuedAt,
       workloads: [...workloads],
       ...(bandwidth !== undefined ? { bandwidth } : {}),
+      ...(cronJobs.length > 0 ? { cronJobs: [...cronJobs] } : {}),
     },
     contentHash: hash,
   }

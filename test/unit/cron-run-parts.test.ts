@@ -15,6 +15,14 @@ t.test('run naming', async (t) => {
     t.equal(runWorkloadName('backup', 7), 'static-cron-backup-7')
     t.equal(runDeployment('backup'), 'static-cron-backup')
   })
+  t.test("a hub cron job's run is cron-<job>-<id> (its key is hub/<job>), cut to 63 characters the same way", async (t) => {
+    t.equal(runWorkloadName('hub/backup', 7), 'cron-backup-7')
+    t.equal(runDeployment('hub/backup'), 'cron-backup')
+    const long = 'x'.repeat(63)
+    t.equal(runWorkloadName(`hub/${long}`, 123).length, 63)
+    t.equal(runDeployment(`hub/${long}`).length, 63)
+    t.not(runWorkloadName('hub/backup', 1), runWorkloadName('backup', 1), 'a static and a hub cron job of one name never share a run name')
+  })
   t.test('a long job name is cut so the name stays within 63 characters and keeps its id', async (t) => {
     const job = `a-${'b'.repeat(58)}-c`
     const name = runWorkloadName(job, 123456)

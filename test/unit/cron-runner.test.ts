@@ -6,11 +6,12 @@ import { pino } from 'pino'
 import t from 'tap'
 import { CronRunner } from '../../agent/jobs/cron-runner.js'
 import { CronStore } from '../../agent/jobs/cron-store.js'
+import { hubCronJob, staticCronJob } from '../../agent/jobs/cron-source.js'
 import type { RunMemberState } from '../../agent/jobs/run-outcome.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
 import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
 import { ZoneClocks } from '../../protocol/cron/time-zone.js'
-import { CronJob, type CronJobInput, type NodeEvent } from '../../protocol/index.js'
+import { CronJob, type CronJobInput, type NodeEvent, nodeCronJobSpec } from '../../protocol/index.js'
 import { HandClock } from '../support/hand-clock.js'
 import { tempDir } from '../support/tmp.js'
 import type { TestLike } from '../support/types.js'
@@ -27,7 +28,7 @@ function cronJob(name: string, spec: Partial<CronJobInput['spec']> = {}): CronJo
 }
 
 /** A runner over a fresh database in `dir`, the clock at 12:00:00 UTC; `members` stands in for the reconciler's records. */
-function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), clock = new HandClock()) {
+function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), clock = new HandClock(), hubJobs: CronJob[] = []) {
   const logger = pino({ level: 'silent' })
   const opened = openAgentDatabase(join(dir, 'agent.db'), logger, { now: () => clock.now() })
   const store = new AgentStore(opened.db, clock, { maxRecords: 1_000, maxBytes: 10_000_000 })
@@ -36,7 +37,7 @@ function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), cl
   const cronStore = new CronStore(opened.db, store)
   const runner = new CronRunner({
     nodeId: 'n1',
-    jobs: () => jobs,
+    jobs: () => [...jobs.map(staticCronJob), ...hubJobs.map((job) => hubCronJob({ name: job.metadata.name, spec: nodeCronJobSpec(job.spec) }))],
     store: cronStore,
     clock,
     logger,
@@ -353,4 +354,37 @@ t.test('what agent status reads: when each cron job fires next, its active runs 
       },
     },
   ])
+})
+
+t.test('a hub cron job and a static one of the same name keep apart: runs, names, fire state, events and removal', async (t) => {
+  const hub = [cronJob('backup', { schedule: '*/10 * * * *' })]
+  const { runner, clock, members, events, cronStore } = setUp(t, [cronJob('backup')], undefined, undefined, hub)
+  lookAt(runner, clock, '2030-01-01T12:04:00.000Z')
+  t.same(cronStore.acceptedCronJobs(), ['backup', 'hub/backup'], 'two fire states, keyed by source and name')
+  lookAt(runner, clock, '2030-01-01T12:05:00.000Z')
+  t.match(
+    runner.runWorkloads().map((w) => w.name),
+    [/^static-cron-backup-\d+$/],
+    'at 12:05 only the static one fires',
+  )
+  lookAt(runner, clock, '2030-01-01T12:10:00.000Z')
+  const names = runner.runWorkloads().map((w) => [w.name, w.deployment])
+  t.match(names, [
+    [/^static-cron-backup-\d+$/, 'static-cron-backup'],
+    [/^static-cron-backup-\d+$/, 'static-cron-backup'],
+    [/^cron-backup-\d+$/, 'cron-backup'],
+  ])
+  const hubRun = runner.runWorkloads().find((w) => w.deployment === 'cron-backup')
+  if (!hubRun) throw new Error('no hub run')
+  members.set(hubRun.name, [{ state: 'exited', exitCode: 2 }])
+  runner.look()
+  t.match(
+    events().filter((e) => e.type.startsWith('JobRun')),
+    [{ type: 'JobRunFailed', workload: hubRun.name, data: { cronJob: 'backup', source: 'hub', exitCode: 2 }, message: /^cron job hub\/backup:/ }],
+    "the hub run's event names its source",
+  )
+  hub.length = 0
+  runner.look()
+  t.same(cronStore.acceptedCronJobs(), ['backup'], 'the hub one removed from the document is forgotten; the static one stays')
+  t.equal(runner.runWorkloads().filter((w) => w.deployment === 'static-cron-backup').length, 2, 'the static runs go on')
 })
