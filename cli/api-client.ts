@@ -8,6 +8,10 @@ import type {
   ConfigObjectDetail,
   ConfigObjectList,
   ConfigObjectView,
+  CronJobDeleted,
+  CronJobDetail,
+  CronJobList,
+  CronJobView,
   DeploymentDeleted,
   DeploymentDetail,
   DeploymentList,
@@ -200,6 +204,20 @@ export class HubClient {
 
   deleteDeployment(name: string): Promise<DeploymentDeleted> {
     return this.request('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`)
+  }
+
+  /** With a selector, only cron jobs whose labels match. */
+  async listCronJobs(selector?: string): Promise<CronJobView[]> {
+    return (await this.request<CronJobList>('GET', '/api/v1/cronjobs', { query: { selector } })).items
+  }
+
+  /** One cron job with, per node, its next firing and recent runs. */
+  getCronJob(name: string): Promise<CronJobDetail> {
+    return this.request('GET', `/api/v1/cronjobs/${encodeURIComponent(name)}`)
+  }
+
+  deleteCronJob(name: string): Promise<CronJobDeleted> {
+    return this.request('DELETE', `/api/v1/cronjobs/${encodeURIComponent(name)}`)
   }
 
   /** Configs or Secrets as listed: keys, sizes, versions and users (never a Secret's values). */

@@ -92,20 +92,21 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'delete',
     term: 'delete [options] <kind> <name>',
-    description: 'delete a deployment (its containers are stopped and removed on every node), or a config or secret no deployment uses',
+    description:
+      'delete a deployment (its containers are stopped and removed on every node), a cron job (its nodes stop firing it; a run under way is stopped), or a config or secret no deployment uses',
     load: async (io) => (await import('./commands/delete.js')).deleteCommand(io),
   },
   {
     name: 'get',
     term: 'get [options] <resource> [name]',
-    description: 'list nodes, deployments, events, configs, secrets or alerts',
+    description: 'list nodes, deployments, cron jobs, events, configs, secrets or alerts',
     load: async (io) => (await import('./commands/get.js')).getCommand(io),
   },
   {
     name: 'describe',
     term: 'describe [options] <kind> <name>',
     description:
-      'show a node, deployment, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs',
+      'show a node, deployment, cron job, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs; per node, when a cron job fires next and how its runs ended',
     load: async (io) => (await import('./commands/describe.js')).describeCommand(io),
   },
   {

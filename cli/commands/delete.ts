@@ -3,23 +3,31 @@ import { HubRequestError, type ConfigObjectKind, type HubClient } from '../api-c
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 
-type Kind = 'deployment' | ConfigObjectKind
+type Kind = 'deployment' | 'cronjob' | ConfigObjectKind
 const KINDS: Readonly<Record<string, Kind>> = {
   deployment: 'deployment',
   deployments: 'deployment',
   deploy: 'deployment',
+  cronjob: 'cronjob',
+  cronjobs: 'cronjob',
+  cj: 'cronjob',
   config: 'Config',
   configs: 'Config',
   secret: 'Secret',
   secrets: 'Secret',
 }
 
-/** `shoal delete deployment|config|secret NAME`: a deployment's copies stop on every node; a Config or Secret goes once nothing uses it. */
+/**
+ * `shoal delete deployment|cronjob|config|secret NAME`: a deployment's copies stop on every node; a
+ * cron job leaves its nodes' documents; a Config or Secret goes once nothing uses it.
+ */
 export function deleteCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env): Command {
   return addConnectionOptions(
     new Command('delete')
-      .description('delete a deployment (its containers are stopped and removed on every node), or a config or secret no deployment uses')
-      .argument('<kind>', 'deployment, config or secret')
+      .description(
+        'delete a deployment (its containers are stopped and removed on every node), a cron job (its nodes stop firing it; a run under way is stopped), or a config or secret no deployment uses',
+      )
+      .argument('<kind>', 'deployment, cronjob, config or secret')
       .argument('<name>', 'its name'),
   )
     .addHelpText(
@@ -30,6 +38,7 @@ delete those deployments first (shoal describe secret NAME lists them).
 
 Examples:
   $ shoal delete deployment ticker-ingest
+  $ shoal delete cronjob nightly-export
   $ shoal delete secret old-broker-password
 `,
     )
@@ -37,11 +46,11 @@ Examples:
       const kind = KINDS[kindText.toLowerCase()]
       if (!kind)
         throw new CliError(
-          `cannot delete ${JSON.stringify(kindText)}; only deployments, configs and secrets can be deleted (shoal delete deployment|config|secret NAME)`,
+          `cannot delete ${JSON.stringify(kindText)}; only deployments, cron jobs, configs and secrets can be deleted (shoal delete deployment|cronjob|config|secret NAME)`,
           ExitCode.usage,
         )
       const client = connect(options, env)
-      const label = kind === 'deployment' ? 'deployment' : kind.toLowerCase()
+      const label = kind === 'deployment' || kind === 'cronjob' ? kind : kind.toLowerCase()
       try {
         await remove(client, kind, name)
       } catch (error) {
@@ -55,5 +64,6 @@ Examples:
 
 async function remove(client: HubClient, kind: Kind, name: string): Promise<void> {
   if (kind === 'deployment') await client.deleteDeployment(name)
+  else if (kind === 'cronjob') await client.deleteCronJob(name)
   else await client.deleteConfigObject(kind, name)
 }

@@ -34,7 +34,7 @@ import {
 import { describeOffset } from '../../hub/ingest/clock-offset.js'
 import { EVENT_HEADERS, eventRow } from './get.js'
 
-type Kind = 'node' | 'deployment' | ConfigObjectKind
+type Kind = 'node' | 'deployment' | 'cronjob' | ConfigObjectKind
 const KINDS: Readonly<Record<string, Kind>> = {
   node: 'node',
   nodes: 'node',
@@ -42,6 +42,9 @@ const KINDS: Readonly<Record<string, Kind>> = {
   deployment: 'deployment',
   deployments: 'deployment',
   deploy: 'deployment',
+  cronjob: 'cronjob',
+  cronjobs: 'cronjob',
+  cj: 'cronjob',
   config: 'Config',
   configs: 'Config',
   secret: 'Secret',
@@ -60,14 +63,14 @@ export interface DescribeDeps {
 
 const defaultDeps: DescribeDeps = { env: process.env, now: () => Date.now() }
 
-/** `shoal describe node|deployment|config|secret NAME`: everything an operator asks first, in one screen. */
+/** `shoal describe node|deployment|cronjob|config|secret NAME`: everything an operator asks first, in one screen. */
 export function describeCommand(io: CliIo, deps: DescribeDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('describe')
       .description(
-        'show a node, deployment, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs',
+        'show a node, deployment, cron job, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs; per node, when a cron job fires next and how its runs ended',
       )
-      .argument('<kind>', 'node, deployment, config or secret')
+      .argument('<kind>', 'node, deployment, cronjob, config or secret')
       .argument('<name>', 'its name')
       .addOption(outputOption(['table', 'json', 'yaml']))
       .option('--events <n>', 'how many recent events to show', '10'),
@@ -81,17 +84,28 @@ their sizes, the deployments using it and the version each copy runs; never its 
 Examples:
   $ shoal describe node pi-17
   $ shoal describe deployment ticker-ingest
+  $ shoal describe cronjob nightly-export      # per node: next firing, last runs, skips, misses
   $ shoal describe config line-settings
   $ shoal describe secret broker-password
   $ shoal describe node pi-17 -o json | jq .inventory`,
     )
     .action(async (kindText: string, name: string, options: DescribeOptions) => {
       const kind = KINDS[kindText.toLowerCase()]
-      if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node, deployment, config or secret`, ExitCode.usage)
+      if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node, deployment, cronjob, config or secret`, ExitCode.usage)
       const eventCount = Number(options.events)
       if (!Number.isInteger(eventCount) || eventCount < 0 || eventCount > 1000)
         throw new CliError('--events must be a whole number from 0 to 1000', ExitCode.usage)
       const client = connect(options, deps.env)
+      if (kind === 'cronjob') {
+        const job = await getCronJob(client, name)
+        const { describeCronJob } = await import('../cron-job-view.js')
+        io.out(
+          options.output === 'json' || options.output === 'yaml'
+            ? renderData(options.output, job)
+            : describeCronJob(job, { terminal: terminalOf(io, deps.env), now: deps.now() }),
+        )
+        return
+      }
       if (kind === 'Config' || kind === 'Secret') {
         const object = await getConfigObject(client, kind, name)
         io.out(
@@ -114,6 +128,17 @@ Examples:
         io.out(describeDeployment(detail as DeploymentDetailView, events.slice(-eventCount), { terminal, now }))
       }
     })
+}
+
+/** The cron job, or an error that says how to list them. */
+async function getCronJob(client: HubClient, name: string) {
+  try {
+    return await client.getCronJob(name)
+  } catch (error) {
+    if (error instanceof HubRequestError && error.status === 404)
+      throw new CliError(`cron job ${JSON.stringify(name)} not found; list cron jobs with shoal get cronjobs`, ExitCode.failed)
+    throw error
+  }
 }
 
 /** The node, or an error that says how to find the right name. */

@@ -28,7 +28,7 @@ import {
 } from '../output.js'
 import { interruptSignal, watchHub } from '../watch.js'
 
-export type Resource = 'nodes' | 'deployments' | 'events' | 'configs' | 'secrets' | 'alerts'
+export type Resource = 'nodes' | 'deployments' | 'cronjobs' | 'events' | 'configs' | 'secrets' | 'alerts'
 const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   node: 'nodes',
   nodes: 'nodes',
@@ -36,6 +36,9 @@ const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   deployment: 'deployments',
   deployments: 'deployments',
   deploy: 'deployments',
+  cronjob: 'cronjobs',
+  cronjobs: 'cronjobs',
+  cj: 'cronjobs',
   event: 'events',
   events: 'events',
   ev: 'events',
@@ -68,7 +71,8 @@ const defaultDeps: GetDeps = { env: process.env, now: () => Date.now() }
 
 export function resourceOf(text: string): Resource {
   const resource = RESOURCE_NAMES[text.toLowerCase()]
-  if (!resource) throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, events, configs, secrets or alerts`, ExitCode.usage)
+  if (!resource)
+    throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, cronjobs, events, configs, secrets or alerts`, ExitCode.usage)
   return resource
 }
 
@@ -87,16 +91,16 @@ export async function parseSelectorOption(text: string | undefined): Promise<Lab
   }
 }
 
-/** `shoal get nodes|deployments|events|configs|secrets|alerts [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
+/** `shoal get nodes|deployments|cronjobs|events|configs|secrets|alerts [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
 export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('get')
-      .description('list nodes, deployments, events, configs, secrets or alerts')
-      .argument('<resource>', 'nodes (no), deployments (deploy), events (ev), configs, secrets or alerts')
+      .description('list nodes, deployments, cron jobs, events, configs, secrets or alerts')
+      .argument('<resource>', 'nodes (no), deployments (deploy), cronjobs (cj), events (ev), configs, secrets or alerts')
       .argument('[name]', 'only this one (not for events)')
       .option(
         '-l, --selector <selector>',
-        'only nodes whose labels match (events: of those nodes; deployments, configs, secrets: by their labels), e.g. site=a,tier in (edge)',
+        'only nodes whose labels match (events: of those nodes; deployments, cron jobs, configs, secrets: by their labels), e.g. site=a,tier in (edge)',
       )
       .addOption(outputOption())
       .option('-w, --watch', 'keep printing changes until Ctrl-C')
@@ -118,6 +122,7 @@ Examples:
   $ shoal get deployments -o json | jq '.items[] | select(.pending > 0) | .name'
   $ shoal get events --node pi-17 -w
   $ shoal get secrets                     # keys, sizes, versions and users; never values
+  $ shoal get cronjobs                    # schedule, zone, nodes and the latest run (shoal describe cronjob NAME: per node)
   $ shoal get config line-settings -o yaml
   $ shoal get deployment web -o yaml > web.yaml    # as applied: edit it, shoal apply -f web.yaml
   $ shoal get alerts                      # firing, and resolved but not acknowledged`,
@@ -144,9 +149,11 @@ Examples:
           ? () => loadNodes(view, name)
           : resource === 'deployments'
             ? () => loadDeployments(view, name)
-            : resource === 'alerts'
-              ? () => loadAlerts(view, name, options.all === true)
-              : () => loadConfigObjects(view, OBJECT_KIND[resource], name)
+            : resource === 'cronjobs'
+              ? () => loadCronJobs(view, name)
+              : resource === 'alerts'
+                ? () => loadAlerts(view, name, options.all === true)
+                : () => loadConfigObjects(view, OBJECT_KIND[resource], name)
       if (!options.watch) {
         const listing = await load()
         if (listing.count === 0 && !isStructured(options.output)) io.err(emptyMessage(resource, options.selector))
@@ -224,6 +231,18 @@ async function loadDeployments(view: View, name?: string): Promise<Listing> {
     'deployments',
   )
   return { text: renderDeployments(deployments, view), signature: renderDeployments(deployments, { ...view, now: timeless }), count: deployments.length }
+}
+
+/** Cron jobs, by name (their renderer is loaded for them alone). */
+async function loadCronJobs(view: View, name?: string): Promise<Listing> {
+  const { renderCronJobs } = await import('../cron-job-view.js')
+  const jobs = only(
+    sortedBy(await view.client.listCronJobs(view.selectorText), (j) => j.name),
+    name,
+    (j) => j.name,
+    'cronjobs',
+  )
+  return { text: renderCronJobs(jobs, view), signature: renderCronJobs(jobs, { ...view, now: timeless }), count: jobs.length }
 }
 
 /** Alerts, newest first, as the hub lists them; with an id, that one. */

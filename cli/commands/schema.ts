@@ -23,7 +23,8 @@ export const SCHEMAS = {
   cronjob: {
     schema: CronJob,
     title: 'Shoal CronJob',
-    description: "a CronJob manifest, as `shoal validate` reads it and an agent's --static-dir runs it (the hub refuses it for now)",
+    description:
+      "a CronJob manifest, as `shoal apply` sends it to the hub (its nodes, chosen by selector and requires, each fire it by themselves) and an agent's --static-dir runs it (without placement)",
   },
   'container-template': { schema: ContainerTemplate, title: 'Shoal container template', description: 'the container a deployment runs (spec.template)' },
   desired: { schema: DesiredDocument, title: 'Shoal node desired state', description: 'the signed per-node desired document, hub to agent' },

@@ -6,6 +6,7 @@ import type { AlertMonitor } from '../alerts/alert-monitor.js'
 import type { BrokerAccess } from '../broker-config/broker-access.js'
 import { ConfigObjectService } from '../config-objects/config-object-service.js'
 import type { ObjectBodies } from '../config-objects/object-bodies.js'
+import { CronJobService } from '../cron-jobs/cron-job-service.js'
 import { DeploymentService } from '../deployments/deployment-service.js'
 import { EnrollmentService } from '../enrollment/enrollment-service.js'
 import { JoinTokenService } from '../enrollment/join-token-service.js'
@@ -21,6 +22,7 @@ import type { HubStore } from '../store/hub-store.js'
 import type { HubTransport } from '../transport/hub-transport.js'
 import { registerAlertRoutes } from './alert-routes.js'
 import { registerConfigObjectRoutes } from './config-object-routes.js'
+import { registerCronJobRoutes } from './cron-job-routes.js'
 import { registerDeploymentRoutes } from './deployment-routes.js'
 import { registerDrainRoute } from './drain-route.js'
 import { registerEnrollmentRoute } from './enrollment-route.js'
@@ -80,6 +82,7 @@ export function buildRoutes(parts: ApiServices): Router {
   const objects = new ConfigObjectService(store, parts.objectBodies)
   registerDeploymentRoutes(router, { ...parts, deployments: new DeploymentService({ ...parts, objects }) })
   registerConfigObjectRoutes(router, { objects, clock: parts.clock })
+  registerCronJobRoutes(router, new CronJobService(parts))
   registerNodeRoutes(router, {
     ...parts,
     patches: new NodePatchService(parts),

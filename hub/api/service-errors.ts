@@ -6,7 +6,7 @@ import { BandwidthLabelsError } from '../fleet/node-bandwidth.js'
 import { WorkloadNotPlacedError } from '../logs/log-targets.js'
 import { RolloutActionError } from '../rollout/rollout-actions.js'
 import { ConfigObjectInUseError } from '../config-objects/config-object-service.js'
-import { ConfigObjectNotFoundError, DeploymentNotFoundError, JoinTokenNotFoundError, NodeNotFoundError } from '../store/not-found.js'
+import { ConfigObjectNotFoundError, CronJobNotFoundError, DeploymentNotFoundError, JoinTokenNotFoundError, NodeNotFoundError } from '../store/not-found.js'
 import { TokenRefusedError } from '../store/token-repository.js'
 import { ApiError, badRequest, notFound } from './http-errors.js'
 
@@ -15,6 +15,7 @@ export function httpErrorOf(error: unknown): unknown {
   if (error instanceof NodeNotFoundError) return notFound(`node ${error.nodeId}`)
   if (error instanceof AlertNotFoundError) return new ApiError(404, 'not-found', error.message)
   if (error instanceof DeploymentNotFoundError) return notFound(`deployment ${error.deployment}`)
+  if (error instanceof CronJobNotFoundError) return notFound(`cron job ${error.cronJob}`)
   if (error instanceof JoinTokenNotFoundError) return notFound(`join token ${error.tokenId}`)
   if (error instanceof ConfigObjectNotFoundError) return notFound(`${error.kind} ${error.objectName}`)
   if (error instanceof ConfigObjectInUseError) return new ApiError(409, 'in-use', error.message)

@@ -1,4 +1,4 @@
-import type { ConfigObject, Deployment, Manifest } from '../../protocol/index.js'
+import type { ConfigObject, CronJob, Deployment, Manifest } from '../../protocol/index.js'
 import type { ApplyResponse, DeploymentDeleted, DryRunResponse } from '../../protocol/api/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ConfigObjectService } from '../config-objects/config-object-service.js'
@@ -13,6 +13,8 @@ export interface DeploymentFleet {
   request(reason: string): Promise<void>
   outcome(name: string): DeploymentOutcome | null
   preview(manifests: readonly Deployment[]): ScheduleResult
+  /** The nodes that carry a cron job as of the last pass (hub/cron-jobs/); absent where no cron jobs are wanted. */
+  cronNodes?(name: string): readonly string[] | null
 }
 
 export interface DeploymentServiceOptions {
@@ -24,6 +26,7 @@ export interface DeploymentServiceOptions {
 }
 
 const isDeployment = (manifest: Manifest): manifest is Deployment => manifest.kind === 'Deployment'
+const isCronJob = (manifest: Manifest): manifest is CronJob => manifest.kind === 'CronJob'
 const isConfigObject = (manifest: Manifest): manifest is ConfigObject => manifest.kind === 'Config' || manifest.kind === 'Secret'
 
 /**
@@ -102,8 +105,22 @@ export class DeploymentService {
         return { kind: manifest.kind, name: manifest.metadata.name, ...result }
       })
       objects.rollUsers(objectResults, new Set(deployments.map((d) => d.manifest.metadata.name)), at, actor)
+      // Cron jobs: stored with a revision per change; the pass puts them in their nodes' documents.
+      const cronResults = documents.flatMap(({ manifest, written }) => {
+        if (!isCronJob(manifest)) return []
+        const result = store.cronJobs.apply(manifest, at, written)
+        if (result.outcome !== 'unchanged')
+          store.audit.append({
+            at,
+            actor,
+            action: `cronjob.${result.outcome}`,
+            target: manifest.metadata.name,
+            detail: JSON.stringify({ revision: result.revision }),
+          })
+        return [{ kind: manifest.kind, name: manifest.metadata.name, ...result }]
+      })
       return manifests.map((manifest) => {
-        const result = [...deploymentResults, ...objectResults].find((r) => r.kind === manifest.kind && r.name === manifest.metadata.name)
+        const result = [...deploymentResults, ...objectResults, ...cronResults].find((r) => r.kind === manifest.kind && r.name === manifest.metadata.name)
         if (!result) throw new Error(`no result for ${manifest.kind} ${manifest.metadata.name}`)
         return result
       })
@@ -115,6 +132,11 @@ export class DeploymentService {
     }
     return {
       results: applied.map((result) => {
+        if (result.kind === 'CronJob') {
+          // Every matching node runs the schedule: desired and placed are those nodes.
+          const nodes = fleet.cronNodes?.(result.name)?.length ?? 0
+          return { ...result, desired: nodes, placed: nodes, pending: 0, why: `runs on ${nodes} node(s)` }
+        }
         if (result.kind !== 'Deployment') return { ...result, desired: 0, placed: 0, pending: 0, why: null }
         const outcome = fleet.outcome(result.name)
         return { ...result, desired: outcome?.desired ?? 0, placed: outcome?.placed ?? 0, pending: outcome?.pending ?? 0, why: outcome?.explanation ?? null }

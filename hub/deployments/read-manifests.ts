@@ -1,4 +1,5 @@
 import { type Manifest } from '../../protocol/index.js'
+import { templateRefs } from '../config-objects/template-refs.js'
 import { formatManifestError, parseManifests, type ManifestError, type ParsedManifest } from '../../protocol/manifest-parse.js'
 
 /** Manifests refused as a whole: nothing is applied when one document is wrong. */
@@ -40,9 +41,9 @@ export function readManifests(text: string, source: string): AppliedManifest[] {
     )
   }
   if (parsed.manifests.length === 0) throw new ManifestsRefusedError('no manifests in the request body')
-  const undeliverable = cronJobsRefused(parsed.manifests)
-  if (undeliverable.length > 0) {
-    throw new ManifestsRefusedError(`${undeliverable.length} problem(s) in the manifests: ${undeliverable.map((d) => d.message).join('; ')}`, undeliverable)
+  const refused = undeliverable(parsed.manifests)
+  if (refused.length > 0) {
+    throw new ManifestsRefusedError(`${refused.length} problem(s) in the manifests: ${refused.map((d) => d.message).join('; ')}`, refused)
   }
   const duplicates = duplicateNames(parsed.manifests)
   if (duplicates.length > 0) {
@@ -51,25 +52,38 @@ export function readManifests(text: string, source: string): AppliedManifest[] {
   return parsed.manifests.map((m) => ({ manifest: m.manifest, written: m.written }))
 }
 
+/** Hub Deployments may not be named so: `cron-<job>-<id>` names the runs of the hub's cron jobs on a node. */
+export const CRON_RUN_NAME_PREFIX = 'cron-'
+
 /**
- * A CronJob is a valid manifest (`shoal validate` reads it, and an agent runs it from its
- * --static-dir), but the hub does not yet carry cron jobs in nodes' desired documents: refused,
- * rather than stored and silently never run.
+ * What the hub cannot carry as asked: a Deployment named `cron-…` (its copies could take the name
+ * of a cron job's run on a node), and a CronJob whose runs refer to Configs or Secrets (the hub
+ * does not resolve values for cron jobs yet: refused, rather than delivered and failing at run time).
  */
-function cronJobsRefused(manifests: readonly ParsedManifest[]): ManifestProblem[] {
-  return manifests.flatMap(({ documentIndex, manifest, line, column }) =>
-    manifest.kind === 'CronJob'
-      ? [
+function undeliverable(manifests: readonly ParsedManifest[]): ManifestProblem[] {
+  return manifests.flatMap(({ documentIndex, manifest, line, column }): ManifestProblem[] => {
+    const at = { documentIndex, ...(line !== undefined ? { line, column } : {}) }
+    if (manifest.kind === 'Deployment' && manifest.metadata.name.startsWith(CRON_RUN_NAME_PREFIX))
+      return [
+        {
+          ...at,
+          path: 'metadata.name',
+          message: `Deployment "${manifest.metadata.name}": a name may not begin with ${CRON_RUN_NAME_PREFIX} (cron job runs on the nodes are named ${CRON_RUN_NAME_PREFIX}<job>-<id>); rename it`,
+        },
+      ]
+    if (manifest.kind === 'CronJob') {
+      const refs = templateRefs(manifest.spec.jobTemplate.template)
+      if (refs.length > 0)
+        return [
           {
-            documentIndex,
-            path: 'kind',
-            message: `CronJob "${manifest.metadata.name}": this hub does not deliver cron jobs to nodes yet; put the manifest in an agent's --static-dir (docs/jobs.md)`,
-            line,
-            column,
+            ...at,
+            path: 'spec.jobTemplate.template',
+            message: `CronJob "${manifest.metadata.name}" refers to ${refs.map((r) => `${r.kind} ${r.name} (${r.field})`).join(', ')}: cron jobs take literal values only for now (docs/jobs.md)`,
           },
         ]
-      : [],
-  )
+    }
+    return []
+  })
 }
 
 /** A kind and name given twice in one apply: which one was meant is not the hub's guess to make. */

@@ -14,6 +14,7 @@ import type { ObjectBody } from '../config-objects/object-bodies.js'
 import { isValuesProblem, SealCache, ValuesResolver } from '../config-objects/values-resolver.js'
 import type { RevisionContent } from '../store/deployment-repository.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
+import { type CronPlacement, placeCronJobs } from '../cron-jobs/cron-placement.js'
 import { nextDocument, workloadFor, workloadsByNode } from './desired-builder.js'
 import { bandwidthFromLabels } from './node-bandwidth.js'
 import { copyKey, planFleetRollouts, scheduledReplicas } from '../rollout/fleet-rollouts.js'
@@ -101,6 +102,8 @@ export class FleetController {
   private readonly seals = new SealCache()
   /** Copies left out for want of their values, as last logged: said once, not every pass. */
   private unresolvable = new Set<string>()
+  /** Which nodes run which cron jobs, as of the last pass. */
+  private cron: CronPlacement | null = null
 
   constructor(private readonly options: FleetControllerOptions) {
     this.logger = options.logger.child({ component: 'fleet' })
@@ -190,6 +193,27 @@ export class FleetController {
     return this.last?.perDeployment.get(name) ?? null
   }
 
+  /** The nodes that run a cron job, as of the last pass (null: no pass since it was applied). */
+  cronNodes(name: string): readonly string[] | null {
+    return this.cron?.nodesOf.get(name) ?? null
+  }
+
+  /**
+   * Cron jobs (hub/cron-jobs/): each goes in the document of every node whose labels and facts
+   * match its placement; said once when a node holds more than its document may carry.
+   */
+  private placeCronJobs(nodes: readonly SchedulerNode[]): CronPlacement {
+    const placement = placeCronJobs(
+      this.options.store.cronJobs.list().map((job) => job.manifest),
+      nodes,
+    )
+    const before = new Set(this.cron?.leftOut.map((l) => `${l.nodeId}/${l.cronJob}`) ?? [])
+    for (const left of placement.leftOut)
+      if (!before.has(`${left.nodeId}/${left.cronJob}`))
+        this.logger.warn(left, "cron job left out of the node's document: it matches more cron jobs than one document carries")
+    return placement
+  }
+
   /** What the scheduler would do with these manifests applied, without storing anything. */
   preview(manifests: readonly Deployment[]): ScheduleResult {
     const { store } = this.options
@@ -237,9 +261,10 @@ export class FleetController {
     const nodes = store.nodes.list()
     const stored = store.deployments.placements()
     const records = store.rollouts.list()
+    const schedulerNodes = nodes.map(toSchedulerNode)
     const result = schedule(
       deployments.map((d) => withSurge(d, records.get(d.name) ?? null)),
-      nodes.map(toSchedulerNode),
+      schedulerNodes,
       this.currentPlacements(stored),
       now,
     )
@@ -257,6 +282,7 @@ export class FleetController {
       records,
       now,
     })
+    const cron = this.placeCronJobs(schedulerNodes)
     const issuedAt = isoNow(clock)
     const byName = new Map(deployments.map((d) => [d.name, d]))
     const changedRecords = new Set(
@@ -324,7 +350,8 @@ export class FleetController {
       const changed: string[] = []
       for (const node of nodes) {
         const current = heads.get(node.id) ?? null
-        const next = nextDocument(node.id, byNode.get(node.id) ?? [], current, issuedAt, bandwidthFromLabels(node.labels).bandwidth)
+        const bandwidth = bandwidthFromLabels(node.labels).bandwidth
+        const next = nextDocument(node.id, byNode.get(node.id) ?? [], current, issuedAt, bandwidth, cron.byNode.get(node.id) ?? [])
         if (!next) continue
         store.desired.save(signDocument(next.document, this.signingKey), next.contentHash)
         changed.push(node.id)
@@ -333,6 +360,7 @@ export class FleetController {
       return changed
     })
     this.last = result
+    this.cron = cron
     this.plans = new Map(rollouts.plans)
     this.active = new Set([...rollouts.plans].filter(([, plan]) => plan.record.phase === 'progressing').map(([name]) => name))
     this.armWake(rollouts.wakeAt)

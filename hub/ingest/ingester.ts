@@ -1,3 +1,4 @@
+import { recordCronEvents } from '../cron-jobs/cron-history.js'
 import type { Logger } from 'pino'
 import {
   Heartbeat,
@@ -121,6 +122,7 @@ export class Ingester {
     const nodeClock = node ? { offsetMs: node.clockOffsetMs ?? null, enrolledAt: node.createdAt, toleranceMs: this.clocks.thresholdMs } : null
     const result = store.transaction(() => {
       const ingested = store.status.ingest(nodeId, epochOf(batch), batch.records, receivedAt, nodeClock)
+      recordCronEvents(store, nodeId, ingested.events, receivedAt)
       store.nodes.touch(nodeId, receivedAt)
       // The newest key reported wins: nodes enrolled before sealing register theirs this way.
       const key = ingested.statuses.findLast((s) => s.sealingKey !== undefined)?.sealingKey

@@ -3,6 +3,7 @@ import { AlertRepository } from './alert-repository.js'
 import { AuditRepository } from './audit-repository.js'
 import { ConfigObjectRepository } from './config-object-repository.js'
 import { CredentialRepository } from './credential-repository.js'
+import { CronJobRepository } from './cron-job-repository.js'
 import { DeploymentRepository } from './deployment-repository.js'
 import { DesiredRepository } from './desired-repository.js'
 import { NodeRepository } from './node-repository.js'
@@ -22,6 +23,7 @@ export class HubStore {
   readonly audit: AuditRepository
   readonly configObjects: ConfigObjectRepository
   readonly alerts: AlertRepository
+  readonly cronJobs: CronJobRepository
 
   constructor(readonly db: Database) {
     this.nodes = new NodeRepository(db)
@@ -34,6 +36,7 @@ export class HubStore {
     this.audit = new AuditRepository(db)
     this.configObjects = new ConfigObjectRepository(db)
     this.alerts = new AlertRepository(db)
+    this.cronJobs = new CronJobRepository(db)
   }
 
   /** Runs fn in one transaction (synchronous: no await inside). */

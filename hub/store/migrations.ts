@@ -286,4 +286,44 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE workload_status ADD COLUMN prefetch TEXT;
     `,
   },
+  {
+    // Cron jobs the hub delivers (issue 17): each as last applied, with a revision per change; and
+    // per cron job and node its recent runs, skips and misses as the agents' events report them
+    // (one row per run try, skip or missed batch, keyed so an event delivered twice is one row),
+    // bounded by the cron job's history limits, with running totals of skips and misses beside.
+    name: 'cron-jobs',
+    sql: `
+      CREATE TABLE cron_jobs (
+        name TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        manifest TEXT NOT NULL,
+        applied TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE cron_runs (
+        cron_job TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        scheduled_at TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        workload TEXT,
+        outcome TEXT,
+        exit_code INTEGER,
+        reason TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        count INTEGER NOT NULL DEFAULT 1,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (cron_job, node_id, kind, scheduled_at, attempt)
+      );
+      CREATE TABLE cron_counts (
+        cron_job TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        missed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cron_job, node_id)
+      );
+    `,
+  },
 ]

@@ -32,3 +32,10 @@ export class ConfigObjectNotFoundError extends Error {
     this.name = 'ConfigObjectNotFoundError'
   }
 }
+
+export class CronJobNotFoundError extends Error {
+  constructor(readonly cronJob: string) {
+    super(`cron job ${cronJob} not found`)
+    this.name = 'CronJobNotFoundError'
+  }
+}

@@ -4,6 +4,7 @@ import { Deployment } from '../manifest.js'
 import { Change } from './changes.js'
 import { SelectorQuery } from './envelopes.js'
 import { ConfigObjectDeleted, ConfigObjectDetail, ConfigObjectList } from './config-objects.js'
+import { CronJobDeleted, CronJobDetail, CronJobList } from './cron-jobs.js'
 import { DeploymentDeleted, DeploymentDetail, DeploymentList } from './deployments.js'
 import { AlertList, AlertsQuery, AlertView } from './alerts.js'
 import { AuditList, EventList, EventsQuery } from './events.js'
@@ -142,6 +143,25 @@ export const API_ROUTES = {
     path: '/api/v1/deployments/:name',
     summary: 'A deployment with its manifest, placements and why nodes were filtered',
     reply: json(DeploymentDetail),
+  },
+  listCronJobs: {
+    method: 'GET',
+    path: '/api/v1/cronjobs',
+    summary: 'List cron jobs: schedule, zone, suspend, how many nodes run each and the latest run reported',
+    query: SelectorQuery,
+    reply: json(CronJobList),
+  },
+  getCronJob: {
+    method: 'GET',
+    path: '/api/v1/cronjobs/:name',
+    summary: 'A cron job with its manifest and, per node, the next firing by the schedule, recent runs with results, and skip and miss counts',
+    reply: json(CronJobDetail),
+  },
+  deleteCronJob: {
+    method: 'DELETE',
+    path: '/api/v1/cronjobs/:name',
+    summary: "Delete a cron job (it leaves its nodes' documents)",
+    reply: json(CronJobDeleted),
   },
   deleteDeployment: { method: 'DELETE', path: '/api/v1/deployments/:name', summary: 'Delete a deployment (its copies stop)', reply: json(DeploymentDeleted) },
   deploymentLogs: {

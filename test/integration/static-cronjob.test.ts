@@ -130,14 +130,6 @@ t.test('static cron jobs run on the agent clock and are reported once per run', 
     t.equal(events[0]?.type, 'JobRunSucceeded')
   })
 
-  await t.test('the hub refuses a CronJob in an apply, pointing at --static-dir', async (t) => {
-    const response = await hub.api('POST', '/api/v1/manifests', cronJobYaml('hub-job', 'echo ran'))
-    t.equal(response.status, 400)
-    t.match(response.text, /CronJob \\?"hub-job\\?": this hub does not deliver cron jobs to nodes yet; put the manifest in an agent's --static-dir/)
-    t.match(response.text, /"documentIndex":0/)
-    t.match(response.text, /"path":"kind"/)
-  })
-
   await t.test('no firing is reported twice', async (t) => {
     const events = await hub.events(nodeId)
     for (const job of ['ok-job', 'bad-job']) {

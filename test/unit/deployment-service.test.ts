@@ -50,17 +50,23 @@ t.test('readManifests', async (t) => {
     ])
     t.ok((error.problems?.[0]?.line ?? 0) > line, 'on the third document, not the first')
   })
-  t.test('refuses a CronJob, which this hub cannot deliver yet, pointing at its kind and at --static-dir', async (t) => {
-    const cron =
-      'apiVersion: shoal/v1\nkind: CronJob\nmetadata:\n  name: backup\nspec:\n  schedule: "@daily"\n  timeZone: UTC\n  jobTemplate:\n    template:\n      image: busybox\n'
-    const error = t.throws(() => readManifests(`${manifest('a', 'a:1')}---\n${cron}`, 'request')) as ManifestsRefusedError
+  t.test('takes a CronJob; refuses one whose runs refer to a Config, and a Deployment named cron-…, each located', async (t) => {
+    const cron = (env = '') =>
+      `apiVersion: shoal/v1\nkind: CronJob\nmetadata:\n  name: backup\nspec:\n  schedule: "@daily"\n  timeZone: UTC\n  jobTemplate:\n    template:\n      image: busybox\n${env}`
+    t.match(
+      readManifests(`${manifest('a', 'a:1')}---\n${cron()}`, 'request').map((m) => m.manifest.kind),
+      ['Deployment', 'CronJob'],
+    )
+    const error = t.throws(() =>
+      readManifests(`${manifest('cron-a', 'a:1')}---\n${cron('      env:\n        LEVEL: { config: settings, key: level }\n')}`, 'request'),
+    ) as ManifestsRefusedError
     t.type(error, ManifestsRefusedError)
     t.match(error.problems, [
+      { documentIndex: 0, path: 'metadata.name', message: /^Deployment "cron-a": a name may not begin with cron- /, line: Number },
       {
         documentIndex: 1,
-        path: 'kind',
-        message: `CronJob "backup": this hub does not deliver cron jobs to nodes yet; put the manifest in an agent's --static-dir (docs/jobs.md)`,
-        line: Number,
+        path: 'spec.jobTemplate.template',
+        message: /^CronJob "backup" refers to Config settings \(env\.LEVEL\): cron jobs take literal values only/,
       },
     ])
   })
