@@ -236,3 +236,14 @@ t.test('refuses a static Deployment named cron-…, whose workload a cron run co
   t.strictSame(workloads, [])
   t.match(errors, [/document 0: metadata\.name: a static Deployment's name may not begin with cron- /])
 })
+
+t.test("refuses a static CronJob with a placement: which nodes run it is the hub's to say", async (t) => {
+  const placed = `${cronJob('backup')}  selector:\n    matchLabels: { role: store }\n`
+  const dir = staticDir(t, { 'a.yaml': placed, 'b.yaml': cronJob('rotate') })
+  const { cronJobs, errors } = loadStaticWorkloads(dir)
+  t.strictSame(
+    cronJobs.map((job) => job.metadata.name),
+    ['rotate'],
+  )
+  t.match(errors, [/document 0: spec\.selector: backup has a placement \(selector\), which is the hub's to decide; a static cron job runs on this node/])
+})
