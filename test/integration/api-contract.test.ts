@@ -9,6 +9,9 @@ import {
   ApplyResponse,
   AuditList,
   BulkNodeResult,
+  CronJobDeleted,
+  CronJobDetail,
+  CronJobList,
   DeploymentDetail,
   DeploymentList,
   DrainResult,
@@ -137,6 +140,18 @@ t.test('a real hub serves its contract, and its answers parse with it', async (t
       deploymentYaml('contract-preview', { replicas: 1, template: sleepTemplate(image) }),
     )
     t.match(preview.results, [{ name: 'contract-preview', desired: 1, pending: 0 }])
+  })
+
+  await t.test('cron jobs', async (t) => {
+    const cron = `apiVersion: shoal/v1\nkind: CronJob\nmetadata:\n  name: contract-cron\nspec:\n  schedule: "0 3 * * *"\n  timeZone: Europe/Berlin\n  jobTemplate:\n    template:\n      image: ${image}\n      command: ["true"]\n`
+    const applied = await conforming(t, hub, ApplyResponse, 'POST', '/api/v1/manifests', cron)
+    t.match(applied.results, [{ kind: 'CronJob', name: 'contract-cron', outcome: 'created', revision: 1 }])
+    const list = await conforming(t, hub, CronJobList, 'GET', '/api/v1/cronjobs')
+    t.match(list.items, [{ name: 'contract-cron', schedule: '0 3 * * *', timeZone: 'Europe/Berlin', suspend: false, lastRun: null }])
+    const detail = await conforming(t, hub, CronJobDetail, 'GET', '/api/v1/cronjobs/contract-cron')
+    t.ok(detail.perNode.length > 0, 'every node runs it')
+    t.match(detail.perNode[0], { placed: true, zone: 'Europe/Berlin', nextFireAt: String, runs: [] })
+    await conforming(t, hub, CronJobDeleted, 'DELETE', '/api/v1/cronjobs/contract-cron')
   })
 
   await t.test('rollout', async (t) => {
