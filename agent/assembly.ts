@@ -225,6 +225,8 @@ export interface CronJobsOptions {
  * reconciler's records; the node's zone (for `timeZone: local`) is the runtime's.
  */
 export function cronJobs({ nodeId, db, store, clock, logger, jobs, changed }: CronJobsOptions): { runner: CronRunner; loop: CronLoop } {
+  // Asked only by a `timeZone: local` job: reading it maps ICU's zone data into the agent.
+  let runtimeZone: string | undefined
   const runner = new CronRunner({
     nodeId,
     jobs,
@@ -232,7 +234,7 @@ export function cronJobs({ nodeId, db, store, clock, logger, jobs, changed }: Cr
     clock,
     logger,
     zones: new ZoneClocks(),
-    nodeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    nodeZone: () => (runtimeZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone),
     members: (workload) => runMembers(store.workloads(), workload),
     changed,
   })

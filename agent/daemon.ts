@@ -5,7 +5,7 @@ import { isoNow, systemClock, type Clock } from '../common/clock.js'
 import { preparePrivateDir } from '../common/fs/private-files.js'
 import type { FirmwareProfile } from '../firmware-profiles/schema.js'
 import { clockWatcher, storeResetEvent } from './agent-events.js'
-import { systemZone } from './bandwidth/system-zone.js'
+import { systemZone, systemZoneName } from './bandwidth/system-zone.js'
 import { meteredTransport } from './bandwidth/metered-transport.js'
 import { nodeBandwidth } from './bandwidth/node-bandwidth.js'
 import { hubCronJob, staticCronJob } from './jobs/cron-source.js'
@@ -63,7 +63,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const chosen = await chooseProfile(config, logger)
   const profile = chosen.profile
   // The zone goes along for the hub's view of `timeZone: local` cron jobs (their nodes fire them in it).
-  const inventory = { ...chosen.inventory, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, sealingKey: sealing.publicKey }
+  const timeZone = systemZoneName()
+  const inventory = { ...chosen.inventory, ...(timeZone !== null ? { timeZone } : {}), sealingKey: sealing.publicKey }
   const store = new AgentStore(opened.db, clock, outboxLimits(profile))
   const identity = await settleIdentity({ config, store, inventory, logger, clock }).catch((error: unknown) => {
     store.close()

@@ -46,7 +46,7 @@ export const Inventory = z.strictObject({
     .min(1)
     .max(64)
     .optional()
-    .describe("the node's IANA zone as its runtime reads it: the hub shows a `timeZone: local` cron job's next firing in it"),
+    .describe("the node's zone as the system names it (TZ, /etc/localtime, /etc/timezone): the hub shows a `timeZone: local` cron job's next firing in it"),
   sealingKey: SealingPublicKey.optional().describe("the node's X25519 public key: the hub seals the node's Secrets to it"),
 })
 export type Inventory = z.infer<typeof Inventory>

@@ -7,10 +7,14 @@ import { LOCAL_ZONE_PREFIX } from './local-time.js'
  * /etc/timezone (Debian's), else "local time".
  */
 export function systemZone(env: NodeJS.ProcessEnv = process.env, root = '/'): string {
-  return `${LOCAL_ZONE_PREFIX}${systemZoneName(env, root)}`
+  return `${LOCAL_ZONE_PREFIX}${systemZoneName(env, root) ?? 'local time'}`
 }
 
-function systemZoneName(env: NodeJS.ProcessEnv, root: string): string {
+/**
+ * The system's zone name (TZ, /etc/localtime's link, /etc/timezone), or null when none says: read
+ * from files, since asking Intl maps about 8 MiB of ICU data into the process for good.
+ */
+export function systemZoneName(env: NodeJS.ProcessEnv = process.env, root = '/'): string | null {
   const tz = env.TZ?.replace(/^:/, '').trim()
   if (tz) return zoneinfoName(tz) ?? tz
   try {
@@ -25,7 +29,7 @@ function systemZoneName(env: NodeJS.ProcessEnv, root: string): string {
   } catch {
     // Absent outside Debian and its derivatives.
   }
-  return 'local time'
+  return null
 }
 
 /** `Europe/Berlin` from `/usr/share/zoneinfo/Europe/Berlin` (or any path through a zoneinfo directory). */

@@ -21,8 +21,8 @@ export interface CronRunnerOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly zones: ZoneClocks
-  /** The node's own zone, for `timeZone: local`. */
-  readonly nodeZone: string
+  /** The node's own zone, for `timeZone: local`: asked only for such jobs (docs/jobs.md, Time zones). */
+  readonly nodeZone: () => string
   /** What the reconciler recorded for a run workload's containers (one, or one per container of a several-container run). */
   readonly members: (workload: string) => readonly RunMemberState[]
   /** The set of run workloads changed: the reconciler should look again. */

@@ -14,7 +14,7 @@ export interface ResolvedTiming {
 }
 
 /** A validated spec's timing, its zone resolved (`local`: the node's). Throws TimeZoneError for a zone this runtime does not know. */
-export function cronTiming(spec: CronJobSpec, zones: ZoneClocks, nodeZone: string): ResolvedTiming {
+export function cronTiming(spec: CronJobSpec, zones: ZoneClocks, nodeZone: () => string): ResolvedTiming {
   const parsed = parseCronSchedule(spec.schedule)
   // The manifest was validated with the same parser, so this does not happen; if it did, say which.
   if (!parsed.ok) throw parsed.error

@@ -1,6 +1,6 @@
 import { parseCronSchedule } from '../../protocol/cron/cron-schedule.js'
 import { nextFireAfter } from '../../protocol/cron/next-fire.js'
-import { checkTimeZone, LOCAL_TIME_ZONE, type ZoneClocks } from '../../protocol/cron/time-zone.js'
+import { LOCAL_TIME_ZONE, TimeZoneError, type ZoneClock, type ZoneClocks } from '../../protocol/cron/time-zone.js'
 import type { NodeCronJobSpec } from '../../protocol/index.js'
 
 /** Said instead of a zone when a `timeZone: local` cron job's node never reported its zone. */
@@ -27,10 +27,24 @@ export function nextFireOnNode(
   zones: ZoneClocks,
 ): NodeNextFire {
   const zone = spec.timeZone === LOCAL_TIME_ZONE ? nodeZone : spec.timeZone
-  if (zone === null || checkTimeZone(zone) !== null) return { zone: NODE_LOCAL, nextFireAt: null }
+  const clock = zone === null ? null : clockFor(zone, zones)
+  if (zone === null || clock === null) return { zone: NODE_LOCAL, nextFireAt: null }
   if (spec.suspend) return { zone, nextFireAt: null }
   const parsed = parseCronSchedule(spec.schedule)
   if (!parsed.ok) return { zone, nextFireAt: null }
-  const at = nextFireAfter(parsed.schedule, zones.get(zone), now)
+  const at = nextFireAfter(parsed.schedule, clock, now)
   return { zone, nextFireAt: at === null ? null : new Date(at).toISOString() }
+}
+
+/**
+ * The zone's clock from the shared cache, or null for a name this runtime does not know: asked
+ * through the cache, since every Intl formatter made holds ICU memory the process keeps.
+ */
+function clockFor(zone: string, zones: ZoneClocks): ZoneClock | null {
+  try {
+    return zones.get(zone)
+  } catch (error) {
+    if (error instanceof TimeZoneError) return null
+    throw error
+  }
 }

@@ -42,7 +42,7 @@ function setUp(t: TestLike, jobs: CronJob[], dir = tempDir(t, 'cron-runner'), cl
     clock,
     logger,
     zones: new ZoneClocks(),
-    nodeZone: 'UTC',
+    nodeZone: () => 'UTC',
     members: (workload) => members.get(workload) ?? [],
     changed: () => changes++,
   })
