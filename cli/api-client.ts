@@ -22,6 +22,10 @@ import type {
   EventList,
   EventView,
   Health,
+  JobDeleted,
+  JobDetail,
+  JobList,
+  JobSummaryView,
   NodeDetail,
   NodeList,
   NodePatch,
@@ -65,6 +69,7 @@ export type {
 }
 export type { AppliedManifest, PreviewedManifest, RolloutCopyView } from '../protocol/api/index.js'
 export type { ConfigObjectCopy } from '../protocol/api/index.js'
+export type { JobCopyView, JobDetail, JobSummaryView } from '../protocol/api/index.js'
 export type NodeDetailView = NodeDetail
 
 /** Config or Secret: the two kinds the hub keeps under /api/v1/configs and /api/v1/secrets. */
@@ -218,6 +223,18 @@ export class HubClient {
 
   deleteCronJob(name: string): Promise<CronJobDeleted> {
     return this.request('DELETE', `/api/v1/cronjobs/${encodeURIComponent(name)}`)
+  }
+
+  async listJobs(): Promise<JobSummaryView[]> {
+    return (await this.request<JobList>('GET', '/api/v1/jobs')).items
+  }
+
+  getJob(name: string): Promise<JobDetail> {
+    return this.request('GET', `/api/v1/jobs/${encodeURIComponent(name)}`)
+  }
+
+  deleteJob(name: string): Promise<JobDeleted> {
+    return this.request('DELETE', `/api/v1/jobs/${encodeURIComponent(name)}`)
   }
 
   /** Configs or Secrets as listed: keys, sizes, versions and users (never a Secret's values). */

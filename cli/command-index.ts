@@ -55,8 +55,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'logs',
-    term: 'logs [options] <deployment>',
-    description: "print a deployment's container logs, read on demand from the nodes it runs on",
+    term: 'logs [options] <name>',
+    description: "print a deployment's or a job's container logs, read on demand from the nodes it runs on",
     load: async (io) => (await import('./commands/logs.js')).logsCommand(io),
   },
   {
@@ -93,20 +93,20 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'delete',
     term: 'delete [options] <kind> <name>',
     description:
-      'delete a deployment (its containers are stopped and removed on every node), a cron job (its nodes stop firing it; a run under way is stopped), or a config or secret no deployment uses',
+      'delete a deployment or a job (its containers are stopped and removed on every node, a job with its records), a cron job (its nodes stop firing it; a run under way is stopped), or a config or secret no deployment uses',
     load: async (io) => (await import('./commands/delete.js')).deleteCommand(io),
   },
   {
     name: 'get',
     term: 'get [options] <resource> [name]',
-    description: 'list nodes, deployments, cron jobs, events, configs, secrets or alerts',
+    description: 'list nodes, deployments, jobs, cron jobs, events, configs, secrets or alerts',
     load: async (io) => (await import('./commands/get.js')).getCommand(io),
   },
   {
     name: 'describe',
     term: 'describe [options] <kind> <name>',
     description:
-      'show a node, deployment, cron job, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs; per node, when a cron job fires next and how its runs ended',
+      "show a node, deployment, job, cron job, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs; a job's copies with their exit codes, times and reasons; per node, when a cron job fires next and how its runs ended",
     load: async (io) => (await import('./commands/describe.js')).describeCommand(io),
   },
   {

@@ -26,6 +26,8 @@ export interface HubConfig {
   readonly listenPort: number
   readonly transport: HubTransportConfig
   readonly schedulerIntervalMs?: number
+  /** Test knob: the first retry delay of a failed job copy (10 s unless set; doubles per failure). */
+  readonly jobRetryBaseMs?: number
   /** How often the latest heartbeats held in memory are written to the store (default 30 s). */
   readonly heartbeatFlushMs?: number
   /** Static files of the web console, served at `/` when present. */
@@ -72,6 +74,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     privateKeyPem: secrets.privateKeyPem,
     objectBodies,
     schedulerIntervalMs: config.schedulerIntervalMs,
+    jobRetryBaseMs: config.jobRetryBaseMs,
     clockSkewThresholdMs: config.clockSkewThresholdMs,
     alertSettings: config.alerts,
   })

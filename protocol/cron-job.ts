@@ -2,26 +2,11 @@ import { z } from 'zod'
 import { neverFiresReason, parseCronSchedule } from './cron/cron-schedule.js'
 import { checkTimeZone, LOCAL_TIME_ZONE } from './cron/time-zone.js'
 import { API_VERSION, ObjectMeta } from './object-meta.js'
-import { isPodTemplate, WorkloadTemplate } from './pod-template.js'
+import { WorkloadTemplate } from './pod-template.js'
 import { Duration, Name } from './primitives.js'
 import { Requirements } from './requirements.js'
+import { neverByDefault, refuseRestarts } from './run-to-completion.js'
 import { LabelSelector } from './selector.js'
-
-/**
- * A run's containers run to completion: a restartPolicy left out means `never` here (a container
- * template's own default is `always`, which would never finish). Set before the template's schema
- * applies its defaults, since after that an omitted field cannot be told from a written one.
- */
-function neverByDefault(template: unknown): unknown {
-  if (typeof template !== 'object' || template === null || Array.isArray(template)) return template
-  const fields = template as Record<string, unknown>
-  const withNever = (container: unknown): unknown =>
-    typeof container === 'object' && container !== null && !Array.isArray(container) && !('restartPolicy' in container)
-      ? { ...container, restartPolicy: 'never' }
-      : container
-  if (Array.isArray(fields.containers)) return { ...fields, containers: fields.containers.map(withNever) }
-  return withNever(fields)
-}
 
 const RUN_RESTART_MESSAGE = "a cron job's run runs to completion: restartPolicy must be never (retries are the jobTemplate's backoffLimit)"
 
@@ -62,15 +47,7 @@ function checkSchedule(spec: { schedule: string; timeZone: string; jobTemplate: 
     const zoneError = checkTimeZone(spec.timeZone)
     if (zoneError) ctx.addIssue({ code: 'custom', path: ['timeZone'], message: zoneError.message })
   }
-  const template = spec.jobTemplate.template
-  if (isPodTemplate(template)) {
-    template.containers.forEach((container, index) => {
-      if (container.restartPolicy !== 'never')
-        ctx.addIssue({ code: 'custom', path: ['jobTemplate', 'template', 'containers', index, 'restartPolicy'], message: RUN_RESTART_MESSAGE })
-    })
-  } else if (template.restartPolicy !== 'never') {
-    ctx.addIssue({ code: 'custom', path: ['jobTemplate', 'template', 'restartPolicy'], message: RUN_RESTART_MESSAGE })
-  }
+  refuseRestarts(spec.jobTemplate.template, ['jobTemplate', 'template'], RUN_RESTART_MESSAGE, ctx)
 }
 
 /**

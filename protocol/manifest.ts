@@ -3,27 +3,21 @@ import { WorkloadTemplate } from './pod-template.js'
 import { Config, Secret } from './config-objects.js'
 import { CronJob } from './cron-job.js'
 import { API_VERSION, ObjectMeta } from './object-meta.js'
-import { Duration, LabelKey } from './primitives.js'
+import { Duration } from './primitives.js'
+import { Job } from './job.js'
+import { PlacementFields } from './placement.js'
 import { RolloutStrategy } from './rollout-strategy.js'
-import { Requirements } from './requirements.js'
-import { LabelSelector } from './selector.js'
 
-export { API_VERSION, ObjectMeta, Requirements }
+export { API_VERSION, ObjectMeta }
 
-/** "Push work to the data": nodes labelled `data=<name>` hold that data set. */
-export const DataAffinity = z.strictObject({
-  required: z.array(z.string().min(1).max(63)).optional(),
-  preferred: z.array(z.string().min(1).max(63)).optional(),
-})
+export { DataAffinity } from './placement.js'
+export { Requirements } from './requirements.js'
 
 export const DeploymentSpec = z
   .strictObject({
     mode: z.enum(['replicated', 'every-node']).default('replicated'),
     replicas: z.number().int().min(0).max(10_000).optional(),
-    selector: LabelSelector.optional(),
-    requires: Requirements.optional(),
-    spread: z.strictObject({ topologyKey: LabelKey }).optional(),
-    affinity: z.strictObject({ data: DataAffinity.optional() }).optional(),
+    ...PlacementFields,
     offlineGrace: Duration.default('5m'),
     strategy: RolloutStrategy.prefault({}),
     revisionHistoryLimit: z.number().int().min(1).max(100).default(10).describe('revisions kept for rollout undo, besides any still running'),
@@ -54,9 +48,9 @@ export type Deployment = z.infer<typeof Deployment>
 export type DeploymentInput = z.input<typeof Deployment>
 
 /** Every kind an operator can apply; new kinds join this table. */
-export const MANIFEST_KINDS = { Deployment, Config, Secret, CronJob } as const
+export const MANIFEST_KINDS = { Deployment, Config, Secret, CronJob, Job } as const
 export type ManifestKind = keyof typeof MANIFEST_KINDS
-export type Manifest = Deployment | Config | Secret | CronJob
+export type Manifest = Deployment | Config | Secret | CronJob | Job
 
 /** Replica count the operator asked for; every-node deployments have none. */
 export function desiredReplicas(spec: DeploymentSpec): number {

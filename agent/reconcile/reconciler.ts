@@ -71,6 +71,8 @@ export interface ReconcilerOptions {
 }
 
 const LOG_LINES_ON_CRASH = 10
+/** A finished copy's last lines: as many as a status carries (protocol/status.ts). */
+const LOG_LINES_ON_EXIT = 20
 /** The longest a deferred pull's wake-up timer waits before the rules are asked again. */
 const MAX_DEFERRED_WAKE_MS = 3_600_000
 /** A failed pass (the engine restarting, say) is retried sooner than the resync timer: 1 s, 2 s ... 30 s. */
@@ -120,7 +122,7 @@ export class Reconciler {
   private readonly backoffTallies = new Map<string, BackOffTally>()
   /** The restart count each workload had in the last status sent, so a restart alone is reported. */
   private readonly reportedRestarts = new Map<string, number>()
-  /** The last log lines of each crash-looping workload, for its events and statuses. */
+  /** The last log lines of each crash-looping workload, and of each finished one that never restarts, for its events and statuses. */
   private readonly crashLogs = new Map<string, string[]>()
   /**
    * The time every interval is measured on (crash windows, restart and pull backoff, BackOff
@@ -544,8 +546,18 @@ export class Reconciler {
     events: NodeEvent[],
   ): Promise<void> {
     const now = this.steady()
+    // Finished for good (a job's copy, a cron run): its last lines go with its status, since the
+    // hub removes the container once it has recorded the outcome. Read once, also in the pass that
+    // started it (its workload record is made after this).
+    const finished = new Set<string>()
+    for (const container of observed) {
+      if (container.state !== 'exited' || byName.get(container.workload)?.workload.template.restartPolicy !== 'never') continue
+      finished.add(container.workload)
+      if (!this.crashLogs.has(container.workload)) this.crashLogs.set(container.workload, await this.lastLogLines(container.id, LOG_LINES_ON_EXIT))
+    }
     for (const record of this.options.store.workloads()) {
       const container = observed.find((c) => c.workload === record.name)
+      if (finished.has(record.name)) continue
       if (!isCrashLooping(record.recentCrashes, now)) {
         this.crashLogs.delete(record.name)
       } else if (container && (record.state !== 'crash-loop' || !this.crashLogs.has(record.name))) {
@@ -793,14 +805,14 @@ export class Reconciler {
     return { container: liveness ? { ...raw, health: liveness.status } : raw, readiness: ready?.status ?? null, reason }
   }
 
-  private async lastLogLines(containerId: string): Promise<string[]> {
+  private async lastLogLines(containerId: string, count = LOG_LINES_ON_CRASH): Promise<string[]> {
     const lines: string[] = []
     try {
-      for await (const line of this.options.runtime.logs(containerId, { tail: LOG_LINES_ON_CRASH })) lines.push(`${line.stream}: ${line.text}`)
+      for await (const line of this.options.runtime.logs(containerId, { tail: count })) lines.push(`${line.stream}: ${line.text}`)
     } catch (error) {
       this.logger.debug({ err: error, containerId }, 'could not read last log lines')
     }
-    return lines.slice(-LOG_LINES_ON_CRASH)
+    return lines.slice(-count)
   }
 
   private async watchEvents(): Promise<void> {

@@ -3,8 +3,10 @@ import { HubRequestError, type ConfigObjectKind, type HubClient } from '../api-c
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 
-type Kind = 'deployment' | 'cronjob' | ConfigObjectKind
+type Kind = 'deployment' | 'job' | 'cronjob' | ConfigObjectKind
 const KINDS: Readonly<Record<string, Kind>> = {
+  job: 'job',
+  jobs: 'job',
   deployment: 'deployment',
   deployments: 'deployment',
   deploy: 'deployment',
@@ -18,16 +20,16 @@ const KINDS: Readonly<Record<string, Kind>> = {
 }
 
 /**
- * `shoal delete deployment|cronjob|config|secret NAME`: a deployment's copies stop on every node; a
- * cron job leaves its nodes' documents; a Config or Secret goes once nothing uses it.
+ * `shoal delete deployment|job|cronjob|config|secret NAME`: a deployment's or job's copies stop on
+ * every node; a cron job leaves its nodes' documents; a Config or Secret goes once nothing uses it.
  */
 export function deleteCommand(io: CliIo, env: NodeJS.ProcessEnv = process.env): Command {
   return addConnectionOptions(
     new Command('delete')
       .description(
-        'delete a deployment (its containers are stopped and removed on every node), a cron job (its nodes stop firing it; a run under way is stopped), or a config or secret no deployment uses',
+        'delete a deployment or a job (its containers are stopped and removed on every node, a job with its records), a cron job (its nodes stop firing it; a run under way is stopped), or a config or secret no deployment uses',
       )
-      .argument('<kind>', 'deployment, cronjob, config or secret')
+      .argument('<kind>', 'deployment, job, cronjob, config or secret')
       .argument('<name>', 'its name'),
   )
     .addHelpText(
@@ -38,6 +40,7 @@ delete those deployments first (shoal describe secret NAME lists them).
 
 Examples:
   $ shoal delete deployment ticker-ingest
+  $ shoal delete job nightly-export       (stops its running copies; forgets its runs)
   $ shoal delete cronjob nightly-export
   $ shoal delete secret old-broker-password
 `,
@@ -46,11 +49,11 @@ Examples:
       const kind = KINDS[kindText.toLowerCase()]
       if (!kind)
         throw new CliError(
-          `cannot delete ${JSON.stringify(kindText)}; only deployments, cron jobs, configs and secrets can be deleted (shoal delete deployment|cronjob|config|secret NAME)`,
+          `cannot delete ${JSON.stringify(kindText)}; only deployments, jobs, cron jobs, configs and secrets can be deleted (shoal delete deployment|job|cronjob|config|secret NAME)`,
           ExitCode.usage,
         )
       const client = connect(options, env)
-      const label = kind === 'deployment' || kind === 'cronjob' ? kind : kind.toLowerCase()
+      const label = kind === 'deployment' || kind === 'job' || kind === 'cronjob' ? kind : kind.toLowerCase()
       try {
         await remove(client, kind, name)
       } catch (error) {
@@ -64,6 +67,7 @@ Examples:
 
 async function remove(client: HubClient, kind: Kind, name: string): Promise<void> {
   if (kind === 'deployment') await client.deleteDeployment(name)
+  else if (kind === 'job') await client.deleteJob(name)
   else if (kind === 'cronjob') await client.deleteCronJob(name)
   else await client.deleteConfigObject(kind, name)
 }

@@ -8,6 +8,7 @@ import {
   type DeploymentDetailView,
   type EventView,
   type HubClient,
+  type JobDetail,
   type NodeDetailView,
 } from '../api-client.js'
 import { describeConfigObject, objectVersionsText } from '../config-object-view.js'
@@ -34,8 +35,10 @@ import {
 import { describeOffset } from '../../hub/ingest/clock-offset.js'
 import { EVENT_HEADERS, eventRow } from './get.js'
 
-type Kind = 'node' | 'deployment' | 'cronjob' | ConfigObjectKind
+type Kind = 'node' | 'deployment' | 'job' | 'cronjob' | ConfigObjectKind
 const KINDS: Readonly<Record<string, Kind>> = {
+  job: 'job',
+  jobs: 'job',
   node: 'node',
   nodes: 'node',
   no: 'node',
@@ -63,14 +66,14 @@ export interface DescribeDeps {
 
 const defaultDeps: DescribeDeps = { env: process.env, now: () => Date.now() }
 
-/** `shoal describe node|deployment|cronjob|config|secret NAME`: everything an operator asks first, in one screen. */
+/** `shoal describe node|deployment|job|cronjob|config|secret NAME`: everything an operator asks first, in one screen. */
 export function describeCommand(io: CliIo, deps: DescribeDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('describe')
       .description(
-        'show a node, deployment, cron job, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs; per node, when a cron job fires next and how its runs ended',
+        "show a node, deployment, job, cron job, config or secret in detail: condition, labels, inventory, workloads, events, why anything is pending; which version each copy runs; a job's copies with their exit codes, times and reasons; per node, when a cron job fires next and how its runs ended",
       )
-      .argument('<kind>', 'node, deployment, cronjob, config or secret')
+      .argument('<kind>', 'node, deployment, job, cronjob, config or secret')
       .argument('<name>', 'its name')
       .addOption(outputOption(['table', 'json', 'yaml']))
       .option('--events <n>', 'how many recent events to show', '10'),
@@ -84,6 +87,7 @@ their sizes, the deployments using it and the version each copy runs; never its 
 Examples:
   $ shoal describe node pi-17
   $ shoal describe deployment ticker-ingest
+  $ shoal describe job nightly-export     (every copy: node, attempt, exit code, start, end, reason)
   $ shoal describe cronjob nightly-export      # per node: next firing, last runs, skips, misses
   $ shoal describe config line-settings
   $ shoal describe secret broker-password
@@ -91,7 +95,7 @@ Examples:
     )
     .action(async (kindText: string, name: string, options: DescribeOptions) => {
       const kind = KINDS[kindText.toLowerCase()]
-      if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node, deployment, cronjob, config or secret`, ExitCode.usage)
+      if (!kind) throw new CliError(`cannot describe ${JSON.stringify(kindText)}; use node, deployment, job, cronjob, config or secret`, ExitCode.usage)
       const eventCount = Number(options.events)
       if (!Number.isInteger(eventCount) || eventCount < 0 || eventCount > 1000)
         throw new CliError('--events must be a whole number from 0 to 1000', ExitCode.usage)
@@ -113,6 +117,17 @@ Examples:
             ? renderData(options.output, object)
             : describeConfigObject(object, { terminal: terminalOf(io, deps.env), now: deps.now() }),
         )
+        return
+      }
+      if (kind === 'job') {
+        const job = await getJob(client, name)
+        if (options.output === 'json' || options.output === 'yaml') {
+          io.out(renderData(options.output, job))
+          return
+        }
+        const events = eventCount === 0 ? [] : (await client.events({ limit: 1000 })).filter((e) => e.data?.job === name)
+        const { describeJob } = await import('../job-view.js')
+        io.out(describeJob(job, events.slice(-eventCount), { terminal: terminalOf(io, deps.env), now: deps.now() }))
         return
       }
       const detail = kind === 'node' ? await getNode(client, name) : await getDeployment(client, name)
@@ -137,6 +152,17 @@ async function getCronJob(client: HubClient, name: string) {
   } catch (error) {
     if (error instanceof HubRequestError && error.status === 404)
       throw new CliError(`cron job ${JSON.stringify(name)} not found; list cron jobs with shoal get cronjobs`, ExitCode.failed)
+    throw error
+  }
+}
+
+/** The job, or an error that says how to list them. */
+async function getJob(client: HubClient, name: string): Promise<JobDetail> {
+  try {
+    return await client.getJob(name)
+  } catch (error) {
+    if (error instanceof HubRequestError && error.status === 404)
+      throw new CliError(`job ${JSON.stringify(name)} not found; list jobs with shoal get jobs`, ExitCode.failed)
     throw error
   }
 }

@@ -7,6 +7,7 @@ import {
   type DeploymentView,
   type EventView,
   type HubClient,
+  type JobSummaryView,
   type NodeView,
 } from '../api-client.js'
 import { renderAlerts } from './alerts.js'
@@ -28,7 +29,7 @@ import {
 } from '../output.js'
 import { interruptSignal, watchHub } from '../watch.js'
 
-export type Resource = 'nodes' | 'deployments' | 'cronjobs' | 'events' | 'configs' | 'secrets' | 'alerts'
+export type Resource = 'nodes' | 'deployments' | 'jobs' | 'cronjobs' | 'events' | 'configs' | 'secrets' | 'alerts'
 const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   node: 'nodes',
   nodes: 'nodes',
@@ -36,6 +37,8 @@ const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   deployment: 'deployments',
   deployments: 'deployments',
   deploy: 'deployments',
+  job: 'jobs',
+  jobs: 'jobs',
   cronjob: 'cronjobs',
   cronjobs: 'cronjobs',
   cj: 'cronjobs',
@@ -72,7 +75,7 @@ const defaultDeps: GetDeps = { env: process.env, now: () => Date.now() }
 export function resourceOf(text: string): Resource {
   const resource = RESOURCE_NAMES[text.toLowerCase()]
   if (!resource)
-    throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, cronjobs, events, configs, secrets or alerts`, ExitCode.usage)
+    throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, jobs, cronjobs, events, configs, secrets or alerts`, ExitCode.usage)
   return resource
 }
 
@@ -91,16 +94,16 @@ export async function parseSelectorOption(text: string | undefined): Promise<Lab
   }
 }
 
-/** `shoal get nodes|deployments|cronjobs|events|configs|secrets|alerts [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
+/** `shoal get nodes|deployments|jobs|cronjobs|events|configs|secrets|alerts [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
 export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('get')
-      .description('list nodes, deployments, cron jobs, events, configs, secrets or alerts')
-      .argument('<resource>', 'nodes (no), deployments (deploy), cronjobs (cj), events (ev), configs, secrets or alerts')
+      .description('list nodes, deployments, jobs, cron jobs, events, configs, secrets or alerts')
+      .argument('<resource>', 'nodes (no), deployments (deploy), jobs, cronjobs (cj), events (ev), configs, secrets or alerts')
       .argument('[name]', 'only this one (not for events)')
       .option(
         '-l, --selector <selector>',
-        'only nodes whose labels match (events: of those nodes; deployments, cron jobs, configs, secrets: by their labels), e.g. site=a,tier in (edge)',
+        'only nodes whose labels match (events: of those nodes; deployments, jobs, cron jobs, configs, secrets: by their labels), e.g. site=a,tier in (edge)',
       )
       .addOption(outputOption())
       .option('-w, --watch', 'keep printing changes until Ctrl-C')
@@ -125,7 +128,8 @@ Examples:
   $ shoal get cronjobs                    # schedule, zone, nodes and the latest run (shoal describe cronjob NAME: per node)
   $ shoal get config line-settings -o yaml
   $ shoal get deployment web -o yaml > web.yaml    # as applied: edit it, shoal apply -f web.yaml
-  $ shoal get alerts                      # firing, and resolved but not acknowledged`,
+  $ shoal get alerts                      # firing, and resolved but not acknowledged
+  $ shoal get jobs                        # completions, running copies, failures, condition`,
     )
     .action(async (resourceText: string, name: string | undefined, options: GetOptions) => {
       const resource = resourceOf(resourceText)
@@ -149,11 +153,13 @@ Examples:
           ? () => loadNodes(view, name)
           : resource === 'deployments'
             ? () => loadDeployments(view, name)
-            : resource === 'cronjobs'
-              ? () => loadCronJobs(view, name)
-              : resource === 'alerts'
-                ? () => loadAlerts(view, name, options.all === true)
-                : () => loadConfigObjects(view, OBJECT_KIND[resource], name)
+            : resource === 'jobs'
+              ? () => loadJobs(view, name)
+              : resource === 'cronjobs'
+                ? () => loadCronJobs(view, name)
+                : resource === 'alerts'
+                  ? () => loadAlerts(view, name, options.all === true)
+                  : () => loadConfigObjects(view, OBJECT_KIND[resource], name)
       if (!options.watch) {
         const listing = await load()
         if (listing.count === 0 && !isStructured(options.output)) io.err(emptyMessage(resource, options.selector))
@@ -243,6 +249,43 @@ async function loadCronJobs(view: View, name?: string): Promise<Listing> {
     'cronjobs',
   )
   return { text: renderCronJobs(jobs, view), signature: renderCronJobs(jobs, { ...view, now: timeless }), count: jobs.length }
+}
+
+/** Jobs by name; with a selector, those whose labels match. */
+async function loadJobs(view: View, name?: string): Promise<Listing> {
+  let jobs = only(
+    sortedBy(await view.client.listJobs(), (j) => j.name),
+    name,
+    (j) => j.name,
+    'jobs',
+  )
+  if (view.selector) {
+    const { selectorMatches } = await import('../../protocol/selector.js')
+    jobs = jobs.filter((j) => selectorMatches(view.selector, j.labels))
+  }
+  return { text: renderJobs(jobs, view), signature: renderJobs(jobs, { ...view, now: timeless }), count: jobs.length }
+}
+
+export function renderJobs(jobs: readonly JobSummaryView[], view: Pick<View, 'terminal' | 'format' | 'now'>): string {
+  if (view.format === 'json' || view.format === 'yaml') return renderData(view.format, { items: jobs })
+  if (view.format === 'name') return jobs.map((j) => `${j.name}\n`).join('')
+  const now = view.now()
+  const wide = view.format === 'wide'
+  const headers = ['NAME', 'COMPLETIONS', 'ACTIVE', 'FAILED', 'STATUS', 'MODE', 'AGE', ...(wide ? ['MESSAGE'] : [])]
+  const rows = jobs.map((j): Cell[] => [
+    j.name,
+    { text: `${j.succeeded}/${j.desired}`, colour: j.condition.type === 'Complete' ? 'green' : null },
+    String(j.active),
+    { text: String(j.failed), colour: j.failed > 0 ? 'yellow' : null },
+    {
+      text: j.condition.type === 'Active' ? j.condition.reason : `${j.condition.type}${j.condition.type === 'Failed' ? ` (${j.condition.reason})` : ''}`,
+      colour: j.condition.type === 'Failed' ? 'red' : j.condition.type === 'Complete' ? 'green' : null,
+    },
+    j.mode,
+    ageOf(j.createdAt, now),
+    ...(wide ? [j.condition.message] : []),
+  ])
+  return renderCells(view.terminal, headers, rows)
 }
 
 /** Alerts, newest first, as the hub lists them; with an id, that one. */

@@ -25,6 +25,16 @@ interface ServeOptions extends AlertOptions {
   logLevel: string
   clockSkewThreshold: string
   maxConnectionsPerAddress: string
+  testJobRetryBase?: string
+}
+
+/** `--test-job-retry-base`: a duration. */
+function parseRetryBase(text: string): number {
+  try {
+    return durationMs(text)
+  } catch {
+    throw new CliError(`--test-job-retry-base: expected a duration such as 500ms, got ${JSON.stringify(text)}`, ExitCode.usage)
+  }
 }
 
 /** `--clock-skew-threshold`: a duration of at least one second. */
@@ -98,6 +108,8 @@ export function hubCommand(io: CliIo): Command {
       'API connections one client address may hold at once; one more is answered 503 (raise it behind a reverse proxy, where every client has its address)',
       '32',
     )
+  // A test knob, hidden from --help: tests need not wait 10 s for a failed job copy's retry.
+  serve.addOption(new Option('--test-job-retry-base <duration>', 'test knob: the first retry delay of a failed job copy (default 10s)').hideHelp())
   addAlertOptions(serve)
     .addHelpText(
       'after',
@@ -153,6 +165,7 @@ Examples:
             clockSkewThresholdMs,
             maxConnectionsPerAddress,
             alerts,
+            ...(options.testJobRetryBase !== undefined ? { jobRetryBaseMs: parseRetryBase(options.testJobRetryBase) } : {}),
             ...(brokerAuth ? { brokerAuth } : {}),
           },
           { logger },

@@ -29,12 +29,29 @@ const defaultDeps: LogsDeps = { env: process.env }
 /** How long the hub may take to answer at all (it answers once an agent does, or with an error). */
 const ANSWER_TIMEOUT_MS = 30_000
 
-/** `shoal logs DEPLOYMENT`: a deployment's container logs, read from its nodes through the hub. */
+/** What `shoal logs` reads: a deployment's copies, or a job's (`job/NAME`). */
+export interface LogSubject {
+  readonly kind: 'deployment' | 'job'
+  readonly name: string
+}
+
+/** `NAME` or `deployment/NAME` is a deployment; `job/NAME` a job. */
+export function logSubjectOf(text: string): LogSubject {
+  const slash = text.indexOf('/')
+  if (slash === -1) return { kind: 'deployment', name: text }
+  const kind = text.slice(0, slash).toLowerCase()
+  const name = text.slice(slash + 1)
+  if ((kind === 'job' || kind === 'jobs') && name !== '') return { kind: 'job', name }
+  if ((kind === 'deployment' || kind === 'deploy') && name !== '') return { kind: 'deployment', name }
+  throw new CliError(`expected a deployment name, deployment/NAME or job/NAME, got ${JSON.stringify(text)}`, ExitCode.usage)
+}
+
+/** `shoal logs DEPLOYMENT` or `shoal logs job/NAME`: container logs, read from the nodes through the hub. */
 export function logsCommand(io: CliIo, deps: LogsDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('logs')
-      .description("print a deployment's container logs, read on demand from the nodes it runs on")
-      .argument('<deployment>', 'the deployment name')
+      .description("print a deployment's or a job's container logs, read on demand from the nodes it runs on")
+      .argument('<name>', 'a deployment name (or deployment/NAME), or job/NAME')
       .option('--node <name>', 'only the workload on this node (default: every node, lines prefixed with the node)')
       .option('-c, --container <name>', 'a container of a several-container copy (default: its first, not counting init containers)')
       .option('--tail <n>', 'the last N lines (0–10000; default 1000 unless --since is given)')
@@ -52,18 +69,25 @@ The container's stdout goes to stdout and its stderr to stderr, as with docker l
 A node that is offline is reported at once ("node pi-17 is offline since ..."); exit
 code 1 when any node's log could not be read.
 
+For a job, each line is prefixed with its node and copy ([pi-17 job-export-0-2]). A finished
+copy's container is removed from its node, so its output is the last 20 lines its node
+reported when it exited, kept on the hub; a running copy's is read from its node.
+
 Examples:
   $ shoal logs ticker-ingest --tail 50
   $ shoal logs ticker-ingest --node pi-17 --since 10m
   $ shoal logs ticker-ingest -f --follow-for 2m --timestamps
-  $ shoal logs shop -c migrate       (an init container of a several-container copy)`,
+  $ shoal logs shop -c migrate       (an init container of a several-container copy)
+  $ shoal logs job/nightly-export    (every copy of a job, finished or running)`,
     )
-    .action(async (deployment: string, options: LogsOptions) => {
+    .action(async (nameText: string, options: LogsOptions) => {
+      const subject = logSubjectOf(nameText)
       const query = toQuery(options)
       const connection = resolveConnection(options, deps.env)
       const interrupt = deps.signal ? null : interruptSignal()
       try {
-        await streamLogs(io, connection, deployment, query, { ...options, signal: deps.signal ?? (interrupt as { signal: AbortSignal }).signal })
+        const signal = deps.signal ?? (interrupt as { signal: AbortSignal }).signal
+        await streamLogs(io, connection, subject, query, { ...options, ...(subject.kind === 'job' ? { prefix: true, workloads: true } : {}), signal })
       } finally {
         interrupt?.dispose()
       }
@@ -112,6 +136,8 @@ export function toQuery(options: Pick<LogsOptions, 'node' | 'container' | 'tail'
 interface StreamOptions {
   readonly timestamps?: boolean
   readonly prefix?: boolean
+  /** Prefix with the workload besides the node (a job's copies: several may run on one node). */
+  readonly workloads?: boolean
   readonly output: 'text' | 'json'
   readonly signal: AbortSignal
 }
@@ -119,11 +145,11 @@ interface StreamOptions {
 async function streamLogs(
   io: CliIo,
   connection: Pick<Connection, 'hub' | 'token' | 'source'>,
-  deployment: string,
+  subject: LogSubject,
   query: URLSearchParams,
   options: StreamOptions,
 ): Promise<void> {
-  const url = `${connection.hub}/api/v1/deployments/${encodeURIComponent(deployment)}/logs?${query.toString()}`
+  const url = `${connection.hub}/api/v1/${subject.kind === 'job' ? 'jobs' : 'deployments'}/${encodeURIComponent(subject.name)}/logs?${query.toString()}`
   const request = new AbortController()
   const stop = (): void => request.abort()
   options.signal.addEventListener('abort', stop, { once: true })
@@ -211,7 +237,7 @@ export class LogPrinter {
 
   constructor(
     private readonly io: CliIo,
-    private readonly options: Pick<StreamOptions, 'timestamps' | 'prefix' | 'output'>,
+    private readonly options: Pick<StreamOptions, 'timestamps' | 'prefix' | 'output' | 'workloads'>,
   ) {
     this.prefixNodes = options.prefix ?? false
   }
@@ -230,7 +256,7 @@ export class LogPrinter {
         break
       case 'line':
         if (this.options.output === 'text') {
-          const line = `${this.prefixOf(record.node)}${this.options.timestamps && record.at ? `${record.at} ` : ''}${record.text}\n`
+          const line = `${this.prefixOf(record.node, record.workload)}${this.options.timestamps && record.at ? `${record.at} ` : ''}${record.text}\n`
           if (record.stream === 'stderr') this.io.err(line)
           else this.io.out(line)
         }
@@ -264,7 +290,8 @@ export class LogPrinter {
     )
   }
 
-  private prefixOf(node: string): string {
+  private prefixOf(node: string, workload?: string): string {
+    if (this.options.workloads && workload !== undefined) return `[${node} ${workload}] `
     return this.prefixNodes ? `[${node}] ` : ''
   }
 }

@@ -6,6 +6,7 @@ import { EnrollmentRequest, EnrollmentResponse } from '../../protocol/enrollment
 import { Inventory } from '../../protocol/inventory.js'
 import { LogChunk, LogRequest } from '../../protocol/logs.js'
 import { CronJob } from '../../protocol/cron-job.js'
+import { Job } from '../../protocol/job.js'
 import { Deployment } from '../../protocol/manifest.js'
 import { Ack, OutboxBatch } from '../../protocol/outbox.js'
 import { Heartbeat, NodeEvent, NodeStatus, Presence } from '../../protocol/status.js'
@@ -25,6 +26,11 @@ export const SCHEMAS = {
     title: 'Shoal CronJob',
     description:
       "a CronJob manifest, as `shoal apply` sends it to the hub (its nodes, chosen by selector and requires, each fire it by themselves) and an agent's --static-dir runs it (without placement)",
+  },
+  job: {
+    schema: Job,
+    title: 'Shoal Job',
+    description: 'a Job manifest (run-to-completion copies placed by the hub), as `shoal validate` and `shoal apply` read it',
   },
   'container-template': { schema: ContainerTemplate, title: 'Shoal container template', description: 'the container a deployment runs (spec.template)' },
   desired: { schema: DesiredDocument, title: 'Shoal node desired state', description: 'the signed per-node desired document, hub to agent' },

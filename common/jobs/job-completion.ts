@@ -19,6 +19,8 @@ export interface JobCounts {
   readonly backoffLimit: number
   /** How long the job may run from its start; null: no limit. */
   readonly activeDeadlineMs: number | null
+  /** The first retry delay (RETRY_BASE_MS unless set: a test knob, so tests need not wait 10 s). */
+  readonly retryBaseMs?: number
 }
 
 export interface JobTally {
@@ -71,7 +73,7 @@ export function jobProgress(counts: JobCounts, copies: readonly JobCopy[], start
   // Never more active than parallelism, nor than the successes still needed.
   const wanted = Math.max(0, Math.min(counts.parallelism, counts.completions - succeeded) - active.length)
   // After a failure, new copies wait out the retry delay (the whole job waits, as in Kubernetes).
-  const resumeAt = failed > 0 ? retryAt(failed, lastFailureAt) : null
+  const resumeAt = failed > 0 ? retryAt(failed, lastFailureAt, counts.retryBaseMs) : null
   const waiting = resumeAt !== null && now < resumeAt
   return {
     kind: 'running',

@@ -5,6 +5,7 @@ import type { Clock } from '../../common/clock.js'
 import { LogRelayError, type LogRelay, type LogRelayErrorCode } from '../logs/log-relay.js'
 import type { HubStore } from '../store/hub-store.js'
 import { resolveLogTargets, type LogTarget } from '../logs/log-targets.js'
+import type { JobService } from '../jobs/job-service.js'
 import { ApiError } from './http-errors.js'
 import { parseLogQuery, type DeploymentLogQuery } from './log-query.js'
 import { answer } from './service-errors.js'
@@ -28,6 +29,7 @@ export interface LogRouteServices {
   readonly store: HubStore
   readonly clock: Clock
   readonly logRelay?: LogRelay
+  readonly jobs?: Pick<JobService, 'logSources'>
 }
 
 const KEEPALIVE_MS = 15_000
@@ -46,6 +48,37 @@ const STATUS: Record<LogRelayErrorCode, number> = {
 
 export function registerLogRoutes(router: Router, services: LogRouteServices): void {
   router.route(API_ROUTES.deploymentLogs, (context) => deploymentLogs(context, services))
+  router.route(API_ROUTES.jobLogs, (context) => jobLogs(context, services))
+}
+
+/**
+ * `GET /api/v1/jobs/:name/logs`: the same records. A finished copy's container is gone from its
+ * node, so its last lines come from the hub's record of it (what its node reported when it
+ * exited, `stdout: ` or `stderr: ` before each); a running copy's are relayed from its node.
+ */
+async function jobLogs(context: RequestContext, services: LogRouteServices): Promise<void> {
+  const { clock, logRelay, jobs } = services
+  if (!jobs) throw new ApiError(501, 'not-implemented', 'this hub does not keep job output')
+  const query = parseLogQuery(context.url.searchParams, clock.now())
+  const sources = await answer(() => jobs.logSources(context.params.name ?? '', query.node))
+  const kept: LogStreamRecord[] = sources.kept.flatMap(({ nodeId, workload, lines }) =>
+    lines.slice(query.tail === undefined ? 0 : Math.max(0, lines.length - query.tail)).map((line) => keptLine(nodeId, workload, line)),
+  )
+  if (sources.running.length === 0 || !logRelay) {
+    const response = new LogResponse(context.res, [])
+    response.written(
+      kept,
+      sources.kept.map((k) => ({ node: k.nodeId, workload: k.workload })),
+    )
+    return
+  }
+  await new LogResponse(context.res, sources.running, kept).run(logRelay, query)
+}
+
+/** A kept line as the agent wrote it: `stdout: text`. */
+function keptLine(node: string, workload: string, line: string): LogStreamRecord {
+  const match = /^(stdout|stderr): /.exec(line)
+  return { type: 'line', node, workload, stream: (match?.[1] as 'stdout' | 'stderr' | undefined) ?? 'stdout', text: match ? line.slice(match[0].length) : line }
 }
 
 async function deploymentLogs(context: RequestContext, services: LogRouteServices): Promise<void> {
@@ -65,7 +98,18 @@ class LogResponse {
   constructor(
     private readonly res: ServerResponse,
     private readonly targets: readonly LogTarget[],
+    /** Lines the hub holds itself (a finished job copy's), sent right after start. */
+    private readonly kept: readonly LogStreamRecord[] = [],
   ) {}
+
+  /** An answer of held records alone: start, the records, end. */
+  written(records: readonly LogStreamRecord[], targets: readonly { node: string; workload: string }[]): void {
+    this.record({ type: 'start', targets: [...targets] })
+    for (const record of records) this.record(record)
+    this.record({ type: 'end' })
+    this.open()
+    this.res.end()
+  }
 
   async run(relay: LogRelay, query: DeploymentLogQuery): Promise<void> {
     const { res } = this
@@ -78,7 +122,13 @@ class LogResponse {
     }, KEEPALIVE_MS)
     keepalive.unref()
     try {
-      this.record({ type: 'start', targets: this.targets.map((t) => ({ node: t.nodeId, workload: t.workload })) })
+      const keptTargets = [
+        ...new Map(
+          this.kept.flatMap((r) => (r.type === 'line' ? [[`${r.node}/${r.workload}`, { node: r.node, workload: r.workload }] as const] : [])),
+        ).values(),
+      ]
+      this.record({ type: 'start', targets: [...keptTargets, ...this.targets.map((t) => ({ node: t.nodeId, workload: t.workload }))] })
+      for (const record of this.kept) this.record(record)
       const failures = await Promise.all(this.targets.map((target) => this.relayOne(relay, target, query)))
       if (this.gone.signal.aborted) return
       const errors = failures.filter((f): f is LogRelayError => f !== null)

@@ -10,6 +10,7 @@ import { CronJobService } from '../cron-jobs/cron-job-service.js'
 import { DeploymentService } from '../deployments/deployment-service.js'
 import { EnrollmentService } from '../enrollment/enrollment-service.js'
 import { JoinTokenService } from '../enrollment/join-token-service.js'
+import { JobService } from '../jobs/job-service.js'
 import { NodeRevocationService } from '../enrollment/node-revocation.js'
 import type { FleetController } from '../fleet/fleet-controller.js'
 import { BulkNodeService } from '../fleet/bulk-node-service.js'
@@ -26,6 +27,7 @@ import { registerCronJobRoutes } from './cron-job-routes.js'
 import { registerDeploymentRoutes } from './deployment-routes.js'
 import { registerDrainRoute } from './drain-route.js'
 import { registerEnrollmentRoute } from './enrollment-route.js'
+import { registerJobRoutes } from './job-routes.js'
 import { registerLogRoutes } from './logs-route.js'
 import { registerNodeRoutes } from './node-routes.js'
 import { queryOf } from './request.js'
@@ -100,7 +102,9 @@ export function buildRoutes(parts: ApiServices): Router {
     streamChanges(context.req, context.res, feed satisfies { subscribe: (listener: (change: Change) => void) => unknown })
   })
   router.route(API_ROUTES.audit, () => ({ items: store.audit.list() }))
-  registerLogRoutes(router, parts)
+  const jobs = new JobService(parts)
+  registerJobRoutes(router, jobs)
+  registerLogRoutes(router, { ...parts, jobs })
   registerDrainRoute(router, parts)
   registerRolloutRoutes(router, new RolloutService(parts))
   registerAlertRoutes(router, parts.alerts)

@@ -3,6 +3,8 @@ import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-prof
 import { ManifestsRefusedError } from '../deployments/read-manifests.js'
 import { EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
 import { BandwidthLabelsError } from '../fleet/node-bandwidth.js'
+import { JobImmutableError } from '../jobs/job-apply.js'
+import { JobNotFoundError } from '../jobs/job-service.js'
 import { WorkloadNotPlacedError } from '../logs/log-targets.js'
 import { RolloutActionError } from '../rollout/rollout-actions.js'
 import { ConfigObjectInUseError } from '../config-objects/config-object-service.js'
@@ -16,6 +18,8 @@ export function httpErrorOf(error: unknown): unknown {
   if (error instanceof AlertNotFoundError) return new ApiError(404, 'not-found', error.message)
   if (error instanceof DeploymentNotFoundError) return notFound(`deployment ${error.deployment}`)
   if (error instanceof CronJobNotFoundError) return notFound(`cron job ${error.cronJob}`)
+  if (error instanceof JobNotFoundError) return notFound(`job ${error.job}`)
+  if (error instanceof JobImmutableError) return new ApiError(409, 'job-immutable', error.message)
   if (error instanceof JoinTokenNotFoundError) return notFound(`join token ${error.tokenId}`)
   if (error instanceof ConfigObjectNotFoundError) return notFound(`${error.kind} ${error.objectName}`)
   if (error instanceof ConfigObjectInUseError) return new ApiError(409, 'in-use', error.message)

@@ -1,4 +1,4 @@
-import type { ConfigObject, CronJob, Deployment, Manifest } from '../../protocol/index.js'
+import type { ConfigObject, CronJob, Deployment, Job, Manifest } from '../../protocol/index.js'
 import type { ApplyResponse, DeploymentDeleted, DryRunResponse } from '../../protocol/api/index.js'
 import { isoNow, type Clock } from '../../common/clock.js'
 import type { ConfigObjectService } from '../config-objects/config-object-service.js'
@@ -6,6 +6,8 @@ import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { DeploymentOutcome, ScheduleResult } from '../scheduler/types.js'
 import type { HubStore } from '../store/hub-store.js'
 import { DeploymentNotFoundError } from '../store/not-found.js'
+import { applyJob } from '../jobs/job-apply.js'
+import { jobSummary } from '../jobs/job-views.js'
 import { type AppliedManifest, ManifestsRefusedError } from './read-manifests.js'
 
 /** What the fleet controller offers this service: a pass on demand, its last outcome, a preview. */
@@ -28,6 +30,7 @@ export interface DeploymentServiceOptions {
 const isDeployment = (manifest: Manifest): manifest is Deployment => manifest.kind === 'Deployment'
 const isCronJob = (manifest: Manifest): manifest is CronJob => manifest.kind === 'CronJob'
 const isConfigObject = (manifest: Manifest): manifest is ConfigObject => manifest.kind === 'Config' || manifest.kind === 'Secret'
+const isJob = (manifest: Manifest): manifest is Job => manifest.kind === 'Job'
 
 /**
  * Deployment use cases for the API: preview an apply, apply (a new revision where the template
@@ -68,6 +71,7 @@ export class DeploymentService {
     const manifests = documents.map((d) => d.manifest)
     const deployments = documents.flatMap(({ manifest, written }, index) => (isDeployment(manifest) ? [{ manifest, written, index }] : []))
     const configObjects = manifests.filter(isConfigObject)
+    const jobs = documents.flatMap(({ manifest, written }) => (isJob(manifest) ? [{ manifest, written }] : []))
     const applied = store.transaction(() => {
       const objectResults = objects.applyObjects(configObjects, at, actor)
       const problems = objects.refProblems(deployments, objectResults)
@@ -119,8 +123,16 @@ export class DeploymentService {
           })
         return [{ kind: manifest.kind, name: manifest.metadata.name, ...result }]
       })
+      const jobResults = jobs.map(({ manifest, written }) => {
+        const result = applyJob(store.jobs, manifest, written, clock.now())
+        if (result.outcome !== 'unchanged')
+          store.audit.append({ at, actor, action: `job.${result.outcome}`, target: result.name, detail: JSON.stringify({ uid: result.revision }) })
+        return result
+      })
       return manifests.map((manifest) => {
-        const result = [...deploymentResults, ...objectResults, ...cronResults].find((r) => r.kind === manifest.kind && r.name === manifest.metadata.name)
+        const result = [...deploymentResults, ...objectResults, ...cronResults, ...jobResults].find(
+          (r) => r.kind === manifest.kind && r.name === manifest.metadata.name,
+        )
         if (!result) throw new Error(`no result for ${manifest.kind} ${manifest.metadata.name}`)
         return result
       })
@@ -136,6 +148,17 @@ export class DeploymentService {
           // Every matching node runs the schedule: desired and placed are those nodes.
           const nodes = fleet.cronNodes?.(result.name)?.length ?? 0
           return { ...result, desired: nodes, placed: nodes, pending: 0, why: `runs on ${nodes} node(s)` }
+        }
+        if (result.kind === 'Job') {
+          const job = store.jobs.get(result.name)
+          const summary = job ? jobSummary(job, store.jobs.runs(job.uid)) : null
+          return {
+            ...result,
+            desired: summary?.desired ?? 0,
+            placed: summary?.active ?? 0,
+            pending: summary?.pending ?? 0,
+            why: summary?.condition.message ?? null,
+          }
         }
         if (result.kind !== 'Deployment') return { ...result, desired: 0, placed: 0, pending: 0, why: null }
         const outcome = fleet.outcome(result.name)

@@ -1,4 +1,5 @@
 import { type Manifest } from '../../protocol/index.js'
+import { JOB_COPY_PREFIX } from '../jobs/copy-names.js'
 import { templateRefs } from '../config-objects/template-refs.js'
 import { formatManifestError, parseManifests, type ManifestError, type ParsedManifest } from '../../protocol/manifest-parse.js'
 
@@ -45,6 +46,10 @@ export function readManifests(text: string, source: string): AppliedManifest[] {
   if (refused.length > 0) {
     throw new ManifestsRefusedError(`${refused.length} problem(s) in the manifests: ${refused.map((d) => d.message).join('; ')}`, refused)
   }
+  const clashing = jobPrefixRefused(parsed.manifests)
+  if (clashing.length > 0) {
+    throw new ManifestsRefusedError(`${clashing.length} problem(s) in the manifests: ${clashing.map((d) => d.message).join('; ')}`, clashing)
+  }
   const duplicates = duplicateNames(parsed.manifests)
   if (duplicates.length > 0) {
     throw new ManifestsRefusedError(`${duplicates.length} problem(s) in the manifests: ${duplicates.map((d) => d.message).join('; ')}`, duplicates)
@@ -79,6 +84,41 @@ function undeliverable(manifests: readonly ParsedManifest[]): ManifestProblem[] 
             ...at,
             path: 'spec.jobTemplate.template',
             message: `CronJob "${manifest.metadata.name}" refers to ${refs.map((r) => `${r.kind} ${r.name} (${r.field})`).join(', ')}: cron jobs take literal values only for now (docs/jobs.md)`,
+          },
+        ]
+    }
+    return []
+  })
+}
+
+/**
+ * Job copies are workloads named `job-<job>-<index>-<attempt>` (hub/jobs/copy-names.ts), and a
+ * Deployment's are `<name>` or `<name>-<N>`: a Deployment named `job-…` could take a copy's
+ * name, so it is refused. A Job's template may not refer to Configs or Secrets yet: the hub does
+ * not resolve values for job copies, and a copy that cannot get them would never start.
+ */
+function jobPrefixRefused(manifests: readonly ParsedManifest[]): ManifestProblem[] {
+  return manifests.flatMap(({ documentIndex, manifest, line, column }) => {
+    if (manifest.kind === 'Deployment' && manifest.metadata.name.startsWith(JOB_COPY_PREFIX))
+      return [
+        {
+          documentIndex,
+          path: 'metadata.name',
+          message: `Deployment "${manifest.metadata.name}": names beginning with ${JOB_COPY_PREFIX} are kept for the copies of Jobs (job-<job>-<index>-<attempt>); choose another name`,
+          line,
+          column,
+        },
+      ]
+    if (manifest.kind === 'Job') {
+      const refs = templateRefs(manifest.spec.template)
+      if (refs.length > 0)
+        return [
+          {
+            documentIndex,
+            path: `spec.template.${refs[0]?.field ?? ''}`,
+            message: `Job "${manifest.metadata.name}": a Job's template cannot refer to Configs or Secrets yet (${refs.map((r) => `${r.kind} ${r.name}`).join(', ')}); put the values in env`,
+            line,
+            column,
           },
         ]
     }

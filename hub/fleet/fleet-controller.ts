@@ -21,6 +21,8 @@ import { copyKey, planFleetRollouts, scheduledReplicas } from '../rollout/fleet-
 import type { RolloutPlan, RolloutRecord } from '../rollout/rollout-types.js'
 import type { Metrics } from '../metrics.js'
 import { PassCoalescer, type TimerHost } from './pass-coalescer.js'
+import { isJobCopyDeployment } from '../jobs/copy-names.js'
+import { JobPlanner } from '../jobs/job-planner.js'
 import { schedule } from '../scheduler/schedule.js'
 import type { DeploymentOutcome, Placement, ScheduleResult, SchedulerDeployment, SchedulerNode } from '../scheduler/types.js'
 import type { DeploymentRecord, PlacementRecord } from '../store/deployment-repository.js'
@@ -44,6 +46,8 @@ export interface FleetControllerOptions {
   readonly timers?: TimerHost
   /** One version of a Config or Secret (a Secret's decrypted), for resolving what copies run with; none by default. */
   readonly objectBody?: (kind: ConfigObjectKind, name: string, version: number) => ObjectBody | null
+  /** The first retry delay of a failed job copy (10 s unless set): a test knob. */
+  readonly jobRetryBaseMs?: number
 }
 
 export function toSchedulerNode(node: NodeRecord): SchedulerNode {
@@ -104,9 +108,15 @@ export class FleetController {
   private unresolvable = new Set<string>()
   /** Which nodes run which cron jobs, as of the last pass. */
   private cron: CronPlacement | null = null
+  private readonly jobs: JobPlanner
 
   constructor(private readonly options: FleetControllerOptions) {
     this.logger = options.logger.child({ component: 'fleet' })
+    this.jobs = new JobPlanner({
+      store: options.store,
+      logger: options.logger,
+      ...(options.jobRetryBaseMs !== undefined ? { retryBaseMs: options.jobRetryBaseMs } : {}),
+    })
     this.signingKey = prepareSigningKey(options.privateKeyPem)
     this.soon = new PassCoalescer(options.coalesceMs ?? 1_000, (reason) => void this.request(reason), options.timers)
     this.rolloutSoon = new PassCoalescer(options.rolloutCoalesceMs ?? 100, (reason) => void this.request(reason), options.timers)
@@ -176,7 +186,8 @@ export class FleetController {
   reported(deployments: Iterable<string>): void {
     if (this.stopped) return
     for (const name of deployments) {
-      if (this.active.has(name)) {
+      // A job's copy may have exited: its outcome is recorded, and the next copy started, at once.
+      if (this.active.has(name) || isJobCopyDeployment(name)) {
         this.rolloutSoon.request('rollout report')
         return
       }
@@ -290,7 +301,8 @@ export class FleetController {
     )
     const revisionsInUse = new Map<string, Set<number>>()
     for (const p of rollouts.placements) revisionsInUse.set(p.deployment, (revisionsInUse.get(p.deployment) ?? new Set<number>()).add(p.revision))
-    const eventIds: { id: number; eventType: string; message: string }[] = []
+    const eventIds: { id: number; nodeId?: string | null; eventType: string; message: string }[] = []
+    let jobWake: number | null = null
     const changedNodes = store.transaction(() => {
       const placementChange = store.deployments.replacePlacements(rollouts.placements, issuedAt)
       for (const [name, plan] of rollouts.plans) {
@@ -345,6 +357,15 @@ export class FleetController {
       })
       this.unresolvable = unresolvable
       this.seals.endPass()
+      // Jobs (hub/jobs): their running copies join the deployments' workloads in each node's document.
+      const jobCopies = this.jobs.plan({ nodes: nodes.map(toSchedulerNode), placements: rollouts.placements, deployments: byName, now, issuedAt })
+      for (const [nodeId, copies] of jobCopies.workloads)
+        byNode.set(
+          nodeId,
+          [...(byNode.get(nodeId) ?? []), ...copies].sort((a, b) => a.name.localeCompare(b.name)),
+        )
+      for (const event of jobCopies.events) eventIds.push(event)
+      jobWake = jobCopies.wakeAt
       // One query for every node's current generation and hash, not one per node.
       const heads = store.desired.heads()
       const changed: string[] = []
@@ -363,11 +384,12 @@ export class FleetController {
     this.cron = cron
     this.plans = new Map(rollouts.plans)
     this.active = new Set([...rollouts.plans].filter(([, plan]) => plan.record.phase === 'progressing').map(([name]) => name))
-    this.armWake(rollouts.wakeAt)
+    this.armWake(rollouts.wakeAt === null || jobWake === null ? (rollouts.wakeAt ?? jobWake) : Math.min(rollouts.wakeAt, jobWake))
     metrics.observe('shoal_schedule_seconds', (performance.now() - started) / 1000)
     for (const nodeId of changedNodes) this.unpublished.add(nodeId)
     this.schedulePublish()
-    for (const event of eventIds) feed.publish({ type: 'event', id: event.id, nodeId: null, eventType: event.eventType, message: event.message })
+    for (const event of eventIds)
+      feed.publish({ type: 'event', id: event.id, nodeId: event.nodeId ?? null, eventType: event.eventType, message: event.message })
     if (changedNodes.length > 0) {
       for (const nodeId of changedNodes) feed.publish({ type: 'node', nodeId, reason: 'desired' })
       for (const name of result.perDeployment.keys()) feed.publish({ type: 'deployment', name, reason: 'scheduled' })

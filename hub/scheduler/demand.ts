@@ -5,10 +5,18 @@ import { copyContainers, copyDevices } from '../../protocol/pod-template.js'
 import { cpuMillis, durationMs, memoryBytes } from '../../protocol/quantity.js'
 import type { Amounts, SchedulerDeployment, SchedulerNode } from './types.js'
 
-/** A deployment compiled once per pass into what the checks and rankers read. */
+/**
+ * What the checks and rankers read of a spec: the placement words and the template, which a
+ * Deployment and a Job share (a Job has no offline grace: its copies are not moved).
+ */
+export type DemandSpec = Pick<DeploymentSpec, 'mode' | 'selector' | 'requires' | 'spread' | 'affinity' | 'template'> & {
+  readonly offlineGrace: string
+}
+
+/** A deployment (or a job) compiled once per pass into what the checks and rankers read. */
 export interface Demand {
   readonly name: string
-  readonly spec: DeploymentSpec
+  readonly spec: DemandSpec
   readonly mode: 'replicated' | 'every-node'
   /** Copies wanted; 0 for every-node, where the matching nodes decide. */
   readonly replicas: number
@@ -23,11 +31,16 @@ export interface Demand {
 
 export function demandOf(deployment: SchedulerDeployment): Demand {
   const { spec } = deployment
+  return placementDemand(deployment.name, spec, spec.mode === 'every-node' ? 0 : desiredReplicas(spec))
+}
+
+/** The demand of copies placed by `spec`'s words, `replicas` of them (0 for every-node). */
+export function placementDemand(name: string, spec: DemandSpec, replicas: number): Demand {
   return {
-    name: deployment.name,
+    name,
     spec,
     mode: spec.mode,
-    replicas: spec.mode === 'every-node' ? 0 : desiredReplicas(spec),
+    replicas,
     request: copyRequest(spec.template),
     graceMs: durationMs(spec.offlineGrace),
     topologyKey: spec.spread?.topologyKey ?? null,
@@ -59,7 +72,7 @@ export function offlinePastGrace(node: SchedulerNode, demand: Demand, now: numbe
  * What a copy asks of its node: its containers' requests added up, or an init container's if that
  * is larger (init containers run one at a time, before the others), as Kubernetes counts a pod.
  */
-export function copyRequest(template: DeploymentSpec['template']): Amounts {
+export function copyRequest(template: DemandSpec['template']): Amounts {
   const amounts = (resources: Resources | undefined): Amounts => ({
     cpuMillis: resources?.cpu === undefined ? 0 : cpuMillis(resources.cpu),
     memoryBytes: resources?.memory === undefined ? 0 : memoryBytes(resources.memory),

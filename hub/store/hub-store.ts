@@ -6,6 +6,7 @@ import { CredentialRepository } from './credential-repository.js'
 import { CronJobRepository } from './cron-job-repository.js'
 import { DeploymentRepository } from './deployment-repository.js'
 import { DesiredRepository } from './desired-repository.js'
+import { JobRepository } from './job-repository.js'
 import { NodeRepository } from './node-repository.js'
 import { RolloutRepository } from './rollout-repository.js'
 import { StatusRepository } from './status-repository.js'
@@ -24,6 +25,7 @@ export class HubStore {
   readonly configObjects: ConfigObjectRepository
   readonly alerts: AlertRepository
   readonly cronJobs: CronJobRepository
+  readonly jobs: JobRepository
 
   constructor(readonly db: Database) {
     this.nodes = new NodeRepository(db)
@@ -37,6 +39,7 @@ export class HubStore {
     this.configObjects = new ConfigObjectRepository(db)
     this.alerts = new AlertRepository(db)
     this.cronJobs = new CronJobRepository(db)
+    this.jobs = new JobRepository(db)
   }
 
   /** Runs fn in one transaction (synchronous: no await inside). */

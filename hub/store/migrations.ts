@@ -326,4 +326,39 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       );
     `,
   },
+  {
+    // Jobs (issue 17): each Job as applied (uid never reused: its copies carry it as their
+    // revision, so a report about a deleted job's copy is not taken for a new job's of the same
+    // name), how it ended, and every copy attempt, times in epoch ms on the hub's clock. A copy's
+    // last lines of output, as its node reported them when it exited, are kept with it: its
+    // container is removed once the outcome is recorded. workload_status keeps the lines a node
+    // reports, so the job controller can copy them.
+    name: 'jobs',
+    sql: `
+      CREATE TABLE jobs (
+        uid INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        manifest TEXT NOT NULL,
+        applied TEXT,
+        created_at INTEGER NOT NULL,
+        condition TEXT NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE TABLE job_runs (
+        job_uid INTEGER NOT NULL,
+        copy_index INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        node_id TEXT NOT NULL,
+        workload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        exit_code INTEGER,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        reason TEXT,
+        log_lines TEXT,
+        PRIMARY KEY (job_uid, copy_index, attempt)
+      );
+      ALTER TABLE workload_status ADD COLUMN last_log_lines TEXT;
+    `,
+  },
 ]

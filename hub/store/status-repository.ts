@@ -109,12 +109,12 @@ export class StatusRepository {
     const names = status.workloads.map((w) => w.name)
     this.sql.get(`DELETE FROM workload_status WHERE node_id = ? AND workload NOT IN (SELECT value FROM json_each(?))`).run(nodeId, JSON.stringify(names))
     const upsert = this.sql.get(
-      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, ready, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions, containers, prefetch)
-       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @ready, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions, @containers, @prefetch)
+      `INSERT INTO workload_status (node_id, workload, deployment, revision, state, health, ready, restarts, exit_code, message, container_id, since, hub_since, reported_at, revert, object_versions, containers, prefetch, last_log_lines)
+       VALUES (@nodeId, @name, @deployment, @revision, @state, @health, @ready, @restarts, @exitCode, @message, @containerId, @since, @hubSince, @reportedAt, @revert, @objectVersions, @containers, @prefetch, @lastLogLines)
        ON CONFLICT (node_id, workload) DO UPDATE SET deployment = excluded.deployment, revision = excluded.revision, state = excluded.state,
          health = excluded.health, ready = excluded.ready, restarts = excluded.restarts, exit_code = excluded.exit_code, message = excluded.message,
          container_id = excluded.container_id, since = excluded.since, hub_since = excluded.hub_since, reported_at = excluded.reported_at, revert = excluded.revert,
-         object_versions = excluded.object_versions, containers = excluded.containers, prefetch = excluded.prefetch`,
+         object_versions = excluded.object_versions, containers = excluded.containers, prefetch = excluded.prefetch, last_log_lines = excluded.last_log_lines`,
     )
     for (const w of status.workloads) {
       const onHub = hubSince({
@@ -145,6 +145,7 @@ export class StatusRepository {
         objectVersions: w.configVersions || w.secretVersions ? JSON.stringify({ configVersions: w.configVersions, secretVersions: w.secretVersions }) : null,
         containers: w.containers ? JSON.stringify(w.containers) : null,
         prefetch: w.prefetch ? JSON.stringify(w.prefetch) : null,
+        lastLogLines: w.lastLogLines ? JSON.stringify(w.lastLogLines) : null,
       })
     }
     this.sql.get('UPDATE nodes SET observed_generation = MAX(observed_generation, ?) WHERE id = ?').run(status.observedGeneration, nodeId)
@@ -192,6 +193,7 @@ export class StatusRepository {
       object_versions: string | null
       containers: string | null
       prefetch: string | null
+      last_log_lines: string | null
     }[]
     return rows.map((r) => ({
       nodeId: r.node_id,
@@ -210,6 +212,7 @@ export class StatusRepository {
       ...(r.object_versions !== null ? (JSON.parse(r.object_versions) as Pick<WorkloadStatus, 'configVersions' | 'secretVersions'>) : {}),
       ...(r.containers !== null ? { containers: JSON.parse(r.containers) as ContainerStatus[] } : {}),
       ...(r.prefetch !== null ? { prefetch: JSON.parse(r.prefetch) as PrefetchStatus } : {}),
+      ...(r.last_log_lines !== null ? { lastLogLines: JSON.parse(r.last_log_lines) as string[] } : {}),
       reportedAt: r.reported_at,
       hubSince: r.hub_since ?? r.since,
     }))

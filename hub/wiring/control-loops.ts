@@ -23,6 +23,7 @@ export interface ControlLoopParts {
   readonly privateKeyPem: string
   readonly objectBodies: ObjectBodies
   readonly schedulerIntervalMs?: number | undefined
+  readonly jobRetryBaseMs?: number | undefined
   readonly clockSkewThresholdMs?: number | undefined
   readonly alertSettings?: AlertSettings | undefined
 }
@@ -51,6 +52,7 @@ export function createControlLoops(parts: ControlLoopParts): {
     publishDesired: (nodeId, payload) => transport.publishDesired(nodeId, payload),
     objectBody: (kind, name, version) => parts.objectBodies.read(kind, name, version),
     ...(parts.schedulerIntervalMs ? { intervalMs: parts.schedulerIntervalMs } : {}),
+    ...(parts.jobRetryBaseMs !== undefined ? { jobRetryBaseMs: parts.jobRetryBaseMs } : {}),
   })
   const logRelay = new LogRelay({
     publish: (nodeId, payload) => transport.publishLogRequest(nodeId, payload),

@@ -6,6 +6,7 @@ import { SelectorQuery } from './envelopes.js'
 import { ConfigObjectDeleted, ConfigObjectDetail, ConfigObjectList } from './config-objects.js'
 import { CronJobDeleted, CronJobDetail, CronJobList } from './cron-jobs.js'
 import { DeploymentDeleted, DeploymentDetail, DeploymentList } from './deployments.js'
+import { JobDeleted, JobDetail, JobList } from './jobs.js'
 import { AlertList, AlertsQuery, AlertView } from './alerts.js'
 import { AuditList, EventList, EventsQuery } from './events.js'
 import { Health } from './health.js'
@@ -199,6 +200,22 @@ export const API_ROUTES = {
     path: '/api/v1/deployments/:name/rollout/restart',
     summary: 'A new revision that replaces every copy, within the strategy',
     reply: json(RevisionChange),
+  },
+
+  listJobs: { method: 'GET', path: '/api/v1/jobs', summary: 'List jobs with their counts and condition', reply: json(JobList) },
+  getJob: {
+    method: 'GET',
+    path: '/api/v1/jobs/:name',
+    summary: 'A job with its manifest and every copy attempt: node, state, exit code, start and end, reason',
+    reply: json(JobDetail),
+  },
+  deleteJob: { method: 'DELETE', path: '/api/v1/jobs/:name', summary: 'Delete a job and its records (its running copies stop)', reply: json(JobDeleted) },
+  jobLogs: {
+    method: 'GET',
+    path: '/api/v1/jobs/:name/logs',
+    summary: "A job's output as NDJSON records: each finished copy's last lines as kept on the hub, each running copy's relayed from its node",
+    query: LogsQuery,
+    reply: { status: 200, type: 'application/x-ndjson', schema: LogStreamRecord },
   },
 
   events: { method: 'GET', path: '/api/v1/events', summary: 'Events, the latest or those after an id', query: EventsQuery, reply: json(EventList) },
