@@ -153,16 +153,18 @@ export function decideJob(input: JobInput): JobDecision {
     const reason: CopyReason = progress.kind === 'complete' ? 'JobComplete' : progress.reason
     for (const copy of copies) if (copy.state === 'running') finish.push(stopped(copy, reason, now))
     const type = progress.kind === 'complete' ? 'Complete' : 'Failed'
+    const stoppedCount = progress.tally.active
+    const counted = `${summary({ ...progress.tally, active: 0 }, counts.completions)}${stoppedCount > 0 ? `; ${stoppedCount} running ${stoppedCount === 1 ? 'copy' : 'copies'} stopped` : ''}`
     const condition: JobCondition =
       progress.kind === 'complete'
-        ? { type, reason: 'Completed', message: `${summary(progress.tally, counts.completions)}` }
+        ? { type, reason: 'Completed', message: counted }
         : {
             type,
             reason: progress.reason,
             message:
               progress.reason === 'DeadlineExceeded'
-                ? `still running after activeDeadline ${job.spec.activeDeadline}; ${summary(progress.tally, counts.completions)}`
-                : `${progress.tally.failed} failed copies exceed backoffLimit ${job.spec.backoffLimit}; ${summary(progress.tally, counts.completions)}`,
+                ? `still running after activeDeadline ${job.spec.activeDeadline}; ${counted}`
+                : `${progress.tally.failed} failed copies exceed backoffLimit ${job.spec.backoffLimit}; ${counted}`,
           }
     const ttl = ttlMs(job.spec)
     return {
