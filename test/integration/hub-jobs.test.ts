@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { stringify as stringifyYaml } from 'yaml'
+import { ApplyResponse, JobDeleted, JobDetail, JobList } from '../../protocol/api/index.js'
 import { testImage, waitFor } from '../support/index.js'
 import { nodeContainers, uniqueNodeId } from '../support/agent-process.js'
 import { manifestsYaml, startHubAgent, startHubProcess } from '../support/hub-process.js'
@@ -39,11 +40,13 @@ t.test('jobs run to completion on real agents: retries, the backoff limit, every
   const selector = { matchLabels: { fleet } }
   // The first two copies to run fail (mkdir is atomic: one marker each), every later one succeeds.
   const flaky = 'if busybox mkdir /m/first 2>/dev/null || busybox mkdir /m/second 2>/dev/null; then echo failing; exit 3; fi; echo done'
-  const applied = await hub.apply(
-    manifestsYaml(
-      jobYaml('replicated', { completions: 3, parallelism: 2, backoffLimit: 2, selector }, flaky, [{ hostPath: markers, path: '/m' }]),
-      jobYaml('doomed', { backoffLimit: 1, selector }, 'echo doomed; exit 5'),
-      jobYaml('everywhere', { mode: 'every-node', selector }, 'echo hello from $(busybox hostname)'),
+  const applied = ApplyResponse.parse(
+    await hub.apply(
+      manifestsYaml(
+        jobYaml('replicated', { completions: 3, parallelism: 2, backoffLimit: 2, selector }, flaky, [{ hostPath: markers, path: '/m' }]),
+        jobYaml('doomed', { backoffLimit: 1, selector }, 'echo doomed; exit 5'),
+        jobYaml('everywhere', { mode: 'every-node', selector }, 'echo hello from $(busybox hostname)'),
+      ),
     ),
   )
   t.same(
@@ -57,14 +60,15 @@ t.test('jobs run to completion on real agents: retries, the backoff limit, every
 
   const jobs = await waitFor(
     async () => {
-      const items = (await hub.ok('GET', '/api/v1/jobs')).items as any[]
+      // Answers parse with the API contract's schemas (strict: no field more or less).
+      const { items } = JobList.parse(await hub.ok('GET', '/api/v1/jobs'))
       return items.every((j) => j.condition.type !== 'Active') ? new Map(items.map((j) => [j.name, j])) : undefined
     },
     { what: 'every job finished', timeoutMs: 90_000, intervalMs: 500 },
   )
 
   await t.test('the replicated job completes, its two failed copies retried', async (t) => {
-    const job = await hub.ok('GET', '/api/v1/jobs/replicated')
+    const job = JobDetail.parse(await hub.ok('GET', '/api/v1/jobs/replicated'))
     t.match(job.condition, { type: 'Complete', reason: 'Completed' })
     t.match(jobs.get('replicated'), { desired: 3, succeeded: 3, failed: 2, active: 0, pending: 0 })
     const failed = job.copies.filter((c: any) => c.state === 'failed')
@@ -80,13 +84,13 @@ t.test('jobs run to completion on real agents: retries, the backoff limit, every
     for (const copy of failed) {
       const retry = job.copies.find((c: any) => c.index === copy.index && c.attempt === copy.attempt + 1)
       t.ok(retry, `index ${copy.index} was tried again`)
-      t.ok(Date.parse(retry.startedAt) >= Date.parse(copy.finishedAt) + 300, 'after the retry delay')
+      t.ok(Date.parse(retry?.startedAt ?? '') >= Date.parse(copy.finishedAt ?? '') + 300, 'after the retry delay')
     }
     for (const copy of job.copies) t.ok(nodeIds.includes(copy.nodeId) && copy.finishedAt !== null, `${copy.workload} ran on a node and finished`)
   })
 
   await t.test('a job past its backoffLimit fails with BackoffLimitExceeded', async (t) => {
-    const job = await hub.ok('GET', '/api/v1/jobs/doomed')
+    const job = JobDetail.parse(await hub.ok('GET', '/api/v1/jobs/doomed'))
     t.match(job.condition, { type: 'Failed', reason: 'BackoffLimitExceeded', message: /2 failed copies exceed backoffLimit 1/ })
     t.same(
       job.copies.map((c: any) => [c.workload, c.state, c.exitCode]),
@@ -103,7 +107,7 @@ t.test('jobs run to completion on real agents: retries, the backoff limit, every
   })
 
   await t.test('the every-node job ran once on each node, and its output outlives its containers', async (t) => {
-    const job = await hub.ok('GET', '/api/v1/jobs/everywhere')
+    const job = JobDetail.parse(await hub.ok('GET', '/api/v1/jobs/everywhere'))
     t.match(job.condition, { type: 'Complete' })
     t.same(
       job.copies.map((c: any) => [c.nodeId, c.state, c.attempt]).sort(),
@@ -141,6 +145,7 @@ t.test('jobs run to completion on real agents: retries, the backoff limit, every
     t.equal(same.results[0].outcome, 'unchanged')
     const deleted = await cli(['delete', 'job', 'doomed', '--hub', hub.apiUrl, '--token', hub.adminToken])
     t.equal(deleted.out, 'job/doomed deleted\n')
+    t.same(JobDeleted.parse((await hub.api('DELETE', '/api/v1/jobs/replicated')).body), { deleted: 'replicated', stopped: 0 })
     t.equal((await hub.api('GET', '/api/v1/jobs/doomed')).status, 404)
   })
 })
