@@ -224,6 +224,26 @@ t.test('a crash under restartPolicy never stays down', async (t) => {
   t.equal(h.lastStatus()?.workloads[0]?.exitCode, 1, 'reported with its exit code')
 })
 
+t.test("an exit under restartPolicy never is reported with the container's last lines (a job copy's output)", async (t) => {
+  const h = harness(t)
+  h.reconciler.start()
+  h.setDesired([workload('job', { restartPolicy: 'never' }), workload('web')])
+  await h.pass()
+  t.notOk(
+    h.lastStatus()?.workloads.some((w) => w.lastLogLines),
+    'no lines while it runs',
+  )
+  const job = (await h.running()).find((c) => c.workload === 'job')
+  h.runtime.crash(job?.id ?? '', 0)
+  await h.reconciler.settled()
+  await h.pass()
+  const reported = h.lastStatus()?.workloads.find((w) => w.name === 'job')
+  t.match(reported, { state: 'exited', exitCode: 0 })
+  // Hollow containers print nothing: the lines are there, empty.
+  t.same(reported?.lastLogLines, [], 'its last lines go with the status that reports the exit')
+  t.notOk(h.lastStatus()?.workloads.find((w) => w.name === 'web')?.lastLogLines, 'a running copy sends none')
+})
+
 t.test('executeSteps: a failed step skips the rest of its workload, never the others', async (t) => {
   const runtime = new HollowRuntime({ images: [IMAGE] })
   const missing = workload('broken', { image: 'shoal-test/not-pulled:1' })
