@@ -108,12 +108,15 @@ Examples:
 
 /**
  * One applied manifest: "deployment/web configured (revision 4)", and for a Config or Secret its
- * version and the deployments the change rolls out ("secret/api configured (version 2); rolls out web, cam").
+ * version and the deployments the change rolls out ("secret/api configured (version 2); rolls out web, cam"); for a
+ * Job its condition.
  */
 export function describeApplied(result: AppliedManifest): string {
   const id = `${result.kind.toLowerCase()}/${result.name}`
   const why = result.why ? `: ${result.why}` : ''
   if (result.kind === 'Deployment') return `${id} ${result.outcome} (revision ${result.revision})${why}\n`
+  // A job has no versions: its answer is its condition ("job/export created: 0/3 succeeded, 0 failed, 2 running").
+  if (result.kind === 'Job') return `${id} ${result.outcome}${why}\n`
   const rolled = result.rolled ?? []
   return `${id} ${result.outcome} (version ${result.revision})${rolled.length > 0 ? `; rolls out ${rolled.join(', ')}` : ''}${why}\n`
 }

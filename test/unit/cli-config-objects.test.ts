@@ -235,6 +235,11 @@ t.test('apply: a Config or Secret prints its version and what it rolls out', asy
     'secret/api configured (version 2); rolls out web, cam\n',
   )
   t.equal(describeApplied({ ...base, kind: 'Config', name: 'line', outcome: 'created', revision: 1, rolled: [] }), 'config/line created (version 1)\n')
+  t.equal(
+    describeApplied({ ...base, kind: 'Job', name: 'export', outcome: 'created', revision: 4, why: '0/3 succeeded, 0 failed, 2 running' }),
+    'job/export created: 0/3 succeeded, 0 failed, 2 running\n',
+    'a job says its condition, no version',
+  )
   t.equal(describeApplied({ ...base, kind: 'Config', name: 'line', outcome: 'unchanged', revision: 1 }), 'config/line unchanged (version 1)\n')
   t.equal(describeApplied({ ...base, kind: 'Deployment', name: 'web', outcome: 'configured', revision: 4 }), 'deployment/web configured (revision 4)\n')
 })
