@@ -54,6 +54,8 @@ export class JobPlanner {
   plan(input: JobPassInput): JobPassResult {
     const { store } = this.options
     const jobs = store.jobs.list()
+    // A fleet without jobs pays one small query per pass, not a read of every workload status.
+    if (jobs.length === 0) return { workloads: new Map(), events: [], wakeAt: null, changed: [] }
     const runs = store.jobs.runs()
     const reports = new Map(
       store.status

@@ -23,7 +23,7 @@ const jobManifest = (spec: string, name = 'export'): string =>
   `apiVersion: shoal/v1\nkind: Job\nmetadata:\n  name: ${name}\nspec:\n${spec}  template:\n    image: busybox\n    command: [sh, -c, "echo hi"]\n`
 
 function setUp(t: TestLike) {
-  const { store, bodies, clock, feed, fleet } = hubFleet(t, 'job-planner', T0)
+  const { store, bodies, clock, feed, fleet, changes } = hubFleet(t, 'job-planner', T0)
   let now = T0
   clock.now = () => now
   for (const id of ['n1', 'n2']) {
@@ -55,7 +55,7 @@ function setUp(t: TestLike) {
     store.transaction(() => store.status.ingest(nodeId, '', [{ nodeId, seq, kind: 'status', body }], iso(now)))
     await fleet.request('report')
   }
-  return { store, fleet, service, jobs, report, advance: (ms: number) => (now += ms) }
+  return { store, fleet, service, jobs, report, changes, advance: (ms: number) => (now += ms) }
 }
 
 /** Every job copy each node's latest desired document carries. */
@@ -75,7 +75,7 @@ const eventTypes = (store: HubStore): string[] =>
     .map((e) => e.type)
 
 t.test('a job from apply to its ttl, through reports', async (t) => {
-  const { store, service, jobs, report, advance } = setUp(t)
+  const { store, service, jobs, report, advance, changes } = setUp(t)
   const applied = await service.apply(readManifests(jobManifest('  completions: 2\n  backoffLimit: 1\n  ttlAfterFinished: 1m\n'), 'request'), 'admin')
   t.match(applied.results, [{ kind: 'Job', name: 'export', outcome: 'created', revision: 1, desired: 2, placed: 1, pending: 1 }])
   t.same(copiesSent(store), { n1: ['job-export-0-1'] }, 'the first copy is an ordinary workload in n1’s document')
@@ -109,6 +109,17 @@ t.test('a job from apply to its ttl, through reports', async (t) => {
     ],
   )
   t.same(eventTypes(store), ['JobStarted', 'JobCopyFailed', 'JobCopySucceeded', 'JobCopySucceeded', 'JobComplete'])
+  t.same(
+    changes.flatMap((c) => (c.type === 'event' && c.eventType.startsWith('Job') ? [[c.eventType, c.nodeId]] : [])),
+    [
+      ['JobStarted', null],
+      ['JobCopyFailed', 'n1'],
+      ['JobCopySucceeded', 'n2'],
+      ['JobCopySucceeded', 'n1'],
+      ['JobComplete', null],
+    ],
+    'and in the change feed, for watchers',
+  )
   t.same(
     jobs.logSources('export', null).kept.map((k) => [k.workload, k.lines]),
     [
