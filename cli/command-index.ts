@@ -86,7 +86,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'create',
     term: 'create',
-    description: 'create a config or secret from literal values and files, like kubectl create configmap|secret',
+    description:
+      'create a config or secret from literal values and files, like kubectl create configmap|secret; or run a cron job now (create job NAME --from cronjob/CRON)',
     load: async (io) => (await import('./commands/create.js')).createCommand(io),
   },
   {

@@ -7,6 +7,7 @@ import { addConnectionOptions, connect, type ConnectionOptions } from '../contex
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { renderData } from '../output.js'
 import { describeApplied } from './apply.js'
+import { createJobCommand } from './create-job.js'
 
 interface CreateOptions extends ConnectionOptions {
   fromLiteral?: string[]
@@ -35,18 +36,22 @@ Examples:
   $ shoal create secret api --from-file token=./token --dry-run -o yaml | shoal apply -f -   # change an existing one`,
 }
 
-/** `shoal create config|secret NAME`: a manifest from literals and files, applied (or printed with --dry-run). */
+/** `shoal create config|secret NAME`: a manifest from literals and files, applied (or printed with --dry-run); `shoal create job NAME --from cronjob/CRON`. */
 export function createCommand(io: CliIo, deps: CreateDeps = defaultDeps): Command {
   return new Command('create')
-    .description('create a config or secret from literal values and files, like kubectl create configmap|secret')
+    .description(
+      'create a config or secret from literal values and files, like kubectl create configmap|secret; or run a cron job now (create job NAME --from cronjob/CRON)',
+    )
     .addCommand(objectCommand('Config', io, deps))
     .addCommand(objectCommand('Secret', io, deps))
+    .addCommand(createJobCommand(io, deps.env))
     .addHelpText(
       'after',
       `
 Examples:
   $ shoal create config line-settings --from-literal plc-address=10.0.4.2
-  $ shoal create secret broker --from-literal password=s3cret --dry-run -o yaml`,
+  $ shoal create secret broker --from-literal password=s3cret --dry-run -o yaml
+  $ shoal create job export-now --from cronjob/nightly-export`,
     )
 }
 

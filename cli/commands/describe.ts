@@ -146,7 +146,7 @@ Examples:
 }
 
 /** The cron job, or an error that says how to list them. */
-async function getCronJob(client: HubClient, name: string) {
+export async function getCronJob(client: HubClient, name: string) {
   try {
     return await client.getCronJob(name)
   } catch (error) {

@@ -3,6 +3,7 @@
 // first two copies to run fail is retried and completes; a job past its backoffLimit ends Failed
 // with BackoffLimitExceeded; an every-node job runs once on each node and never again. Finished
 // copies' containers are removed and their output is still read through `shoal logs job/NAME`.
+// `shoal create job --from cronjob/NAME` runs a cron job's run now on each of its nodes.
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -132,6 +133,44 @@ t.test('jobs run to completion on real agents: retries, the backoff limit, every
     // Never again: the passes since it completed (the agents' reports of their containers going) started no copy.
     const again = await hub.ok('GET', '/api/v1/jobs/everywhere')
     t.equal(again.copies.length, 2, 'still one copy per node')
+  })
+
+  await t.test('shoal create job --from cronjob/NAME runs the cron job now, once on each node it runs on', async (t) => {
+    // A schedule that does not fire during the test: the job's copies are the only runs.
+    await hub.apply(
+      stringifyYaml({
+        apiVersion: 'shoal/v1',
+        kind: 'CronJob',
+        metadata: { name: 'yearly' },
+        spec: {
+          schedule: '0 0 1 1 *',
+          timeZone: 'UTC',
+          selector,
+          jobTemplate: { template: { image: testImage(), network: 'host', command: ['sh', '-c', 'echo run now'] } },
+        },
+      }),
+    )
+    const created = await cli(['create', 'job', 'yearly-now', '--from', 'cronjob/yearly', '--hub', hub.apiUrl, '--token', hub.adminToken])
+    t.equal(created.code, 0, created.err)
+    t.match(created.out, /yearly-now/)
+    const job = await waitFor(
+      async () => {
+        const detail = JobDetail.parse(await hub.ok('GET', '/api/v1/jobs/yearly-now'))
+        return detail.condition.type === 'Active' ? undefined : detail
+      },
+      { what: 'the job made from the cron job finished', timeoutMs: 60_000, intervalMs: 500 },
+    )
+    t.match(job.condition, { type: 'Complete' })
+    t.same(
+      job.copies.map((c: any) => [c.nodeId, c.state]).sort(),
+      nodeIds.map((id) => [id, 'succeeded']),
+    )
+    const again = await cli(['create', 'job', 'yearly-now', '--from', 'cronjob/yearly', '--hub', hub.apiUrl, '--token', hub.adminToken])
+    t.equal(again.code, 1)
+    t.match(again.err, /job "yearly-now" already exists/)
+    const missing = await cli(['create', 'job', 'other', '--from', 'cronjob/absent', '--hub', hub.apiUrl, '--token', hub.adminToken])
+    t.equal(missing.code, 1)
+    t.match(missing.err, /cron job "absent" not found/)
   })
 
   await t.test('the template cannot change once applied; deleting the job forgets it', async (t) => {
