@@ -72,6 +72,10 @@ export class DeploymentService {
     const deployments = documents.flatMap(({ manifest, written }, index) => (isDeployment(manifest) ? [{ manifest, written, index }] : []))
     const configObjects = manifests.filter(isConfigObject)
     const jobs = documents.flatMap(({ manifest, written }) => (isJob(manifest) ? [{ manifest, written }] : []))
+    /** Every change an apply makes is audited; an unchanged manifest is not. */
+    const auditChange = (noun: string, target: string, result: { outcome: string }, detail: Record<string, number>): void => {
+      if (result.outcome !== 'unchanged') store.audit.append({ at, actor, action: `${noun}.${result.outcome}`, target, detail: JSON.stringify(detail) })
+    }
     const applied = store.transaction(() => {
       const objectResults = objects.applyObjects(configObjects, at, actor)
       const problems = objects.refProblems(deployments, objectResults)
@@ -98,14 +102,7 @@ export class DeploymentService {
             detail: JSON.stringify({ revision: result.revision }),
           })
         }
-        if (result.outcome !== 'unchanged')
-          store.audit.append({
-            at,
-            actor,
-            action: `deployment.${result.outcome}`,
-            target: manifest.metadata.name,
-            detail: JSON.stringify({ revision: result.revision }),
-          })
+        auditChange('deployment', manifest.metadata.name, result, { revision: result.revision })
         return { kind: manifest.kind, name: manifest.metadata.name, ...result }
       })
       objects.rollUsers(objectResults, new Set(deployments.map((d) => d.manifest.metadata.name)), at, actor)
@@ -113,20 +110,12 @@ export class DeploymentService {
       const cronResults = documents.flatMap(({ manifest, written }) => {
         if (!isCronJob(manifest)) return []
         const result = store.cronJobs.apply(manifest, at, written)
-        if (result.outcome !== 'unchanged')
-          store.audit.append({
-            at,
-            actor,
-            action: `cronjob.${result.outcome}`,
-            target: manifest.metadata.name,
-            detail: JSON.stringify({ revision: result.revision }),
-          })
+        auditChange('cronjob', manifest.metadata.name, result, { revision: result.revision })
         return [{ kind: manifest.kind, name: manifest.metadata.name, ...result }]
       })
       const jobResults = jobs.map(({ manifest, written }) => {
         const result = applyJob(store.jobs, manifest, written, clock.now())
-        if (result.outcome !== 'unchanged')
-          store.audit.append({ at, actor, action: `job.${result.outcome}`, target: result.name, detail: JSON.stringify({ uid: result.revision }) })
+        auditChange('job', result.name, result, { uid: result.revision })
         return result
       })
       return manifests.map((manifest) => {
