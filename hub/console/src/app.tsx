@@ -8,6 +8,9 @@ import { ConfigObjectPage } from './pages/config-object'
 import { ConfigObjectsPage } from './pages/config-objects'
 import { DeploymentPage } from './pages/deployment'
 import { DeploymentsPage } from './pages/deployments'
+import { CronJobPage } from './pages/cron-job'
+import { JobPage } from './pages/job'
+import { JobsPage } from './pages/jobs'
 import { NodePage } from './pages/node'
 import { NodesPage } from './pages/nodes'
 import { OverviewPage } from './pages/overview'
@@ -74,6 +77,9 @@ function SignedIn(props: { token: string; onSignOut: (why: string | null) => voi
           <NavLink href="/deployments" active={route.page === 'deployments' || route.page === 'deployment'}>
             Deployments
           </NavLink>
+          <NavLink href="/jobs" active={route.page === 'jobs' || route.page === 'job' || route.page === 'cron-job'}>
+            Jobs
+          </NavLink>
           <NavLink href="/configs" active={route.page === 'configs' || route.page === 'config-object'}>
             Configs &amp; Secrets
           </NavLink>
@@ -127,6 +133,12 @@ function Page(props: { route: Route }) {
       return <DeploymentsPage />
     case 'deployment':
       return <DeploymentPage key={route.name} name={route.name} />
+    case 'jobs':
+      return <JobsPage />
+    case 'job':
+      return <JobPage key={route.name} name={route.name} />
+    case 'cron-job':
+      return <CronJobPage key={route.name} name={route.name} />
     case 'configs':
       return <ConfigObjectsPage />
     case 'config-object':

@@ -8,6 +8,9 @@ export type Route =
   | { readonly page: 'node'; readonly id: string }
   | { readonly page: 'deployments' }
   | { readonly page: 'deployment'; readonly name: string }
+  | { readonly page: 'jobs' }
+  | { readonly page: 'job'; readonly name: string }
+  | { readonly page: 'cron-job'; readonly name: string }
   | { readonly page: 'apply' }
   | { readonly page: 'tokens' }
   | { readonly page: 'alerts' }
@@ -22,6 +25,9 @@ export function matchRoute(path: string): Route {
   if (first === undefined) return { page: 'overview' }
   if (first === 'nodes') return second === undefined ? { page: 'nodes' } : { page: 'node', id: second }
   if (first === 'deployments') return second === undefined ? { page: 'deployments' } : { page: 'deployment', name: second }
+  if (first === 'jobs') return second === undefined ? { page: 'jobs' } : { page: 'job', name: second }
+  // The list of cron jobs is a table on /jobs; /cronjobs alone goes there too.
+  if (first === 'cronjobs') return second === undefined ? { page: 'jobs' } : { page: 'cron-job', name: second }
   if (first === 'apply' && second === undefined) return { page: 'apply' }
   if (first === 'tokens' && second === undefined) return { page: 'tokens' }
   if (first === 'alerts' && second === undefined) return { page: 'alerts' }
@@ -32,6 +38,8 @@ export function matchRoute(path: string): Route {
 
 export const nodeHref = (id: string): string => `/nodes/${encodeURIComponent(id)}`
 export const deploymentHref = (name: string): string => `/deployments/${encodeURIComponent(name)}`
+export const jobHref = (name: string): string => `/jobs/${encodeURIComponent(name)}`
+export const cronJobHref = (name: string): string => `/cronjobs/${encodeURIComponent(name)}`
 export const configObjectHref = (kind: 'Config' | 'Secret', name: string): string => `/${kind === 'Config' ? 'configs' : 'secrets'}/${encodeURIComponent(name)}`
 
 /** Fired on window after navigate() changes the URL; the browser fires popstate for back and forward. */

@@ -6,11 +6,15 @@ import type {
   BulkNodeResult,
   ConfigObjectDetail,
   ConfigObjectList,
+  CronJobDetail,
+  CronJobList,
   DeploymentDetail,
   DeploymentList,
   DrainResult,
   DryRunResponse,
   EventList,
+  JobDetail,
+  JobList,
   ManifestIssue,
   NodeDetail,
   NodeList,
@@ -132,6 +136,32 @@ export class ApiClient {
   /** One Config (with its data) or Secret (keys and sizes only), and which version each copy runs. */
   configObject(kind: ConfigObjectKind, name: string): Promise<ConfigObjectDetail> {
     return this.json('GET', `${CONFIG_OBJECT_PATH[kind]}/${encodeURIComponent(name)}`)
+  }
+
+  jobs(): Promise<JobList> {
+    return this.json('GET', '/api/v1/jobs')
+  }
+
+  job(name: string): Promise<JobDetail> {
+    return this.json('GET', `/api/v1/jobs/${encodeURIComponent(name)}`)
+  }
+
+  /** A job's output as NDJSON: each finished copy's last lines as the hub keeps them (and a running copy's, relayed once, not followed). */
+  jobLogs(name: string, tail: number, signal?: AbortSignal): Promise<Response> {
+    const params = new URLSearchParams({ tail: String(tail), follow: 'false' })
+    return this.raw('GET', `/api/v1/jobs/${encodeURIComponent(name)}/logs?${params}`, {
+      ...(signal ? { signal } : {}),
+      headers: { accept: 'application/x-ndjson' },
+    })
+  }
+
+  cronJobs(): Promise<CronJobList> {
+    return this.json('GET', '/api/v1/cronjobs')
+  }
+
+  /** A cron job with, per node, its next firing, skip and miss counts and recent runs. */
+  cronJob(name: string): Promise<CronJobDetail> {
+    return this.json('GET', `/api/v1/cronjobs/${encodeURIComponent(name)}`)
   }
 
   events(limit = 50, node?: string): Promise<EventList> {
