@@ -1,11 +1,15 @@
-// Jobs and CronJobs in the web console, in Debian's Chromium against a real hub process with no
-// nodes (no agent: runs are not shown here; the per-node summaries are unit-tested in
-// test/unit/console-job-summary.test.ts): the page is in the navigation; a Job with no node to
-// run on stays pending and the list says why; a CronJob whose selector matches no node shows 0
-// nodes and no next firing; a Job applied while the list is open appears; the detail pages show
-// their fields. Every wait is for a condition.
+// Jobs and CronJobs in the web console, in Debian's Chromium against a real hub process, at
+// first with no node: the page is in the navigation; a Job with no node to run on stays pending
+// and the list says why; a CronJob whose selector matches no node shows 0 nodes and no next
+// firing; a Job applied while the list is open appears; the detail pages show their fields.
+// Then one real agent joins and the pending Job runs to completion while its page is open: its
+// copies, exit codes and last output lines appear without a reload. No cron run is shown (a
+// firing is a minute away at best); the per-node cron summaries are unit-tested in
+// test/unit/console-job-summary.test.ts. Every wait is for a condition.
+import path from 'node:path'
 import t from 'tap'
 import type { Locator, Page } from 'playwright-core'
+import { startAgentProcess, uniqueNodeId } from '../support/agent-process.js'
 import { testImage } from '../support/env.js'
 import { tempDir } from '../support/tmp.js'
 import { waitFor } from '../support/wait.js'
@@ -16,6 +20,7 @@ t.setTimeout(180_000)
 const JOB = 'e2e-migrate'
 const CRON = 'e2e-nightly'
 
+let dir: string
 let hub: HubProcess
 let browser: BrowserSession
 let page: Page
@@ -26,11 +31,11 @@ const job = (name: string) => ({
   apiVersion: 'shoal/v1',
   kind: 'Job',
   metadata: { name },
-  spec: { completions: 2, template: { image: testImage(), command: ['sh', '-c', 'echo done'] } },
+  spec: { completions: 2, template: { image: testImage(), network: 'host', command: ['sh', '-c', `echo copy of ${name} done`] } },
 })
 
 t.before(async () => {
-  const dir = tempDir(t, 'console-jobs-e2e')
+  dir = tempDir(t, 'console-jobs-e2e')
   hub = await startHubProcess(t, dir)
   t.teardown(() => {
     if (!t.passing()) t.comment(`hub log (last lines):\n${hub.log().split('\n').slice(-80).join('\n')}`)
@@ -106,5 +111,45 @@ t.test("a CronJob's page: schedule, zone, policy, suspend, no node", async (t) =
   await page.reload()
   await page.getByRole('heading', { name: new RegExp(`^${CRON}`), level: 1 }).waitFor()
   t.pass('the page is a real URL: it reloads')
+  t.same(browser.pageErrors, [], 'no errors in the page')
+})
+
+t.test('a node joins: the pending Job runs, its page shows the copies and their output', async (t) => {
+  await page.goto(`${hub.url}/jobs/${JOB}`)
+  await page.getByTestId('job-condition').waitFor()
+  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', {})
+  const id = uniqueNodeId('jobs')
+  await startAgentProcess(t, {
+    nodeId: id,
+    dataDir: path.join(dir, id),
+    hubUrl: hub.url,
+    resyncIntervalMs: 2_000,
+    logLevel: 'info',
+    extraArgs: ['--token', token],
+  })
+  await waitFor(async () => (await text(page.getByTestId('job-condition'))) === 'Complete', {
+    what: 'the job page to show Complete',
+    timeoutMs: 120_000,
+    intervalMs: 250,
+  })
+  const copies = page.getByRole('table', { name: 'copies' }).locator('tbody tr')
+  t.equal(await copies.count(), 2, 'two copies')
+  for (const row of await copies.all()) {
+    const cells = (await row.locator('td').allTextContents()).map((c) => c.trim())
+    // Node, index, attempt, state, exit code, started, finished, reason, last output.
+    t.same([cells[0], cells[2], cells[3], cells[4], cells[7]], [id, '1', 'succeeded', '0', 'Succeeded'])
+  }
+  t.same((await copies.locator('td:nth-child(2)').allTextContents()).sort(), ['0', '1'], 'indexes 0 and 1')
+  await waitFor(async () => (await page.locator('pre.job-output', { hasText: `copy of ${JOB} done` }).count()) === 2, {
+    what: "each copy's output line",
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  })
+  await page.getByRole('table', { name: 'copies' }).getByRole('link', { name: id }).first().waitFor()
+  await screenshot(page, 'job', { fullPage: true })
+  await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Jobs' }).click()
+  const row = page.getByRole('table', { name: 'jobs' }).locator(`tr[data-job="${JOB}"]`)
+  await row.waitFor()
+  t.same((await row.locator('td').allTextContents()).map((c) => c.trim()).slice(1, 5), ['2 / 2', '0', '0', 'Complete'])
   t.same(browser.pageErrors, [], 'no errors in the page')
 })

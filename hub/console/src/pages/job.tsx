@@ -56,7 +56,11 @@ export function JobPage(props: { name: string }) {
         {j.active} active · {j.failed} failed · {j.pending} pending · created {ago(j.createdAt, now)}
         {j.finishedAt ? ` · finished ${ago(j.finishedAt, now)}` : ''}
       </p>
-      <div class={j.condition.type === 'Failed' || j.condition.reason === 'Pending' ? 'why' : 'muted'} role="status" data-testid="job-condition-reason">
+      <div
+        class={j.condition.type === 'Failed' || j.condition.reason === 'Pending' ? 'why' : 'muted condition-line'}
+        role="status"
+        data-testid="job-condition-reason"
+      >
         <strong>{j.condition.reason}.</strong> {j.condition.message}
       </div>
       <Section title="Copies">{j.copies.length === 0 ? <Empty>No copy has started yet.</Empty> : <CopyTable job={j} output={output.data} />}</Section>
