@@ -153,3 +153,19 @@ t.test('a node joins: the pending Job runs, its page shows the copies and their 
   t.same((await row.locator('td').allTextContents()).map((c) => c.trim()).slice(1, 5), ['2 / 2', '0', '0', 'Complete'])
   t.same(browser.pageErrors, [], 'no errors in the page')
 })
+
+t.test('at phone size the three pages do not scroll sideways', async (t) => {
+  await page.setViewportSize({ width: 390, height: 844 })
+  t.teardown(() => page.setViewportSize({ width: 1400, height: 900 }))
+  for (const [target, ready] of [
+    ['/jobs', page.getByRole('table', { name: 'cron jobs' })],
+    [`/jobs/${JOB}`, page.getByRole('table', { name: 'copies' })],
+    [`/cronjobs/${CRON}`, page.getByTestId('cron-last-runs')],
+  ] as const) {
+    await page.goto(`${hub.url}${target}`)
+    await ready.waitFor()
+    const [scroll, inner] = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number]
+    t.ok(scroll <= inner, `${target} fits the phone's width (${scroll} <= ${inner})`)
+  }
+  t.same(browser.pageErrors, [], 'no errors in the page')
+})
