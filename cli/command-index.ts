@@ -74,7 +74,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'apply',
     term: 'apply [options]',
-    description: 'create or update deployments, configs and secrets from manifest files; --dry-run shows where they would be placed',
+    description: 'create or update deployments, jobs, cron jobs, configs and secrets from manifest files; --dry-run shows where they would be placed',
     load: async (io) => (await import('./commands/apply.js')).applyCommand(io),
   },
   {

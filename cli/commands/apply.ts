@@ -31,7 +31,7 @@ export const defaultApplyDeps: ApplyDeps = { readStdin: () => readAll(process.st
 export function applyCommand(io: CliIo, deps: ApplyDeps = defaultApplyDeps): Command {
   return addConnectionOptions(
     new Command('apply')
-      .description('create or update deployments, configs and secrets from manifest files; --dry-run shows where they would be placed')
+      .description('create or update deployments, jobs, cron jobs, configs and secrets from manifest files; --dry-run shows where they would be placed')
       .requiredOption('-f, --filename <path>', 'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input (repeatable)', collect)
       .option('--dry-run', 'ask the scheduler where everything would go, change nothing')
       .option('--pull-now', "pull these revisions' images now, whatever the nodes' bandwidth budgets and pull windows say (these revisions only)")

@@ -156,7 +156,10 @@ t.test('every verb has help with an example', async (t) => {
 
 t.test('usage mistakes exit 2 with one line that says what to do', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['get', 'pods', '--hub', 'http://h:1', '--token', 'x'], /unknown resource "pods"; use nodes, deployments, events, configs, secrets or alerts/],
+    [
+      ['get', 'pods', '--hub', 'http://h:1', '--token', 'x'],
+      /unknown resource "pods"; use nodes, deployments, jobs, cronjobs, events, configs, secrets or alerts/,
+    ],
     [['get', 'nodes', '-l', 'a in (', '--hub', 'http://h:1', '--token', 'x'], /-l: cannot read selector term/],
     [['get', 'nodes', '-o', 'xml'], /argument 'xml' is invalid/],
     [['label', 'node', 'n1', 'bad key=1', '--hub', 'http://h:1', '--token', 'x'], /label key "bad key" must be/],
@@ -164,13 +167,13 @@ t.test('usage mistakes exit 2 with one line that says what to do', async (t) => 
     [['label', 'deployment', 'd', 'a=b', '--hub', 'http://h:1', '--token', 'x'], /only nodes have labels/],
     [['apply'], /required option '-f, --filename <path>' not specified/],
     [['apply', '-f', path.join(dir, 'missing.yaml'), '--hub', 'http://h:1', '--token', 'x'], /missing.yaml: no such file or directory/],
-    [['delete', 'node', 'n1', '--hub', 'http://h:1', '--token', 'x'], /only deployments, configs and secrets can be deleted/],
+    [['delete', 'node', 'n1', '--hub', 'http://h:1', '--token', 'x'], /only deployments, jobs, cron jobs, configs and secrets can be deleted/],
     [['token', 'create', '--ttl', 'soon', '--hub', 'http://h:1', '--token', 'x'], /use a duration such as 30m/],
     [['token', 'create', '--max-uses', '0', '--hub', 'http://h:1', '--token', 'x'], /--max-uses "0": use a whole number of at least 1/],
     [['top', 'deployments', '--hub', 'http://h:1', '--token', 'x'], /use shoal top nodes/],
     [['completion', 'fish'], /no completion for "fish"; use bash or zsh/],
     [['get', 'events', 'e1', '--hub', 'http://h:1', '--token', 'x'], /events have no names/],
-    [['describe', 'pod', 'p', '--hub', 'http://h:1', '--token', 'x'], /use node, deployment, config or secret/],
+    [['describe', 'pod', 'p', '--hub', 'http://h:1', '--token', 'x'], /use node, deployment, job, cronjob, config or secret/],
     [['create', 'secret', 'api', '--hub', 'http://h:1', '--token', 'x'], /a Secret needs data: give --from-literal/],
     [['create', 'secret', 'api', '--from-literal', 'bad/key=v', '--hub', 'http://h:1', '--token', 'x'], /key "bad\/key" must be letters, digits/],
     [['create', 'config', 'c', '--from-literal', 'a=1', '--from-literal', 'a=2', '--hub', 'http://h:1', '--token', 'x'], /key "a" is given twice/],
@@ -253,7 +256,7 @@ t.test('completion scripts', async (t) => {
   t.same(complete('shoal', 'context', 'u'), ['use'])
   t.same(complete('shoal', 'get', 'nodes', '--wat'), ['--watch'])
   t.same(complete('shoal', 'completion', ''), ['bash', 'zsh'])
-  t.same(complete('shoal', 'create', ''), ['config', 'secret'])
+  t.same(complete('shoal', 'create', ''), ['config', 'job', 'secret'])
   t.same(complete('shoal', 'create', 'secret', 'api', '--from-l'), ['--from-literal'])
   t.same(complete('shoal', 'get', 's'), ['secrets'])
   t.same(complete('shoal', 'describe', 'secret', 'b'), ['broker'])
