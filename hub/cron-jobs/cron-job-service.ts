@@ -1,4 +1,5 @@
 import { isoNow, type Clock } from '../../common/clock.js'
+import type { ChangeFeed } from '../ingest/change-feed.js'
 import { ZoneClocks } from '../../protocol/cron/time-zone.js'
 import { type LabelSelector, selectorMatches } from '../../protocol/index.js'
 import type { CronJobDeleted, CronJobDetail, CronJobView } from '../../protocol/api/index.js'
@@ -17,7 +18,7 @@ export class CronJobService {
   /** One clock per zone for the next-firing sums (each holds ICU memory: kept, not remade). */
   private readonly zones = new ZoneClocks()
 
-  constructor(private readonly options: { readonly store: HubStore; readonly fleet: CronJobFleet; readonly clock: Clock }) {}
+  constructor(private readonly options: { readonly store: HubStore; readonly fleet: CronJobFleet; readonly clock: Clock; readonly feed: ChangeFeed }) {}
 
   list(selector: LabelSelector | undefined): CronJobView[] {
     const { store, fleet } = this.options
@@ -47,6 +48,7 @@ export class CronJobService {
     })
     if (!deleted) throw new CronJobNotFoundError(name)
     await fleet.request('cronjob-deleted')
+    this.options.feed.publish({ type: 'cronjob', name, reason: 'deleted' })
     return { deleted: name }
   }
 }

@@ -129,6 +129,8 @@ export class DeploymentService {
     await fleet.request('apply')
     for (const result of applied) {
       if (result.kind === 'Deployment') feed.publish({ type: 'deployment', name: result.name, reason: result.outcome })
+      if ((result.kind === 'Job' || result.kind === 'CronJob') && result.outcome !== 'unchanged')
+        feed.publish({ type: result.kind === 'Job' ? 'job' : 'cronjob', name: result.name, reason: result.outcome })
       for (const name of 'rolled' in result ? result.rolled : []) feed.publish({ type: 'deployment', name, reason: 'configured' })
     }
     return {

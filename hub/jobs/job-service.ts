@@ -52,7 +52,7 @@ export class JobService {
 
   /** Removes the job and its records; the pass that follows takes its copies out of their nodes' documents, so they stop. */
   async delete(name: string, actor: string): Promise<DeepReadonly<JobDeleted>> {
-    const { store, fleet, clock } = this.options
+    const { store, fleet, clock, feed } = this.options
     const stopped = store.transaction(() => {
       const job = store.jobs.get(name)
       if (!job) throw new JobNotFoundError(name)
@@ -62,6 +62,7 @@ export class JobService {
       return running
     })
     await fleet.request('job-deleted')
+    feed.publish({ type: 'job', name, reason: 'deleted' })
     return { deleted: name, stopped }
   }
 

@@ -8,6 +8,9 @@ import { IsoTime, Name, NodeId } from '../primitives.js'
 export const Change = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('node'), nodeId: NodeId, reason: z.string() }),
   z.strictObject({ type: z.literal('deployment'), name: Name, reason: z.string() }),
+  /** A Job or CronJob was applied (created, changed) or deleted; its runs' news come as events. */
+  z.strictObject({ type: z.literal('job'), name: Name, reason: z.string() }),
+  z.strictObject({ type: z.literal('cronjob'), name: Name, reason: z.string() }),
   z.strictObject({
     type: z.literal('event'),
     id: z.number().int().min(1),

@@ -139,7 +139,8 @@ t.test('a job from apply to its ttl, through reports', async (t) => {
 })
 
 t.test('the template is fixed once applied; the same manifest is a no-op; parallelism may change', async (t) => {
-  const { service, store } = setUp(t)
+  const { service, store, changes } = setUp(t)
+  const jobChanges = () => changes.flatMap((c) => (c.type === 'job' ? [[c.name, c.reason]] : []))
   const first = jobManifest('  completions: 3\n')
   await service.apply(readManifests(first, 'request'), 'admin')
   t.match((await service.apply(readManifests(first, 'request'), 'admin')).results, [{ outcome: 'unchanged', revision: 1 }])
@@ -151,15 +152,24 @@ t.test('the template is fixed once applied; the same manifest is a no-op; parall
   )
   t.match((await service.apply(readManifests(jobManifest('  completions: 3\n  parallelism: 2\n'), 'request'), 'admin')).results, [{ outcome: 'configured' }])
   t.same(copiesSent(store), { n1: ['job-export-0-1'], n2: ['job-export-1-1'] }, 'the new parallelism applies at once')
+  t.same(
+    jobChanges(),
+    [
+      ['export', 'created'],
+      ['export', 'configured'],
+    ],
+    'watchers hear of the apply and the change, not of the no-op',
+  )
 })
 
 t.test('deleting a job stops its running copies and forgets it', async (t) => {
-  const { service, store, jobs } = setUp(t)
+  const { service, store, jobs, changes } = setUp(t)
   await service.apply(readManifests(jobManifest('  completions: 2\n  parallelism: 2\n'), 'request'), 'admin')
   t.same(copiesSent(store), { n1: ['job-export-0-1'], n2: ['job-export-1-1'] })
   t.same(await jobs.delete('export', 'admin'), { deleted: 'export', stopped: 2 })
   t.same(copiesSent(store), {})
   t.throws(() => jobs.get('export'), { name: 'JobNotFoundError' })
+  t.match(changes.at(-1), { type: 'job', name: 'export', reason: 'deleted' }, 'watchers hear of the deletion')
 })
 
 t.test('readManifests refuses Deployments named job-…, and Jobs that refer to Configs or Secrets', async (t) => {

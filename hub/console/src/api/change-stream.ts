@@ -81,7 +81,7 @@ export function openChangeStream(options: ChangeStreamOptions): () => void {
 function parseChange(data: string): Change | null {
   try {
     const value = JSON.parse(data) as { type?: unknown }
-    if (value.type === 'node' || value.type === 'deployment' || value.type === 'event' || value.type === 'alert') return value as Change
+    if (['node', 'deployment', 'job', 'cronjob', 'event', 'alert'].includes(value.type as string)) return value as Change
   } catch {
     // a line the console does not understand: ignore it, the next resync heals
   }

@@ -3,17 +3,19 @@ import type { Change } from '../api/types'
 import type { Resource } from '../live'
 
 /**
- * The change feed carries a job's events (JobStarted, JobCopySucceeded / JobCopyFailed,
- * JobComplete, JobFailed, from the hub's planner) and a cron job's (JobRunSucceeded /
- * JobRunFailed, CronJobSkipped, CronJobMissed, as nodes report them).
+ * The change feed says when a Job or CronJob is applied or deleted (`job`, `cronjob`), and carries
+ * a job's events (JobStarted, JobCopySucceeded / JobCopyFailed, JobComplete, JobFailed, from the
+ * hub's planner) and a cron job's (JobRunSucceeded / JobRunFailed, CronJobSkipped, CronJobMissed,
+ * as nodes report them).
  */
 export function isJobChange(change: Change): boolean {
+  if (change.type === 'job' || change.type === 'cronjob') return true
   return change.type === 'event' && (change.eventType.startsWith('Job') || change.eventType.startsWith('CronJob'))
 }
 
 /**
- * Applying or deleting a Job or CronJob, and a cron job's next firing moving on, put nothing on
- * the feed: the jobs pages also refetch at this modest pace.
+ * A cron job's next firing moves on with the clock, which puts nothing on the feed: the jobs
+ * pages also refetch at this modest pace.
  */
 export const JOB_POLL_MS = 10_000
 
