@@ -102,7 +102,10 @@ t.test('agent: a document it cannot store is kept in memory and stored once spac
     },
   )
   t.equal(status.observedGeneration, 2)
-  t.ok(agent.log().includes('stored the desired document that could not be stored before'))
+  await waitFor(() => agent.log().includes('stored the desired document that could not be stored before') || undefined, {
+    what: "the agent's log to say the held document was stored",
+    timeoutMs: 10_000,
+  })
   t.ok(agent.alive)
 })
 
@@ -134,7 +137,9 @@ t.test('hub: an apply that cannot be stored is answered 507, and nothing stored 
   t.equal(refused.body.error.code, 'storage-full')
   t.match(refused.body.error.message, /disk is full.*free space/)
   t.ok(hub.alive, 'the hub keeps running')
-  t.ok(hub.log().includes("the hub's disk is full"), 'and says so in its log')
+  // The log is written by another process: wait for the line to reach the file, not for a moment.
+  await waitFor(() => hub.log().includes("the hub's disk is full") || undefined, { what: "the hub's log to say the disk is full", timeoutMs: 10_000 })
+  t.pass('and says so in its log')
   const names = (await hub.ok<{ items: { name: string }[] }>('GET', '/api/v1/deployments')).items.map((d) => d.name)
   t.strictSame(names, ['kept'], 'what was stored before is intact, nothing half-written')
 
