@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import { ProtocolError, describeIssues, issuesFromZod, readableIssue } from './errors.js'
 import { describeDepthExceeded, jsonDepthExceeded } from './input-bounds.js'
+import { SESSION_MAX_FRAME_BYTES } from './session.js'
 
 export { MAX_NESTING_DEPTH } from './input-bounds.js'
 
@@ -13,6 +14,8 @@ export const MAX_BYTES = {
   presence: 1024,
   'logs-request': 4 * 1024,
   'logs-chunk': 256 * 1024,
+  'session-in': SESSION_MAX_FRAME_BYTES,
+  'session-out': SESSION_MAX_FRAME_BYTES,
   manifest: 1024 * 1024,
 } as const
 

@@ -16,11 +16,14 @@ export const CHANNELS = {
   heartbeat: 'agent',
   presence: 'agent',
   'logs-chunk': 'agent',
+  /** Remote sessions (protocol/session.ts): binary frames, never retained, never queued. */
+  'session-in': 'hub',
+  'session-out': 'agent',
 } as const
 export type Channel = keyof typeof CHANNELS
 
-export const AGENT_PUBLISHED: readonly Channel[] = ['outbox', 'heartbeat', 'presence', 'logs-chunk']
-export const HUB_PUBLISHED: readonly Channel[] = ['desired', 'ack', 'logs-request']
+export const AGENT_PUBLISHED: readonly Channel[] = ['outbox', 'heartbeat', 'presence', 'logs-chunk', 'session-out']
+export const HUB_PUBLISHED: readonly Channel[] = ['desired', 'ack', 'logs-request', 'session-in']
 
 const MQTT_ROOT = `shoal/${PROTOCOL_VERSION}/nodes`
 const NATS_ROOT = `shoal.${PROTOCOL_VERSION}.nodes`

@@ -10,6 +10,8 @@ export const CHANNEL_CATEGORY = {
   heartbeat: 'status',
   'logs-request': 'logs',
   'logs-chunk': 'logs',
+  'session-in': 'sessions',
+  'session-out': 'sessions',
 } as const satisfies { readonly [C in Channel]: TrafficCategory }
 
 /**

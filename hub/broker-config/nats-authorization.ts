@@ -35,7 +35,7 @@ export function natsNodePermissions(nodeId: string): NatsPermissions {
       ],
     },
     subscribe: {
-      allow: [natsSubject(nodeId, 'ack'), natsSubject(nodeId, 'logs-request'), `${natsInboxPrefix(nodeId)}.>`],
+      allow: [natsSubject(nodeId, 'ack'), natsSubject(nodeId, 'logs-request'), natsSubject(nodeId, 'session-in'), `${natsInboxPrefix(nodeId)}.>`],
     },
   }
 }

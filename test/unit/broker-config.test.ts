@@ -132,20 +132,24 @@ user pi-1
 topic read shoal/v1/nodes/pi-1/desired
 topic read shoal/v1/nodes/pi-1/ack
 topic read shoal/v1/nodes/pi-1/logs-request
+topic read shoal/v1/nodes/pi-1/session-in
 topic write shoal/v1/nodes/pi-1/outbox
 topic write shoal/v1/nodes/pi-1/heartbeat
 topic write shoal/v1/nodes/pi-1/presence
 topic write shoal/v1/nodes/pi-1/logs-chunk
+topic write shoal/v1/nodes/pi-1/session-out
 
 # node rack-7
 user rack-7
 topic read shoal/v1/nodes/rack-7/desired
 topic read shoal/v1/nodes/rack-7/ack
 topic read shoal/v1/nodes/rack-7/logs-request
+topic read shoal/v1/nodes/rack-7/session-in
 topic write shoal/v1/nodes/rack-7/outbox
 topic write shoal/v1/nodes/rack-7/heartbeat
 topic write shoal/v1/nodes/rack-7/presence
 topic write shoal/v1/nodes/rack-7/logs-chunk
+topic write shoal/v1/nodes/rack-7/session-out
 `
   t.equal(mosquittoAclFile(input), expected)
   t.equal(
@@ -185,8 +189,8 @@ authorization {
       user: "pi-1"
       password: "$2b$08$11111111111111111111111111111111111111111111111111111"
       permissions: {
-        publish: { allow: ["shoal.v1.nodes.pi-1.outbox", "shoal.v1.nodes.pi-1.heartbeat", "shoal.v1.nodes.pi-1.presence", "shoal.v1.nodes.pi-1.logs-chunk", "$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired.*.$KV.shoal_v1_desired.pi-1", "$JS.FC.KV_shoal_v1_desired.>"] }
-        subscribe: { allow: ["shoal.v1.nodes.pi-1.ack", "shoal.v1.nodes.pi-1.logs-request", "_INBOX_pi-1.>"] }
+        publish: { allow: ["shoal.v1.nodes.pi-1.outbox", "shoal.v1.nodes.pi-1.heartbeat", "shoal.v1.nodes.pi-1.presence", "shoal.v1.nodes.pi-1.logs-chunk", "shoal.v1.nodes.pi-1.session-out", "$JS.API.CONSUMER.CREATE.KV_shoal_v1_desired.*.$KV.shoal_v1_desired.pi-1", "$JS.FC.KV_shoal_v1_desired.>"] }
+        subscribe: { allow: ["shoal.v1.nodes.pi-1.ack", "shoal.v1.nodes.pi-1.logs-request", "shoal.v1.nodes.pi-1.session-in", "_INBOX_pi-1.>"] }
       }
     }
   ]
