@@ -50,6 +50,17 @@ export function prepareSigningKey(privateKeyPem: string): PreparedSigningKey {
 }
 
 export function signDocument(unsigned: UnsignedDesiredDocument, key: string | PreparedSigningKey): DesiredDocument {
+  return signObject(unsigned, key)
+}
+
+/**
+ * Any JSON object signed as desired documents are: `keyId` added, `signature` over the canonical
+ * JSON of the rest (session openings use it too). verifyDocumentSignature checks it.
+ */
+export function signObject<T extends Readonly<Record<string, unknown>>>(
+  unsigned: T,
+  key: string | PreparedSigningKey,
+): T & { readonly keyId: string; readonly signature: string } {
   const prepared = typeof key === 'string' ? prepareSigningKey(key) : key
   const withKey = { ...unsigned, keyId: prepared.keyId }
   const signature = sign(null, signedBytes(withKey), prepared.privateKey).toString('base64')
