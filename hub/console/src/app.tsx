@@ -14,6 +14,7 @@ import { JobsPage } from './pages/jobs'
 import { NodePage } from './pages/node'
 import { NodesPage } from './pages/nodes'
 import { OverviewPage } from './pages/overview'
+import { SessionsPage } from './pages/sessions'
 import { SignInPage } from './pages/sign-in'
 import { TokensPage } from './pages/tokens'
 import { Link, matchRoute, useLocation, type Route } from './router'
@@ -92,6 +93,9 @@ function SignedIn(props: { token: string; onSignOut: (why: string | null) => voi
           <NavLink href="/alerts" active={route.page === 'alerts'}>
             Alerts
           </NavLink>
+          <NavLink href="/sessions" active={route.page === 'sessions'}>
+            Sessions
+          </NavLink>
         </nav>
         <AlertCount />
         <span
@@ -149,6 +153,8 @@ function Page(props: { route: Route }) {
       return <TokensPage />
     case 'alerts':
       return <AlertsPage />
+    case 'sessions':
+      return <SessionsPage />
     case 'not-found':
       return (
         <div class="page">

@@ -62,3 +62,16 @@ export function labelText(labels: Readonly<Record<string, string>>): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(', ')
 }
+
+/** How long: "0.8s", "12s", "3m 05s", "2h 10m", "3d 4h". */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?'
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`
+  const h = Math.floor(m / 60)
+  if (h < 48) return `${h}h ${String(m % 60).padStart(2, '0')}m`
+  return `${Math.floor(h / 24)}d ${h % 24}h`
+}

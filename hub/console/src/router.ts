@@ -14,6 +14,7 @@ export type Route =
   | { readonly page: 'apply' }
   | { readonly page: 'tokens' }
   | { readonly page: 'alerts' }
+  | { readonly page: 'sessions' }
   | { readonly page: 'configs' }
   | { readonly page: 'config-object'; readonly kind: 'Config' | 'Secret'; readonly name: string }
   | { readonly page: 'not-found'; readonly path: string }
@@ -31,6 +32,7 @@ export function matchRoute(path: string): Route {
   if (first === 'apply' && second === undefined) return { page: 'apply' }
   if (first === 'tokens' && second === undefined) return { page: 'tokens' }
   if (first === 'alerts' && second === undefined) return { page: 'alerts' }
+  if (first === 'sessions' && second === undefined) return { page: 'sessions' }
   if (first === 'configs' || first === 'secrets')
     return second === undefined ? { page: 'configs' } : { page: 'config-object', kind: first === 'configs' ? 'Config' : 'Secret', name: second }
   return { page: 'not-found', path }
@@ -40,6 +42,8 @@ export const nodeHref = (id: string): string => `/nodes/${encodeURIComponent(id)
 export const deploymentHref = (name: string): string => `/deployments/${encodeURIComponent(name)}`
 export const jobHref = (name: string): string => `/jobs/${encodeURIComponent(name)}`
 export const cronJobHref = (name: string): string => `/cronjobs/${encodeURIComponent(name)}`
+/** The audit list of remote sessions, or one node's. */
+export const sessionsHref = (node?: string): string => (node ? `/sessions?node=${encodeURIComponent(node)}` : '/sessions')
 export const configObjectHref = (kind: 'Config' | 'Secret', name: string): string => `/${kind === 'Config' ? 'configs' : 'secrets'}/${encodeURIComponent(name)}`
 
 /** Fired on window after navigate() changes the URL; the browser fires popstate for back and forward. */

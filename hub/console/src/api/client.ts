@@ -24,11 +24,15 @@ import type {
   RevisionHistory,
   RolloutAction,
   RolloutStatus,
+  SessionList,
+  SessionRequest,
   TokenCreated,
   TokenList,
   TokenRequest,
   TokenRevoked,
 } from './types'
+import { attachUrl } from './session-frames'
+import { SessionSocket, type SessionListener } from './session-socket'
 
 export type ConfigObjectKind = 'Config' | 'Secret'
 const CONFIG_OBJECT_PATH = { Config: '/api/v1/configs', Secret: '/api/v1/secrets' } satisfies Record<ConfigObjectKind, string>
@@ -200,6 +204,17 @@ export class ApiClient {
   logs(query: LogQuery, signal: AbortSignal): Promise<Response> {
     const params = new URLSearchParams({ node: query.node, tail: String(query.tail), follow: String(query.follow) })
     return this.raw('GET', `/api/v1/deployments/${encodeURIComponent(query.deployment)}/logs?${params}`, { signal })
+  }
+
+  /** The hub's record of remote sessions, newest first; `node` for one node's. */
+  sessions(node?: string, limit = 100): Promise<SessionList> {
+    const params = new URLSearchParams({ limit: String(limit), ...(node ? { node } : {}) })
+    return this.json('GET', `/api/v1/sessions?${params}`)
+  }
+
+  /** A remote session (a shell in a container): a WebSocket that carries the token as a subprotocol, since a browser cannot set its headers. */
+  openSession(request: SessionRequest, listener: SessionListener): SessionSocket {
+    return new SessionSocket(attachUrl(this.base, location), this.token, request, listener)
   }
 
   private async json<T>(method: string, path: string, body?: string, contentType?: string): Promise<T> {

@@ -52,6 +52,11 @@ export type {
   RolloutPhase,
   RolloutStatus,
   RolloutSummary,
+  SessionEndMessage,
+  SessionList,
+  SessionOpenedMessage,
+  SessionRequest,
+  SessionView,
   TokenCreated,
   TokenList,
   TokenRequest,
@@ -60,6 +65,7 @@ export type {
   WorkloadStatusView,
 } from '../../../../protocol/api/index.js'
 export type { RolloutStrategy } from '../../../../protocol/rollout-strategy.js'
+export type { TerminalSize } from '../../../../protocol/session.js'
 export type { WorkloadState } from '../../../../protocol/status.js'
 
 /** What the change stream says changed, and `resync`, which the console sends itself after (re)connecting: anything may have changed meanwhile. */

@@ -3,6 +3,8 @@ import { ErrorNote, Loading, Section } from '../components/bits'
 import { ContainerTable, hasContainers } from '../components/container-table'
 import { FilteredNodes, PlacementTable } from '../components/placement-table'
 import { RevisionsSection, RolloutSection, useRollout } from '../components/rollout-panel'
+import { deploymentChoices } from '../components/terminal-choices'
+import { TerminalPanel } from '../components/terminal-panel'
 import { ago } from '../format'
 import { useLive, useNow, useResource } from '../live'
 import { navigate } from '../router'
@@ -73,6 +75,9 @@ export function DeploymentPage(props: { name: string }) {
       <RolloutSection state={rollout} now={now} />
       <Section title="Placement">
         <PlacementTable deployment={d} nodes={nodeById} now={now} />
+      </Section>
+      <Section title="Terminal">
+        <TerminalPanel choices={deploymentChoices(d, nodeById)} pick="copy" empty="No copy is placed yet, so there is nowhere to open a terminal." />
       </Section>
       {hasContainers(d) ? (
         <Section title="Containers">

@@ -5,9 +5,11 @@ import { EventsList } from '../components/events-list'
 import { LabelsEditor } from '../components/labels-editor'
 import { LogViewer, type LogTarget } from '../components/log-viewer'
 import { ObjectVersions, hasObjectVersions } from '../components/object-versions'
+import { nodeChoices } from '../components/terminal-choices'
+import { TerminalPanel } from '../components/terminal-panel'
 import { ago, bytes, cores, localTime } from '../format'
 import { useLive, useNow, useResource } from '../live'
-import { Link, deploymentHref } from '../router'
+import { Link, deploymentHref, sessionsHref } from '../router'
 
 type Traffic = NonNullable<NodeDetail['usage']>['traffic']
 
@@ -163,6 +165,16 @@ export function NodePage(props: { id: string }) {
       </Section>
       <Section title="Logs">
         <LogViewer nodeId={n.id} targets={logTargets(n)} nodeOnline={n.online} />
+      </Section>
+      <Section
+        title="Terminal"
+        actions={
+          <Link href={sessionsHref(n.id)} class="button">
+            Sessions on this node
+          </Link>
+        }
+      >
+        <TerminalPanel choices={nodeChoices(n)} pick="workload" empty="No workloads on this node, so nowhere to open a terminal." offline={!n.online} />
       </Section>
       <Section title="Events">
         <EventsList events={n.events} showNode={false} limit={50} />
