@@ -1,0 +1,185 @@
+// The console's terminal (issue 13) in Debian's Chromium against a real hub process and a real
+// agent running a real container: on the deployment page a terminal opens a shell in the copy
+// through the hub's session WebSocket, `echo $((6*7))` prints 42 and `exit 3` shows exit code 3;
+// on the node page a terminal picks the workload, and leaving the page ends its session on the
+// hub; the Sessions page lists both with their ends and bytes; at phone size nothing scrolls
+// sideways. Every wait is for a condition.
+import path from 'node:path'
+import t from 'tap'
+import type { Locator, Page } from 'playwright-core'
+import { startAgentProcess, uniqueNodeId, type AgentProcess } from '../support/agent-process.js'
+import { testImage } from '../support/env.js'
+import { tempDir } from '../support/tmp.js'
+import { waitFor } from '../support/wait.js'
+import { launchChromium, screenshot, startHubProcess, type BrowserSession, type HubProcess } from './console-fixtures.js'
+
+t.setTimeout(240_000)
+
+const DEPLOYMENT = 'e2e-shell'
+
+interface SessionView {
+  readonly id: string
+  readonly node: string
+  readonly kind: string
+  readonly workload: string | null
+  readonly endedAt: string | null
+  readonly exitCode: number | null
+  readonly error: string | null
+  readonly bytesIn: number
+  readonly bytesOut: number
+}
+
+let hub: HubProcess
+let agent: AgentProcess
+let browser: BrowserSession
+let page: Page
+
+const text = async (locator: Locator): Promise<string> => ((await locator.count()) > 0 ? ((await locator.first().textContent()) ?? '') : '')
+
+/** The terminal's screen, one string per row as xterm.js's DOM renderer shows it (no-break spaces as spaces). */
+const screenRows = async (terminal: Locator): Promise<string[]> =>
+  (await terminal.locator('.xterm-rows > div').allTextContents()).map((row) => row.replace(/\u00a0/g, ' ').trimEnd())
+
+const sessions = async (): Promise<SessionView[]> => (await hub.api<{ items: SessionView[] }>('GET', '/api/v1/sessions')).items
+
+t.before(async () => {
+  const dir = tempDir(t, 'console-terminal-e2e')
+  hub = await startHubProcess(t, dir)
+  t.teardown(() => {
+    if (!t.passing()) t.comment(`hub log (last lines):\n${hub.log().split('\n').slice(-80).join('\n')}`)
+  })
+  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', {})
+  const id = uniqueNodeId('term')
+  agent = await startAgentProcess(t, {
+    nodeId: id,
+    dataDir: path.join(dir, id),
+    hubUrl: hub.url,
+    resyncIntervalMs: 2_000,
+    logLevel: 'info',
+    extraArgs: ['--token', token],
+  })
+  await hub.api('POST', '/api/v1/manifests', {
+    apiVersion: 'shoal/v1',
+    kind: 'Deployment',
+    metadata: { name: DEPLOYMENT },
+    spec: {
+      replicas: 1,
+      template: { image: testImage(), network: 'host', restartPolicy: 'always', command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"] },
+    },
+  })
+  await waitFor(
+    async () => {
+      const d = await hub.api<{ placements: { nodeId: string; status: { state: string } | null }[] }>('GET', `/api/v1/deployments/${DEPLOYMENT}`)
+      return d.placements.some((p) => p.nodeId === agent.nodeId && p.status?.state === 'running')
+    },
+    { what: `${DEPLOYMENT} to run on ${id}`, timeoutMs: 120_000, intervalMs: 250 },
+  )
+  browser = await launchChromium(t, dir)
+  page = browser.page
+  await page.goto(`${hub.url}/`)
+  await page.getByLabel('admin token').fill(hub.adminToken)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.locator('[data-stream="live"]').waitFor()
+})
+
+t.test('the deployment page: a shell in the copy runs a command, and `exit 3` shows exit code 3', async (t) => {
+  await page.goto(`${hub.url}/deployments/${DEPLOYMENT}`)
+  const section = page.getByRole('region', { name: 'Terminal' })
+  await section.getByRole('button', { name: 'Open terminal' }).click()
+  const terminal = section.locator('.terminal')
+  await section.locator('.terminal[data-terminal-state="open"]').waitFor({ timeout: 30_000 })
+  t.match(await text(section.getByTestId('terminal-state')), new RegExp(`^sh in ${DEPLOYMENT} on ${agent.nodeId}`), 'says what runs where')
+
+  // The shell's prompt comes first; keys then go to the focused terminal.
+  await waitFor(async () => (await screenRows(terminal)).some((row) => /[#$] ?$/.test(row)), { what: 'the shell’s prompt', timeoutMs: 15_000 })
+  await page.keyboard.type('echo $((6*7))')
+  await page.keyboard.press('Enter')
+  await waitFor(async () => (await screenRows(terminal)).includes('42'), { what: 'a line with 42 on the screen', timeoutMs: 15_000 })
+  t.ok(
+    (await screenRows(terminal)).some((row) => row.includes('echo $((6*7))')),
+    'the typed command is echoed by the TTY',
+  )
+  await screenshot(page, 'terminal')
+
+  await page.keyboard.type('exit 3')
+  await page.keyboard.press('Enter')
+  await page.locator('.terminal[data-terminal-state="ended"]').waitFor({ timeout: 15_000 })
+  t.equal(await terminal.getAttribute('data-exit-code'), '3', 'the exit code is on the terminal')
+  t.match(await text(section.getByTestId('terminal-state')), /exited with code 3/, 'and said in words')
+  t.ok(
+    (await screenRows(terminal)).some((row) => row.includes('[exited with code 3]')),
+    'and on the screen',
+  )
+
+  await waitFor(async () => (await sessions()).some((s) => s.kind === 'exec' && s.exitCode === 3 && s.endedAt !== null), {
+    what: 'the hub to record the session with exit code 3',
+    timeoutMs: 15_000,
+  })
+  const recorded = (await sessions()).find((s) => s.exitCode === 3)
+  t.equal(recorded?.node, agent.nodeId)
+  t.equal(recorded?.workload, DEPLOYMENT)
+  t.ok((recorded?.bytesIn ?? 0) >= 'echo $((6*7))\rexit 3\r'.length, 'the keys were counted')
+  t.ok((recorded?.bytesOut ?? 0) > 0, 'the output was counted')
+})
+
+t.test('the node page: pick the workload; leaving the page ends the session', async (t) => {
+  const before = (await sessions()).length
+  await page.goto(`${hub.url}/nodes/${agent.nodeId}`)
+  const section = page.getByRole('region', { name: 'Terminal' })
+  await section.getByLabel('command').fill('sh -c cat')
+  await section.getByRole('button', { name: 'Open terminal' }).click()
+  const terminal = section.locator('.terminal')
+  await page.locator('.terminal[data-terminal-state="open"]').waitFor({ timeout: 30_000 })
+  await page.keyboard.type('hello from the node page')
+  await page.keyboard.press('Enter')
+  // The TTY echoes the line and cat writes it back: twice on the screen.
+  await waitFor(async () => (await screenRows(terminal)).filter((row) => row === 'hello from the node page').length >= 2, {
+    what: 'cat to write the line back',
+    timeoutMs: 15_000,
+  })
+  await waitFor(async () => (await sessions()).length === before + 1, { what: 'the hub to list the open session', timeoutMs: 15_000 })
+  const open = (await sessions()).find((s) => s.endedAt === null)
+  t.ok(open, 'the session is open while the page shows it')
+
+  await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Sessions' }).click()
+  const ended = async (): Promise<boolean> => {
+    const now = (await sessions()).find((s) => s.id === open?.id)
+    return now !== undefined && now.endedAt !== null
+  }
+  await waitFor(ended, {
+    what: 'the hub to end the session the page left',
+    timeoutMs: 30_000,
+  })
+  t.pass('leaving the page closed the socket and the hub ended the session')
+})
+
+t.test('the Sessions page lists both, with their ends', async (t) => {
+  await page.goto(`${hub.url}/sessions`)
+  const table = page.getByRole('table', { name: 'sessions' })
+  await waitFor(async () => (await table.locator('tbody tr[data-kind="exec"]').count()) >= 2, { what: 'two exec sessions listed', timeoutMs: 15_000 })
+  const exited = table.locator('tbody tr[data-exit-code="3"]')
+  t.equal(await exited.count(), 1, 'the shell that exited 3')
+  t.match(await text(exited.getByTestId('session-end')), /exit 3/)
+  t.match(await text(exited), agent.nodeId)
+  await page.goto(`${hub.url}/sessions?node=${encodeURIComponent(agent.nodeId)}`)
+  await table.waitFor()
+  t.match(await text(page.getByRole('heading', { level: 1 })), agent.nodeId, 'one node’s sessions')
+  t.same(browser.pageErrors, [], 'no errors in the page')
+})
+
+t.test('at phone size the pages with a terminal do not scroll sideways', async (t) => {
+  await page.setViewportSize({ width: 390, height: 844 })
+  t.teardown(() => page.setViewportSize({ width: 1400, height: 900 }))
+  for (const target of [`/deployments/${DEPLOYMENT}`, `/nodes/${agent.nodeId}`, '/sessions']) {
+    await page.goto(`${hub.url}${target}`)
+    const open = page.getByRole('region', { name: 'Terminal' }).getByRole('button', { name: 'Open terminal' })
+    if (target === '/sessions') await page.getByRole('table', { name: 'sessions' }).waitFor()
+    else {
+      await open.click()
+      await page.locator('.terminal[data-terminal-state="open"]').waitFor({ timeout: 30_000 })
+    }
+    const [scroll, inner] = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number]
+    t.ok(scroll <= inner, `${target} fits the phone's width (${scroll} <= ${inner})`)
+  }
+  t.same(browser.pageErrors, [], 'no errors in the page')
+})
