@@ -10,7 +10,7 @@ import { connectionEvents } from './ingest/connection-events.js'
 import { heartbeatFlusher } from './ingest/heartbeat-flush.js'
 import { Metrics } from './metrics.js'
 import type { HubStore } from './store/hub-store.js'
-import { apiUrlOf, closeServer, createHubApiServer, listen } from './wiring/api-server.js'
+import { apiUrlOf, attachSessionSockets, closeServer, createHubApiServer, listen } from './wiring/api-server.js'
 import { createBrokerLink, type HubTransportConfig } from './wiring/broker-link.js'
 import { createControlLoops } from './wiring/control-loops.js'
 import { openHubState } from './wiring/hub-state.js'
@@ -90,7 +90,8 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     store.close()
   })
   teardown.add(() => transport.close())
-  await transport.start(connectionEvents(store, ingester, clock)).catch(abandon)
+  loops.sessions.closeInterrupted()
+  await transport.start(connectionEvents(store, ingester, clock, loops.sessions)).catch(abandon)
   teardown.add(() => fleet.stop())
   await fleet.start().catch(abandon)
 
@@ -105,6 +106,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     hubPublicKey: secrets.publicKey,
     objectBodies,
     logRelay: loops.logRelay,
+    sessions: loops.sessions,
     alerts: loops.alerts,
     ...(broker ? { brokerAccess: broker.access } : {}),
   }
@@ -114,8 +116,14 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     consoleDir: config.consoleDir,
     ...(config.maxConnectionsPerAddress ? { maxConnectionsPerClient: config.maxConnectionsPerAddress } : {}),
   })
+  const sockets = attachSessionSockets(server, loops.sessions, secrets.adminToken, logger)
   const port = await listen(server, config.listenHost, config.listenPort).catch(abandon)
   teardown.add(() => closeServer(server))
+  // Before the server closes: every session ends with a message to both sides, then the sockets close.
+  teardown.add(() => {
+    loops.sessions.close()
+    return sockets.close()
+  })
   const sweepPresence = () => sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock)
   const evaluateAlerts = (): void => {
     try {

@@ -1,4 +1,4 @@
-import { API_ROUTES, EventsQuery, openApiDocument, type Change } from '../../protocol/api/index.js'
+import { API_ROUTES, EventsQuery, SessionsQuery, openApiDocument, type Change } from '../../protocol/api/index.js'
 import type { Clock } from '../../common/clock.js'
 import { readPackageVersion } from '../../common/version.js'
 import type { FirmwareProfile } from '../../firmware-profiles/schema.js'
@@ -18,6 +18,7 @@ import { NodePatchService } from '../fleet/node-patch.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { LogRelay } from '../logs/log-relay.js'
 import type { Metrics } from '../metrics.js'
+import type { SessionRelay } from '../sessions/session-relay.js'
 import { RolloutService } from '../rollout/rollout-service.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { HubTransport } from '../transport/hub-transport.js'
@@ -51,6 +52,8 @@ export interface ApiServices {
   /** Rewrites an external broker's users and rights (`--broker-auth-dir`); absent otherwise. */
   readonly brokerAccess?: Pick<BrokerAccess, 'sync'>
   readonly logRelay?: LogRelay
+  /** Remote sessions being relayed (their audit record is in the store either way). */
+  readonly sessions?: SessionRelay
   /** Alerts: evaluated on the hub's timer, listed and acknowledged here. */
   readonly alerts: Pick<AlertMonitor, 'list' | 'acknowledge'>
 }
@@ -102,6 +105,10 @@ export function buildRoutes(parts: ApiServices): Router {
     streamChanges(context.req, context.res, feed satisfies { subscribe: (listener: (change: Change) => void) => unknown })
   })
   router.route(API_ROUTES.audit, () => ({ items: store.audit.list() }))
+  router.route(API_ROUTES.listSessions, (context) => {
+    const { node, limit } = queryOf(context, SessionsQuery)
+    return { items: store.sessions.list({ limit, ...(node ? { nodeId: node } : {}) }) }
+  })
   const jobs = new JobService(parts)
   registerJobRoutes(router, jobs)
   registerLogRoutes(router, { ...parts, jobs })

@@ -48,19 +48,29 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 /** A refused connection gets this long to read its 503 before it is cut. */
 const REFUSED_LINGER_MS = 2_000
 
+/** Whether an offered token is the admin token, in constant time (the API's and the session socket's one check). */
+export function adminTokenCheck(adminToken: string): (offered: string) => boolean {
+  const expected = Buffer.from(adminToken)
+  return (offered) => {
+    const bytes = Buffer.from(offered)
+    return bytes.length === expected.length && timingSafeEqual(bytes, expected)
+  }
+}
+
+/** The token of an `Authorization: Bearer` header, or null. */
+export function bearerTokenOf(req: IncomingMessage): string | null {
+  const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
+  return match?.[1]?.trim() ?? null
+}
+
 /**
  * node:http with a small router: JSON in and out, bearer-token auth, and errors answered as
  * `{ error: { code, message, details } }` — never a stack trace.
  */
 export function createApiServer(options: ApiServerOptions): Server {
   const logger = options.logger.child({ component: 'api' })
-  const expected = Buffer.from(options.adminToken)
-  const authorized = (req: IncomingMessage): boolean => {
-    const header = req.headers.authorization ?? ''
-    const match = /^Bearer\s+(.+)$/i.exec(header)
-    const offered = Buffer.from(match?.[1]?.trim() ?? '')
-    return offered.length === expected.length && timingSafeEqual(offered, expected)
-  }
+  const tokenMatches = adminTokenCheck(options.adminToken)
+  const authorized = (req: IncomingMessage): boolean => tokenMatches(bearerTokenOf(req) ?? '')
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits }
   /** Connections over the per-client limit: answered 503 already, their requests ignored. */
   const refused = new WeakSet<Socket>()

@@ -9,6 +9,7 @@ import { DesiredRepository } from './desired-repository.js'
 import { JobRepository } from './job-repository.js'
 import { NodeRepository } from './node-repository.js'
 import { RolloutRepository } from './rollout-repository.js'
+import { SessionRepository } from './session-repository.js'
 import { StatusRepository } from './status-repository.js'
 import { TokenRepository } from './token-repository.js'
 
@@ -26,6 +27,7 @@ export class HubStore {
   readonly alerts: AlertRepository
   readonly cronJobs: CronJobRepository
   readonly jobs: JobRepository
+  readonly sessions: SessionRepository
 
   constructor(readonly db: Database) {
     this.nodes = new NodeRepository(db)
@@ -40,6 +42,7 @@ export class HubStore {
     this.alerts = new AlertRepository(db)
     this.cronJobs = new CronJobRepository(db)
     this.jobs = new JobRepository(db)
+    this.sessions = new SessionRepository(db)
   }
 
   /** Runs fn in one transaction (synchronous: no await inside). */

@@ -361,4 +361,29 @@ export const HUB_MIGRATIONS: readonly { readonly name: string; readonly sql: str
       ALTER TABLE workload_status ADD COLUMN last_log_lines TEXT;
     `,
   },
+  {
+    // Remote sessions (issue 13): one row per session the hub relayed, written when it opens and
+    // again when it ends (bytes each way at the end). A row with no ended_at when the hub starts
+    // was cut by a restart and is closed as such.
+    name: 'sessions',
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        workload TEXT,
+        container TEXT,
+        detail TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        exit_code INTEGER,
+        error TEXT,
+        bytes_in INTEGER NOT NULL DEFAULT 0,
+        bytes_out INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX sessions_by_node ON sessions (node_id, started_at);
+      CREATE INDEX sessions_by_start ON sessions (started_at);
+    `,
+  },
 ]

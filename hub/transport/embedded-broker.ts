@@ -22,8 +22,9 @@ const AGENT_CLIENT_PREFIX = 'shoal-agent-'
 
 /**
  * aedes inside the hub process. Every client is a node with its own credentials, bound to its
- * client id; it may subscribe only to its own desired/ack/log-request topics and publish only
- * to its own outbox/heartbeat/presence/log-chunk topics. The hub itself publishes and
+ * client id; it may subscribe only to its own hub-published topics (desired, ack, logs-request,
+ * session-in) and publish only to its own agent-published ones (outbox, heartbeat, presence,
+ * logs-chunk, session-out). The hub itself publishes and
  * subscribes in-process, bypassing the network and the ACL.
  */
 export class EmbeddedBroker implements HubTransport {
@@ -101,7 +102,8 @@ export class EmbeddedBroker implements HubTransport {
           mqttWildcard(channel),
           (packet, callback) => {
             const parsed = parseMqttTopic(packet.topic)
-            if (parsed) handlers.onMessage(parsed.nodeId, parsed.channel as HubInboundChannel, Buffer.from(packet.payload as Buffer))
+            if (parsed?.channel === 'session-out') handlers.onSessionFrame(parsed.nodeId, Buffer.from(packet.payload as Buffer))
+            else if (parsed) handlers.onMessage(parsed.nodeId, parsed.channel as HubInboundChannel, Buffer.from(packet.payload as Buffer))
             callback()
           },
           resolve,
@@ -160,6 +162,10 @@ export class EmbeddedBroker implements HubTransport {
     return this.publish(mqttTopic(nodeId, 'logs-request'), payload, false)
   }
 
+  publishSession(nodeId: string, frame: Buffer): Promise<void> {
+    return this.publish(mqttTopic(nodeId, 'session-in'), frame, false, 0)
+  }
+
   disconnectNode(nodeId: string): void {
     const broker = this.broker as (Aedes & { clients?: Record<string, Client> }) | null
     const client = broker?.clients?.[`${AGENT_CLIENT_PREFIX}${nodeId}`]
@@ -195,11 +201,11 @@ export class EmbeddedBroker implements HubTransport {
     done(null, true)
   }
 
-  private publish(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+  private publish(topic: string, payload: Buffer, retain: boolean, qos: 0 | 1 = 1): Promise<void> {
     const broker = this.broker
     if (!broker) return Promise.reject(new Error('embedded broker is not running'))
     return new Promise((resolve, reject) =>
-      broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (error) => (error ? reject(error) : resolve())),
+      broker.publish({ cmd: 'publish', topic, payload, qos, retain, dup: false }, (error) => (error ? reject(error) : resolve())),
     )
   }
 }

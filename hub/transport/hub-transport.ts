@@ -4,6 +4,8 @@ export type HubInboundChannel = Extract<Channel, 'outbox' | 'heartbeat' | 'prese
 
 export interface HubTransportHandlers {
   onMessage(nodeId: string, channel: HubInboundChannel, payload: Buffer): void
+  /** A remote session frame from the node's `session-out` (raw, for the session relay, not the ingester). */
+  onSessionFrame(nodeId: string, payload: Buffer): void
   /** The broker saw the node's connection end (when it can tell; NATS relies on heartbeats). */
   onNodeDisconnected(nodeId: string): void
   onNodeConnected(nodeId: string): void
@@ -22,6 +24,11 @@ export interface HubTransport {
   publishDesired(nodeId: string, payload: Buffer): Promise<void>
   publishAck(nodeId: string, payload: Buffer): Promise<void>
   publishLogRequest(nodeId: string, payload: Buffer): Promise<void>
+  /**
+   * One remote session frame on the node's `session-in`: QoS 0 (MQTT) or a core publish (NATS),
+   * never retained or queued while offline. Frames of one session arrive in the order published.
+   */
+  publishSession(nodeId: string, frame: Buffer): Promise<void>
   /** Cuts a revoked node's live connection, where the broker lets the hub do that. */
   disconnectNode(nodeId: string): void
   close(): Promise<void>

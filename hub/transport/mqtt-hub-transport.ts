@@ -49,18 +49,22 @@ export class MqttHubTransport implements HubTransport {
         this.logger.warn({ topic }, 'ignoring a message on a foreign topic')
         return
       }
+      if (parsed.channel === 'session-out') {
+        handlers.onSessionFrame(parsed.nodeId, payload)
+        return
+      }
       handlers.onMessage(parsed.nodeId, parsed.channel as HubInboundChannel, payload)
     })
     client.on('error', (error) => this.logger.warn({ err: error }, 'broker connection error'))
     client.on('connect', () => {
       this.logger.info('connected to the external MQTT broker')
-      client.subscribe(
-        AGENT_PUBLISHED.map((channel) => mqttWildcard(channel)),
-        { qos: 1 },
-        (error) => {
-          if (error) this.logger.error({ err: error }, 'subscribing to agent topics failed')
-        },
+      // Session frames at QoS 0, as they are published: a lost one ends its session (a sequence gap).
+      const subscriptions = Object.fromEntries(
+        AGENT_PUBLISHED.map((channel) => [mqttWildcard(channel), { qos: channel === 'session-out' ? (0 as const) : (1 as const) }]),
       )
+      client.subscribe(subscriptions, (error) => {
+        if (error) this.logger.error({ err: error }, 'subscribing to agent topics failed')
+      })
     })
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`cannot reach the MQTT broker at ${this.advertisedUrl} within 15 s`)), 15_000)
@@ -81,6 +85,14 @@ export class MqttHubTransport implements HubTransport {
 
   publishLogRequest(nodeId: string, payload: Buffer): Promise<void> {
     return this.publish(mqttTopic(nodeId, 'logs-request'), payload, false)
+  }
+
+  publishSession(nodeId: string, frame: Buffer): Promise<void> {
+    const client = this.client
+    if (!client?.connected) return Promise.reject(new Error('not connected to the MQTT broker'))
+    return new Promise((resolve, reject) =>
+      client.publish(mqttTopic(nodeId, 'session-in'), frame, { qos: 0, retain: false }, (error) => (error ? reject(error) : resolve())),
+    )
   }
 
   disconnectNode(nodeId: string): void {

@@ -5,7 +5,7 @@ import { MAX_BYTES } from '../../protocol/index.js'
  * plus room for the topic and headers. aedes (through mqtt-packet) would otherwise buffer a
  * packet of any declared length, up to 256 MB, before the hub's own size checks see it.
  */
-export const MAX_NODE_PACKET_BYTES = Math.max(MAX_BYTES.outbox, MAX_BYTES['logs-chunk'], MAX_BYTES.heartbeat) + 16 * 1024
+export const MAX_NODE_PACKET_BYTES = Math.max(MAX_BYTES.outbox, MAX_BYTES['logs-chunk'], MAX_BYTES.heartbeat, MAX_BYTES['session-out']) + 16 * 1024
 
 export type PacketGuardVerdict = { readonly tooLarge: number } | { readonly malformed: string } | null
 

@@ -58,7 +58,8 @@ export class NatsHubTransport implements HubTransport {
             return
           }
           const parsed = parseNatsSubject(message.subject)
-          if (parsed) handlers.onMessage(parsed.nodeId, parsed.channel as HubInboundChannel, Buffer.from(message.data))
+          if (parsed?.channel === 'session-out') handlers.onSessionFrame(parsed.nodeId, Buffer.from(message.data))
+          else if (parsed) handlers.onMessage(parsed.nodeId, parsed.channel as HubInboundChannel, Buffer.from(message.data))
         },
       })
     }
@@ -76,6 +77,10 @@ export class NatsHubTransport implements HubTransport {
 
   publishLogRequest(nodeId: string, payload: Buffer): Promise<void> {
     return this.publish(natsSubject(nodeId, 'logs-request'), payload)
+  }
+
+  publishSession(nodeId: string, frame: Buffer): Promise<void> {
+    return this.publish(natsSubject(nodeId, 'session-in'), frame)
   }
 
   disconnectNode(nodeId: string): void {

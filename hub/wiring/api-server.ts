@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import { buildRoutes, type ApiServices } from '../api/routes.js'
-import { createApiServer } from '../api/server.js'
+import { adminTokenCheck, createApiServer } from '../api/server.js'
+import type { SessionRelay } from '../sessions/session-relay.js'
+import { SessionSockets } from '../sessions/session-socket.js'
 import { serveStaticFiles } from '../api/static-files.js'
 
 /** The largest request body the API reads (manifests are the largest). */
@@ -41,6 +43,14 @@ export function createHubApiServer(
     ...(options.maxConnectionsPerClient ? { limits: { maxConnectionsPerClient: options.maxConnectionsPerClient } } : {}),
     ...(consoleDir ? { fallback: serveStaticFiles({ root: consoleDir, logger: options.logger }) } : {}),
   })
+}
+
+/** The operator's session WebSocket on the API server, with the API's token check (the admin token, whose user is `admin`). Wiring only. */
+export function attachSessionSockets(server: Server, relay: SessionRelay, adminToken: string, logger: Logger): SessionSockets {
+  const matches = adminTokenCheck(adminToken)
+  const sockets = new SessionSockets({ relay, authenticate: (token) => (matches(token) ? 'admin' : null), logger })
+  sockets.attach(server)
+  return sockets
 }
 
 /** Resolves with the bound port once the server listens; rejects on a listen error (a port in use). */

@@ -10,8 +10,10 @@ import type { ChangeFeed } from '../ingest/change-feed.js'
 import { Ingester } from '../ingest/ingester.js'
 import { LogRelay } from '../logs/log-relay.js'
 import type { Metrics } from '../metrics.js'
+import { SessionRelay } from '../sessions/session-relay.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { HubTransport } from '../transport/hub-transport.js'
+import { prepareSigningKey } from '../../protocol/signing.js'
 
 export interface ControlLoopParts {
   readonly store: HubStore
@@ -29,13 +31,14 @@ export interface ControlLoopParts {
 }
 
 /**
- * The hub's loops over one transport: the fleet controller (documents out), the log relay, and
+ * The hub's loops over one transport: the fleet controller (documents out), the log and session relays, and
  * the ingester (reports in), which asks the fleet for a pass on presence changes and on reports
  * about a rollout's copies, and the alert monitor. Built, not started. Also the metrics not owned by one of them. Wiring only.
  */
 export function createControlLoops(parts: ControlLoopParts): {
   readonly fleet: FleetController
   readonly logRelay: LogRelay
+  readonly sessions: SessionRelay
   readonly ingester: Ingester
   readonly alerts: AlertMonitor
 } {
@@ -60,6 +63,15 @@ export function createControlLoops(parts: ControlLoopParts): {
     logger,
     metrics,
   })
+  const sessions = new SessionRelay({
+    store,
+    clock,
+    logger,
+    metrics,
+    feed,
+    signingKey: prepareSigningKey(parts.privateKeyPem),
+    publish: (nodeId, frame) => transport.publishSession(nodeId, frame),
+  })
   const ingester = new Ingester({
     store,
     clock,
@@ -67,7 +79,10 @@ export function createControlLoops(parts: ControlLoopParts): {
     metrics,
     feed,
     publishAck: (nodeId, payload) => transport.publishAck(nodeId, payload),
-    onPresenceChange: () => fleet.requestSoon('presence'),
+    onPresenceChange: (nodeId, online) => {
+      fleet.requestSoon('presence')
+      if (!online) sessions.nodeOffline(nodeId, 'the hub marked it offline')
+    },
     onStatus: (deployments) => fleet.reported(deployments),
     onSealingKey: () => fleet.requestSoon('sealing-key'),
     onNodeFacts: () => fleet.requestSoon('node-devices-policy'),
@@ -84,5 +99,5 @@ export function createControlLoops(parts: ControlLoopParts): {
     outcome: (name) => fleet.outcome(name),
   })
   registerAlertMetrics(metrics, store)
-  return { fleet, logRelay, ingester, alerts }
+  return { fleet, logRelay, sessions, ingester, alerts }
 }

@@ -15,6 +15,7 @@ import { ManifestsQuery, ManifestsResponse } from './manifests.js'
 import { BulkNodeRequest, BulkNodeResult } from './bulk-nodes.js'
 import { DrainResult, NodeDetail, NodeList, NodePatch, NodeRevoked, NodeView } from './nodes.js'
 import { RevisionChange, RevisionHistory, RolloutStatus, UndoRequest } from './rollouts.js'
+import { SessionList, SessionsQuery } from './sessions.js'
 import { TokenCreated, TokenList, TokenRequest, TokenRevoked } from './tokens.js'
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -226,6 +227,13 @@ export const API_ROUTES = {
     reply: { status: 200, type: 'text/event-stream', schema: Change },
   },
   audit: { method: 'GET', path: '/api/v1/audit', summary: 'Who changed what', reply: json(AuditList) },
+  listSessions: {
+    method: 'GET',
+    path: '/api/v1/sessions',
+    summary: 'Remote sessions (exec, port-forward, cp), newest first: who, where, when, how they ended and bytes each way',
+    query: SessionsQuery,
+    reply: json(SessionList),
+  },
 
   listAlerts: {
     method: 'GET',

@@ -116,7 +116,12 @@ t.test('connectionEvents', async (t) => {
   const store = openStore(t)
   store.nodes.insert(nodeRecord('n1', { createdAt: iso(T0) }))
   const { ingester, changes, presence, metrics } = realIngester(store, { now: () => T0 })
-  const handlers = connectionEvents(store, ingester, { now: () => T0 })
+  const sessionCalls: string[] = []
+  const sessions = {
+    receive: (nodeId: string, payload: Buffer) => sessionCalls.push(`frame ${nodeId} ${payload.length}`),
+    nodeOffline: (nodeId: string) => sessionCalls.push(`offline ${nodeId}`),
+  }
+  const handlers = connectionEvents(store, ingester, { now: () => T0 }, sessions)
   handlers.onNodeConnected('n1')
   t.match(store.nodes.get('n1'), { online: true, lastSeenAt: iso(T0) })
   handlers.onNodeConnected('shoal_hub')
@@ -138,6 +143,8 @@ t.test('connectionEvents', async (t) => {
   )
   handlers.onMessage('n1', 'heartbeat', Buffer.from('not json'))
   t.match(metrics.render(), /shoal_messages_in_total\{channel="heartbeat"\} 1/, 'messages go to the ingester')
+  handlers.onSessionFrame('n1', Buffer.alloc(21))
+  t.same(sessionCalls, ['offline n1', 'offline ghost', 'frame n1 21'], "session frames go to the session relay, which hears of a connection's end")
 })
 
 t.test('sweepSilentNodes marks offline only online nodes silent for too long', async (t) => {

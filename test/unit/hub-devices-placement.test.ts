@@ -39,6 +39,7 @@ function setUp(t: TestLike) {
     publishDesired: async (nodeId: string) => void published.push(nodeId),
     publishAck: async () => {},
     publishLogRequest: async () => {},
+    publishSession: async () => {},
   } as unknown as HubTransport
   const { fleet, ingester } = createControlLoops({
     store,
