@@ -1,4 +1,5 @@
 import t from 'tap'
+import { decodeClientMessage, encodeServerData } from '../../protocol/api/session-messages.js'
 import {
   CLIENT_STREAMS,
   SERVER_STREAMS,
@@ -53,6 +54,14 @@ t.test('frames towards the node: stdin, resize (cols then rows, big-endian), end
   t.equal(resize.readUInt16BE(3), 50)
   t.equal(resize.length, 5)
   t.same([...eofFrame()], [CLIENT_STREAMS.eof])
+})
+
+t.test('what the console sends, the hub reads; what the hub sends, the console reads', async (t) => {
+  t.same(decodeClientMessage(Buffer.from(stdinFrame('ls\r'))), { type: 'stdin', bytes: Buffer.from('ls\r') })
+  t.same(decodeClientMessage(Buffer.from(resizeFrame({ cols: 1000, rows: 1 }))), { type: 'resize', size: { cols: 1000, rows: 1 } })
+  t.same(decodeClientMessage(Buffer.from(eofFrame())), { type: 'eof' })
+  const data = readServerData(new Uint8Array(encodeServerData('stderr', Buffer.from('oops'))))
+  t.same({ stream: data.stream, text: new TextDecoder().decode(data.bytes) }, { stream: 'stderr', text: 'oops' })
 })
 
 t.test('frames from the hub: stdout and stderr; anything else is a protocol error', async (t) => {
