@@ -40,6 +40,19 @@ const text = async (locator: Locator): Promise<string> => ((await locator.count(
 const screenRows = async (terminal: Locator): Promise<string[]> =>
   (await terminal.locator('.xterm-rows > div').allTextContents()).map((row) => row.replace(/\u00a0/g, ' ').trimEnd())
 
+/** Opens the section's terminal and waits until it runs; if it ends or fails instead, says why (the hub's or node's words). */
+async function openTerminal(section: Locator): Promise<Locator> {
+  await section.getByRole('button', { name: /^Open (terminal|again)$/ }).click()
+  const terminal = section.locator('.terminal')
+  await section
+    .locator('.terminal:is([data-terminal-state="open"], [data-terminal-state="ended"], [data-terminal-state="failed"])')
+    .waitFor({ timeout: 30_000 })
+  const state = await terminal.getAttribute('data-terminal-state')
+  if (state !== 'open')
+    throw new Error(`the terminal did not open (${state}): ${await text(section.getByTestId('terminal-state'))} ${await text(section.getByRole('alert'))}`)
+  return terminal
+}
+
 const sessions = async (): Promise<SessionView[]> => (await hub.api<{ items: SessionView[] }>('GET', '/api/v1/sessions')).items
 
 t.before(async () => {
@@ -85,9 +98,7 @@ t.before(async () => {
 t.test('the deployment page: a shell in the copy runs a command, and `exit 3` shows exit code 3', async (t) => {
   await page.goto(`${hub.url}/deployments/${DEPLOYMENT}`)
   const section = page.getByRole('region', { name: 'Terminal' })
-  await section.getByRole('button', { name: 'Open terminal' }).click()
-  const terminal = section.locator('.terminal')
-  await section.locator('.terminal[data-terminal-state="open"]').waitFor({ timeout: 30_000 })
+  const terminal = await openTerminal(section)
   t.match(await text(section.getByTestId('terminal-state')), new RegExp(`^sh in ${DEPLOYMENT} on ${agent.nodeId}`), 'says what runs where')
 
   // The shell's prompt comes first; keys then go to the focused terminal.
@@ -127,9 +138,7 @@ t.test('the node page: pick the workload; leaving the page ends the session', as
   await page.goto(`${hub.url}/nodes/${agent.nodeId}`)
   const section = page.getByRole('region', { name: 'Terminal' })
   await section.getByLabel('command').fill('sh -c cat')
-  await section.getByRole('button', { name: 'Open terminal' }).click()
-  const terminal = section.locator('.terminal')
-  await page.locator('.terminal[data-terminal-state="open"]').waitFor({ timeout: 30_000 })
+  const terminal = await openTerminal(section)
   await page.keyboard.type('hello from the node page')
   await page.keyboard.press('Enter')
   // The TTY echoes the line and cat writes it back: twice on the screen.
@@ -172,12 +181,8 @@ t.test('at phone size the pages with a terminal do not scroll sideways', async (
   t.teardown(() => page.setViewportSize({ width: 1400, height: 900 }))
   for (const target of [`/deployments/${DEPLOYMENT}`, `/nodes/${agent.nodeId}`, '/sessions']) {
     await page.goto(`${hub.url}${target}`)
-    const open = page.getByRole('region', { name: 'Terminal' }).getByRole('button', { name: 'Open terminal' })
     if (target === '/sessions') await page.getByRole('table', { name: 'sessions' }).waitFor()
-    else {
-      await open.click()
-      await page.locator('.terminal[data-terminal-state="open"]').waitFor({ timeout: 30_000 })
-    }
+    else await openTerminal(page.getByRole('region', { name: 'Terminal' }))
     const [scroll, inner] = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number]
     t.ok(scroll <= inner, `${target} fits the phone's width (${scroll} <= ${inner})`)
   }
