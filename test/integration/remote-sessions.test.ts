@@ -197,7 +197,8 @@ t.test('embedded broker', async (t) => {
 
     const up = await shoal(fleet, 'cp', [file, 'web:/tmp/ten.bin'])
     t.equal(up.code, 0, `cp to the container (${up.stderr})`)
-    const remoteSum = await shoal(fleet, 'exec', ['web', '--', 'sha256sum', '/tmp/ten.bin'])
+    // busybox runs its applets from sh (the image has no /bin/sha256sum link).
+    const remoteSum = await shoal(fleet, 'exec', ['web', '--', 'sh', '-c', 'sha256sum /tmp/ten.bin'])
     t.equal(remoteSum.stdout.toString().split(' ')[0], sha256File(file), 'the file arrived intact')
     const back = path.join(dir, 'back.bin')
     const down = await shoal(fleet, 'cp', ['web:/tmp/ten.bin', back])
@@ -228,8 +229,8 @@ t.test('embedded broker', async (t) => {
     const fifty = sessions.find((s) => s.kind === 'exec' && String(s.detail).includes('52428800'))
     t.match(fifty, { user: 'admin', node: agent.nodeId, workload: 'web', exitCode: 0, error: null })
     t.ok((fifty?.bytesOut as number) >= 50 * MB, 'the 50 MB exec counted its bytes out')
-    const upload = sessions.find((s) => s.kind === 'cp-to' && s.detail === '/tmp')
-    t.ok((upload?.bytesIn as number) >= 10 * MB, 'the upload counted its bytes in')
+    const uploaded = Math.max(...sessions.filter((s) => s.kind === 'cp-to').map((s) => s.bytesIn as number))
+    t.ok(uploaded >= 10 * MB, 'the 10 MB upload counted its bytes in')
     t.ok(
       sessions.some((s) => s.kind === 'port-forward' && s.detail === `:${port}`),
       'port-forward sessions recorded',
