@@ -136,6 +136,11 @@ export class SessionRelay {
     for (const session of [...this.sessions.values()]) if (session.nodeId === nodeId) session.nodeOffline(why)
   }
 
+  /** The hub's broker link dropped: frames either way may be lost, so every session ends now. */
+  linkDown(why: string): void {
+    for (const session of [...this.sessions.values()]) session.abort('offline', `${why}; the session ended`)
+  }
+
   /** Ends every session (the hub is stopping); later requests are refused. */
   close(): void {
     this.closed = true
