@@ -44,14 +44,14 @@ import { CONFIG_FILES_DIR, ValueFiles, defaultSecretsDir } from './values/value-
 
 /** This machine's inventory and the firmware profile it matches (or the one `--profile` names). */
 export async function chooseProfile(
-  config: Pick<AgentConfig, 'profile' | 'dockerSocket'>,
+  config: Pick<AgentConfig, 'profile' | 'profilesDir' | 'dockerSocket'>,
   logger: Logger,
 ): Promise<{ inventory: Inventory; profile: FirmwareProfile }> {
   const inventory = await collectInventory({
     source: await platformFactSource(dockerEndpoint(config.dockerSocket ?? undefined)),
     onProbeFailed: (probe, reason) => logger.debug({ probe, reason }, 'inventory probe failed'),
   })
-  const choice = matchProfile(inventory, await loadProfiles(), config.profile ?? undefined)
+  const choice = matchProfile(inventory, await loadProfiles(config.profilesDir ?? undefined), config.profile ?? undefined)
   logger.info({ profile: choice.profile.name, reasons: choice.reasons }, 'firmware profile chosen')
   return { inventory, profile: choice.profile }
 }

@@ -120,6 +120,7 @@ class HubSession {
   }
 
   close(reason: string): void {
+    if (this.end !== null) return
     this.send({ kind: 'close', sessionId: this.id, seq: this.nextSeq(), reason })
   }
 
@@ -216,12 +217,19 @@ t.test('exec: 5 MB through cat on stdin comes back whole', async (t) => {
 
 t.test('exec with a TTY follows resizes, and exit 3 ends it with 3', async (t) => {
   const session = hub.open(exec(['sh'], { tty: true, stdin: true, size: { cols: 80, rows: 24 } }))
+  t.teardown(() => session.close('test over'))
   await session.opened()
+  // As a person would: type once the shell's prompt shows (input typed earlier may be flushed as it sets up its line editing).
+  await waitFor(() => session.stdout().includes('#'), { what: 'the prompt', intervalMs: 10 })
   await session.write(Buffer.from('busybox stty size\n'))
-  await waitFor(() => /24 80/.test(session.stdout()), { what: 'the first size', intervalMs: 10 })
+  await waitFor(() => /24 80/.test(session.stdout()), { what: 'the first size', intervalMs: 10 }).catch((error: Error) => {
+    throw new Error(`${error.message}; the screen so far: ${JSON.stringify(session.stdout())}`)
+  })
   session.resize({ cols: 132, rows: 43 })
   await session.write(Buffer.from('busybox stty size\n'))
-  await waitFor(() => /43 132/.test(session.stdout()), { what: 'the new size', intervalMs: 10 })
+  await waitFor(() => /43 132/.test(session.stdout()), { what: 'the new size', intervalMs: 10 }).catch((error: Error) => {
+    throw new Error(`${error.message}; the screen so far: ${JSON.stringify(session.stdout())}`)
+  })
   await session.write(Buffer.from('exit 3\n'))
   t.same(await session.ended(), { exitCode: 3 })
 })
