@@ -288,6 +288,42 @@ t.test('embedded broker', async (t) => {
     )
     t.equal(code, '3', '`exit 3` in the remote shell made shoal exec exit 3')
   })
+  await t.test('a hub stop ends a live session with a message on both sides; a crash is closed in the audit at the next start', async (t) => {
+    type Row = { detail: string; endedAt: string | null; error: string | null }
+    const rows = async (): Promise<Row[]> => ((await hub.api<{ items: Row[] }>('GET', '/api/v1/sessions')).body.items ?? []) as Row[]
+    const running = async (detail: string): Promise<true | undefined> =>
+      (await rows()).some((r) => r.detail.includes(detail) && r.endedAt === null) || undefined
+
+    const graceful = shoal(fleet, 'exec', ['web', '--', 'sh', '-c', 'sleep 600'])
+    await waitFor(() => running('sleep 600'), { what: 'the first long session to run', timeoutMs: 30_000, intervalMs: 250 })
+    t.equal((await hub.kill('SIGTERM')).code, 0, 'the hub stops cleanly with a session open')
+    const first = await graceful
+    t.equal(first.code, 1, 'the operator is told: exit 1')
+    t.match(first.stderr, /the hub is stopping; the session ended \(closed\)/)
+
+    await hub.start()
+    const stopped = (await rows()).find((r) => r.detail.includes('sleep 600'))
+    t.match(stopped, { error: /^closed: the hub is stopping/ }, 'its audit row was completed at the stop')
+    t.ok(stopped?.endedAt)
+
+    await waitFor(async () => (await shoal(fleet, 'exec', ['web', '--', 'sh', '-c', 'exit 0'])).code === 0 || undefined, {
+      what: 'sessions to work again once the node is back',
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    })
+    const crashed = shoal(fleet, 'exec', ['web', '--', 'sh', '-c', 'sleep 601'])
+    await waitFor(() => running('sleep 601'), { what: 'the second long session to run', timeoutMs: 30_000, intervalMs: 250 })
+    await hub.kill('SIGKILL')
+    const second = await crashed
+    t.equal(second.code, 1)
+    t.match(second.stderr, /the connection to the hub was lost/, 'a crashed hub: the CLI says the link was lost')
+    await hub.start()
+    t.match(
+      (await rows()).find((r) => r.detail.includes('sleep 601')),
+      { error: 'closed: the hub restarted during the session', endedAt: /./ },
+      'the row a crash left open is closed at the next start',
+    )
+  })
 })
 
 /** Subscribes with `credentials` to another node's session topics and collects whatever arrives. */
