@@ -14,6 +14,7 @@ import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import { connect as natsConnect } from 'nats'
 import t, { type Test } from 'tap'
+import { SessionList } from '../../protocol/api/sessions.js'
 import { decodeSessionFrame, encodeSessionFrame, type SessionFrame } from '../../protocol/session.js'
 import { generateSigningKeys, signObject } from '../../protocol/signing.js'
 import { mqttTopic, natsSubject } from '../../protocol/topics.js'
@@ -225,11 +226,11 @@ t.test('embedded broker', async (t) => {
   await t.test('get sessions lists them with byte counts; events and metrics count them', async (t) => {
     const listed = await shoal(fleet, 'get', ['sessions', '-o', 'json'])
     t.equal(listed.code, 0)
-    const sessions = (JSON.parse(listed.stdout.toString()) as { items: Array<Record<string, unknown>> }).items
+    const sessions = SessionList.parse(JSON.parse(listed.stdout.toString())).items
     const fifty = sessions.find((s) => s.kind === 'exec' && String(s.detail).includes('52428800'))
     t.match(fifty, { user: 'admin', node: agent.nodeId, workload: 'web', exitCode: 0, error: null })
-    t.ok((fifty?.bytesOut as number) >= 50 * MB, 'the 50 MB exec counted its bytes out')
-    const uploaded = Math.max(...sessions.filter((s) => s.kind === 'cp-to').map((s) => s.bytesIn as number))
+    t.ok((fifty?.bytesOut ?? 0) >= 50 * MB, 'the 50 MB exec counted its bytes out')
+    const uploaded = Math.max(...sessions.filter((s) => s.kind === 'cp-to').map((s) => s.bytesIn))
     t.ok(uploaded >= 10 * MB, 'the 10 MB upload counted its bytes in')
     t.ok(
       sessions.some((s) => s.kind === 'port-forward' && s.detail === `:${port}`),
