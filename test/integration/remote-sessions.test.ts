@@ -240,7 +240,9 @@ t.test('embedded broker', async (t) => {
     t.match(table.stdout.toString(), /^ID\s+USER\s+NODE\s+KIND\s+TARGET\s+STARTED\s+DURATION\s+EXIT\s+IN\s+OUT/)
     const events = await hub.events(agent.nodeId)
     t.ok(events.some((e) => e.type === 'SessionStarted') && events.some((e) => e.type === 'SessionEnded'), 'session start and end events')
-    t.match(await hub.metricsText(), /shoal_sessions_total\{kind="exec",outcome="completed"\} \d+/)
+    const metrics = await hub.metricsText()
+    t.match(metrics, /shoal_sessions_total\{kind="exec",outcome="completed"\} \d+/)
+    t.match(metrics, /^shoal_sessions_active 0$/m, 'no session left behind on the hub once all ended')
   })
 
   await t.test('an interactive TTY from tmux: type, read the screen, resize, exit 3', async (t) => {
