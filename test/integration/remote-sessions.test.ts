@@ -242,7 +242,11 @@ t.test('embedded broker', async (t) => {
     t.ok(events.some((e) => e.type === 'SessionStarted') && events.some((e) => e.type === 'SessionEnded'), 'session start and end events')
     const metrics = await hub.metricsText()
     t.match(metrics, /shoal_sessions_total\{kind="exec",outcome="completed"\} \d+/)
-    t.match(metrics, /^shoal_sessions_active 0$/m, 'no session left behind on the hub once all ended')
+    await waitFor(async () => /^shoal_sessions_active 0$/m.test(await hub.metricsText()) || undefined, {
+      what: 'the hub to relay no session once every client left',
+      timeoutMs: 10_000,
+    })
+    t.pass('no session left behind on the hub once all ended (shoal_sessions_active 0)')
   })
 
   await t.test('an interactive TTY from tmux: type, read the screen, resize, exit 3', async (t) => {
