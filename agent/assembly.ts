@@ -28,9 +28,12 @@ import { memoryPlan } from './memory/memory-plan.js'
 import { MemoryWatch } from './memory/memory-watch.js'
 import type { OutboxLimits } from './outbox/outbox-policy.js'
 import type { NodeAdmission } from './reconcile/admission.js'
+import type { Workload } from '../protocol/index.js'
 import { Prefetcher } from './prefetch/prefetcher.js'
 import { Reconciler, type DesiredView } from './reconcile/reconciler.js'
-import { dockerEndpoint } from './runtime/docker-engine-client.js'
+import { DockerEngineClient, dockerEndpoint } from './runtime/docker-engine-client.js'
+import { SessionServer } from './sessions/session-server.js'
+import { sessionSettings } from './sessions/session-settings.js'
 import type { StepLimits } from './reconcile/step-concurrency.js'
 import type { ContainerLogLimits } from './runtime/runtime.js'
 import type { ContainerRuntime } from './runtime/runtime.js'
@@ -41,14 +44,14 @@ import { CONFIG_FILES_DIR, ValueFiles, defaultSecretsDir } from './values/value-
 
 /** This machine's inventory and the firmware profile it matches (or the one `--profile` names). */
 export async function chooseProfile(
-  config: Pick<AgentConfig, 'profile' | 'dockerSocket'>,
+  config: Pick<AgentConfig, 'profile' | 'profilesDir' | 'dockerSocket'>,
   logger: Logger,
 ): Promise<{ inventory: Inventory; profile: FirmwareProfile }> {
   const inventory = await collectInventory({
     source: await platformFactSource(dockerEndpoint(config.dockerSocket ?? undefined)),
     onProbeFailed: (probe, reason) => logger.debug({ probe, reason }, 'inventory probe failed'),
   })
-  const choice = matchProfile(inventory, await loadProfiles(), config.profile ?? undefined)
+  const choice = matchProfile(inventory, await loadProfiles(config.profilesDir ?? undefined), config.profile ?? undefined)
   logger.info({ profile: choice.profile.name, reasons: choice.reasons }, 'firmware profile chosen')
   return { inventory, profile: choice.profile }
 }
@@ -239,4 +242,30 @@ export function cronJobs({ nodeId, db, store, clock, logger, jobs, changed }: Cr
     changed,
   })
   return { runner, loop: new CronLoop(runner, clock, logger.child({ component: 'cron' })) }
+}
+
+export interface SessionServerWiring {
+  readonly nodeId: string
+  readonly config: Pick<AgentConfig, 'dockerSocket'>
+  readonly runtime: ContainerRuntime
+  readonly store: AgentStore
+  readonly profile: FirmwareProfile
+  readonly logger: Logger
+  readonly desired: () => readonly Workload[]
+  readonly publish: (payload: Buffer) => Promise<void>
+}
+
+/** Remote sessions (agent/sessions/): the engine's own client for exec and archives, the pinned hub key, the profile's limits. */
+export function startSessionServer({ nodeId, config, runtime, store, profile, logger, desired, publish }: SessionServerWiring): SessionServer {
+  const settings = sessionSettings(profile)
+  return new SessionServer({
+    nodeId,
+    engine: new DockerEngineClient({ endpoint: dockerEndpoint(config.dockerSocket ?? undefined) }),
+    containers: () => runtime.list(nodeId),
+    desired,
+    hubPublicKey: () => store.identity()?.hubPublicKey ?? null,
+    settings: () => settings,
+    publish,
+    logger,
+  })
 }

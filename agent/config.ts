@@ -11,6 +11,8 @@ export interface AgentConfig {
   readonly labels: Readonly<Record<string, string>>
   readonly staticDir: string | null
   readonly profile: string | null
+  /** Firmware profiles from this directory instead of the shipped ones (as `shoal profiles --profiles-dir`); absent: the shipped ones. */
+  readonly profilesDir?: string | null
   readonly containerLabels: Readonly<Record<string, string>>
   readonly dockerSocket: string | null
   readonly resyncIntervalMs: number

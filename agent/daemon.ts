@@ -9,7 +9,7 @@ import { systemZone, systemZoneName } from './bandwidth/system-zone.js'
 import { meteredTransport } from './bandwidth/metered-transport.js'
 import { nodeBandwidth } from './bandwidth/node-bandwidth.js'
 import { hubCronJob, staticCronJob } from './jobs/cron-source.js'
-import { applyMemoryBudget, chooseProfile, cronJobs, outboxLimits, startImageCollection, startReconciling, stepLimits } from './assembly.js'
+import { applyMemoryBudget, chooseProfile, cronJobs, outboxLimits, startImageCollection, startReconciling, startSessionServer, stepLimits } from './assembly.js'
 import { ClockWatch, trustedFloor } from './clock-floor.js'
 import { DATABASE_FILE, type AgentConfig } from './config.js'
 import { DeviceWatch } from './devices/device-scanner.js'
@@ -125,6 +125,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     desired: () => view().workloads,
     publish: publishLogs,
   })
+  const sessions = startSessionServer({
+    nodeId,
+    config,
+    runtime,
+    store,
+    profile,
+    logger: nodeLogger,
+    desired: () => view().workloads,
+    publish: (payload) => transport?.publish('session-out', payload) ?? Promise.reject(new Error('this agent has no hub link')),
+  })
   const timers = new IntervalTimers()
   const heartbeatIntervalMs = durationMs(profile.agent.heartbeatInterval)
   const link = {
@@ -138,6 +148,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     reconciler,
     desiredRetry,
     logServer,
+    sessions,
     traffic: bandwidth.report,
   }
   const sender = transport ? startHubLink({ ...link, transport }) : null
@@ -176,6 +187,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     sender,
     desiredRetry,
     logServer,
+    sessions,
     reconciler,
     prefetch,
     link: transport,

@@ -9,6 +9,8 @@ export interface StoppableAgent {
   readonly sender: { stop(): void } | null
   readonly desiredRetry: { stop(): void }
   readonly logServer: { stop(): Promise<void> }
+  /** Remote sessions: each ends with an `end` while the link still works. */
+  readonly sessions: { stop(): Promise<void> }
   readonly reconciler: { stop(): Promise<void> }
   /** Pulls ahead of rollouts; after the reconciler, whose passes hand it work. */
   readonly prefetch: { stop(): Promise<void> }
@@ -37,6 +39,7 @@ export async function stopAgent(parts: StoppableAgent): Promise<void> {
   parts.sender?.stop()
   parts.desiredRetry.stop()
   await parts.logServer.stop()
+  await parts.sessions.stop()
   await parts.reconciler.stop()
   await parts.prefetch.stop()
   if (parts.link) await parts.link.close(parts.goodbye())

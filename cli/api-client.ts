@@ -20,6 +20,8 @@ import type {
   DryRunResponse,
   ErrorDetail,
   EventList,
+  SessionList,
+  SessionView,
   EventView,
   Health,
   JobDeleted,
@@ -297,6 +299,11 @@ export class HubClient {
   /** Events after `since` (an event id), oldest first. */
   async events(filter: { since?: number; node?: string; limit?: number } = {}): Promise<EventView[]> {
     return (await this.request<EventList>('GET', '/api/v1/events', { query: { since: filter.since, node: filter.node, limit: filter.limit } })).items
+  }
+
+  /** Remote sessions, newest first (the hub's audit record). */
+  async listSessions(filter: { node?: string; limit?: number } = {}): Promise<SessionView[]> {
+    return (await this.request<SessionList>('GET', '/api/v1/sessions', { query: { node: filter.node, limit: filter.limit } })).items
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

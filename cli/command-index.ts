@@ -60,6 +60,24 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async (io) => (await import('./commands/logs.js')).logsCommand(io),
   },
   {
+    name: 'exec',
+    term: 'exec [options] <deployment> <command...>',
+    description: "run a command in a deployment's container on its node, through the hub (no inbound port on the node)",
+    load: async (io) => (await import('./commands/exec.js')).execCommand(io),
+  },
+  {
+    name: 'port-forward',
+    term: 'port-forward [options] <target> <ports>',
+    description: "forward a local port to a port in a deployment's container or on a node, through the hub (no inbound port on the node)",
+    load: async (io) => (await import('./commands/port-forward.js')).portForwardCommand(io),
+  },
+  {
+    name: 'cp',
+    term: 'cp [options] <source> <destination>',
+    description: "copy files and directories between this machine and a deployment's container, through the hub",
+    load: async (io) => (await import('./commands/cp.js')).cpCommand(io),
+  },
+  {
     name: 'login',
     term: 'login [options] <url>',
     description: 'check a hub URL and admin token, and save them as the current context',
@@ -100,7 +118,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'get',
     term: 'get [options] <resource> [name]',
-    description: 'list nodes, deployments, jobs, cron jobs, events, configs, secrets or alerts',
+    description: 'list nodes, deployments, jobs, cron jobs, events, configs, secrets, alerts or remote sessions',
     load: async (io) => (await import('./commands/get.js')).getCommand(io),
   },
   {

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { BandwidthRules } from '../protocol/bandwidth.js'
 import { Capability, DevicePattern, HostPathRule } from '../protocol/node-policy.js'
 import { Arch, Duration, Labels, Name } from '../protocol/primitives.js'
+import { DEFAULT_MAX_SESSIONS_PER_NODE, DEFAULT_SESSION_IDLE_SECONDS } from '../protocol/session.js'
 import { CpuQuantity, MemoryQuantity, durationMs, memoryBytes } from '../protocol/quantity.js'
 
 /**
@@ -160,6 +161,29 @@ const AgentTuning = z
       })
       .optional()
       .describe("the node policy's defaults for this device class; each field given replaces the built-in default, agent flags add to it"),
+    remoteSessions: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('whether the hub may open exec, port-forward and copy sessions on this device class'),
+        maxSessions: z
+          .number()
+          .int()
+          .min(1)
+          .max(1024)
+          .default(DEFAULT_MAX_SESSIONS_PER_NODE)
+          .describe('sessions open at once on one node; more are refused as busy'),
+        idleSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(7 * 24 * 3600)
+          .default(DEFAULT_SESSION_IDLE_SECONDS)
+          .describe('a session with no data either way for this long is ended as idle'),
+        maxBytesPerSecond: MemoryQuantity.optional().describe(
+          "cap on the node's session traffic, both ways and all sessions together, in bytes per second, e.g. 1Mi; absent: no cap",
+        ),
+      })
+      .default({ enabled: true, maxSessions: DEFAULT_MAX_SESSIONS_PER_NODE, idleSeconds: DEFAULT_SESSION_IDLE_SECONDS })
+      .describe('remote sessions (shoal exec, port-forward, cp; docs/remote-sessions.md) on this device class'),
     bandwidth: BandwidthRules.optional().describe(
       "metered links: a monthly byte budget, pull windows in local time, links pulls may use; a node's shoal.io/* labels replace each field they set (docs/agent.md)",
     ),

@@ -106,7 +106,6 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     hubPublicKey: secrets.publicKey,
     objectBodies,
     logRelay: loops.logRelay,
-    sessions: loops.sessions,
     alerts: loops.alerts,
     ...(broker ? { brokerAccess: broker.access } : {}),
   }

@@ -11,7 +11,7 @@ import { coalescedKick } from './coalesced-kick.js'
 import { HeartbeatSender, type HeartbeatFigures } from './heartbeat-beat.js'
 import { linkHandlers, type LinkParts } from './link-handlers.js'
 
-export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredRetry' | 'logServer'> {
+export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredRetry' | 'logServer' | 'sessions'> {
   readonly nodeId: string
   readonly store: AgentStore
   readonly transport: AgentTransport

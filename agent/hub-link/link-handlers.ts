@@ -14,6 +14,8 @@ export interface LinkParts {
   /** Takes a desired document, and keeps retrying one the store could not keep. */
   readonly desiredRetry: { offer(payload: Buffer): void }
   readonly logServer: { receive(payload: Buffer): void }
+  /** Remote sessions: takes session-in frames; ends them all when the link goes down. */
+  readonly sessions: { receive(payload: Buffer): void; linkDown(): void }
   readonly logger: Logger
 }
 
@@ -27,7 +29,7 @@ export type InboundHandlers = { readonly [C in InboundChannel]: (payload: Buffer
  * its new revision locally.
  */
 export function linkHandlers(parts: LinkParts): TransportHandlers {
-  const { outbox, heartbeats, reconciler, logger } = parts
+  const { outbox, heartbeats, reconciler, sessions, logger } = parts
   return {
     onConnected: () => {
       outbox.onConnected()
@@ -36,6 +38,8 @@ export function linkHandlers(parts: LinkParts): TransportHandlers {
     },
     onDisconnected: (reason) => {
       logger.info({ reason }, 'hub link down; working from the local store')
+      // Their frames cannot reach the hub now, and it ends them on its side too.
+      sessions.linkDown()
       reconciler.request('hub-unreachable')
     },
     onMessage: dispatchInbound(inboundHandlers(parts), logger),
@@ -44,14 +48,16 @@ export function linkHandlers(parts: LinkParts): TransportHandlers {
 
 /**
  * A desired document goes to intake, the outbox is nudged (the hub is listening) and a heartbeat
- * says which generation the node holds; a heartbeat basis to the heartbeats, any other ack to the outbox; a logs request to the log server.
+ * says which generation the node holds; a heartbeat basis to the heartbeats, any other ack to the outbox; a logs request to the log server;
+ * a session frame to the session server.
  */
 export function inboundHandlers({
   outbox,
   heartbeats,
   desiredRetry,
   logServer,
-}: Pick<LinkParts, 'outbox' | 'heartbeats' | 'desiredRetry' | 'logServer'>): InboundHandlers {
+  sessions,
+}: Pick<LinkParts, 'outbox' | 'heartbeats' | 'desiredRetry' | 'logServer' | 'sessions'>): InboundHandlers {
   return {
     desired: (payload) => {
       desiredRetry.offer(payload)
@@ -64,6 +70,7 @@ export function inboundHandlers({
       if (!heartbeats.offer(payload)) outbox.onAck(payload)
     },
     'logs-request': (payload) => logServer.receive(payload),
+    'session-in': (payload) => sessions.receive(payload),
   }
 }
 

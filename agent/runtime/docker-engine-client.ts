@@ -1,4 +1,7 @@
 import http from 'node:http'
+import type { Socket } from 'node:net'
+import { type ArchiveUpload, uploadArchive } from './docker-archive-upload.js'
+import { hijack } from './docker-exec-attach.js'
 import { MAX_STOP_GRACE_MS } from '../../protocol/container-template.js'
 
 /**
@@ -132,10 +135,51 @@ export class DockerEngineClient {
     await this.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: options.force, v: options.volumes }, timeoutMs: REMOVE_TIMEOUT_MS })
   }
 
-  /** A command to run in a running container, not started yet; its output is not attached (a probe needs only the exit code). */
-  async createExec(id: string, command: readonly string[]): Promise<string> {
-    const body = { Cmd: command, AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false }
+  /**
+   * A command to run in a running container, not started yet. Without `attach` its output is not
+   * attached (a probe needs only the exit code); with it, stdout and stderr are, stdin when asked.
+   */
+  async createExec(id: string, command: readonly string[], attach?: ExecAttach): Promise<string> {
+    const body = attach
+      ? {
+          Cmd: command,
+          AttachStdin: attach.stdin,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: attach.tty,
+          ...(attach.env && attach.env.length > 0 ? { Env: attach.env } : {}),
+          // [height, width]; engines before API 1.42 ignore it, and a resize after the start follows.
+          ...(attach.size ? { ConsoleSize: [attach.size.rows, attach.size.cols] } : {}),
+        }
+      : { Cmd: command, AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false }
     return (await this.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, { body })).Id
+  }
+
+  /**
+   * Starts an attached exec and takes over its connection (the engine's stream hijacking): the
+   * socket carries stdin one way and the output the other, multiplexed unless `tty`. Ending the
+   * socket's write side closes the command's stdin.
+   */
+  attachExec(execId: string, tty: boolean): Promise<Socket> {
+    return hijack(this.endpoint, `/exec/${encodeURIComponent(execId)}/start`, { Detach: false, Tty: tty }, this.timeoutMs)
+  }
+
+  async resizeExec(execId: string, size: { readonly cols: number; readonly rows: number }): Promise<void> {
+    await this.call('POST', `/exec/${encodeURIComponent(execId)}/resize`, { query: { h: size.rows, w: size.cols } })
+  }
+
+  /** A tar of `path` (a file or a directory) in the container, streamed; 404 when the path does not exist. */
+  getArchive(id: string, path: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    return this.stream('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, ...(signal ? { signal } : {}) })
+  }
+
+  /**
+   * Unpacks a tar, written to `body` as it comes, into the directory `path` of the container
+   * (which must exist); a directory never replaces a file or the other way round. `accepted`
+   * settles once the engine answered: after `body` ended, or earlier when it refuses.
+   */
+  putArchive(id: string, path: string): ArchiveUpload {
+    return uploadArchive(this.endpoint, `/containers/${encodeURIComponent(id)}/archive${queryString({ path, noOverwriteDirNonDir: true })}`)
   }
 
   /** Starts it detached: the engine answers at once, inspectExec says when it ended. */
@@ -280,7 +324,7 @@ export function splitImageReference(image: string): { readonly repository: strin
   return { repository: image.slice(0, separator), tag }
 }
 
-function queryString(query: Query | undefined): string {
+export function queryString(query: Query | undefined): string {
   const params = new URLSearchParams()
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value === undefined) continue
@@ -293,14 +337,14 @@ function queryString(query: Query | undefined): string {
 const succeeded = (status: number | undefined, ok: readonly number[] | undefined): boolean =>
   status !== undefined && ((status >= 200 && status < 300) || (ok?.includes(status) ?? false))
 
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+export async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(chunk)
   return Buffer.concat(chunks)
 }
 
 /** The engine's error body is `{"message": "..."}`; a proxy or an old engine may send text. */
-function failure(method: string, path: string, status: number | undefined, body: Buffer): DockerEngineError {
+export function failure(method: string, path: string, status: number | undefined, body: Buffer): DockerEngineError {
   const text = body.toString('utf8').trim()
   let message = text
   try {
@@ -312,7 +356,7 @@ function failure(method: string, path: string, status: number | undefined, body:
   return new DockerEngineError(message || `HTTP ${status ?? '?'}`, `${method} ${path}`, status, undefined)
 }
 
-function asEngineError(error: unknown, method: string, path: string): DockerEngineError {
+export function asEngineError(error: unknown, method: string, path: string): DockerEngineError {
   if (error instanceof DockerEngineError) return error
   const { message, code } = (error ?? {}) as { message?: string; code?: unknown }
   return new DockerEngineError(message ?? String(error), `${method} ${path}`, undefined, typeof code === 'string' ? code : undefined, { cause: error })
@@ -357,6 +401,15 @@ export interface ContainerInspect {
     readonly Health?: { readonly Status?: string }
   }
   readonly NetworkSettings?: { readonly Networks?: Readonly<Record<string, { readonly IPAddress?: string }>> | null } | null
+}
+
+/** How an attached exec runs (createExec). */
+export interface ExecAttach {
+  readonly stdin: boolean
+  readonly tty: boolean
+  /** NAME=value pairs added to the container's environment. */
+  readonly env?: readonly string[]
+  readonly size?: { readonly cols: number; readonly rows: number }
 }
 
 export interface ExecInspect {

@@ -8,6 +8,7 @@ import type { ReconnectHints } from './reconnect-hint.js'
 import { RepeatedFailureLog } from './repeated-failure-log.js'
 import { describeClockCertError, isClockCertError, peerCertificateWindow } from './tls-clock.js'
 import {
+  BEST_EFFORT_CHANNELS,
   NotConnectedError,
   type AgentTransport,
   type BrokerCredentials,
@@ -16,7 +17,7 @@ import {
   type TransportHandlers,
 } from './transport.js'
 
-const INBOUND: readonly InboundChannel[] = ['desired', 'ack', 'logs-request']
+const INBOUND: readonly InboundChannel[] = ['desired', 'ack', 'logs-request', 'session-in']
 
 export interface MqttTransportOptions {
   readonly url: string
@@ -86,17 +87,17 @@ export class MqttTransport implements AgentTransport {
       this.explainedCertError = null
       this.logger.info({ sessionPresent: connack.sessionPresent }, 'connected to broker')
       // Always resubscribe: the broker then re-sends the retained desired document.
-      client.subscribe(
-        INBOUND.map((channel) => mqttTopic(nodeId, channel)),
-        { qos: 1 },
-        (error, granted) => {
-          // mqtt.js 5 reports a SUBACK refusal (0x80) as an error, so both paths name the ACL.
-          const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic)
-          if (error || refused.length > 0) {
-            this.logger.error({ err: error ?? undefined, topics: refused }, "broker refused subscriptions (check this node's credentials and ACL)")
-          }
-        },
+      // Session frames at QoS 0: the broker neither queues them for an offline node nor redelivers them.
+      const subscriptions = Object.fromEntries(
+        INBOUND.map((channel) => [mqttTopic(nodeId, channel), { qos: BEST_EFFORT_CHANNELS.includes(channel) ? (0 as const) : (1 as const) }]),
       )
+      client.subscribe(subscriptions, (error, granted) => {
+        // mqtt.js 5 reports a SUBACK refusal (0x80) as an error, so both paths name the ACL.
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic)
+        if (error || refused.length > 0) {
+          this.logger.error({ err: error ?? undefined, topics: refused }, "broker refused subscriptions (check this node's credentials and ACL)")
+        }
+      })
       client.publish(mqttTopic(nodeId, 'presence'), this.options.online(), { qos: 1, retain: true }, () => undefined)
       handlers.onConnected()
     })
@@ -147,7 +148,7 @@ export class MqttTransport implements AgentTransport {
   publish(channel: OutboundChannel, payload: Buffer, options: { retain?: boolean } = {}): Promise<void> {
     const client = this.client
     if (!client?.connected) return Promise.reject(new NotConnectedError(channel))
-    const qos = channel === 'heartbeat' ? 0 : 1
+    const qos = BEST_EFFORT_CHANNELS.includes(channel) ? 0 : 1
     return new Promise((resolve, reject) => {
       client.publish(mqttTopic(this.options.nodeId, channel), payload, { qos, retain: options.retain ?? false }, (error) => (error ? reject(error) : resolve()))
     })

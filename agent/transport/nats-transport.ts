@@ -78,7 +78,7 @@ export class NatsTransport implements AgentTransport {
       return
     }
     this.connection = nc
-    for (const channel of ['ack', 'logs-request'] as const) {
+    for (const channel of ['ack', 'logs-request', 'session-in'] as const) {
       const sub = nc.subscribe(natsSubject(nodeId, channel), {
         callback: (error, message) => {
           if (error) {

@@ -1,8 +1,14 @@
 import type { Channel } from '../../protocol/index.js'
 import type { LinkTiming } from './link-timing.js'
 
-export type InboundChannel = Extract<Channel, 'desired' | 'ack' | 'logs-request'>
-export type OutboundChannel = Extract<Channel, 'outbox' | 'heartbeat' | 'presence' | 'logs-chunk'>
+export type InboundChannel = Extract<Channel, 'desired' | 'ack' | 'logs-request' | 'session-in'>
+export type OutboundChannel = Extract<Channel, 'outbox' | 'heartbeat' | 'presence' | 'logs-chunk' | 'session-out'>
+
+/**
+ * Session frames travel at most once, best effort (MQTT QoS 0, core NATS), never retained and
+ * never queued offline: a frame lost ends its session (sequence numbers), it is never replayed.
+ */
+export const BEST_EFFORT_CHANNELS: readonly Channel[] = ['heartbeat', 'session-in', 'session-out']
 
 export interface TransportHandlers {
   onMessage(channel: InboundChannel, payload: Buffer): void

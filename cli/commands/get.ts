@@ -11,6 +11,7 @@ import {
   type NodeView,
 } from '../api-client.js'
 import { renderAlerts } from './alerts.js'
+import { renderSessions } from '../session-view.js'
 import { addConnectionOptions, connect, type ConnectionOptions } from '../contexts.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import {
@@ -29,7 +30,7 @@ import {
 } from '../output.js'
 import { interruptSignal, watchHub } from '../watch.js'
 
-export type Resource = 'nodes' | 'deployments' | 'jobs' | 'cronjobs' | 'events' | 'configs' | 'secrets' | 'alerts'
+export type Resource = 'nodes' | 'deployments' | 'jobs' | 'cronjobs' | 'events' | 'configs' | 'secrets' | 'alerts' | 'sessions'
 const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   node: 'nodes',
   nodes: 'nodes',
@@ -51,6 +52,8 @@ const RESOURCE_NAMES: Readonly<Record<string, Resource>> = {
   secrets: 'secrets',
   alert: 'alerts',
   alerts: 'alerts',
+  session: 'sessions',
+  sessions: 'sessions',
 }
 const OBJECT_KIND = { configs: 'Config', secrets: 'Secret' } as const satisfies Record<'configs' | 'secrets', ConfigObjectKind>
 
@@ -75,7 +78,10 @@ const defaultDeps: GetDeps = { env: process.env, now: () => Date.now() }
 export function resourceOf(text: string): Resource {
   const resource = RESOURCE_NAMES[text.toLowerCase()]
   if (!resource)
-    throw new CliError(`unknown resource ${JSON.stringify(text)}; use nodes, deployments, jobs, cronjobs, events, configs, secrets or alerts`, ExitCode.usage)
+    throw new CliError(
+      `unknown resource ${JSON.stringify(text)}; use nodes, deployments, jobs, cronjobs, events, configs, secrets, alerts or sessions`,
+      ExitCode.usage,
+    )
   return resource
 }
 
@@ -94,12 +100,12 @@ export async function parseSelectorOption(text: string | undefined): Promise<Lab
   }
 }
 
-/** `shoal get nodes|deployments|jobs|cronjobs|events|configs|secrets|alerts [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
+/** `shoal get nodes|deployments|jobs|cronjobs|events|configs|secrets|alerts|sessions [NAME]`: tables for people, json/yaml/name for scripts, -w to follow. */
 export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
   return addConnectionOptions(
     new Command('get')
-      .description('list nodes, deployments, jobs, cron jobs, events, configs, secrets or alerts')
-      .argument('<resource>', 'nodes (no), deployments (deploy), jobs, cronjobs (cj), events (ev), configs, secrets or alerts')
+      .description('list nodes, deployments, jobs, cron jobs, events, configs, secrets, alerts or remote sessions')
+      .argument('<resource>', 'nodes (no), deployments (deploy), jobs, cronjobs (cj), events (ev), configs, secrets, alerts or sessions')
       .argument('[name]', 'only this one (not for events)')
       .option(
         '-l, --selector <selector>',
@@ -107,8 +113,8 @@ export function getCommand(io: CliIo, deps: GetDeps = defaultDeps): Command {
       )
       .addOption(outputOption())
       .option('-w, --watch', 'keep printing changes until Ctrl-C')
-      .option('--node <name>', 'events: only those of this node')
-      .option('--limit <n>', 'events: how many of the latest to show first (1-1000)', '100')
+      .option('--node <name>', 'events, sessions: only those of this node')
+      .option('--limit <n>', 'events, sessions: how many of the latest to show first (1-1000)', '100')
       .option('--all', 'alerts: also the latest ones that were resolved and acknowledged'),
   )
     .addHelpText(
@@ -129,23 +135,32 @@ Examples:
   $ shoal get config line-settings -o yaml
   $ shoal get deployment web -o yaml > web.yaml    # as applied: edit it, shoal apply -f web.yaml
   $ shoal get alerts                      # firing, and resolved but not acknowledged
-  $ shoal get jobs                        # completions, running copies, failures, condition`,
+  $ shoal get jobs                        # completions, running copies, failures, condition
+  $ shoal get sessions --node pi-17       # exec, port-forward and cp sessions: who, when, exit, bytes`,
     )
     .action(async (resourceText: string, name: string | undefined, options: GetOptions) => {
       const resource = resourceOf(resourceText)
       if (name !== undefined && resource === 'events') throw new CliError('events have no names; filter them with --node or -l', ExitCode.usage)
+      if (resource === 'sessions' && (name !== undefined || options.selector || options.watch))
+        throw new CliError('shoal get sessions takes no name, -l or -w; filter with --node and --limit', ExitCode.usage)
       const selector = await parseSelectorOption(options.selector)
       const limit = Number(options.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', ExitCode.usage)
       if (resource === 'alerts' && options.selector) throw new CliError('alerts have no labels; shoal get alerts lists them all', ExitCode.usage)
       if (options.all && resource !== 'alerts') throw new CliError('--all is for alerts only', ExitCode.usage)
-      if (options.node && resource !== 'events')
+      if (options.node && resource !== 'events' && resource !== 'sessions')
         throw new CliError('--node filters events only; for nodes use shoal get nodes -l or shoal describe node NAME', ExitCode.usage)
       const client = connect(options, deps.env)
       const terminal = terminalOf(io, deps.env)
       const view = { client, io, terminal, format: options.output, now: deps.now, selector, selectorText: options.selector }
       if (resource === 'events') {
         await getEvents(view, { limit, ...(options.node ? { node: options.node } : {}) }, options.watch === true, deps)
+        return
+      }
+      if (resource === 'sessions') {
+        const sessions = await client.listSessions({ limit, ...(options.node ? { node: options.node } : {}) })
+        if (sessions.length === 0 && !isStructured(options.output)) io.err('no sessions found\n')
+        else io.out(renderSessions(sessions, view))
         return
       }
       const load =

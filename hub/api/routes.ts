@@ -18,7 +18,6 @@ import { NodePatchService } from '../fleet/node-patch.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { LogRelay } from '../logs/log-relay.js'
 import type { Metrics } from '../metrics.js'
-import type { SessionRelay } from '../sessions/session-relay.js'
 import { RolloutService } from '../rollout/rollout-service.js'
 import type { HubStore } from '../store/hub-store.js'
 import type { HubTransport } from '../transport/hub-transport.js'
@@ -52,8 +51,6 @@ export interface ApiServices {
   /** Rewrites an external broker's users and rights (`--broker-auth-dir`); absent otherwise. */
   readonly brokerAccess?: Pick<BrokerAccess, 'sync'>
   readonly logRelay?: LogRelay
-  /** Remote sessions being relayed (their audit record is in the store either way). */
-  readonly sessions?: SessionRelay
   /** Alerts: evaluated on the hub's timer, listed and acknowledged here. */
   readonly alerts: Pick<AlertMonitor, 'list' | 'acknowledge'>
 }

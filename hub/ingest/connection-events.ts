@@ -14,11 +14,12 @@ export function connectionEvents(
   store: Pick<HubStore, 'nodes'>,
   ingester: Pick<Ingester, 'handle' | 'markOnline' | 'markOffline'>,
   clock: Clock,
-  sessions: Pick<SessionRelay, 'receive' | 'nodeOffline'>,
+  sessions: Pick<SessionRelay, 'receive' | 'nodeOffline' | 'linkDown'>,
 ): HubTransportHandlers {
   return {
     onMessage: (nodeId, channel, payload) => ingester.handle(nodeId, channel, payload),
     onSessionFrame: (nodeId, payload) => sessions.receive(nodeId, payload),
+    onLinkDown: (why) => sessions.linkDown(why),
     onNodeConnected: (nodeId) => {
       if (store.nodes.exists(nodeId)) ingester.markOnline(nodeId, isoNow(clock))
     },

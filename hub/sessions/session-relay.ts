@@ -42,6 +42,8 @@ export class SessionRelay {
     options.metrics.describe('shoal_sessions_total', 'remote sessions ended, by kind and outcome')
     options.metrics.describe('shoal_session_bytes_total', 'data bytes relayed in remote sessions: in (operator to node) and out')
     options.metrics.describe('shoal_session_frames_rejected_total', 'session frames from nodes dropped, by reason')
+    options.metrics.describe('shoal_sessions_active', 'remote sessions the hub relays now (0 when idle: nothing left behind)')
+    options.metrics.gauge('shoal_sessions_active', () => new Map([['', this.sessions.size]]))
   }
 
   get activeCount(): number {
@@ -134,6 +136,11 @@ export class SessionRelay {
   /** The node is offline: its sessions end now rather than at a timeout. */
   nodeOffline(nodeId: string, why = 'its connection closed'): void {
     for (const session of [...this.sessions.values()]) if (session.nodeId === nodeId) session.nodeOffline(why)
+  }
+
+  /** The hub's broker link dropped: frames either way may be lost, so every session ends now. */
+  linkDown(why: string): void {
+    for (const session of [...this.sessions.values()]) session.abort('offline', `${why}; the session ended`)
   }
 
   /** Ends every session (the hub is stopping); later requests are refused. */

@@ -9,6 +9,8 @@ export interface HubTransportHandlers {
   /** The broker saw the node's connection end (when it can tell; NATS relies on heartbeats). */
   onNodeDisconnected(nodeId: string): void
   onNodeConnected(nodeId: string): void
+  /** The hub lost its own broker connection (external brokers): frames in flight are gone, so live sessions end. */
+  onLinkDown?(why: string): void
 }
 
 /**

@@ -56,7 +56,14 @@ export class MqttHubTransport implements HubTransport {
       handlers.onMessage(parsed.nodeId, parsed.channel as HubInboundChannel, payload)
     })
     client.on('error', (error) => this.logger.warn({ err: error }, 'broker connection error'))
+    let linked = false
+    client.on('close', () => {
+      if (!linked) return
+      linked = false
+      handlers.onLinkDown?.('the hub lost its connection to the MQTT broker')
+    })
     client.on('connect', () => {
+      linked = true
       this.logger.info('connected to the external MQTT broker')
       // Session frames at QoS 0, as they are published: a lost one ends its session (a sequence gap).
       const subscriptions = Object.fromEntries(

@@ -46,6 +46,7 @@ export class NatsHubTransport implements HubTransport {
       ...(url.password ? { pass: decodeURIComponent(url.password) } : {}),
     })
     this.connection = nc
+    void this.watchStatus(nc, handlers)
     this.kv = await nc.jetstream().views.kv(NATS_DESIRED_BUCKET, { history: 1 })
     const jsm = await nc.jetstreamManager()
     this.warden.start(nc, jsm)
@@ -86,6 +87,10 @@ export class NatsHubTransport implements HubTransport {
   disconnectNode(nodeId: string): void {
     // nats-server drops the node when it reloads the regenerated authorization (`--broker-auth-dir`).
     this.logger.info({ nodeId }, 'revoked; nats-server cuts the live connection when it reloads its users')
+  }
+
+  private async watchStatus(nc: NatsConnection, handlers: HubTransportHandlers): Promise<void> {
+    for await (const status of nc.status()) if (status.type === 'disconnect') handlers.onLinkDown?.('the hub lost its connection to NATS')
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,8 @@ SHOAL_BINARIES=(
   "faketime faketime"
   # a loop device stands in for a USB adapter in the device passthrough tests
   "losetup mount"
+  # the interactive exec test drives `shoal exec -it` in a terminal multiplexer
+  "tmux tmux"
 )
 
 missing_packages() {

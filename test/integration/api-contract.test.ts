@@ -24,6 +24,7 @@ import {
   RevisionChange,
   RevisionHistory,
   RolloutStatus,
+  SessionList,
   TokenCreated,
   TokenList,
 } from '../../protocol/api/index.js'
@@ -182,6 +183,8 @@ t.test('a real hub serves its contract, and its answers parse with it', async (t
     t.equal(paged.items.length, 2)
     const audit = await conforming(t, hub, AuditList, 'GET', '/api/v1/audit')
     t.ok(audit.items.some((a) => a.action === 'rollout.pause' && a.target === 'contract'))
+    const sessions = await conforming(t, hub, SessionList, 'GET', `/api/v1/sessions?node=${nodeId}&limit=5`)
+    t.same(sessions.items, [], 'no remote session yet (test/integration/remote-sessions.test.ts checks real rows)')
     const health = Health.parse((await hub.api('GET', '/healthz', undefined, { token: null })).body)
     t.equal(health.ok, true)
     const missing = await conforming(t, hub, ApiErrorBody, 'GET', '/api/v1/nodes/no-such-node', undefined, 404)

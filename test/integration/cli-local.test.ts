@@ -17,7 +17,25 @@ delete process.env.SHOAL_HUB
 delete process.env.SHOAL_TOKEN
 
 /** Every verb this work adds (logs belongs to another file and is wired separately). */
-const VERBS = ['login', 'context', 'apply', 'delete', 'get', 'describe', 'label', 'cordon', 'uncordon', 'drain', 'token', 'top', 'completion', 'create']
+const VERBS = [
+  'login',
+  'context',
+  'apply',
+  'delete',
+  'get',
+  'describe',
+  'label',
+  'cordon',
+  'uncordon',
+  'drain',
+  'token',
+  'top',
+  'completion',
+  'create',
+  'exec',
+  'port-forward',
+  'cp',
+]
 
 t.test('contexts', async (t) => {
   t.test('the config file is written with mode 0600 in a 0700 directory, even under a permissive umask', async (t) => {
@@ -158,7 +176,7 @@ t.test('usage mistakes exit 2 with one line that says what to do', async (t) => 
   const cases: Array<[string[], RegExp]> = [
     [
       ['get', 'pods', '--hub', 'http://h:1', '--token', 'x'],
-      /unknown resource "pods"; use nodes, deployments, jobs, cronjobs, events, configs, secrets or alerts/,
+      /unknown resource "pods"; use nodes, deployments, jobs, cronjobs, events, configs, secrets, alerts or sessions/,
     ],
     [['get', 'nodes', '-l', 'a in (', '--hub', 'http://h:1', '--token', 'x'], /-l: cannot read selector term/],
     [['get', 'nodes', '-o', 'xml'], /argument 'xml' is invalid/],

@@ -22,6 +22,7 @@ function recordingAgent(options: { hub: boolean }): { parts: StoppableAgent; cal
     sender: options.hub ? sync('sender') : null,
     desiredRetry: sync('desiredRetry'),
     logServer: async('logServer'),
+    sessions: async('sessions'),
     reconciler: async('reconciler'),
     prefetch: async('prefetch'),
     link: options.hub ? { close: async (goodbye) => void calls.push(`link.close(${goodbye?.toString()})`) } : null,
@@ -36,7 +37,7 @@ function recordingAgent(options: { hub: boolean }): { parts: StoppableAgent; cal
 }
 
 t.test(
-  'producers stop first, then the log server, the reconciler and the prefetcher (awaited), the link says goodbye, the store and the process record last',
+  'producers stop first, then the log server, the sessions, the reconciler and the prefetcher (awaited), the link says goodbye, the store and the process record last',
   async (t) => {
     const { parts, calls } = recordingAgent({ hub: true })
     await stopAgent(parts)
@@ -48,6 +49,8 @@ t.test(
       'desiredRetry',
       'logServer stopping',
       'logServer stopped',
+      'sessions stopping',
+      'sessions stopped',
       'reconciler stopping',
       'reconciler stopped',
       'prefetch stopping',
@@ -70,6 +73,8 @@ t.test('without a hub there is no sender, no link and no goodbye', async (t) => 
     'desiredRetry',
     'logServer stopping',
     'logServer stopped',
+    'sessions stopping',
+    'sessions stopped',
     'reconciler stopping',
     'reconciler stopped',
     'prefetch stopping',

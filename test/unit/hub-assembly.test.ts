@@ -120,6 +120,7 @@ t.test('connectionEvents', async (t) => {
   const sessions = {
     receive: (nodeId: string, payload: Buffer) => sessionCalls.push(`frame ${nodeId} ${payload.length}`),
     nodeOffline: (nodeId: string) => sessionCalls.push(`offline ${nodeId}`),
+    linkDown: (why: string) => sessionCalls.push(`link down: ${why}`),
   }
   const handlers = connectionEvents(store, ingester, { now: () => T0 }, sessions)
   handlers.onNodeConnected('n1')

@@ -30,6 +30,7 @@ function recordingParts(): { parts: LinkParts; calls: string[]; lines: Record<st
     reconciler: { request: (reason) => void calls.push(`reconciler.request(${reason})`) },
     desiredRetry: { offer: record('desiredRetry.offer') },
     logServer: { receive: record('logServer.receive') },
+    sessions: { receive: record('sessions.receive'), linkDown: () => void calls.push('sessions.linkDown') },
     logger,
   }
   return { parts, calls, lines }
@@ -41,10 +42,10 @@ t.test('link up: the outbox goes first, then a heartbeat at once (a full one: th
   t.strictSame(calls, ['outbox.onConnected', 'heartbeats.onConnected', 'beat'])
 })
 
-t.test('link down: logged, and a reconcile pass is asked for (a local revert may now apply)', async (t) => {
+t.test('link down: logged, every session ends, and a reconcile pass is asked for (a local revert may now apply)', async (t) => {
   const { parts, calls, lines } = recordingParts()
   linkHandlers(parts).onDisconnected('keepalive timeout')
-  t.strictSame(calls, ['reconciler.request(hub-unreachable)'])
+  t.strictSame(calls, ['sessions.linkDown', 'reconciler.request(hub-unreachable)'])
   t.strictSame(
     lines.map((l) => [l['level'], l['msg'], l['reason']]),
     [[30, 'hub link down; working from the local store', 'keepalive timeout']],
@@ -57,13 +58,22 @@ t.test('each inbound channel reaches its part', async (t) => {
   onMessage('desired', Buffer.from('doc'))
   onMessage('ack', Buffer.from('ack'))
   onMessage('logs-request', Buffer.from('req'))
+  onMessage('session-in', Buffer.from('frame'))
   onMessage('ack', Buffer.from('{"kind":"heartbeat-basis"}'))
   t.strictSame(
     calls,
-    ['desiredRetry.offer(doc)', 'outbox.kick', 'beat', 'outbox.onAck(ack)', 'logServer.receive(req)', 'heartbeats.offer({"kind":"heartbeat-basis"})'],
+    [
+      'desiredRetry.offer(doc)',
+      'outbox.kick',
+      'beat',
+      'outbox.onAck(ack)',
+      'logServer.receive(req)',
+      'sessions.receive(frame)',
+      'heartbeats.offer({"kind":"heartbeat-basis"})',
+    ],
     'a document is followed by a heartbeat (the generation held); a heartbeat basis on the ack channel goes to the heartbeats, not the outbox',
   )
-  t.strictSame(Object.keys(inboundHandlers(parts)).sort(), ['ack', 'desired', 'logs-request'])
+  t.strictSame(Object.keys(inboundHandlers(parts)).sort(), ['ack', 'desired', 'logs-request', 'session-in'])
 })
 
 t.test('a handler that throws drops its message with an error log; the next message is handled', async (t) => {
@@ -76,6 +86,7 @@ t.test('a handler that throws drops its message with an error log; the next mess
       },
       ack: (payload) => void seen.push(payload.toString()),
       'logs-request': () => undefined,
+      'session-in': () => undefined,
     },
     logger,
   )
