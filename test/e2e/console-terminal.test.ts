@@ -43,9 +43,9 @@ const screenRows = async (terminal: Locator): Promise<string[]> =>
 /** Opens the section's terminal and waits until it runs; if it ends or fails instead, says why (the hub's or node's words). */
 async function openTerminal(section: Locator): Promise<Locator> {
   await section.getByRole('button', { name: /^Open (terminal|again)$/ }).click()
-  const terminal = section.locator('.terminal')
+  const terminal = section.locator('.remote-terminal')
   await section
-    .locator('.terminal:is([data-terminal-state="open"], [data-terminal-state="ended"], [data-terminal-state="failed"])')
+    .locator('.remote-terminal:is([data-terminal-state="open"], [data-terminal-state="ended"], [data-terminal-state="failed"])')
     .waitFor({ timeout: 30_000 })
   const state = await terminal.getAttribute('data-terminal-state')
   if (state !== 'open')
@@ -114,7 +114,7 @@ t.test('the deployment page: a shell in the copy runs a command, and `exit 3` sh
 
   await page.keyboard.type('exit 3')
   await page.keyboard.press('Enter')
-  await page.locator('.terminal[data-terminal-state="ended"]').waitFor({ timeout: 15_000 })
+  await page.locator('.remote-terminal[data-terminal-state="ended"]').waitFor({ timeout: 15_000 })
   t.equal(await terminal.getAttribute('data-exit-code'), '3', 'the exit code is on the terminal')
   t.match(await text(section.getByTestId('terminal-state')), /exited with code 3/, 'and said in words')
   t.ok(

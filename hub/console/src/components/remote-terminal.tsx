@@ -81,8 +81,13 @@ export function RemoteTerminal(props: { target: TerminalTarget; command: readonl
 
   const exitCode = state.phase === 'ended' ? state.outcome.exitCode : null
   return (
-    <div class="terminal" data-terminal-state={state.phase} data-exit-code={exitCode ?? undefined}>
-      <p class={`terminal-state ${stateClass(state)}`} data-testid="terminal-state" role="status">
+    <div class="remote-terminal" data-terminal-state={state.phase} data-exit-code={exitCode ?? undefined}>
+      <p
+        class={`terminal-state ${stateClass(state)}`}
+        data-testid="terminal-state"
+        role="status"
+        title={state.phase === 'open' && state.opened.container ? `container ${state.opened.container}, session ${state.opened.sessionId}` : undefined}
+      >
         {stateText(state, props)}
       </p>
       {state.phase === 'failed' ? (
@@ -103,7 +108,8 @@ function stateText(state: TerminalState, props: { target: TerminalTarget; comman
     case 'connecting':
       return `opening ${props.command.join(' ')} in ${where}…`
     case 'open':
-      return `${props.command.join(' ')} in ${state.opened.workload ?? props.target.deployment}${state.opened.container ? ` (${state.opened.container})` : ''} on ${state.opened.node}`
+      // The container named only when one of several was picked; the engine's name for it is in the tooltip.
+      return `${props.command.join(' ')} in ${state.opened.workload ?? props.target.deployment}${props.target.container ? ` (${props.target.container})` : ''} on ${state.opened.node}`
     case 'ended':
       return `${where}: ${describeOutcome(state.outcome)}`
     case 'failed':
