@@ -22,6 +22,7 @@ interface SessionView {
   readonly node: string
   readonly kind: string
   readonly workload: string | null
+  readonly startedAt: string
   readonly endedAt: string | null
   readonly exitCode: number | null
   readonly error: string | null
@@ -110,6 +111,7 @@ t.test('the deployment page: a shell in the copy runs a command, and `exit 3` sh
     (await screenRows(terminal)).some((row) => row.includes('echo $((6*7))')),
     'the typed command is echoed by the TTY',
   )
+  await terminal.scrollIntoViewIfNeeded()
   await screenshot(page, 'terminal')
 
   await page.keyboard.type('exit 3')
@@ -133,6 +135,48 @@ t.test('the deployment page: a shell in the copy runs a command, and `exit 3` sh
   t.ok((recorded?.bytesOut ?? 0) > 0, 'the output was counted')
 })
 
+t.test('the screen’s size follows the box: the shell’s stty sees a phone’s width, then a desktop’s', async (t) => {
+  await page.setViewportSize({ width: 390, height: 844 })
+  t.teardown(() => page.setViewportSize({ width: 1400, height: 900 }))
+  await page.goto(`${hub.url}/deployments/${DEPLOYMENT}`)
+  const section = page.getByRole('region', { name: 'Terminal' })
+  const terminal = await openTerminal(section)
+  await waitFor(async () => (await screenRows(terminal)).some((row) => /[#$] ?$/.test(row)), { what: 'the shell’s prompt', timeoutMs: 15_000 })
+  let asked = 0
+  /** The TTY's columns as the shell sees them, marked so the typed line (which holds the marker's text too) never matches. */
+  const columns = async (): Promise<number> => {
+    const marker = `size${++asked}-`
+    await page.keyboard.type(`echo ${marker}$(stty size | tr ' ' x)`)
+    await page.keyboard.press('Enter')
+    let found: number | null = null
+    await waitFor(
+      async () => {
+        for (const row of await screenRows(terminal)) {
+          const match = new RegExp(`^${marker}(\\d+)x(\\d+)$`).exec(row)
+          if (match) found = Number(match[2])
+        }
+        return found !== null
+      },
+      { what: `the answer to stty size (${marker})`, timeoutMs: 15_000 },
+    )
+    return found ?? 0
+  }
+  const narrow = await columns()
+  t.ok(narrow > 10 && narrow <= 60, `a phone-wide terminal has few columns (${narrow})`)
+  await page.setViewportSize({ width: 1400, height: 900 })
+  let wide = narrow
+  await waitFor(
+    async () => {
+      wide = await columns()
+      return wide > 100
+    },
+    { what: 'the shell to see the wider terminal', timeoutMs: 30_000, intervalMs: 500 },
+  )
+  t.ok(wide > 100, `the resize reached the TTY (${narrow} → ${wide} columns)`)
+  await section.getByRole('button', { name: 'Close terminal' }).click()
+  await waitFor(async () => (await section.locator('.remote-terminal').count()) === 0, { what: 'Close terminal to take it away', timeoutMs: 15_000 })
+})
+
 t.test('the node page: pick the workload; leaving the page ends the session', async (t) => {
   const before = (await sessions()).length
   await page.goto(`${hub.url}/nodes/${agent.nodeId}`)
@@ -147,7 +191,8 @@ t.test('the node page: pick the workload; leaving the page ends the session', as
     timeoutMs: 15_000,
   })
   await waitFor(async () => (await sessions()).length === before + 1, { what: 'the hub to list the open session', timeoutMs: 15_000 })
-  const open = (await sessions()).find((s) => s.endedAt === null)
+  // The newest: the one the page just opened (an earlier test's may still be ending).
+  const open = (await sessions()).filter((s) => s.endedAt === null).sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0]
   t.ok(open, 'the session is open while the page shows it')
 
   await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Sessions' }).click()
