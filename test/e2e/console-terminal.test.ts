@@ -41,6 +41,9 @@ const text = async (locator: Locator): Promise<string> => ((await locator.count(
 const screenRows = async (terminal: Locator): Promise<string[]> =>
   (await terminal.locator('.xterm-rows > div').allTextContents()).map((row) => row.replace(/\u00a0/g, ' ').trimEnd())
 
+/** Runs in the page (serialised by Playwright): the element's computed text colour. */
+const colourOf = (el: unknown): string => (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(el).color
+
 /** Opens the section's terminal and waits until it runs; if it ends or fails instead, says why (the hub's or node's words). */
 async function openTerminal(section: Locator): Promise<Locator> {
   await section.getByRole('button', { name: /^Open (terminal|again)$/ }).click()
@@ -111,6 +114,8 @@ t.test('the deployment page: a shell in the copy runs a command, and `exit 3` sh
     (await screenRows(terminal)).some((row) => row.includes('echo $((6*7))')),
     'the typed command is echoed by the TTY',
   )
+  // xterm.js puts its theme in <style> elements the hub's CSP refuses; the console adopts them as stylesheets.
+  t.equal(await terminal.locator('.xterm-rows').evaluate(colourOf), 'rgb(216, 225, 232)', 'the terminal’s theme applies under the hub’s CSP')
   await terminal.scrollIntoViewIfNeeded()
   await screenshot(page, 'terminal')
 
