@@ -110,7 +110,11 @@ export class EmbeddedBroker implements HubTransport {
         ),
       )
     }
-    const accept = (socket: Socket): void => this.guardPacketSizes(socket, broker.handle(socket))
+    const accept = (socket: Socket): void => {
+      // Small frames (a remote session's keystrokes) must not wait for Nagle's algorithm (up to 40 ms a hop).
+      socket.setNoDelay(true)
+      this.guardPacketSizes(socket, broker.handle(socket))
+    }
     const server = this.options.tls ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, accept) : createServer(accept)
     this.server = server
     await new Promise<void>((resolve, reject) => {

@@ -64,6 +64,8 @@ export class MqttHubTransport implements HubTransport {
     })
     client.on('connect', () => {
       linked = true
+      // Small frames (a remote session's keystrokes) must not wait for Nagle's algorithm (up to 40 ms a hop).
+      ;(client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true)
       this.logger.info('connected to the external MQTT broker')
       // Session frames at QoS 0, as they are published: a lost one ends its session (a sequence gap).
       const subscriptions = Object.fromEntries(

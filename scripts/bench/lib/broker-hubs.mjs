@@ -47,6 +47,7 @@ export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
         'allow_anonymous false',
         'use_username_as_clientid true',
         'max_packet_size 1100000',
+        'set_tcp_nodelay true',
         `password_file ${authDir}/mosquitto.passwd`,
         `acl_file ${authDir}/mosquitto.acl`,
         '',
