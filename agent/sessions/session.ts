@@ -9,7 +9,7 @@ import {
   type SessionOpened,
   encodeSessionFrame,
 } from '../../protocol/session.js'
-import { ReceiveWindow, SendWindow } from './credit-window.js'
+import { ReceiveWindow, SendWindow } from '../../protocol/session-credit.js'
 import { OutboundQueue } from './outbound-queue.js'
 import type { ChannelEvents, SessionChannel } from './session-channel.js'
 import type { TokenBucket } from './token-bucket.js'

@@ -85,6 +85,9 @@ export class MqttTransport implements AgentTransport {
       this.failures.reset()
       this.linkUp = true
       this.explainedCertError = null
+      // A remote session's keystrokes are small frames: Nagle's algorithm would hold each one up
+      // to 40 ms waiting for the broker's ack of the one before (docs/benchmarks.md, section 10).
+      ;(client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true)
       this.logger.info({ sessionPresent: connack.sessionPresent }, 'connected to broker')
       // Always resubscribe: the broker then re-sends the retained desired document.
       // Session frames at QoS 0: the broker neither queues them for an offline node nor redelivers them.

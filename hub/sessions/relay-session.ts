@@ -2,6 +2,7 @@ import type { SessionEndMessage, SessionOpenedMessage } from '../../protocol/api
 import type { ClientMessage } from '../../protocol/api/session-messages.js'
 import {
   FrameSequence,
+  SESSION_INITIAL_WINDOW_BYTES,
   SESSION_MAX_DATA_BYTES,
   type SessionEnd,
   type SessionFrame,
@@ -9,7 +10,7 @@ import {
   type SessionTarget,
   type UnsignedSessionOpen,
 } from '../../protocol/session.js'
-import { ReceiveWindow, SendCredit } from './flow-credit.js'
+import { ReceiveWindow, SendWindow } from '../../protocol/session-credit.js'
 
 /** The operator's end of a session (the WebSocket), as the relay drives it. */
 export interface SessionClient {
@@ -63,8 +64,9 @@ export class RelaySession {
   private state: 'hello' | 'opening' | 'open' | 'ended' = 'hello'
   private seq = 0
   private readonly fromNode = new FrameSequence()
-  private readonly credit = new SendCredit()
-  private readonly window = new ReceiveWindow()
+  private readonly credit = new SendWindow(SESSION_INITIAL_WINDOW_BYTES)
+  /** Grants go back in eighths of the window, not one per data frame. */
+  private readonly window = new ReceiveWindow(SESSION_INITIAL_WINDOW_BYTES, SESSION_INITIAL_WINDOW_BYTES / 8)
   /** The operator's input the node has no credit for yet, in order (end-of-input included). */
   private readonly pending: Pending[] = []
   private paused = false
@@ -127,14 +129,14 @@ export class RelaySession {
         if (this.state !== 'open') return this.abort('failed', `node ${this.nodeId} sent data before the session opened`)
         if (frame.stream === 0) return this.abort('failed', `node ${this.nodeId} sent data on the input stream`)
         const bytes = frame.bytes.length
-        if (!this.window.received(bytes)) return this.abort('failed', `node ${this.nodeId} sent more than the flow-control window allows`)
+        if (!this.window.receive(bytes)) return this.abort('failed', `node ${this.nodeId} sent more than the flow-control window allows`)
         this.bytesOut += bytes
         this.options.counted?.('out', bytes)
         this.options.client.data(frame.stream === 1 ? 'stdout' : 'stderr', frame.bytes, () => this.passedOn(bytes))
         return
       }
       case 'window':
-        this.credit.grant(frame.bytes)
+        if (!this.credit.grant(frame.bytes)) return this.abort('failed', `node ${this.nodeId} granted more credit than a window can hold`)
         this.flush()
         return
       case 'end':
@@ -223,7 +225,8 @@ export class RelaySession {
 
   private passedOn(bytes: number): void {
     if (this.state === 'ended') return
-    const grant = this.window.passedOn(bytes)
+    this.window.written(bytes)
+    const grant = this.window.takeGrant()
     if (grant > 0) this.send({ kind: 'window', sessionId: this.id, seq: this.nextSeq(), bytes: grant })
   }
 

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { NonceBook } from '../../agent/sessions/nonce-book.js'
 import { checkOpen, type OpenCheckContext } from '../../agent/sessions/open-check.js'
-import { CreditError, MAX_CREDIT_BYTES, ReceiveWindow, SendWindow } from '../../agent/sessions/credit-window.js'
+import { CreditError, MAX_CREDIT_BYTES, ReceiveWindow, SendWindow } from '../../protocol/session-credit.js'
 import { TokenBucket } from '../../agent/sessions/token-bucket.js'
 import { OutboundQueue } from '../../agent/sessions/outbound-queue.js'
 import { sessionSettings } from '../../agent/sessions/session-settings.js'

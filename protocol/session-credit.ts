@@ -1,8 +1,9 @@
 /**
- * Credit-based flow control of one session (protocol/session.ts): pure counters, no I/O.
+ * Credit-based flow control of one session (protocol/session.ts): pure counters, no I/O, the
+ * same on both ends (the node and the hub's relay).
  *
- * SendWindow: the bytes the hub has allowed this node to send; data goes out only within it.
- * ReceiveWindow: the bytes this node allowed the hub to send, and the grants it owes once the
+ * SendWindow: the bytes the peer has allowed this end to send; data goes out only within it.
+ * ReceiveWindow: the bytes this end allowed the peer to send, and the grants it owes once the
  * bytes received have been written on (never before: that is what bounds every buffer).
  */
 
