@@ -33,6 +33,7 @@ interface RunOptions {
   staticDir?: string
   secretsDir?: string
   profile?: string
+  profilesDir?: string
   logLevel: string
   containerLabels?: string
   dockerSocket?: string
@@ -57,6 +58,10 @@ export function agentCommand(io: CliIo): Command {
     .option('--static-dir <dir>', 'run the Deployment manifests in this directory on this node, hub or not')
     .option('--secrets-dir <dir>', 'where Secret files for containers are written; must be on tmpfs (default: /dev/shm/shoal-<node>)')
     .option('--profile <name>', 'use this firmware profile instead of the one matched from the inventory')
+    .option(
+      '--profiles-dir <dir>',
+      "firmware profiles from this directory (YAML, as the shipped ones) instead of the shipped ones: a site's own tuning of the shipped device classes (the hub knows profiles by name)",
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--container-labels <k=v,...>', 'extra labels on every container this agent creates')
     .option('--docker-socket <path>', 'the Docker engine socket (default: DOCKER_HOST or /var/run/docker.sock)')
@@ -245,6 +250,7 @@ function toConfig(options: RunOptions): AgentConfig {
       staticDir: options.staticDir ?? null,
       secretsDir: options.secretsDir ?? null,
       profile: options.profile ?? null,
+      profilesDir: options.profilesDir ?? null,
       containerLabels: parseLabelList(options.containerLabels, '--container-labels'),
       dockerSocket: options.dockerSocket ?? null,
       resyncIntervalMs: resync,

@@ -249,6 +249,28 @@ t.test('embedded broker', async (t) => {
     t.pass('no session left behind on the hub once all ended (shoal_sessions_active 0)')
   })
 
+  await t.test('a device class whose profile turns sessions off refuses them, and says so', async (t) => {
+    // The operator's own profile directory (`agent run --profiles-dir`): the shipped generic
+    // profile, under its own name (the hub knows profiles by name), with remote sessions off.
+    const profiles = tempDir(t, 'rs-profiles')
+    const shipped = readFileSync(path.join(path.dirname(CLI), '..', 'firmware-profiles', 'generic-amd64.yaml'), 'utf8')
+    writeFileSync(path.join(profiles, 'generic-amd64.yaml'), shipped.replace(/^agent:$/m, 'agent:\n  remoteSessions:\n    enabled: false'))
+    const lockedName = uniqueNodeId('rsl')
+    const lockedAgent = await startHubAgent(t, hub, {
+      name: lockedName,
+      labels: { session: lockedName },
+      profile: 'generic-amd64',
+      extraArgs: ['--profiles-dir', profiles],
+    })
+    await deployWeb((yaml) => hub.apply(yaml), 'locked', lockedAgent.nodeId, await freePort())
+    const refused = await shoal(fleet, 'exec', ['locked', '--', 'true'])
+    t.equal(refused.code, 1, 'the exec is refused')
+    t.match(refused.stderr, /disabled/, `and the operator is told why (${refused.stderr.trim().slice(0, 200)})`)
+    const open = await shoal(fleet, 'exec', ['web', '--', 'true'])
+    t.equal(open.code, 0, 'the other node, on the shipped profile, still takes sessions')
+    await hub.ok('DELETE', '/api/v1/deployments/locked')
+  })
+
   await t.test('an interactive TTY from tmux: type, read the screen, resize, exit 3', async (t) => {
     const tmux = await execFileAsync('sh', ['-c', 'command -v tmux']).then(
       () => true,
