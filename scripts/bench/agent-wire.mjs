@@ -14,13 +14,12 @@
 import path from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { benchArgs } from './lib/args.mjs'
-import { BROKERS, startHubOn } from './lib/broker-hubs.mjs'
-import { SLEEP_COMMAND, TEST_IMAGE, benchRun, ensureTestImage, removeContainersByLabel, runningCount } from './lib/docker.mjs'
-import { machine, machineLoad } from './lib/machine.mjs'
-import { note, printResult, round } from './lib/output.mjs'
+import { BROKERS, measurePerBroker, startHubOn } from './lib/broker-hubs.mjs'
+import { SLEEP_COMMAND, TEST_IMAGE, benchRun, removeContainersByLabel, runningCount } from './lib/docker.mjs'
+import { note, round } from './lib/output.mjs'
 import { sampleProcess } from './lib/proc.mjs'
 import { runBenchmark, sleep, stopProcess, waitFor } from './lib/processes.mjs'
-import { benchDir, parseMetrics, startAgentProcess } from './lib/services.mjs'
+import { parseMetrics, startAgentProcess } from './lib/services.mjs'
 import { tcpMeter } from './lib/tcp-counters.mjs'
 
 const TARGET_BYTES_PER_HOUR = 50_000
@@ -140,24 +139,17 @@ async function measureBroker(broker, dir) {
   }
 }
 
-await runBenchmark(async () => {
-  for (const broker of options.brokers) if (!BROKERS.includes(broker)) throw new Error(`--brokers: ${broker} is none of ${BROKERS.join(', ')}`)
-  const host = await machine()
-  const load = machineLoad()
-  await ensureTestImage()
-  const dir = benchDir('agent-wire')
-  const results = []
-  for (const broker of options.brokers) results.push(await measureBroker(broker, dir))
-  printResult({
+await runBenchmark(() =>
+  measurePerBroker({
     benchmark: 'agent-wire',
-    command: `node scripts/bench/agent-wire.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    at: new Date().toISOString(),
-    machine: { ...host, ...load() },
-    agents: 'real',
-    counted:
-      "the agent's broker connection only (not enrollment over HTTP), both directions: tcp_info bytes_sent + bytes_received (payload, retransmissions included) + (segs_out + segs_in) x IPv4+TCP header bytes; no link-layer framing",
-    target: { bytesPerHour: TARGET_BYTES_PER_HOUR },
-    others: OTHERS,
-    brokers: results,
-  })
-})
+    brokers: options.brokers,
+    measure: measureBroker,
+    fields: {
+      agents: 'real',
+      counted:
+        "the agent's broker connection only (not enrollment over HTTP), both directions: tcp_info bytes_sent + bytes_received (payload, retransmissions included) + (segs_out + segs_in) x IPv4+TCP header bytes; no link-layer framing",
+      target: { bytesPerHour: TARGET_BYTES_PER_HOUR },
+      others: OTHERS,
+    },
+  }),
+)

@@ -16,12 +16,11 @@ import { request } from 'node:http'
 import path from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { benchArgs } from './lib/args.mjs'
-import { BROKERS, startHubOn } from './lib/broker-hubs.mjs'
-import { TEST_IMAGE, benchRun, ensureTestImage, removeContainersByLabel, runningCount } from './lib/docker.mjs'
-import { machine, machineLoad } from './lib/machine.mjs'
-import { note, printResult, round } from './lib/output.mjs'
+import { BROKERS, measurePerBroker, startHubOn } from './lib/broker-hubs.mjs'
+import { TEST_IMAGE, benchRun, removeContainersByLabel, runningCount } from './lib/docker.mjs'
+import { note, round } from './lib/output.mjs'
 import { runBenchmark, stopProcess, waitFor } from './lib/processes.mjs'
-import { DIST, benchDir, freePort, startAgentProcess } from './lib/services.mjs'
+import { DIST, freePort, startAgentProcess } from './lib/services.mjs'
 
 const TARGET_ECHO_MS = 20
 const TARGET_FORWARD_RATIO = 0.3
@@ -213,20 +212,13 @@ async function measureBroker(broker, dir) {
   }
 }
 
-await runBenchmark(async () => {
-  for (const broker of options.brokers) if (!BROKERS.includes(broker)) throw new Error(`--brokers: ${broker} is none of ${BROKERS.join(', ')}`)
-  const host = await machine()
-  const load = machineLoad()
-  await ensureTestImage()
-  const dir = benchDir('session-latency')
-  const results = []
-  for (const broker of options.brokers) results.push(await measureBroker(broker, dir))
-  printResult({
+await runBenchmark(() =>
+  measurePerBroker({
     benchmark: 'session-latency',
-    command: `node scripts/bench/session-latency.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    at: new Date().toISOString(),
-    machine: { ...host, ...load() },
-    target: { echoMedianMs: TARGET_ECHO_MS, portForwardRatio: TARGET_FORWARD_RATIO },
-    brokers: results,
-  })
-})
+    brokers: options.brokers,
+    measure: measureBroker,
+    fields: {
+      target: { echoMedianMs: TARGET_ECHO_MS, portForwardRatio: TARGET_FORWARD_RATIO },
+    },
+  }),
+)

@@ -5,8 +5,11 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { ensureTestImage } from './docker.mjs'
+import { machine, machineLoad } from './machine.mjs'
+import { printResult } from './output.mjs'
 import { startProcess, waitFor } from './processes.mjs'
-import { CLI, freePort, portOpen, startHub } from './services.mjs'
+import { CLI, benchDir, freePort, portOpen, startHub } from './services.mjs'
 
 export const BROKERS = ['embedded', 'mosquitto', 'nats']
 
@@ -66,4 +69,27 @@ export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
   const urlFlag = broker === 'nats' ? ['--nats-url', `nats://127.0.0.1:${port}`] : ['--mqtt-url', `mqtt://127.0.0.1:${port}`]
   const hub = await startHub(dir, { logLevel, hubArgs: [...urlFlag, '--broker-auth-dir', authDir, '--broker-reload-pid', String(handle.pid)] })
   return { hub, brokerPort: port, broker: handle }
+}
+
+/**
+ * The frame of a per-broker benchmark: checks `brokers`, measures each in turn with
+ * `measure(broker, dir)` in one bench directory, and prints the result (`fields` added) with
+ * the command, the time and the machine's load over the whole run.
+ */
+export async function measurePerBroker({ benchmark, brokers, measure, fields }) {
+  for (const broker of brokers) if (!BROKERS.includes(broker)) throw new Error(`--brokers: ${broker} is none of ${BROKERS.join(', ')}`)
+  const host = await machine()
+  const load = machineLoad()
+  await ensureTestImage()
+  const dir = benchDir(benchmark)
+  const results = []
+  for (const broker of brokers) results.push(await measure(broker, dir))
+  printResult({
+    benchmark,
+    command: `node scripts/bench/${benchmark}.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    at: new Date().toISOString(),
+    machine: { ...host, ...load() },
+    ...fields,
+    brokers: results,
+  })
 }
