@@ -1,22 +1,12 @@
 import t from 'tap'
+import { protocolFailure } from '../support/protocol-failure.js'
 import { z } from 'zod'
 import { MAX_BYTES, decodeJson, decodeMessage, encodeMessage, validate } from '../../protocol/codec.js'
-import { ProtocolError } from '../../protocol/errors.js'
 import { Ack, OutboxBatch } from '../../protocol/outbox.js'
 import { CHANNELS } from '../../protocol/topics.js'
 
 const ack = { nodeId: 'pi-17', seq: 12 }
 const options = { maxBytes: MAX_BYTES.ack, what: 'ack' }
-
-function failure(run: () => unknown): ProtocolError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof ProtocolError) return error
-    throw error
-  }
-  throw new Error('expected a ProtocolError, but nothing was thrown')
-}
 
 t.test('a string, a Buffer and a Uint8Array decode to the same value', async (t) => {
   const text = JSON.stringify(ack)
@@ -44,36 +34,36 @@ t.test('encodeMessage output decodes back to the same value', async (t) => {
 
 t.test('a payload over the limit is refused as oversize before it is parsed', async (t) => {
   const limit = 64
-  const error = failure(() => decodeMessage(Ack, `{"nodeId":"${'a'.repeat(80)}","seq":1}`, { maxBytes: limit, what: 'ack' }))
+  const error = protocolFailure(() => decodeMessage(Ack, `{"nodeId":"${'a'.repeat(80)}","seq":1}`, { maxBytes: limit, what: 'ack' }))
   t.equal(error.code, 'oversize')
   t.match(error.message, /exceeds the limit of 64 bytes/)
-  t.equal(failure(() => decodeJson(Buffer.alloc(limit + 1, 0x20), limit)).code, 'oversize', 'a Buffer')
-  t.equal(failure(() => decodeJson(new Uint8Array(limit + 1).fill(0x20), limit)).code, 'oversize', 'a Uint8Array')
+  t.equal(protocolFailure(() => decodeJson(Buffer.alloc(limit + 1, 0x20), limit)).code, 'oversize', 'a Buffer')
+  t.equal(protocolFailure(() => decodeJson(new Uint8Array(limit + 1).fill(0x20), limit)).code, 'oversize', 'a Uint8Array')
   const broken = '{"x":"not json at all'
-  t.equal(failure(() => decodeJson(broken, broken.length - 1)).code, 'oversize', 'checked before parsing')
+  t.equal(protocolFailure(() => decodeJson(broken, broken.length - 1)).code, 'oversize', 'checked before parsing')
 })
 
 t.test('the limit counts bytes, not characters', async (t) => {
   const text = JSON.stringify('é'.repeat(10)) // 10 characters, 20 bytes, plus quotes
   t.equal(decodeJson(text, 22), 'é'.repeat(10), 'exactly at the limit is accepted')
-  t.equal(failure(() => decodeJson(text, 21)).code, 'oversize')
+  t.equal(protocolFailure(() => decodeJson(text, 21)).code, 'oversize')
 })
 
 t.test('a payload that is not JSON is refused as malformed-json', async (t) => {
   for (const payload of ['{', 'nodeId=pi-17', '', '{"a":1,}', Buffer.from([0xff, 0xfe, 0x00])]) {
-    const error = failure(() => decodeMessage(Ack, payload, options))
+    const error = protocolFailure(() => decodeMessage(Ack, payload, options))
     t.equal(error.code, 'malformed-json', JSON.stringify(payload.toString()))
     t.equal(error.path, '')
   }
 })
 
 t.test('a payload that fails the schema is refused as invalid, with the path of the offending field', async (t) => {
-  const negative = failure(() => decodeMessage(Ack, '{"nodeId":"pi-17","seq":-1}', options))
+  const negative = protocolFailure(() => decodeMessage(Ack, '{"nodeId":"pi-17","seq":-1}', options))
   t.equal(negative.code, 'invalid')
   t.equal(negative.path, 'seq')
   t.match(negative.message, /^invalid ack: seq: /)
 
-  const nested = failure(() =>
+  const nested = protocolFailure(() =>
     decodeMessage(
       OutboxBatch,
       JSON.stringify({
@@ -90,7 +80,7 @@ t.test('a payload that fails the schema is refused as invalid, with the path of 
 })
 
 t.test('unknown fields are refused, each named in its own issue', async (t) => {
-  const error = failure(() => decodeMessage(Ack, '{"nodeId":"pi-17","seq":1,"extra":true,"more":1}', options))
+  const error = protocolFailure(() => decodeMessage(Ack, '{"nodeId":"pi-17","seq":1,"extra":true,"more":1}', options))
   t.equal(error.code, 'invalid')
   t.same(
     error.issues.map((issue) => [issue.path, issue.message]),
@@ -102,14 +92,14 @@ t.test('unknown fields are refused, each named in its own issue', async (t) => {
 })
 
 t.test('a missing field is reported as missing', async (t) => {
-  const error = failure(() => decodeMessage(Ack, '{"nodeId":"pi-17"}', options))
+  const error = protocolFailure(() => decodeMessage(Ack, '{"nodeId":"pi-17"}', options))
   t.equal(error.path, 'seq')
   t.match(error.issues[0]?.message, 'required field "seq" is missing')
 })
 
 t.test('a value that is not an object is refused as invalid at the root', async (t) => {
   for (const payload of ['null', '[]', '42', '"ack"']) {
-    const error = failure(() => decodeMessage(Ack, payload, options))
+    const error = protocolFailure(() => decodeMessage(Ack, payload, options))
     t.equal(error.code, 'invalid', payload)
     t.equal(error.path, '', payload)
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { protocolFailure } from '../support/protocol-failure.js'
 import { ProtocolError } from '../../protocol/errors.js'
 import {
   FrameSequence,
@@ -32,16 +33,6 @@ const fromNode: SessionFrame[] = [
   { kind: 'end', sessionId, seq: 6, end: { error: { code: 'refused', message: 'not signed by the pinned hub key' } } },
 ]
 
-function failure(run: () => unknown): ProtocolError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof ProtocolError) return error
-    throw error
-  }
-  throw new Error('expected a ProtocolError, but nothing was thrown')
-}
-
 t.test('every frame kind survives encoding in the direction it travels', async (t) => {
   for (const frame of toNode) t.same(decodeSessionFrame(encodeSessionFrame(frame), 'to-node'), frame, frame.kind)
   for (const frame of fromNode) t.same(decodeSessionFrame(encodeSessionFrame(frame), 'from-node'), frame, frame.kind)
@@ -53,29 +44,32 @@ t.test('the open body is canonical JSON, so the bytes a signature covers are the
 })
 
 t.test('a frame travelling the wrong way is refused', async (t) => {
-  t.match(failure(() => decodeSessionFrame(encodeSessionFrame(toNode[0] as SessionFrame), 'from-node')).message, /a hello frame cannot travel from-node/)
-  t.match(failure(() => decodeSessionFrame(encodeSessionFrame(fromNode[0] as SessionFrame), 'to-node')).message, /a nonce frame cannot travel to-node/)
+  t.match(
+    protocolFailure(() => decodeSessionFrame(encodeSessionFrame(toNode[0] as SessionFrame), 'from-node')).message,
+    /a hello frame cannot travel from-node/,
+  )
+  t.match(protocolFailure(() => decodeSessionFrame(encodeSessionFrame(fromNode[0] as SessionFrame), 'to-node')).message, /a nonce frame cannot travel to-node/)
 })
 
 t.test('garbage, truncation and oversize are typed errors, never crashes', async (t) => {
-  t.match(failure(() => decodeSessionFrame(Buffer.from('hello'), 'to-node')).message, /shorter than the 21-byte header/)
+  t.match(protocolFailure(() => decodeSessionFrame(Buffer.from('hello'), 'to-node')).message, /shorter than the 21-byte header/)
   const unknown = encodeSessionFrame({ kind: 'eof', sessionId, seq: 0 })
   unknown[0] = 99
-  t.match(failure(() => decodeSessionFrame(unknown, 'to-node')).message, /unknown kind 99/)
+  t.match(protocolFailure(() => decodeSessionFrame(unknown, 'to-node')).message, /unknown kind 99/)
   const window = encodeSessionFrame({ kind: 'window', sessionId, seq: 0, bytes: 1 })
-  t.match(failure(() => decodeSessionFrame(window.subarray(0, window.length - 1), 'to-node')).message, /body is 4 bytes, not 3/)
+  t.match(protocolFailure(() => decodeSessionFrame(window.subarray(0, window.length - 1), 'to-node')).message, /body is 4 bytes, not 3/)
   const data = encodeSessionFrame({ kind: 'data', sessionId, seq: 0, stream: 0, bytes: Buffer.from('x') })
   data[SESSION_HEADER_BYTES] = 7
-  t.match(failure(() => decodeSessionFrame(data, 'to-node')).message, /unknown stream 7/)
-  t.match(failure(() => decodeSessionFrame(Buffer.concat([data, randomBytes(SESSION_MAX_DATA_BYTES)]), 'to-node')).message, /exceeds/)
+  t.match(protocolFailure(() => decodeSessionFrame(data, 'to-node')).message, /unknown stream 7/)
+  t.match(protocolFailure(() => decodeSessionFrame(Buffer.concat([data, randomBytes(SESSION_MAX_DATA_BYTES)]), 'to-node')).message, /exceeds/)
   const end = Buffer.concat([
     encodeSessionFrame({ kind: 'end', sessionId, seq: 0, end: {} }).subarray(0, SESSION_HEADER_BYTES),
     Buffer.from('{"exitCode":"x"}'),
   ])
-  t.match(failure(() => decodeSessionFrame(end, 'from-node')).message, /invalid session end: exitCode/)
+  t.match(protocolFailure(() => decodeSessionFrame(end, 'from-node')).message, /invalid session end: exitCode/)
   const resize = encodeSessionFrame({ kind: 'resize', sessionId, seq: 0, size: { cols: 1, rows: 1 } })
   resize.writeUInt16BE(0, SESSION_HEADER_BYTES)
-  t.match(failure(() => decodeSessionFrame(resize, 'to-node')).message, /terminal size out of range/)
+  t.match(protocolFailure(() => decodeSessionFrame(resize, 'to-node')).message, /terminal size out of range/)
   for (let i = 0; i < 2000; i++) {
     const random = randomBytes(1 + (i % 80))
     try {
