@@ -371,6 +371,19 @@ async function mqttEavesdrop(url: string, credentials: { username: string; passw
   return { client, received, granted }
 }
 
+/** Nodes A and B enrolled on an external-broker hub, the web deployment running on A only. */
+async function twoNodesWithWeb(t: Test, hub: Awaited<ReturnType<typeof startExternalHub>>, dir: string) {
+  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 2 })
+  const nodeA = uniqueNodeId('rsa')
+  const nodeB = uniqueNodeId('rsb')
+  const a = await enrollAgent(t, hub, { nodeId: nodeA, dataDir: path.join(dir, 'a', 'data'), token, labels: { session: nodeA } })
+  const b = await enrollAgent(t, hub, { nodeId: nodeB, dataDir: path.join(dir, 'b', 'data'), token, labels: {} })
+  const port = await freePort()
+  await deployWeb((yaml) => hub.api('POST', '/api/v1/manifests', yaml, 'application/yaml'), 'web', nodeA, port)
+  const fleet: Fleet = { apiUrl: hub.apiUrl, adminToken: hub.adminToken, node: a, port }
+  return { fleet, nodeA, nodeB, b }
+}
+
 t.test('Mosquitto', async (t) => {
   const dir = tempDir(t, 'rs-mosquitto')
   const dataDir = path.join(dir, 'hub')
@@ -386,14 +399,7 @@ t.test('Mosquitto', async (t) => {
     ],
   })
   const hub = await startExternalHub(t, { dataDir, args: ['--mqtt-url', broker.url, '--broker-auth-dir', authDir, '--broker-reload-pid', String(broker.pid)] })
-  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 2 })
-  const nodeA = uniqueNodeId('rsa')
-  const nodeB = uniqueNodeId('rsb')
-  const a = await enrollAgent(t, hub, { nodeId: nodeA, dataDir: path.join(dir, 'a', 'data'), token, labels: { session: nodeA } })
-  const b = await enrollAgent(t, hub, { nodeId: nodeB, dataDir: path.join(dir, 'b', 'data'), token, labels: {} })
-  const port = await freePort()
-  await deployWeb((yaml) => hub.api('POST', '/api/v1/manifests', yaml, 'application/yaml'), 'web', nodeA, port)
-  const fleet: Fleet = { apiUrl: hub.apiUrl, adminToken: hub.adminToken, node: a, port }
+  const { fleet, nodeA, nodeB, b } = await twoNodesWithWeb(t, hub, dir)
 
   await t.test('exec: exit code, stdin, a refusal, 50 MB with a checksum', (t) => execChecks(t, fleet, 'web'))
 
@@ -422,14 +428,7 @@ t.test('Mosquitto', async (t) => {
 t.test('NATS', async (t) => {
   const dir = tempDir(t, 'rs-nats')
   const { dataDir, broker, hub } = await startNatsWithHub(t, dir)
-  const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 2 })
-  const nodeA = uniqueNodeId('rsa')
-  const nodeB = uniqueNodeId('rsb')
-  const a = await enrollAgent(t, hub, { nodeId: nodeA, dataDir: path.join(dir, 'a', 'data'), token, labels: { session: nodeA } })
-  const b = await enrollAgent(t, hub, { nodeId: nodeB, dataDir: path.join(dir, 'b', 'data'), token, labels: {} })
-  const port = await freePort()
-  await deployWeb((yaml) => hub.api('POST', '/api/v1/manifests', yaml, 'application/yaml'), 'web', nodeA, port)
-  const fleet: Fleet = { apiUrl: hub.apiUrl, adminToken: hub.adminToken, node: a, port }
+  const { fleet, nodeA, b } = await twoNodesWithWeb(t, hub, dir)
   const server = new URL(broker.url).host
 
   await t.test('exec: exit code, stdin, a refusal, 50 MB with a checksum', (t) => execChecks(t, fleet, 'web'))
