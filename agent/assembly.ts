@@ -80,6 +80,8 @@ export interface ReconcilingOptions {
   readonly bandwidth?: NodeBandwidthView
   /** From the firmware profile (stepLimits below); absent: the reconciler's default. */
   readonly stepLimits?: StepLimits
+  /** From the firmware profile's backOffEventInterval; absent: the reconciler's default. */
+  readonly backOffEventIntervalMs?: number
   /** After each reconcile pass (the cron runs look at their containers' states). */
   readonly afterPass?: () => void
 }
@@ -99,6 +101,7 @@ export function startReconciling({
   logDefaults,
   bandwidth,
   stepLimits,
+  backOffEventIntervalMs,
   afterPass,
 }: ReconcilingOptions): {
   reconciler: Reconciler
@@ -137,6 +140,7 @@ export function startReconciling({
     logDefaults,
     ...(bandwidth ? { bandwidth } : {}),
     ...(stepLimits ? { stepLimits } : {}),
+    ...(backOffEventIntervalMs !== undefined ? { backOffEventIntervalMs } : {}),
     ...(afterPass ? { afterPass } : {}),
     prefetch,
   })

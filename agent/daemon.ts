@@ -106,7 +106,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const bandwidth = nodeBandwidth({ store, clock, zone: systemZone(), logger: nodeLogger, profile: profile.agent.bandwidth, localLabels: config.labels })
   const reconciling = { config, nodeId, sealing, runtime, store, clock, logger: nodeLogger, view, hubReachable, admission, logDefaults, bandwidth }
   const afterPass = cron ? { afterPass: () => cron.loop.poke() } : {}
-  const { reconciler, prefetch, intake, desiredRetry } = startReconciling({ ...reconciling, ...afterPass, stepLimits: stepLimits(profile) })
+  const { reconciler, prefetch, intake, desiredRetry } = startReconciling({
+    ...reconciling,
+    ...afterPass,
+    stepLimits: stepLimits(profile),
+    backOffEventIntervalMs: durationMs(profile.agent.backOffEventInterval),
+  })
   onDevices = () => reconciler.request('devices')
   requestPass = (reason) => reconciler.request(reason)
   cron?.loop.poke()

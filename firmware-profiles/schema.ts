@@ -142,6 +142,9 @@ const AgentTuning = z
         "reconcile steps (create, start, stop, remove, pull) the agent runs at once for independent workloads; 1 runs them one after another; a copy's own containers always go in order",
       ),
     inventoryRefresh: PositiveDuration.describe('how often the agent collects its inventory again'),
+    backOffEventInterval: PositiveDuration.default('60s').describe(
+      "how often, at most, a crash-looping workload sends a BackOff event to the hub (each counts the restarts since the last; the workload's status always has the exact count); a metered link may want it longer",
+    ),
     memoryBudget: MemoryQuantity.optional().describe(
       'resident memory the agent itself may use, e.g. 64Mi: it sizes its SQLite cache to it, warns (an event) when over it, and `shoal agent status` shows its RSS against it',
     ),

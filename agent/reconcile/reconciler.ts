@@ -64,7 +64,10 @@ export interface ReconcilerOptions {
   /** The node's bandwidth rules and byte meter: image pulls they do not allow wait (pull-deferred). Absent: pulls never wait. */
   readonly bandwidth?: NodeBandwidthView
   /** Steps of one pass run at once (the firmware profile's concurrentSteps and concurrentPulls); absent: DEFAULT_STEP_LIMITS. */
-  readonly stepLimits?: StepLimits /** Pulls the next revision's images ahead of a rollout (the document's `prefetch`); each copy's status says how far it got. */
+  readonly stepLimits?: StepLimits
+  /** The least time between two BackOff events of one crash-looping workload (the firmware profile's backOffEventInterval); absent: BACKOFF_EVENT_INTERVAL_MS. */
+  readonly backOffEventIntervalMs?: number
+  /** Pulls the next revision's images ahead of a rollout (the document's `prefetch`); each copy's status says how far it got. */
   readonly prefetch?: Pick<Prefetcher, 'sync' | 'status' | 'key'>
   /** Called after each pass has recorded the workloads' states, for parts that follow them (cron runs, agent/jobs/). */
   readonly afterPass?: () => void
@@ -848,7 +851,7 @@ export class Reconciler {
           const outbox: OutboxEntry[] = []
           if (record.state === 'crash-loop') {
             // Past the transition into crash-loop, each crash would otherwise go unreported.
-            const counted = tallyRestart(this.backoffTallies.get(record.name) ?? NO_BACKOFF, now)
+            const counted = tallyRestart(this.backoffTallies.get(record.name) ?? NO_BACKOFF, now, this.options.backOffEventIntervalMs)
             this.backoffTallies.set(record.name, counted.tally)
             if (counted.emit !== null) {
               const message = `${record.name}: back-off restarting failed container (${counted.emit} restart${counted.emit === 1 ? '' : 's'} since the last report, exit code ${exitCode ?? 'unknown'})`

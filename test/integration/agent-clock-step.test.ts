@@ -3,7 +3,7 @@
 // run time through FAKETIME_TIMESTAMP_FILE; the monotonic clock stays real). Real hub (aedes),
 // real agent, real Docker. The agent must behave as with a steady clock: the workload stays in
 // crash-loop (one transition, never out of it), every crash is counted once, `BackOff` events
-// keep coming at most one a minute, the agent never starts the container on top of the engine's
+// keep coming at most one per interval, the agent never starts the container on top of the engine's
 // own backoff, its wake-up timer never overflows, and every event it puts in its outbox is
 // stored by the hub exactly once.
 import { existsSync, writeFileSync } from 'node:fs'
@@ -11,6 +11,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { dockerClient, tempDir, testImage, waitFor } from '../support/index.js'
+import { profilesDirWith } from '../support/profiles.js'
 import { uniqueNodeId, type AgentProcess } from '../support/agent-process.js'
 import { deploymentYaml, startHubAgent, startHubProcess, type HubEvent } from '../support/hub-process.js'
 
@@ -18,8 +19,12 @@ t.setTimeout(420_000)
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
 const DAY_MS = 24 * 3600 * 1000
-/** The agent's rule (agent/reconcile/backoff-events.ts), less what delivery delays can take off a gap. */
-const BACKOFF_EVENT_INTERVAL_MS = 60_000
+/**
+ * The agent's BackOff pacing, set through its firmware profile (`agent.backOffEventInterval`, 60 s
+ * by default) to half a minute so the test takes half the time; less what delivery delays can take
+ * off a gap, it still lies well above the 11 s between crashes, so one event per crash would fail.
+ */
+const BACKOFF_EVENT_INTERVAL_MS = 30_000
 const DELIVERY_SLACK_MS = 10_000
 
 type StoredEvent = HubEvent & { readonly receivedAt?: string }
@@ -80,7 +85,8 @@ t.test('a clock stepped a year back and forward while a workload crash-loops: ba
   const hub = await startHubProcess(t)
   const fleet = uniqueNodeId('step')
   const token = await hub.createJoinToken({ maxUses: 1, labels: { fleet } })
-  const agent = await startHubAgent(t, hub, { name: uniqueNodeId('step'), token })
+  const profiles = profilesDirWith(t, 'generic-amd64', [`backOffEventInterval: ${BACKOFF_EVENT_INTERVAL_MS / 1000}s`])
+  const agent = await startHubAgent(t, hub, { name: uniqueNodeId('step'), token, profile: 'generic-amd64', extraArgs: ['--profiles-dir', profiles] })
   const nodeId = agent.nodeId
   t.same(await agent.stop(), { code: 0, signal: null }, 'enrolled; stopped to start again under libfaketime')
 
@@ -161,7 +167,7 @@ t.test('a clock stepped a year back and forward while a workload crash-loops: ba
   t.comment(`gaps between BackOff events at the hub (ms): ${gaps.join(', ')}`)
   t.ok(
     gaps.every((gap) => gap >= BACKOFF_EVENT_INTERVAL_MS - DELIVERY_SLACK_MS),
-    'at most one a minute before, during and after the steps (on the hub clock, less delivery delays)',
+    `at most one per ${BACKOFF_EVENT_INTERVAL_MS / 1000} s before, during and after the steps (on the hub clock, less delivery delays)`,
   )
   const counted = paced.reduce((sum, e) => sum + Number(e.data?.count ?? 0), 0)
   t.ok(counted <= dies.length, `the BackOff counts (${counted}) never exceed the crashes (${dies.length})`)

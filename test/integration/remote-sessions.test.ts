@@ -18,6 +18,7 @@ import { SessionList } from '../../protocol/api/sessions.js'
 import { decodeSessionFrame, encodeSessionFrame, type SessionFrame } from '../../protocol/session.js'
 import { generateSigningKeys, signObject } from '../../protocol/signing.js'
 import { mqttTopic, natsSubject } from '../../protocol/topics.js'
+import { profilesDirWith } from '../support/profiles.js'
 import { CLI, uniqueNodeId, waitForRunning, type AgentProcess } from '../support/agent-process.js'
 import { agentCredentials, enrollAgent, startNatsWithHub, startHubProcess as startExternalHub, writeBrokerConfig } from '../support/broker-fleet.js'
 import { deploymentYaml, startHubAgent, startHubProcess } from '../support/hub-process.js'
@@ -250,11 +251,8 @@ t.test('embedded broker', async (t) => {
   })
 
   await t.test('a device class whose profile turns sessions off refuses them, and says so', async (t) => {
-    // The operator's own profile directory (`agent run --profiles-dir`): the shipped generic
-    // profile, under its own name (the hub knows profiles by name), with remote sessions off.
-    const profiles = tempDir(t, 'rs-profiles')
-    const shipped = readFileSync(path.join(path.dirname(CLI), '..', 'firmware-profiles', 'generic-amd64.yaml'), 'utf8')
-    writeFileSync(path.join(profiles, 'generic-amd64.yaml'), shipped.replace(/^agent:$/m, 'agent:\n  remoteSessions:\n    enabled: false'))
+    // The operator's own profile directory: the shipped generic profile with remote sessions off.
+    const profiles = profilesDirWith(t, 'generic-amd64', ['remoteSessions:', '  enabled: false'])
     const lockedName = uniqueNodeId('rsl')
     const lockedAgent = await startHubAgent(t, hub, {
       name: lockedName,
