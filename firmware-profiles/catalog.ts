@@ -51,6 +51,11 @@ export class ProfileDirectoryError extends Error {
   }
 }
 
+/** A profile directory that cannot be loaded as a catalogue: the operator must fix a file or the path. */
+export function isProfileCatalogError(error: unknown): error is InvalidDocumentError | DuplicateProfileError | ProfileDirectoryError {
+  return error instanceof InvalidDocumentError || error instanceof DuplicateProfileError || error instanceof ProfileDirectoryError
+}
+
 /**
  * The shipped profiles sit next to this module: in the source tree when run
  * from TypeScript, in dist/firmware-profiles after the build copies them.

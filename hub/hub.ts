@@ -42,6 +42,8 @@ export interface HubConfig {
   readonly alerts?: AlertSettings
   /** How often the alert rules are evaluated (default 5 s). */
   readonly alertIntervalMs?: number
+  /** Firmware profiles from this directory instead of the shipped ones (as the agent's `--profiles-dir`): the names and classes nodes enroll as. */
+  readonly profilesDir?: string
 }
 
 export interface RunningHub {
@@ -60,7 +62,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   const clock = deps.clock ?? systemClock
   const { logger } = deps
   const { secrets, store, objectBodies } = openHubState(config.dataDir)
-  const profiles = await loadProfiles()
+  const profiles = await loadProfiles(config.profilesDir)
   const metrics = new Metrics()
   const feed = new ChangeFeed()
   const { transport, broker } = createBrokerLink(config, store, logger)

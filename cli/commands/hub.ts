@@ -26,6 +26,7 @@ interface ServeOptions extends AlertOptions {
   clockSkewThreshold: string
   maxConnectionsPerAddress: string
   testJobRetryBase?: string
+  profilesDir?: string
 }
 
 /** `--test-job-retry-base`: a duration. */
@@ -101,6 +102,10 @@ export function hubCommand(io: CliIo): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      '--profiles-dir <dir>',
+      "firmware profiles from this directory (YAML, as the shipped ones) instead of the shipped ones: a site's own device classes, which nodes enroll as by name; give the agents the same directory",
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--clock-skew-threshold <duration>', "a node whose clock is further than this from the hub's has the ClockSkew condition (e.g. 30s, 5m)", '2m')
     .option(
@@ -131,6 +136,9 @@ Examples:
   # an external NATS JetStream cluster
   shoal hub serve --data-dir /var/lib/shoal-hub --nats-url nats://hub:secret@nats.local:4222
 
+  # a site's own firmware profiles and device classes (give the agents the same directory)
+  shoal hub serve --data-dir /var/lib/shoal-hub --profiles-dir /etc/shoal/profiles
+
   # Mosquitto whose users and ACLs the hub generates and reloads (docs/brokers.md)
   shoal hub serve --data-dir /var/lib/shoal-hub --mqtt-url mqtt://broker.local:1883 \\
     --broker-auth-dir /etc/mosquitto/shoal --broker-reload-pid /run/mosquitto/mosquitto.pid`,
@@ -152,7 +160,11 @@ Examples:
       const alerts = alertSettingsOf(options)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       // Loaded here, not at the top: other verbs should not pay for aedes, the API and the scheduler.
-      const [{ startHub }, { BrokerAuthConfigError }] = await Promise.all([import('../../hub/hub.js'), import('../../hub/broker-config/external-broker.js')])
+      const [{ startHub }, { BrokerAuthConfigError }, { isProfileCatalogError }] = await Promise.all([
+        import('../../hub/hub.js'),
+        import('../../hub/broker-config/external-broker.js'),
+        import('../../firmware-profiles/catalog.js'),
+      ])
       let running
       try {
         const brokerAuth = options.brokerAuthDir ? { dir: options.brokerAuthDir, reloadTargets: options.brokerReloadPid } : undefined
@@ -167,12 +179,14 @@ Examples:
             alerts,
             ...(options.testJobRetryBase !== undefined ? { jobRetryBaseMs: parseRetryBase(options.testJobRetryBase) } : {}),
             ...(brokerAuth ? { brokerAuth } : {}),
+            ...(options.profilesDir !== undefined ? { profilesDir: options.profilesDir } : {}),
           },
           { logger },
         )
       } catch (error) {
         if (error instanceof HubDatabaseError || error instanceof UnsafeDataDirError) throw new CliError(error.message)
         if (error instanceof BrokerAuthConfigError) throw new CliError(error.message, ExitCode.usage)
+        if (isProfileCatalogError(error)) throw new CliError(error.message, ExitCode.usage)
         throw error
       }
       for (const path of running.createdSecrets) io.err(`created ${path} (mode 0600)\n`)

@@ -2,12 +2,13 @@
 // clear error and no identity; an enrolled agent restarts without its token; and a second
 // node asking for a name that is taken gets its own id and keeps working across restarts.
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { tempDir, testImage, testRunId, TEST_RUN_LABEL, waitFor } from '../support/index.js'
 import { CLI, uniqueNodeId, waitForRunning } from '../support/agent-process.js'
+import { ROOT } from '../support/cli-process.js'
 import { deploymentYaml, readAgentIdentity, sleepTemplate, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
 const execFileAsync = promisify(execFile)
@@ -101,6 +102,44 @@ t.test('enrollment with join tokens', async (t) => {
     )
     t.match(result?.stderr, new RegExp(`belongs to node ${name}`), 'refused, naming the owner')
   })
+})
+
+t.test("a site's own profile directory on the hub and its agents: a new device class enrolls by name", async (t) => {
+  const dir = tempDir(t, 'site-profiles')
+  const shipped = readFileSync(path.join(ROOT, 'firmware-profiles', 'generic-amd64.yaml'), 'utf8')
+  writeFileSync(path.join(dir, 'generic-amd64.yaml'), shipped)
+  // A class of the site's own: the generic profile under another name, with its own label and capability.
+  writeFileSync(
+    path.join(dir, 'acme-gateway.yaml'),
+    shipped
+      .replace(/^name: .*$/m, 'name: acme-gateway')
+      .replace(/^description: .*$/m, 'description: ACME field gateway')
+      .replace(/^labels:$/m, 'labels:\n  vendor: acme')
+      .replace(/^agent:$/m, 'capabilities: [acme-bus]\nagent:'),
+  )
+
+  await t.test('a hub whose profile directory cannot be loaded does not start, and names the problem', async (t) => {
+    const missing = path.join(dir, 'missing')
+    const result = await execFileAsync(
+      process.execPath,
+      [CLI, 'hub', 'serve', '--data-dir', tempDir(t, 'hub-bad-profiles'), '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0', '--profiles-dir', missing],
+      {
+        timeout: 30_000,
+      },
+    ).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    )
+    t.equal(result?.code, 2, 'exit code 2 (usage)')
+    t.match(result?.stderr, `cannot load firmware profiles from ${missing}`, 'says which directory and why')
+  })
+
+  const hub = await startHubProcess(t, { extraArgs: ['--profiles-dir', dir] })
+  const agent = await startHubAgent(t, hub, { name: uniqueNodeId('acme'), profile: 'acme-gateway', extraArgs: ['--profiles-dir', dir] })
+  const node = (await hub.nodes()).find((n) => n.id === agent.nodeId)
+  t.equal(node?.profile, 'acme-gateway', "the node enrolled as the site's own class")
+  t.equal(node?.labels?.vendor, 'acme', "with that class's labels")
+  t.ok(node?.capabilities?.includes('acme-bus'), 'and its capabilities')
 })
 
 /** The inventory this machine reports, as the agent would send it. */
