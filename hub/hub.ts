@@ -92,8 +92,8 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     store.close()
   })
   teardown.add(() => transport.close())
-  loops.sessions.closeInterrupted()
   await transport.start(connectionEvents(store, ingester, clock, loops.sessions)).catch(abandon)
+  loops.sessions.closeInterrupted()
   teardown.add(() => fleet.stop())
   await fleet.start().catch(abandon)
 

@@ -102,7 +102,9 @@ export class Session {
   /** A frame from the hub for this session (after its open). */
   receive(frame: FromHub): void {
     if (this.over) return
-    if (!this.inSeq.accept(frame.seq)) {
+    // A close ends the session whatever its number: a restarted hub sends one for each session its
+    // predecessor left open, without that hub's count.
+    if (frame.kind !== 'close' && !this.inSeq.accept(frame.seq)) {
       this.end({ error: { code: 'lost', message: `a frame from the hub went missing (got ${frame.kind} number ${frame.seq} out of order)` } })
       return
     }

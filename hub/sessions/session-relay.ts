@@ -50,10 +50,23 @@ export class SessionRelay {
     return this.sessions.size
   }
 
-  /** Sessions a previous run of the hub left open are closed as ended by the restart. */
+  /**
+   * Sessions a previous run of the hub left open are closed as ended by the restart, in the audit
+   * and on their nodes: behind an external broker a node's link outlived the hub, and its side
+   * would otherwise run until its idle timeout. Call with the transport up; a node that does not
+   * get the close (offline) ended its sessions when its link dropped.
+   */
   closeInterrupted(): void {
     const closed = this.options.store.sessions.closeInterrupted(isoNow(this.options.clock), 'closed: the hub restarted during the session')
-    if (closed > 0) this.log.info({ sessions: closed }, 'closed the audit records of sessions a hub restart cut')
+    if (closed.length === 0) return
+    this.log.info({ sessions: closed.length }, 'closed the sessions a hub restart cut, in the audit and on their nodes')
+    for (const { id, nodeId } of closed) {
+      // The node takes a close whatever its sequence number: the count died with the previous hub.
+      const frame = encodeSessionFrame({ kind: 'close', sessionId: id, seq: 0, reason: 'the hub restarted during the session' })
+      this.options
+        .publish(nodeId, frame)
+        .catch((error: unknown) => this.log.debug({ err: error, nodeId, sessionId: id }, 'could not send a close for an interrupted session'))
+    }
   }
 
   /**

@@ -49,9 +49,13 @@ export class SessionRepository {
       .run(finish.endedAt, finish.exitCode, finish.error, finish.bytesIn, finish.bytesOut, id)
   }
 
-  /** Sessions a previous run of the hub left open: it stopped (or crashed) while they ran. Returns how many. */
-  closeInterrupted(at: string, error: string): number {
-    return this.sql.get('UPDATE sessions SET ended_at = ?, error = ? WHERE ended_at IS NULL').run(at, error).changes
+  /** Sessions a previous run of the hub left open: it stopped (or crashed) while they ran. Returns them, closed. */
+  closeInterrupted(at: string, error: string): { readonly id: string; readonly nodeId: string }[] {
+    const rows = this.sql.get('UPDATE sessions SET ended_at = ?, error = ? WHERE ended_at IS NULL RETURNING id, node_id').all(at, error) as {
+      id: string
+      node_id: string
+    }[]
+    return rows.map((row) => ({ id: row.id, nodeId: row.node_id }))
   }
 
   get(id: string): SessionView | null {

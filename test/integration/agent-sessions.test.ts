@@ -356,6 +356,15 @@ t.test('a gap in the hub frames ends the session as lost', async (t) => {
   t.equal(session.stdout(), '')
 })
 
+t.test("a restarted hub's close ends a session whatever its number (the count died with the hub that opened it)", async (t) => {
+  const session = hub.open(exec(['sleep', '30'], { stdin: true }))
+  await session.opened()
+  session.nextSeq()
+  session.send({ kind: 'close', sessionId: session.id, seq: 0, reason: 'the hub restarted during the session' })
+  t.match(await session.ended(), { error: { code: 'closed', message: 'closed by the hub: the hub restarted during the session' } })
+  t.equal(hub.server.activeCount, 0)
+})
+
 t.test('flow control: without grants the node sends its 512 KiB window and stops; each grant lets exactly that much more through', async (t) => {
   const session = hub.open(exec(['head', '-c', '3000000', '/dev/zero']), { autoGrant: false })
   await waitFor(() => session.dataBytes >= SESSION_INITIAL_WINDOW_BYTES, { what: 'the first window', intervalMs: 10 })
