@@ -25,7 +25,7 @@ export interface LinkTiming {
    * asks for one every 5 s (a ~250-byte message each with headers, most of an idle NATS link's
    * bytes). The connection's pings notice a dead link; this only notices a consumer lost on a
    * live connection (rare: JetStream restarted under it), so four keepalive periods are enough
-   * (nats.js makes a new consumer after two missed; every reconnect makes one anyway).
+   * (nats.js makes a new consumer after two missed; the transport watches anew after every reconnect).
    */
   readonly watchIdleHeartbeatMs: number
   /**

@@ -42,6 +42,8 @@ export class NatsTransport implements AgentTransport {
    */
   private reconnectDelay: number
   private timing: LinkTiming = DEFAULT_LINK_TIMING
+  /** The desired-state watch running now: stopped on a reconnect, so that a new one is made at once. */
+  private desiredWatch: { stop(): void } | null = null
   /** This connection's liveness (nats.js' own pings are off: they cannot ride along with heartbeats). */
   private watchdog: LinkWatchdog | null = null
 
@@ -124,6 +126,11 @@ export class NatsTransport implements AgentTransport {
       } else if (status.type === 'reconnect') {
         this.backoff.reset()
         this.reconnectDelay = this.backoff.next()
+        // A restarted server has lost the watch's consumer, and nats.js would notice only after two
+        // missed idle heartbeats (watchIdleHeartbeatMs, minutes on the shipped profiles), then fail to
+        // remake it through a subject nodes may not use. A new watch binds at once; it delivers the
+        // latest value first, and generations make a repeat harmless.
+        this.desiredWatch?.stop()
         this.up(handlers)
       }
     }
@@ -145,9 +152,11 @@ export class NatsTransport implements AgentTransport {
         const kv: KV = await nc.jetstream({ checkAPI: false }).views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
         slowWatchHeartbeat(kv, this.timing.watchIdleHeartbeatMs)
         const watch = await kv.watch({ key: natsDesiredKey(this.options.nodeId) })
+        this.desiredWatch = watch
         for await (const entry of watch) {
           if (entry.operation === 'PUT') handlers.onMessage('desired', Buffer.from(entry.value))
         }
+        if (this.desiredWatch === watch) this.desiredWatch = null
         // The watch ended (connection recycled): watch again; generations make repeats harmless.
       } catch (error) {
         if (this.closing) return
