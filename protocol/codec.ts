@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import { ProtocolError, describeIssues, issuesFromZod, readableIssue } from './errors.js'
 import { describeDepthExceeded, jsonDepthExceeded } from './input-bounds.js'
-import { SESSION_MAX_FRAME_BYTES } from './session.js'
+import { SESSION_MAX_FRAME_BYTES } from './session-limits.js'
 
 export { MAX_NESTING_DEPTH } from './input-bounds.js'
 

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { canonicalJson } from './canonical-json.js'
 import { ProtocolError } from './errors.js'
 import { Name, NodeId } from './primitives.js'
+import { SESSION_HEADER_BYTES, SESSION_ID_BYTES, SESSION_MAX_DATA_BYTES, SESSION_MAX_FRAME_BYTES, SESSION_MAX_JSON_BYTES } from './session-limits.js'
 
 /**
  * Remote sessions (exec, port-forward, copy) between the hub and one node, over the broker's
@@ -36,15 +37,8 @@ export type SessionFrameKind = keyof typeof SESSION_FRAME_KINDS
 export const TO_NODE_KINDS: readonly SessionFrameKind[] = ['hello', 'open', 'data', 'window', 'resize', 'eof', 'close']
 export const FROM_NODE_KINDS: readonly SessionFrameKind[] = ['nonce', 'opened', 'data', 'window', 'end']
 
-export const SESSION_ID_BYTES = 16
 export const SESSION_NONCE_BYTES = 16
-export const SESSION_HEADER_BYTES = 1 + SESSION_ID_BYTES + 4
-/** Most raw bytes in one data frame; larger writes are cut into several frames. */
-export const SESSION_MAX_DATA_BYTES = 64 * 1024
-/** Largest JSON body (open, opened, end, close reason). */
-export const SESSION_MAX_JSON_BYTES = 24 * 1024
-/** Largest frame either side accepts: what the broker's per-message limits must allow. */
-export const SESSION_MAX_FRAME_BYTES = SESSION_HEADER_BYTES + 1 + Math.max(SESSION_MAX_DATA_BYTES, SESSION_MAX_JSON_BYTES)
+export { SESSION_HEADER_BYTES, SESSION_ID_BYTES, SESSION_MAX_DATA_BYTES, SESSION_MAX_FRAME_BYTES, SESSION_MAX_JSON_BYTES } from './session-limits.js'
 /**
  * Credit-based flow control: each side may have this many data bytes in flight towards the other
  * before it hears a `window` frame granting more. A receiver grants credit only for bytes it has

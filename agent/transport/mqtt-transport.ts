@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import { mqttTopic, parseMqttTopic } from '../../protocol/index.js'
 import { ReconnectBackoff } from './backoff.js'
-import { DEFAULT_LINK_TIMING, type LinkTiming } from './link-timing.js'
+import { DEFAULT_LINK_TIMING, type LinkTiming, ownPingMs, probeRidesAlong } from './link-timing.js'
 import type { ReconnectHints } from './reconnect-hint.js'
 import { RepeatedFailureLog } from './repeated-failure-log.js'
 import { describeClockCertError, isClockCertError, peerCertificateWindow } from './tls-clock.js'
@@ -46,6 +46,9 @@ export class MqttTransport implements AgentTransport {
   private readonly failures = new RepeatedFailureLog()
   /** null before the first attempt settles: the first failure then counts as the link going down. */
   private linkUp: boolean | null = null
+  private timing: LinkTiming = DEFAULT_LINK_TIMING
+  /** When the last PINGREQ rode along with a heartbeat (performance.now()), on this connection. */
+  private lastProbeAt = 0
 
   constructor(private readonly options: MqttTransportOptions) {
     this.logger = options.logger.child({ component: 'mqtt' })
@@ -58,6 +61,7 @@ export class MqttTransport implements AgentTransport {
 
   start(handlers: TransportHandlers, timing: LinkTiming = DEFAULT_LINK_TIMING): void {
     const { nodeId, credentials } = this.options
+    this.timing = timing
     const client = mqtt.connect(this.options.url, {
       clientId: `shoal-agent-${nodeId}`,
       clean: false,
@@ -85,6 +89,11 @@ export class MqttTransport implements AgentTransport {
       this.failures.reset()
       this.linkUp = true
       this.explainedCertError = null
+      // The CONNECT's keepalive stays the profile's (the broker drops a client silent for 1.5 of
+      // it); mqtt.js' own ping moves to 1.25 of it while PINGREQs ride with heartbeats, so that
+      // it never goes alone while they are answered (link-timing.ts says what this trades).
+      this.lastProbeAt = performance.now()
+      client.keepaliveManager?.setKeepalive(ownPingMs(timing.mqttKeepaliveSeconds * 1000, timing) / 1000)
       // A remote session's keystrokes are small frames: Nagle's algorithm would hold each one up
       // to 40 ms waiting for the broker's ack of the one before (docs/benchmarks.md, section 10).
       ;(client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true)
@@ -154,6 +163,12 @@ export class MqttTransport implements AgentTransport {
     const qos = BEST_EFFORT_CHANNELS.includes(channel) ? 0 : 1
     return new Promise((resolve, reject) => {
       client.publish(mqttTopic(this.options.nodeId, channel), payload, { qos, retain: options.retain ?? false }, (error) => (error ? reject(error) : resolve()))
+      // Written in the same tick, so in the same TCP segment (mqtt-packet corks the socket until
+      // the next tick); its PINGRESP reschedules mqtt.js' own ping and carries the broker's ack.
+      if (channel === 'heartbeat' && probeRidesAlong(performance.now(), this.lastProbeAt, this.timing)) {
+        this.lastProbeAt = performance.now()
+        client.sendPing()
+      }
     })
   }
 

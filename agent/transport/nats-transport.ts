@@ -4,6 +4,7 @@ import { drainOrClose } from '../../common/nats/close-connection.js'
 import { NATS_DESIRED_BUCKET, natsDesiredKey, natsInboxPrefix, natsSubject } from '../../protocol/index.js'
 import { ReconnectBackoff } from './backoff.js'
 import { DEFAULT_LINK_TIMING, type LinkTiming } from './link-timing.js'
+import { LinkWatchdog } from './link-watchdog.js'
 import type { ReconnectHints } from './reconnect-hint.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type OutboundChannel, type TransportHandlers } from './transport.js'
 
@@ -18,6 +19,8 @@ export interface NatsTransportOptions {
 }
 
 const KV_RETRY_MS = 5_000
+/** The longest setTimeout Node honours (longer ones fire at once). */
+const NATS_OWN_PINGS_OFF_MS = 2_147_483_647
 
 /**
  * NATS core for acks, log requests and reports; the desired document comes from a JetStream
@@ -39,6 +42,10 @@ export class NatsTransport implements AgentTransport {
    */
   private reconnectDelay: number
   private timing: LinkTiming = DEFAULT_LINK_TIMING
+  /** The desired-state watch running now: stopped on a reconnect, so that a new one is made at once. */
+  private desiredWatch: { stop(): void } | null = null
+  /** This connection's liveness (nats.js' own pings are off: they cannot ride along with heartbeats). */
+  private watchdog: LinkWatchdog | null = null
 
   constructor(private readonly options: NatsTransportOptions) {
     this.logger = options.logger.child({ component: 'nats' })
@@ -69,7 +76,8 @@ export class NatsTransport implements AgentTransport {
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
       reconnectDelayHandler: () => this.reconnectDelay,
-      pingInterval: this.timing.natsPingIntervalMs,
+      // Off (the longest timer Node takes): LinkWatchdog pings instead, with heartbeats.
+      pingInterval: NATS_OWN_PINGS_OFF_MS,
       ...(credentials.username ? { user: credentials.username } : {}),
       ...(credentials.password ? { pass: credentials.password } : {}),
     })
@@ -78,6 +86,15 @@ export class NatsTransport implements AgentTransport {
       return
     }
     this.connection = nc
+    this.watchdog = new LinkWatchdog({
+      periodMs: this.timing.natsPingIntervalMs,
+      timing: this.timing,
+      probe: () => nc.flush(),
+      dead: () => {
+        this.logger.warn('no PONG from NATS within 1.5 ping periods; reconnecting')
+        nc.reconnect().catch((error: unknown) => this.logger.debug({ err: error }, 'NATS reconnect refused'))
+      },
+    })
     for (const channel of ['ack', 'logs-request', 'session-in'] as const) {
       const sub = nc.subscribe(natsSubject(nodeId, channel), {
         callback: (error, message) => {
@@ -100,6 +117,7 @@ export class NatsTransport implements AgentTransport {
     })
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') {
+        this.watchdog?.down()
         this.isUp = false
         handlers.onDisconnected('disconnected')
       } else if (status.type === 'reconnecting') {
@@ -108,6 +126,11 @@ export class NatsTransport implements AgentTransport {
       } else if (status.type === 'reconnect') {
         this.backoff.reset()
         this.reconnectDelay = this.backoff.next()
+        // A restarted server has lost the watch's consumer, and nats.js would notice only after two
+        // missed idle heartbeats (watchIdleHeartbeatMs, minutes on the shipped profiles), then fail to
+        // remake it through a subject nodes may not use. A new watch binds at once; it delivers the
+        // latest value first, and generations make a repeat harmless.
+        this.desiredWatch?.stop()
         this.up(handlers)
       }
     }
@@ -115,6 +138,7 @@ export class NatsTransport implements AgentTransport {
 
   private up(handlers: TransportHandlers): void {
     this.isUp = true
+    this.watchdog?.up()
     this.logger.info('connected to NATS')
     this.connection?.publish(natsSubject(this.options.nodeId, 'presence'), this.options.online())
     handlers.onConnected()
@@ -128,9 +152,11 @@ export class NatsTransport implements AgentTransport {
         const kv: KV = await nc.jetstream({ checkAPI: false }).views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
         slowWatchHeartbeat(kv, this.timing.watchIdleHeartbeatMs)
         const watch = await kv.watch({ key: natsDesiredKey(this.options.nodeId) })
+        this.desiredWatch = watch
         for await (const entry of watch) {
           if (entry.operation === 'PUT') handlers.onMessage('desired', Buffer.from(entry.value))
         }
+        if (this.desiredWatch === watch) this.desiredWatch = null
         // The watch ended (connection recycled): watch again; generations make repeats harmless.
       } catch (error) {
         if (this.closing) return
@@ -145,6 +171,8 @@ export class NatsTransport implements AgentTransport {
     if (!nc || !this.isUp) return Promise.reject(new NotConnectedError(channel))
     try {
       nc.publish(natsSubject(this.options.nodeId, channel), payload)
+      // In the same write as the heartbeat (nats.js sends what is pending when it writes a PING).
+      if (channel === 'heartbeat') this.watchdog?.alongside()
       return Promise.resolve()
     } catch (error) {
       return Promise.reject(error as Error)
@@ -153,6 +181,7 @@ export class NatsTransport implements AgentTransport {
 
   async close(goodbye?: Buffer): Promise<void> {
     this.closing = true
+    this.watchdog?.down()
     const nc = this.connection
     if (!nc) return
     if (goodbye && this.isUp) {

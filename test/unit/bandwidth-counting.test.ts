@@ -7,6 +7,7 @@ import { previousMonth, TrafficMeter, type TrafficStore } from '../../agent/band
 import { REPORT_MAX_AGE_MS, REPORT_STEP_BYTES, shouldReport, TrafficReports } from '../../agent/bandwidth/traffic-report.js'
 import { AgentStore } from '../../agent/store/agent-store.js'
 import { openAgentDatabase } from '../../agent/store/open-agent-database.js'
+import { linkTiming, type LinkTiming } from '../../agent/transport/link-timing.js'
 import type { AgentTransport, TransportHandlers } from '../../agent/transport/transport.js'
 import { AGENT_PUBLISHED, HUB_PUBLISHED, type TrafficCategory } from '../../protocol/index.js'
 import { tempDir } from '../support/tmp.js'
@@ -152,6 +153,21 @@ t.test('the metered link counts payloads by channel, sent once the broker took t
   ])
   t.same(handled, ['desired', 'ack', 'up', 'down'])
   t.same(Object.keys(CHANNEL_CATEGORY).sort(), [...AGENT_PUBLISHED, ...HUB_PUBLISHED].sort(), 'every channel has a category')
+})
+
+t.test("the metered link hands the profile's link timing to the transport it wraps", async (t) => {
+  const given: (LinkTiming | undefined)[] = []
+  const inner: AgentTransport = {
+    kind: 'nats',
+    connected: false,
+    start: (_h, timing) => void given.push(timing),
+    publish: async () => undefined,
+    close: async () => undefined,
+  }
+  const handlers = { onConnected: () => undefined, onDisconnected: () => undefined, onMessage: () => undefined }
+  meteredTransport(inner, () => undefined).start(handlers, linkTiming(30_000))
+  meteredTransport(inner, () => undefined).start(handlers)
+  t.strictSame(given, [linkTiming(30_000), undefined], 'as given, and none when none was')
 })
 
 t.test('a pull counts each layer it downloaded, by its compressed size, and nothing for layers already there', async (t) => {
