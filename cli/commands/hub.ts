@@ -74,7 +74,8 @@ function parseNatsUrls(entries: readonly string[]): string {
 /** `--nats-replicas`: JetStream allows 1 to 5 copies of a stream. */
 function parseReplicas(text: string): number {
   const replicas = Number(text)
-  if (!/^\d+$/.test(text) || replicas < 1 || replicas > 5) throw new CliError(`--nats-replicas: expected a whole number from 1 to 5, got ${JSON.stringify(text)}`, ExitCode.usage)
+  if (!/^\d+$/.test(text) || replicas < 1 || replicas > 5)
+    throw new CliError(`--nats-replicas: expected a whole number from 1 to 5, got ${JSON.stringify(text)}`, ExitCode.usage)
   return replicas
 }
 
@@ -115,7 +116,7 @@ export function hubCommand(io: CliIo): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
-    .option('--nats-replicas <n>', "with --nats-url: how many servers keep the desired-state bucket (1 to 5; 3 on a 3-server cluster)", '1')
+    .option('--nats-replicas <n>', 'with --nats-url: how many servers keep the desired-state bucket (1 to 5; 3 on a 3-server cluster)', '1')
     .option('--advertise <url>', 'the broker URL agents are told to dial (default: the one the hub uses)')
     .option(
       '--broker-auth-dir <dir>',

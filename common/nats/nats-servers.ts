@@ -65,7 +65,6 @@ export function parseNatsServerList(entries: string | readonly string[]): NatsSe
 
 /** `nats://a:4222,nats://b:4222`, with the credentials in each URL when given. Pure. */
 export function formatNatsServerList(list: NatsServerList): string {
-  const credentials =
-    list.user !== undefined ? `${encodeURIComponent(list.user)}${list.pass !== undefined ? `:${encodeURIComponent(list.pass)}` : ''}@` : ''
+  const credentials = list.user !== undefined ? `${encodeURIComponent(list.user)}${list.pass !== undefined ? `:${encodeURIComponent(list.pass)}` : ''}@` : ''
   return list.servers.map((server) => `nats://${credentials}${server}`).join(',')
 }
