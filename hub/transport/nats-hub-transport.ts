@@ -108,8 +108,16 @@ export class NatsHubTransport implements HubTransport {
     const info = await jsm.streams.info(DESIRED_STREAM)
     const held = info.config.num_replicas
     if (held === this.replicas) return
-    await jsm.streams.update(DESIRED_STREAM, { ...info.config, num_replicas: this.replicas })
-    this.logger.info({ stream: DESIRED_STREAM, from: held, to: this.replicas }, 'changed the replicas of the desired-state bucket')
+    try {
+      await jsm.streams.update(DESIRED_STREAM, { ...info.config, num_replicas: this.replicas })
+      this.logger.info({ stream: DESIRED_STREAM, from: held, to: this.replicas }, 'changed the replicas of the desired-state bucket')
+    } catch (error) {
+      // The bucket works as it is: run on, and say what the operator asked for that the cluster refused.
+      this.logger.error(
+        { err: error, stream: DESIRED_STREAM, held, wanted: this.replicas },
+        `cannot change the desired-state bucket from ${held} to ${this.replicas} replicas; running with ${held}`,
+      )
+    }
   }
 
   private async watchStatus(nc: NatsConnection, handlers: HubTransportHandlers): Promise<void> {
