@@ -160,9 +160,9 @@ Examples:
 
   # a 3-server NATS cluster, the bucket kept on all three, users written to a shared include
   # that each server reads and reloads (docs/brokers.md)
-  shoal hub serve --data-dir /var/lib/shoal-hub --nats-replicas 3 \
-    --nats-url nats://nats-1.local:4222,nats://nats-2.local:4222,nats://nats-3.local:4222 \
-    --broker-auth-dir /etc/nats/shoal --broker-reload-pid /run/nats/nats-1.pid \
+  shoal hub serve --data-dir /var/lib/shoal-hub --nats-replicas 3 \\
+    --nats-url nats://nats-1.local:4222,nats://nats-2.local:4222,nats://nats-3.local:4222 \\
+    --broker-auth-dir /etc/nats/shoal --broker-reload-pid /run/nats/nats-1.pid \\
     --broker-reload-pid /run/nats/nats-2.pid --broker-reload-pid /run/nats/nats-3.pid
 
   # Mosquitto whose users and ACLs the hub generates and reloads (docs/brokers.md)
