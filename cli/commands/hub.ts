@@ -60,12 +60,12 @@ function parseConnectionLimit(text: string): number {
   return limit
 }
 
-/** `--nats-url`, repeated or comma-separated: one comma-separated list of every server. */
-function parseNatsUrls(entries: readonly string[]): string {
+/** `--nats-url` (or a NATS hub's `--advertise`), repeated or comma-separated: one comma-separated list of every server. */
+function parseNatsUrls(entries: readonly string[], option = '--nats-url'): string {
   try {
     parseNatsServerList(entries)
   } catch (error) {
-    if (error instanceof NatsServerListError) throw new CliError(`--nats-url: ${error.message}`, ExitCode.usage)
+    if (error instanceof NatsServerListError) throw new CliError(`${option}: ${error.message}`, ExitCode.usage)
     throw error
   }
   return splitNatsUrls(entries).join(',')
@@ -176,7 +176,13 @@ Examples:
       if (natsReplicas !== 1 && !nats) throw new CliError('--nats-replicas goes with --nats-url', ExitCode.usage)
       const listen = parseHostPort(options.listen, '--listen')
       let transport: HubTransportConfig
-      if (nats) transport = { kind: 'nats', url: nats, replicas: natsReplicas, ...(options.advertise ? { advertisedUrl: options.advertise } : {}) }
+      if (nats)
+        transport = {
+          kind: 'nats',
+          url: nats,
+          replicas: natsReplicas,
+          ...(options.advertise ? { advertisedUrl: parseNatsUrls([options.advertise], '--advertise') } : {}),
+        }
       else if (options.mqttUrl) transport = { kind: 'mqtt', url: options.mqttUrl, ...(options.advertise ? { advertisedUrl: options.advertise } : {}) }
       else {
         const mqtt = parseHostPort(options.mqttListen, '--mqtt-listen')
