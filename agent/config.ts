@@ -1,3 +1,4 @@
+import { NatsServerListError, parseNatsServerList } from '../common/nats/nats-servers.js'
 import { Capability, DevicePattern, type HostPathRule, AbsolutePath, LabelKey, Labels, Name, describeIssues, issuesFromZod } from '../protocol/index.js'
 import type { PolicyFlags } from './policy/node-policy-settings.js'
 
@@ -59,6 +60,16 @@ export function parseLabelList(text: string | undefined, option: string): Record
 
 export function parseHubUrl(text: string | undefined): string | null {
   if (text === undefined || text === '') return null
+  // A NATS cluster: its servers' URLs separated by commas; the agent fails over between them.
+  if (text.includes(',')) {
+    try {
+      parseNatsServerList(text)
+    } catch (error) {
+      if (error instanceof NatsServerListError) throw new AgentConfigError('--hub', `${error.message}; only a NATS cluster is given as a list`)
+      throw error
+    }
+    return text
+  }
   let url: URL
   try {
     url = new URL(text)

@@ -9,7 +9,8 @@ import type { ReconnectHints } from './reconnect-hint.js'
 import { NotConnectedError, type AgentTransport, type BrokerCredentials, type OutboundChannel, type TransportHandlers } from './transport.js'
 
 export interface NatsTransportOptions {
-  readonly url: string
+  /** `host:port` of each server; several for a cluster (nats.js also learns the others from the servers it reaches). */
+  readonly servers: readonly string[]
   readonly nodeId: string
   readonly credentials: BrokerCredentials
   readonly logger: Logger
@@ -68,9 +69,9 @@ export class NatsTransport implements AgentTransport {
   }
 
   private async run(handlers: TransportHandlers): Promise<void> {
-    const { url, nodeId, credentials } = this.options
+    const { servers, nodeId, credentials } = this.options
     const nc = await connect({
-      servers: url,
+      servers: [...servers],
       name: `shoal-agent-${nodeId}`,
       inboxPrefix: natsInboxPrefix(nodeId),
       maxReconnectAttempts: -1,

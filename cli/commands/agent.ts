@@ -50,7 +50,10 @@ export function agentCommand(io: CliIo): Command {
     .command('run')
     .description("run the agent daemon: keep this node's workloads running, online or offline")
     .requiredOption('--data-dir <dir>', 'where the agent keeps its SQLite store and identity')
-    .option('--hub <url>', "the hub's API to enroll with (http://host:8080, with --token), or its broker: mqtt://, mqtts://, nats://")
+    .option(
+      '--hub <url>',
+      "the hub's API to enroll with (http://host:8080, with --token), or its broker: mqtt://, mqtts://, nats:// (a NATS cluster: its servers' URLs separated by commas)",
+    )
     .option('--token <token>', 'a join token for enrollment with the hub')
     .option('--hub-key <key|file>', 'pin this hub public key (base64) when not enrolling with a token')
     .option('--name <name>', 'node name (default: the hostname)')
@@ -91,6 +94,9 @@ Examples:
 
   # connect to a hub's broker with a pinned hub key
   shoal agent run --data-dir /var/lib/shoal --hub mqtt://hub.local:1883 --hub-key /etc/shoal/hub.pub --labels site=factory-7
+
+  # the same on a 3-server NATS cluster (credentials from the node's provisioning)
+  shoal agent run --data-dir /var/lib/shoal --hub nats://node-7:PASS@nats-1:4222,nats://nats-2:4222,nats://nats-3:4222 --hub-key /etc/shoal/hub.pub
 
 SIGTERM stops the agent cleanly and leaves its containers running.`,
     )

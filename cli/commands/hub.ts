@@ -10,6 +10,7 @@ import { addAlertOptions, alertSettingsOf, type AlertOptions } from '../alert-op
 import { runUntilSignal } from '../run-until-signal.js'
 import { CliError, ExitCode, type CliIo } from '../io.js'
 import { durationMs } from '../../protocol/index.js'
+import { NatsServerListError, parseNatsServerList, splitNatsUrls } from '../../common/nats/nats-servers.js'
 
 interface ServeOptions extends AlertOptions {
   dataDir: string
@@ -18,7 +19,8 @@ interface ServeOptions extends AlertOptions {
   mqttTlsCert?: string
   mqttTlsKey?: string
   mqttUrl?: string
-  natsUrl?: string
+  natsUrl: string[]
+  natsReplicas: string
   advertise?: string
   brokerAuthDir?: string
   brokerReloadPid: string[]
@@ -59,6 +61,25 @@ function parseConnectionLimit(text: string): number {
   return limit
 }
 
+/** `--nats-url` (or a NATS hub's `--advertise`), repeated or comma-separated: one comma-separated list of every server. */
+function parseNatsUrls(entries: readonly string[], option = '--nats-url'): string {
+  try {
+    parseNatsServerList(entries)
+  } catch (error) {
+    if (error instanceof NatsServerListError) throw new CliError(`${option}: ${error.message}`, ExitCode.usage)
+    throw error
+  }
+  return splitNatsUrls(entries).join(',')
+}
+
+/** `--nats-replicas`: JetStream allows 1 to 5 copies of a stream. */
+function parseReplicas(text: string): number {
+  const replicas = Number(text)
+  if (!/^\d+$/.test(text) || replicas < 1 || replicas > 5)
+    throw new CliError(`--nats-replicas: expected a whole number from 1 to 5, got ${JSON.stringify(text)}`, ExitCode.usage)
+  return replicas
+}
+
 /** "HOST:PORT" → parts; port 0 means "any free port". */
 export function parseHostPort(text: string, option: string): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text)
@@ -90,7 +111,13 @@ export function hubCommand(io: CliIo): Command {
     .option('--mqtt-tls-cert <file>', 'serve the embedded broker over TLS (mqtts://) with this PEM certificate chain')
     .option('--mqtt-tls-key <file>', 'the PEM private key for --mqtt-tls-cert')
     .option('--mqtt-url <url>', "use an external MQTT broker instead, with the hub's credentials: mqtt://user:pass@host:1883")
-    .option('--nats-url <url>', 'use NATS with JetStream instead: nats://user:pass@host:4222')
+    .option(
+      '--nats-url <url>',
+      "use NATS with JetStream instead: nats://user:pass@host:4222; for a cluster repeat it or separate the servers' URLs with commas (agents get the list)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--nats-replicas <n>', 'with --nats-url: how many servers keep the desired-state bucket (1 to 5; 3 on a 3-server cluster)', '1')
     .option('--advertise <url>', 'the broker URL agents are told to dial (default: the one the hub uses)')
     .option(
       '--broker-auth-dir <dir>',
@@ -133,8 +160,15 @@ Examples:
   # agents on the LAN dial the embedded broker on all interfaces
   shoal hub serve --data-dir /var/lib/shoal-hub --mqtt-listen 0.0.0.0:1883 --listen 0.0.0.0:8080
 
-  # an external NATS JetStream cluster
+  # an external nats-server with JetStream
   shoal hub serve --data-dir /var/lib/shoal-hub --nats-url nats://hub:secret@nats.local:4222
+
+  # a 3-server NATS cluster, the bucket kept on all three, users written to a shared include
+  # that each server reads and reloads (docs/brokers.md)
+  shoal hub serve --data-dir /var/lib/shoal-hub --nats-replicas 3 \\
+    --nats-url nats://nats-1.local:4222,nats://nats-2.local:4222,nats://nats-3.local:4222 \\
+    --broker-auth-dir /etc/nats/shoal --broker-reload-pid /run/nats/nats-1.pid \\
+    --broker-reload-pid /run/nats/nats-2.pid --broker-reload-pid /run/nats/nats-3.pid
 
   # a site's own firmware profiles and device classes (give the agents the same directory)
   shoal hub serve --data-dir /var/lib/shoal-hub --profiles-dir /etc/shoal/profiles
@@ -144,10 +178,19 @@ Examples:
     --broker-auth-dir /etc/mosquitto/shoal --broker-reload-pid /run/mosquitto/mosquitto.pid`,
     )
     .action(async (options: ServeOptions) => {
-      if (options.mqttUrl && options.natsUrl) throw new CliError('choose one transport: --mqtt-url or --nats-url, not both', ExitCode.usage)
+      const nats = options.natsUrl.length > 0 ? parseNatsUrls(options.natsUrl) : null
+      if (options.mqttUrl && nats) throw new CliError('choose one transport: --mqtt-url or --nats-url, not both', ExitCode.usage)
+      const natsReplicas = parseReplicas(options.natsReplicas)
+      if (natsReplicas !== 1 && !nats) throw new CliError('--nats-replicas goes with --nats-url', ExitCode.usage)
       const listen = parseHostPort(options.listen, '--listen')
       let transport: HubTransportConfig
-      if (options.natsUrl) transport = { kind: 'nats', url: options.natsUrl, ...(options.advertise ? { advertisedUrl: options.advertise } : {}) }
+      if (nats)
+        transport = {
+          kind: 'nats',
+          url: nats,
+          replicas: natsReplicas,
+          ...(options.advertise ? { advertisedUrl: parseNatsUrls([options.advertise], '--advertise') } : {}),
+        }
       else if (options.mqttUrl) transport = { kind: 'mqtt', url: options.mqttUrl, ...(options.advertise ? { advertisedUrl: options.advertise } : {}) }
       else {
         const mqtt = parseHostPort(options.mqttListen, '--mqtt-listen')

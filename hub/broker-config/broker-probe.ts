@@ -1,5 +1,6 @@
 import mqtt from 'mqtt'
-import { connect } from 'nats'
+import { connect, ErrorCode } from 'nats'
+import { parseNatsServerList } from '../../common/nats/nats-servers.js'
 
 /** Tries one login; true when the broker accepted the credentials. */
 export type BrokerProbe = (username: string, password: string) => Promise<boolean>
@@ -31,17 +32,28 @@ export function mqttProbe(url: string): BrokerProbe {
     })
 }
 
-/** One NATS CONNECT without reconnecting; closed at once. */
+/**
+ * One NATS CONNECT to each server of the list (one URL or several separated by commas), without
+ * reconnecting; each closed at once. Every server reads the same include and is signalled on its
+ * own, so the login must be accepted by each server that answers. A server that cannot be reached
+ * (down, a cluster member killed, or not answering in time) is skipped: it reads the current file when it starts again.
+ * False when none answers or one refuses.
+ */
 export function natsProbe(url: string): BrokerProbe {
-  const servers = new URL(url).host
+  const { servers } = parseNatsServerList(url)
   return async (user, pass) => {
-    try {
-      const nc = await connect({ servers, user, pass, reconnect: false, timeout: ATTEMPT_TIMEOUT_MS, name: 'shoal-hub-reload-check' })
-      await nc.close()
-      return true
-    } catch {
-      return false
-    }
+    const outcomes = await Promise.all(servers.map((server) => natsLogin(server, user, pass)))
+    return outcomes.includes('accepted') && !outcomes.includes('refused')
+  }
+}
+
+async function natsLogin(server: string, user: string, pass: string): Promise<'accepted' | 'refused' | 'unreachable'> {
+  try {
+    const nc = await connect({ servers: server, user, pass, reconnect: false, timeout: ATTEMPT_TIMEOUT_MS, name: 'shoal-hub-reload-check' })
+    await nc.close()
+    return 'accepted'
+  } catch (error) {
+    return (error as { code?: string }).code === ErrorCode.AuthorizationViolation ? 'refused' : 'unreachable'
   }
 }
 

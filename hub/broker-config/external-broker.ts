@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3'
 import type { Logger } from 'pino'
 import { BrokerAccess } from './broker-access.js'
 import { mqttProbe, natsProbe } from './broker-probe.js'
+import { formatNatsServerList, parseNatsServerList } from '../../common/nats/nats-servers.js'
 import { HUB_BROKER_USERNAME, type BrokerKind } from './broker-users.js'
 import { HUB_BROKER_PASSWORD_FILE, loadOrCreateHubBrokerPassword } from './hub-broker-password.js'
 
@@ -39,17 +40,29 @@ export function setUpBrokerAccess(
 ): ExternalBrokerSetup {
   if (transport.kind === 'embedded' || !transport.url)
     throw new BrokerAuthConfigError("--broker-auth-dir writes an external broker's users: use it with --mqtt-url (Mosquitto) or --nats-url")
-  const url = new URL(transport.url)
-  if (url.username || url.password) {
-    throw new BrokerAuthConfigError(
-      `with --broker-auth-dir the hub logs in as ${HUB_BROKER_USERNAME} with the password in ${HUB_BROKER_PASSWORD_FILE} (data dir); drop user:pass from ${transport.kind === 'nats' ? '--nats-url' : '--mqtt-url'}`,
-    )
-  }
-  const bare = url.toString()
-  const hubPassword = loadOrCreateHubBrokerPassword(deps.dataDir)
-  url.username = HUB_BROKER_USERNAME
-  url.password = encodeURIComponent(hubPassword.password)
   const kind: BrokerKind = transport.kind === 'nats' ? 'nats' : 'mosquitto'
+  const credentialsError = new BrokerAuthConfigError(
+    `with --broker-auth-dir the hub logs in as ${HUB_BROKER_USERNAME} with the password in ${HUB_BROKER_PASSWORD_FILE} (data dir); drop user:pass from ${kind === 'nats' ? '--nats-url' : '--mqtt-url'}`,
+  )
+  let bare: string
+  let hubUrl: (password: string) => string
+  if (kind === 'nats') {
+    // A cluster: every server reads the same include, each is signalled, each is probed.
+    const list = parseNatsServerList(transport.url)
+    if (list.user !== undefined || list.pass !== undefined) throw credentialsError
+    bare = formatNatsServerList(list)
+    hubUrl = (password) => formatNatsServerList({ servers: list.servers, user: HUB_BROKER_USERNAME, pass: password })
+  } else {
+    const url = new URL(transport.url)
+    if (url.username || url.password) throw credentialsError
+    bare = url.toString()
+    hubUrl = (password) => {
+      url.username = HUB_BROKER_USERNAME
+      url.password = encodeURIComponent(password)
+      return url.toString()
+    }
+  }
+  const hubPassword = loadOrCreateHubBrokerPassword(deps.dataDir)
   const access = new BrokerAccess({
     kind,
     dir: auth.dir,
@@ -59,5 +72,5 @@ export function setUpBrokerAccess(
     probe: kind === 'nats' ? natsProbe(bare) : mqttProbe(bare),
     logger: deps.logger,
   })
-  return { access, hubUrl: url.toString(), createdPath: hubPassword.created ? hubPassword.path : null }
+  return { access, hubUrl: hubUrl(hubPassword.password), createdPath: hubPassword.created ? hubPassword.path : null }
 }

@@ -15,7 +15,14 @@ export type HubTransportConfig =
       readonly tls?: { readonly cert: string; readonly key: string }
     }
   | { readonly kind: 'mqtt'; readonly url: string; readonly advertisedUrl?: string }
-  | { readonly kind: 'nats'; readonly url: string; readonly advertisedUrl?: string }
+  | {
+      readonly kind: 'nats'
+      /** One nats:// URL, or a cluster's several separated by commas. */
+      readonly url: string
+      readonly advertisedUrl?: string
+      /** Copies of the desired-state bucket (`--nats-replicas`); default 1. */
+      readonly replicas?: number
+    }
 
 /**
  * The transport the hub connects with: an external broker whose users the hub manages is
@@ -53,6 +60,11 @@ function createTransport(config: HubTransportConfig, store: HubStore, logger: Lo
     case 'mqtt':
       return new MqttHubTransport({ url: config.url, ...(config.advertisedUrl ? { advertisedUrl: config.advertisedUrl } : {}), logger })
     case 'nats':
-      return new NatsHubTransport({ url: config.url, ...(config.advertisedUrl ? { advertisedUrl: config.advertisedUrl } : {}), logger })
+      return new NatsHubTransport({
+        url: config.url,
+        ...(config.advertisedUrl ? { advertisedUrl: config.advertisedUrl } : {}),
+        ...(config.replicas !== undefined ? { replicas: config.replicas } : {}),
+        logger,
+      })
   }
 }

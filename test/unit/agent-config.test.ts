@@ -76,6 +76,16 @@ t.test('hub URL: other schemes are refused with the ones that work', async (t) =
   }
 })
 
+t.test("hub URL: a NATS cluster's servers separated by commas; no other list", async (t) => {
+  const list = 'nats://n7:pw@nats-1:4222,nats://nats-2:4222,tls://nats-3:4443'
+  t.equal(parseHubUrl(list), list)
+  for (const url of ['mqtt://a:1883,mqtt://b:1883', 'http://hub:8080,http://hub2:8080', 'nats://a:4222,mqtt://b:1883']) {
+    const error = configError(() => parseHubUrl(url))
+    t.equal(error.option, '--hub', url)
+    t.match(error.message, /only a NATS cluster is given as a list/, url)
+  }
+})
+
 t.test('hub URL: text that is no URL at all is refused', async (t) => {
   const error = configError(() => parseHubUrl('hub.example'))
   t.match(error.message, /^--hub: not a URL: "hub.example"/)

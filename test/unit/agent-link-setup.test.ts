@@ -24,8 +24,14 @@ t.test('brokerEndpoint: MQTT, with the credentials taken out of the URL', async 
 })
 
 t.test('brokerEndpoint: NATS as host:port, 4222 by default', async (t) => {
-  t.strictSame(brokerEndpoint(none, 'nats://hub'), { kind: 'nats', server: 'hub:4222', credentials: {} })
-  t.strictSame(brokerEndpoint(none, 'tls://u:p@hub:4443'), { kind: 'nats', server: 'hub:4443', credentials: { username: 'u', password: 'p' } })
+  t.strictSame(brokerEndpoint(none, 'nats://hub'), { kind: 'nats', servers: ['hub:4222'], credentials: {} })
+  t.strictSame(brokerEndpoint(none, 'tls://u:p@hub:4443'), { kind: 'nats', servers: ['hub:4443'], credentials: { username: 'u', password: 'p' } })
+})
+
+t.test("brokerEndpoint: a NATS cluster's servers separated by commas, all of them dialed", async (t) => {
+  t.strictSame(brokerEndpoint(none, 'nats://a:4222,nats://b,nats://c:4224'), { kind: 'nats', servers: ['a:4222', 'b:4222', 'c:4224'], credentials: {} })
+  t.strictSame(brokerEndpoint(none, 'nats://u:p@a:1,nats://u:p@b:2'), { kind: 'nats', servers: ['a:1', 'b:2'], credentials: { username: 'u', password: 'p' } })
+  t.throws(() => brokerEndpoint(none, 'nats://a:1,mqtt://b:2'), { option: '--hub', message: /expected nats:\/\/ or tls:\/\// })
 })
 
 t.test("brokerEndpoint: the enrollment's broker and credentials win over --hub", async (t) => {
