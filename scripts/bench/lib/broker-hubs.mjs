@@ -24,13 +24,13 @@ async function listening(handle, port) {
 }
 
 /**
- * Starts the hub on `broker` in `dir`; returns the hub (see startHub) and the port agents dial,
- * whose connections a benchmark can then watch.
+ * Starts the hub on `broker` in `dir`; returns the hub (see startHub), the port agents dial,
+ * whose connections a benchmark can then watch, and the hub's broker flags (to start it again).
  */
 export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
   if (broker === 'embedded') {
     const hub = await startHub(dir, { logLevel })
-    return { hub, brokerPort: hub.mqttPort, broker: null }
+    return { hub, brokerPort: hub.mqttPort, broker: null, hubArgs: [] }
   }
   const hubData = path.join(dir, 'hub')
   const authDir = path.join(dir, 'broker-auth')
@@ -67,8 +67,9 @@ export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
   }
   await listening(handle, port)
   const urlFlag = broker === 'nats' ? ['--nats-url', `nats://127.0.0.1:${port}`] : ['--mqtt-url', `mqtt://127.0.0.1:${port}`]
-  const hub = await startHub(dir, { logLevel, hubArgs: [...urlFlag, '--broker-auth-dir', authDir, '--broker-reload-pid', String(handle.pid)] })
-  return { hub, brokerPort: port, broker: handle }
+  const hubArgs = [...urlFlag, '--broker-auth-dir', authDir, '--broker-reload-pid', String(handle.pid)]
+  const hub = await startHub(dir, { logLevel, hubArgs })
+  return { hub, brokerPort: port, broker: handle, hubArgs }
 }
 
 /**
