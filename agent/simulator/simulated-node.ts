@@ -27,18 +27,22 @@ export interface NodeObserver {
   readonly acknowledged?: (nodeId: string, status: NodeStatus) => void
 }
 
-export interface SimulatedNodeOptions {
-  /** The hub's HTTP API, for enrollment. */
-  readonly hubUrl: string
-  readonly token: string
-  readonly name: string
-  readonly labels: Readonly<Record<string, string>>
+/** How a simulated node runs, enrolled or pre-provisioned. */
+export interface SimulatedNodeRunOptions {
   readonly logger: Logger
   readonly clock?: Clock
   /** As a firmware profile's heartbeatInterval (generic-amd64: 30 s). */
   readonly heartbeatIntervalMs: number
   readonly outboxLimits?: OutboxLimits
   readonly observer?: NodeObserver
+}
+
+export interface SimulatedNodeOptions extends SimulatedNodeRunOptions {
+  /** The hub's HTTP API, for enrollment. */
+  readonly hubUrl: string
+  readonly token: string
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
   /** Ends an enrollment still retrying an unreachable hub. */
   readonly signal?: AbortSignal
 }
@@ -67,7 +71,7 @@ export class SimulatedNode {
 
   private constructor(
     private readonly identity: Identity,
-    private readonly options: SimulatedNodeOptions,
+    private readonly options: SimulatedNodeRunOptions,
   ) {
     this.clock = options.clock ?? systemClock
     this.logger = options.logger.child({ nodeId: identity.nodeId })
@@ -106,6 +110,11 @@ export class SimulatedNode {
       password: response.password,
       enrolledAt: isoNow(clock),
     }
+    return new SimulatedNode(identity, options)
+  }
+
+  /** A node given its broker and the hub key to pin, without enrollment (as `shoal agent run --hub mqtt://… --hub-key …`). */
+  static provisioned(identity: Identity, options: SimulatedNodeRunOptions): SimulatedNode {
     return new SimulatedNode(identity, options)
   }
 
