@@ -21,7 +21,7 @@ t.test('the outbox follows the agent rule: a status supersedes unsent ones, even
     ['event', 'status'],
     'the older status was superseded',
   )
-  t.equal((pending[1]?.body as NodeStatus).observedGeneration, 2)
+  t.equal((pending[1]?.body as NodeStatus | undefined)?.observedGeneration, 2)
   t.ok(pending[0] && pending[1] && pending[0].seq < pending[1].seq, 'seqs ascend')
   t.ok((pending[0]?.seq ?? 0) >= clock.now(), 'seqs start at the clock, as the agent does')
   t.equal(store.pendingOutbox(0, 1, 1_000_000).length, 1, 'a batch holds at most the limit')
