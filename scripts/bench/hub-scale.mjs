@@ -26,9 +26,10 @@
 //   node scripts/bench/hub-scale.mjs --nodes N --broker embedded|mosquitto|nats [--hubs 1]
 //        [--mqtt-url U | --nats-url U] [--processes 2] [--enroll-concurrency 16]
 //        [--heartbeat-seconds 30] [--max-unavailable 100%] [--churn-fraction 0.1] [--churn-down-ms 2000]
-//        [--phase-timeout 900] [--log-level warn]
+//        [--mosquitto-lines 'max_inflight_messages 0,max_queued_messages 0'] [--phase-timeout 900] [--log-level warn]
 // --mqtt-url / --nats-url: a broker already running that lets the hub and nodes in (anonymous,
-// or users the operator made), instead of one this benchmark starts.
+// or users the operator made), instead of one this benchmark starts. --mosquitto-lines: more
+// lines for the mosquitto.conf this benchmark writes (comma-separated), to compare its limits.
 import path from 'node:path'
 import { benchArgs } from './lib/args.mjs'
 import { BROKERS, startHubOn } from './lib/broker-hubs.mjs'
@@ -52,6 +53,7 @@ const options = benchArgs(
     maxUnavailable: '100%',
     churnFraction: 0.1,
     churnDownMs: 2000,
+    mosquittoLines: [],
     phaseTimeout: 900,
     logLevel: 'warn',
   },
@@ -189,7 +191,7 @@ await runBenchmark(async () => {
         const hubArgs = options.mqttUrl ? ['--mqtt-url', options.mqttUrl] : ['--nats-url', options.natsUrl]
         return { hub: await startHub(dir, { logLevel: options.logLevel, hubArgs }), hubArgs }
       })()
-    : await startHubOn(options.broker, dir, { logLevel: options.logLevel })
+    : await startHubOn(options.broker, dir, { logLevel: options.logLevel, mosquittoLines: options.mosquittoLines })
   let hub = started.hub
   const hubArgs = started.hubArgs
   const rssPeaks = []

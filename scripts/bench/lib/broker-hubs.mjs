@@ -26,8 +26,9 @@ async function listening(handle, port) {
 /**
  * Starts the hub on `broker` in `dir`; returns the hub (see startHub), the port agents dial,
  * whose connections a benchmark can then watch, and the hub's broker flags (to start it again).
+ * `mosquittoLines`: more lines for mosquitto.conf (limits a benchmark compares).
  */
-export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
+export async function startHubOn(broker, dir, { logLevel = 'warn', mosquittoLines = [] } = {}) {
   if (broker === 'embedded') {
     const hub = await startHub(dir, { logLevel })
     return { hub, brokerPort: hub.mqttPort, broker: null, hubArgs: [] }
@@ -53,6 +54,7 @@ export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
         'set_tcp_nodelay true',
         `password_file ${authDir}/mosquitto.passwd`,
         `acl_file ${authDir}/mosquitto.acl`,
+        ...mosquittoLines,
         '',
       ].join('\n'),
     )
