@@ -177,6 +177,19 @@ async function eventCounts(hub, sinceId, types) {
   throw new Error('more than 1,000,000 events in one phase')
 }
 
+/** The hub's message and outbox-record counters (/metrics), to compare before and after a phase. */
+async function counters(hub) {
+  const metrics = parseMetrics(await hub.api('GET', '/metrics'))
+  return Object.fromEntries([...metrics].filter(([key]) => key.startsWith('shoal_messages_in_total') || key.startsWith('shoal_outbox_records_total')))
+}
+
+const countersSince = (before, after) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([key, value]) => [key.replace(/^shoal_/, ''), value - (before[key] ?? 0)])
+      .filter(([, delta]) => delta !== 0),
+  )
+
 const cpuOf = (pids) => pids.filter(alive).reduce((sum, pid) => sum + cpuTimes(pid).self, 0)
 
 await runBenchmark(async () => {
@@ -266,6 +279,7 @@ await runBenchmark(async () => {
   // ---- rollout
   const hubCpuR0 = cpuTimes(hub.handle.pid).self
   const simCpuR0 = cpuOf(workerPids())
+  const counters0 = await counters(hub)
   const postAt = Date.now()
   await hub.api('POST', '/api/v1/manifests', manifest(runId, 2), 'application/yaml')
   await waitFor(
@@ -281,6 +295,8 @@ await runBenchmark(async () => {
     acknowledgedMs: summarize(latencies, 0),
     hubCpuSeconds: round(cpuTimes(hub.handle.pid).self - hubCpuR0, 1),
     simulatorCpuSeconds: round(cpuOf(workerPids()) - simCpuR0, 1),
+    // Outbox batches per node above one are resends (an ack that did not come within 10 s).
+    hubCounters: countersSince(counters0, await counters(hub)),
   }
   note(`rollout: ${JSON.stringify(rollout)}`)
 
