@@ -4,16 +4,23 @@ import type { Clock } from '../../common/clock.js'
 import { HeartbeatSampler } from '../heartbeat.js'
 import type { IntervalTimers } from '../interval-timers.js'
 import { OutboxSender } from '../outbox/outbox-sender.js'
+import type { OutboxStore } from '../outbox/outbox-store.js'
 import type { AgentStore } from '../store/agent-store.js'
 import { linkTiming } from '../transport/link-timing.js'
 import type { AgentTransport } from '../transport/transport.js'
 import { coalescedKick } from './coalesced-kick.js'
-import { HeartbeatSender, type HeartbeatFigures } from './heartbeat-beat.js'
+import { HeartbeatSender, type HeartbeatFigures, type HeartbeatSource } from './heartbeat-beat.js'
 import { linkHandlers, type LinkParts } from './link-handlers.js'
+
+/** What the link reads of the node's store: the outbox, the heartbeat's figures, and the append notice. */
+export type HubLinkStore = OutboxStore & HeartbeatSource & Pick<AgentStore, 'onOutboxAppended'>
+
+/** The machine's figures for a heartbeat (HeartbeatSampler reads node:os; the fleet simulator makes them up). */
+export type MachineSampler = Pick<HeartbeatSampler, 'sample'>
 
 export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredRetry' | 'logServer' | 'sessions'> {
   readonly nodeId: string
-  readonly store: AgentStore
+  readonly store: HubLinkStore
   readonly transport: AgentTransport
   readonly logger: Logger
   readonly clock: Clock
@@ -22,6 +29,8 @@ export interface HubLinkOptions extends Pick<LinkParts, 'reconciler' | 'desiredR
   readonly timers: IntervalTimers
   /** This month's bytes against the budget for the next heartbeat, when they are news; absent: heartbeats carry none. */
   readonly traffic?: () => TrafficUsage | undefined
+  /** Absent: a HeartbeatSampler over this machine and `dataDir`. */
+  readonly machine?: MachineSampler
 }
 
 /** Wiring only: the outbox sender, heartbeats and the link's handlers (linkHandlers), started. */
@@ -35,10 +44,11 @@ export function startHubLink({
   heartbeatIntervalMs,
   timers,
   traffic,
+  machine,
   ...parts
 }: HubLinkOptions): OutboxSender {
   const outbox = new OutboxSender({ nodeId, store, transport, logger })
-  const sampler = new HeartbeatSampler(nodeId, dataDir, clock)
+  const sampler = machine ?? new HeartbeatSampler(nodeId, dataDir, clock)
   const sample = async (figures: HeartbeatFigures): Promise<Heartbeat> => {
     // Read from the store before the sampler's wait (250 ms on the first beat): a stop during
     // that wait closes the store, and nothing may read it after.

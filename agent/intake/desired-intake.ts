@@ -14,9 +14,13 @@ export type IntakeResult =
   | { readonly outcome: 'cleared' }
   | { readonly outcome: 'rejected'; readonly reason: string; readonly code: string }
 
+/** What the intake reads and writes: the document held, storing a newer one, and rejection events. */
+export type IntakeStore = Pick<AgentStore, 'desired' | 'acceptDesired' | 'enqueue'>
+
 export interface DesiredIntakeOptions {
   readonly nodeId: string
-  readonly store: AgentStore
+  /** The agent's SQLite store, or the fleet simulator's in-memory one. */
+  readonly store: IntakeStore
   readonly clock: Clock
   readonly logger: Logger
   /** The hub key pinned at enrollment; null means no hub document can ever be accepted. */

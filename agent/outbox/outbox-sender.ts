@@ -11,12 +11,12 @@ import {
   type OutboxRecord,
 } from '../../protocol/index.js'
 import { monotonicNow, systemClock, type Clock } from '../../common/clock.js'
-import type { AgentStore } from '../store/agent-store.js'
+import type { OutboxStore } from './outbox-store.js'
 import type { AgentTransport } from '../transport/transport.js'
 
 export interface OutboxSenderOptions {
   readonly nodeId: string
-  readonly store: AgentStore
+  readonly store: OutboxStore
   readonly transport: AgentTransport
   readonly logger: Logger
   readonly batchMaxRecords?: number

@@ -24,13 +24,14 @@ async function listening(handle, port) {
 }
 
 /**
- * Starts the hub on `broker` in `dir`; returns the hub (see startHub) and the port agents dial,
- * whose connections a benchmark can then watch.
+ * Starts the hub on `broker` in `dir`; returns the hub (see startHub), the port agents dial,
+ * whose connections a benchmark can then watch, and the hub's broker flags (to start it again).
+ * `mosquittoLines`: more lines for mosquitto.conf (limits a benchmark compares).
  */
-export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
+export async function startHubOn(broker, dir, { logLevel = 'warn', mosquittoLines = [] } = {}) {
   if (broker === 'embedded') {
     const hub = await startHub(dir, { logLevel })
-    return { hub, brokerPort: hub.mqttPort, broker: null }
+    return { hub, brokerPort: hub.mqttPort, broker: null, hubArgs: [] }
   }
   const hubData = path.join(dir, 'hub')
   const authDir = path.join(dir, 'broker-auth')
@@ -53,6 +54,7 @@ export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
         'set_tcp_nodelay true',
         `password_file ${authDir}/mosquitto.passwd`,
         `acl_file ${authDir}/mosquitto.acl`,
+        ...mosquittoLines,
         '',
       ].join('\n'),
     )
@@ -67,8 +69,9 @@ export async function startHubOn(broker, dir, { logLevel = 'warn' } = {}) {
   }
   await listening(handle, port)
   const urlFlag = broker === 'nats' ? ['--nats-url', `nats://127.0.0.1:${port}`] : ['--mqtt-url', `mqtt://127.0.0.1:${port}`]
-  const hub = await startHub(dir, { logLevel, hubArgs: [...urlFlag, '--broker-auth-dir', authDir, '--broker-reload-pid', String(handle.pid)] })
-  return { hub, brokerPort: port, broker: handle }
+  const hubArgs = [...urlFlag, '--broker-auth-dir', authDir, '--broker-reload-pid', String(handle.pid)]
+  const hub = await startHub(dir, { logLevel, hubArgs })
+  return { hub, brokerPort: port, broker: handle, hubArgs }
 }
 
 /**

@@ -19,9 +19,9 @@ export function benchFailed() {
  * Starts `command args`, stdout and stderr into `logFile` through this process (so a child's
  * log writes are not counted as the child's disk writes), counting the bytes it printed.
  */
-export function startProcess(name, command, args, { logFile, env, cwd } = {}) {
+export function startProcess(name, command, args, { logFile, env, cwd, stdin = 'ignore' } = {}) {
   hookExit()
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd, detached: false })
+  const child = spawn(command, args, { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd, detached: false })
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null
   const handle = {
     name,

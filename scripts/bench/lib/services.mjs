@@ -74,11 +74,12 @@ export async function startMosquitto(dir) {
 
 /**
  * `shoal hub serve` with its embedded broker (or, with `hubArgs` such as `--mqtt-url`, another
- * one: see broker-hubs.mjs); resolves once /healthz answers.
+ * one: see broker-hubs.mjs); resolves once /healthz answers. Given the ports of a hub that ran
+ * in `dir` before, it is that hub started again (its nodes dial the broker URL they were given).
  */
-export async function startHub(dir, { logLevel = 'warn', nodeArgs = [], hubArgs = [] } = {}) {
-  const apiPort = await freePort()
-  const mqttPort = await freePort()
+export async function startHub(dir, { logLevel = 'warn', nodeArgs = [], hubArgs = [], apiPort: givenApiPort, mqttPort: givenMqttPort } = {}) {
+  const apiPort = givenApiPort ?? (await freePort())
+  const mqttPort = givenMqttPort ?? (await freePort())
   const dataDir = path.join(dir, 'hub')
   mkdirSync(dir, { recursive: true })
   const handle = startProcess(
@@ -134,7 +135,7 @@ export async function startHub(dir, { logLevel = 'warn', nodeArgs = [], hubArgs 
     if (!response.ok) throw new Error(`${method} ${route}: HTTP ${response.status}: ${text.slice(0, 500)}`)
     return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
   }
-  return { handle, apiUrl, mqttPort, dataDir, adminToken, api }
+  return { handle, apiUrl, apiPort, mqttPort, dataDir, adminToken, api }
 }
 
 /** Counters from the hub's Prometheus text, as `name{labels}` → value. */
