@@ -58,6 +58,8 @@ export interface RunningHub {
 /** Builds the hub from its parts and starts it: store, secrets, broker link, control loops, API. */
 export async function startHub(config: HubConfig, deps: { logger: Logger; clock?: Clock }): Promise<RunningHub> {
   const clock = deps.clock ?? systemClock
+  // Presence counts silence from here at the earliest: last seen is stale after an outage.
+  const startedAt = clock.now()
   const { logger } = deps
   const { secrets, store, objectBodies } = openHubState(config.dataDir)
   const profiles = await loadProfiles()
@@ -86,7 +88,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   const abandon = (error: unknown): Promise<never> => teardown.abandon(error)
   const flushHeartbeats = heartbeatFlusher(store, logger)
   teardown.add(() => {
-    flushHeartbeats()
+    flushHeartbeats('all')
     store.close()
   })
   teardown.add(() => transport.close())
@@ -123,7 +125,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     loops.sessions.close()
     return sockets.close()
   })
-  const sweepPresence = () => sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock)
+  const sweepPresence = () => sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock, startedAt)
   const evaluateAlerts = (): void => {
     try {
       loops.alerts.evaluate()
@@ -134,7 +136,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   teardown.add(
     startHousekeeping({
       sweepPresence,
-      flushHeartbeats,
+      flushHeartbeats: () => flushHeartbeats('changed'),
       heartbeatFlushMs: config.heartbeatFlushMs,
       evaluateAlerts,
       alertIntervalMs: config.alertIntervalMs,
