@@ -4,6 +4,7 @@ import { loadProfiles } from '../firmware-profiles/catalog.js'
 import type { AlertSettings } from './alerts/alert-rules.js'
 import type { BrokerAuthConfig } from './broker-config/external-broker.js'
 import type { FleetController } from './fleet/fleet-controller.js'
+import { DEFAULT_ENROLL_RATE_PER_SECOND, EnrollmentAdmission } from './enrollment/enrollment-admission.js'
 import { sweepSilentNodes } from './fleet/presence-monitor.js'
 import { ChangeFeed } from './ingest/change-feed.js'
 import { connectionEvents } from './ingest/connection-events.js'
@@ -42,6 +43,8 @@ export interface HubConfig {
   readonly alerts?: AlertSettings
   /** How often the alert rules are evaluated (default 5 s). */
   readonly alertIntervalMs?: number
+  /** Enrollments admitted per second, all nodes together; beyond it 429 with Retry-After (default 50). */
+  readonly enrollRatePerSecond?: number
 }
 
 export interface RunningHub {
@@ -109,6 +112,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     objectBodies,
     logRelay: loops.logRelay,
     alerts: loops.alerts,
+    enrollmentAdmission: new EnrollmentAdmission(config.enrollRatePerSecond ?? DEFAULT_ENROLL_RATE_PER_SECOND),
     ...(broker ? { brokerAccess: broker.access } : {}),
   }
   const server = createHubApiServer(parts, {

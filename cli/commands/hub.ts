@@ -25,6 +25,7 @@ interface ServeOptions extends AlertOptions {
   logLevel: string
   clockSkewThreshold: string
   maxConnectionsPerAddress: string
+  enrollRate: string
   testJobRetryBase?: string
 }
 
@@ -56,6 +57,16 @@ function parseConnectionLimit(text: string): number {
   if (!/^\d+$/.test(text) || !Number.isInteger(limit) || limit < 1 || limit > 65_536)
     throw new CliError(`--max-connections-per-address: expected a whole number from 1 to 65536, got ${JSON.stringify(text)}`, ExitCode.usage)
   return limit
+}
+
+function parseEnrollRate(text: string): number {
+  const rate = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text) || !(rate > 0) || rate > 100_000)
+    throw new CliError(
+      `--enroll-rate: expected enrollments per second, a number above 0 up to 100000 (e.g. 50 or 0.5), got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    )
+  return rate
 }
 
 /** "HOST:PORT" → parts; port 0 means "any free port". */
@@ -108,6 +119,11 @@ export function hubCommand(io: CliIo): Command {
       'API connections one client address may hold at once; one more is answered 503 (raise it behind a reverse proxy, where every client has its address)',
       '32',
     )
+    .option(
+      '--enroll-rate <per-second>',
+      'enrollments the hub takes in per second, all nodes together (a burst of one second is admitted at once); beyond it 429 with Retry-After, which agents honour',
+      '50',
+    )
   // A test knob, hidden from --help: tests need not wait 10 s for a failed job copy's retry.
   serve.addOption(new Option('--test-job-retry-base <duration>', 'test knob: the first retry delay of a failed job copy (default 10s)').hideHelp())
   addAlertOptions(serve)
@@ -149,6 +165,7 @@ Examples:
       if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
       const clockSkewThresholdMs = parseThreshold(options.clockSkewThreshold)
       const maxConnectionsPerAddress = parseConnectionLimit(options.maxConnectionsPerAddress)
+      const enrollRatePerSecond = parseEnrollRate(options.enrollRate)
       const alerts = alertSettingsOf(options)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       // Loaded here, not at the top: other verbs should not pay for aedes, the API and the scheduler.
@@ -164,6 +181,7 @@ Examples:
             transport,
             clockSkewThresholdMs,
             maxConnectionsPerAddress,
+            enrollRatePerSecond,
             alerts,
             ...(options.testJobRetryBase !== undefined ? { jobRetryBaseMs: parseRetryBase(options.testJobRetryBase) } : {}),
             ...(brokerAuth ? { brokerAuth } : {}),
