@@ -11,6 +11,7 @@ import { connectionEvents } from './ingest/connection-events.js'
 import { heartbeatFlusher } from './ingest/heartbeat-flush.js'
 import { Metrics } from './metrics.js'
 import type { HubStore } from './store/hub-store.js'
+import type { HeartbeatFlushScope } from './store/node-repository.js'
 import { apiUrlOf, attachSessionSockets, closeServer, createHubApiServer, listen } from './wiring/api-server.js'
 import { createBrokerLink, type HubTransportConfig } from './wiring/broker-link.js'
 import { createControlLoops } from './wiring/control-loops.js'
@@ -29,7 +30,7 @@ export interface HubConfig {
   readonly schedulerIntervalMs?: number
   /** Test knob: the first retry delay of a failed job copy (10 s unless set; doubles per failure). */
   readonly jobRetryBaseMs?: number
-  /** How often the latest heartbeats held in memory are written to the store (default 30 s). */
+  /** How often the soft state held in memory is checked for durable changes to write (default 30 s). */
   readonly heartbeatFlushMs?: number
   /** Static files of the web console, served at `/` when present. */
   readonly consoleDir?: string | null
@@ -89,7 +90,16 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   // A failed start undoes what it began, in reverse; stop() undoes all of it the same way.
   const teardown = new Teardown()
   const abandon = (error: unknown): Promise<never> => teardown.abandon(error)
-  const flushHeartbeats = heartbeatFlusher(store, logger)
+  metrics.describe('shoal_soft_state_flushes_total', 'flushes of the soft node state held in memory (latest heartbeats, last seen), by scope')
+  metrics.describe('shoal_soft_state_nodes_written_total', 'nodes whose soft state a flush wrote to the store (an idle heartbeat writes none)')
+  metrics.describe('shoal_presence_sweeps_total', 'sweeps of the presence monitor for silent nodes')
+  const writeSoftState = heartbeatFlusher(store, logger)
+  const flushHeartbeats = (scope: HeartbeatFlushScope): number => {
+    const written = writeSoftState(scope)
+    metrics.inc('shoal_soft_state_flushes_total', { scope })
+    metrics.inc('shoal_soft_state_nodes_written_total', {}, written)
+    return written
+  }
   teardown.add(() => {
     flushHeartbeats('all')
     store.close()
@@ -129,7 +139,10 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     loops.sessions.close()
     return sockets.close()
   })
-  const sweepPresence = () => sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock, startedAt)
+  const sweepPresence = () => {
+    sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock, startedAt)
+    metrics.inc('shoal_presence_sweeps_total')
+  }
   const evaluateAlerts = (): void => {
     try {
       loops.alerts.evaluate()

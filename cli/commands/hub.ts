@@ -27,14 +27,15 @@ interface ServeOptions extends AlertOptions {
   maxConnectionsPerAddress: string
   enrollRate: string
   testJobRetryBase?: string
+  testHeartbeatFlush?: string
 }
 
-/** `--test-job-retry-base`: a duration. */
-function parseRetryBase(text: string): number {
+/** A test knob's duration (`--test-job-retry-base`, `--test-heartbeat-flush`). */
+function parseTestDuration(text: string, option: string): number {
   try {
     return durationMs(text)
   } catch {
-    throw new CliError(`--test-job-retry-base: expected a duration such as 500ms, got ${JSON.stringify(text)}`, ExitCode.usage)
+    throw new CliError(`${option}: expected a duration such as 500ms, got ${JSON.stringify(text)}`, ExitCode.usage)
   }
 }
 
@@ -126,6 +127,9 @@ export function hubCommand(io: CliIo): Command {
     )
   // A test knob, hidden from --help: tests need not wait 10 s for a failed job copy's retry.
   serve.addOption(new Option('--test-job-retry-base <duration>', 'test knob: the first retry delay of a failed job copy (default 10s)').hideHelp())
+  serve.addOption(
+    new Option('--test-heartbeat-flush <duration>', 'test knob: how often soft node state is checked for durable changes (default 30s)').hideHelp(),
+  )
   addAlertOptions(serve)
     .addHelpText(
       'after',
@@ -183,7 +187,8 @@ Examples:
             maxConnectionsPerAddress,
             enrollRatePerSecond,
             alerts,
-            ...(options.testJobRetryBase !== undefined ? { jobRetryBaseMs: parseRetryBase(options.testJobRetryBase) } : {}),
+            ...(options.testJobRetryBase !== undefined ? { jobRetryBaseMs: parseTestDuration(options.testJobRetryBase, '--test-job-retry-base') } : {}),
+            ...(options.testHeartbeatFlush !== undefined ? { heartbeatFlushMs: parseTestDuration(options.testHeartbeatFlush, '--test-heartbeat-flush') } : {}),
             ...(brokerAuth ? { brokerAuth } : {}),
           },
           { logger },
