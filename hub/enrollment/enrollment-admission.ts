@@ -6,10 +6,12 @@ export const MAX_ENROLL_RETRY_AFTER_MS = 300_000
 /**
  * Admission for enrollment bursts: a token bucket refilled at `ratePerSecond`, holding at most
  * `burst` tokens (one second's worth unless set). An enrollment takes a token or is refused
- * with how long to wait. Refused requests are given successive slots, one token interval
+ * with how long to wait. Refused requests are told successive slots, one token interval
  * apart, after every request already told to wait, so a burst of N comes back spread over
- * N / rate seconds instead of all at the next token. Pure apart from its own state; time is
- * passed in. In memory, per hub process.
+ * N / rate seconds instead of all at the next token. The slots are hints, not reservations
+ * (a request carries nothing to recognise it by before its body is read): whoever asks when a
+ * token is free gets it, and one refused again is told a later slot. Pure apart from its own
+ * state; time is passed in. In memory, per hub process.
  */
 export class EnrollmentAdmission {
   private tokens: number
