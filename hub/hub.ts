@@ -4,12 +4,14 @@ import { loadProfiles } from '../firmware-profiles/catalog.js'
 import type { AlertSettings } from './alerts/alert-rules.js'
 import type { BrokerAuthConfig } from './broker-config/external-broker.js'
 import type { FleetController } from './fleet/fleet-controller.js'
+import { DEFAULT_ENROLL_RATE_PER_SECOND, EnrollmentAdmission } from './enrollment/enrollment-admission.js'
 import { sweepSilentNodes } from './fleet/presence-monitor.js'
 import { ChangeFeed } from './ingest/change-feed.js'
 import { connectionEvents } from './ingest/connection-events.js'
 import { heartbeatFlusher } from './ingest/heartbeat-flush.js'
 import { Metrics } from './metrics.js'
 import type { HubStore } from './store/hub-store.js'
+import type { HeartbeatFlushScope } from './store/node-repository.js'
 import { apiUrlOf, attachSessionSockets, closeServer, createHubApiServer, listen } from './wiring/api-server.js'
 import { createBrokerLink, type HubTransportConfig } from './wiring/broker-link.js'
 import { createControlLoops } from './wiring/control-loops.js'
@@ -28,7 +30,7 @@ export interface HubConfig {
   readonly schedulerIntervalMs?: number
   /** Test knob: the first retry delay of a failed job copy (10 s unless set; doubles per failure). */
   readonly jobRetryBaseMs?: number
-  /** How often the latest heartbeats held in memory are written to the store (default 30 s). */
+  /** How often the soft state held in memory is checked for durable changes to write (default 30 s). */
   readonly heartbeatFlushMs?: number
   /** Static files of the web console, served at `/` when present. */
   readonly consoleDir?: string | null
@@ -44,6 +46,8 @@ export interface HubConfig {
   readonly alertIntervalMs?: number
   /** Firmware profiles from this directory instead of the shipped ones (as the agent's `--profiles-dir`): the names and classes nodes enroll as. */
   readonly profilesDir?: string
+  /** Enrollments admitted per second, all nodes together; beyond it 429 with Retry-After (default 50). */
+  readonly enrollRatePerSecond?: number
 }
 
 export interface RunningHub {
@@ -60,6 +64,8 @@ export interface RunningHub {
 /** Builds the hub from its parts and starts it: store, secrets, broker link, control loops, API. */
 export async function startHub(config: HubConfig, deps: { logger: Logger; clock?: Clock }): Promise<RunningHub> {
   const clock = deps.clock ?? systemClock
+  // Presence counts silence from here at the earliest: last seen is stale after an outage.
+  const startedAt = clock.now()
   const { logger } = deps
   const { secrets, store, objectBodies } = openHubState(config.dataDir)
   const profiles = await loadProfiles(config.profilesDir)
@@ -86,9 +92,18 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   // A failed start undoes what it began, in reverse; stop() undoes all of it the same way.
   const teardown = new Teardown()
   const abandon = (error: unknown): Promise<never> => teardown.abandon(error)
-  const flushHeartbeats = heartbeatFlusher(store, logger)
+  metrics.describe('shoal_soft_state_flushes_total', 'flushes of the soft node state held in memory (latest heartbeats, last seen), by scope')
+  metrics.describe('shoal_soft_state_nodes_written_total', 'nodes whose soft state a flush wrote to the store (an idle heartbeat writes none)')
+  metrics.describe('shoal_presence_sweeps_total', 'sweeps of the presence monitor for silent nodes')
+  const writeSoftState = heartbeatFlusher(store, logger)
+  const flushHeartbeats = (scope: HeartbeatFlushScope): number => {
+    const written = writeSoftState(scope)
+    metrics.inc('shoal_soft_state_flushes_total', { scope })
+    metrics.inc('shoal_soft_state_nodes_written_total', {}, written)
+    return written
+  }
   teardown.add(() => {
-    flushHeartbeats()
+    flushHeartbeats('all')
     store.close()
   })
   teardown.add(() => transport.close())
@@ -109,6 +124,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     objectBodies,
     logRelay: loops.logRelay,
     alerts: loops.alerts,
+    enrollmentAdmission: new EnrollmentAdmission(config.enrollRatePerSecond ?? DEFAULT_ENROLL_RATE_PER_SECOND),
     ...(broker ? { brokerAccess: broker.access } : {}),
   }
   const server = createHubApiServer(parts, {
@@ -125,7 +141,10 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
     loops.sessions.close()
     return sockets.close()
   })
-  const sweepPresence = () => sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock)
+  const sweepPresence = () => {
+    sweepSilentNodes(store, (id, at, why) => ingester.markOffline(id, at, why), clock, startedAt)
+    metrics.inc('shoal_presence_sweeps_total')
+  }
   const evaluateAlerts = (): void => {
     try {
       loops.alerts.evaluate()
@@ -136,7 +155,7 @@ export async function startHub(config: HubConfig, deps: { logger: Logger; clock?
   teardown.add(
     startHousekeeping({
       sweepPresence,
-      flushHeartbeats,
+      flushHeartbeats: () => flushHeartbeats('changed'),
       heartbeatFlushMs: config.heartbeatFlushMs,
       evaluateAlerts,
       alertIntervalMs: config.alertIntervalMs,

@@ -27,16 +27,18 @@ interface ServeOptions extends AlertOptions {
   logLevel: string
   clockSkewThreshold: string
   maxConnectionsPerAddress: string
+  enrollRate: string
   testJobRetryBase?: string
   profilesDir?: string
+  testHeartbeatFlush?: string
 }
 
-/** `--test-job-retry-base`: a duration. */
-function parseRetryBase(text: string): number {
+/** A test knob's duration (`--test-job-retry-base`, `--test-heartbeat-flush`). */
+function parseTestDuration(text: string, option: string): number {
   try {
     return durationMs(text)
   } catch {
-    throw new CliError(`--test-job-retry-base: expected a duration such as 500ms, got ${JSON.stringify(text)}`, ExitCode.usage)
+    throw new CliError(`${option}: expected a duration such as 500ms, got ${JSON.stringify(text)}`, ExitCode.usage)
   }
 }
 
@@ -78,6 +80,16 @@ function parseReplicas(text: string): number {
   if (!/^\d+$/.test(text) || replicas < 1 || replicas > 5)
     throw new CliError(`--nats-replicas: expected a whole number from 1 to 5, got ${JSON.stringify(text)}`, ExitCode.usage)
   return replicas
+}
+
+function parseEnrollRate(text: string): number {
+  const rate = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text) || !(rate > 0) || rate > 100_000)
+    throw new CliError(
+      `--enroll-rate: expected enrollments per second, a number above 0 up to 100000 (e.g. 50 or 0.5), got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    )
+  return rate
 }
 
 /** "HOST:PORT" → parts; port 0 means "any free port". */
@@ -140,8 +152,16 @@ export function hubCommand(io: CliIo): Command {
       'API connections one client address may hold at once; one more is answered 503 (raise it behind a reverse proxy, where every client has its address)',
       '32',
     )
+    .option(
+      '--enroll-rate <per-second>',
+      'enrollments the hub takes in per second, all nodes together (a burst of one second is admitted at once); beyond it 429 with Retry-After, which agents honour',
+      '50',
+    )
   // A test knob, hidden from --help: tests need not wait 10 s for a failed job copy's retry.
   serve.addOption(new Option('--test-job-retry-base <duration>', 'test knob: the first retry delay of a failed job copy (default 10s)').hideHelp())
+  serve.addOption(
+    new Option('--test-heartbeat-flush <duration>', 'test knob: how often soft node state is checked for durable changes (default 30s)').hideHelp(),
+  )
   addAlertOptions(serve)
     .addHelpText(
       'after',
@@ -200,6 +220,7 @@ Examples:
       if (options.brokerReloadPid.length > 0 && !options.brokerAuthDir) throw new CliError('--broker-reload-pid goes with --broker-auth-dir', ExitCode.usage)
       const clockSkewThresholdMs = parseThreshold(options.clockSkewThreshold)
       const maxConnectionsPerAddress = parseConnectionLimit(options.maxConnectionsPerAddress)
+      const enrollRatePerSecond = parseEnrollRate(options.enrollRate)
       const alerts = alertSettingsOf(options)
       const logger = pino({ level: options.logLevel, base: { pid: process.pid }, redact: ['password', '*.password', 'token', '*.token'] })
       // Loaded here, not at the top: other verbs should not pay for aedes, the API and the scheduler.
@@ -219,8 +240,10 @@ Examples:
             transport,
             clockSkewThresholdMs,
             maxConnectionsPerAddress,
+            enrollRatePerSecond,
             alerts,
-            ...(options.testJobRetryBase !== undefined ? { jobRetryBaseMs: parseRetryBase(options.testJobRetryBase) } : {}),
+            ...(options.testJobRetryBase !== undefined ? { jobRetryBaseMs: parseTestDuration(options.testJobRetryBase, '--test-job-retry-base') } : {}),
+            ...(options.testHeartbeatFlush !== undefined ? { heartbeatFlushMs: parseTestDuration(options.testHeartbeatFlush, '--test-heartbeat-flush') } : {}),
             ...(brokerAuth ? { brokerAuth } : {}),
             ...(options.profilesDir !== undefined ? { profilesDir: options.profilesDir } : {}),
           },

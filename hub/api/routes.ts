@@ -8,6 +8,7 @@ import { ConfigObjectService } from '../config-objects/config-object-service.js'
 import type { ObjectBodies } from '../config-objects/object-bodies.js'
 import { CronJobService } from '../cron-jobs/cron-job-service.js'
 import { DeploymentService } from '../deployments/deployment-service.js'
+import type { EnrollmentAdmission } from '../enrollment/enrollment-admission.js'
 import { EnrollmentService } from '../enrollment/enrollment-service.js'
 import { JoinTokenService } from '../enrollment/join-token-service.js'
 import { JobService } from '../jobs/job-service.js'
@@ -53,6 +54,8 @@ export interface ApiServices {
   readonly logRelay?: LogRelay
   /** Alerts: evaluated on the hub's timer, listed and acknowledged here. */
   readonly alerts: Pick<AlertMonitor, 'list' | 'acknowledge'>
+  /** Enrollments admitted per second (`--enroll-rate`); the default rate when absent. */
+  readonly enrollmentAdmission?: EnrollmentAdmission
 }
 
 /**
@@ -79,7 +82,7 @@ export function buildRoutes(parts: ApiServices): Router {
   router.route(API_ROUTES.health, () => ({ ok: true as const, transport: parts.transport.kind, broker: parts.transport.advertisedUrl }))
   router.route(API_ROUTES.metrics, () => metrics.render())
   registerOpenApiRoute(router)
-  registerEnrollmentRoute(router, new EnrollmentService(parts))
+  registerEnrollmentRoute(router, new EnrollmentService({ ...parts, ...(parts.enrollmentAdmission ? { admission: parts.enrollmentAdmission } : {}) }))
   registerTokenRoutes(router, new JoinTokenService(parts))
   const objects = new ConfigObjectService(store, parts.objectBodies)
   registerDeploymentRoutes(router, { ...parts, deployments: new DeploymentService({ ...parts, objects }) })

@@ -1,7 +1,7 @@
 import { AlertNotFoundError } from '../alerts/alert-monitor.js'
 import { NoMatchingProfileError, UnknownProfileError } from '../../firmware-profiles/matcher.js'
 import { ManifestsRefusedError } from '../deployments/read-manifests.js'
-import { EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
+import { EnrollmentBusyError, EnrollmentThrottledError } from '../enrollment/enrollment-service.js'
 import { BandwidthLabelsError } from '../fleet/node-bandwidth.js'
 import { JobImmutableError } from '../jobs/job-apply.js'
 import { JobNotFoundError } from '../jobs/job-service.js'
@@ -34,19 +34,20 @@ export function httpErrorOf(error: unknown): unknown {
   if (error instanceof UnknownProfileError || error instanceof NoMatchingProfileError) return badRequest(error.message)
   if (error instanceof BandwidthLabelsError) return badRequest(error.message)
   if (error instanceof EnrollmentThrottledError) return new ApiError(429, 'too-many-failed-enrollments', error.message)
+  if (error instanceof EnrollmentBusyError) return new ApiError(429, 'enrollment-rate-limited', error.message)
   return error
 }
 
 /**
  * Runs a route's call into a service and maps its typed errors onto HTTP answers (ApiErrors
- * from reading the request pass through). With `res`, a throttled enrollment also says when to
- * try again (Retry-After).
+ * from reading the request pass through). With `res`, a throttled or rate-limited enrollment
+ * also says when to try again (Retry-After).
  */
 export async function answer<T>(work: () => T | Promise<T>, res?: { setHeader(name: string, value: string): unknown }): Promise<T> {
   try {
     return await work()
   } catch (error) {
-    if (error instanceof EnrollmentThrottledError) res?.setHeader('Retry-After', String(error.retryAfterSeconds))
+    if (error instanceof EnrollmentThrottledError || error instanceof EnrollmentBusyError) res?.setHeader('Retry-After', String(error.retryAfterSeconds))
     throw httpErrorOf(error)
   }
 }

@@ -5,6 +5,7 @@ import type { BrokerSyncResult } from '../broker-config/broker-access.js'
 import type { ChangeFeed } from '../ingest/change-feed.js'
 import type { HubStore } from '../store/hub-store.js'
 import { TokenRefusedError } from '../store/token-repository.js'
+import { EnrollmentAdmission } from './enrollment-admission.js'
 import { enroll } from './enrollment.js'
 import { FailedEnrollmentLimiter } from './failed-enrollments.js'
 
@@ -16,6 +17,19 @@ export class EnrollmentThrottledError extends Error {
   ) {
     super(`too many failed enrollments from ${address}; try again in ${retryAfterSeconds} s`)
     this.name = 'EnrollmentThrottledError'
+  }
+}
+
+/** The hub is taking in an enrollment burst faster than its admission rate: try again later. */
+export class EnrollmentBusyError extends Error {
+  constructor(
+    readonly ratePerSecond: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      `the hub admits ${ratePerSecond} enrollments per second and is taking in a burst; try again in ${retryAfterSeconds} s (the hub's limit is shoal hub serve --enroll-rate)`,
+    )
+    this.name = 'EnrollmentBusyError'
   }
 }
 
@@ -31,25 +45,32 @@ export interface EnrollmentServiceOptions {
   readonly brokerAccess?: { sync(reason: string): Promise<BrokerSyncResult> }
   /** Failed enrollments per address (default: 10 a minute); in memory, per hub process. */
   readonly failures?: FailedEnrollmentLimiter
+  /** Enrollments admitted per second, all addresses together (default DEFAULT_ENROLL_RATE_PER_SECOND). */
+  readonly admission?: EnrollmentAdmission
 }
 
 /**
  * Enrollment as a use case: refuse an address that failed too often (EnrollmentThrottledError),
- * enroll (see enroll()), and answer only once an external broker knows the new user, so the
+ * and any enrollment beyond the admission rate (EnrollmentBusyError), enroll (see enroll()), and answer only once an external broker knows the new user, so the
  * node's first login works; then tell watchers and ask for a pass soon. A refused token, and a
  * request the API could not read (`refused`), count as failures of the address.
  */
 export class EnrollmentService {
   private readonly failures: FailedEnrollmentLimiter
+  private readonly admission: EnrollmentAdmission
 
   constructor(private readonly options: EnrollmentServiceOptions) {
     this.failures = options.failures ?? new FailedEnrollmentLimiter()
+    this.admission = options.admission ?? new EnrollmentAdmission()
   }
 
-  /** Throws EnrollmentThrottledError while this address must wait. */
+  /** Throws EnrollmentThrottledError while this address must wait, EnrollmentBusyError while the hub is taking in a burst. */
   admit(address: string): void {
-    const waitMs = this.failures.retryAfterMs(address, this.options.clock.now())
+    const now = this.options.clock.now()
+    const waitMs = this.failures.retryAfterMs(address, now)
     if (waitMs !== null) throw new EnrollmentThrottledError(address, Math.ceil(waitMs / 1000))
+    const busyMs = this.admission.admit(now)
+    if (busyMs !== null) throw new EnrollmentBusyError(this.admission.ratePerSecond, Math.max(1, Math.ceil(busyMs / 1000)))
   }
 
   /** A request from this address was refused before it reached enroll() (unreadable, invalid). */

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3'
 import { Statements } from './statements.js'
 import { canonicalJson } from '../../protocol/canonical-json.js'
 import type { Heartbeat, Inventory, NodePolicy } from '../../protocol/index.js'
+import { durableHeartbeatChanges } from './heartbeat-durability.js'
 
 export interface NodeCapacity {
   readonly cpuMillis: number
@@ -77,36 +78,60 @@ interface ParsedColumns {
   readonly policy: NodePolicy | null
 }
 
-/** The latest heartbeat of a node, held in memory until the next flush. */
-interface PendingHeartbeat {
+/** The latest heartbeat of a node, held in memory (soft state; see NodeRepository). */
+interface LatestHeartbeat {
   readonly heartbeat: Heartbeat
   readonly at: string
   readonly offsetMs: number | null
 }
 
-function later(a: string | null, b: string): string {
+/** What one flush writes for a node: its latest heartbeat (if any since the hub started) and when it was last seen. */
+interface SoftWrite {
+  readonly id: string
+  readonly latest: LatestHeartbeat | undefined
+  readonly seenAt: string | undefined
+}
+
+/** Which nodes a flush writes: those whose latest heartbeat changed something durable, or every node heard from (at shutdown). */
+export type HeartbeatFlushScope = 'changed' | 'all'
+
+function later(a: string | null, b: string | null | undefined): string | null {
+  if (b === null || b === undefined) return a
   return a !== null && a > b ? a : b
 }
 /**
- * Nodes. Heartbeats are soft state: the latest per node is kept in memory and written in one
- * transaction by `flushHeartbeats` (the hub calls it every 30 s and at shutdown), and every read
- * here overlays them, so readers always see the freshest. A crash loses at most one flush
- * interval of heartbeats, which the next heartbeat replaces anyway.
+ * Nodes. Heartbeats and last seen are soft state: the latest per node lives in memory and every
+ * read here overlays it, so readers always see the freshest. `flushHeartbeats` writes only the
+ * nodes whose latest heartbeat differs durably from the one stored (heartbeat-durability.ts),
+ * so an idle fleet writes nothing; at shutdown it writes every node heard from. A crash loses
+ * the soft state since the last write, which the next heartbeat replaces anyway.
  */
 export class NodeRepository {
   private readonly sql: Statements
   /** Parsed JSON columns per node, reused while the column text is unchanged. */
   private readonly parsed = new Map<string, ParsedColumns>()
-  private readonly heartbeats = new Map<string, PendingHeartbeat>()
-  private readonly flushAll: (pending: readonly [string, PendingHeartbeat][]) => void
+  private readonly latest = new Map<string, LatestHeartbeat>()
+  /** Last seen from outbox batches and heartbeat deltas without a base, in memory. */
+  private readonly seen = new Map<string, string>()
+  /** The heartbeat in the store per node (null: none), read once per node and kept in step with writes. */
+  private readonly stored = new Map<string, Heartbeat | null>()
+  /** Nodes whose latest heartbeat changed something durable since it was last written. */
+  private readonly dirty = new Set<string>()
+  private readonly writeSoft: (writes: readonly SoftWrite[]) => void
 
   constructor(db: Database) {
     this.sql = new Statements(db)
-    this.flushAll = db.transaction((pending: readonly [string, PendingHeartbeat][]) => {
-      const update = this.sql.get(
+    this.writeSoft = db.transaction((writes: readonly SoftWrite[]) => {
+      const heartbeat = this.sql.get(
         "UPDATE nodes SET last_heartbeat = ?, heartbeat_received_at = ?, clock_offset_ms = COALESCE(?, clock_offset_ms), last_seen_at = MAX(COALESCE(last_seen_at, ''), ?), observed_generation = MAX(observed_generation, ?) WHERE id = ?",
       )
-      for (const [id, { heartbeat, at, offsetMs }] of pending) update.run(JSON.stringify(heartbeat), at, offsetMs, at, heartbeat.observedGeneration, id)
+      const seen = this.sql.get("UPDATE nodes SET last_seen_at = ? WHERE id = ? AND COALESCE(last_seen_at, '') < ?")
+      for (const { id, latest, seenAt } of writes) {
+        if (latest) {
+          const { heartbeat: beat, at, offsetMs } = latest
+          heartbeat.run(JSON.stringify(beat), at, offsetMs, later(at, seenAt), beat.observedGeneration, id)
+        } else if (seenAt) seen.run(seenAt, id, seenAt)
+      }
     })
   }
 
@@ -140,7 +165,8 @@ export class NodeRepository {
       }
       this.parsed.set(row.id, columns)
     }
-    const pending = this.heartbeats.get(row.id)
+    const pending = this.latest.get(row.id)
+    const seenAt = this.seen.get(row.id)
     return {
       id: row.id,
       labels: columns.labels,
@@ -154,7 +180,7 @@ export class NodeRepository {
       cordoned: row.cordoned === 1,
       online: row.online === 1,
       offlineSince: row.offline_since,
-      lastSeenAt: pending ? later(row.last_seen_at, pending.at) : row.last_seen_at,
+      lastSeenAt: later(later(row.last_seen_at, pending?.at), seenAt),
       lastHeartbeat: pending ? pending.heartbeat : row.last_heartbeat ? (JSON.parse(row.last_heartbeat) as Heartbeat) : null,
       observedGeneration: pending ? Math.max(row.observed_generation, pending.heartbeat.observedGeneration) : row.observed_generation,
       createdAt: row.created_at,
@@ -247,14 +273,12 @@ export class NodeRepository {
     return result.changes > 0
   }
 
+  /** The node was heard from (soft: in memory, written with its next durable heartbeat or at shutdown). */
   touch(id: string, at: string): void {
-    this.sql.get('UPDATE nodes SET last_seen_at = ? WHERE id = ?').run(at, id)
+    const seenAt = later(this.seen.get(id) ?? null, at)
+    if (seenAt !== null) this.seen.set(id, seenAt)
   }
 
-  /**
-   * In memory until `flushHeartbeats`; reads see it at once. `at` is when it arrived (hub time);
-   * `offsetMs` the node's clock offset estimated with it.
-   */
   /** The traffic figures of the node's latest heartbeat (kept in memory, else stored), for heartbeats that leave them out. */
   lastTraffic(id: string): Heartbeat['traffic'] {
     return this.latestHeartbeat(id)?.traffic
@@ -266,14 +290,27 @@ export class NodeRepository {
   }
 
   private latestHeartbeat(id: string): Heartbeat | null {
-    const pending = this.heartbeats.get(id)
-    if (pending) return pending.heartbeat
-    const row = this.sql.get('SELECT last_heartbeat FROM nodes WHERE id = ?').get(id) as { last_heartbeat: string | null } | undefined
-    return row?.last_heartbeat ? (JSON.parse(row.last_heartbeat) as Heartbeat) : null
+    return this.latest.get(id)?.heartbeat ?? this.storedHeartbeat(id)
   }
 
+  private storedHeartbeat(id: string): Heartbeat | null {
+    const known = this.stored.get(id)
+    if (known !== undefined) return known
+    const row = this.sql.get('SELECT last_heartbeat FROM nodes WHERE id = ?').get(id) as { last_heartbeat: string | null } | undefined
+    if (row === undefined) return null
+    const stored = row.last_heartbeat ? (JSON.parse(row.last_heartbeat) as Heartbeat) : null
+    this.stored.set(id, stored)
+    return stored
+  }
+
+  /**
+   * In memory; reads see it at once. `at` is when it arrived (hub time), `offsetMs` the node's
+   * clock offset estimated with it. Marked for the next flush only if it changed something durable.
+   */
   recordHeartbeat(id: string, heartbeat: Heartbeat, at: string, offsetMs: number | null = null): void {
-    this.heartbeats.set(id, { heartbeat, at, offsetMs })
+    this.latest.set(id, { heartbeat, at, offsetMs })
+    if (durableHeartbeatChanges(this.storedHeartbeat(id), heartbeat).length > 0) this.dirty.add(id)
+    else this.dirty.delete(id)
   }
 
   /**
@@ -284,20 +321,26 @@ export class NodeRepository {
     this.sql.get('UPDATE nodes SET clock_skew_since = ?, clock_offset_ms = ? WHERE id = ?').run(since, offsetMs, id)
   }
 
-  /** Heartbeats not yet written. */
+  /** Nodes whose latest heartbeat changed something durable and is not written yet. */
   get pendingHeartbeats(): number {
-    return this.heartbeats.size
+    return this.dirty.size
   }
 
-  /** Writes the latest heartbeat of every node that sent one since the last flush, in one transaction. */
-  flushHeartbeats(): number {
-    if (this.heartbeats.size === 0) return 0
-    const pending = [...this.heartbeats]
-    this.flushAll(pending)
-    // Synchronous from the snapshot to here, so nothing arrived meanwhile; on a failed write
-    // the heartbeats stay for the next flush.
-    this.heartbeats.clear()
-    return pending.length
+  /**
+   * Writes, in one transaction, the latest heartbeat and last seen of the nodes in `scope`:
+   * 'changed' (the timer) those whose heartbeat changed something durable, 'all' (shutdown)
+   * every node heard from since the hub started. Returns how many nodes it wrote; on a failed
+   * write nothing is forgotten and the next flush tries again.
+   */
+  flushHeartbeats(scope: HeartbeatFlushScope = 'changed'): number {
+    const ids = scope === 'all' ? new Set([...this.latest.keys(), ...this.seen.keys()]) : this.dirty
+    if (ids.size === 0) return 0
+    const writes = [...ids].map((id) => ({ id, latest: this.latest.get(id), seenAt: this.seen.get(id) }))
+    this.writeSoft(writes)
+    // Synchronous from the snapshot to here, so nothing arrived meanwhile.
+    for (const { id, latest } of writes) if (latest) this.stored.set(id, latest.heartbeat)
+    this.dirty.clear()
+    return writes.length
   }
 
   setObservedGeneration(id: string, generation: number): void {
@@ -306,7 +349,10 @@ export class NodeRepository {
 
   delete(id: string): void {
     this.sql.get('DELETE FROM nodes WHERE id = ?').run(id)
-    this.heartbeats.delete(id)
+    this.latest.delete(id)
+    this.seen.delete(id)
+    this.stored.delete(id)
+    this.dirty.delete(id)
     this.parsed.delete(id)
   }
 }

@@ -69,7 +69,8 @@ export const API_ROUTES = {
   enroll: {
     method: 'POST',
     path: '/api/v1/enroll',
-    summary: 'Enroll a node with a join token (the token is the credential; 10 failures per address and minute, then 429)',
+    summary:
+      'Enroll a node with a join token (the token is the credential; 10 failures per address and minute, then 429; beyond the hub admission rate, 429 with Retry-After)',
     public: true,
     body: jsonBody(EnrollmentRequest),
     reply: created(EnrollmentResponse),

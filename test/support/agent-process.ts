@@ -44,6 +44,8 @@ export interface AgentProcessOptions {
   readonly netns?: string
   /** Flags for node itself, before the CLI (e.g. the lean V8 flags of docs/agent.md, "Memory"). */
   readonly nodeFlags?: readonly string[]
+  /** How long start() waits for "agent running" (default 30 s; longer for an enrollment told to wait). */
+  readonly startTimeoutMs?: number
 }
 
 /** What `shoal agent status -o json` prints. */
@@ -154,7 +156,7 @@ export class AgentProcess {
         if (this.exitInfo) throw new Error(`agent exited during start-up (${JSON.stringify(this.exitInfo)}):\n${this.tail(40)}`)
         return this.logSince(mark).includes('"msg":"agent running"')
       },
-      { what: `agent ${this.nodeId} to say it is running`, timeoutMs: 30_000, intervalMs: 50 },
+      { what: `agent ${this.nodeId} to say it is running`, timeoutMs: this.current.startTimeoutMs ?? 30_000, intervalMs: 50 },
     )
   }
 

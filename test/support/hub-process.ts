@@ -347,6 +347,8 @@ export interface HubAgentOptions {
   readonly netns?: string
   /** More `shoal agent run` flags (node policy, device patterns). */
   readonly extraArgs?: readonly string[]
+  /** How long to wait for the agent to enroll and run (default 30 s). */
+  readonly startTimeoutMs?: number
 }
 
 /**
@@ -378,6 +380,7 @@ export async function startHubAgent(t: AgentTestLike, hub: HubProcess, options: 
     logLevel: options.logLevel ?? 'debug',
     extraArgs,
     ...(options.netns ? { netns: options.netns } : {}),
+    ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
   })
 }
 

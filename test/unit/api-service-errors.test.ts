@@ -4,7 +4,7 @@ import t from 'tap'
 import { ApiError } from '../../hub/api/http-errors.js'
 import { answer, httpErrorOf } from '../../hub/api/service-errors.js'
 import { ManifestsRefusedError } from '../../hub/deployments/read-manifests.js'
-import { EnrollmentThrottledError } from '../../hub/enrollment/enrollment-service.js'
+import { EnrollmentBusyError, EnrollmentThrottledError } from '../../hub/enrollment/enrollment-service.js'
 import { RolloutActionError } from '../../hub/rollout/rollout-actions.js'
 import { DeploymentNotFoundError, JoinTokenNotFoundError, NodeNotFoundError } from '../../hub/store/not-found.js'
 import { TokenRefusedError } from '../../hub/store/token-repository.js'
@@ -38,6 +38,12 @@ t.test('each typed error has its answer', async (t) => {
     message: 'too many failed enrollments from 1.2.3.4; try again in 7 s',
     details: undefined,
   })
+  t.same(http(new EnrollmentBusyError(50, 3)), {
+    status: 429,
+    code: 'enrollment-rate-limited',
+    message: "the hub admits 50 enrollments per second and is taking in a burst; try again in 3 s (the hub's limit is shoal hub serve --enroll-rate)",
+    details: undefined,
+  })
 })
 
 t.test('any other error, and an ApiError from reading the request, pass as they are', async (t) => {
@@ -55,4 +61,6 @@ t.test('answer returns the result, maps a failure, and sets Retry-After for a th
   t.same([...headers], [['Retry-After', '7']])
   t.match(await answer(() => Promise.reject(new NodeNotFoundError('n1')), res).catch((e: unknown) => e), { status: 404 })
   t.equal(headers.size, 1, 'only a throttled enrollment says when to come back')
+  t.match(await answer(() => Promise.reject(new EnrollmentBusyError(50, 3)), res).catch((e: unknown) => e), { status: 429, code: 'enrollment-rate-limited' })
+  t.same([...headers], [['Retry-After', '3']], 'and a rate-limited one')
 })

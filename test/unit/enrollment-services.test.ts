@@ -6,7 +6,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { BrokerSyncResult } from '../../hub/broker-config/broker-access.js'
-import { EnrollmentService, EnrollmentThrottledError } from '../../hub/enrollment/enrollment-service.js'
+import { EnrollmentBusyError, EnrollmentService, EnrollmentThrottledError } from '../../hub/enrollment/enrollment-service.js'
+import { EnrollmentAdmission } from '../../hub/enrollment/enrollment-admission.js'
 import { MAX_FAILED_ENROLLMENTS } from '../../hub/enrollment/failed-enrollments.js'
 import { DEFAULT_TOKEN_TTL, JoinTokenService, tokenExpiry } from '../../hub/enrollment/join-token-service.js'
 import { ChangeFeed, type Change } from '../../hub/ingest/change-feed.js'
@@ -128,6 +129,30 @@ t.test('EnrollmentService', async (t) => {
     for (let i = 0; i < MAX_FAILED_ENROLLMENTS; i++) service.refused('10.0.0.7')
     t.throws(() => service.admit('10.0.0.7'), EnrollmentThrottledError)
   })
+})
+
+t.test('EnrollmentService: a burst beyond the admission rate is refused with how long to wait, for every address', async (t) => {
+  const { store, clock, feed } = setUp(t)
+  const service = new EnrollmentService({
+    store,
+    clock,
+    profiles,
+    hubPublicKey: 'k',
+    transport: { kind: 'embedded', advertisedUrl: 'mqtt://hub:1883' },
+    fleet: recordingFleet(),
+    feed,
+    admission: new EnrollmentAdmission(2),
+  })
+  service.admit('10.0.0.1')
+  service.admit('10.0.0.2')
+  const busy = t.throws(() => service.admit('10.0.0.3')) as EnrollmentBusyError
+  t.type(busy, EnrollmentBusyError)
+  t.same([busy.ratePerSecond, busy.retryAfterSeconds], [2, 1])
+  t.match(busy.message, /admits 2 enrollments per second.*--enroll-rate/)
+  t.equal((t.throws(() => service.admit('10.0.0.4')) as EnrollmentBusyError).retryAfterSeconds, 1, 'the next in line: 1 s, rounded up')
+  t.equal((t.throws(() => service.admit('10.0.0.5')) as EnrollmentBusyError).retryAfterSeconds, 2, 'and the one after waits longer')
+  clock.advance(2_000)
+  t.doesNotThrow(() => service.admit('10.0.0.3'), 'tokens come back with time')
 })
 
 t.test('JoinTokenService', async (t) => {

@@ -157,12 +157,34 @@ t.test('sweepSilentNodes marks offline only online nodes silent for too long', a
   const clock = { now: () => now }
   const { ingester } = realIngester(store, clock)
   const markOffline = (id: string, at: string, why: string) => ingester.markOffline(id, at, why)
-  t.same(sweepSilentNodes(store, markOffline, clock), ['quiet'])
+  t.same(sweepSilentNodes(store, markOffline, clock, T0), ['quiet'])
   t.match(store.nodes.get('quiet'), { online: false, offlineSince: iso(T0 + 61_000) })
   t.match(store.status.events({ nodeId: 'quiet' })[0]?.message, 'no heartbeat or message for too long')
-  t.same(sweepSilentNodes(store, markOffline, clock), [], 'an offline node is not marked again')
+  t.same(sweepSilentNodes(store, markOffline, clock, T0), [], 'an offline node is not marked again')
   now = T0 + 161_000
-  t.same(sweepSilentNodes(store, markOffline, clock), ['fresh'])
+  t.same(sweepSilentNodes(store, markOffline, clock, T0), ['fresh'])
+})
+
+t.test('sweepSilentNodes after a hub restart counts silence from the start, not from a stale last seen', async (t) => {
+  const store = openStore(t)
+  for (const id of ['back', 'gone']) store.nodes.insert(nodeRecord(id, { heartbeatIntervalMs: 15_000, createdAt: iso(T0) }))
+  store.nodes.setOnline('back', true, iso(T0))
+  store.nodes.setOnline('gone', true, iso(T0))
+  // The hub was down for ten minutes; it starts at T0 + 600 s with both still online in its store.
+  const startedAt = T0 + 600_000
+  let now = startedAt + 1_000
+  const clock = { now: () => now }
+  const { ingester } = realIngester(store, clock)
+  const markOffline = (id: string, at: string, why: string) => ingester.markOffline(id, at, why)
+  t.same(sweepSilentNodes(store, markOffline, clock, startedAt), [], 'last seen ten minutes ago marks nobody offline on start')
+  now = startedAt + 30_000
+  store.nodes.touch('back', iso(now))
+  now = startedAt + 60_000
+  t.same(sweepSilentNodes(store, markOffline, clock, startedAt), [], 'the grace period (60 s) is not over yet')
+  now = startedAt + 61_000
+  t.same(sweepSilentNodes(store, markOffline, clock, startedAt), ['gone'], 'a node that never came back goes a whole grace period after the start')
+  t.equal(store.nodes.get('back')?.online, true)
+  t.equal(store.status.events({ nodeId: 'back' }).length, 0, 'nothing said about the node that came back')
 })
 
 t.test('heartbeatFlusher writes held heartbeats, and on a failed write logs and keeps them', async (t) => {
@@ -189,5 +211,8 @@ t.test('heartbeatFlusher writes held heartbeats, and on a failed write logs and 
   store.db.exec('DROP TRIGGER full_disk')
   t.equal(flush(), 1)
   t.equal(store.nodes.pendingHeartbeats, 0)
-  t.equal(store.nodes.get('n1')?.lastHeartbeat?.at, iso(T0))
+  store.nodes.recordHeartbeat('n1', { ...beat, at: iso(T0 + 15_000), uptimeSeconds: 25, cpuPercent: 50 }, iso(T0 + 15_000))
+  t.equal(flush(), 0, 'an idle heartbeat writes nothing')
+  t.equal(flush('all'), 1, 'at shutdown every node heard from is written')
+  t.equal(store.nodes.get('n1')?.lastHeartbeat?.at, iso(T0 + 15_000))
 })

@@ -387,12 +387,12 @@ t.test('NodeRepository: heartbeats are held in memory, read fresh, and written i
     'the list too',
   )
   t.same(
-    silentNodes(store.nodes.list(), T0 + 70_000).map((n) => n.id),
+    silentNodes(store.nodes.list(), T0 + 70_000, T0).map((n) => n.id),
     [],
     'presence sees the in-memory heartbeat (silent only after 60 s from it)',
   )
   t.same(
-    silentNodes(store.nodes.list(), T0 + 77_000).map((n) => n.id),
+    silentNodes(store.nodes.list(), T0 + 77_000, T0).map((n) => n.id),
     ['n1'],
   )
 
@@ -418,6 +418,58 @@ t.test('NodeRepository: heartbeats are held in memory, read fresh, and written i
     openStore(t, file).store.nodes.get('n2')?.lastHeartbeat?.at,
     iso(T0 + 2_000),
     'an unflushed heartbeat is soft state: gone after a crash, replaced by the next one',
+  )
+})
+
+t.test('NodeRepository: an idle heartbeat writes nothing; a durable change, and shutdown, do', async (t) => {
+  const { store, file } = openStore(t)
+  addNode(store, 'n1')
+  store.nodes.setOnline('n1', true, iso(T0))
+  const beat = (at: number, extra: Partial<Heartbeat> = {}): Heartbeat => ({
+    nodeId: 'n1',
+    at: iso(at),
+    uptimeSeconds: (at - T0) / 1000,
+    observedGeneration: 1,
+    outboxDepth: 0,
+    cpuPercent: 5,
+    memory: { usedBytes: 1, totalBytes: 2 },
+    disk: null,
+    workloads: { running: 0, total: 0 },
+    ...extra,
+  })
+  // A second connection sees every commit of the first as a new data_version.
+  const observer = new Database(file, { readonly: true })
+  t.teardown(() => observer.close())
+  const version = () => observer.pragma('data_version', { simple: true }) as number
+  store.nodes.recordHeartbeat('n1', beat(T0), iso(T0))
+  t.equal(store.nodes.flushHeartbeats(), 1, 'the first heartbeat is written')
+  const afterFirst = version()
+  for (let i = 1; i <= 20; i++) {
+    const at = T0 + i * 15_000
+    store.nodes.recordHeartbeat('n1', beat(at, { cpuPercent: i, memory: { usedBytes: i, totalBytes: 2 }, outboxDepth: i % 3 }), iso(at), i)
+    store.nodes.touch('n1', iso(at + 1))
+    t.equal(store.nodes.flushHeartbeats(), 0)
+  }
+  t.equal(version(), afterFirst, 'twenty idle heartbeats and flushes: not one commit')
+  t.same(
+    [store.nodes.get('n1')?.lastHeartbeat?.cpuPercent, store.nodes.get('n1')?.lastSeenAt, store.nodes.get('n1')?.clockOffsetMs],
+    [20, iso(T0 + 300_001), 20],
+    'yet reads serve the fresh soft state',
+  )
+  store.nodes.recordHeartbeat('n1', beat(T0 + 315_000, { observedGeneration: 2 }), iso(T0 + 315_000))
+  t.equal(store.nodes.flushHeartbeats(), 1, 'a new observed generation is written')
+  t.ok(version() > afterFirst)
+  t.equal(store.nodes.flushHeartbeats(), 0, 'once')
+  const afterChange = version()
+  store.nodes.recordHeartbeat('n1', beat(T0 + 330_000, { observedGeneration: 2, cpuPercent: 99 }), iso(T0 + 330_000))
+  t.equal(store.nodes.flushHeartbeats('all'), 1, 'shutdown writes the soft state')
+  t.ok(version() > afterChange)
+  store.close()
+  const reopened = openStore(t, file).store
+  t.same(
+    [reopened.nodes.get('n1')?.lastHeartbeat?.cpuPercent, reopened.nodes.get('n1')?.lastSeenAt, reopened.nodes.get('n1')?.observedGeneration],
+    [99, iso(T0 + 330_000), 2],
+    'a restarted hub reads what shutdown wrote',
   )
 })
 

@@ -32,16 +32,30 @@ export function simInventory(name) {
   }
 }
 
-/** POST /api/v1/enroll as an agent would; returns the node's id and broker credentials. */
-export async function enrollSimNode(apiUrl, token, name, labels) {
-  const response = await fetch(`${apiUrl}/api/v1/enroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, name, labels, inventory: simInventory(name), agentVersion: 'bench-sim' }),
-  })
-  const text = await response.text()
-  if (!response.ok) throw new Error(`enrolling ${name}: HTTP ${response.status}: ${text.slice(0, 300)}`)
-  return JSON.parse(text)
+/**
+ * POST /api/v1/enroll as an agent would; returns the node's id and broker credentials. A 429
+ * (the hub's admission rate, `--enroll-rate`) is retried after its Retry-After plus jitter, as
+ * the agent does (agent/transport/retry-after.ts); `retried` counts those, for the benchmark.
+ */
+export async function enrollSimNode(apiUrl, token, name, labels, retried = { count: 0 }) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const response = await fetch(`${apiUrl}/api/v1/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, name, labels, inventory: simInventory(name), agentVersion: 'bench-sim' }),
+    })
+    const text = await response.text()
+    if (response.status === 429) {
+      const seconds = Number(response.headers.get('retry-after') ?? '1')
+      const waitMs = seconds * 1000 + Math.floor(Math.random() * (seconds * 500 + 1000))
+      retried.count++
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+      continue
+    }
+    if (!response.ok) throw new Error(`enrolling ${name}: HTTP ${response.status}: ${text.slice(0, 300)}`)
+    return JSON.parse(text)
+  }
+  throw new Error(`enrolling ${name}: still refused with 429 after 100 tries`)
 }
 
 export class SimNode {
