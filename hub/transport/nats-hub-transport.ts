@@ -4,6 +4,7 @@ import { drainOrClose } from '../../common/nats/close-connection.js'
 import { formatNatsServerList, parseNatsServerList, type NatsServerList } from '../../common/nats/nats-servers.js'
 import { AGENT_PUBLISHED, NATS_DESIRED_BUCKET, natsDesiredKey, natsSubject, natsWildcard, parseNatsSubject } from '../../protocol/index.js'
 import type { HubInboundChannel, HubTransport, HubTransportHandlers } from './hub-transport.js'
+import { whenJetStreamAnswers } from './jetstream-ready.js'
 import { NatsConsumerWarden } from './nats-consumer-warden.js'
 
 export interface NatsHubTransportOptions {
@@ -56,9 +57,16 @@ export class NatsHubTransport implements HubTransport {
     })
     this.connection = nc
     void this.watchStatus(nc, handlers)
-    this.kv = await nc.jetstream().views.kv(NATS_DESIRED_BUCKET, { history: 1, replicas: this.replicas })
-    const jsm = await nc.jetstreamManager()
-    await this.keepReplicas(jsm)
+    const jsm = await whenJetStreamAnswers(
+      'opening the desired-state bucket',
+      async () => {
+        this.kv = await nc.jetstream().views.kv(NATS_DESIRED_BUCKET, { history: 1, replicas: this.replicas })
+        const manager = await nc.jetstreamManager()
+        await this.keepReplicas(manager)
+        return manager
+      },
+      { logger: this.logger },
+    )
     this.warden.start(nc, jsm)
     void this.warden.sweepNow(jsm)
     for (const channel of AGENT_PUBLISHED) {
