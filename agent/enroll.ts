@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Logger } from 'pino'
 import { ENROLL_PATH, EnrollmentResponse, MAX_BYTES, decodeMessage, type EnrollmentRequest } from '../protocol/index.js'
+import type { Identity } from './store/agent-store.js'
 import { jitteredBackoffMs } from './transport/backoff.js'
 import { jitteredRetryAfterMs, parseRetryAfterMs } from './transport/retry-after.js'
 
@@ -118,4 +119,16 @@ function postJson(url: URL, body: string, signal: AbortSignal): Promise<PostResu
     req.on('error', reject)
     req.end(body)
   })
+}
+
+/** The identity a node keeps from its enrollment: its id, broker login and the hub key it pins. */
+export function identityFromEnrollment(response: EnrollmentResponse, enrolledAt: string): Identity {
+  return {
+    nodeId: response.nodeId,
+    hubPublicKey: response.hubPublicKey,
+    brokerUrl: response.brokerUrl,
+    username: response.username,
+    password: response.password,
+    enrolledAt,
+  }
 }

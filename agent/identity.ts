@@ -7,7 +7,7 @@ import { isoNow, type Clock } from '../common/clock.js'
 import { PRIVATE_FILE_MODE } from '../common/fs/private-files.js'
 import { readPackageVersion } from '../common/version.js'
 import { AgentConfigError, nodeNameFromHostname, type AgentConfig } from './config.js'
-import { enrollWithHub } from './enroll.js'
+import { enrollWithHub, identityFromEnrollment } from './enroll.js'
 import type { AgentStore, Identity } from './store/agent-store.js'
 
 /** A copy of the identity outside SQLite, so a corrupt database does not cost the node its enrollment. */
@@ -92,14 +92,7 @@ async function enrollNode(config: AgentConfig, identity: Identity, inventory: In
     throw new AgentConfigError('--token', 'the hub answered with a different key than the one this node pinned; refusing it')
   }
   logger.info({ nodeId: response.nodeId, broker: response.brokerUrl }, 'enrolled with the hub')
-  return {
-    nodeId: response.nodeId,
-    hubPublicKey: response.hubPublicKey,
-    brokerUrl: response.brokerUrl,
-    username: response.username,
-    password: response.password,
-    enrolledAt: isoNow(clock),
-  }
+  return identityFromEnrollment(response, isoNow(clock))
 }
 
 /** A key is pinned once; a different one later is refused rather than silently trusted. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { encodeMessage, type NodeStatus, type Presence } from '../../protocol/index.js'
 import { isoNow, systemClock, type Clock } from '../../common/clock.js'
-import { enrollWithHub } from '../enroll.js'
+import { enrollWithHub, identityFromEnrollment } from '../enroll.js'
 import { startHubLink } from '../hub-link/hub-link.js'
 import { takeDesired } from '../hub-link/link-handlers.js'
 import { DesiredIntake, type IntakeResult } from '../intake/desired-intake.js'
@@ -102,14 +102,7 @@ export class SimulatedNode {
       options.logger,
       options.signal,
     )
-    const identity: Identity = {
-      nodeId: response.nodeId,
-      hubPublicKey: response.hubPublicKey,
-      brokerUrl: response.brokerUrl,
-      username: response.username,
-      password: response.password,
-      enrolledAt: isoNow(clock),
-    }
+    const identity = identityFromEnrollment(response, isoNow(clock))
     return new SimulatedNode(identity, options)
   }
 

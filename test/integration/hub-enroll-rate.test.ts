@@ -5,23 +5,12 @@
 // however long its own start takes on a busy machine (up to 40 s), and waits at most about a
 // minute.
 import t from 'tap'
+import { minimalInventory } from '../support/inventory.js'
 import { uniqueNodeId } from '../support/agent-process.js'
 import { startHubAgent, startHubProcess } from '../support/hub-process.js'
 import { waitFor } from '../support/wait.js'
 
 t.setTimeout(240_000)
-
-const inventory = (hostname: string) => ({
-  hostname,
-  arch: 'amd64',
-  cpu: { model: 'test', cores: 1 },
-  memoryBytes: 1024 ** 3,
-  disks: [],
-  os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' },
-  hardware: {},
-  gpus: [],
-  runtime: { name: 'docker', version: 'test' },
-})
 
 t.test('a burst beyond --enroll-rate gets 429 with Retry-After; the agent honours it and enrolls', async (t) => {
   const hub = await startHubProcess(t, { extraArgs: ['--enroll-rate', '0.025'] })
@@ -30,7 +19,7 @@ t.test('a burst beyond --enroll-rate gets 429 with Retry-After; the agent honour
     fetch(`${hub.apiUrl}/api/v1/enroll`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, name, inventory: inventory(name), agentVersion: 'test' }),
+      body: JSON.stringify({ token, name, inventory: minimalInventory(name), agentVersion: 'test' }),
     })
   t.equal((await enroll(uniqueNodeId('first'))).status, 201, 'the first of the burst is admitted')
 

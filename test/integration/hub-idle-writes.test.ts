@@ -7,24 +7,13 @@
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
+import { minimalInventory } from '../support/inventory.js'
 import { mqttTopic } from '../../protocol/topics.js'
 import { waitFor } from '../support/wait.js'
 import type { AgentTestLike } from '../support/agent-process.js'
 import { connectRawMqtt, publishRaw, startHubProcess, type HubProcess, type RawMqttClient } from '../support/hub-process.js'
 
 t.setTimeout(120_000)
-
-const inventory = (hostname: string) => ({
-  hostname,
-  arch: 'amd64',
-  cpu: { model: 'test', cores: 1 },
-  memoryBytes: 1024 ** 3,
-  disks: [],
-  os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' },
-  hardware: {},
-  gpus: [],
-  runtime: { name: 'docker', version: 'test' },
-})
 
 interface SimNode {
   readonly nodeId: string
@@ -35,7 +24,7 @@ async function simNode(t: AgentTestLike, hub: HubProcess, token: string, name: s
   const enrolled = await hub.ok<{ nodeId: string; username: string; password: string }>('POST', '/api/v1/enroll', {
     token,
     name,
-    inventory: inventory(name),
+    inventory: minimalInventory(name),
     agentVersion: 'test',
   })
   const raw = await connectRawMqtt(t, hub.brokerUrl, { clientId: `shoal-agent-${enrolled.nodeId}`, username: enrolled.username, password: enrolled.password })

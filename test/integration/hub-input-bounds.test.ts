@@ -8,6 +8,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import t from 'tap'
+import { minimalInventory } from '../support/inventory.js'
 import { mqttTopic } from '../../protocol/topics.js'
 import { waitFor } from '../support/wait.js'
 import { connectRawMqtt, publishRaw, startHubProcess, type HubProcess } from '../support/hub-process.js'
@@ -96,17 +97,7 @@ t.test('hostile input and hostile clients against a real hub', async (t) => {
 
   await t.test("a node's deeply nested heartbeat is rejected and counted as too-deep", async (t) => {
     const token = await hub.createJoinToken({ maxUses: 1 })
-    const inventory = {
-      hostname: 'deep',
-      arch: 'amd64',
-      cpu: { model: 'test', cores: 1 },
-      memoryBytes: 1024 ** 3,
-      disks: [],
-      os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' },
-      hardware: {},
-      gpus: [],
-      runtime: { name: 'docker', version: 'test' },
-    }
+    const inventory = minimalInventory('deep')
     const enrolled = await hub.ok<{ nodeId: string; username: string; password: string }>('POST', '/api/v1/enroll', {
       token,
       name: 'deep-node',

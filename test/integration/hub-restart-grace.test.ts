@@ -9,24 +9,13 @@
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
+import { minimalInventory } from '../support/inventory.js'
 import { mqttTopic } from '../../protocol/topics.js'
 import { waitFor } from '../support/wait.js'
 import { uniqueNodeId } from '../support/agent-process.js'
 import { connectRawMqtt, publishRaw, startHubAgent, startHubProcess } from '../support/hub-process.js'
 
 t.setTimeout(150_000)
-
-const inventory = (hostname: string) => ({
-  hostname,
-  arch: 'amd64',
-  cpu: { model: 'test', cores: 1 },
-  memoryBytes: 1024 ** 3,
-  disks: [],
-  os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' },
-  hardware: {},
-  gpus: [],
-  runtime: { name: 'docker', version: 'test' },
-})
 
 const heartbeat = (nodeId: string) =>
   JSON.stringify({
@@ -48,7 +37,7 @@ t.test('a hub restarted after longer than the offline threshold marks no returni
   const late = await hub.ok<{ nodeId: string; username: string; password: string }>('POST', '/api/v1/enroll', {
     token,
     name: uniqueNodeId('late'),
-    inventory: inventory('late'),
+    inventory: minimalInventory('late'),
     agentVersion: 'test',
   })
   const credentials = { clientId: `shoal-agent-${late.nodeId}`, username: late.username, password: late.password }

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { packageModules, runRecordingModules } from '../support/module-recorder.js'
 
 // What the agent keeps in memory is mostly the code it loads (docs/benchmarks.md, section 1).
 // The built agent (dist, which ./scripts/test builds first) is loaded in a child process that
@@ -10,19 +10,6 @@ const dist = fileURLToPath(new URL('../../dist/', import.meta.url))
 
 t.test('the agent without --static-dir loads neither a YAML parser nor systeminformation', async (t) => {
   t.ok(existsSync(`${dist}agent/daemon.js`), 'the build is there')
-  const recorder = `data:text/javascript,${encodeURIComponent(`
-    import { register } from 'node:module'
-    import { MessageChannel } from 'node:worker_threads'
-    const { port1, port2 } = new MessageChannel()
-    globalThis.loadedModules = []
-    port1.on('message', (url) => globalThis.loadedModules.push(url))
-    port1.unref()
-    register('data:text/javascript,' + encodeURIComponent(\`
-      let port
-      export function initialize(data) { port = data.port }
-      export async function load(url, context, next) { port.postMessage(url); return next(url, context) }
-    \`), { data: { port: port2 }, transferList: [port2] })
-  `)}`
   const script = `
     await import(${JSON.stringify(`${dist}agent/daemon.js`)})
     const { loadProfiles } = await import(${JSON.stringify(`${dist}firmware-profiles/catalog.js`)})
@@ -30,16 +17,13 @@ t.test('the agent without --static-dir loads neither a YAML parser nor systeminf
     await new Promise((resolve) => setTimeout(resolve, 200))
     process.stdout.write(JSON.stringify({ profiles: profiles.length, modules: globalThis.loadedModules }))
   `
-  const out = JSON.parse(execFileSync(process.execPath, ['--import', recorder, '--input-type=module', '-e', script], { encoding: 'utf8' })) as {
-    profiles: number
-    modules: string[]
-  }
+  const out = runRecordingModules<{ profiles: number; modules: string[] }>(script)
   t.ok(out.profiles > 0, `read ${out.profiles} profiles`)
   t.ok(
     out.modules.some((url) => url.includes('/node_modules/zod/')),
     'the recorder does see packages (zod is loaded)',
   )
-  const packages = (name: string): string[] => out.modules.filter((url) => url.includes(`/node_modules/${name}/`))
+  const packages = (name: string): string[] => packageModules(out.modules, name)
   t.same(packages('yaml'), [], 'no yaml: the profiles come from the compiled catalog')
   t.same(packages('systeminformation'), [], 'no systeminformation: the inventory comes from /proc')
 })

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { packageModules, runRecordingModules } from '../support/module-recorder.js'
 
 // `shoal apply` sends the manifests as they are and leaves checking them to the hub, so its start
 // loads no validator (zod alone is ~90 ms to import; docs/benchmarks.md, section 9). A constant
@@ -11,31 +11,18 @@ const dist = fileURLToPath(new URL('../../dist/', import.meta.url))
 
 t.test("the apply command's modules load neither zod nor yaml", async (t) => {
   t.ok(existsSync(`${dist}cli/commands/apply.js`), 'the build is there')
-  const recorder = `data:text/javascript,${encodeURIComponent(`
-    import { register } from 'node:module'
-    import { MessageChannel } from 'node:worker_threads'
-    const { port1, port2 } = new MessageChannel()
-    globalThis.loadedModules = []
-    port1.on('message', (url) => globalThis.loadedModules.push(url))
-    port1.unref()
-    register('data:text/javascript,' + encodeURIComponent(\`
-      let port
-      export function initialize(data) { port = data.port }
-      export async function load(url, context, next) { port.postMessage(url); return next(url, context) }
-    \`), { data: { port: port2 }, transferList: [port2] })
-  `)}`
   const script = `
     await import(${JSON.stringify(`${dist}cli/command-index.js`)})
     await import(${JSON.stringify(`${dist}cli/commands/apply.js`)})
     await new Promise((resolve) => setTimeout(resolve, 200))
     process.stdout.write(JSON.stringify(globalThis.loadedModules))
   `
-  const modules = JSON.parse(execFileSync(process.execPath, ['--import', recorder, '--input-type=module', '-e', script], { encoding: 'utf8' })) as string[]
+  const modules = runRecordingModules<string[]>(script)
   t.ok(
     modules.some((url) => url.includes('/node_modules/commander/')),
     'the recorder does see packages (commander is loaded)',
   )
-  const packages = (name: string): string[] => modules.filter((url) => url.includes(`/node_modules/${name}/`))
+  const packages = (name: string): string[] => packageModules(modules, name)
   t.same(packages('zod'), [], 'no zod')
   t.same(packages('yaml'), [], 'no yaml')
 })
