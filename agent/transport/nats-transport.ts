@@ -151,7 +151,7 @@ export class NatsTransport implements AgentTransport {
       try {
         // checkAPI off: binding needs no account info, so nodes are not granted $JS.API.INFO
         const kv: KV = await nc.jetstream({ checkAPI: false }).views.kv(NATS_DESIRED_BUCKET, { bindOnly: true })
-        slowWatchHeartbeat(kv, this.timing.watchIdleHeartbeatMs)
+        slowWatchHeartbeat(kv, watchHeartbeatMs(this.timing, this.options.servers.length))
         const watch = await kv.watch({ key: natsDesiredKey(this.options.nodeId) })
         this.desiredWatch = watch
         for await (const entry of watch) {
@@ -205,4 +205,15 @@ export function slowWatchHeartbeat(kv: KV, everyMs: number): boolean {
   if (typeof build !== 'function') return false
   view._buildCC = (...args: unknown[]) => ({ ...build.apply(kv, args), idle_heartbeat: everyMs * 1_000_000 })
   return true
+}
+
+/**
+ * The desired watch's idle heartbeat. On one server, four keepalive periods (LinkTiming): a
+ * consumer lost on a live connection is rare there. On a cluster it is what losing the stream's
+ * leader does to a node that stays connected to another server, and nats.js notices only after two
+ * missed heartbeats, so the watch beats once a keepalive period: about 11 KB an hour more at a 30 s
+ * heartbeat, for a new watch within about two periods (docs/brokers.md). Pure.
+ */
+export function watchHeartbeatMs(timing: Pick<LinkTiming, 'watchIdleHeartbeatMs' | 'natsPingIntervalMs'>, serverCount: number): number {
+  return serverCount > 1 ? Math.min(timing.watchIdleHeartbeatMs, timing.natsPingIntervalMs) : timing.watchIdleHeartbeatMs
 }

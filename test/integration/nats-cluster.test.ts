@@ -13,8 +13,9 @@ import { agentCredentials, enrollAgent, sleeperManifest, startHubProcess, writeB
 import { uniqueNodeId, waitForRunning, type AgentProcess } from '../support/agent-process.js'
 import { tempDir, testImage, waitFor } from '../support/index.js'
 import { startNatsCluster, type NatsCluster, type NatsClusterServer } from '../support/nats-cluster.js'
+import { profilesDirEdited } from '../support/profiles.js'
 
-t.setTimeout(300_000)
+t.setTimeout(420_000)
 
 const BUCKET = 'shoal_v1_desired'
 const STREAM = `KV_${BUCKET}`
@@ -114,8 +115,17 @@ t.test('a 3-server NATS cluster loses a server twice: applies, statuses, enrollm
   const { token } = await hub.api<{ token: string }>('POST', '/api/v1/tokens', { maxUses: 3 })
   const nodeA = uniqueNodeId('a')
   const nodeB = uniqueNodeId('b')
-  const a = await enrollAgent(t, hub, { nodeId: nodeA, dataDir: path.join(dir, 'a', 'data'), token, labels: { site: 'east' } })
-  const b = await enrollAgent(t, hub, { nodeId: nodeB, dataDir: path.join(dir, 'b', 'data'), token, labels: { site: 'west' } })
+  // A 10 s heartbeat: the keepalive period is then 30 s, and so is the desired watch's idle
+  // heartbeat on a cluster, so a watch whose consumer died with the stream's leader is made anew
+  // within about a minute (two missed beats) rather than two at the shipped 30 s heartbeat.
+  const agentArgs = [
+    '--profile',
+    'generic-amd64',
+    '--profiles-dir',
+    profilesDirEdited(t, 'generic-amd64', (yaml) => yaml.replace(/^  heartbeatInterval: .*$/m, '  heartbeatInterval: 10s')),
+  ]
+  const a = await enrollAgent(t, hub, { nodeId: nodeA, dataDir: path.join(dir, 'a', 'data'), token, labels: { site: 'east' }, extraArgs: agentArgs })
+  const b = await enrollAgent(t, hub, { nodeId: nodeB, dataDir: path.join(dir, 'b', 'data'), token, labels: { site: 'west' }, extraArgs: agentArgs })
   t.equal(agentCredentials(a).brokerUrl, cluster.url, "enrollment handed out every server of the cluster (the hub's list)")
 
   const apply = async (name: string): Promise<void> => {
@@ -125,7 +135,7 @@ t.test('a 3-server NATS cluster loses a server twice: applies, statuses, enrollm
   const reachesEveryone = async (name: string): Promise<void> => {
     await apply(name)
     applied.push(name)
-    await Promise.all([waitForRunning(nodeA, applied, 90_000), waitForRunning(nodeB, applied, 90_000)])
+    await Promise.all([waitForRunning(nodeA, applied, 150_000), waitForRunning(nodeB, applied, 150_000)])
     await Promise.all([waitForHubStatus(hub, nodeA, applied), waitForHubStatus(hub, nodeB, applied)])
     await Promise.all([waitForDrainedOutbox(a), waitForDrainedOutbox(b)])
   }
@@ -147,7 +157,7 @@ t.test('a 3-server NATS cluster loses a server twice: applies, statuses, enrollm
     // Enrollment rewrites the include and signals the servers with one of them down: the two
     // that answer must take the new user, the dead one reads the file when it starts again.
     const nodeC = uniqueNodeId('c')
-    const c = await enrollAgent(t, hub, { nodeId: nodeC, dataDir: path.join(dir, 'c', 'data'), token, labels: { site: 'north' } })
+    const c = await enrollAgent(t, hub, { nodeId: nodeC, dataDir: path.join(dir, 'c', 'data'), token, labels: { site: 'north' }, extraArgs: agentArgs })
     await waitForRunning(nodeC, applied, 90_000)
     await waitForHubStatus(hub, nodeC, applied)
     t.match(hub.log(), new RegExp(`"reason":"enrolled ${nodeC}"[^\\n]*"confirmed":true`), 'the reload with one server down was confirmed by the live two')

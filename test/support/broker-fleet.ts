@@ -135,7 +135,7 @@ export function agentCredentials(agent: AgentProcess): { nodeId: string; usernam
 export async function enrollAgent(
   t: AgentTestLike,
   hub: HubProcess,
-  options: { nodeId: string; dataDir: string; token: string; labels: Readonly<Record<string, string>> },
+  options: { nodeId: string; dataDir: string; token: string; labels: Readonly<Record<string, string>>; extraArgs?: readonly string[] },
 ): Promise<AgentProcess> {
   const labels = Object.entries(options.labels)
     .map(([k, v]) => `${k}=${v}`)
@@ -146,7 +146,7 @@ export async function enrollAgent(
     dataDir: options.dataDir,
     hubUrl: hub.apiUrl,
     logLevel: 'debug',
-    extraArgs: ['--token', options.token, ...(labels ? ['--labels', labels] : [])],
+    extraArgs: ['--token', options.token, ...(labels ? ['--labels', labels] : []), ...(options.extraArgs ?? [])],
   })
   await waitFor(() => agent.logLines('enrolled with the hub').length > 0 || undefined, { what: `agent ${options.nodeId} to enroll`, timeoutMs: 30_000 })
   return agent

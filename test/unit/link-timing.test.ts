@@ -1,6 +1,7 @@
 // How often an idle broker link speaks, from the profile's heartbeat interval (agent/transport/link-timing.ts).
 import t from 'tap'
 import { DEFAULT_LINK_TIMING, MAX_KEEPALIVE_MS, MIN_KEEPALIVE_MS, linkTiming, ownPingMs, probeRidesAlong } from '../../agent/transport/link-timing.js'
+import { watchHeartbeatMs } from '../../agent/transport/nats-transport.js'
 
 t.test('twice the heartbeat interval for MQTT keepalive and NATS pings; four times that for the desired watch', async (t) => {
   t.strictSame(linkTiming(30_000), { mqttKeepaliveSeconds: 60, natsPingIntervalMs: 60_000, watchIdleHeartbeatMs: 240_000, probeAfterMs: 45_000 })
@@ -70,4 +71,11 @@ t.test("the own ping waits 1.25 periods while probes ride along: inside MQTT's 1
         `${heartbeatMs}: the carrying beat (${nextCarrier}) comes well before the own ping (${own})`,
       )
   }
+})
+
+t.test("the desired watch beats four periods apart on one server, one period on a cluster (a leader's death can take its consumer)", async (t) => {
+  t.equal(watchHeartbeatMs(linkTiming(30_000), 1), 240_000)
+  t.equal(watchHeartbeatMs(linkTiming(30_000), 3), 60_000)
+  t.equal(watchHeartbeatMs(linkTiming(10_000), 3), 30_000, 'at 10 s the keepalive floor: 30 s')
+  t.equal(watchHeartbeatMs(linkTiming(1_800_000), 3), MAX_KEEPALIVE_MS, 'never past the keepalive cap')
 })
